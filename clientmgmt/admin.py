@@ -1,0 +1,1 @@
+# Admin of Client management: where administrators configure what this department uses.

@@ -1,0 +1,1 @@
+"""Consultation desk: enquiries and bookings (layer 2). See docs/architecture.md."""

@@ -1,0 +1,1 @@
+# Admin of Consultation desk: where administrators configure what this department uses.

@@ -1,0 +1,1 @@
+# Models of Consultation desk: enquiries and bookings (layer 2).

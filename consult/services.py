@@ -1,0 +1,1 @@
+# Writes of Consultation desk: keyword-only functions, one transaction each, returning the model.

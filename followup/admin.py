@@ -1,0 +1,1 @@
+# Admin of Follow-up: where administrators configure what this department uses.

@@ -1,0 +1,1 @@
+# Writes of Follow-up: keyword-only functions, one transaction each, returning the model.

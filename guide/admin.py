@@ -1,0 +1,1 @@
+# Admin of Front desk: where administrators configure what this department uses.

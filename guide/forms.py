@@ -1,0 +1,1 @@
+# Forms of Front desk: they check the shape of input; services enforce business rules.

@@ -1,0 +1,1 @@
+# Models of Front desk: visits, triage, membership cards, exam orders and charges (layer 2).

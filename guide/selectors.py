@@ -1,0 +1,1 @@
+# Reads of Front desk: querysets that already select_related what their page shows.

@@ -1,0 +1,1 @@
+# Views of Front desk: decorators, an access-checked fetch, a form, one service call.

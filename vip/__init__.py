@@ -1,0 +1,1 @@
+"""VIP: VIP policy, status and enterprises (layer 3). See docs/architecture.md."""

@@ -1,0 +1,1 @@
+# Admin of VIP: where administrators configure what this department uses.

@@ -1,0 +1,1 @@
+# Models of VIP: VIP policy, status and enterprises (layer 3).

@@ -1,0 +1,1 @@
+# Writes of VIP: keyword-only functions, one transaction each, returning the model.

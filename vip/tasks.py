@@ -1,0 +1,1 @@
+# Celery tasks of VIP: ids in, one service call, acks_late, time limits.

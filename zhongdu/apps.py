@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles(sender, using, **kwargs):
+    from .roles import sync_group_permissions
+
+    sync_group_permissions()
+
+
+class ZhongduConfig(AppConfig):
+    name = "zhongdu"
+    verbose_name = _("Hospital and system")
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the sign-in audit receivers)
+
+        # After every migrate, so permissions of models added later reach the role groups.
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="zhongdu_sync_roles")

@@ -1,0 +1,50 @@
+"""The one API to write the audit trail.
+
+    audit.record(AuditEvent.Action.VIEW, actor=request.user, obj=client, request=request)
+
+Writes one append-only row. Call it inside the transaction of the change it records, so a change
+that rolls back leaves no audit row, and a change that commits always has one.
+"""
+
+from .models import AuditEvent
+
+Action = AuditEvent.Action
+
+
+def _client_ip(request):
+    # REMOTE_ADDR is the proxy's address behind a proxy; gunicorn is configured to trust the
+    # forwarded header only from the proxy (docker-compose.yml), which rewrites REMOTE_ADDR.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action,
+    *,
+    actor=None,
+    obj=None,
+    object_type="",
+    object_id="",
+    object_repr="",
+    fields=(),
+    request=None,
+    username="",
+):
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    if actor is not None and not actor.is_authenticated:
+        actor = None
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_username=(actor.get_username() if actor else username)[:150],
+        object_type=object_type[:100],
+        object_id=str(object_id)[:64],
+        object_repr=object_repr[:200],
+        changed_fields=sorted(fields),
+        ip_address=_client_ip(request) if request is not None else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+    )

@@ -1,0 +1,57 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from zhongdu import roles
+
+# Demo usernames are a contract: the README, the browser tests and later issues use them.
+DEMO_USERS = [
+    ("admin", roles.ADMINISTRATOR, "系统管理员"),
+    ("frontdesk", roles.FRONT_DESK, "导医台"),
+    ("consultant", roles.CONSULTANT, "咨询员"),
+    ("clientmgr", roles.CLIENT_MANAGER, "客户管理"),
+    ("vipmgr", roles.VIP_MANAGER, "VIP 专员"),
+    ("manager", roles.MANAGER, "客户总监"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or reset) one demo user per role, with the given password. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", required=True, help="password for every demo user")
+        parser.add_argument(
+            "--force", action="store_true", help="run even when DJANGO_DEBUG is false"
+        )
+        parser.add_argument("--dry-run", action="store_true", help="say what would be done")
+
+    def handle(self, *args, password, force, dry_run, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to create demo users with DJANGO_DEBUG=false;"
+                " pass --force if you mean it."
+            )
+        if len(password) < 10:
+            raise CommandError("The demo password must be at least 10 characters long.")
+        if dry_run:
+            for username, role, _name in DEMO_USERS:
+                self.stdout.write(f"would create or reset {username} ({role})")
+            return
+        with transaction.atomic():
+            roles.sync_group_permissions()
+            for username, role, first_name in DEMO_USERS:
+                self._upsert(username, role, first_name, password)
+        self.stdout.write(self.style.SUCCESS(f"{len(DEMO_USERS)} demo users ready."))
+
+    def _upsert(self, username, role, first_name, password):
+        user, created = get_user_model().objects.get_or_create(username=username)
+        user.first_name = first_name
+        user.is_active = True
+        # Administrators configure the hospital in the Django admin, which needs is_staff.
+        user.is_staff = role == roles.ADMINISTRATOR
+        user.set_password(password)
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        self.stdout.write(f"{'created' if created else 'reset'} {username} ({role})")

@@ -1,0 +1,68 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from . import audit
+from .roles import PUBLIC, SIGNED_IN, access_rule, user_roles
+
+SESSION_STARTED = "zd_started"
+SESSION_LAST_SEEN = "zd_last_seen"
+
+
+class SessionTimeoutMiddleware:
+    """Signs a user out after SESSION_IDLE_TIMEOUT seconds without a request, and after
+    SESSION_ABSOLUTE_LIFETIME seconds in all, however active they were.
+
+    Django's cookie age alone cannot do both: the cookie's expiry moves with every saved session.
+    The times are kept in the session itself and checked on every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.get(SESSION_STARTED)
+            last_seen = request.session.get(SESSION_LAST_SEEN, started)
+            if started is None:
+                request.session[SESSION_STARTED] = now
+            elif (
+                now - last_seen > settings.SESSION_IDLE_TIMEOUT
+                or now - started > settings.SESSION_ABSOLUTE_LIFETIME
+            ):
+                logout(request)
+                messages.info(request, _("Your session has expired. Please sign in again."))
+                return redirect_to_login(request.get_full_path())
+            request.session[SESSION_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+class RoleAccessMiddleware:
+    """Enforces zhongdu.roles.PAGE_ACCESS for every resolved URL. A URL that the table does not
+    declare is refused for everyone: pages fail closed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        view_name = request.resolver_match.view_name
+        rule = access_rule(view_name)
+        if rule == PUBLIC:
+            return None
+        if rule is not None and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if rule == SIGNED_IN or (rule is not None and user_roles(request.user) & rule):
+            return None
+        audit.record(
+            audit.Action.DENIED, object_type="url", object_id=view_name[:64], request=request
+        )
+        raise PermissionDenied

@@ -1,0 +1,29 @@
+"""The navigation: every section of the product, shown to a user only where the access table
+lets them in. A section whose URL is not installed yet is left out."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import user_may_open
+
+# (URL name, label, one-line description for the home page). Later apps add their sections here.
+SECTIONS = [
+    ("home", _("Workbench"), _("Your work for today.")),
+    ("audit_event_list", _("Audit trail"), _("Who looked at or changed which record, and when.")),
+    ("admin:index", _("Administration"), _("Departments, experts, prices, users and schedules.")),
+]
+
+
+def sections_for(user):
+    sections = []
+    for url_name, label, description in SECTIONS:
+        if not user_may_open(user, url_name):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        sections.append(
+            {"url_name": url_name, "url": url, "label": label, "description": description}
+        )
+    return sections

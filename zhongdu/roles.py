@@ -1,0 +1,134 @@
+"""Roles and the one table that says which role may open which page.
+
+A role is a Django group with one of the names below (created by a data migration). Every URL of
+the project is declared in PAGE_ACCESS by its URL name; RoleAccessMiddleware enforces the table
+and tests/zhongdu/test_access.py walks every URL pattern against it, so a page that is not
+declared here fails the suite instead of being silently open.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+FRONT_DESK = "front_desk"
+CONSULTANT = "consultant"
+CLIENT_MANAGER = "client_manager"
+VIP_MANAGER = "vip_manager"
+MANAGER = "manager"
+ADMINISTRATOR = "administrator"
+
+ROLE_LABELS = {
+    FRONT_DESK: _("Front desk"),
+    CONSULTANT: _("Consultant"),
+    CLIENT_MANAGER: _("Client manager"),
+    VIP_MANAGER: _("VIP manager"),
+    MANAGER: _("Manager"),
+    ADMINISTRATOR: _("Administrator"),
+}
+ALL_ROLES = frozenset(ROLE_LABELS)
+
+# Access rules that are not a set of roles.
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
+
+PAGE_ACCESS: dict[str, str | frozenset[str]] = {
+    # Accounts and plumbing.
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "password_change": SIGNED_IN,
+    "password_change_done": SIGNED_IN,
+    "set_language": PUBLIC,
+    "healthz": PUBLIC,
+    "home": SIGNED_IN,
+    # Administration.
+    "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
+    # The Django admin is the administrators' tool for configuring the hospital; the admin then
+    # applies model permissions of its own.
+    "admin:*": frozenset({ADMINISTRATOR}),
+}
+
+# Model permissions each role's group holds, as "app_label.codename" or "app_label.*" (every
+# permission of the app). Kept in sync on every migrate (zhongdu.apps), so permissions of models
+# added by later migrations reach the groups without another data migration.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    FRONT_DESK: (),
+    CONSULTANT: (),
+    CLIENT_MANAGER: (),
+    VIP_MANAGER: (),
+    MANAGER: ("zhongdu.view_auditevent",),
+    ADMINISTRATOR: (
+        "auth.*",
+        "axes.*",
+        "django_celery_beat.*",
+        "zhongdu.*",
+        "clientmgmt.*",
+        "consult.*",
+        "guide.*",
+        "followup.*",
+        "vip.*",
+    ),
+}
+# Permissions nobody is granted through a role, whatever the patterns above say.
+NEVER_GRANTED = frozenset(
+    {"zhongdu.add_auditevent", "zhongdu.change_auditevent", "zhongdu.delete_auditevent"}
+)
+
+
+def access_rule(view_name: str) -> str | frozenset[str] | None:
+    """The rule for a resolved view name, or None when the page is not declared."""
+    if view_name in PAGE_ACCESS:
+        return PAGE_ACCESS[view_name]
+    namespace, sep, _name = view_name.rpartition(":")
+    if sep:
+        return PAGE_ACCESS.get(f"{namespace}:*")
+    return None
+
+
+def user_roles(user) -> frozenset[str]:
+    """The roles of a user, read once per request and cached on the user object."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return ALL_ROLES
+    cached = getattr(user, "_zhongdu_roles", None)
+    if cached is None:
+        names = user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)
+        cached = user._zhongdu_roles = frozenset(names)
+    return cached
+
+
+def user_may_open(user, view_name: str) -> bool:
+    rule = access_rule(view_name)
+    if rule is None:
+        return False
+    if rule == PUBLIC:
+        return True
+    if not user.is_authenticated:
+        return False
+    if rule == SIGNED_IN:
+        return True
+    return bool(user_roles(user) & rule)
+
+
+def sync_group_permissions(*, group_model=None, permission_model=None) -> None:
+    """Create the role groups and give each exactly the permissions ROLE_PERMISSIONS lists.
+
+    Idempotent. Takes historical models when called from a migration.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    group_model = group_model or Group
+    permission_model = permission_model or Permission
+    all_perms = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in permission_model.objects.select_related("content_type")
+    }
+    for role, patterns in ROLE_PERMISSIONS.items():
+        group, _created = group_model.objects.get_or_create(name=role)
+        wanted = set()
+        for pattern in patterns:
+            if pattern.endswith(".*"):
+                prefix = pattern[:-1]
+                wanted |= {key for key in all_perms if key.startswith(prefix)}
+            elif pattern in all_perms:
+                wanted.add(pattern)
+        wanted -= NEVER_GRANTED
+        group.permissions.set([all_perms[key] for key in sorted(wanted)])

@@ -1,0 +1,8 @@
+"""Default periodic jobs, installed into django-celery-beat's tables by
+`manage.py install_schedules` (idempotent). Administrators may change them in the admin; the
+command creates what is missing and leaves edited schedules alone."""
+
+DEFAULT_SCHEDULES = [
+    # (name, task, every seconds)
+    ("zhongdu.heartbeat", "zhongdu.tasks.heartbeat", 60),
+]

@@ -1,0 +1,74 @@
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .celery import app as celery_app
+from .forms import AuditFilterForm
+from .navigation import sections_for
+from .pagination import keyset_page
+from .roles import ROLE_LABELS, user_roles
+from .selectors import audit_event_list as select_audit_events
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def home(request):
+    roles = sorted(user_roles(request.user))
+    context = {
+        "role_labels": [ROLE_LABELS[role] for role in roles],
+        "sections": sections_for(request.user),
+    }
+    return render(request, "zhongdu/home.html", context)
+
+
+@require_GET
+def audit_event_list(request):
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        events = select_audit_events().none()  # show the errors, not an unfiltered list
+    else:
+        events = select_audit_events(filters=form.cleaned_data if form.is_bound else None)
+    page = keyset_page(events, before=request.GET.get("before"))
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    return render(request, "zhongdu/audit_event_list.html", context)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("healthz: database check failed")
+        return False
+
+
+def _broker_ok() -> bool:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        logger.exception("healthz: broker check failed")
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    # Only states: no versions, hosts or error texts (those go to the log).
+    checks = {
+        "database": "ok" if _database_ok() else "error",
+        "broker": "ok" if _broker_ok() else "error",
+    }
+    healthy = all(state == "ok" for state in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
