@@ -73,3 +73,27 @@ def manager_client(client_for):
 def admin_client_(client_for):
     """The administrator role (pytest-django's own admin_client is a superuser, not a role)."""
     return client_for(roles.ADMINISTRATOR)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Keep each phase's report on the test item, so the browser fixture can tell a failure.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def browser(request, live_server):
+    """A headless Chromium on the live server; screenshots itself when the test fails."""
+    from tests.browser import browser_available, make_driver, save_screenshot
+
+    if not browser_available:
+        pytest.skip("needs Debian's chromium and chromium-driver (CI installs them)")
+    driver = make_driver()
+    driver.live_url = live_server.url
+    yield driver
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        save_screenshot(driver, request.node.name)
+    driver.quit()

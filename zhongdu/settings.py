@@ -70,8 +70,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "zhongdu.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: it tells the user why they were signed out.
+    "zhongdu.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zhongdu.middleware.RoleAccessMiddleware",
     # Axes last, as its documentation asks: it turns lockouts into the lockout page.
@@ -259,3 +260,7 @@ LOGGING = {
 }
 
 ADMIN_SITE_HEADER = _("Zhongdu customer-service centre")
+
+if TESTING:
+    # Hashing with PBKDF2's full work factor is the slowest part of a sign-in test.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,50 @@
+# The two commands of the README's quick start: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_PASSWORD ?= zhongdu-demo-2026
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-installs only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run the application with demo data: web server + Celery worker and beat (embedded broker and
+## SQLite unless DATABASE_URL / CELERY_BROKER_URL say otherwise). SMS are printed to the console.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py install_schedules
+	$(BIN)/python manage.py seed_demo --password "$(DEMO_PASSWORD)"
+	HOST=$(HOST) PORT=$(PORT) DEMO_PASSWORD="$(DEMO_PASSWORD)" bash scripts/run-dev.sh
+
+## The whole test suite (SQLite and an in-process broker unless DATABASE_URL / CELERY_BROKER_URL
+## point at Postgres and Redis).
+test: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Extract new msgids into the Chinese catalogue and compile it (needs GNU gettext).
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=tests
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var

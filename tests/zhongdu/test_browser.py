@@ -1,0 +1,47 @@
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.factories import TEST_PASSWORD, UserFactory
+from zhongdu import roles
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(browser, username):
+    browser.get(browser.live_url + "/accounts/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/accounts/login/'] button").click()
+
+
+def test_the_front_desk_signs_in_sees_its_navigation_and_switches_language(browser):
+    roles.sync_group_permissions()
+    UserFactory(username="frontdesk", first_name="小王", roles=[roles.FRONT_DESK])
+
+    browser.get(browser.live_url + "/accounts/login/")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-hans"
+    assert "登录" in browser.find_element(By.TAG_NAME, "h1").text
+
+    _sign_in(browser, "frontdesk")
+    WebDriverWait(browser, 10).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]"))
+    )
+    nav = browser.find_element(By.CSS_SELECTOR, "[data-testid=main-nav]").text
+    assert "工作台" in nav
+    assert "审计日志" not in nav and "系统管理" not in nav
+    assert "您好，小王" in browser.find_element(By.TAG_NAME, "h1").text
+
+    browser.find_element(
+        By.CSS_SELECTOR, "[data-testid=language-switcher] button[value=en]"
+    ).click()
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda driver: driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    )
+    assert "Workbench" in browser.find_element(By.CSS_SELECTOR, "[data-testid=main-nav]").text
+    assert "Welcome, 小王" in browser.find_element(By.TAG_NAME, "h1").text
+    # The page ran with the Content-Security-Policy and no script was refused.
+    errors = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert errors == []

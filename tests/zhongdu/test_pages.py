@@ -1,0 +1,83 @@
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+from django.views.defaults import server_error
+
+from zhongdu import roles
+
+pytestmark = pytest.mark.django_db
+
+
+def _nav_urls(response):
+    return [section["url_name"] for section in response.context["nav_sections"]]
+
+
+def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
+    response = front_desk_client.get(reverse("home"))
+    assert response.status_code == 200
+    assert _nav_urls(response) == ["home"]
+    assert reverse("audit_event_list") not in response.content.decode()
+
+
+def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
+    response = manager_client.get(reverse("home"))
+    assert _nav_urls(response) == ["home", "audit_event_list"]
+
+
+def test_an_administrator_sees_the_admin(admin_client_):
+    response = admin_client_.get(reverse("home"))
+    assert _nav_urls(response) == ["home", "audit_event_list", "admin:index"]
+    assert admin_client_.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_user_without_a_role_is_told_so(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("newcomer", password=None))
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "no role yet" in response.content.decode()
+    assert client.get(reverse("audit_event_list")).status_code == 403
+
+
+def test_the_workbench_names_the_users_roles(client_for):
+    response = client_for(roles.CONSULTANT).get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Consultant" in response.content.decode()
+
+
+def test_a_missing_page_shows_the_friendly_404(front_desk_client):
+    response = front_desk_client.get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "Page not found" in body
+    assert "Traceback" not in body and "urlpatterns" not in body
+
+
+def test_a_refused_page_shows_the_friendly_403(front_desk_client):
+    response = front_desk_client.get(reverse("audit_event_list"), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "Your role does not include this page" in response.content.decode()
+
+
+def test_the_500_page_stands_alone_and_leaks_nothing():
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "系统出错了" in body and "Something went wrong" in body
+    assert "Traceback" not in body
+
+
+def test_pages_link_the_vendored_assets_and_the_print_stylesheet(front_desk_client):
+    body = front_desk_client.get(reverse("home")).content.decode()
+    assert "/static/vendor/bootstrap/bootstrap.min.css" in body
+    assert "/static/vendor/htmx/htmx.min.js" in body
+    assert 'href="/static/css/print.css" media="print"' in body
+    assert '<meta name="viewport"' in body
+
+
+def test_the_vendored_assets_are_served(client):
+    for path in (
+        "/static/vendor/bootstrap/bootstrap.min.css",
+        "/static/vendor/bootstrap/bootstrap.bundle.min.js",
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/js/app.js",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path

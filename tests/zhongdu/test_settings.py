@@ -1,0 +1,97 @@
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "k3y-" + "x7Qp9LmZ2vR8tW4yB6nD1cF5hJ0sG3aE" * 2,
+    "DJANGO_ALLOWED_HOSTS": "kefu.zhongdu.example",
+}
+
+
+def _manage(*args, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZHONGDU_"))}
+    env.update(env_overrides)
+    return subprocess.run(  # noqa: S603  (our own manage.py, fixed arguments)
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_deploy_passes_with_production_variables():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_passes_behind_a_tls_proxy_with_the_redirect_off():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_missing_secret_key_fails_loudly_in_production():
+    env = dict(PRODUCTION, DJANGO_SECRET_KEY="")
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_twilio_without_credentials_fails_loudly():
+    result = _manage("check", SMS_BACKEND="twilio")
+    assert result.returncode != 0
+    assert "TWILIO_ACCOUNT_SID" in result.stderr
+
+
+def test_the_clock_is_the_hospitals():
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    assert settings.USE_TZ is True
+
+
+@pytest.mark.django_db
+def test_every_page_carries_a_content_security_policy_without_inline_script(client):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"
+    assert directives["default-src"] == "'self'"
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def _templates():
+    folders = [ROOT / "templates", *ROOT.glob("*/templates")]
+    return [path for folder in folders for path in folder.rglob("*.html")]
+
+
+def test_no_template_has_inline_script_style_or_event_handlers():
+    offenders = []
+    for path in _templates():
+        text = path.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            if "src=" not in tag:
+                offenders.append(f"{path.name}: {tag}")
+        if re.search(r"<style\b", text) or re.search(r"\sstyle=", text):
+            offenders.append(f"{path.name}: inline style")
+        if re.search(r"\son[a-z]+=", text):
+            offenders.append(f"{path.name}: inline event handler")
+    assert offenders == []
+
+
+def test_pages_link_no_outside_host():
+    for path in _templates():
+        assert not re.search(r"(src|href)=\"https?://", path.read_text()), path.name
