@@ -1,0 +1,29 @@
+# The production image: one image for web (gunicorn), worker and beat (docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DJANGO_STATIC_ROOT=/app/staticfiles
+
+WORKDIR /app
+RUN useradd --system --create-home --home-dir /home/zhongdu zhongdu
+
+COPY pyproject.toml README.md ./
+COPY zhongdu ./zhongdu
+COPY clientmgmt ./clientmgmt
+COPY consult ./consult
+COPY guide ./guide
+COPY followup ./followup
+COPY vip ./vip
+RUN pip install .
+
+COPY . .
+# collectstatic only needs some key; the real one comes from the environment at run time.
+RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && mkdir -p /app/var && chown -R zhongdu /app/var
+
+USER zhongdu
+EXPOSE 8000
+CMD ["gunicorn", "zhongdu.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
