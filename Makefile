@@ -30,7 +30,6 @@ run: install
 ## The whole test suite (SQLite and an in-process broker unless DATABASE_URL / CELERY_BROKER_URL
 ## point at Postgres and Redis).
 test: install
-	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

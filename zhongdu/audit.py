@@ -6,14 +6,29 @@ Writes one append-only row. Call it inside the transaction of the change it reco
 that rolls back leaves no audit row, and a change that commits always has one.
 """
 
+from django.conf import settings
+
 from .models import AuditEvent
 
 Action = AuditEvent.Action
 
 
-def _client_ip(request):
-    # REMOTE_ADDR is the proxy's address behind a proxy; gunicorn is configured to trust the
-    # forwarded header only from the proxy (docker-compose.yml), which rewrites REMOTE_ADDR.
+def client_ip(request):
+    """The address of the person at the keyboard.
+
+    Behind DJANGO_PROXY_COUNT trusted proxies, REMOTE_ADDR is the nearest proxy's address and the
+    client's is the entry that many places from the end of X-Forwarded-For (entries further left
+    are whatever the client claimed, so they are never trusted). Also used by django-axes, so a
+    lockout is per real client, not per proxy.
+    """
+    proxies = settings.DJANGO_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -45,6 +60,6 @@ def record(
         object_id=str(object_id)[:64],
         object_repr=object_repr[:200],
         changed_fields=sorted(fields),
-        ip_address=_client_ip(request) if request is not None else None,
+        ip_address=client_ip(request) if request is not None else None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
     )

@@ -135,6 +135,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "zhongdu.audit.client_ip"
+# How many reverse proxies (that append to X-Forwarded-For) stand in front of the application.
+DJANGO_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 
 # Sessions: an idle timeout counted from the last request, and an absolute lifetime.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60

@@ -139,3 +139,14 @@ def test_the_trail_page_runs_a_fixed_number_of_queries(
 def test_the_trail_is_refused_to_roles_that_do_not_audit(client_for):
     for role in (roles.FRONT_DESK, roles.CONSULTANT, roles.CLIENT_MANAGER, roles.VIP_MANAGER):
         assert client_for(role).get(reverse("audit_event_list")).status_code == 403
+
+
+def test_behind_a_proxy_the_client_address_comes_from_the_trusted_forwarded_entry(settings):
+    settings.DJANGO_PROXY_COUNT = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.4"
+    )
+    # 6.6.6.6 is what the client claimed; 198.51.100.4 is what our proxy saw.
+    assert audit.client_ip(request) == "198.51.100.4"
+    settings.DJANGO_PROXY_COUNT = 0
+    assert audit.client_ip(request) == "10.0.0.2"

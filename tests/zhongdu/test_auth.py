@@ -68,6 +68,25 @@ def test_the_lock_lifts_after_thirty_minutes(client):
     assert _sign_in(client).status_code == 302
 
 
+def test_behind_a_proxy_the_lock_is_per_client_not_per_proxy(client, settings):
+    settings.DJANGO_PROXY_COUNT = 1
+    UserFactory(username="nurse")
+    for _ in range(5):
+        client.post(
+            LOGIN,
+            {"username": "nurse", "password": "wrong-password"},
+            REMOTE_ADDR="10.0.0.9",
+            HTTP_X_FORWARDED_FOR="203.0.113.1",
+        )
+    other_desk = client.post(
+        LOGIN,
+        {"username": "nurse", "password": TEST_PASSWORD},
+        REMOTE_ADDR="10.0.0.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.2",
+    )
+    assert other_desk.status_code == 302
+
+
 def test_sign_out_needs_a_post(client):
     client.force_login(UserFactory())
     assert client.get("/accounts/logout/").status_code == 405

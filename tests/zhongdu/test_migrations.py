@@ -1,0 +1,8 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    # Exits non-zero (SystemExit) when a model change has no migration.
+    call_command("makemigrations", check=True, dry_run=True, verbosity=0)
