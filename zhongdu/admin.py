@@ -49,3 +49,6 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from .directory import admin as directory_admin  # noqa: E402, F401  (registers the directory)

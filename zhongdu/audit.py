@@ -41,6 +41,7 @@ def record(
     object_id="",
     object_repr="",
     fields=(),
+    reason="",
     request=None,
     username="",
 ):
@@ -60,6 +61,7 @@ def record(
         object_id=str(object_id)[:64],
         object_repr=object_repr[:200],
         changed_fields=sorted(fields),
+        reason=reason[:200],
         ip_address=client_ip(request) if request is not None else None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
     )

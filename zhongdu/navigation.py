@@ -9,6 +9,11 @@ from .roles import user_may_open
 # (URL name, label, one-line description for the home page). Later apps add their sections here.
 SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
+    (
+        "knowledge_desk",
+        _("Knowledge desk"),
+        _("Prices, departments, experts and this week's sessions, as a caller asks."),
+    ),
     ("audit_event_list", _("Audit trail"), _("Who looked at or changed which record, and when.")),
     ("admin:index", _("Administration"), _("Departments, experts, prices, users and schedules.")),
 ]

@@ -38,6 +38,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "set_language": PUBLIC,
     "healthz": PUBLIC,
     "home": SIGNED_IN,
+    # The hospital directory: every member of staff answers callers' questions.
+    "knowledge_desk": ALL_ROLES,
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_celery_beat",
+    "import_export",
     # Project apps, lowest layer first (docs/architecture.md).
     "zhongdu",
     "clientmgmt",

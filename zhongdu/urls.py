@@ -4,11 +4,13 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from . import views
+from .directory import views as directory_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("audit/", views.audit_event_list, name="audit_event_list"),
+    path("desk/", directory_views.knowledge_desk, name="knowledge_desk"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -53,6 +53,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     changed_fields = models.JSONField(_("changed fields"), default=list, blank=True)
+    # Why the user did it, where the action needs a reason (revealing a masked number).
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
 
