@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ClientmgmtConfig(AppConfig):
     name = "clientmgmt"
     verbose_name = _("Client management")
+
+    def ready(self):
+        from . import registry, search  # noqa: F401  (search registers the term_prefix lookup)
+        from .models import ClientEvent
+        from .selectors import client_event_timeline
+
+        registry.register_merge_relation(ClientEvent, "client")
+        registry.register_timeline(client_event_timeline)

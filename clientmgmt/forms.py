@@ -1,1 +1,208 @@
-# Forms of Client management: they check the shape of input; services enforce business rules.
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from zhongdu.models import Channel
+
+from . import validation
+from .models import Client
+
+CATEGORY_CHOICES = [
+    ("is_patient", _("Patient")),
+    ("is_member", _("Member")),
+    ("is_exam_client", _("Exam client")),
+]
+
+
+class ClientForm(forms.ModelForm):
+    """Create and edit a client. Checks the shape of what was typed; duplicates and consent
+    rules are the services' business."""
+
+    id_number = forms.CharField(
+        label=_("ID card number"),
+        required=False,
+        max_length=30,
+        help_text=_("Optional. 18 characters; checked against the date of birth."),
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("Archive categories"),
+        choices=CATEGORY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    confirm_distinct = forms.BooleanField(
+        label=_("I checked the records above: this is a different person."),
+        required=False,
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "name",
+            "sex",
+            "date_of_birth",
+            "education",
+            "family_status",
+            "health_status",
+            "exam_status",
+            "phone",
+            "other_contact",
+            "privacy_contact_name",
+            "privacy_contact_relation",
+            "privacy_contact_phone",
+            "source_channel",
+            "service_sms",
+            "marketing_opt_in",
+            "marketing_opt_in_method",
+            "notes",
+        ]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "privacy_contact_phone": forms.TextInput(attrs={"inputmode": "tel"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source_channel"].queryset = Channel.objects.filter(active=True)
+        if self.instance.pk:
+            # Numbers are never put back into the page in full: the form shows them masked and
+            # keeps the stored value unless staff type a new one.
+            self.initial["phone"] = ""
+            self.initial["privacy_contact_phone"] = ""
+            self.fields["phone"].widget.attrs["placeholder"] = self.instance.phone_masked
+            self.fields["privacy_contact_phone"].widget.attrs["placeholder"] = (
+                self.instance.privacy_contact_phone_masked
+            )
+            self.fields["id_number"].widget.attrs["placeholder"] = self.instance.id_number_masked
+            self.fields["phone"].help_text = _("Leave empty to keep the number on record.")
+            self.initial["categories"] = [
+                name for name, _label in CATEGORY_CHOICES if getattr(self.instance, name)
+            ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Person"),
+                Row(
+                    Column("name", css_class="col-md-4"),
+                    Column("sex", css_class="col-md-2"),
+                    Column("date_of_birth", css_class="col-md-3"),
+                    Column("id_number", css_class="col-md-3"),
+                ),
+                Row(
+                    Column("education", css_class="col-md-3"),
+                    Column("family_status", css_class="col-md-3"),
+                    Column("health_status", css_class="col-md-3"),
+                    Column("exam_status", css_class="col-md-3"),
+                ),
+            ),
+            Fieldset(
+                _("Contact"),
+                Row(
+                    Column("phone", css_class="col-md-4"),
+                    Column("other_contact", css_class="col-md-8"),
+                ),
+                Row(
+                    Column("privacy_contact_name", css_class="col-md-4"),
+                    Column("privacy_contact_relation", css_class="col-md-3"),
+                    Column("privacy_contact_phone", css_class="col-md-5"),
+                ),
+            ),
+            Fieldset(
+                _("Archive and consent"),
+                Row(
+                    Column("categories", css_class="col-md-4"),
+                    Column("source_channel", css_class="col-md-4"),
+                    Column(
+                        "service_sms",
+                        "marketing_opt_in",
+                        "marketing_opt_in_method",
+                        css_class="col-md-4",
+                    ),
+                ),
+                "notes",
+            ),
+            HTML('{% if duplicates %}<div class="alert alert-warning">{% endif %}'),
+            "confirm_distinct",
+            HTML("{% if duplicates %}</div>{% endif %}"),
+            Submit("save", _("Save"), css_class="btn-primary"),
+        )
+
+    def clean_name(self):
+        return validation.clean_name(self.cleaned_data.get("name", ""))
+
+    def clean_phone(self):
+        value = validation.clean_phone(self.cleaned_data.get("phone", ""))
+        if not value and self.instance.pk:
+            return self.instance.phone  # left empty: keep the number on record
+        return value
+
+    def clean_privacy_contact_phone(self):
+        value = validation.clean_phone(self.cleaned_data.get("privacy_contact_phone", ""))
+        if not value and self.instance.pk:
+            return self.instance.privacy_contact_phone
+        return value
+
+    def clean_id_number(self):
+        return validation.clean_id_number(self.cleaned_data.get("id_number", ""))
+
+    def clean_date_of_birth(self):
+        return validation.clean_date_of_birth(self.cleaned_data.get("date_of_birth"))
+
+    def clean(self):
+        cleaned = super().clean()
+        id_number, born = cleaned.get("id_number"), cleaned.get("date_of_birth")
+        if id_number and born and validation.id_number_birth_date(id_number) != born:
+            self.add_error(
+                "id_number",
+                _(
+                    "The birth date in this ID card number (%(date)s) differs from the date of birth."
+                )
+                % {"date": validation.id_number_birth_date(id_number).isoformat()},
+            )
+        if cleaned.get("marketing_opt_in") and not cleaned.get("marketing_opt_in_method"):
+            self.add_error(
+                "marketing_opt_in_method", _("Record how the client agreed to marketing SMS.")
+            )
+        for name, _label in CATEGORY_CHOICES:
+            cleaned[name] = name in cleaned.get("categories", [])
+        return cleaned
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data.update({name: self.cleaned_data[name] for name, _label in CATEGORY_CHOICES})
+        data["id_number"] = self.cleaned_data.get("id_number", "")
+        return data
+
+    def _post_clean(self):
+        # The services set the instance's fields; ModelForm must not write them first.
+        pass
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(
+        choices=[("phone", "phone"), ("privacy_contact_phone", "privacy"), ("id_number", "id")],
+        widget=forms.HiddenInput,
+    )
+    reason = forms.CharField(
+        label=_("Why do you need the full number?"),
+        max_length=200,
+        min_length=2,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("e.g. calling back about tomorrow's booking")}
+        ),
+    )
+
+
+class MergeForm(forms.Form):
+    survivor = forms.IntegerField(widget=forms.HiddenInput)
+    merged = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("survivor") and cleaned.get("survivor") == cleaned.get("merged"):
+            raise forms.ValidationError(_("Choose two different records."))
+        return cleaned

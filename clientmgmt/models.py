@@ -1,2 +1,293 @@
-# Models of client management: the one Client record per person, archive categories, consent
-# and complaints (layer 1).
+"""The one Client record per person, the centre of everything; its append-only event log; and
+the merges that join two records of the same person."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from zhongdu.masking import mask_phone
+from zhongdu.models import Channel
+
+
+class SearchTermsField(models.TextField):
+    """Space-separated search tokens (name substrings, pinyin, pinyin initials) with the
+    `term_prefix` lookup: a GIN full-text index on Postgres, LIKE elsewhere (clientmgmt.search)."""
+
+
+class Client(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        UNKNOWN = "unknown", _("Not stated")
+
+    class Education(models.TextChoices):
+        UNKNOWN = "", _("Not stated")
+        PRIMARY = "primary", _("Primary school")
+        JUNIOR = "junior", _("Junior middle school")
+        SENIOR = "senior", _("Senior middle school / vocational")
+        COLLEGE = "college", _("College")
+        BACHELOR = "bachelor", _("Bachelor")
+        POSTGRADUATE = "postgraduate", _("Postgraduate")
+
+    class FamilyStatus(models.TextChoices):
+        UNKNOWN = "", _("Not stated")
+        SINGLE = "single", _("Single")
+        MARRIED = "married", _("Married")
+        DIVORCED = "divorced", _("Divorced")
+        WIDOWED = "widowed", _("Widowed")
+
+    class HealthStatus(models.TextChoices):
+        UNKNOWN = "", _("Not stated")
+        GOOD = "good", _("Good")
+        FAIR = "fair", _("Fair")
+        CHRONIC = "chronic", _("Chronic condition")
+        POOR = "poor", _("Poor")
+
+    class ExamStatus(models.TextChoices):
+        UNKNOWN = "", _("Not stated")
+        NEVER = "never", _("Never had a check-up")
+        OCCASIONAL = "occasional", _("Occasional check-ups")
+        YEARLY = "yearly", _("Yearly check-ups")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
+        MERGED = "merged", _("Merged into another record")
+
+    class OptInMethod(models.TextChoices):
+        VERBAL = "verbal", _("Verbally, in person")
+        PHONE = "phone", _("On the phone")
+        WRITTEN = "written", _("Signed form")
+        SMS = "sms", _("SMS reply")
+        WEB = "web", _("Online form")
+
+    name = models.CharField(_("name"), max_length=50)
+    name_pinyin = models.CharField(_("pinyin"), max_length=200, blank=True, editable=False)
+    search_terms = SearchTermsField(blank=True, editable=False)
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    education = models.CharField(
+        _("education"), max_length=20, choices=Education.choices, blank=True
+    )
+    family_status = models.CharField(
+        _("family status"), max_length=20, choices=FamilyStatus.choices, blank=True
+    )
+    health_status = models.CharField(
+        _("health status"), max_length=20, choices=HealthStatus.choices, blank=True
+    )
+    exam_status = models.CharField(
+        _("physical-exam status"), max_length=20, choices=ExamStatus.choices, blank=True
+    )
+    # E.164 (+8613812341234); last4 is kept for the front desk's "last four digits" search.
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    phone_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    other_contact = models.CharField(
+        _("other contact"), max_length=100, blank=True, help_text=_("Landline, WeChat, e-mail.")
+    )
+    privacy_contact_name = models.CharField(_("privacy contact"), max_length=50, blank=True)
+    privacy_contact_relation = models.CharField(_("relation"), max_length=30, blank=True)
+    privacy_contact_phone = models.CharField(_("privacy contact phone"), max_length=20, blank=True)
+    # The ID card number is never stored in plain text: ciphertext, a keyed hash for exact
+    # lookups and duplicate detection, and the masked form for display.
+    id_number_encrypted = models.TextField(blank=True, editable=False)
+    # NULL, not "", when absent: the unique constraint must allow many clients without a card.
+    id_number_hash = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
+    id_number_masked = models.CharField(max_length=20, blank=True, editable=False)
+    is_patient = models.BooleanField(_("patient"), default=False)
+    is_member = models.BooleanField(_("member"), default=False)
+    is_exam_client = models.BooleanField(_("exam client"), default=False)
+    source_channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("heard of us through"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Consent. Service SMS (confirmations, reminders) are on unless the client refused them;
+    # marketing SMS only with a recorded opt-in.
+    service_sms = models.BooleanField(_("service SMS"), default=True)
+    service_sms_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    marketing_opt_in = models.BooleanField(_("marketing SMS"), default=False)
+    marketing_opt_in_at = models.DateTimeField(_("opted in at"), null=True, blank=True)
+    marketing_opt_in_method = models.CharField(
+        _("opted in how"), max_length=10, choices=OptInMethod.choices, blank=True
+    )
+    marketing_opt_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opt-in recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    # Kept up to date by the front desk and VIP apps, so lists need no join to show them.
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True, editable=False)
+    is_vip = models.BooleanField(_("VIP"), default=False, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        permissions = [
+            ("reveal_client_contact", _("Can reveal full phone and ID numbers")),
+            ("export_client", _("Can export client lists")),
+            ("merge_client", _("Can merge and unmerge client records")),
+            ("archive_client", _("Can archive and restore client records")),
+        ]
+        indexes = [
+            # Search by full phone, and duplicate detection on create/edit.
+            models.Index(fields=["phone"], name="client_phone_idx"),
+            # Search by the last four digits of the phone (front desk).
+            models.Index(fields=["phone_last4"], name="client_phone_last4_idx"),
+            # Exact-name hits first; name + date of birth duplicate detection.
+            models.Index(fields=["name", "date_of_birth"], name="client_name_dob_idx"),
+            # Name substrings, pinyin and initials: a GIN index on to_tsvector(search_terms) is
+            # created on Postgres by migration 0002 (an expression index Django cannot declare
+            # portably).
+        ]
+        constraints = [
+            # One record per identity card: the database refuses a second.
+            models.UniqueConstraint(fields=["id_number_hash"], name="client_id_number_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "archived", "merged"]),
+                name="client_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False)
+                | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="client_merged_has_survivor",
+            ),
+            models.CheckConstraint(
+                condition=Q(sex__in=["female", "male", "unknown"]), name="client_sex_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("clientmgmt:client_detail", args=[self.pk])
+
+    @property
+    def phone_masked(self):
+        return mask_phone(self.phone)
+
+    @property
+    def privacy_contact_phone_masked(self):
+        return mask_phone(self.privacy_contact_phone)
+
+    @property
+    def age(self):
+        if not self.date_of_birth:
+            return None
+        today = timezone.localdate()
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def categories(self):
+        labels = []
+        if self.is_patient:
+            labels.append(_("Patient"))
+        if self.is_member:
+            labels.append(_("Member"))
+        if self.is_exam_client:
+            labels.append(_("Exam client"))
+        return labels
+
+
+class ClientEvent(models.Model):
+    """Append-only history of a client record; the client timeline reads it."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Record created")
+        UPDATED = "updated", _("Record edited")
+        ARCHIVED = "archived", _("Record archived")
+        RESTORED = "restored", _("Record restored")
+        MERGED_IN = "merged_in", _("Another record merged into this one")
+        MERGED_AWAY = "merged_away", _("Merged into another record")
+        UNMERGED = "unmerged", _("Merge undone")
+        IMPORTED = "imported", _("Imported from a list")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    fields = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("client event")
+        verbose_name_plural = _("client events")
+        indexes = [
+            # The client timeline: one client's events, newest first.
+            models.Index(fields=["client", "-at"], name="clientevent_client_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.client_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClientMerge(models.Model):
+    """Two records of one person joined: the loser's rows moved to the survivor. `moved` keeps
+    the ids of every row moved per relation, and `filled` the survivor's blank fields taken from
+    the loser, so the merge can be undone exactly."""
+
+    survivor = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    merged = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField(default=timezone.now)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    moved = models.JSONField(default=dict)
+    filled = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("client merge")
+        verbose_name_plural = _("client merges")
+        indexes = [
+            models.Index(fields=["survivor"], name="clientmerge_survivor_idx"),
+            models.Index(fields=["merged"], name="clientmerge_merged_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.merged_id} -> {self.survivor_id}"
+
+    def get_absolute_url(self):
+        return reverse("clientmgmt:merge_detail", args=[self.pk])

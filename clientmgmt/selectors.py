@@ -1,1 +1,111 @@
-# Reads of Client management: querysets that already select_related what their page shows.
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from zhongdu import crypto, roles
+
+from .models import Client, ClientEvent
+from .registry import TimelineEntry
+from .search import ClientQuery
+
+SEARCH_LIMIT = 50
+
+# Roles that may change a client record (everyone else reads).
+CLIENT_WRITERS = roles.CLIENT_EDITORS
+
+
+def client_get_for_user(user, pk, *, write=False) -> Client:
+    """The one way views fetch a client: 404 if there is none, 403 if the user may not."""
+    try:
+        client = Client.objects.select_related(
+            "source_channel", "created_by", "updated_by", "marketing_opt_in_by", "merged_into"
+        ).get(pk=pk)
+    except (Client.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if write and not (roles.user_roles(user) & CLIENT_WRITERS):
+        raise PermissionDenied
+    return client
+
+
+def client_search(query: ClientQuery):
+    """Up to SEARCH_LIMIT matching clients, merged records left out, without counting.
+
+    Each form of query uses its own index (clientmgmt.models.Client.Meta): the phone, its last
+    four digits, the ID number's keyed hash, or the search tokens. No ORDER BY on token matches:
+    ordering would make Postgres read every match; the page sorts the few it shows.
+    """
+    qs = Client.objects.exclude(status=Client.Status.MERGED).only(
+        "id",
+        "name",
+        "sex",
+        "date_of_birth",
+        "phone",
+        "id_number_masked",
+        "is_patient",
+        "is_member",
+        "is_exam_client",
+        "is_vip",
+        "last_visit_at",
+        "status",
+    )
+    if query.kind == "phone":
+        qs = qs.filter(phone=query.value)
+    elif query.kind == "last4":
+        qs = qs.filter(phone_last4=query.value)
+    elif query.kind == "id_number":
+        qs = qs.filter(id_number_hash=crypto.keyed_hash(query.value))
+    elif query.kind == "name":
+        qs = qs.filter(Q(name=query.value) | Q(search_terms__term_prefix=query.value))
+    else:
+        return []
+    rows = list(qs[:SEARCH_LIMIT])
+    rows.sort(key=lambda c: (c.name != query.value, c.status != Client.Status.ACTIVE, c.name))
+    return rows
+
+
+def client_duplicates(*, phone="", id_number="", name="", date_of_birth=None, exclude_pk=None):
+    """Existing records that may be the same person: same phone, same ID card, or same name and
+    date of birth."""
+    condition = Q(pk__in=[])
+    if phone:
+        condition |= Q(phone=phone)
+    if id_number:
+        condition |= Q(id_number_hash=crypto.keyed_hash(id_number))
+    if name and date_of_birth:
+        condition |= Q(name=name, date_of_birth=date_of_birth)
+    qs = Client.objects.filter(condition).exclude(status=Client.Status.MERGED)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return list(qs.order_by("pk")[:10])
+
+
+def client_event_timeline(client, limit):
+    events = (
+        ClientEvent.objects.filter(client=client).select_related("actor").order_by("-at")[:limit]
+    )
+    return [
+        TimelineEntry(
+            at=event.at,
+            kind=event.kind,
+            title=event.get_kind_display(),
+            detail=event.detail,
+            actor=event.actor.get_full_name() or event.actor.get_username() if event.actor else "",
+            extra={"fields": event.fields},
+        )
+        for event in events
+    ]
+
+
+def client_export_rows(query: ClientQuery):
+    """Rows for the CSV export of a search: masked numbers only."""
+    for client in client_search(query):
+        yield [
+            client.pk,
+            client.name,
+            client.get_sex_display(),
+            client.date_of_birth.isoformat() if client.date_of_birth else "",
+            client.phone_masked,
+            client.id_number_masked,
+            " ".join(str(label) for label in client.categories),
+            client.get_status_display(),
+        ]

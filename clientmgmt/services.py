@@ -1,1 +1,308 @@
-# Writes of Client management: keyword-only functions, one transaction each, returning the model.
+"""Writes to client records. Each service runs in one transaction, writes the client's event
+log and the audit trail, and returns the model. Nothing here sends a message."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhongdu import audit, crypto
+from zhongdu.masking import mask_id_number
+
+from . import validation
+from .models import Client, ClientEvent, ClientMerge
+from .registry import merge_relations
+from .search import build_search_terms
+
+# Fields a form may set directly (the rest are derived or set by a service).
+PLAIN_FIELDS = [
+    "name",
+    "sex",
+    "date_of_birth",
+    "education",
+    "family_status",
+    "health_status",
+    "exam_status",
+    "phone",
+    "other_contact",
+    "privacy_contact_name",
+    "privacy_contact_relation",
+    "privacy_contact_phone",
+    "is_patient",
+    "is_member",
+    "is_exam_client",
+    "source_channel",
+    "service_sms",
+    "marketing_opt_in",
+    "marketing_opt_in_method",
+    "notes",
+]
+# Field names written to logs instead of values: numbers never reach the audit trail.
+ID_FIELD = "id_number"
+
+
+def _apply(client: Client, data: dict, by) -> list[str]:
+    """Set the client's fields from cleaned data; return the names of fields that changed."""
+    changed = []
+    data = dict(data)
+    for name in ("phone", "privacy_contact_phone"):
+        if name in data:
+            data[name] = validation.clean_phone(data[name] or "")
+    if data.get(ID_FIELD):
+        data[ID_FIELD] = validation.clean_id_number(data[ID_FIELD])
+    for name in PLAIN_FIELDS:
+        if name in data and getattr(client, name) != data[name]:
+            setattr(client, name, data[name])
+            changed.append(name)
+    client.name = validation.clean_name(client.name)
+    client.name_pinyin, client.search_terms = build_search_terms(client.name)
+    client.phone_last4 = client.phone[-4:] if client.phone else ""
+    id_number = data.get(ID_FIELD) or ""
+    if id_number:
+        new_hash = crypto.keyed_hash(id_number)
+        if new_hash != client.id_number_hash:
+            client.id_number_hash = new_hash
+            client.id_number_encrypted = crypto.encrypt(id_number)
+            client.id_number_masked = mask_id_number(id_number)
+            changed.append(ID_FIELD)
+        # The card states birth date and sex: fill them when staff left them blank.
+        if client.date_of_birth is None:
+            client.date_of_birth = validation.id_number_birth_date(id_number)
+            changed.append("date_of_birth")
+        if client.sex == Client.Sex.UNKNOWN:
+            client.sex = validation.id_number_sex(id_number)
+            changed.append("sex")
+    now = timezone.now()
+    if "service_sms" in changed:
+        client.service_sms_refused_at = None if client.service_sms else now
+    if "marketing_opt_in" in changed:
+        if client.marketing_opt_in:
+            client.marketing_opt_in_at, client.marketing_opt_in_by = now, by
+        else:
+            client.marketing_opt_in_at = client.marketing_opt_in_by = None
+            client.marketing_opt_in_method = ""
+    client.updated_at, client.updated_by = now, by
+    return sorted(set(changed))
+
+
+def _save(client: Client) -> None:
+    try:
+        with transaction.atomic():
+            client.save()
+    except IntegrityError as exc:
+        # Two clerks registering the same card at once: the unique index decides.
+        if "id_number" in str(exc):
+            raise ValidationError(
+                {ID_FIELD: _("A client with this ID card number already exists.")}
+            ) from exc
+        raise
+
+
+@transaction.atomic
+def client_create(*, data: dict, by, request=None, event_kind=ClientEvent.Kind.CREATED) -> Client:
+    client = Client(created_by=by)
+    fields = _apply(client, data, by)
+    _save(client)
+    ClientEvent.objects.create(client=client, kind=event_kind, actor=by, fields=fields)
+    audit.record(audit.Action.CREATE, actor=by, obj=client, fields=fields, request=request)
+    return client
+
+
+@transaction.atomic
+def client_update(*, client: Client, data: dict, by, request=None) -> Client:
+    fields = _apply(client, data, by)
+    if not fields:
+        return client
+    _save(client)
+    ClientEvent.objects.create(
+        client=client, kind=ClientEvent.Kind.UPDATED, actor=by, fields=fields
+    )
+    audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=fields, request=request)
+    return client
+
+
+def _set_status(client: Client, status: str, kind: str, by, request, detail=""):
+    allowed = {
+        Client.Status.ARCHIVED: {Client.Status.ACTIVE},
+        Client.Status.ACTIVE: {Client.Status.ARCHIVED, Client.Status.MERGED},
+        Client.Status.MERGED: {Client.Status.ACTIVE},
+    }
+    if client.status not in allowed[status]:
+        raise ValidationError(
+            _("This record is %(status)s and cannot be changed that way.")
+            % {"status": client.get_status_display()}
+        )
+    client.status = status
+    client.updated_at, client.updated_by = timezone.now(), by
+    client.save(update_fields=["status", "merged_into", "updated_at", "updated_by"])
+    ClientEvent.objects.create(client=client, kind=kind, actor=by, fields=["status"], detail=detail)
+    audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["status"], request=request)
+
+
+@transaction.atomic
+def client_archive(*, client: Client, by, request=None) -> Client:
+    _set_status(client, Client.Status.ARCHIVED, ClientEvent.Kind.ARCHIVED, by, request)
+    return client
+
+
+@transaction.atomic
+def client_restore(*, client: Client, by, request=None) -> Client:
+    _set_status(client, Client.Status.ACTIVE, ClientEvent.Kind.RESTORED, by, request)
+    return client
+
+
+REVEALABLE = {
+    "phone": _("mobile phone"),
+    "privacy_contact_phone": _("privacy contact phone"),
+    "id_number": _("ID card number"),
+}
+
+
+def client_reveal(*, client: Client, field: str, reason: str, by, request=None) -> str:
+    """The full number behind a masked one; the reveal and its reason go to the audit trail."""
+    if field not in REVEALABLE:
+        raise ValidationError(_("Unknown field."))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError(_("Say why you need the full number."))
+    if field == "id_number":
+        value = crypto.decrypt(client.id_number_encrypted) if client.id_number_encrypted else ""
+    else:
+        from zhongdu.masking import national_digits
+
+        value = national_digits(getattr(client, field))
+    audit.record(
+        audit.Action.REVEAL, actor=by, obj=client, fields=[field], reason=reason, request=request
+    )
+    return value
+
+
+# Blank fields of the survivor that a merge fills from the merged record.
+FILLABLE = [
+    "sex",
+    "date_of_birth",
+    "education",
+    "family_status",
+    "health_status",
+    "exam_status",
+    "phone",
+    "phone_last4",
+    "other_contact",
+    "privacy_contact_name",
+    "privacy_contact_relation",
+    "privacy_contact_phone",
+    "source_channel_id",
+    "is_patient",
+    "is_member",
+    "is_exam_client",
+    "is_vip",
+]
+ID_COLUMNS = ["id_number_encrypted", "id_number_hash", "id_number_masked"]
+
+
+def _blank(value):
+    return value in (None, "", False, Client.Sex.UNKNOWN)
+
+
+@transaction.atomic
+def client_merge(*, survivor: Client, merged: Client, by, request=None) -> ClientMerge:
+    """Move every row of every registered relation from `merged` to `survivor`, fill the
+    survivor's blanks, and mark `merged` as merged. Sends nothing to the client."""
+    # Lock both rows (in id order, so two opposite merges cannot deadlock).
+    locked = {
+        c.pk: c
+        for c in Client.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, merged.pk])
+        .order_by("pk")
+    }
+    survivor, merged = locked.get(survivor.pk), locked.get(merged.pk)
+    if survivor is None or merged is None or survivor.pk == merged.pk:
+        raise ValidationError(_("Choose two different records."))
+    if Client.Status.MERGED in (survivor.status, merged.status):
+        raise ValidationError(_("One of these records has already been merged."))
+    moved = {}
+    for model, field_name in merge_relations():
+        rows = model.objects.filter(**{field_name: merged})
+        ids = list(rows.values_list("pk", flat=True))
+        if ids:
+            model.objects.filter(pk__in=ids).update(**{field_name: survivor})
+            moved[f"{model._meta.label}.{field_name}"] = ids
+    filled = {}
+    for name in FILLABLE:
+        if _blank(getattr(survivor, name)) and not _blank(getattr(merged, name)):
+            filled[name] = getattr(survivor, name)
+            setattr(survivor, name, getattr(merged, name))
+    taken_id = {}
+    if not survivor.id_number_hash and merged.id_number_hash:
+        taken_id = {name: getattr(merged, name) for name in ID_COLUMNS}
+        for name in ID_COLUMNS:
+            setattr(merged, name, None if name == "id_number_hash" else "")
+    merged.status, merged.merged_into = Client.Status.MERGED, survivor
+    merged.updated_at, merged.updated_by = timezone.now(), by
+    merged.save()  # frees the ID hash before the survivor takes it
+    if taken_id:
+        for name, value in taken_id.items():
+            setattr(survivor, name, value)
+    survivor.updated_at, survivor.updated_by = timezone.now(), by
+    survivor.save()
+    merge = ClientMerge.objects.create(
+        survivor=survivor,
+        merged=merged,
+        merged_by=by,
+        moved=moved,
+        filled={"fields": {k: _jsonable(v) for k, v in filled.items()}, "id": bool(taken_id)},
+    )
+    ClientEvent.objects.create(
+        client=survivor, kind=ClientEvent.Kind.MERGED_IN, actor=by, detail=f"#{merged.pk}"
+    )
+    ClientEvent.objects.create(
+        client=merged, kind=ClientEvent.Kind.MERGED_AWAY, actor=by, detail=f"#{survivor.pk}"
+    )
+    for client in (survivor, merged):
+        audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["merge"], request=request)
+    return merge
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@transaction.atomic
+def client_unmerge(*, merge: ClientMerge, by, request=None) -> ClientMerge:
+    """Undo a merge: the moved rows go back, the survivor's filled fields are emptied again where
+    nobody changed them since, and the merged record is active once more."""
+    merge = ClientMerge.objects.select_for_update().get(pk=merge.pk)
+    if merge.undone_at:
+        raise ValidationError(_("This merge has already been undone."))
+    survivor = Client.objects.select_for_update().get(pk=merge.survivor_id)
+    merged = Client.objects.select_for_update().get(pk=merge.merged_id)
+    relations = {
+        f"{model._meta.label}.{field}": (model, field) for model, field in merge_relations()
+    }
+    for key, ids in merge.moved.items():
+        model, field_name = relations[key]
+        model.objects.filter(pk__in=ids, **{field_name: survivor}).update(**{field_name: merged})
+    for name, original in merge.filled.get("fields", {}).items():
+        current = getattr(survivor, name)
+        if _jsonable(current) == _jsonable(getattr(merged, name)):
+            setattr(survivor, name, original)
+    if merge.filled.get("id"):
+        taken = {name: getattr(survivor, name) for name in ID_COLUMNS}
+        for name in ID_COLUMNS:
+            setattr(survivor, name, None if name == "id_number_hash" else "")
+        survivor.save()
+        for name, value in taken.items():
+            setattr(merged, name, value)
+    survivor.updated_at, survivor.updated_by = timezone.now(), by
+    survivor.save()
+    merged.status, merged.merged_into = Client.Status.ACTIVE, None
+    merged.updated_at, merged.updated_by = timezone.now(), by
+    merged.save()
+    merge.undone_at, merge.undone_by = timezone.now(), by
+    merge.save(update_fields=["undone_at", "undone_by"])
+    for client in (survivor, merged):
+        ClientEvent.objects.create(
+            client=client, kind=ClientEvent.Kind.UNMERGED, actor=by, detail=f"#{merge.pk}"
+        )
+        audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["unmerge"], request=request)
+    return merge

@@ -1,3 +1,19 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "clientmgmt:<name>".
+from django.urls import path
+
+from . import views
+
 app_name = "clientmgmt"
-urlpatterns = []
+urlpatterns = [
+    path("", views.client_list, name="client_list"),
+    path("new/", views.client_create, name="client_create"),
+    path("export/", views.client_export, name="client_export"),
+    path("<int:pk>/", views.client_detail, name="client_detail"),
+    path("<int:pk>/edit/", views.client_edit, name="client_edit"),
+    path("<int:pk>/reveal/", views.client_reveal, name="client_reveal"),
+    path("<int:pk>/archive/", views.client_archive, name="client_archive"),
+    path("<int:pk>/restore/", views.client_restore, name="client_restore"),
+    path("merge/", views.merge_select, name="merge_select"),
+    path("merges/<int:pk>/", views.merge_detail, name="merge_detail"),
+    path("merges/<int:pk>/undo/", views.merge_undo, name="merge_undo"),
+]

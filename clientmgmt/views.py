@@ -1,1 +1,261 @@
-# Views of Client management: decorators, an access-checked fetch, a form, one service call.
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from zhongdu import audit, crypto
+from zhongdu.roles import user_roles
+
+from . import selectors, services
+from .forms import ClientForm, MergeForm, RevealForm
+from .models import Client, ClientMerge
+from .registry import timeline_for
+from .search import parse_query
+
+
+def _is_htmx(request):
+    return request.headers.get("HX-Request") == "true"
+
+
+@require_GET
+def client_list(request):
+    query = parse_query(request.GET.get("q", ""))
+    context = {
+        "q": request.GET.get("q", ""),
+        "query": query,
+        "clients": selectors.client_search(query),
+        "limit": selectors.SEARCH_LIMIT,
+        "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
+    }
+    template = (
+        "clientmgmt/_client_results.html" if _is_htmx(request) else "clientmgmt/client_list.html"
+    )
+    return render(request, template, context)
+
+
+def _form_page(request, form, client=None, duplicates=()):
+    return render(
+        request,
+        "clientmgmt/client_form.html",
+        {"form": form, "client": client, "duplicates": duplicates},
+    )
+
+
+def _blocking_duplicate(form, duplicates):
+    """A duplicate ID card cannot be overridden: the database would refuse it anyway."""
+    id_number = form.cleaned_data.get("id_number")
+    if id_number:
+        wanted = crypto.keyed_hash(id_number)
+        for other in duplicates:
+            if other.id_number_hash == wanted:
+                form.add_error("id_number", _("This ID card number belongs to another record."))
+                return True
+    return False
+
+
+def _save_client(request, form, client=None):
+    """Shared by create and edit: duplicates first, then the service."""
+    data = form.service_data()
+    duplicates = selectors.client_duplicates(
+        phone=data["phone"],
+        id_number=data["id_number"],
+        name=data["name"],
+        date_of_birth=data["date_of_birth"],
+        exclude_pk=client.pk if client else None,
+    )
+    if _blocking_duplicate(form, duplicates) or (
+        duplicates and not form.cleaned_data.get("confirm_distinct")
+    ):
+        return _form_page(request, form, client, duplicates)
+    try:
+        if client is None:
+            client = services.client_create(data=data, by=request.user, request=request)
+        else:
+            client = services.client_update(
+                client=client, data=data, by=request.user, request=request
+            )
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _form_page(request, form, client)
+    messages.success(request, _("Client record saved."))
+    return redirect(client)
+
+
+@require_http_methods(["GET", "POST"])
+def client_create(request):
+    if request.method == "POST":
+        form = ClientForm(request.POST)
+        if form.is_valid():
+            return _save_client(request, form)
+    else:
+        form = ClientForm(
+            initial={"name": request.GET.get("name", ""), "phone": request.GET.get("phone", "")}
+        )
+    return _form_page(request, form)
+
+
+@require_http_methods(["GET", "POST"])
+def client_edit(request, pk):
+    client = selectors.client_get_for_user(request.user, pk, write=True)
+    if client.status == Client.Status.MERGED:
+        return redirect(client.merged_into)
+    if request.method == "POST":
+        form = ClientForm(request.POST, instance=client)
+        if form.is_valid():
+            return _save_client(request, form, client)
+    else:
+        form = ClientForm(instance=client)
+    return _form_page(request, form, client)
+
+
+def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
+    context = {
+        "client": client,
+        "timeline": timeline_for(client),
+        "revealed": revealed or {},
+        "reveal_form": reveal_form,
+        "can_reveal": request.user.has_perm("clientmgmt.reveal_client_contact"),
+        "can_edit": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
+        "can_archive": request.user.has_perm("clientmgmt.archive_client"),
+        "can_merge": request.user.has_perm("clientmgmt.merge_client"),
+    }
+    return render(request, "clientmgmt/client_detail.html", context, status=status)
+
+
+@require_GET
+def client_detail(request, pk):
+    client = selectors.client_get_for_user(request.user, pk)
+    audit.record(audit.Action.VIEW, obj=client, request=request)
+    return _detail_page(request, client)
+
+
+@require_POST
+def client_reveal(request, pk):
+    client = selectors.client_get_for_user(request.user, pk)
+    if not request.user.has_perm("clientmgmt.reveal_client_contact"):
+        raise PermissionDenied
+    form = RevealForm(request.POST)
+    value = None
+    if form.is_valid():
+        field = form.cleaned_data["field"]
+        value = services.client_reveal(
+            client=client,
+            field=field,
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+            request=request,
+        )
+    if _is_htmx(request):
+        context = {
+            "client": client,
+            "field": request.POST.get("field"),
+            "value": value,
+            "form": form,
+        }
+        return render(
+            request, "clientmgmt/_reveal.html", context, status=200 if form.is_valid() else 422
+        )
+    revealed = {form.cleaned_data["field"]: value} if form.is_valid() else {}
+    return _detail_page(request, client, revealed, form, status=200 if form.is_valid() else 422)
+
+
+@require_POST
+def client_archive(request, pk):
+    client = selectors.client_get_for_user(request.user, pk, write=True)
+    try:
+        services.client_archive(client=client, by=request.user, request=request)
+        messages.success(request, _("The record was archived. It stays searchable."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(client)
+
+
+@require_POST
+def client_restore(request, pk):
+    client = selectors.client_get_for_user(request.user, pk, write=True)
+    try:
+        services.client_restore(client=client, by=request.user, request=request)
+        messages.success(request, _("The record is active again."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(client)
+
+
+@require_GET
+def client_export(request):
+    query = parse_query(request.GET.get("q", ""))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="clients-{stamp}.csv"'
+    response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Id"),
+            _("Name"),
+            _("Sex"),
+            _("Date of birth"),
+            _("Phone"),
+            _("ID card"),
+            _("Categories"),
+            _("Status"),
+        ]
+    )
+    rows = list(selectors.client_export_rows(query))
+    writer.writerows(rows)
+    audit.record(
+        audit.Action.EXPORT,
+        object_type="clientmgmt.client",
+        object_repr=f"search {query.kind}: {len(rows)} rows",
+        request=request,
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def merge_select(request):
+    form = MergeForm(request.POST or request.GET or None)
+    pair = None
+    if form.is_bound and form.is_valid():
+        survivor = selectors.client_get_for_user(
+            request.user, form.cleaned_data["survivor"], write=True
+        )
+        merged = selectors.client_get_for_user(
+            request.user, form.cleaned_data["merged"], write=True
+        )
+        pair = (survivor, merged)
+        if request.method == "POST":
+            try:
+                merge = services.client_merge(
+                    survivor=survivor, merged=merged, by=request.user, request=request
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("The records were merged. You can undo this below."))
+                return redirect(merge)
+    return render(request, "clientmgmt/merge_select.html", {"form": form, "pair": pair})
+
+
+@require_GET
+def merge_detail(request, pk):
+    merge = get_object_or_404(
+        ClientMerge.objects.select_related("survivor", "merged", "merged_by", "undone_by"), pk=pk
+    )
+    return render(request, "clientmgmt/merge_detail.html", {"merge": merge})
+
+
+@require_POST
+def merge_undo(request, pk):
+    merge = get_object_or_404(ClientMerge, pk=pk)
+    try:
+        services.client_unmerge(merge=merge, by=request.user, request=request)
+        messages.success(request, _("The merge was undone: both records are active again."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(merge)

@@ -9,6 +9,7 @@ from .roles import user_may_open
 # (URL name, label, one-line description for the home page). Later apps add their sections here.
 SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
+    ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
     (
         "knowledge_desk",
         _("Knowledge desk"),

@@ -25,6 +25,9 @@ ROLE_LABELS = {
 }
 ALL_ROLES = frozenset(ROLE_LABELS)
 
+# Roles that register and edit clients and may reveal their numbers when they need to call.
+CLIENT_EDITORS = frozenset({FRONT_DESK, CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
+
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
@@ -40,6 +43,18 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "home": SIGNED_IN,
     # The hospital directory: every member of staff answers callers' questions.
     "knowledge_desk": ALL_ROLES,
+    # Clients (clientmgmt). Object-level rules live in clientmgmt.selectors.client_get_for_user.
+    "clientmgmt:client_list": ALL_ROLES,
+    "clientmgmt:client_detail": ALL_ROLES,
+    "clientmgmt:client_create": CLIENT_EDITORS,
+    "clientmgmt:client_edit": CLIENT_EDITORS,
+    "clientmgmt:client_reveal": CLIENT_EDITORS,
+    "clientmgmt:client_archive": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
+    "clientmgmt:client_restore": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
+    "clientmgmt:client_export": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    "clientmgmt:merge_select": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    "clientmgmt:merge_detail": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    "clientmgmt:merge_undo": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then
@@ -50,12 +65,28 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
 # Model permissions each role's group holds, as "app_label.codename" or "app_label.*" (every
 # permission of the app). Kept in sync on every migrate (zhongdu.apps), so permissions of models
 # added by later migrations reach the groups without another data migration.
+_CLIENT_DESK = (
+    "clientmgmt.view_client",
+    "clientmgmt.add_client",
+    "clientmgmt.change_client",
+    "clientmgmt.reveal_client_contact",
+)
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    FRONT_DESK: (),
-    CONSULTANT: (),
-    CLIENT_MANAGER: (),
-    VIP_MANAGER: (),
-    MANAGER: ("zhongdu.view_auditevent",),
+    FRONT_DESK: _CLIENT_DESK,
+    CONSULTANT: _CLIENT_DESK,
+    CLIENT_MANAGER: (
+        *_CLIENT_DESK,
+        "clientmgmt.export_client",
+        "clientmgmt.merge_client",
+        "clientmgmt.archive_client",
+    ),
+    VIP_MANAGER: _CLIENT_DESK,
+    MANAGER: (
+        "zhongdu.view_auditevent",
+        "clientmgmt.view_client",
+        "clientmgmt.export_client",
+        "clientmgmt.merge_client",
+    ),
     ADMINISTRATOR: (
         "auth.*",
         "axes.*",

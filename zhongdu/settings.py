@@ -253,6 +253,28 @@ if SMS_BACKEND == "twilio" and not (
         "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER."
     )
 
+# --- Data protection ------------------------------------------------------------------------
+# Identity numbers are encrypted at rest (Fernet) and found through a keyed hash. In production
+# both keys are required; in development they are derived from the secret key so that no
+# environment is needed. Generate a Fernet key with
+#   python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+if DEBUG:
+    import base64
+    import hashlib
+
+    _derived = base64.urlsafe_b64encode(hashlib.sha256(f"fernet:{SECRET_KEY}".encode()).digest())
+    FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_derived.decode()])
+    SEARCH_HASH_KEY = env.str(
+        "SEARCH_HASH_KEY", default=hashlib.sha256(f"hash:{SECRET_KEY}".encode()).hexdigest()
+    )
+else:
+    FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+    SEARCH_HASH_KEY = env.str("SEARCH_HASH_KEY", default="")
+    if not FIELD_ENCRYPTION_KEYS or not SEARCH_HASH_KEY:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS and SEARCH_HASH_KEY must be set when DJANGO_DEBUG is false."
+        )
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
