@@ -6,6 +6,8 @@ Writes one append-only row. Call it inside the transaction of the change it reco
 that rolls back leaves no audit row, and a change that commits always has one.
 """
 
+import ipaddress
+
 from django.conf import settings
 
 from .models import AuditEvent
@@ -27,9 +29,25 @@ def client_ip(request):
             part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
         ]
         forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
+        if len(forwarded) >= proxies and _is_ip(forwarded[-proxies]):
             return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or ""
+    return remote if _is_ip(remote) else None
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def axes_username(request, credentials) -> str:
+    """The username axes records, cut to what a username can be (its column is 255 long, and
+    anyone may type anything into the sign-in form)."""
+    source = credentials if credentials is not None else request.POST
+    return str((source or {}).get("username", ""))[:150]
 
 
 def record(

@@ -137,6 +137,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "zhongdu.audit.client_ip"
+AXES_USERNAME_CALLABLE = "zhongdu.audit.axes_username"
 # How many reverse proxies (that append to X-Forwarded-For) stand in front of the application.
 DJANGO_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 
@@ -181,7 +182,12 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # Behind a TLS-terminating proxy the redirect can be switched off; the proxy's header still tells
 # Django the request was secure.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusted only when a proxy is declared: a client talking to the application directly must not
+# be able to claim HTTPS (or, through X-Forwarded-For, another address).
+if env.int("DJANGO_PROXY_COUNT", default=0) > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health probes come over plain HTTP from inside the deployment.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -41,14 +41,15 @@ def test_it_records_a_failed_sign_in_with_the_typed_username(client):
     assert event.actor_username == "nurse"
 
 
-def test_it_locks_a_username_and_ip_pair_after_five_failures(client):
+def test_it_locks_a_username_and_ip_pair_after_five_failures(client, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=45)
     UserFactory(username="nurse")
     for _ in range(5):
         _sign_in(client, password="wrong-password")
     response = _sign_in(client)  # even the right password is refused now
     assert response.status_code == 429
     body = response.content.decode()
-    assert "30 分钟" in body and "30 minutes" in body
+    assert "45 分钟" in body and "45 minutes" in body
     assert "_auth_user_id" not in client.session
 
 
@@ -85,6 +86,25 @@ def test_behind_a_proxy_the_lock_is_per_client_not_per_proxy(client, settings):
         HTTP_X_FORWARDED_FOR="203.0.113.2",
     )
     assert other_desk.status_code == 302
+
+
+def test_an_absurdly_long_username_is_refused_not_crashed_on(client):
+    response = client.post(LOGIN, {"username": "x" * 5000, "password": "whatever-it-is"})
+    assert response.status_code == 200
+    assert AuditEvent.objects.get(action="login-failed").actor_username == "x" * 150
+
+
+def test_a_forged_forwarded_address_is_ignored(client, settings):
+    settings.DJANGO_PROXY_COUNT = 1
+    UserFactory(username="nurse")
+    response = client.post(
+        LOGIN,
+        {"username": "nurse", "password": TEST_PASSWORD},
+        REMOTE_ADDR="10.0.0.9",
+        HTTP_X_FORWARDED_FOR="not-an-ip",
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(action="login").ip_address == "10.0.0.9"
 
 
 def test_sign_out_needs_a_post(client):

@@ -12,6 +12,8 @@ PRODUCTION = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "k3y-" + "x7Qp9LmZ2vR8tW4yB6nD1cF5hJ0sG3aE" * 2,
     "DJANGO_ALLOWED_HOSTS": "kefu.zhongdu.example",
+    "FIELD_ENCRYPTION_KEYS": "Wm3vH0w4n7QKfXq5b1o8Yx2cLp6Tz9Rj3Ue0Sa4Dk1E=",
+    "SEARCH_HASH_KEY": "d1f0c6a7b2e94f3e8a5c7b9d0e1f2a3b",
 }
 
 
@@ -41,6 +43,7 @@ def test_check_deploy_passes_behind_a_tls_proxy_with_the_redirect_off():
         "--fail-level",
         "WARNING",
         DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_PROXY_COUNT="1",
         **PRODUCTION,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -53,6 +56,12 @@ def test_a_missing_secret_key_fails_loudly_in_production():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def test_missing_encryption_keys_fail_loudly_in_production():
+    result = _manage("check", **dict(PRODUCTION, FIELD_ENCRYPTION_KEYS=""))
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS and SEARCH_HASH_KEY must be set" in result.stderr
+
+
 def test_twilio_without_credentials_fails_loudly():
     result = _manage("check", SMS_BACKEND="twilio")
     assert result.returncode != 0
@@ -62,6 +71,13 @@ def test_twilio_without_credentials_fails_loudly():
 def test_the_clock_is_the_hospitals():
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert settings.USE_TZ is True
+
+
+@pytest.mark.django_db
+def test_a_client_cannot_claim_https_without_a_declared_proxy(client):
+    assert settings.SECURE_PROXY_SSL_HEADER is None
+    request = client.get("/healthz/", HTTP_X_FORWARDED_PROTO="https").wsgi_request
+    assert not request.is_secure()
 
 
 @pytest.mark.django_db
