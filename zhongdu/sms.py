@@ -1,0 +1,225 @@
+"""SMS gateway: the one place that talks to an SMS provider (CONVENTIONS item 10).
+
+Callers (the outbox, later) write and claim their row first, then call `send()`, and decide what
+to do next from what happened:
+
+- `SendResult`: the provider accepted the message; store `provider_id`.
+- `PermanentError`: certainly not sent and never will be (bad number, recipient replied STOP).
+  Mark the row failed; `unsubscribed` says whether to withdraw the client's SMS consent.
+- `TransientError`: certainly not sent; safe to send again later, after `retry_after` seconds
+  if the provider said so.
+- `UnknownOutcomeError`: the request may have reached the provider, so the patient may already
+  have the SMS. Never resend automatically: a person checks the provider's log first.
+
+Any other exception is a bug; treat it like `UnknownOutcomeError`, since it cannot tell us
+whether the message went out.
+
+`settings.SMS_BACKEND` picks the backend: "console" (development), "memory" (tests), "twilio".
+"""
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import NamedTuple
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from zhongdu.masking import mask_phone
+
+logger = logging.getLogger(__name__)
+
+# E.164: "+", a country code that does not start with 0, at most 15 digits in all.
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+# Seconds: long enough for Twilio on a slow day, short enough that a hung connection does not hold
+# an outbox worker (and its claimed row) for minutes.
+TWILIO_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str
+    status: str  # the provider's own word for it, e.g. Twilio's "queued"
+
+
+class SmsError(Exception):
+    """`code` is short and stable enough to store on the outbox row ("21211", "http-503")."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class PermanentError(SmsError):
+    """Not sent, and sending the same message again will fail the same way."""
+
+    unsubscribed = False
+
+
+class UnsubscribedError(PermanentError):
+    """The recipient replied STOP: the provider refuses every message to them until START."""
+
+    unsubscribed = True
+
+
+class TransientError(SmsError):
+    """Not sent (the request never reached the provider, or it refused it unread): retry later."""
+
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None):
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
+class UnknownOutcomeError(SmsError):
+    """The provider may have accepted the message; a blind retry could send it twice."""
+
+
+def send(*, to: str, body: str, reference: str = "") -> SendResult:
+    """Send one SMS to an E.164 number. `reference` (e.g. the outbox row id) only goes to logs."""
+    # Checked here, not only by Twilio, so development and tests see the same failure as production.
+    if not E164.fullmatch(to):
+        raise PermanentError("invalid-number", f"{mask_phone(to) or 'empty'} is not E.164")
+    try:
+        backend = BACKENDS[settings.SMS_BACKEND]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"SMS_BACKEND={settings.SMS_BACKEND!r}; expected one of {', '.join(BACKENDS)}."
+        ) from None
+    return backend().send(to=to, body=body, reference=reference)
+
+
+class ConsoleBackend:
+    """Development: shows the message instead of sending it. The number is masked because a
+    developer's terminal and log files are not where patients' phone numbers belong."""
+
+    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+        provider_id = f"console-{uuid.uuid4()}"
+        # repr() keeps a multi-line body on one line.
+        line = f"SMS to {mask_phone(to)} [{reference or '-'}] {provider_id}: {body!r}"
+        print(line)  # printing is this backend's whole job
+        logger.info("%s", line)
+        return SendResult(provider_id=provider_id, status="sent")
+
+
+class SentMessage(NamedTuple):
+    to: str
+    body: str
+    reference: str
+
+
+# Every message the memory backend "sent", oldest first; tests read it and call clear().
+outbox: list[SentMessage] = []
+
+
+def clear() -> None:
+    outbox.clear()
+
+
+class MemoryBackend:
+    """Tests: records the message and sends nothing."""
+
+    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+        outbox.append(SentMessage(to, body, reference))
+        return SendResult(provider_id=f"memory-{len(outbox)}", status="sent")
+
+
+class _RecordingHttpClient(TwilioHttpClient):
+    """Keeps the last response: Twilio's exceptions carry no headers, and a 429's Retry-After is
+    one. The client is built per message, so this is never shared between two sends."""
+
+    last_response = None
+
+    def request(self, *args, **kwargs):
+        self.last_response = None
+        self.last_response = super().request(*args, **kwargs)
+        return self.last_response
+
+
+class TwilioBackend:
+    def __init__(self):
+        names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+        if missing := [name for name in names if not getattr(settings, name)]:
+            raise ImproperlyConfigured(f"The twilio SMS backend needs {', '.join(missing)}.")
+        # No max_retries: the SDK must never resend a POST on its own; retrying is the outbox's
+        # decision, made with the error classes below.
+        self.http_client = _RecordingHttpClient(timeout=TWILIO_TIMEOUT)
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=self.http_client
+        )
+
+    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+        try:
+            message = self.client.messages.create(
+                to=to, from_=settings.TWILIO_FROM_NUMBER, body=body
+            )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise self._http_error(exc, to) from exc
+        except requests.ConnectTimeout as exc:
+            # The TCP connection never opened, so no request bytes left this machine.
+            raise TransientError("connect-timeout", str(exc)) from exc
+        except requests.ConnectionError as exc:
+            # requests uses this one class both for "could not connect" (refused, DNS) and for
+            # "the connection dropped while we waited for the answer", which comes after Twilio
+            # has read our POST. Only the first is safe to retry.
+            cause = exc.args[0] if exc.args else None
+            if isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError):
+                raise TransientError("connect", str(cause.reason)) from exc
+            raise UnknownOutcomeError("connection-lost", str(exc)) from exc
+        except requests.RequestException as exc:
+            # Read timeouts and the rest: the POST was sent and no answer came back.
+            code = "read-timeout" if isinstance(exc, requests.ReadTimeout) else "http"
+            raise UnknownOutcomeError(code, str(exc)) from exc
+        logger.info("SMS %s to %s accepted by Twilio as %s", reference, mask_phone(to), message.sid)
+        return SendResult(provider_id=message.sid, status=message.status or "")
+
+    def _http_error(self, exc, to: str) -> SmsError:
+        status = exc.status
+        # Without a Twilio error code in the body (a proxy's HTML page), the SDK puts the HTTP
+        # status in `code`; say so, rather than pass "503" off as a Twilio code.
+        code = str(exc.code) if exc.code and exc.code != status else f"http-{status}"
+        text = exc.msg if isinstance(exc, TwilioRestException) else exc.detail or exc.title
+        # Twilio repeats the number in its error text ("The 'To' number +86... is not valid");
+        # this message is stored and logged, so it gets the same masking as everything else.
+        text = str(text).replace(to, mask_phone(to))
+        if status == 429 or code == "21611":  # too many requests / too many queued for our number
+            return TransientError(code, text, retry_after=self._retry_after())
+        if status == 503:  # Twilio refused the request unread (overload, maintenance)
+            return TransientError(code, text)
+        if status == 401:
+            # Our credentials, not this message: nothing was sent and it will go once they are
+            # fixed; failing it permanently would silently drop every queued reminder.
+            return TransientError(code, text)
+        if code == "21610":
+            return UnsubscribedError(code, text)
+        if 400 <= status < 500:  # 21211 invalid number, 21614 not a mobile, 21408 region, ...
+            return PermanentError(code, text)
+        # 500, 502, 504...: the error may have happened after Twilio queued the message.
+        return UnknownOutcomeError(code, text)
+
+    def _retry_after(self) -> int | None:
+        response = self.http_client.last_response
+        value = (response.headers or {}).get("Retry-After") if response else None
+        if not value:
+            return None
+        if value.strip().isdigit():
+            return int(value)
+        try:  # the other form the header may take: an HTTP date
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        return max(0, int((moment - datetime.now(tz=UTC)).total_seconds()))
+
+
+BACKENDS = {"console": ConsoleBackend, "memory": MemoryBackend, "twilio": TwilioBackend}
