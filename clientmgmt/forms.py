@@ -158,9 +158,7 @@ class ClientForm(forms.ModelForm):
         if id_number and born and validation.id_number_birth_date(id_number) != born:
             self.add_error(
                 "id_number",
-                _(
-                    "The birth date in this ID card number (%(date)s) differs from the date of birth."
-                )
+                _("The birth date in this ID card number (%(date)s) is not the date of birth.")
                 % {"date": validation.id_number_birth_date(id_number).isoformat()},
             )
         if cleaned.get("marketing_opt_in") and not cleaned.get("marketing_opt_in_method"):

@@ -1,10 +1,10 @@
 import datetime
+import zoneinfo
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import timezone
 
 from tests.factories import UserFactory
 from zhongdu import audit, roles
@@ -157,7 +157,7 @@ def test_behind_a_proxy_the_client_address_comes_from_the_trusted_forwarded_entr
 
 def test_the_date_filter_counts_whole_days_in_the_hospitals_time_zone(manager_client):
     # 23:30 on 1 May in Shanghai is 15:30 UTC: it belongs to 1 May, not 2 May.
-    late = timezone.make_aware(datetime.datetime(2026, 5, 1, 23, 30))
+    late = datetime.datetime(2026, 5, 1, 23, 30, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
     AuditEvent.objects.create(action="view", object_type="x", object_id="late", occurred_at=late)
     first = manager_client.get(
         reverse("audit_event_list"), {"date_from": "2026-05-01", "date_to": "2026-05-01"}
