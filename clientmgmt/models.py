@@ -1,6 +1,8 @@
 """The one Client record per person, the centre of everything; its append-only event log; and
 the merges that join two records of the same person."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -291,3 +293,86 @@ class ClientMerge(models.Model):
 
     def get_absolute_url(self):
         return reverse("clientmgmt:merge_detail", args=[self.pk])
+
+
+class ClientImport(models.Model):
+    """A legacy list of clients uploaded by staff: parsed and checked at upload (preview), then
+    written by a Celery job row by row."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("Waiting for confirmation")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Finished")
+
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+    file_name = models.CharField(_("file"), max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("client import")
+        verbose_name_plural = _("client imports")
+        constraints = [
+            # The page address: unguessable, unlike the row id.
+            models.UniqueConstraint(fields=["token"], name="clientimport_token_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["preview", "queued", "running", "done"]),
+                name="clientimport_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.file_name
+
+    def get_absolute_url(self):
+        return reverse("clientmgmt:import_detail", args=[self.token])
+
+    @property
+    def percent(self):
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 100
+
+
+class ClientImportRow(models.Model):
+    class Action(models.TextChoices):
+        CREATE = "create", _("Create")
+        SKIP = "skip", _("Skip (keep the existing record)")
+        MERGE = "merge", _("Merge into the existing record")
+
+    class Outcome(models.TextChoices):
+        PENDING = "", _("Pending")
+        CREATED = "created", _("Created")
+        MERGED = "merged", _("Merged")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(ClientImport, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    # The row as uploaded, encrypted (it may hold an ID card number); emptied once imported.
+    data_encrypted = models.TextField(blank=True)
+    display = models.JSONField(default=dict)  # what the preview shows: numbers masked
+    errors = models.JSONField(default=list)
+    duplicate_ids = models.JSONField(default=list)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.CREATE)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    client = models.ForeignKey(
+        Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["row_number"]
+        indexes = [
+            # The job walks its rows still to do, in file order.
+            models.Index(fields=["job", "outcome", "row_number"], name="importrow_job_todo_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.job_id}:{self.row_number}"

@@ -1,18 +1,25 @@
 """Writes to client records. Each service runs in one transaction, writes the client's event
 log and the audit trail, and returns the model. Nothing here sends a message."""
 
+import datetime
+import json
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhongdu import audit, crypto
-from zhongdu.masking import mask_id_number
+from zhongdu.masking import mask_id_number, mask_phone
 
-from . import validation
-from .models import Client, ClientEvent, ClientMerge
+from . import imports, validation
+from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
 from .registry import merge_relations
 from .search import build_search_terms
+
+logger = logging.getLogger(__name__)
 
 # Fields a form may set directly (the rest are derived or set by a service).
 PLAIN_FIELDS = [
@@ -306,3 +313,174 @@ def client_unmerge(*, merge: ClientMerge, by, request=None) -> ClientMerge:
         )
         audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["unmerge"], request=request)
     return merge
+
+
+# --- Imports of legacy lists -------------------------------------------------------------------
+
+
+def _duplicates_by_row(cleaned_rows: list[dict]) -> list[list[int]]:
+    """Existing records matching each row (phone, ID card, or name + date of birth), found with
+    three queries for the whole file rather than three per row."""
+    phones = {row["phone"] for row in cleaned_rows if row.get("phone")}
+    hashes = {crypto.keyed_hash(row["id_number"]) for row in cleaned_rows if row.get("id_number")}
+    names = {row["name"] for row in cleaned_rows if row.get("name") and row.get("date_of_birth")}
+    live = Client.objects.exclude(status=Client.Status.MERGED)
+    by_phone, by_hash, by_name = {}, {}, {}
+    for pk, phone in live.filter(phone__in=phones).values_list("pk", "phone"):
+        by_phone.setdefault(phone, []).append(pk)
+    for pk, value in live.filter(id_number_hash__in=hashes).values_list("pk", "id_number_hash"):
+        by_hash.setdefault(value, []).append(pk)
+    for pk, name, born in live.filter(name__in=names).values_list("pk", "name", "date_of_birth"):
+        by_name.setdefault((name, born), []).append(pk)
+    result = []
+    for row in cleaned_rows:
+        ids = list(by_phone.get(row.get("phone"), []))
+        if row.get("id_number"):
+            ids += by_hash.get(crypto.keyed_hash(row["id_number"]), [])
+        ids += by_name.get((row.get("name"), row.get("date_of_birth")), [])
+        result.append(sorted(set(ids)))
+    return result
+
+
+@transaction.atomic
+def client_import_create(*, file_name: str, raw: bytes, by, request=None) -> ClientImport:
+    """Read and check an uploaded list; nothing is written to clients until it is started."""
+    table = imports.read_table(file_name, raw)
+    if not table:
+        raise imports.ImportFileError(_("The file is empty."))
+    columns = imports.map_headers(table[0])
+    body = [
+        (n, cells)
+        for n, cells in enumerate(table[1:], start=2)
+        if any(str(c).strip() for c in cells)
+    ]
+    if not body:
+        raise imports.ImportFileError(_("The file has no rows below its header."))
+    if len(body) > imports.MAX_ROWS:
+        raise imports.ImportFileError(_("At most 10,000 rows per file; split the file."))
+    checked = []
+    seen: dict[str, int] = {}
+    for number, cells in body:
+        values = {
+            field: str(cells[i]).strip() if i < len(cells) else "" for i, field in columns.items()
+        }
+        cleaned, errors = imports.check_row(values)
+        for key in (cleaned.get("phone"), cleaned.get("id_number")):
+            if key and key in seen:
+                errors.append(
+                    _("Same phone or ID card number as row %(row)s.") % {"row": seen[key]}
+                )
+            elif key:
+                seen[key] = number
+        checked.append((number, cleaned, errors))
+    duplicates = _duplicates_by_row([cleaned for _n, cleaned, errors in checked])
+    job = ClientImport.objects.create(
+        file_name=file_name[:200], uploaded_by=by, total_rows=len(checked)
+    )
+    ClientImportRow.objects.bulk_create(
+        [
+            ClientImportRow(
+                job=job,
+                row_number=number,
+                data_encrypted=crypto.encrypt(json.dumps(cleaned, default=str)),
+                display={
+                    "name": cleaned.get("name", ""),
+                    "phone": mask_phone(cleaned.get("phone", "")),
+                    "id_number": mask_id_number(cleaned.get("id_number", "")),
+                    "date_of_birth": str(cleaned.get("date_of_birth") or ""),
+                },
+                errors=errors,
+                duplicate_ids=dups if not errors else [],
+                action=ClientImportRow.Action.SKIP
+                if dups and not errors
+                else ClientImportRow.Action.CREATE,
+            )
+            for (number, cleaned, errors), dups in zip(checked, duplicates, strict=True)
+        ],
+        batch_size=1000,
+    )
+    audit.record(audit.Action.CREATE, actor=by, obj=job, request=request)
+    return job
+
+
+@transaction.atomic
+def client_import_start(
+    *, job: ClientImport, actions: dict[int, str], by, request=None
+) -> ClientImport:
+    """Confirm the preview: record skip or merge for each row with duplicates, and queue the job."""
+    job = ClientImport.objects.select_for_update().get(pk=job.pk)
+    if job.status != ClientImport.Status.PREVIEW:
+        raise ValidationError(_("This import has already been started."))
+    allowed = {ClientImportRow.Action.SKIP, ClientImportRow.Action.MERGE}
+    for row in job.rows.exclude(duplicate_ids=[]).only("pk", "action"):
+        action = actions.get(row.pk)
+        if action in allowed and action != row.action:
+            row.action = action
+            row.save(update_fields=["action"])
+    job.status = ClientImport.Status.QUEUED
+    job.save(update_fields=["status"])
+    from .tasks import client_import_run  # the task module imports services
+
+    client_import_run.delay_on_commit(job.pk)
+    return job
+
+
+def _import_row(row: ClientImportRow, by) -> tuple[str, Client | None]:
+    if row.errors:
+        raise ValidationError(row.errors)
+    data = json.loads(crypto.decrypt(row.data_encrypted))
+    if data.get("date_of_birth"):
+        data["date_of_birth"] = datetime.date.fromisoformat(data["date_of_birth"])
+    data["is_patient"] = True
+    existing = Client.objects.filter(pk__in=row.duplicate_ids).exclude(status=Client.Status.MERGED)
+    target = existing.order_by("pk").first()
+    if row.duplicate_ids and target is not None:
+        if row.action == ClientImportRow.Action.MERGE:
+            blanks = {
+                k: v for k, v in data.items() if k in PLAIN_FIELDS and _blank(getattr(target, k))
+            }
+            if data.get("id_number") and not target.id_number_hash:
+                blanks["id_number"] = data["id_number"]
+            return ClientImportRow.Outcome.MERGED, client_update(client=target, data=blanks, by=by)
+        return ClientImportRow.Outcome.SKIPPED, target
+    client = client_create(data=data, by=by, event_kind=ClientEvent.Kind.IMPORTED)
+    return ClientImportRow.Outcome.CREATED, client
+
+
+def client_import_run(*, job_id: int, batch: int = 200) -> ClientImport | None:
+    """Write the rows of a queued import. Each row commits or rolls back on its own, so a failed
+    row never stops the others and nothing is half-written; safe to run again after a crash
+    (it continues with the rows that have no outcome yet)."""
+    started = ClientImport.objects.filter(
+        pk=job_id, status__in=[ClientImport.Status.QUEUED, ClientImport.Status.RUNNING]
+    ).update(status=ClientImport.Status.RUNNING, started_at=timezone.now())
+    if not started:
+        return None  # not queued (already done, or never confirmed): nothing to do
+    job = ClientImport.objects.select_related("uploaded_by").get(pk=job_id)
+    while True:
+        rows = list(job.rows.filter(outcome="").order_by("row_number")[:batch])
+        if not rows:
+            break
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.outcome, row.client = _import_row(row, job.uploaded_by)
+                    row.message = ""
+            except ValidationError as exc:
+                row.outcome, row.client, row.message = (
+                    ClientImportRow.Outcome.FAILED,
+                    None,
+                    "; ".join(exc.messages)[:300],
+                )
+            except Exception:  # one broken row must not stop the rest; the log has the trace
+                logger.exception("client import %s row %s failed", job.pk, row.row_number)
+                row.outcome, row.client = ClientImportRow.Outcome.FAILED, None
+                row.message = _("This row could not be saved.")
+            row.data_encrypted = ""
+            row.save(update_fields=["outcome", "client", "message", "data_encrypted"])
+            ClientImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + 1)
+    ClientImport.objects.filter(pk=job.pk).update(
+        status=ClientImport.Status.DONE, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job

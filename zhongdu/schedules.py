@@ -5,4 +5,6 @@ command creates what is missing and leaves edited schedules alone."""
 DEFAULT_SCHEDULES = [
     # (name, task, every seconds)
     ("zhongdu.heartbeat", "zhongdu.tasks.heartbeat", 60),
+    # Keeps four weeks of dated clinic sessions ahead of today; existing sessions are left alone.
+    ("zhongdu.clinic_sessions_generate", "zhongdu.tasks.clinic_sessions_generate", 86400),
 ]

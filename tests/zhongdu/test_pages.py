@@ -15,19 +15,25 @@ def _nav_urls(response):
 def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
     response = front_desk_client.get(reverse("home"))
     assert response.status_code == 200
-    assert _nav_urls(response) == ["home", "knowledge_desk"]
+    assert _nav_urls(response) == ["home", "clientmgmt:client_list", "knowledge_desk"]
     assert reverse("audit_event_list") not in response.content.decode()
 
 
 def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
     response = manager_client.get(reverse("home"))
-    assert _nav_urls(response) == ["home", "knowledge_desk", "audit_event_list"]
+    assert _nav_urls(response) == [
+        "home",
+        "clientmgmt:client_list",
+        "knowledge_desk",
+        "audit_event_list",
+    ]
 
 
 def test_an_administrator_sees_the_admin(admin_client_):
     response = admin_client_.get(reverse("home"))
     assert _nav_urls(response) == [
         "home",
+        "clientmgmt:client_list",
         "knowledge_desk",
         "audit_event_list",
         "admin:index",

@@ -2,9 +2,18 @@
 floors, experts, weekly clinic templates and the dated sessions they generate, the price list,
 the channels through which people hear of the hospital, and knowledge articles."""
 
+import re
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+# Administrators type specialties one per line, or separated by Chinese or Western commas.
+_SPECIALTY_SEPARATORS = re.compile(r"[\n,，、;；]+")
+
+
+def _split_specialties(text: str) -> list[str]:
+    return [part.strip() for part in _SPECIALTY_SEPARATORS.split(text) if part.strip()]
 
 
 class Department(models.Model):
@@ -28,6 +37,10 @@ class Department(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def specialty_list(self) -> list[str]:
+        return _split_specialties(self.specialties)
+
 
 class Expert(models.Model):
     name = models.CharField(_("name"), max_length=50)
@@ -48,6 +61,10 @@ class Expert(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.title}".strip()
+
+    @property
+    def specialty_list(self) -> list[str]:
+        return _split_specialties(self.specialties)
 
 
 class Weekday(models.IntegerChoices):

@@ -1,0 +1,128 @@
+"""Reading legacy client lists (CSV in UTF-8 or GBK, or Excel .xlsx) into checked rows.
+
+Column headers may be Chinese or English; unknown columns are ignored. Each row is checked with
+the same rules as the client form, so the preview shows exactly what the import will refuse.
+"""
+
+import csv
+import datetime
+import io
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from . import validation
+
+MAX_ROWS = 10_000
+MAX_BYTES = 5 * 1024 * 1024
+
+HEADERS = {
+    "name": ("name", "姓名", "客户姓名", "名字"),
+    "sex": ("sex", "gender", "性别"),
+    "date_of_birth": ("date_of_birth", "birth date", "birthday", "出生日期", "生日"),
+    "phone": ("phone", "mobile", "手机", "手机号", "手机号码", "电话", "联系电话"),
+    "id_number": ("id_number", "id card", "身份证", "身份证号", "身份证号码"),
+    "other_contact": ("other_contact", "other contact", "其他联系方式", "微信"),
+    "notes": ("notes", "note", "备注"),
+}
+SEX_VALUES = {
+    "男": "male",
+    "m": "male",
+    "male": "male",
+    "女": "female",
+    "f": "female",
+    "female": "female",
+}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read; the message is for the user."""
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(_("The file is neither UTF-8 nor GBK text."))
+
+
+def read_table(name: str, raw: bytes) -> list[list[str]]:
+    if len(raw) > MAX_BYTES:
+        raise ImportFileError(_("The file is larger than 5 MB; split it into smaller files."))
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).active
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ImportFileError(_("This Excel file cannot be read.")) from exc
+        return [
+            ["" if cell is None else _cell_text(cell) for cell in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]
+    if name.lower().endswith((".csv", ".txt")):
+        return list(csv.reader(io.StringIO(_decode(raw))))
+    raise ImportFileError(_("Upload a .csv or .xlsx file."))
+
+
+def _cell_text(cell) -> str:
+    if isinstance(cell, datetime.datetime):
+        return cell.date().isoformat()
+    if isinstance(cell, datetime.date):
+        return cell.isoformat()
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))  # Excel stores phone numbers as floats
+    return str(cell).strip()
+
+
+def map_headers(header_row: list[str]) -> dict[int, str]:
+    lookup = {alias.lower(): field for field, aliases in HEADERS.items() for alias in aliases}
+    columns = {}
+    for index, title in enumerate(header_row):
+        field = lookup.get(str(title).strip().lower())
+        if field and field not in columns.values():
+            columns[index] = field
+    if "name" not in columns.values():
+        raise ImportFileError(_("The first row must name the columns, including 姓名 (name)."))
+    return columns
+
+
+def _parse_date(text: str):
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"):
+        try:
+            return datetime.datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a date, no time)
+        except ValueError:
+            continue
+    raise ValidationError(_("Write the date of birth as 1985-06-01."))
+
+
+def check_row(values: dict[str, str]) -> tuple[dict, list[str]]:
+    """(cleaned data for client_create, error messages) for one row."""
+    cleaned, errors = {}, []
+
+    def attempt(field, func):
+        try:
+            cleaned[field] = func(values.get(field, ""))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+
+    attempt("name", validation.clean_name)
+    attempt("phone", validation.clean_phone)
+    attempt("id_number", validation.clean_id_number)
+    born = values.get("date_of_birth", "").strip()
+    if born:
+        attempt("date_of_birth", lambda text: validation.clean_date_of_birth(_parse_date(text)))
+    sex = values.get("sex", "").strip().lower()
+    if sex and sex not in SEX_VALUES:
+        errors.append(_("Write the sex as 男 or 女."))
+    cleaned["sex"] = SEX_VALUES.get(sex, "unknown")
+    cleaned["other_contact"] = values.get("other_contact", "")[:100]
+    cleaned["notes"] = values.get("notes", "")
+    id_number, dob = cleaned.get("id_number"), cleaned.get("date_of_birth")
+    if id_number and dob and validation.id_number_birth_date(id_number) != dob:
+        errors.append(_("The ID card number's birth date is not the date of birth."))
+    if not cleaned.get("phone") and not id_number:
+        errors.append(_("Give at least a phone or an ID card number."))
+    return cleaned, errors
