@@ -204,3 +204,14 @@ class MergeForm(forms.Form):
         if cleaned.get("survivor") and cleaned.get("survivor") == cleaned.get("merged"):
             raise forms.ValidationError(_("Choose two different records."))
         return cleaned
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Client list"),
+        help_text=_(
+            "A .csv (UTF-8 or GBK) or .xlsx file of at most 10,000 rows. The first row names the "
+            "columns: 姓名, 性别, 出生日期, 手机, 身份证号, 其他联系方式, 备注."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )

@@ -1,10 +1,10 @@
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404
 
 from zhongdu import crypto, roles
 
-from .models import Client, ClientEvent
+from .models import Client, ClientEvent, ClientImport
 from .registry import TimelineEntry
 from .search import ClientQuery
 
@@ -109,3 +109,30 @@ def client_export_rows(query: ClientQuery):
             " ".join(str(label) for label in client.categories),
             client.get_status_display(),
         ]
+
+
+def client_import_get(token) -> ClientImport:
+    try:
+        return ClientImport.objects.select_related("uploaded_by").get(token=token)
+    except (ClientImport.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def client_import_rows(job, *, problems_only=False, after=0, size=500):
+    """A page of an import's rows in file order, after row number `after` (keyset)."""
+    rows = job.rows.filter(row_number__gt=after).select_related("client").order_by("row_number")
+    if problems_only:
+        rows = rows.exclude(errors=[], duplicate_ids=[])
+    rows = list(rows[: size + 1])
+    return rows[:size], (rows[size - 1].row_number if len(rows) > size else None)
+
+
+def client_import_counts(job) -> dict:
+    rows = job.rows.all()
+    return {
+        "errors": rows.exclude(errors=[]).count(),
+        "duplicates": rows.exclude(duplicate_ids=[]).count(),
+        "outcomes": dict(
+            rows.exclude(outcome="").values_list("outcome").annotate(n=Count("pk")).order_by()
+        ),
+    }

@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import audit, crypto
-from zhongdu.roles import user_roles
+from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
-from .forms import ClientForm, MergeForm, RevealForm
-from .models import Client, ClientMerge
+from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
+from .imports import ImportFileError
+from .models import Client, ClientImport, ClientImportRow, ClientMerge
 from .registry import timeline_for
 from .search import parse_query
 
@@ -31,6 +32,7 @@ def client_list(request):
         "clients": selectors.client_search(query),
         "limit": selectors.SEARCH_LIMIT,
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
+        "can_import": user_may_open(request.user, "clientmgmt:import_upload"),
     }
     template = (
         "clientmgmt/_client_results.html" if _is_htmx(request) else "clientmgmt/client_list.html"
@@ -259,3 +261,67 @@ def merge_undo(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(merge)
+
+
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = services.client_import_create(
+                file_name=upload.name, raw=upload.read(), by=request.user, request=request
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect(job)
+    return render(request, "clientmgmt/import_upload.html", {"form": form})
+
+
+@require_GET
+def import_detail(request, token):
+    job = selectors.client_import_get(token)
+    preview = job.status == ClientImport.Status.PREVIEW
+    rows, next_after = selectors.client_import_rows(
+        job, problems_only=preview, after=_int(request.GET.get("after"))
+    )
+    context = {
+        "job": job,
+        "rows": rows,
+        "next_after": next_after,
+        "counts": selectors.client_import_counts(job),
+        "actions": ClientImportRow.Action,
+    }
+    return render(request, "clientmgmt/import_detail.html", context)
+
+
+@require_POST
+def import_start(request, token):
+    job = selectors.client_import_get(token)
+    actions = {
+        _int(key.removeprefix("action_")): value
+        for key, value in request.POST.items()
+        if key.startswith("action_")
+    }
+    try:
+        services.client_import_start(job=job, actions=actions, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(job)
+
+
+@require_GET
+def import_progress(request, token):
+    job = selectors.client_import_get(token)
+    response = render(request, "clientmgmt/_import_progress.html", {"job": job})
+    if job.status == ClientImport.Status.DONE:
+        response["HX-Refresh"] = "true"  # show the result table
+    return response
+
+
+def _int(value, default=0):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
