@@ -69,8 +69,8 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["object_type", "object_id", "-id"], name="audit_object_history_idx"
             ),
-            # The audit page filtered by person, newest first.
-            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            # The audit page filtered by person (the username typed or held), newest first.
+            models.Index(fields=["actor_username", "-id"], name="audit_username_idx"),
             # The audit page filtered by date range.
             models.Index(fields=["occurred_at"], name="audit_occurred_at_idx"),
         ]
