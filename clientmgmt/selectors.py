@@ -1,6 +1,7 @@
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from zhongdu import crypto, roles
 
@@ -79,6 +80,23 @@ def client_duplicates(*, phone="", id_number="", name="", date_of_birth=None, ex
     return list(qs.order_by("pk")[:10])
 
 
+# Events whose field list is the whole form: listing it would say nothing.
+_FIELDS_NOT_SHOWN = {ClientEvent.Kind.CREATED, ClientEvent.Kind.IMPORTED}
+
+
+def _field_labels(names):
+    labels = []
+    for name in names:
+        if name == "id_number":
+            labels.append(_("ID card number"))
+            continue
+        try:
+            labels.append(str(Client._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:
+            labels.append(name)
+    return labels
+
+
 def client_event_timeline(client, limit):
     events = (
         ClientEvent.objects.filter(client=client).select_related("actor").order_by("-at")[:limit]
@@ -90,7 +108,9 @@ def client_event_timeline(client, limit):
             title=event.get_kind_display(),
             detail=event.detail,
             actor=event.actor.get_full_name() or event.actor.get_username() if event.actor else "",
-            extra={"fields": event.fields},
+            extra={
+                "fields": [] if event.kind in _FIELDS_NOT_SHOWN else _field_labels(event.fields)
+            },
         )
         for event in events
     ]
