@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhongdu.masking import mask_phone
 from zhongdu.models import Channel
@@ -66,7 +67,8 @@ class Client(models.Model):
         SMS = "sms", _("SMS reply")
         WEB = "web", _("Online form")
 
-    name = models.CharField(_("name"), max_length=50)
+    # A person's name (姓名), not a thing's (名称): the context tells the translators apart.
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     name_pinyin = models.CharField(_("pinyin"), max_length=200, blank=True, editable=False)
     search_terms = SearchTermsField(blank=True, editable=False)
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
