@@ -21,8 +21,15 @@ def test_every_msgid_in_the_catalogue_has_a_chinese_translation():
 
 
 def test_the_compiled_catalogue_matches_the_source():
-    po = {entry.msgid: entry.msgstr for entry in polib.pofile(str(CATALOGUE)) if entry.msgid}
-    mo = {entry.msgid: entry.msgstr for entry in polib.mofile(str(COMPILED)) if entry.msgid}
+    def entries(catalogue):
+        return {
+            (entry.msgctxt, entry.msgid): entry.msgstr or entry.msgstr_plural.get(0)
+            for entry in catalogue
+            if entry.msgid
+        }
+
+    po = entries(polib.pofile(str(CATALOGUE)))
+    mo = entries(polib.mofile(str(COMPILED)))
     assert mo == po, "run `make messages` and commit locale/"
 
 
@@ -41,9 +48,11 @@ def test_every_translatable_string_in_the_code_is_in_the_catalogue(tmp_path):
         check=True,
         capture_output=True,
     )
-    extracted = {e.msgid for e in polib.pofile(str(copy / CATALOGUE.relative_to(ROOT)))}
-    known = {e.msgid for e in polib.pofile(str(CATALOGUE)) if e.translated()}
-    assert sorted(extracted - known - {""}) == []
+    extracted = {
+        (e.msgctxt, e.msgid) for e in polib.pofile(str(copy / CATALOGUE.relative_to(ROOT)))
+    }
+    known = {(e.msgctxt, e.msgid) for e in polib.pofile(str(CATALOGUE)) if e.translated()}
+    assert sorted(extracted - known - {(None, "")}, key=str) == []
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ import re
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Administrators type specialties one per line, or separated by Chinese or Western commas.
 _SPECIALTY_SEPARATORS = re.compile(r"[\n,，、;；]+")
@@ -272,7 +273,7 @@ class KnowledgeArticle(models.Model):
         BRANCH = "branch", _("Branches")
         FAQ = "faq", _("Common questions")
 
-    title = models.CharField(_("title"), max_length=100)
+    title = models.CharField(pgettext_lazy("article", "title"), max_length=100)
     topic = models.CharField(_("topic"), max_length=20, choices=Topic.choices)
     body = models.TextField(_("text"))
     keywords = models.CharField(
