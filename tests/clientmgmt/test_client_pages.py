@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clientmgmt import services
 from clientmgmt.models import Client, ClientEvent
 from tests.clientmgmt.factories import ID_NUMBERS, ClientFactory
 from zhongdu import crypto, roles
@@ -258,3 +259,17 @@ def test_service_sms_is_on_unless_refused(front_desk_client, role_user):
     client = Client.objects.get()
     assert client.service_sms is False and client.service_sms_refused_at is not None
     assert role_user(roles.FRONT_DESK).has_perm("clientmgmt.reveal_client_contact")
+
+
+def test_the_client_page_runs_a_fixed_number_of_queries(
+    front_desk_client, django_assert_max_num_queries
+):
+    client = ClientFactory(name="李娜")
+    for n in range(20):
+        services.client_update(client=client, data={"notes": f"第{n}次备注"}, by=None)
+    front_desk_client.get(client.get_absolute_url())
+    # Session, user, roles, the client with its joins, the timeline with its actors, the user's
+    # and groups' permissions (show/edit buttons), the audit row, the session's save.
+    with django_assert_max_num_queries(12):
+        response = front_desk_client.get(client.get_absolute_url())
+    assert len(response.context["timeline"]) == 21
