@@ -242,6 +242,7 @@ class ClientEvent(models.Model):
         MERGED_AWAY = "merged_away", _("Merged into another record")
         UNMERGED = "unmerged", _("Merge undone")
         IMPORTED = "imported", _("Imported from a list")
+        CONSENT = "consent", _("SMS consent changed")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

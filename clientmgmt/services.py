@@ -147,6 +147,46 @@ def _set_status(client: Client, status: str, kind: str, by, request, detail=""):
 
 
 @transaction.atomic
+def client_set_sms_consent(
+    *, client: Client, service_sms=None, marketing=None, method="", by=None, request=None, detail=""
+) -> Client:
+    """Switch a client's SMS consent (the client page's switches, STOP replies)."""
+    data = {}
+    if service_sms is not None:
+        data["service_sms"] = service_sms
+    if marketing is not None:
+        data["marketing_opt_in"] = marketing
+        data["marketing_opt_in_method"] = method if marketing else ""
+    fields = _apply(client, data, by)
+    if not fields:
+        return client
+    _save(client)
+    ClientEvent.objects.create(
+        client=client, kind=ClientEvent.Kind.CONSENT, actor=by, fields=fields, detail=detail[:200]
+    )
+    audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=fields, request=request)
+    return client
+
+
+def client_sms_opt_out(*, phone: str, source: str) -> int:
+    """Every client with this number gets no more SMS (a STOP reply, the provider's report)."""
+    clients = Client.objects.filter(phone=phone).exclude(status=Client.Status.MERGED)
+    for client in clients:
+        client_set_sms_consent(
+            client=client, service_sms=False, marketing=False, detail=f"opt-out: {source}"
+        )
+    return len(clients)
+
+
+def client_sms_opt_in(*, phone: str, source: str) -> int:
+    """START: service SMS again (marketing needs a new, recorded consent)."""
+    clients = Client.objects.filter(phone=phone).exclude(status=Client.Status.MERGED)
+    for client in clients:
+        client_set_sms_consent(client=client, service_sms=True, detail=f"opt-in: {source}")
+    return len(clients)
+
+
+@transaction.atomic
 def client_archive(*, client: Client, by, request=None) -> Client:
     _set_status(client, Client.Status.ARCHIVED, ClientEvent.Kind.ARCHIVED, by, request)
     return client

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/", views.client_detail, name="client_detail"),
     path("<int:pk>/edit/", views.client_edit, name="client_edit"),
     path("<int:pk>/reveal/", views.client_reveal, name="client_reveal"),
+    path("<int:pk>/sms/", views.client_sms_consent, name="client_sms_consent"),
     path("<int:pk>/archive/", views.client_archive, name="client_archive"),
     path("<int:pk>/restore/", views.client_restore, name="client_restore"),
     path("import/", views.import_upload, name="import_upload"),

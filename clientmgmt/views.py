@@ -125,6 +125,7 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "can_edit": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_archive": request.user.has_perm("clientmgmt.archive_client"),
         "can_merge": request.user.has_perm("clientmgmt.merge_client"),
+        "opt_in_methods": Client.OptInMethod.choices,
     }
     return render(request, "clientmgmt/client_detail.html", context, status=status)
 
@@ -325,3 +326,23 @@ def _int(value, default=0):
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+@require_POST
+def client_sms_consent(request, pk):
+    """The client page's switches: no SMS at all, no marketing, or marketing agreed (how)."""
+    client = selectors.client_get_for_user(request.user, pk, write=True)
+    choice = request.POST.get("choice", "")
+    method = request.POST.get("method", "")
+    changes = {
+        "service_off": {"service_sms": False, "marketing": False},
+        "service_on": {"service_sms": True},
+        "marketing_off": {"marketing": False},
+        "marketing_on": {"marketing": True, "method": method},
+    }.get(choice)
+    if changes is None or (choice == "marketing_on" and method not in Client.OptInMethod.values):
+        messages.error(request, _("Record how the client agreed to marketing SMS."))
+        return redirect(client)
+    services.client_set_sms_consent(client=client, by=request.user, request=request, **changes)
+    messages.success(request, _("SMS consent saved."))
+    return redirect(client)

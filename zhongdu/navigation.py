@@ -15,6 +15,7 @@ SECTIONS = [
         _("Knowledge desk"),
         _("Prices, departments, experts and this week's sessions, as a caller asks."),
     ),
+    ("messaging:outbox_list", _("SMS"), _("Every message sent, waiting or failed; campaigns.")),
     ("audit_event_list", _("Audit trail"), _("Who looked at or changed which record, and when.")),
     ("admin:index", _("Administration"), _("Departments, experts, prices, users and schedules.")),
 ]

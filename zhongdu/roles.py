@@ -28,6 +28,9 @@ ALL_ROLES = frozenset(ROLE_LABELS)
 # Roles that register and edit clients and may reveal their numbers when they need to call.
 CLIENT_EDITORS = frozenset({FRONT_DESK, CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
 
+# Roles that watch the SMS outbox: its failures are theirs to act on.
+MESSAGE_WATCHERS = frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR})
+
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
@@ -49,6 +52,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "clientmgmt:client_create": CLIENT_EDITORS,
     "clientmgmt:client_edit": CLIENT_EDITORS,
     "clientmgmt:client_reveal": CLIENT_EDITORS,
+    "clientmgmt:client_sms_consent": CLIENT_EDITORS,
     "clientmgmt:client_archive": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     "clientmgmt:client_restore": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     "clientmgmt:client_export": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
@@ -59,6 +63,18 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "clientmgmt:merge_select": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     "clientmgmt:merge_detail": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     "clientmgmt:merge_undo": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # Messaging. Webhooks authenticate the provider by its signature, not by a session.
+    "messaging:twilio_status": PUBLIC,
+    "messaging:twilio_inbound": PUBLIC,
+    "messaging:outbox_list": MESSAGE_WATCHERS,
+    "messaging:outbox_attention": MESSAGE_WATCHERS,
+    "messaging:outbox_figures": MESSAGE_WATCHERS,
+    "messaging:message_detail": MESSAGE_WATCHERS,
+    "messaging:message_retry": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
+    "messaging:message_mark_sent": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
+    "messaging:campaign_list": MESSAGE_WATCHERS,
+    "messaging:campaign_detail": MESSAGE_WATCHERS,
+    "messaging:campaign_create": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then
@@ -97,6 +113,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "django_celery_beat.*",
         "zhongdu.*",
         "clientmgmt.*",
+        "messaging.*",
         "consult.*",
         "guide.*",
         "followup.*",

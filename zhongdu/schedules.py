@@ -5,6 +5,8 @@ command creates what is missing and leaves edited schedules alone."""
 DEFAULT_SCHEDULES = [
     # (name, task, every seconds)
     ("zhongdu.heartbeat", "zhongdu.tasks.heartbeat", 60),
+    # Due and lost messages are queued, abandoned claims settled (messaging.services).
+    ("messaging.outbox_sweep", "messaging.tasks.outbox_sweep", 10),
     # Keeps four weeks of dated clinic sessions ahead of today; existing sessions are left alone.
     ("zhongdu.clinic_sessions_generate", "zhongdu.tasks.clinic_sessions_generate", 86400),
 ]

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     # Project apps, lowest layer first (docs/architecture.md).
     "zhongdu",
     "clientmgmt",
+    "messaging",
     "consult",
     "guide",
     "followup",
@@ -252,12 +253,32 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="console")  # console | memory | tw
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# A messaging service, when set, is used instead of the from-number.
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Only for tests and the local fake of Twilio's API (tests/fake_twilio.py).
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 if SMS_BACKEND == "twilio" and not (
-    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER
+    TWILIO_ACCOUNT_SID
+    and TWILIO_AUTH_TOKEN
+    and (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID)
 ):
     raise ImproperlyConfigured(
-        "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER."
+        "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+        " (or TWILIO_MESSAGING_SERVICE_SID)."
     )
+# The address at which Twilio reaches this application: status callbacks are built on it, and
+# webhook signatures are checked against it (Twilio signs the URL it called).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# No SMS between these hours, hospital time (messages wait for the morning).
+SMS_QUIET_START_HOUR = env.int("SMS_QUIET_START_HOUR", default=21)
+SMS_QUIET_END_HOUR = env.int("SMS_QUIET_END_HOUR", default=8)
+# At most this many marketing messages per client per day.
+SMS_MARKETING_DAILY_CAP = env.int("SMS_MARKETING_DAILY_CAP", default=1)
+# A claimed message whose worker has not reported back after this long is settled as unknown
+# (longer than the send task's hard time limit, so a live worker is never overtaken).
+SMS_CLAIM_TIMEOUT_SECONDS = env.int("SMS_CLAIM_TIMEOUT_SECONDS", default=120)
+# A due message queued this long ago and still pending had its task lost: queue it again.
+SMS_REQUEUE_AFTER_SECONDS = env.int("SMS_REQUEUE_AFTER_SECONDS", default=60)
 
 # --- Data protection ------------------------------------------------------------------------
 # Identity numbers are encrypted at rest (Fernet) and found through a keyed hash. In production

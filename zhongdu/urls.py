@@ -30,6 +30,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("clients/", include("clientmgmt.urls")),
+    path("messaging/", include("messaging.urls")),
     path("consult/", include("consult.urls")),
     path("guide/", include("guide.urls")),
     path("followup/", include("followup.urls")),

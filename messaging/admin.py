@@ -1,0 +1,66 @@
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from zhongdu.masking import mask_phone
+
+from .models import PLACEHOLDERS, Campaign, PhoneOptOut, SmsTemplate, sms_segments
+
+
+class SmsTemplateForm(forms.ModelForm):
+    class Meta:
+        model = SmsTemplate
+        fields = ["code", "language", "purpose", "kind", "body", "active"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 4})}
+
+
+@admin.register(SmsTemplate)
+class SmsTemplateAdmin(admin.ModelAdmin):
+    form = SmsTemplateForm
+    list_display = ("code", "language", "purpose", "kind", "length", "active")
+    list_filter = ("purpose", "kind", "language", "active")
+    search_fields = ("code", "body")
+    readonly_fields = ("preview",)
+
+    @admin.display(description=_("length"))
+    def length(self, obj):
+        characters, segments = sms_segments(obj.body)
+        return _("%(chars)s characters, %(segments)s SMS") % {
+            "chars": characters,
+            "segments": segments,
+        }
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj):
+        if not obj.pk:
+            return _("Save to see the preview.")
+        sample = {key: f"[{label}]" for key, label in PLACEHOLDERS.items()}
+        sample.update(name="张伟", date="2026-12-01", time="09:30", department="皮肤科")
+        text = obj.render(sample)
+        characters, segments = sms_segments(text)
+        return format_html(
+            "<p>{}</p><p>{}</p>",
+            text,
+            _("%(chars)s characters, %(segments)s SMS (70 per SMS in Chinese, 67 when split)")
+            % {"chars": characters, "segments": segments},
+        )
+
+
+@admin.register(PhoneOptOut)
+class PhoneOptOutAdmin(admin.ModelAdmin):
+    list_display = ("masked", "at", "source")
+    search_fields = ("=phone",)  # exact number only
+
+    @admin.display(description=_("number"))
+    def masked(self, obj):
+        return mask_phone(obj.phone)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "template", "send_at", "status", "total", "built")
+    readonly_fields = ("status", "total", "built", "segment", "created_by", "created_at")
+
+    def has_add_permission(self, request):
+        return False  # campaigns are created on the campaign page, which counts recipients

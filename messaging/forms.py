@@ -1,0 +1,97 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from zhongdu.models import Channel
+
+from .models import Campaign, OutboxMessage, Purpose, SmsTemplate
+
+
+class OutboxFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *OutboxMessage.Status.choices]
+    )
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), required=False, choices=[("", _("All")), *Purpose.choices]
+    )
+    date = forms.DateField(
+        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    client = forms.IntegerField(label=_("Client number"), required=False, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(
+            Row(
+                Column("status", css_class="col-md-3"),
+                Column("purpose", css_class="col-md-3"),
+                Column("date", css_class="col-md-3"),
+                Column("client", css_class="col-md-3"),
+            ),
+            Submit("filter", _("Filter"), css_class="btn-primary"),
+        )
+
+
+CATEGORY_CHOICES = [
+    ("is_patient", _("Patient")),
+    ("is_member", _("Member")),
+    ("is_exam_client", _("Exam client")),
+]
+
+
+class CampaignForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        label=_("Archive categories"),
+        choices=CATEGORY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Any of these; none means everyone."),
+    )
+    channel = forms.ModelChoiceField(
+        label=_("Heard of us through"), queryset=Channel.objects.filter(active=True), required=False
+    )
+    visited_within_days = forms.IntegerField(
+        label=_("Visited in the last … days"), required=False, min_value=1, max_value=3650
+    )
+    vip_only = forms.BooleanField(label=_("VIP clients only"), required=False)
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "template", "send_at"]
+        widgets = {"send_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = SmsTemplate.objects.filter(active=True)
+        self.fields["send_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("name", css_class="col-md-6"), Column("template", css_class="col-md-6")),
+            Row(
+                Column("categories", css_class="col-md-3"),
+                Column("channel", css_class="col-md-3"),
+                Column("visited_within_days", css_class="col-md-3"),
+                Column("vip_only", css_class="col-md-3"),
+            ),
+            "send_at",
+        )
+
+    def clean_send_at(self):
+        value = self.cleaned_data["send_at"]
+        if value < timezone.now() - timezone.timedelta(minutes=5):
+            raise forms.ValidationError(_("Choose a time that has not passed."))
+        return value
+
+    def segment(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "categories": data.get("categories") or [],
+            "channel": data["channel"].pk if data.get("channel") else None,
+            "visited_within_days": data.get("visited_within_days"),
+            "vip_only": bool(data.get("vip_only")),
+        }

@@ -1,0 +1,295 @@
+"""The SMS outbox: one row per message, written in the transaction of the business event that
+causes it, and moved through its states only by messaging.services.outbox_set_status."""
+
+import re
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clientmgmt.models import Client
+
+
+class Purpose(models.TextChoices):
+    BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
+    BOOKING_REMINDER = "booking_reminder", _("Booking reminder")
+    GREETING = "greeting", _("Greeting after a visit")
+    FOLLOWUP_REMINDER = "followup_reminder", _("Follow-up reminder")
+    HEALTH_TIP = "health_tip", _("Health tip")
+    EVENT_INVITATION = "event_invitation", _("Event invitation")
+    SURVEY = "survey", _("Satisfaction survey")
+    OTHER = "other", _("Other")
+
+
+class Kind(models.TextChoices):
+    SERVICE = "service", _("Service")
+    MARKETING = "marketing", _("Marketing")
+
+
+# Placeholders a template may use; the sender fills them. Kept in one place so that a template
+# naming anything else is refused when it is saved.
+PLACEHOLDERS = {
+    "name": _("client's name"),
+    "hospital": _("hospital name"),
+    "date": _("date"),
+    "time": _("time"),
+    "department": _("department"),
+    "floor": _("floor"),
+    "expert": _("expert"),
+    "phone": _("hospital phone"),
+    "link": _("link"),
+    "text": _("free text"),
+}
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+def template_placeholders(body: str) -> set[str]:
+    return set(PLACEHOLDER.findall(body))
+
+
+def sms_segments(body: str) -> tuple[int, int]:
+    """(characters, segments): 160/153 per segment in GSM-7, 70/67 as soon as one character
+    (any Chinese one) needs UCS-2."""
+    length = len(body)
+    if all(ord(ch) < 128 for ch in body):
+        return length, 1 if length <= 160 else -(-length // 153)
+    return length, 1 if length <= 70 else -(-length // 67)
+
+
+class SmsTemplate(models.Model):
+    code = models.SlugField(_("code"), max_length=50)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
+    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SERVICE)
+    body = models.TextField(
+        _("text"),
+        help_text=_("Placeholders in braces: {name}, {date}, {time}, {department}, {expert} …"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
+        ordering = ["code", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "language"], name="smstemplate_code_lang_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.language})"
+
+    def clean(self):
+        unknown = template_placeholders(self.body) - set(PLACEHOLDERS)
+        if unknown:
+            raise ValidationError(
+                {
+                    "body": _("Unknown placeholder: %(names)s. Allowed: %(allowed)s.")
+                    % {
+                        "names": ", ".join(f"{{{name}}}" for name in sorted(unknown)),
+                        "allowed": ", ".join(f"{{{name}}}" for name in PLACEHOLDERS),
+                    }
+                }
+            )
+
+    def render(self, values: dict) -> str:
+        return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), self.body)
+
+
+class OutboxMessage(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CLAIMED = "claimed", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown: check the provider")
+        SUPPRESSED = "suppressed", _("Suppressed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    client = models.ForeignKey(
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    to = models.CharField(_("number"), max_length=20)
+    body = models.TextField(_("text"))
+    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    template = models.ForeignKey(
+        SmsTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+    )
+    send_after = models.DateTimeField(_("send after"), default=timezone.now)
+    # Past this time the message is useless (a reminder for an appointment that has begun).
+    expires_at = models.DateTimeField(_("useless after"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
+    error_code = models.CharField(_("error code"), max_length=30, blank=True)
+    error_text = models.CharField(_("error"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    idempotency_key = models.CharField(max_length=120)
+    # The status-callback address carries this token: the provider's reports find their message
+    # by it even when the provider id was never learnt (a timeout on create).
+    callback_token = models.UUIDField(default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        indexes = [
+            # The sweeper: pending messages that are due.
+            models.Index(
+                fields=["send_after"],
+                condition=Q(status="pending"),
+                name="outbox_pending_due_idx",
+            ),
+            # The sweeper: claims left behind by a worker that died.
+            models.Index(
+                fields=["claimed_at"], condition=Q(status="claimed"), name="outbox_claimed_idx"
+            ),
+            # The staff list, newest first, filtered by status.
+            models.Index(fields=["status", "-id"], name="outbox_status_idx"),
+            # A client's messages on their timeline; the daily marketing cap.
+            models.Index(fields=["client", "-created_at"], name="outbox_client_idx"),
+            # Figures per day.
+            models.Index(fields=["created_at"], name="outbox_created_idx"),
+            # Status callbacks that carry the provider's id.
+            models.Index(fields=["provider_id"], name="outbox_provider_id_idx"),
+        ]
+        constraints = [
+            # "Send the reminder for booking 42" happens once, however often it is asked for.
+            models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_unique"),
+            models.UniqueConstraint(fields=["callback_token"], name="outbox_callback_unique"),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "claimed",
+                        "sent",
+                        "delivered",
+                        "failed",
+                        "unknown",
+                        "suppressed",
+                        "cancelled",
+                    ]
+                ),
+                name="outbox_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["service", "marketing"]), name="outbox_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.purpose} {self.status}"
+
+    def get_absolute_url(self):
+        return reverse("messaging:message_detail", args=[self.pk])
+
+    @property
+    def status_callback_url(self):
+        path = reverse("messaging:twilio_status", args=[self.callback_token])
+        return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+class OutboxEvent(models.Model):
+    """Append-only history of every status change of a message."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=12)
+    to_status = models.CharField(max_length=12)
+    detail = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["message", "at"], name="outboxevent_message_idx")]
+
+    def __str__(self):
+        return f"{self.message_id}: {self.from_status} -> {self.to_status}"
+
+
+class PhoneOptOut(models.Model):
+    """A number that asked for no more SMS (STOP / 退订 / TD, or the provider's 21610)."""
+
+    phone = models.CharField(max_length=20)
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["phone"], name="optout_phone_unique")]
+
+    def __str__(self):
+        return self.phone
+
+
+class InboundMessage(models.Model):
+    """An SMS a client sent us; kept once per provider id (webhooks may be delivered twice)."""
+
+    provider_id = models.CharField(max_length=64)
+    from_number = models.CharField(max_length=20)
+    body = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider_id"], name="inbound_provider_id_unique")
+        ]
+
+    def __str__(self):
+        return self.provider_id
+
+
+class Campaign(models.Model):
+    """A marketing or service SMS to a segment of clients, built in the background."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        BUILDING = "building", _("Creating messages")
+        SCHEDULED = "scheduled", _("Scheduled")
+
+    name = models.CharField(_("name"), max_length=100)
+    template = models.ForeignKey(SmsTemplate, verbose_name=_("template"), on_delete=models.PROTECT)
+    segment = models.JSONField(_("segment"), default=dict)
+    send_at = models.DateTimeField(_("send at"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    total = models.PositiveIntegerField(default=0)
+    built = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("messaging:campaign_detail", args=[self.pk])

@@ -1,0 +1,112 @@
+import datetime
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clientmgmt.registry import TimelineEntry
+
+from .models import OutboxMessage, Purpose
+
+
+def outbox_list(*, filters: dict | None = None):
+    """Messages newest first, narrowed by the outbox page's filters; the client joined."""
+    filters = filters or {}
+    qs = OutboxMessage.objects.select_related("client").order_by("-id")
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("purpose"):
+        qs = qs.filter(purpose=filters["purpose"])
+    if filters.get("client"):
+        qs = qs.filter(client_id=filters["client"])
+    if filters.get("date"):
+        start = timezone.make_aware(datetime.datetime.combine(filters["date"], datetime.time.min))
+        qs = qs.filter(created_at__gte=start, created_at__lt=start + datetime.timedelta(days=1))
+    return qs
+
+
+def outbox_to_act_on():
+    """Failures and unknown outcomes: a person decides what happens to them."""
+    return (
+        OutboxMessage.objects.filter(status__in=["failed", "unknown"])
+        .select_related("client")
+        .order_by("-id")
+    )
+
+
+def outbox_figures(*, days: int = 14):
+    """Messages per day and purpose over the last `days` days, by outcome."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    rows = (
+        OutboxMessage.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "purpose")
+        .annotate(
+            total=Count("pk"),
+            sent=Count("pk", filter=Q(status__in=["sent", "delivered"])),
+            delivered=Count("pk", filter=Q(status="delivered")),
+            failed=Count("pk", filter=Q(status="failed")),
+            unknown=Count("pk", filter=Q(status="unknown")),
+            suppressed=Count("pk", filter=Q(status="suppressed")),
+            pending=Count("pk", filter=Q(status__in=["pending", "claimed"])),
+        )
+        .order_by("-day", "purpose")
+    )
+    labels = dict(Purpose.choices)
+    return [dict(row, purpose_label=labels.get(row["purpose"], row["purpose"])) for row in rows]
+
+
+def outbox_timeline(client, limit):
+    """The client's messages, for the client page's timeline."""
+    messages = OutboxMessage.objects.filter(client=client).order_by("-created_at")[:limit]
+    return [
+        TimelineEntry(
+            at=message.sent_at or message.created_at,
+            kind="sms",
+            title=_("SMS: %(purpose)s (%(status)s)")
+            % {"purpose": message.get_purpose_display(), "status": message.get_status_display()},
+            detail=message.body[:80],
+            url=message.get_absolute_url(),
+        )
+        for message in messages
+    ]
+
+
+def campaign_segment(segment: dict):
+    """The clients a campaign's segment describes (consent not yet applied)."""
+    from clientmgmt.models import Client
+
+    qs = Client.objects.filter(status=Client.Status.ACTIVE)
+    categories = [c for c in segment.get("categories") or [] if c in CATEGORY_FIELDS]
+    if categories:
+        condition = Q()
+        for name in categories:
+            condition |= Q(**{name: True})
+        qs = qs.filter(condition)
+    if segment.get("channel"):
+        qs = qs.filter(source_channel_id=segment["channel"])
+    if segment.get("visited_within_days"):
+        since = timezone.now() - datetime.timedelta(days=int(segment["visited_within_days"]))
+        qs = qs.filter(last_visit_at__gte=since)
+    if segment.get("vip_only"):
+        qs = qs.filter(is_vip=True)
+    return qs
+
+
+CATEGORY_FIELDS = {"is_patient", "is_member", "is_exam_client"}
+
+
+def campaign_recipients(segment: dict, kind: str):
+    """The segment after the consent and opt-out rules: who will really receive it."""
+    from .models import PhoneOptOut
+
+    qs = campaign_segment(segment).filter(service_sms=True).exclude(phone="")
+    if kind == "marketing":
+        qs = qs.filter(marketing_opt_in=True)
+    return qs.exclude(phone__in=PhoneOptOut.objects.values("phone"))
+
+
+def campaign_counts(campaign) -> dict:
+    counts = dict(campaign.messages.values_list("status").annotate(n=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in OutboxMessage.Status.values}

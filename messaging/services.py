@@ -1,0 +1,596 @@
+"""The outbox: writing messages, moving them through their states, sending them, and hearing
+back from the provider.
+
+Sending a message (outbox_send) is three steps, never one transaction:
+1. claim the row (pending -> claimed) with a conditional update, committed before anything else,
+   so that two workers, a redelivered task or the sweeper can never send it twice;
+2. call the provider, outside any transaction;
+3. record what happened. A message that was certainly not sent goes back to pending with a
+   later send_after (backoff); one that may have been sent becomes `unknown` and is never resent
+   without a person checking.
+"""
+
+import datetime
+import logging
+import random
+import re
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clientmgmt import services as client_services
+from zhongdu import sms
+
+from .models import (
+    Campaign,
+    InboundMessage,
+    Kind,
+    OutboxEvent,
+    OutboxMessage,
+    PhoneOptOut,
+    SmsTemplate,
+)
+
+logger = logging.getLogger(__name__)
+Status = OutboxMessage.Status
+
+# Every allowed move, in one place. Anything else is refused (IllegalTransition).
+TRANSITIONS: dict[str, set[str]] = {
+    Status.PENDING: {Status.CLAIMED, Status.CANCELLED, Status.SUPPRESSED},
+    Status.CLAIMED: {
+        Status.SENT,
+        Status.DELIVERED,  # a status callback may overtake our own record of the send
+        Status.FAILED,
+        Status.UNKNOWN,
+        Status.PENDING,  # certainly not sent: try again later
+        Status.SUPPRESSED,  # a rule checked at send time says no
+    },
+    Status.SENT: {Status.DELIVERED, Status.FAILED},
+    # The provider's report (by the message's own callback address) or a person who checked
+    # the provider's console settles an unknown outcome.
+    Status.UNKNOWN: {Status.SENT, Status.DELIVERED, Status.FAILED, Status.PENDING},
+    Status.FAILED: {Status.PENDING},  # retried by staff after fixing the number
+    Status.DELIVERED: set(),
+    Status.SUPPRESSED: set(),
+    Status.CANCELLED: set(),
+}
+TERMINAL = {Status.DELIVERED, Status.FAILED, Status.SUPPRESSED, Status.CANCELLED}
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_MAX_SECONDS = 15 * 60
+
+
+class IllegalTransition(ValidationError):
+    pass
+
+
+def outbox_set_status(
+    *, message_id: int, new_status: str, expected=None, detail: str = "", actor=None, **fields
+) -> OutboxMessage | None:
+    """Move one message to `new_status`, recording the change. Returns None (and changes
+    nothing) when the message is not in one of the `expected` states; raises IllegalTransition
+    for a move the map forbids."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if expected is not None and message.status not in expected:
+            return None
+        if new_status not in TRANSITIONS[message.status]:
+            raise IllegalTransition(
+                _("A message cannot go from %(from)s to %(to)s.")
+                % {"from": message.get_status_display(), "to": Status(new_status).label}
+            )
+        OutboxEvent.objects.create(
+            message=message,
+            from_status=message.status,
+            to_status=new_status,
+            detail=detail[:300],
+            actor=actor,
+        )
+        message.status = new_status
+        for name, value in fields.items():
+            setattr(message, name, value)
+        message.save()
+        return message
+
+
+# --- Writing messages -------------------------------------------------------------
+
+
+def outbox_enqueue(
+    *,
+    idempotency_key: str,
+    purpose: str,
+    kind: str = Kind.SERVICE,
+    client=None,
+    to: str = "",
+    body: str = "",
+    template_code: str = "",
+    values: dict | None = None,
+    send_after: datetime.datetime | None = None,
+    expires_at: datetime.datetime | None = None,
+    campaign=None,
+) -> OutboxMessage:
+    """Write a message to the outbox, once per idempotency key. Call it inside the transaction
+    of the business event that causes it; the send is queued only when that transaction commits.
+    """
+    template = None
+    if template_code:
+        template = _template(template_code)
+        body = template.render({"hospital": _("Zhongdu Hospital"), **(values or {})})
+        kind = template.kind
+    if not body:
+        raise ValidationError(_("A message needs a text or a template."))
+    to = to or (client.phone if client else "")
+    message = OutboxMessage(
+        idempotency_key=idempotency_key[:120],
+        client=client,
+        to=to,
+        body=body,
+        purpose=purpose,
+        kind=kind,
+        template=template,
+        campaign=campaign,
+        send_after=send_after or timezone.now(),
+        expires_at=expires_at,
+    )
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key must not spoil the caller's
+            message.save()
+    except IntegrityError:
+        existing = OutboxMessage.objects.filter(idempotency_key=message.idempotency_key).first()
+        if existing is None:
+            raise
+        return existing
+    OutboxEvent.objects.create(message=message, from_status="", to_status=Status.PENDING)
+    if message.send_after <= timezone.now():
+        from .tasks import outbox_send  # tasks import this module
+
+        outbox_send.delay_on_commit(message.pk)
+    return message
+
+
+def _template(code: str) -> SmsTemplate:
+    language = settings.LANGUAGE_CODE
+    templates = SmsTemplate.objects.filter(code=code, active=True)
+    template = templates.filter(language=language).first() or templates.first()
+    if template is None:
+        raise ValidationError(_("There is no active SMS template %(code)s.") % {"code": code})
+    return template
+
+
+def outbox_cancel(*, idempotency_key: str, detail: str = "", actor=None) -> bool:
+    """Cancel a message that has not been sent yet (a booking cancelled before its reminder)."""
+    message = OutboxMessage.objects.filter(idempotency_key=idempotency_key).first()
+    if message is None:
+        return False
+    done = outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.CANCELLED,
+        expected={Status.PENDING},
+        detail=detail,
+        actor=actor,
+    )
+    return done is not None
+
+
+# --- Rules at send time -------------------------------------------------------------
+
+URL = re.compile(r"(https?://|www\.)\S+|\b[\w-]+\.(com|cn|net|org|io)\b", re.IGNORECASE)
+
+
+def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
+    if message.expires_at and message.expires_at <= now:
+        return _("Too late: the message is no longer useful.")
+    try:
+        number = phonenumbers.parse(message.to, None)
+        valid = phonenumbers.is_valid_number(number)
+    except phonenumbers.NumberParseException:
+        number, valid = None, False
+    if not valid:
+        return _("No valid mobile number.")
+    if PhoneOptOut.objects.filter(phone=message.to).exists():
+        return _("The number asked for no more SMS.")
+    client = message.client
+    if client is not None:
+        client.refresh_from_db(fields=["service_sms", "marketing_opt_in"])
+        if not client.service_sms:
+            return _("The client refused SMS.")
+        if message.kind == Kind.MARKETING and not client.marketing_opt_in:
+            return _("No consent to marketing SMS.")
+    if message.kind == Kind.MARKETING and client is not None and _over_daily_cap(message, now):
+        return _("The client already had today's marketing SMS.")
+    if settings.SMS_BACKEND == "twilio" and number.country_code == 86 and URL.search(message.body):
+        return _("Links may not be sent to mainland numbers through Twilio.")
+    return ""
+
+
+def _over_daily_cap(message, now) -> bool:
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    sent_today = (
+        OutboxMessage.objects.filter(
+            client=message.client,
+            kind=Kind.MARKETING,
+            claimed_at__gte=start,
+            status__in=[Status.CLAIMED, Status.SENT, Status.DELIVERED, Status.UNKNOWN],
+        )
+        .exclude(pk=message.pk)
+        .count()
+    )
+    return sent_today >= settings.SMS_MARKETING_DAILY_CAP
+
+
+def quiet_hours_end(now: datetime.datetime) -> datetime.datetime | None:
+    """The end of the quiet hours (the next morning) if `now` falls in them, else None."""
+    local = timezone.localtime(now)
+    start, end = settings.SMS_QUIET_START_HOUR, settings.SMS_QUIET_END_HOUR
+    if start == end:
+        return None
+    in_quiet = (
+        (local.hour >= start or local.hour < end) if start > end else start <= local.hour < end
+    )
+    if not in_quiet:
+        return None
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if local.hour >= end:
+        morning += datetime.timedelta(days=1)
+    return morning
+
+
+def _backoff(attempts: int, retry_after: float | None) -> datetime.timedelta:
+    # Exponential with full jitter, so a provider outage does not bring every retry back at once.
+    if retry_after:
+        seconds = retry_after + random.uniform(0, 1)  # noqa: S311 (jitter, not cryptography)
+    else:
+        ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+        seconds = random.uniform(ceiling / 2, ceiling)  # noqa: S311
+    return datetime.timedelta(seconds=seconds)
+
+
+# --- Sending -------------------------------------------------------------
+
+
+def outbox_claim(*, message_id: int) -> OutboxMessage | None:
+    """pending -> claimed, committed before the provider is called. None when the message is not
+    pending and due (already claimed, sent, cancelled, or not yet due)."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = OutboxMessage.objects.filter(
+            pk=message_id, status=Status.PENDING, send_after__lte=now
+        ).update(status=Status.CLAIMED, claimed_at=now, attempts=F("attempts") + 1)
+        if not claimed:
+            return None
+        OutboxEvent.objects.create(
+            message_id=message_id, from_status=Status.PENDING, to_status=Status.CLAIMED
+        )
+    return OutboxMessage.objects.select_related("client").get(pk=message_id)
+
+
+def outbox_send(*, message_id: int) -> OutboxMessage | None:
+    """Send one message if it is pending and due. Must not run inside a transaction: the claim
+    has to be committed before the provider is called."""
+    message = outbox_claim(message_id=message_id)
+    if message is None:
+        return None
+    now = timezone.now()
+    claimed = {Status.CLAIMED}
+    reason = _suppression_reason(message, now)
+    if reason:
+        return outbox_set_status(
+            message_id=message.pk, new_status=Status.SUPPRESSED, expected=claimed, detail=reason
+        )
+    morning = quiet_hours_end(now)
+    if morning is not None:
+        if message.expires_at and message.expires_at <= morning:
+            return outbox_set_status(
+                message_id=message.pk,
+                new_status=Status.SUPPRESSED,
+                expected=claimed,
+                detail=_("Quiet hours: it would arrive too late."),
+            )
+        return outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.PENDING,
+            expected=claimed,
+            detail=_("Quiet hours: waits for the morning."),
+            send_after=morning,
+            queued_at=None,
+        )
+    try:
+        result = sms.send(
+            to=message.to,
+            body=message.body,
+            reference=str(message.pk),
+            status_callback=message.status_callback_url,
+        )
+    except sms.TransientError as exc:
+        if message.attempts >= MAX_ATTEMPTS:
+            return _record_failure(
+                message, exc, _("Gave up after %(n)s attempts.") % {"n": message.attempts}
+            )
+        return outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.PENDING,
+            expected=claimed,
+            detail=f"{exc.code}: {exc.message}",
+            send_after=timezone.now()
+            + _backoff(message.attempts, getattr(exc, "retry_after", None)),
+            queued_at=None,
+            error_code=exc.code[:30],
+            error_text=exc.message[:300],
+        )
+    except sms.PermanentError as exc:
+        return _record_failure(message, exc)
+    except Exception as exc:  # UnknownOutcomeError, or a bug: it may have gone out
+        code = getattr(exc, "code", "error")
+        text = getattr(exc, "message", "") or exc.__class__.__name__
+        logger.warning("outbox %s: outcome unknown (%s)", message.pk, code)
+        return outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.UNKNOWN,
+            expected=claimed,
+            detail=f"{code}: {text}"[:300],
+            error_code=str(code)[:30],
+            error_text=str(text)[:300],
+        )
+    return outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.SENT,
+        expected=claimed,
+        provider_id=result.provider_id[:64],
+        sent_at=timezone.now(),
+        error_code="",
+        error_text="",
+    )
+
+
+def _record_failure(message, exc, detail=""):
+    failed = outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.FAILED,
+        expected={Status.CLAIMED},
+        detail=detail or f"{exc.code}: {exc.message}",
+        error_code=exc.code[:30],
+        error_text=exc.message[:300],
+    )
+    if getattr(exc, "unsubscribed", False):
+        phone_opt_out(phone=message.to, source="provider")
+    return failed
+
+
+# --- The sweeper -------------------------------------------------------------
+
+
+def outbox_sweep(*, batch: int = 1000) -> dict:
+    """One pass of the periodic sweeper (beat, every few seconds): queue due messages whose task
+    was never queued or was lost, and settle claims abandoned by a worker that died. Safe to run
+    any number of times, and concurrently: every step is conditional on the row's state."""
+    from .tasks import outbox_send as send_task
+
+    now = timezone.now()
+    claim_timeout = datetime.timedelta(seconds=settings.SMS_CLAIM_TIMEOUT_SECONDS)
+    requeue_after = datetime.timedelta(seconds=settings.SMS_REQUEUE_AFTER_SECONDS)
+    abandoned = list(
+        OutboxMessage.objects.filter(status=Status.CLAIMED, claimed_at__lt=now - claim_timeout)
+        .order_by("claimed_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for pk in abandoned:
+        # The worker died between the claim and recording the provider's answer: the message
+        # may have gone out. Never resend blindly.
+        outbox_set_status(
+            message_id=pk,
+            new_status=Status.UNKNOWN,
+            expected={Status.CLAIMED},
+            detail=_("The sending worker stopped: check the provider before sending again."),
+        )
+    due = list(
+        OutboxMessage.objects.filter(status=Status.PENDING, send_after__lte=now)
+        .exclude(queued_at__gte=now - requeue_after)
+        .order_by("send_after")
+        .values_list("pk", flat=True)[:batch]
+    )
+    if due:
+        OutboxMessage.objects.filter(pk__in=due, status=Status.PENDING).update(queued_at=now)
+        for pk in due:
+            send_task.delay(pk)
+    return {"queued": len(due), "abandoned": len(abandoned)}
+
+
+# --- Provider reports -------------------------------------------------------------
+
+PROVIDER_STATUS = {
+    "accepted": Status.SENT,
+    "queued": Status.SENT,
+    "sending": Status.SENT,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "undelivered": Status.FAILED,
+    "failed": Status.FAILED,
+}
+# How far along each state is: a report only ever moves a message forward.
+RANK = {
+    Status.PENDING: 0,
+    Status.CLAIMED: 1,
+    Status.UNKNOWN: 1,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.FAILED: 3,
+}
+
+
+def outbox_provider_report(
+    *, message: OutboxMessage, provider_status: str, provider_id: str = "", error_code: str = ""
+) -> OutboxMessage | None:
+    """A status callback. Idempotent and forward-only: a repeated or late report (sent after
+    delivered) changes nothing."""
+    target = PROVIDER_STATUS.get((provider_status or "").lower())
+    if target is None:
+        return None
+    expected = {s for s, rank in RANK.items() if rank < RANK[target] and target in TRANSITIONS[s]}
+    fields = {}
+    if provider_id and not message.provider_id:
+        fields["provider_id"] = provider_id[:64]
+    if target == Status.SENT:
+        fields["sent_at"] = message.sent_at or timezone.now()
+    elif target == Status.DELIVERED:
+        fields["delivered_at"] = timezone.now()
+        fields["sent_at"] = message.sent_at or timezone.now()
+    else:
+        fields["error_code"] = (error_code or provider_status)[:30]
+    updated = outbox_set_status(
+        message_id=message.pk,
+        new_status=target,
+        expected=expected,
+        detail=_("Provider: %(status)s") % {"status": provider_status},
+        **fields,
+    )
+    if target == Status.FAILED and error_code == "21610":
+        phone_opt_out(phone=message.to, source="provider")
+    return updated
+
+
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "退订", "td", "t"}
+START_WORDS = {"start", "unstop", "yes", "订阅"}
+
+
+def inbound_receive(*, provider_id: str, from_number: str, body: str) -> InboundMessage:
+    """An SMS from a client. STOP / 退订 / TD opts the number out; START opts it back in.
+    Handled once per provider id, however often the provider delivers the webhook."""
+    inbound, created = InboundMessage.objects.get_or_create(
+        provider_id=provider_id[:64],
+        defaults={"from_number": from_number[:20], "body": body},
+    )
+    if not created:
+        return inbound
+    word = body.strip().lower()
+    if word in STOP_WORDS:
+        phone_opt_out(phone=from_number, source="sms")
+        inbound.action = "opt_out"
+    elif word in START_WORDS:
+        phone_opt_in(phone=from_number, source="sms")
+        inbound.action = "opt_in"
+    inbound.save(update_fields=["action"])
+    return inbound
+
+
+@transaction.atomic
+def phone_opt_out(*, phone: str, source: str) -> None:
+    PhoneOptOut.objects.get_or_create(phone=phone, defaults={"source": source[:30]})
+    client_services.client_sms_opt_out(phone=phone, source=source)
+    # Nothing still waiting may go to this number.
+    for pk in OutboxMessage.objects.filter(to=phone, status=Status.PENDING).values_list(
+        "pk", flat=True
+    ):
+        outbox_set_status(
+            message_id=pk,
+            new_status=Status.SUPPRESSED,
+            expected={Status.PENDING},
+            detail=_("Opted out."),
+        )
+
+
+@transaction.atomic
+def phone_opt_in(*, phone: str, source: str) -> None:
+    PhoneOptOut.objects.filter(phone=phone).delete()
+    client_services.client_sms_opt_in(phone=phone, source=source)
+
+
+# --- Staff actions -------------------------------------------------------------
+
+
+def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
+    """Send a failed message again (after the number was fixed), or an unknown one that a person
+    checked was not sent. The number is read again from the client's record."""
+    to = message.client.phone if message.client and message.client.phone else message.to
+    updated = outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.PENDING,
+        expected={Status.FAILED, Status.UNKNOWN},
+        detail=_("Sent again by staff."),
+        actor=by,
+        to=to,
+        send_after=timezone.now(),
+        queued_at=None,
+        attempts=0,
+    )
+    if updated is None:
+        raise ValidationError(_("Only a failed or unknown message can be sent again."))
+    from .tasks import outbox_send
+
+    outbox_send.delay_on_commit(updated.pk)
+    return updated
+
+
+def outbox_mark_sent(*, message: OutboxMessage, by) -> OutboxMessage:
+    """A person checked the provider's console: the unknown message did go out."""
+    updated = outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.SENT,
+        expected={Status.UNKNOWN},
+        detail=_("Checked by staff: it was sent."),
+        actor=by,
+        sent_at=timezone.now(),
+    )
+    if updated is None:
+        raise ValidationError(_("Only a message in an unknown state can be marked as sent."))
+    return updated
+
+
+# --- Campaigns -------------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_create(*, name: str, template, segment: dict, send_at, by) -> Campaign:
+    """Save the campaign and build its messages in the background."""
+    from .selectors import campaign_recipients
+    from .tasks import campaign_build
+
+    campaign = Campaign.objects.create(
+        name=name,
+        template=template,
+        segment=segment,
+        send_at=send_at,
+        created_by=by,
+        status=Campaign.Status.BUILDING,
+        total=campaign_recipients(segment, template.kind).count(),
+    )
+    campaign_build.delay_on_commit(campaign.pk)
+    return campaign
+
+
+def campaign_build(*, campaign_id: int, batch: int = 500) -> None:
+    """Write one outbox row per recipient, in batches that each commit on their own. Safe to run
+    again: every row's idempotency key names the campaign and the client."""
+    from .selectors import campaign_recipients
+
+    campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.BUILDING:
+        return
+    recipients = campaign_recipients(campaign.segment, campaign.template.kind).order_by("pk")
+    last = 0
+    while True:
+        clients = list(recipients.filter(pk__gt=last)[:batch])
+        if not clients:
+            break
+        with transaction.atomic():
+            for client in clients:
+                outbox_enqueue(
+                    idempotency_key=f"campaign:{campaign.pk}:client:{client.pk}",
+                    purpose=campaign.template.purpose,
+                    client=client,
+                    template_code=campaign.template.code,
+                    values={"name": client.name},
+                    send_after=campaign.send_at,
+                    campaign=campaign,
+                )
+            Campaign.objects.filter(pk=campaign.pk).update(built=campaign.messages.count())
+        last = clients[-1].pk
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=Campaign.Status.SCHEDULED, built=campaign.messages.count()
+    )
