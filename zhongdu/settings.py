@@ -257,6 +257,8 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 # Only for tests and the local fake of Twilio's API (tests/fake_twilio.py).
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+# Seconds to wait for Twilio before the outcome is unknown (zhongdu.sms; default 10).
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 if SMS_BACKEND == "twilio" and not (
     TWILIO_ACCOUNT_SID
     and TWILIO_AUTH_TOKEN

@@ -15,6 +15,30 @@ Any other exception is a bug; treat it like `UnknownOutcomeError`, since it cann
 whether the message went out.
 
 `settings.SMS_BACKEND` picks the backend: "console" (development), "memory" (tests), "twilio".
+
+`status_callback` is the URL the provider should report this message's delivery status to. Give
+each message its own (the outbox row's), so a report finds its row even before the provider's id
+is stored, and so a test can tell from the URL alone whether one message reached the provider twice.
+
+Settings read by the Twilio backend: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and the sender:
+TWILIO_MESSAGING_SERVICE_SID when set (Twilio then picks the number from the service's pool), else
+TWILIO_FROM_NUMBER. Optional: TWILIO_API_BASE_URL (tests and the chaos run point the SDK at
+tests/fake_twilio.py with it; empty means https://api.twilio.com) and TWILIO_TIMEOUT_SECONDS.
+
+Adding a provider
+-----------------
+A domestic provider (Alibaba Cloud SMS, Tencent Cloud SMS, which mainland carriers prefer) is one
+new class here, say `AliyunBackend`, with the same `send(*, to, body, reference, status_callback)`
+method, registered in `BACKENDS` under the name `SMS_BACKEND` will use. Nothing outside this module
+changes. The class's whole job is to map the provider's answers onto the four outcomes above:
+return `SendResult` only when the provider accepted the message; `PermanentError` (or
+`UnsubscribedError` for the provider's "recipient opted out" codes) when it certainly refused it;
+`TransientError` when it certainly did not send (throttled, could not connect, bad credentials);
+`UnknownOutcomeError` for everything else, above all timeouts and 5xx after the request went out.
+Those providers take a registered signature and template code instead of free text, and deliver
+status reports by a callback set per account rather than per message: the backend maps the body
+onto a template and leaves `status_callback` unused, and the provider's report is matched on the
+returned `provider_id`. Do not let the provider SDK retry on its own (the outbox decides).
 """
 
 import logging
@@ -84,8 +108,9 @@ class UnknownOutcomeError(SmsError):
     """The provider may have accepted the message; a blind retry could send it twice."""
 
 
-def send(*, to: str, body: str, reference: str = "") -> SendResult:
-    """Send one SMS to an E.164 number. `reference` (e.g. the outbox row id) only goes to logs."""
+def send(*, to: str, body: str, reference: str = "", status_callback: str = "") -> SendResult:
+    """Send one SMS to an E.164 number. `reference` (e.g. the outbox row id) only goes to logs;
+    `status_callback` is this message's own delivery-report URL (empty: none)."""
     # Checked here, not only by Twilio, so development and tests see the same failure as production.
     if not E164.fullmatch(to):
         raise PermanentError("invalid-number", f"{mask_phone(to) or 'empty'} is not E.164")
@@ -95,17 +120,21 @@ def send(*, to: str, body: str, reference: str = "") -> SendResult:
         raise ImproperlyConfigured(
             f"SMS_BACKEND={settings.SMS_BACKEND!r}; expected one of {', '.join(BACKENDS)}."
         ) from None
-    return backend().send(to=to, body=body, reference=reference)
+    return backend().send(to=to, body=body, reference=reference, status_callback=status_callback)
 
 
 class ConsoleBackend:
     """Development: shows the message instead of sending it. The number is masked because a
     developer's terminal and log files are not where patients' phone numbers belong."""
 
-    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+    def send(
+        self, *, to: str, body: str, reference: str = "", status_callback: str = ""
+    ) -> SendResult:
         provider_id = f"console-{uuid.uuid4()}"
         # repr() keeps a multi-line body on one line.
         line = f"SMS to {mask_phone(to)} [{reference or '-'}] {provider_id}: {body!r}"
+        if status_callback:
+            line += f" (status to {status_callback})"
         print(line)  # printing is this backend's whole job
         logger.info("%s", line)
         return SendResult(provider_id=provider_id, status="sent")
@@ -115,6 +144,7 @@ class SentMessage(NamedTuple):
     to: str
     body: str
     reference: str
+    status_callback: str = ""
 
 
 # Every message the memory backend "sent", oldest first; tests read it and call clear().
@@ -128,8 +158,10 @@ def clear() -> None:
 class MemoryBackend:
     """Tests: records the message and sends nothing."""
 
-    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
-        outbox.append(SentMessage(to, body, reference))
+    def send(
+        self, *, to: str, body: str, reference: str = "", status_callback: str = ""
+    ) -> SendResult:
+        outbox.append(SentMessage(to, body, reference, status_callback))
         return SendResult(provider_id=f"memory-{len(outbox)}", status="sent")
 
 
@@ -147,21 +179,42 @@ class _RecordingHttpClient(TwilioHttpClient):
 
 class TwilioBackend:
     def __init__(self):
-        names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
-        if missing := [name for name in names if not getattr(settings, name)]:
+        names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+        missing = [name for name in names if not getattr(settings, name, "")]
+        # A messaging service picks the sender itself; without one we must name the number.
+        self.messaging_service_sid = getattr(settings, "TWILIO_MESSAGING_SERVICE_SID", "")
+        self.from_number = getattr(settings, "TWILIO_FROM_NUMBER", "")
+        if not (self.messaging_service_sid or self.from_number):
+            missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        if missing:
             raise ImproperlyConfigured(f"The twilio SMS backend needs {', '.join(missing)}.")
         # No max_retries: the SDK must never resend a POST on its own; retrying is the outbox's
-        # decision, made with the error classes below.
-        self.http_client = _RecordingHttpClient(timeout=TWILIO_TIMEOUT)
+        # decision, made with the error classes below. TWILIO_TIMEOUT is read here, not at import,
+        # so tests can lower it; TWILIO_TIMEOUT_SECONDS lets a chaos run do the same by setting.
+        timeout = getattr(settings, "TWILIO_TIMEOUT_SECONDS", None) or TWILIO_TIMEOUT
+        self.http_client = _RecordingHttpClient(timeout=timeout)
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=self.http_client
         )
+        if base_url := getattr(settings, "TWILIO_API_BASE_URL", ""):
+            # The SDK builds every Messages URL as api.base_url + "/2010-04-01/Accounts/{sid}/
+            # Messages.json" (twilio/base/domain.py, Domain.absolute_url), so moving the `api`
+            # domain moves the real SDK, unchanged, onto the fake server.
+            self.client.api.base_url = base_url.rstrip("/")
 
-    def send(self, *, to: str, body: str, reference: str = "") -> SendResult:
+    def send(
+        self, *, to: str, body: str, reference: str = "", status_callback: str = ""
+    ) -> SendResult:
+        # One sender, and no empty StatusCallback: arguments we have no value for are left out.
+        options = (
+            {"messaging_service_sid": self.messaging_service_sid}
+            if self.messaging_service_sid
+            else {"from_": self.from_number}
+        )
+        if status_callback:
+            options["status_callback"] = status_callback
         try:
-            message = self.client.messages.create(
-                to=to, from_=settings.TWILIO_FROM_NUMBER, body=body
-            )
+            message = self.client.messages.create(to=to, body=body, **options)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise self._http_error(exc, to) from exc
         except requests.ConnectTimeout as exc:
