@@ -18,8 +18,8 @@ import re
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -71,32 +71,64 @@ class IllegalTransition(ValidationError):
 
 
 def outbox_set_status(
-    *, message_id: int, new_status: str, expected=None, detail: str = "", actor=None, **fields
-) -> OutboxMessage | None:
-    """Move one message to `new_status`, recording the change. Returns None (and changes
-    nothing) when the message is not in one of the `expected` states; raises IllegalTransition
-    for a move the map forbids."""
+    *,
+    message_id: int,
+    new_status: str,
+    expected=None,
+    detail: str = "",
+    actor=None,
+    durable: bool = True,
+    **fields,
+) -> bool:
+    """Move one message to `new_status` and record the change; True if it moved.
+
+    Nothing changes (False) when the message is not in one of the `expected` states. A move the
+    map forbids raises IllegalTransition. With one expected state the move is a single
+    conditional UPDATE (the hot path of sending); otherwise the row is locked and read first.
+
+    `durable=False` lets Postgres acknowledge the commit before it reaches the disk. Only for
+    the record of a provider's answer: if that commit is lost in a crash, the message stays
+    claimed and the sweeper settles it as unknown, which never causes a second send.
+    """
+    if expected is not None:
+        illegal = [state for state in expected if new_status not in TRANSITIONS[state]]
+        if illegal:
+            raise IllegalTransition(_illegal_message(illegal[0], new_status))
+    fields["updated_at"] = timezone.now()
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
-        if expected is not None and message.status not in expected:
-            return None
-        if new_status not in TRANSITIONS[message.status]:
-            raise IllegalTransition(
-                _("A message cannot go from %(from)s to %(to)s.")
-                % {"from": message.get_status_display(), "to": Status(new_status).label}
+        if not durable and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        if expected is not None and len(expected) == 1:
+            (from_status,) = expected
+            moved = OutboxMessage.objects.filter(pk=message_id, status=from_status).update(
+                status=new_status, **fields
             )
+            if not moved:
+                return False
+        else:
+            rows = OutboxMessage.objects.select_for_update().filter(pk=message_id)
+            from_status = rows.values_list("status", flat=True).get()
+            if expected is not None and from_status not in expected:
+                return False
+            if new_status not in TRANSITIONS[from_status]:
+                raise IllegalTransition(_illegal_message(from_status, new_status))
+            rows.update(status=new_status, **fields)
         OutboxEvent.objects.create(
-            message=message,
-            from_status=message.status,
+            message_id=message_id,
+            from_status=from_status,
             to_status=new_status,
             detail=detail[:300],
             actor=actor,
         )
-        message.status = new_status
-        for name, value in fields.items():
-            setattr(message, name, value)
-        message.save()
-        return message
+    return True
+
+
+def _illegal_message(from_status, new_status):
+    return _("A message cannot go from %(from)s to %(to)s.") % {
+        "from": Status(from_status).label,
+        "to": Status(new_status).label,
+    }
 
 
 # --- Writing messages -------------------------------------------------------------
@@ -176,7 +208,7 @@ def outbox_cancel(*, idempotency_key: str, detail: str = "", actor=None) -> bool
         detail=detail,
         actor=actor,
     )
-    return done is not None
+    return done
 
 
 # --- Rules at send time -------------------------------------------------------------
@@ -194,11 +226,13 @@ def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
         number, valid = None, False
     if not valid:
         return _("No valid mobile number.")
-    if PhoneOptOut.objects.filter(phone=message.to).exists():
+    opted_out = getattr(message, "number_opted_out", None)
+    if opted_out is None:
+        opted_out = PhoneOptOut.objects.filter(phone=message.to).exists()
+    if opted_out:
         return _("The number asked for no more SMS.")
-    client = message.client
+    client = message.client  # loaded with the claim, a moment ago
     if client is not None:
-        client.refresh_from_db(fields=["service_sms", "marketing_opt_in"])
         if not client.service_sms:
             return _("The client refused SMS.")
         if message.kind == Kind.MARKETING and not client.marketing_opt_in:
@@ -268,12 +302,18 @@ def outbox_claim(*, message_id: int) -> OutboxMessage | None:
         OutboxEvent.objects.create(
             message_id=message_id, from_status=Status.PENDING, to_status=Status.CLAIMED
         )
-    return OutboxMessage.objects.select_related("client").get(pk=message_id)
+    # The opt-out check rides along with the fetch: one query fewer on every send.
+    opted_out = Exists(PhoneOptOut.objects.filter(phone=OuterRef("to")))
+    return (
+        OutboxMessage.objects.select_related("client")
+        .annotate(number_opted_out=opted_out)
+        .get(pk=message_id)
+    )
 
 
-def outbox_send(*, message_id: int) -> OutboxMessage | None:
-    """Send one message if it is pending and due. Must not run inside a transaction: the claim
-    has to be committed before the provider is called."""
+def outbox_send(*, message_id: int) -> bool | None:
+    """Send one message if it is pending and due (None when it was not). Must not run inside a
+    transaction: the claim has to be committed before the provider is called."""
     message = outbox_claim(message_id=message_id)
     if message is None:
         return None
@@ -317,6 +357,7 @@ def outbox_send(*, message_id: int) -> OutboxMessage | None:
             message_id=message.pk,
             new_status=Status.PENDING,
             expected=claimed,
+            durable=False,
             detail=f"{exc.code}: {exc.message}",
             send_after=timezone.now()
             + _backoff(message.attempts, getattr(exc, "retry_after", None)),
@@ -334,6 +375,7 @@ def outbox_send(*, message_id: int) -> OutboxMessage | None:
             message_id=message.pk,
             new_status=Status.UNKNOWN,
             expected=claimed,
+            durable=False,
             detail=f"{code}: {text}"[:300],
             error_code=str(code)[:30],
             error_text=str(text)[:300],
@@ -342,6 +384,7 @@ def outbox_send(*, message_id: int) -> OutboxMessage | None:
         message_id=message.pk,
         new_status=Status.SENT,
         expected=claimed,
+            durable=False,
         provider_id=result.provider_id[:64],
         sent_at=timezone.now(),
         error_code="",
@@ -354,6 +397,7 @@ def _record_failure(message, exc, detail=""):
         message_id=message.pk,
         new_status=Status.FAILED,
         expected={Status.CLAIMED},
+        durable=False,
         detail=detail or f"{exc.code}: {exc.message}",
         error_code=exc.code[:30],
         error_text=exc.message[:300],
@@ -426,7 +470,7 @@ RANK = {
 
 def outbox_provider_report(
     *, message: OutboxMessage, provider_status: str, provider_id: str = "", error_code: str = ""
-) -> OutboxMessage | None:
+) -> bool | None:
     """A status callback. Idempotent and forward-only: a repeated or late report (sent after
     delivered) changes nothing."""
     target = PROVIDER_STATUS.get((provider_status or "").lower())
@@ -519,12 +563,12 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
         queued_at=None,
         attempts=0,
     )
-    if updated is None:
+    if not updated:
         raise ValidationError(_("Only a failed or unknown message can be sent again."))
     from .tasks import outbox_send
 
-    outbox_send.delay_on_commit(updated.pk)
-    return updated
+    outbox_send.delay_on_commit(message.pk)
+    return OutboxMessage.objects.get(pk=message.pk)
 
 
 def outbox_mark_sent(*, message: OutboxMessage, by) -> OutboxMessage:
@@ -537,9 +581,9 @@ def outbox_mark_sent(*, message: OutboxMessage, by) -> OutboxMessage:
         actor=by,
         sent_at=timezone.now(),
     )
-    if updated is None:
+    if not updated:
         raise ValidationError(_("Only a message in an unknown state can be marked as sent."))
-    return updated
+    return OutboxMessage.objects.get(pk=message.pk)
 
 
 # --- Campaigns -------------------------------------------------------------

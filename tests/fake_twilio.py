@@ -159,6 +159,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeTwilio/1.0"
+    # Keep-alive, as Twilio's API has: every answer carries a Content-Length.
+    protocol_version = "HTTP/1.1"
 
     @property
     def fake(self) -> FakeTwilio:

@@ -247,6 +247,10 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connection after every task unless told to reuse
+# it; a new Postgres connection per SMS cost more than sending the SMS. Recycled every 2x this
+# many tasks (CONN_MAX_AGE and health checks still apply).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 
 # --- SMS ------------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")  # console | memory | twilio

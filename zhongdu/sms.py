@@ -43,6 +43,7 @@ returned `provider_id`. Do not let the provider SDK retry on its own (the outbox
 
 import logging
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,7 +121,36 @@ def send(*, to: str, body: str, reference: str = "", status_callback: str = "") 
         raise ImproperlyConfigured(
             f"SMS_BACKEND={settings.SMS_BACKEND!r}; expected one of {', '.join(BACKENDS)}."
         ) from None
-    return backend().send(to=to, body=body, reference=reference, status_callback=status_callback)
+    return _instance(backend).send(
+        to=to, body=body, reference=reference, status_callback=status_callback
+    )
+
+
+_instances = threading.local()
+
+
+def _instance(backend):
+    """One backend object per thread and configuration: the Twilio client keeps its HTTP
+    connection open between messages (a new TLS connection per SMS cost more than the SMS), and
+    its recorded last response is never shared between two threads."""
+    key = (
+        backend,
+        *(
+            str(getattr(settings, name, ""))
+            for name in (
+                "TWILIO_ACCOUNT_SID",
+                "TWILIO_AUTH_TOKEN",
+                "TWILIO_FROM_NUMBER",
+                "TWILIO_MESSAGING_SERVICE_SID",
+                "TWILIO_API_BASE_URL",
+                "TWILIO_TIMEOUT_SECONDS",
+            )
+        ),
+    )
+    cached = getattr(_instances, "cache", None)
+    if cached is None or cached[0] != key:
+        cached = _instances.cache = (key, backend())
+    return cached[1]
 
 
 class ConsoleBackend:
@@ -167,7 +197,8 @@ class MemoryBackend:
 
 class _RecordingHttpClient(TwilioHttpClient):
     """Keeps the last response: Twilio's exceptions carry no headers, and a 429's Retry-After is
-    one. The client is built per message, so this is never shared between two sends."""
+    one. Each thread has its own client (`_instance`), so this is never shared between two
+    sends at once."""
 
     last_response = None
 
