@@ -209,3 +209,12 @@ def test_the_client_page_switches_sms_off_and_it_is_audited(front_desk_client):
     person.refresh_from_db()
     assert person.service_sms and person.marketing_opt_in
     assert person.marketing_opt_in_by.username == "t_frontdesk"
+
+
+def test_the_demo_templates_are_valid_and_idempotent():
+    from messaging.demo import seed_templates
+
+    assert seed_templates() == 6
+    assert seed_templates() == 0
+    for template in SmsTemplate.objects.all():
+        template.full_clean()
