@@ -384,7 +384,7 @@ def outbox_send(*, message_id: int) -> bool | None:
         message_id=message.pk,
         new_status=Status.SENT,
         expected=claimed,
-            durable=False,
+        durable=False,
         provider_id=result.provider_id[:64],
         sent_at=timezone.now(),
         error_code="",
