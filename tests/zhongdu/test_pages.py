@@ -25,6 +25,7 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
         "home",
         "clientmgmt:client_list",
         "knowledge_desk",
+        "messaging:outbox_list",
         "audit_event_list",
     ]
 
@@ -35,6 +36,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "home",
         "clientmgmt:client_list",
         "knowledge_desk",
+        "messaging:outbox_list",
         "audit_event_list",
         "admin:index",
     ]
