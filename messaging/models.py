@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
 
@@ -106,11 +107,11 @@ class SmsTemplate(models.Model):
 
 class OutboxMessage(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("sms status", "Pending")
         CLAIMED = "claimed", _("Sending")
         SENT = "sent", _("Sent")
         DELIVERED = "delivered", _("Delivered")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", pgettext_lazy("sms status", "Failed")
         UNKNOWN = "unknown", _("Unknown: check the provider")
         SUPPRESSED = "suppressed", _("Suppressed")
         CANCELLED = "cancelled", _("Cancelled")
@@ -270,7 +271,7 @@ class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         BUILDING = "building", _("Creating messages")
-        SCHEDULED = "scheduled", _("Scheduled")
+        SCHEDULED = "scheduled", pgettext_lazy("campaign", "Scheduled")
 
     name = models.CharField(_("name"), max_length=100)
     template = models.ForeignKey(SmsTemplate, verbose_name=_("template"), on_delete=models.PROTECT)
