@@ -95,10 +95,25 @@ class TermPrefix(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
+        if exact_only(self.rhs):
+            return f"({lhs} LIKE %s OR {lhs} LIKE %s)", [
+                *lhs_params,
+                f"% {self.rhs} %",
+                *lhs_params,
+                f"% {self.rhs}",
+            ]
         return f"{lhs} LIKE %s", [*lhs_params, f"% {self.rhs}%"]
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         # Matches the GIN index of migration clientmgmt 0002 exactly.
         sql = f"to_tsvector('simple'::regconfig, {lhs}) @@ to_tsquery('simple'::regconfig, %s)"
-        return sql, [*lhs_params, f"{self.rhs}:*"]
+        term = self.rhs if exact_only(self.rhs) else f"{self.rhs}:*"
+        return sql, [*lhs_params, term]
+
+
+def exact_only(term: str) -> bool:
+    """One or two Latin letters ("zw") match whole tokens only: as a prefix they match tens of
+    thousands of names at a million clients (every "zw…" initials), which no index can cut short.
+    "zw" still finds 张伟; for 张伟华, type "zwh"."""
+    return len(term) <= 2 and term.isascii()

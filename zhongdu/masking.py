@@ -20,6 +20,9 @@ def national_digits(e164: str) -> str:
 
 def mask_phone(e164: str) -> str:
     """138****1234: the first three and the last four digits."""
+    if len(e164) == 14 and e164.startswith("+861"):
+        # A mainland mobile, nearly every number here: no need to parse (30 µs a row on lists).
+        return f"{e164[3:6]}****{e164[-4:]}"
     digits = national_digits(e164)
     if not digits:
         return ""

@@ -12,6 +12,7 @@ from .roles import PUBLIC, SIGNED_IN, access_rule, user_roles
 
 SESSION_STARTED = "zd_started"
 SESSION_LAST_SEEN = "zd_last_seen"
+LAST_SEEN_RESOLUTION = 60  # seconds
 
 
 class SessionTimeoutMiddleware:
@@ -31,7 +32,7 @@ class SessionTimeoutMiddleware:
             started = request.session.get(SESSION_STARTED)
             last_seen = request.session.get(SESSION_LAST_SEEN, started)
             if started is None:
-                request.session[SESSION_STARTED] = now
+                request.session[SESSION_STARTED] = request.session[SESSION_LAST_SEEN] = now
             elif (
                 now - last_seen > settings.SESSION_IDLE_TIMEOUT
                 or now - started > settings.SESSION_ABSOLUTE_LIFETIME
@@ -39,7 +40,10 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, _("Your session has expired. Please sign in again."))
                 return redirect_to_login(request.get_full_path())
-            request.session[SESSION_LAST_SEEN] = now
+            elif now - last_seen >= LAST_SEEN_RESOLUTION:
+                # Written at most once a minute: saving the session on every request cost three
+                # queries and a commit per page, for a timeout measured in minutes.
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 

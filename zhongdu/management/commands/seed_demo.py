@@ -1,3 +1,6 @@
+import importlib
+import importlib.util
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -17,8 +20,19 @@ DEMO_USERS = [
 ]
 
 
+def _seed_directory_function():
+    """zhongdu.directory.demo.seed_directory, where that module exists yet."""
+    if importlib.util.find_spec("zhongdu.directory.demo") is None:
+        return None
+    return getattr(importlib.import_module("zhongdu.directory.demo"), "seed_directory", None)
+
+
 class Command(BaseCommand):
-    help = "Create (or reset) one demo user per role, with the given password. Idempotent."
+    help = (
+        "Create (or reset) one demo user per role with the given password, the demo hospital's"
+        " directory and a few hundred clients; --clients N adds N generated clients in bulk."
+        " Idempotent (except --clients, which adds N more each time)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", required=True, help="password for every demo user")
@@ -26,8 +40,19 @@ class Command(BaseCommand):
             "--force", action="store_true", help="run even when DJANGO_DEBUG is false"
         )
         parser.add_argument("--dry-run", action="store_true", help="say what would be done")
+        parser.add_argument(
+            "--clients",
+            type=int,
+            default=0,
+            metavar="N",
+            help="also generate N more clients in bulk (COPY on Postgres), printing the rate",
+        )
 
-    def handle(self, *args, password, force, dry_run, **options):
+    def handle(self, *args, password, force, dry_run, clients, **options):
+        # The demo spans every layer, so this entry point reaches up to clientmgmt; it does so
+        # at run time only, and nothing imports this command.
+        from clientmgmt import demo
+
         if not settings.DEBUG and not force:
             raise CommandError(
                 "Refusing to create demo users with DJANGO_DEBUG=false;"
@@ -35,15 +60,32 @@ class Command(BaseCommand):
             )
         if len(password) < 10:
             raise CommandError("The demo password must be at least 10 characters long.")
+        if clients < 0:
+            raise CommandError("--clients must be 0 or more.")
+        seed_directory = _seed_directory_function()
         if dry_run:
             for username, role, _name in DEMO_USERS:
                 self.stdout.write(f"would create or reset {username} ({role})")
+            if seed_directory:
+                self.stdout.write("would add the demo hospital's directory where missing")
+            self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
+            if clients:
+                self.stdout.write(f"would generate {clients:,} more clients")
             return
         with transaction.atomic():
             roles.sync_group_permissions()
             for username, role, first_name in DEMO_USERS:
                 self._upsert(username, role, first_name, password)
         self.stdout.write(self.style.SUCCESS(f"{len(DEMO_USERS)} demo users ready."))
+        if seed_directory:
+            # Before the clients: their source channels come from the directory.
+            sessions = seed_directory()
+            self.stdout.write(f"Demo hospital directory ready ({sessions} new clinic sessions).")
+        frontdesk = get_user_model().objects.get(username="frontdesk")
+        created = demo.seed_demo_clients(by=frontdesk)
+        self.stdout.write(f"Demo clients ready ({created} created).")
+        if clients:
+            demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
 
     def _upsert(self, username, role, first_name, password):
         user, created = get_user_model().objects.get_or_create(username=username)
