@@ -6,7 +6,7 @@ DEMO_PASSWORD ?= zhongdu-demo-2026
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format messages clean
+.PHONY: install run test lint format messages clean bench bench-sms
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,12 @@ messages: install
 
 clean:
 	rm -rf $(VENV) var
+
+## SMS throughput from pending to sent (needs DATABASE_URL on Postgres and CELERY_BROKER_URL on
+## Redis; see README.md).
+bench-sms: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python scripts/bench_sms.py --messages $(BENCH_MESSAGES) --concurrency $(BENCH_CONCURRENCY)
+
+BENCH_MESSAGES ?= 2000
+BENCH_CONCURRENCY ?= 8

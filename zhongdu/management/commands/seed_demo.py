@@ -1,5 +1,3 @@
-import importlib
-import importlib.util
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,13 +16,6 @@ DEMO_USERS = [
     ("vipmgr", roles.VIP_MANAGER, "VIP 专员"),
     ("manager", roles.MANAGER, "客户总监"),
 ]
-
-
-def _seed_directory_function():
-    """zhongdu.directory.demo.seed_directory, where that module exists yet."""
-    if importlib.util.find_spec("zhongdu.directory.demo") is None:
-        return None
-    return getattr(importlib.import_module("zhongdu.directory.demo"), "seed_directory", None)
 
 
 class Command(BaseCommand):
@@ -52,6 +43,8 @@ class Command(BaseCommand):
         # The demo spans every layer, so this entry point reaches up to clientmgmt; it does so
         # at run time only, and nothing imports this command.
         from clientmgmt import demo
+        from messaging.demo import seed_templates
+        from zhongdu.directory.demo import seed_directory
 
         if not settings.DEBUG and not force:
             raise CommandError(
@@ -62,12 +55,10 @@ class Command(BaseCommand):
             raise CommandError("The demo password must be at least 10 characters long.")
         if clients < 0:
             raise CommandError("--clients must be 0 or more.")
-        seed_directory = _seed_directory_function()
         if dry_run:
             for username, role, _name in DEMO_USERS:
                 self.stdout.write(f"would create or reset {username} ({role})")
-            if seed_directory:
-                self.stdout.write("would add the demo hospital's directory where missing")
+            self.stdout.write("would add the demo hospital's directory and SMS templates")
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
@@ -77,10 +68,11 @@ class Command(BaseCommand):
             for username, role, first_name in DEMO_USERS:
                 self._upsert(username, role, first_name, password)
         self.stdout.write(self.style.SUCCESS(f"{len(DEMO_USERS)} demo users ready."))
-        if seed_directory:
-            # Before the clients: their source channels come from the directory.
-            sessions = seed_directory()
-            self.stdout.write(f"Demo hospital directory ready ({sessions} new clinic sessions).")
+        # Before the clients: their source channels come from the directory.
+        sessions = seed_directory()
+        self.stdout.write(f"Demo hospital directory ready ({sessions} new clinic sessions).")
+        templates = seed_templates()
+        self.stdout.write(f"Demo SMS templates ready ({templates} created).")
         frontdesk = get_user_model().objects.get(username="frontdesk")
         created = demo.seed_demo_clients(by=frontdesk)
         self.stdout.write(f"Demo clients ready ({created} created).")
