@@ -126,6 +126,7 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "can_archive": request.user.has_perm("clientmgmt.archive_client"),
         "can_merge": request.user.has_perm("clientmgmt.merge_client"),
         "opt_in_methods": Client.OptInMethod.choices,
+        "can_book": user_may_open(request.user, "consult:booking_new"),
     }
     return render(request, "clientmgmt/client_detail.html", context, status=status)
 

@@ -1,1 +1,60 @@
 # Admin of Consultation desk: where administrators configure what this department uses.
+from django.contrib import admin
+
+from .models import Booking, BookingEvent, BookingPolicy
+
+
+@admin.register(BookingPolicy)
+class BookingPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "vip_share_percent"]
+
+    def has_add_permission(self, request):
+        # A singleton: the row is created on first use (BookingPolicy.current()).
+        return super().has_add_permission(request) and not BookingPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BookingEventInline(admin.TabularInline):
+    model = BookingEvent
+    fields = ["at", "action", "from_status", "to_status", "from_session", "to_session", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Read-mostly: bookings are made, moved and cancelled on the booking pages, whose services
+    keep the session counts and SMS right; here only the note can be corrected."""
+
+    list_display = ["id", "client", "session", "kind", "status", "priority", "created_at"]
+    list_filter = ["status", "kind", "priority", "session__department"]
+    list_select_related = ["client", "session__expert", "session__department"]
+    date_hierarchy = "created_at"
+    search_fields = ["=id", "client__name"]
+    readonly_fields = [
+        "client",
+        "session",
+        "kind",
+        "status",
+        "priority",
+        "cancel_reason",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [BookingEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

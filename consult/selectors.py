@@ -1,1 +1,155 @@
-# Reads of Consultation desk: querysets that already select_related what their page shows.
+"""Reads of Consultation desk: querysets that already select_related what their page shows."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import ExpressionWrapper, F, IntegerField, Value
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clientmgmt.registry import TimelineEntry
+from zhongdu import roles
+from zhongdu.models import ClinicSession
+
+from .models import Booking, BookingEvent, BookingPolicy
+
+# Roles that book, reschedule and cancel (everyone else with access reads).
+BOOKING_WRITERS = roles.CLIENT_EDITORS
+
+BOOKABLE_DAYS = 7
+NEXT_FREE_LIMIT = 5
+NEXT_FREE_DAYS = 7
+BOOKABLE_LIMIT = 100
+
+
+def booking_get_for_user(user, pk, *, write=False) -> Booking:
+    """The one way views fetch a booking: 404 if there is none, 403 if the user may not."""
+    try:
+        booking = Booking.objects.select_related(
+            "client", "session__expert", "session__department", "created_by"
+        ).get(pk=pk)
+    except (Booking.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if write and not (roles.user_roles(user) & BOOKING_WRITERS):
+        raise PermissionDenied
+    return booking
+
+
+def booking_list(*, day: datetime.date, department=None, expert=None, status: str = ""):
+    """The bookings of one day's sessions, in session order: one query whatever their number."""
+    qs = (
+        Booking.objects.filter(session__date=day)
+        .select_related("client", "session__expert", "session__department")
+        .only(
+            "id",
+            "kind",
+            "status",
+            "priority",
+            "note",
+            "client__id",
+            "client__name",
+            "client__phone",
+            "client__is_vip",
+            "session__id",
+            "session__date",
+            "session__start_time",
+            "session__end_time",
+            "session__expert__name",
+            "session__expert__title",
+            "session__department__name",
+            "session__department__floor",
+        )
+        .order_by("session__start_time", "session__expert__name", "-priority", "id")
+    )
+    if department is not None:
+        qs = qs.filter(session__department=department)
+    if expert is not None:
+        qs = qs.filter(session__expert=expert)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def booking_history(booking):
+    return BookingEvent.objects.filter(booking=booking).select_related(
+        "actor", "from_session__expert", "to_session__expert"
+    )
+
+
+def _with_free_places(qs, *, vip: bool):
+    """Sessions with a place this client may take; annotates `free` (places they may book)."""
+    if vip:
+        limit = F("capacity")
+    else:
+        share = BookingPolicy.current().vip_share_percent
+        limit = F("capacity") - F("capacity") * Value(share) / Value(100)
+    free = ExpressionWrapper(limit - F("booked"), output_field=IntegerField())
+    return qs.annotate(free=free).filter(free__gt=0)
+
+
+def sessions_bookable(
+    *, vip: bool = False, department=None, expert=None, today=None, days: int = BOOKABLE_DAYS
+):
+    """Scheduled sessions from today for `days` days with a free place, earliest first."""
+    today = today or timezone.localdate()
+    qs = ClinicSession.objects.filter(
+        date__range=(today, today + datetime.timedelta(days=days - 1)),
+        status=ClinicSession.Status.SCHEDULED,
+    ).select_related("expert", "department")
+    if department is not None:
+        qs = qs.filter(department=department)
+    if expert is not None:
+        qs = qs.filter(expert=expert)
+    return _with_free_places(qs, vip=vip).order_by("date", "start_time", "pk")[:BOOKABLE_LIMIT]
+
+
+def sessions_next_free(*, session, vip: bool = False, today=None, limit: int = NEXT_FREE_LIMIT):
+    """The next sessions with a free place of the same expert, then of the same department,
+    over the coming week: what a consultant offers when a place was just taken."""
+    today = today or timezone.localdate()
+    window = ClinicSession.objects.filter(
+        date__range=(today, today + datetime.timedelta(days=NEXT_FREE_DAYS - 1)),
+        status=ClinicSession.Status.SCHEDULED,
+    ).exclude(pk=session.pk)
+    same_expert = list(
+        _with_free_places(window.filter(expert_id=session.expert_id), vip=vip)
+        .select_related("expert", "department")
+        .order_by("date", "start_time", "pk")[:limit]
+    )
+    if len(same_expert) >= limit:
+        return same_expert
+    others = (
+        _with_free_places(
+            window.filter(department_id=session.department_id).exclude(expert_id=session.expert_id),
+            vip=vip,
+        )
+        .select_related("expert", "department")
+        .order_by("date", "start_time", "pk")[: limit - len(same_expert)]
+    )
+    return same_expert + list(others)
+
+
+def booking_timeline(client, limit):
+    """The client's bookings, for the client page's timeline."""
+    bookings = (
+        Booking.objects.filter(client=client)
+        .select_related("session__expert", "session__department")
+        .order_by("-created_at")[:limit]
+    )
+    return [
+        TimelineEntry(
+            at=booking.created_at,
+            kind="booking",
+            title=_("Booking: %(date)s %(time)s %(expert)s (%(status)s)")
+            % {
+                "date": f"{booking.session.date:%Y-%m-%d}",
+                "time": f"{booking.session.start_time:%H:%M}",
+                "expert": booking.session.expert.name,
+                "status": booking.get_status_display(),
+            },
+            detail=f"{booking.session.department.name} · {booking.get_kind_display()}",
+            url=booking.get_absolute_url(),
+        )
+        for booking in bookings
+    ]

@@ -1,1 +1,300 @@
-# Writes of Consultation desk: keyword-only functions, one transaction each, returning the model.
+"""Writes of Consultation desk: keyword-only functions, one transaction each, returning the model.
+
+Capacity. A place is taken with one conditional UPDATE of the session row
+(`booked = booked + 1 WHERE status = 'scheduled' AND booked < capacity - held_for_vip`). On
+Postgres concurrent UPDATEs of the same row wait for each other and re-check the WHERE clause on
+the committed row (READ COMMITTED), so 20 consultants pressing "book" for the last place get one
+booking: the others update 0 rows and are told the place was just taken. No lock is held beyond
+the booking's own transaction; the check constraint `session_not_overbooked` is the last guard.
+
+Reschedule. A booking is moved to the other session (same row, an event records from/to), not
+cancelled and re-created: the client has one appointment whose history stays on one page, the
+slip and the timeline keep the same number, and the conversion figures count one booking. The
+reminder's idempotency key names the session, so the moved booking gets a fresh reminder.
+"""
+
+import datetime
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ExpressionWrapper, F, IntegerField, Value
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from messaging import services as messaging
+from messaging.models import OutboxMessage, Purpose, SmsTemplate
+from zhongdu.models import ClinicSession
+
+from .models import Booking, BookingEvent, BookingPolicy
+
+logger = logging.getLogger(__name__)
+Status = Booking.Status
+
+# Every allowed move, in one place. The front desk's check-in sets ARRIVED; the end-of-day sweep
+# sets NO_SHOW. Cancelled, arrived and no-show are final: a no-show who comes back is rebooked.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.BOOKED: {Status.ARRIVED, Status.CANCELLED, Status.NO_SHOW},
+    Status.ARRIVED: set(),
+    Status.CANCELLED: set(),
+    Status.NO_SHOW: set(),
+}
+
+REMINDER_HOUR = 18  # the evening before, hospital time
+
+
+class SessionFull(ValidationError):
+    """The place was just taken (or the session closed). `alternatives` are the next free ones."""
+
+    def __init__(self, message, *, alternatives=()):
+        super().__init__(message, code="session_full")
+        self.alternatives = list(alternatives)
+
+
+class IllegalTransition(ValidationError):
+    pass
+
+
+# --- Capacity -----------------------------------------------------------------------
+
+
+def _take_place(*, session_id: int, vip: bool) -> bool:
+    """One conditional UPDATE; True if a place was taken. Call inside the booking's transaction."""
+    rows = ClinicSession.objects.filter(pk=session_id, status=ClinicSession.Status.SCHEDULED)
+    if vip:
+        rows = rows.filter(booked__lt=F("capacity"))
+    else:
+        share = BookingPolicy.current().vip_share_percent
+        # Integer division on both Postgres and SQLite: the held places are rounded down.
+        free_for_all = ExpressionWrapper(
+            F("capacity") - F("capacity") * Value(share) / Value(100), output_field=IntegerField()
+        )
+        rows = rows.filter(booked__lt=free_for_all)
+    return rows.update(booked=F("booked") + 1) == 1
+
+
+def _give_back_place(*, session_id: int) -> None:
+    ClinicSession.objects.filter(pk=session_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def _session_full(session, *, client, vip) -> SessionFull:
+    from .selectors import sessions_next_free  # selectors import services' constants
+
+    return SessionFull(
+        _("That place was just taken. Please choose another session."),
+        alternatives=sessions_next_free(session=session, vip=vip),
+    )
+
+
+def _check_vip(*, client, vip: bool) -> None:
+    if vip and not client.is_vip:
+        raise ValidationError(_("Only VIP clients may book the places held for VIPs."))
+
+
+# --- Bookings -----------------------------------------------------------------------
+
+
+def booking_create(*, client, session, kind: str, by, vip: bool = False, note: str = "") -> Booking:
+    """Book `client` into `session`, or raise SessionFull with the next free sessions.
+
+    VIP bookings may use the places held back for VIPs and are marked priority.
+    """
+    _check_vip(client=client, vip=vip)
+    if kind not in Booking.Kind.values:
+        raise ValidationError(_("Unknown kind of booking."))
+    try:
+        with transaction.atomic():
+            if not _take_place(session_id=session.pk, vip=vip):
+                raise _session_full(session, client=client, vip=vip)
+            booking = Booking.objects.create(
+                client=client,
+                session=session,
+                kind=kind,
+                priority=vip,
+                note=note[:300],
+                created_by=by,
+            )
+            BookingEvent.objects.create(
+                booking=booking,
+                action=BookingEvent.Action.CREATED,
+                to_status=Status.BOOKED,
+                to_session=session,
+                actor=by,
+            )
+            booking.session.refresh_from_db(fields=["booked"])
+            _sms_confirmation(booking)
+            _sms_reminder(booking)
+    except IntegrityError:
+        raise ValidationError(_("This client already has a booking in this session.")) from None
+    return booking
+
+
+def booking_set_status(*, booking, new_status: str, by, detail: str = "") -> Booking:
+    """Move a booking to `new_status` and record the change. Cancelling gives the place back and
+    cancels the messages not sent yet, in the same transaction.
+
+    Locks the booking row (SELECT ... FOR UPDATE) so that two people cancelling at once give the
+    place back once.
+    """
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if new_status not in TRANSITIONS.get(locked.status, set()):
+            raise IllegalTransition(
+                _("A booking cannot go from %(from)s to %(to)s.")
+                % {"from": Status(locked.status).label, "to": Status(new_status).label}
+            )
+        from_status = locked.status
+        fields = {"status": new_status, "updated_at": timezone.now()}
+        if new_status == Status.CANCELLED:
+            fields["cancel_reason"] = detail[:200]
+            _give_back_place(session_id=locked.session_id)
+            _sms_cancel(locked, detail=_("Booking cancelled"), actor=by)
+        Booking.objects.filter(pk=locked.pk).update(**fields)
+        BookingEvent.objects.create(
+            booking=locked,
+            action=BookingEvent.Action.STATUS,
+            from_status=from_status,
+            to_status=new_status,
+            detail=detail[:300],
+            actor=by,
+        )
+    booking.refresh_from_db()
+    return booking
+
+
+def booking_cancel(*, booking, reason: str, by) -> Booking:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for the cancellation."))
+    return booking_set_status(booking=booking, new_status=Status.CANCELLED, by=by, detail=reason)
+
+
+def booking_reschedule(*, booking, session, by, reason: str = "") -> Booking:
+    """Move a live booking to another session: take a place there, give the old one back, cancel
+    the old reminder and queue a fresh one; all in one transaction."""
+    if session.pk == booking.session_id:
+        raise ValidationError(_("Choose a different session."))
+    try:
+        with transaction.atomic():
+            locked = Booking.objects.select_for_update().select_related("client").get(pk=booking.pk)
+            if locked.status != Status.BOOKED:
+                raise IllegalTransition(_("Only a booked appointment can be rescheduled."))
+            vip = locked.priority and locked.client.is_vip
+            if not _take_place(session_id=session.pk, vip=vip):
+                raise _session_full(session, client=locked.client, vip=vip)
+            old_session_id = locked.session_id
+            _give_back_place(session_id=old_session_id)
+            _sms_cancel_reminders(locked, detail=_("Booking rescheduled"), actor=by)
+            Booking.objects.filter(pk=locked.pk).update(session=session, updated_at=timezone.now())
+            BookingEvent.objects.create(
+                booking=locked,
+                action=BookingEvent.Action.RESCHEDULED,
+                from_status=Status.BOOKED,
+                to_status=Status.BOOKED,
+                from_session_id=old_session_id,
+                to_session=session,
+                detail=reason[:300],
+                actor=by,
+            )
+            locked.refresh_from_db()
+            _sms_reminder(locked)
+    except IntegrityError:
+        raise ValidationError(_("This client already has a booking in this session.")) from None
+    booking.refresh_from_db()
+    return booking
+
+
+# --- SMS ----------------------------------------------------------------------------
+
+
+def _confirmation_key(booking_id) -> str:
+    return f"booking:{booking_id}:confirmation"
+
+
+def _reminder_key(booking) -> str:
+    """`booking:<id>:reminder:<session id>`: a moved booking gets a fresh reminder. A booking
+    moved back to a session it had before finds that key cancelled (cancelled is final), so the
+    key then also names the number of moves."""
+    key = f"booking:{booking.pk}:reminder:{booking.session_id}"
+    if OutboxMessage.objects.filter(idempotency_key=key).exists():
+        moves = booking.events.filter(action=BookingEvent.Action.RESCHEDULED).count()
+        key = f"{key}:{moves}"
+    return key
+
+
+def session_starts_at(session) -> datetime.datetime:
+    tz = timezone.get_default_timezone()
+    return datetime.datetime.combine(session.date, session.start_time, tzinfo=tz)
+
+
+def reminder_due_at(session) -> datetime.datetime:
+    """18:00 hospital time on the day before the session."""
+    tz = timezone.get_default_timezone()
+    day_before = session.date - datetime.timedelta(days=1)
+    return datetime.datetime.combine(day_before, datetime.time(REMINDER_HOUR), tzinfo=tz)
+
+
+def _sms_values(booking) -> dict:
+    session = booking.session
+    return {
+        "name": booking.client.name,
+        "date": f"{session.date:%Y-%m-%d}",
+        "time": f"{session.start_time:%H:%M}",
+        "department": session.department.name,
+        "floor": session.department.floor,
+        "expert": session.expert.name,
+    }
+
+
+def _template_available(code: str) -> bool:
+    if SmsTemplate.objects.filter(code=code, active=True).exists():
+        return True
+    logger.info("No active SMS template %s: booking message skipped", code)
+    return False
+
+
+def _sms_confirmation(booking) -> None:
+    if not _template_available("booking_confirmation"):
+        return
+    messaging.outbox_enqueue(
+        idempotency_key=_confirmation_key(booking.pk),
+        purpose=Purpose.BOOKING_CONFIRMATION,
+        client=booking.client,
+        template_code="booking_confirmation",
+        values=_sms_values(booking),
+        expires_at=session_starts_at(booking.session),
+    )
+
+
+def _sms_reminder(booking) -> None:
+    """A reminder the evening before; none when that evening has passed (the confirmation that
+    was just sent says the same thing)."""
+    due = reminder_due_at(booking.session)
+    if due <= timezone.now() or not _template_available("booking_reminder"):
+        return
+    messaging.outbox_enqueue(
+        idempotency_key=_reminder_key(booking),
+        purpose=Purpose.BOOKING_REMINDER,
+        client=booking.client,
+        template_code="booking_reminder",
+        values=_sms_values(booking),
+        send_after=due,
+        expires_at=session_starts_at(booking.session),
+    )
+
+
+def _sms_cancel_reminders(booking, *, detail, actor) -> None:
+    keys = OutboxMessage.objects.filter(
+        idempotency_key__startswith=f"booking:{booking.pk}:reminder:",
+        status=OutboxMessage.Status.PENDING,
+    ).values_list("idempotency_key", flat=True)
+    for key in list(keys):
+        messaging.outbox_cancel(idempotency_key=key, detail=detail, actor=actor)
+
+
+def _sms_cancel(booking, *, detail, actor) -> None:
+    """A cancelled booking gets no reminder, nor its confirmation if that has not gone yet."""
+    messaging.outbox_cancel(
+        idempotency_key=_confirmation_key(booking.pk), detail=detail, actor=actor
+    )
+    _sms_cancel_reminders(booking, detail=detail, actor=actor)

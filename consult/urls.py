@@ -1,3 +1,14 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "consult:<name>".
+from django.urls import path
+
+from . import views
+
 app_name = "consult"
-urlpatterns = []
+urlpatterns = [
+    path("bookings/", views.booking_list, name="booking_list"),
+    path("bookings/new/", views.booking_new, name="booking_new"),
+    path("bookings/<int:pk>/", views.booking_detail, name="booking_detail"),
+    path("bookings/<int:pk>/reschedule/", views.booking_reschedule, name="booking_reschedule"),
+    path("bookings/<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
+    path("bookings/<int:pk>/slip/", views.booking_slip, name="booking_slip"),
+]

@@ -1,1 +1,156 @@
 # Views of Consultation desk: decorators, an access-checked fetch, a form, one service call.
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clientmgmt.selectors import client_get_for_user
+from zhongdu.roles import user_roles
+
+from . import selectors, services
+from .forms import BookingFilterForm, BookingForm, CancelForm, RescheduleForm, SessionFilterForm
+
+
+def _can_book(user):
+    return bool(user_roles(user) & selectors.BOOKING_WRITERS)
+
+
+def _errors(exc):
+    return " ".join(exc.messages)
+
+
+@require_GET
+def booking_list(request):
+    form = BookingFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    day = filters.get("date") or timezone.localdate()
+    bookings = selectors.booking_list(
+        day=day,
+        department=filters.get("department"),
+        expert=filters.get("expert"),
+        status=filters.get("status", ""),
+    )
+    context = {
+        "form": form,
+        "day": day,
+        "previous_day": day - datetime.timedelta(days=1),
+        "next_day": day + datetime.timedelta(days=1),
+        "bookings": bookings,
+    }
+    return render(request, "consult/booking_list.html", context)
+
+
+def _new_page(request, client, booking_form, status=200, alternatives=()):
+    filters = SessionFilterForm(request.GET)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    sessions = selectors.sessions_bookable(
+        vip=client.is_vip, department=chosen.get("department"), expert=chosen.get("expert")
+    )
+    context = {
+        "client": client,
+        "filter_form": filters,
+        "form": booking_form,
+        "sessions": sessions,
+        "alternatives": alternatives,
+    }
+    return render(request, "consult/booking_new.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def booking_new(request):
+    if not request.GET.get("client"):
+        return render(request, "consult/booking_pick_client.html")
+    client = client_get_for_user(request.user, request.GET["client"], write=True)
+    if request.method == "GET":
+        return _new_page(request, client, BookingForm())
+    form = BookingForm(request.POST)
+    if not form.is_valid():
+        return _new_page(request, client, form, status=422)
+    try:
+        booking = services.booking_create(
+            client=client,
+            session=form.cleaned_data["session"],
+            kind=form.cleaned_data["kind"],
+            note=form.cleaned_data["note"],
+            vip=client.is_vip,
+            by=request.user,
+        )
+    except services.SessionFull as exc:
+        form.add_error(None, exc)
+        return _new_page(request, client, form, status=409, alternatives=exc.alternatives)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _new_page(request, client, form, status=422)
+    messages.success(request, _("Booked. The confirmation SMS is on its way."))
+    return redirect(booking)
+
+
+def _detail_page(request, booking, *, reschedule_form=None, cancel_form=None, status=200):
+    can_change = _can_book(request.user) and booking.status == booking.Status.BOOKED
+    context = {
+        "booking": booking,
+        "history": selectors.booking_history(booking),
+        "can_change": can_change,
+        "reschedule_form": reschedule_form or RescheduleForm(),
+        "cancel_form": cancel_form or CancelForm(),
+        "sessions": selectors.sessions_bookable(
+            vip=booking.priority and booking.client.is_vip,
+            department=booking.session.department,
+        )
+        if can_change
+        else [],
+    }
+    return render(request, "consult/booking_detail.html", context, status=status)
+
+
+@require_GET
+def booking_detail(request, pk):
+    booking = selectors.booking_get_for_user(request.user, pk)
+    return _detail_page(request, booking)
+
+
+@require_POST
+def booking_reschedule(request, pk):
+    booking = selectors.booking_get_for_user(request.user, pk, write=True)
+    form = RescheduleForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, booking, reschedule_form=form, status=422)
+    try:
+        services.booking_reschedule(
+            booking=booking,
+            session=form.cleaned_data["session"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _detail_page(request, booking, reschedule_form=form, status=409)
+    messages.success(request, _("Rescheduled. A fresh reminder will be sent."))
+    return redirect(booking)
+
+
+@require_POST
+def booking_cancel(request, pk):
+    booking = selectors.booking_get_for_user(request.user, pk, write=True)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, booking, cancel_form=form, status=422)
+    try:
+        services.booking_cancel(
+            booking=booking, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(booking)
+    messages.success(request, _("The booking was cancelled and its place given back."))
+    return redirect(booking)
+
+
+@require_GET
+def booking_slip(request, pk):
+    booking = selectors.booking_get_for_user(request.user, pk)
+    return render(request, "consult/booking_slip.html", {"booking": booking})

@@ -11,6 +11,11 @@ SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
     (
+        "consult:booking_list",
+        _("Bookings"),
+        _("The day's bookings by department, expert and status."),
+    ),
+    (
         "knowledge_desk",
         _("Knowledge desk"),
         _("Prices, departments, experts and this week's sessions, as a caller asks."),

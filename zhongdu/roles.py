@@ -75,6 +75,13 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "messaging:campaign_list": MESSAGE_WATCHERS,
     "messaging:campaign_detail": MESSAGE_WATCHERS,
     "messaging:campaign_create": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
+    # Consultation desk: bookings. Object-level rules live in consult.selectors.
+    "consult:booking_list": CLIENT_EDITORS | {MANAGER},
+    "consult:booking_detail": CLIENT_EDITORS | {MANAGER},
+    "consult:booking_slip": CLIENT_EDITORS | {MANAGER},
+    "consult:booking_new": CLIENT_EDITORS,
+    "consult:booking_reschedule": CLIENT_EDITORS,
+    "consult:booking_cancel": CLIENT_EDITORS,
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

@@ -15,7 +15,12 @@ def _nav_urls(response):
 def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
     response = front_desk_client.get(reverse("home"))
     assert response.status_code == 200
-    assert _nav_urls(response) == ["home", "clientmgmt:client_list", "knowledge_desk"]
+    assert _nav_urls(response) == [
+        "home",
+        "clientmgmt:client_list",
+        "consult:booking_list",
+        "knowledge_desk",
+    ]
     assert reverse("audit_event_list") not in response.content.decode()
 
 
@@ -24,6 +29,7 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "consult:booking_list",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
@@ -35,6 +41,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "consult:booking_list",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",

@@ -1,0 +1,66 @@
+"""Twenty consultants press "book" for the last place at the same moment: exactly one booking.
+
+Needs Postgres: SQLite serialises writers on one file lock, so it proves nothing about row-level
+concurrency. Each thread opens its own connection (Django connections are per thread) and waits
+at a barrier so that all the UPDATEs reach the database together.
+"""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from consult import services
+from consult.models import Booking, BookingPolicy
+from tests.clientmgmt.factories import ClientFactory
+
+from .factories import future_session
+
+THREADS = 20
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="row-level concurrency needs Postgres (SQLite locks the whole file)",
+    ),
+]
+
+
+def test_twenty_consultants_booking_the_last_place_get_one_booking():
+    BookingPolicy.objects.create(vip_share_percent=0)
+    session = future_session(capacity=5)
+    session.booked = 4
+    session.save(update_fields=["booked"])
+    clients = [ClientFactory() for _ in range(THREADS)]
+    barrier = threading.Barrier(THREADS)
+    outcomes, errors = [], []
+    lock = threading.Lock()
+
+    def press_book(client):
+        try:
+            barrier.wait(timeout=30)
+            services.booking_create(client=client, session=session, kind="expert", by=None)
+            result = "booked"
+        except services.SessionFull as exc:
+            result = "just taken" if "just taken" in exc.messages[0] else exc.messages[0]
+        except Exception as exc:  # any other error fails the test below
+            with lock:
+                errors.append(repr(exc))
+            result = "error"
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=press_book, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(outcomes) == ["booked"] + ["just taken"] * (THREADS - 1)
+    session.refresh_from_db()
+    assert session.booked == session.capacity == 5
+    assert Booking.objects.filter(session=session).count() == 1
