@@ -140,8 +140,10 @@ class BookingEvent(models.Model):
         Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="events"
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    from_status = models.CharField(_("from"), max_length=10, blank=True)
-    to_status = models.CharField(_("to"), max_length=10, blank=True)
+    from_status = models.CharField(
+        _("from"), max_length=10, blank=True, choices=Booking.Status.choices
+    )
+    to_status = models.CharField(_("to"), max_length=10, blank=True, choices=Booking.Status.choices)
     from_session = models.ForeignKey(
         ClinicSession,
         verbose_name=_("from session"),

@@ -219,8 +219,8 @@ class OutboxEvent(models.Model):
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
-    from_status = models.CharField(max_length=12)
-    to_status = models.CharField(max_length=12)
+    from_status = models.CharField(max_length=12, choices=OutboxMessage.Status.choices)
+    to_status = models.CharField(max_length=12, choices=OutboxMessage.Status.choices)
     detail = models.CharField(max_length=300, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from consult import services
 from consult.models import Booking, BookingPolicy
@@ -40,7 +41,8 @@ def test_twenty_consultants_booking_the_last_place_get_one_booking():
     def press_book(client):
         try:
             barrier.wait(timeout=30)
-            services.booking_create(client=client, session=session, kind="expert", by=None)
+            with translation.override("en"):  # a new thread starts in the default language
+                services.booking_create(client=client, session=session, kind="expert", by=None)
             result = "booked"
         except services.SessionFull as exc:
             result = "just taken" if "just taken" in exc.messages[0] else exc.messages[0]

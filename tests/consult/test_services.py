@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from consult import services
 from consult.models import Booking, BookingEvent, BookingPolicy
@@ -25,7 +26,7 @@ def test_the_last_free_place_is_refused_with_next_free_sessions():
     session = future_session(capacity=1)
     other = future_session(days=4, expert=session.expert, capacity=3)
     make_booking(session=session)
-    with pytest.raises(services.SessionFull) as caught:
+    with pytest.raises(services.SessionFull) as caught, translation.override("en"):
         make_booking(session=session)
     assert "just taken" in caught.value.messages[0]
     assert caught.value.alternatives == [other]

@@ -45,7 +45,9 @@ def test_the_last_place_just_taken_shows_the_next_free_sessions(consultant_clien
     full = future_session(capacity=1)
     later = future_session(days=4, expert=full.expert)
     make_booking(session=full)
-    page = consultant_client.post(_new_url(person), {"session": full.pk, "kind": "expert"})
+    page = consultant_client.post(
+        _new_url(person), {"session": full.pk, "kind": "expert"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert page.status_code == 409
     assert "just taken" in page.content.decode()
     assert page.context["alternatives"] == [later]
@@ -101,7 +103,7 @@ def test_cancelling_a_cancelled_booking_is_refused_politely(front_desk_client):
     booking = make_booking()
     url = reverse("consult:booking_cancel", args=[booking.pk])
     front_desk_client.post(url, {"reason": "ill"})
-    page = front_desk_client.post(url, {"reason": "again"}, follow=True)
+    page = front_desk_client.post(url, {"reason": "again"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert "cannot go from" in page.content.decode()
 
@@ -177,6 +179,6 @@ def test_the_client_page_offers_to_book(consultant_client, manager_client):
     from tests.clientmgmt.factories import ClientFactory
 
     person = ClientFactory()
-    link = f'{reverse("consult:booking_new")}?client={person.pk}'
+    link = f"{reverse('consult:booking_new')}?client={person.pk}"
     assert link in consultant_client.get(person.get_absolute_url()).content.decode()
     assert link not in manager_client.get(person.get_absolute_url()).content.decode()
