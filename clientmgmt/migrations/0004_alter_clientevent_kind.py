@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clientmgmt', '0003_imports'),
+        ("clientmgmt", "0003_imports"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='clientevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Record created'), ('updated', 'Record edited'), ('archived', 'Record archived'), ('restored', 'Record restored'), ('merged_in', 'Another record merged into this one'), ('merged_away', 'Merged into another record'), ('unmerged', 'Merge undone'), ('imported', 'Imported from a list'), ('consent', 'SMS consent changed')], max_length=20),
+            model_name="clientevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Record created"),
+                    ("updated", "Record edited"),
+                    ("archived", "Record archived"),
+                    ("restored", "Record restored"),
+                    ("merged_in", "Another record merged into this one"),
+                    ("merged_away", "Merged into another record"),
+                    ("unmerged", "Merge undone"),
+                    ("imported", "Imported from a list"),
+                    ("consent", "SMS consent changed"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

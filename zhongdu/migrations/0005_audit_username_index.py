@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('zhongdu', '0004_directory'),
+        ("zhongdu", "0004_directory"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='auditevent',
-            name='audit_actor_idx',
+            model_name="auditevent",
+            name="audit_actor_idx",
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['actor_username', '-id'], name='audit_username_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["actor_username", "-id"], name="audit_username_idx"),
         ),
     ]
