@@ -4,7 +4,8 @@ importing them (a lower layer never imports a higher one):
 - merge relations: every row pointing at a client that must follow the person when two records
   are merged: `register_merge_relation(Booking, "client")`;
 - timeline providers: functions that return a client's entries for the client page:
-  `register_timeline(provider)`, where provider(client, limit) -> list[TimelineEntry].
+  `register_timeline(provider)`, where provider(client, limit) -> list[TimelineEntry];
+- visit sources: who visited which department (`register_visit_source`), for segments.
 
 Apps register in their AppConfig.ready().
 """
@@ -14,6 +15,7 @@ from datetime import datetime
 
 _merge_relations: list[tuple[type, str]] = []
 _timeline_providers: list = []
+_visit_sources: list = []
 
 
 def register_merge_relation(model, field_name: str = "client") -> None:
@@ -45,3 +47,20 @@ def timeline_for(client, *, limit: int = 50) -> list[TimelineEntry]:
     entries = [entry for provider in _timeline_providers for entry in provider(client, limit)]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
+
+
+def register_visit_source(source) -> None:
+    """source(department_id) -> a queryset of client ids who visited that department; used to
+    pick clients by the department they visited (campaign segments)."""
+    if source not in _visit_sources:
+        _visit_sources.append(source)
+
+
+def visited_condition(department_id):
+    """A Q on Client: visited the department, by any registered source (none: nobody)."""
+    from django.db.models import Q
+
+    condition = Q(pk__in=[])
+    for source in _visit_sources:
+        condition |= Q(pk__in=source(department_id))
+    return condition

@@ -15,3 +15,9 @@ class ConsultConfig(AppConfig):
         # A client's bookings follow them when two records are merged.
         registry.register_merge_relation(Booking, "client")
         registry.register_timeline(booking_timeline)
+        # Until the front desk records visits, an arrival at a booking is a visit.
+        registry.register_visit_source(
+            lambda department_id: Booking.objects.filter(
+                session__department_id=department_id, status=Booking.Status.ARRIVED
+            ).values("client_id")
+        )

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.models import Channel
+from zhongdu.models import Channel, Department
 
 from .models import Campaign, OutboxMessage, Purpose, SmsTemplate
 
@@ -54,6 +54,11 @@ class CampaignForm(forms.ModelForm):
     channel = forms.ModelChoiceField(
         label=_("Heard of us through"), queryset=Channel.objects.filter(active=True), required=False
     )
+    department = forms.ModelChoiceField(
+        label=_("Visited the department"),
+        queryset=Department.objects.filter(active=True),
+        required=False,
+    )
     visited_within_days = forms.IntegerField(
         label=_("Visited in the last … days"), required=False, min_value=1, max_value=3650
     )
@@ -75,8 +80,8 @@ class CampaignForm(forms.ModelForm):
             Row(
                 Column("categories", css_class="col-md-3"),
                 Column("channel", css_class="col-md-3"),
-                Column("visited_within_days", css_class="col-md-3"),
-                Column("vip_only", css_class="col-md-3"),
+                Column("department", css_class="col-md-3"),
+                Column("visited_within_days", "vip_only", css_class="col-md-3"),
             ),
             "send_at",
         )
@@ -92,6 +97,7 @@ class CampaignForm(forms.ModelForm):
         return {
             "categories": data.get("categories") or [],
             "channel": data["channel"].pk if data.get("channel") else None,
+            "department": data["department"].pk if data.get("department") else None,
             "visited_within_days": data.get("visited_within_days"),
             "vip_only": bool(data.get("vip_only")),
         }

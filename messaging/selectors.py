@@ -86,6 +86,10 @@ def campaign_segment(segment: dict):
         qs = qs.filter(condition)
     if segment.get("channel"):
         qs = qs.filter(source_channel_id=segment["channel"])
+    if segment.get("department"):
+        from clientmgmt.registry import visited_condition
+
+        qs = qs.filter(visited_condition(segment["department"]))
     if segment.get("visited_within_days"):
         since = timezone.now() - datetime.timedelta(days=int(segment["visited_within_days"]))
         qs = qs.filter(last_visit_at__gte=since)
