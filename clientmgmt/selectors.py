@@ -20,9 +20,9 @@ CLIENT_WRITERS = roles.CLIENT_EDITORS
 def client_get_for_user(user, pk, *, write=False) -> Client:
     """The one way views fetch a client: 404 if there is none, 403 if the user may not."""
     try:
-        client = Client.objects.select_related(
-            "source_channel", "created_by", "updated_by", "marketing_opt_in_by", "merged_into"
-        ).get(pk=pk)
+        # Only what the client page shows: a wide join of users and the merged-into client cost
+        # more to build and read than the page's own query.
+        client = Client.objects.select_related("source_channel", "marketing_opt_in_by").get(pk=pk)
     except (Client.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     if write and not (roles.user_roles(user) & CLIENT_WRITERS):
