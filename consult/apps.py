@@ -9,12 +9,15 @@ class ConsultConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
 
-        from .models import Booking
-        from .selectors import booking_timeline
+        from .models import Booking, Enquiry
+        from .selectors import booking_timeline, enquiry_timeline
 
         # A client's bookings follow them when two records are merged.
         registry.register_merge_relation(Booking, "client")
         registry.register_timeline(booking_timeline)
+        # Enquiries too: the conversion figures count the person, whichever record they were on.
+        registry.register_merge_relation(Enquiry, "client")
+        registry.register_timeline(enquiry_timeline)
         # Until the front desk records visits, an arrival at a booking is a visit.
         registry.register_visit_source(
             lambda department_id: Booking.objects.filter(

@@ -1,12 +1,13 @@
 # Forms of Consultation desk: they check the shape of input; services enforce business rules.
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Row, Submit
+from crispy_forms.layout import Column, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.models import ClinicSession, Department, Expert
+from clientmgmt.validation import clean_phone
+from zhongdu.models import Channel, ClinicSession, Department, Expert
 
-from .models import Booking
+from .models import Booking, Enquiry
 
 
 def _inline_helper(submit_label):
@@ -14,7 +15,7 @@ def _inline_helper(submit_label):
     helper.form_method = "get"
     helper.form_class = "d-print-none mb-3"
     helper.disable_csrf = True
-    return helper, Submit("show", submit_label, css_class="btn-outline-primary")
+    return helper, Submit("show", submit_label)  # crispy styles it btn btn-primary
 
 
 class BookingFilterForm(forms.Form):
@@ -94,3 +95,158 @@ class CancelForm(forms.Form):
         max_length=200,
         error_messages={"required": _("Give the reason for the cancellation.")},
     )
+
+
+class EnquiryForm(forms.ModelForm):
+    """The call screen's record of an enquiry. The prospect's name and phone are shown only
+    when the caller is not a known client (the view drops them otherwise)."""
+
+    class Meta:
+        model = Enquiry
+        fields = [
+            "prospect_name",
+            "prospect_phone",
+            "contact_channel",
+            "direction",
+            "marketing_channel",
+            "department",
+            "topic",
+            "question",
+            "answer",
+            "referred_expert",
+            "outcome",
+            "call_back_date",
+            "duration_seconds",
+        ]
+        widgets = {
+            "question": forms.Textarea({"rows": 2}),
+            "answer": forms.Textarea({"rows": 2}),
+            "call_back_date": forms.DateInput({"type": "date"}),
+        }
+
+    def __init__(self, *args, known_client=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if known_client:
+            del self.fields["prospect_name"]
+            del self.fields["prospect_phone"]
+        self.fields["outcome"].required = True
+        self.fields["outcome"].choices = Enquiry.Outcome.choices
+        self.fields["outcome"].error_messages["required"] = _("Choose the outcome of the enquiry.")
+        self.fields["contact_channel"].choices = [
+            choice
+            for choice in Enquiry.ContactChannel.choices
+            if choice[0] != Enquiry.ContactChannel.ONLINE_FORM
+        ]
+        self.fields["marketing_channel"].queryset = Channel.objects.filter(active=True)
+        self.fields["department"].queryset = Department.objects.filter(active=True)
+        self.fields["referred_expert"].queryset = Expert.objects.filter(active=True)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        caller = (
+            [Row(Column("prospect_name"), Column("prospect_phone"))] if not known_client else []
+        )
+        self.helper.layout = Layout(
+            *caller,
+            Row(Column("contact_channel"), Column("direction"), Column("marketing_channel")),
+            Row(Column("department"), Column("topic")),
+            Field("question"),
+            Field("answer"),
+            Row(Column("outcome"), Column("referred_expert"), Column("call_back_date")),
+            Field("duration_seconds", css_class="w-auto"),
+        )
+
+    def clean_prospect_phone(self):
+        return clean_phone(self.cleaned_data.get("prospect_phone", ""))
+
+    def clean(self):
+        data = super().clean()
+        outcome = data.get("outcome")
+        if outcome == Enquiry.Outcome.CALL_BACK and not data.get("call_back_date"):
+            self.add_error("call_back_date", _("Give the date to call back."))
+        if outcome == Enquiry.Outcome.REFERRED and not data.get("referred_expert"):
+            self.add_error("referred_expert", _("Choose the expert the caller was referred to."))
+        if "prospect_name" in self.fields and not (
+            data.get("prospect_name") or data.get("prospect_phone")
+        ):
+            raise forms.ValidationError(_("Enter the caller's name or phone number."))
+        return data
+
+
+class PublicBookingRequestForm(forms.Form):
+    """The public booking-request page. `website` is a honeypot: hidden from people (its wrapper
+    is display:none), filled in by bots."""
+
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=50,
+        error_messages={"required": _("Please tell us your name.")},
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=30,
+        help_text=_("We will call you on this number."),
+        error_messages={"required": _("Please give a phone number we can call.")},
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.filter(active=True),
+        required=False,
+        empty_label=_("I don't know"),
+        error_messages={"invalid_choice": _("Please choose a department from the list.")},
+    )
+    preferred_date = forms.DateField(
+        label=_("Preferred date"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+        error_messages={"invalid": _("Please enter a date, for example 2026-03-01.")},
+    )
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea({"rows": 4}),
+        help_text=_("What would you like to ask or book? (optional)"),
+    )
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput({"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.helper = FormHelper()
+        self.helper.form_method = "post"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            Fieldset(
+                "",
+                "name",
+                Field("phone", type="tel", autocomplete="tel"),
+                "department",
+                "preferred_date",
+                "message",
+                Field("website", wrapper_class="d-none", aria_hidden="true"),
+            ),
+            Submit("send", _("Send my request"), css_class="btn-lg w-100"),
+        )
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Please tell us your name."))
+        return name
+
+    def clean_phone(self):
+        return clean_phone(self.cleaned_data["phone"])
+
+    def clean_preferred_date(self):
+        day = self.cleaned_data.get("preferred_date")
+        if day and self.today and day < self.today:
+            raise forms.ValidationError(_("Please choose today or a later date."))
+        return day
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))

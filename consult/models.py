@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.masking import mask_phone
 from zhongdu.models import ClinicSession
 
 
@@ -187,3 +188,186 @@ class BookingEvent(models.Model):
         if self.pk is not None:
             raise ValidationError(_("Booking history cannot be changed."))
         super().save(*args, **kwargs)
+
+
+class Enquiry(models.Model):
+    """One contact with a caller, client or not: a call, a chat, an online request, a visit.
+
+    Every enquiry is counted (channels and consultants are judged by their conversion), so a
+    caller who gives only a name or a number is still recorded, as a prospect.
+    """
+
+    class ContactChannel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        WEB_CHAT = "web_chat", _("Web chat")
+        WECHAT = "wechat", _("WeChat")
+        ONLINE_FORM = "online_form", _("Online form")
+        IN_PERSON = "in_person", _("In person")
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("Inbound")
+        OUTBOUND = "out", _("Outbound")
+
+    class Outcome(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CALL_BACK = "call_back", _("Will call back")
+        INFORMATION = "information", _("Information only")
+        NOT_INTERESTED = "not_interested", _("Not interested")
+        REFERRED = "referred", _("Referred to an expert")
+
+    client = models.ForeignKey(
+        "clientmgmt.Client",
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enquiries",
+    )
+    prospect_name = models.CharField(_("name"), max_length=50, blank=True)
+    prospect_phone = models.CharField(_("phone"), max_length=20, blank=True)
+    contact_channel = models.CharField(
+        _("contact by"),
+        max_length=20,
+        choices=ContactChannel.choices,
+        default=ContactChannel.PHONE,
+    )
+    direction = models.CharField(
+        _("direction"), max_length=3, choices=Direction.choices, default=Direction.INBOUND
+    )
+    marketing_channel = models.ForeignKey(
+        "zhongdu.Channel",
+        verbose_name=_("heard of us through"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        "zhongdu.Department",
+        verbose_name=_("department"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    topic = models.CharField(_("condition or topic"), max_length=200, blank=True)
+    question = models.TextField(_("question"), blank=True)
+    answer = models.TextField(_("answer given"), blank=True)
+    referred_expert = models.ForeignKey(
+        "zhongdu.Expert",
+        verbose_name=_("referred to expert"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Blank only on an online-form request nobody has handled yet (see the check constraint).
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    call_back_date = models.DateField(_("call back on"), null=True, blank=True)
+    preferred_date = models.DateField(_("preferred date"), null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("consultant"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    # Done with: an online-form request that was answered, a call-back that was made.
+    handled = models.BooleanField(_("handled"), default=False)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("enquiry")
+        verbose_name_plural = _("enquiries")
+        ordering = ["-created_at"]
+        indexes = [
+            # The consultant's queue: their call-backs due by a day, not yet made.
+            models.Index(
+                fields=["consultant", "call_back_date"],
+                condition=Q(handled=False),
+                name="enquiry_consultant_cb_idx",
+            ),
+            # The queue's online requests not yet handled, oldest first (a small partial index).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(contact_channel="online_form", handled=False),
+                name="enquiry_form_unhandled_idx",
+            ),
+            # A client's enquiries, newest first (client page timeline).
+            models.Index(fields=["client", "-created_at"], name="enquiry_client_created_idx"),
+            # The public form's limit per phone: requests from one number in the last hour.
+            models.Index(fields=["prospect_phone", "created_at"], name="enquiry_phone_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=["booked", "call_back", "information", "not_interested", "referred"]
+                )
+                | Q(outcome="", contact_channel="online_form"),
+                name="enquiry_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    contact_channel__in=["phone", "web_chat", "wechat", "online_form", "in_person"]
+                ),
+                name="enquiry_contact_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=["in", "out"]), name="enquiry_direction_valid"
+            ),
+            # Somebody: a client, or a prospect with a name or a number.
+            models.CheckConstraint(
+                condition=Q(client__isnull=False) | ~Q(prospect_name="") | ~Q(prospect_phone=""),
+                name="enquiry_has_a_caller",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.caller_name}"
+
+    @property
+    def caller_name(self) -> str:
+        return self.client.name if self.client_id else self.prospect_name
+
+    @property
+    def caller_phone(self) -> str:
+        """The E.164 number to call back: the client's, else the prospect's."""
+        return self.client.phone if self.client_id else self.prospect_phone
+
+    @property
+    def caller_phone_masked(self) -> str:
+        return mask_phone(self.caller_phone)
+
+
+class PublicRequestAttempt(models.Model):
+    """Every submission of the public booking-request page, kept for its rate limit (per
+    address and per phone, over the last hour), including those refused or caught by the
+    honeypot, which create no enquiry."""
+
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=False)
+
+    class Meta:
+        verbose_name = _("public request attempt")
+        verbose_name_plural = _("public request attempts")
+        indexes = [
+            # Attempts from one address in the last hour.
+            models.Index(fields=["ip", "at"], name="publicattempt_ip_at_idx"),
+            # Attempts for one phone in the last hour.
+            models.Index(fields=["phone", "at"], name="publicattempt_phone_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.ip} {self.at:%Y-%m-%d %H:%M}"

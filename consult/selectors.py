@@ -9,10 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry
+from clientmgmt.search import parse_query
+from clientmgmt.selectors import client_search
 from zhongdu import roles
 from zhongdu.models import ClinicSession
 
-from .models import Booking, BookingEvent, BookingPolicy
+from .models import Booking, BookingEvent, BookingPolicy, Enquiry
 
 # Roles that book, reschedule and cancel (everyone else with access reads).
 BOOKING_WRITERS = roles.CLIENT_EDITORS
@@ -77,6 +79,12 @@ def booking_history(booking):
     )
 
 
+def _not_over(qs):
+    """Leave out today's sessions that have already ended: nobody can be booked into them."""
+    now = timezone.localtime()
+    return qs.exclude(date=now.date(), end_time__lte=now.time())
+
+
 def _with_free_places(qs, *, vip: bool):
     """Sessions with a place this client may take; annotates `free` (places they may book)."""
     if vip:
@@ -85,7 +93,7 @@ def _with_free_places(qs, *, vip: bool):
         share = BookingPolicy.current().vip_share_percent
         limit = F("capacity") - F("capacity") * Value(share) / Value(100)
     free = ExpressionWrapper(limit - F("booked"), output_field=IntegerField())
-    return qs.annotate(free=free).filter(free__gt=0)
+    return _not_over(qs).annotate(free=free).filter(free__gt=0)
 
 
 def sessions_bookable(
@@ -152,4 +160,109 @@ def booking_timeline(client, limit):
             url=booking.get_absolute_url(),
         )
         for booking in bookings
+    ]
+
+
+# --- Enquiries ----------------------------------------------------------------------
+
+# Roles that take calls and work the queue (the manager only looks at it).
+CALL_TAKERS = roles.CLIENT_EDITORS
+QUEUE_LIMIT = 100
+
+
+def callers_by_phone(raw: str) -> list:
+    """The clients with this number, however it was written (what a telephone system pops).
+    A partial number finds nobody: a pop must name the caller, not guess."""
+    query = parse_query(raw)
+    if query.kind != "phone":
+        return []
+    return client_search(query)
+
+
+def enquiry_followed(pk) -> Enquiry | None:
+    """The queued enquiry a call answers (`?follows=` on the call screen), if it is still open."""
+    try:
+        return Enquiry.objects.filter(pk=int(pk), handled=False).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def _queue_rows(qs):
+    return qs.select_related("client", "department", "consultant").only(
+        "id",
+        "prospect_name",
+        "prospect_phone",
+        "contact_channel",
+        "outcome",
+        "topic",
+        "question",
+        "call_back_date",
+        "preferred_date",
+        "created_at",
+        "client__id",
+        "client__name",
+        "client__phone",
+        "department__id",
+        "department__name",
+        "consultant__id",
+        "consultant__username",
+        "consultant__first_name",
+        "consultant__last_name",
+    )
+
+
+def enquiry_callbacks_due(*, consultant, today=None):
+    """The consultant's call-backs due today or overdue, oldest first
+    (enquiry_consultant_cb_idx)."""
+    today = today or timezone.localdate()
+    qs = Enquiry.objects.filter(
+        consultant=consultant,
+        handled=False,
+        outcome=Enquiry.Outcome.CALL_BACK,
+        call_back_date__lte=today,
+    ).order_by("call_back_date", "created_at")
+    return _queue_rows(qs)[:QUEUE_LIMIT]
+
+
+def enquiry_online_requests():
+    """Online booking requests nobody has handled, oldest first, for every consultant
+    (enquiry_form_unhandled_idx)."""
+    qs = Enquiry.objects.filter(
+        contact_channel=Enquiry.ContactChannel.ONLINE_FORM, handled=False
+    ).order_by("created_at")
+    return _queue_rows(qs)[:QUEUE_LIMIT]
+
+
+def enquiry_timeline(client, limit):
+    """The client's enquiries, for the client page's timeline."""
+    enquiries = (
+        Enquiry.objects.filter(client=client)
+        .select_related("consultant", "department")
+        .order_by("-created_at")[:limit]
+    )
+    return [
+        TimelineEntry(
+            at=enquiry.created_at,
+            kind="enquiry",
+            title=_("Enquiry (%(channel)s): %(outcome)s")
+            % {
+                "channel": enquiry.get_contact_channel_display(),
+                "outcome": enquiry.get_outcome_display() or _("not handled yet"),
+            },
+            detail=" · ".join(
+                part
+                for part in (
+                    enquiry.department.name if enquiry.department else "",
+                    enquiry.topic,
+                    enquiry.question[:200],
+                )
+                if part
+            ),
+            actor=(
+                enquiry.consultant.get_full_name() or enquiry.consultant.get_username()
+                if enquiry.consultant
+                else ""
+            ),
+        )
+        for enquiry in enquiries
     ]

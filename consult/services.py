@@ -22,11 +22,12 @@ from django.db.models import ExpressionWrapper, F, IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientmgmt.validation import clean_phone
 from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
 from zhongdu.models import ClinicSession
 
-from .models import Booking, BookingEvent, BookingPolicy
+from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt
 
 logger = logging.getLogger(__name__)
 Status = Booking.Status
@@ -298,3 +299,128 @@ def _sms_cancel(booking, *, detail, actor) -> None:
         idempotency_key=_confirmation_key(booking.pk), detail=detail, actor=actor
     )
     _sms_cancel_reminders(booking, detail=detail, actor=actor)
+
+
+# --- Enquiries ----------------------------------------------------------------------
+
+# The public booking-request page: at most this many submissions an hour from one address,
+# and for one phone number (a person may correct a typo, not flood the queue).
+PUBLIC_LIMIT_PER_IP = 5
+PUBLIC_LIMIT_PER_PHONE = 3
+PUBLIC_LIMIT_WINDOW = datetime.timedelta(hours=1)
+
+
+class RateLimited(ValidationError):
+    pass
+
+
+def _check_enquiry(enquiry: Enquiry) -> None:
+    if enquiry.client is None and not (enquiry.prospect_name or enquiry.prospect_phone):
+        raise ValidationError(_("Enter the caller's name or phone number."))
+    if enquiry.outcome == Enquiry.Outcome.CALL_BACK and not enquiry.call_back_date:
+        raise ValidationError(_("Give the date to call back."))
+    if enquiry.outcome == Enquiry.Outcome.REFERRED and enquiry.referred_expert is None:
+        raise ValidationError(_("Choose the expert the caller was referred to."))
+
+
+def enquiry_create(
+    *,
+    by,
+    outcome: str,
+    client=None,
+    prospect_name: str = "",
+    prospect_phone: str = "",
+    contact_channel: str = Enquiry.ContactChannel.PHONE,
+    direction: str = Enquiry.Direction.INBOUND,
+    marketing_channel=None,
+    department=None,
+    topic: str = "",
+    question: str = "",
+    answer: str = "",
+    referred_expert=None,
+    call_back_date=None,
+    duration_seconds: int = 0,
+    follows: Enquiry | None = None,
+) -> Enquiry:
+    """Record what a consultant did with a caller. A client's enquiry keeps no prospect
+    details (the client record has them). `follows` is the queued enquiry this one answers (a
+    call-back made, an online request called): it is marked handled in the same transaction.
+
+    A prospect who books is first registered through the client form (the view sends the
+    consultant there), so the client record is made once, with its duplicate checks.
+    """
+    if outcome not in Enquiry.Outcome.values:
+        raise ValidationError(_("Choose the outcome of the enquiry."))
+    enquiry = Enquiry(
+        client=client,
+        prospect_name="" if client else (prospect_name or "").strip()[:50],
+        prospect_phone="" if client else clean_phone(prospect_phone),
+        contact_channel=contact_channel,
+        direction=direction,
+        marketing_channel=marketing_channel,
+        department=department,
+        topic=topic[:200],
+        question=question,
+        answer=answer,
+        referred_expert=referred_expert,
+        outcome=outcome,
+        call_back_date=call_back_date if outcome == Enquiry.Outcome.CALL_BACK else None,
+        duration_seconds=max(int(duration_seconds or 0), 0),
+        consultant=by,
+    )
+    _check_enquiry(enquiry)
+    with transaction.atomic():
+        enquiry.save()
+        if follows is not None:
+            enquiry_mark_handled(enquiry=follows, by=by)
+    return enquiry
+
+
+def enquiry_mark_handled(*, enquiry: Enquiry, by) -> Enquiry:
+    """Take an enquiry off the queue. Idempotent: the first hand to mark it is kept."""
+    Enquiry.objects.filter(pk=enquiry.pk, handled=False).update(
+        handled=True, handled_at=timezone.now(), handled_by=by
+    )
+    enquiry.refresh_from_db(fields=["handled", "handled_at", "handled_by"])
+    return enquiry
+
+
+def public_request_allowed(*, ip: str | None, phone: str = "") -> bool:
+    """Fewer than the hour's limit of submissions from this address and for this phone."""
+    since = timezone.now() - PUBLIC_LIMIT_WINDOW
+    recent = PublicRequestAttempt.objects.filter(at__gte=since)
+    if ip and recent.filter(ip=ip).count() >= PUBLIC_LIMIT_PER_IP:
+        return False
+    return not (phone and recent.filter(phone=phone).count() >= PUBLIC_LIMIT_PER_PHONE)
+
+
+def public_request_attempt(*, ip: str | None, phone: str = "") -> PublicRequestAttempt:
+    return PublicRequestAttempt.objects.create(ip=ip, phone=phone[:20])
+
+
+def enquiry_request_create(
+    *, name: str, phone: str, department=None, preferred_date=None, message: str = "", ip=None
+) -> Enquiry:
+    """An online booking request from the public page: an unhandled online-form enquiry in the
+    consultants' queue, or RateLimited. Never looks the caller up among clients: the page must
+    reveal nothing about who is one."""
+    phone = clean_phone(phone)
+    with transaction.atomic():
+        if not public_request_allowed(ip=ip, phone=phone):
+            raise RateLimited(
+                _(
+                    "We have already received your request. Please wait for our call, "
+                    "or try again in an hour."
+                ),
+                code="rate_limited",
+            )
+        public_request_attempt(ip=ip, phone=phone)
+        return Enquiry.objects.create(
+            prospect_name=name.strip()[:50],
+            prospect_phone=phone,
+            contact_channel=Enquiry.ContactChannel.ONLINE_FORM,
+            direction=Enquiry.Direction.INBOUND,
+            department=department,
+            preferred_date=preferred_date,
+            question=message,
+        )

@@ -5,6 +5,11 @@ from . import views
 
 app_name = "consult"
 urlpatterns = [
+    path("call/", views.call, name="call"),
+    path("queue/", views.queue, name="queue"),
+    # Public, no login. The lead aliases it at the top level as /book/ (zhongdu/urls.py).
+    path("book/", views.public_book, name="public_book"),
+    path("book/thanks/", views.public_book_thanks, name="public_book_thanks"),
     path("bookings/", views.booking_list, name="booking_list"),
     path("bookings/new/", views.booking_new, name="booking_new"),
     path("bookings/<int:pk>/", views.booking_detail, name="booking_detail"),

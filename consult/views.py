@@ -4,15 +4,27 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.selectors import client_get_for_user
-from zhongdu.roles import user_roles
+from zhongdu.audit import client_ip
+from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
-from .forms import BookingFilterForm, BookingForm, CancelForm, RescheduleForm, SessionFilterForm
+from .forms import (
+    BookingFilterForm,
+    BookingForm,
+    CancelForm,
+    EnquiryForm,
+    PublicBookingRequestForm,
+    RescheduleForm,
+    SessionFilterForm,
+)
+from .models import Enquiry
 
 
 def _can_book(user):
@@ -154,3 +166,98 @@ def booking_cancel(request, pk):
 def booking_slip(request, pk):
     booking = selectors.booking_get_for_user(request.user, pk)
     return render(request, "consult/booking_slip.html", {"booking": booking})
+
+
+# --- Enquiries ----------------------------------------------------------------------
+
+
+def _caller(request):
+    """(matches, client) for the call screen: the clients with the popped number, and the one
+    the enquiry is for: chosen with ?client=, or the only match."""
+    matches = selectors.callers_by_phone(request.GET.get("phone", ""))
+    if request.GET.get("client"):
+        return matches, client_get_for_user(request.user, request.GET["client"], write=True)
+    return matches, matches[0] if len(matches) == 1 else None
+
+
+def _after_enquiry(request, enquiry):
+    if enquiry.outcome == Enquiry.Outcome.BOOKED and enquiry.client_id:
+        return redirect(
+            reverse("consult:booking_new") + "?" + urlencode({"client": enquiry.client_id})
+        )
+    if enquiry.outcome == Enquiry.Outcome.BOOKED:
+        messages.success(request, _("Enquiry saved. Register the caller, then book."))
+        query = {"name": enquiry.prospect_name, "phone": enquiry.prospect_phone}
+        return redirect(reverse("clientmgmt:client_create") + "?" + urlencode(query))
+    messages.success(request, _("Enquiry saved."))
+    return redirect(enquiry.client if enquiry.client_id else "consult:call")
+
+
+@require_http_methods(["GET", "POST"])
+def call(request):
+    matches, client = _caller(request)
+    follows = selectors.enquiry_followed(request.GET.get("follows"))
+    if request.method == "POST":
+        form = EnquiryForm(request.POST, known_client=client is not None)
+        if form.is_valid():
+            try:
+                enquiry = services.enquiry_create(
+                    by=request.user, client=client, follows=follows, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return _after_enquiry(request, enquiry)
+    else:
+        initial = {"prospect_phone": request.GET.get("phone", "")[:30]}
+        if follows is not None:
+            initial |= {"direction": Enquiry.Direction.OUTBOUND, "department": follows.department}
+        form = EnquiryForm(initial=initial, known_client=client is not None)
+    context = {"matches": matches, "client": client, "form": form, "follows": follows}
+    return render(request, "consult/call.html", context, status=422 if form.is_bound else 200)
+
+
+@require_GET
+def queue(request):
+    context = {
+        "callbacks": selectors.enquiry_callbacks_due(consultant=request.user),
+        "online_requests": selectors.enquiry_online_requests(),
+        "can_call": user_may_open(request.user, "consult:call"),
+    }
+    return render(request, "consult/queue.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def public_book(request):
+    """The public booking-request page: no login, and nothing on it depends on whether the
+    person is a client (the same thanks page for everyone, bots included)."""
+    form = PublicBookingRequestForm(request.POST or None, today=timezone.localdate())
+    if request.method == "GET" or not form.is_valid():
+        return _public_page(request, form, status=200 if request.method == "GET" else 422)
+    ip = client_ip(request)
+    if form.is_bot:
+        services.public_request_attempt(ip=ip, phone=form.cleaned_data["phone"])
+        return redirect("consult:public_book_thanks")
+    data = form.cleaned_data
+    try:
+        services.enquiry_request_create(
+            name=data["name"],
+            phone=data["phone"],
+            department=data["department"],
+            preferred_date=data["preferred_date"],
+            message=data["message"],
+            ip=ip,
+        )
+    except services.RateLimited as exc:
+        form.add_error(None, exc)
+        return _public_page(request, form, status=429)
+    return redirect("consult:public_book_thanks")
+
+
+def _public_page(request, form, status):
+    return render(request, "consult/public_book.html", {"form": form}, status=status)
+
+
+@require_GET
+def public_book_thanks(request):
+    return render(request, "consult/public_book_thanks.html")

@@ -11,6 +11,11 @@ SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
     (
+        "consult:queue",
+        _("Enquiries"),
+        _("Call-backs due, online booking requests, and the call screen."),
+    ),
+    (
         "consult:booking_list",
         _("Bookings"),
         _("The day's bookings by department, expert and status."),

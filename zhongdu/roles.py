@@ -43,6 +43,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "password_change_done": SIGNED_IN,
     "set_language": PUBLIC,
     "healthz": PUBLIC,
+    "book": PUBLIC,
     "home": SIGNED_IN,
     # The hospital directory: every member of staff answers callers' questions.
     "knowledge_desk": ALL_ROLES,
@@ -82,6 +83,12 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "consult:booking_new": CLIENT_EDITORS,
     "consult:booking_reschedule": CLIENT_EDITORS,
     "consult:booking_cancel": CLIENT_EDITORS,
+    # Consultation desk: enquiries. The manager looks at the queue; the call screen is for those
+    # who take calls. The booking-request page is the public's.
+    "consult:call": CLIENT_EDITORS,
+    "consult:queue": CLIENT_EDITORS | {MANAGER},
+    "consult:public_book": PUBLIC,
+    "consult:public_book_thanks": PUBLIC,
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

@@ -3,12 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from consult import views as consult_views
+
 from . import views
 from .directory import views as directory_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    # The public booking request, at the short address the hospital prints on its leaflets.
+    path("book/", consult_views.public_book, name="book"),
     path("audit/", views.audit_event_list, name="audit_event_list"),
     path("desk/", directory_views.knowledge_desk, name="knowledge_desk"),
     path(

@@ -45,3 +45,13 @@ def booking_templates():
         kind=Kind.SERVICE,
         body="{name} {time} {department}",
     )
+
+
+def make_enquiry(*, by=None, client=None, outcome="information", **kwargs):
+    """An enquiry through the real service; a prospect with a phone unless a client is given."""
+    from consult.services import enquiry_create
+
+    if client is None:
+        kwargs.setdefault("prospect_name", "李娜")
+        kwargs.setdefault("prospect_phone", "13900001111")
+    return enquiry_create(by=by, client=client, outcome=outcome, **kwargs)

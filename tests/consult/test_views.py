@@ -182,3 +182,23 @@ def test_the_client_page_offers_to_book(consultant_client, manager_client):
     link = f"{reverse('consult:booking_new')}?client={person.pk}"
     assert link in consultant_client.get(person.get_absolute_url()).content.decode()
     assert link not in manager_client.get(person.get_absolute_url()).content.decode()
+
+
+def test_sessions_that_ended_today_cannot_be_booked(consultant_client):
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.zhongdu.factories import ClinicSessionFactory
+
+    now = timezone.localtime()
+    if now.hour < 1:
+        pytest.skip("needs an hour of today behind us")
+    ended = ClinicSessionFactory(
+        date=now.date(),
+        start_time=datetime.time(0, 0),
+        end_time=(now - datetime.timedelta(minutes=1)).time(),
+    )
+    person = ClientFactory()
+    page = consultant_client.get(_new_url(person))
+    assert ended not in list(page.context["sessions"])

@@ -18,6 +18,7 @@ def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "consult:queue",
         "consult:booking_list",
         "knowledge_desk",
     ]
@@ -29,6 +30,7 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "consult:queue",
         "consult:booking_list",
         "knowledge_desk",
         "messaging:outbox_list",
@@ -41,6 +43,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "consult:queue",
         "consult:booking_list",
         "knowledge_desk",
         "messaging:outbox_list",
