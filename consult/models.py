@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhongdu.masking import mask_phone
 from zhongdu.models import ClinicSession
@@ -223,7 +224,7 @@ class Enquiry(models.Model):
         blank=True,
         related_name="enquiries",
     )
-    prospect_name = models.CharField(_("name"), max_length=50, blank=True)
+    prospect_name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
     prospect_phone = models.CharField(_("phone"), max_length=20, blank=True)
     contact_channel = models.CharField(
         _("contact by"),
