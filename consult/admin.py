@@ -1,7 +1,10 @@
 # Admin of Consultation desk: where administrators configure what this department uses.
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import Booking, BookingEvent, BookingPolicy
+from zhongdu.masking import mask_phone
+
+from .models import Booking, BookingEvent, BookingPolicy, Enquiry
 
 
 @admin.register(BookingPolicy)
@@ -54,6 +57,39 @@ class BookingAdmin(admin.ModelAdmin):
     inlines = [BookingEventInline]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Enquiry)
+class EnquiryAdmin(admin.ModelAdmin):
+    """Read-only: enquiries are recorded on the call screen. Numbers are shown masked."""
+
+    list_display = ["id", "created_at", "who", "masked_phone", "contact_channel", "outcome"]
+    list_filter = ["outcome", "contact_channel", "direction", "marketing_channel", "department"]
+    list_select_related = ["client", "consultant"]
+    date_hierarchy = "created_at"
+    search_fields = ["=id", "client__name", "prospect_name"]
+    show_full_result_count = False
+    exclude = ["prospect_phone"]
+
+    @admin.display(description=_("caller"))
+    def who(self, obj):
+        return obj.client.name if obj.client_id else obj.prospect_name
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return mask_phone(obj.client.phone if obj.client_id else obj.prospect_phone)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields if field.name != "prospect_phone"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

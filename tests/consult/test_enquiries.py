@@ -315,3 +315,13 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 def test_a_manager_cannot_record_an_enquiry(manager_client):
     assert _post(manager_client, CALL, prospect_name="A", outcome="information").status_code == 403
     assert not Enquiry.objects.exists()
+
+
+def test_the_admin_lists_enquiries_with_numbers_masked(admin_client_):
+    from django.urls import reverse
+
+    enquiry = make_enquiry(prospect_name="王先生", prospect_phone="+8613912345678")
+    listing = admin_client_.get(reverse("admin:consult_enquiry_changelist")).content.decode()
+    assert "王先生" in listing and "139****5678" in listing and "13912345678" not in listing
+    page = admin_client_.get(reverse("admin:consult_enquiry_change", args=[enquiry.pk]))
+    assert page.status_code == 200 and "13912345678" not in page.content.decode()
