@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from clientmgmt.validation import clean_phone
 from zhongdu.models import Channel, ClinicSession, Department, Expert
 
-from .models import Booking, Enquiry
+from .models import Booking, Enquiry, Recall
 
 
 def _inline_helper(submit_label):
@@ -21,7 +21,11 @@ def _inline_helper(submit_label):
 class BookingFilterForm(forms.Form):
     """The day list's filters; anything malformed falls back to today / no filter."""
 
-    date = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput({"type": "date"}))
+    date = forms.DateField(
+        label=_("Day"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
+    )
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=Department.objects.filter(active=True), required=False
     )
@@ -250,3 +254,53 @@ class PublicBookingRequestForm(forms.Form):
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
+
+
+class RecallAttemptForm(forms.Form):
+    """One call to a no-show: reached (with the reason, then rebook or close) or unreachable."""
+
+    REACHED = "reached"
+    UNREACHABLE = "unreachable"
+
+    outcome = forms.ChoiceField(
+        label=_("Result of the call"),
+        choices=[(REACHED, _("Reached the client")), (UNREACHABLE, _("Could not reach"))],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Say whether you reached the client."),
+            "invalid_choice": _("Say whether you reached the client."),
+        },
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason for the no-show"),
+        choices=[("", "---------"), *Recall.Reason.choices],
+        required=False,
+        error_messages={"invalid_choice": _("Choose the reason the client gave.")},
+    )
+    action = forms.ChoiceField(
+        label=_("Next step"),
+        choices=[("rebook", _("Rebook the client")), ("close", _("Close the recall"))],
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose whether to rebook or close.")},
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea({"rows": 2})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == self.REACHED:
+            if not data.get("reason"):
+                self.add_error("reason", _("Choose the reason the client gave."))
+            if not data.get("action"):
+                self.add_error("action", _("Choose whether to rebook or close."))
+        return data
+
+
+class RecallCloseForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why close it"),
+        max_length=500,
+        error_messages={"required": _("Say why the recall is closed.")},
+    )

@@ -21,6 +21,8 @@ from .forms import (
     CancelForm,
     EnquiryForm,
     PublicBookingRequestForm,
+    RecallAttemptForm,
+    RecallCloseForm,
     RescheduleForm,
     SessionFilterForm,
 )
@@ -37,7 +39,7 @@ def _errors(exc):
 
 @require_GET
 def booking_list(request):
-    form = BookingFilterForm(request.GET or None)
+    form = BookingFilterForm(request.GET or None, initial={"date": timezone.localdate()})
     filters = form.cleaned_data if form.is_valid() else {}
     day = filters.get("date") or timezone.localdate()
     bookings = selectors.booking_list(
@@ -222,6 +224,8 @@ def queue(request):
     context = {
         "callbacks": selectors.enquiry_callbacks_due(consultant=request.user),
         "online_requests": selectors.enquiry_online_requests(),
+        "recalls": selectors.recalls_due(),
+        "recall_figures": selectors.recall_figures(),
         "can_call": user_may_open(request.user, "consult:call"),
     }
     return render(request, "consult/queue.html", context)
@@ -261,3 +265,74 @@ def _public_page(request, form, status):
 @require_GET
 def public_book_thanks(request):
     return render(request, "consult/public_book_thanks.html")
+
+
+# --- No-shows and recall ------------------------------------------------------------
+
+
+def _recall_page(request, recall, *, attempt_form=None, close_form=None, status=200):
+    can_call = user_may_open(request.user, "consult:recall_attempt")
+    context = {
+        "recall": recall,
+        "can_call": can_call,
+        "can_book": can_call and _can_book(request.user),
+        "attempt_form": attempt_form or RecallAttemptForm(),
+        "close_form": close_form or RecallCloseForm(),
+        "rebook_url": reverse("consult:booking_new")
+        + "?"
+        + urlencode({"client": recall.client_id}),
+    }
+    return render(request, "consult/recall_detail.html", context, status=status)
+
+
+@require_GET
+def recall_detail(request, pk):
+    recall = selectors.recall_get_for_user(request.user, pk)
+    return _recall_page(request, recall)
+
+
+@require_POST
+def recall_attempt(request, pk):
+    recall = selectors.recall_get_for_user(request.user, pk, write=True)
+    form = RecallAttemptForm(request.POST)
+    if not form.is_valid():
+        return _recall_page(request, recall, attempt_form=form, status=422)
+    data = form.cleaned_data
+    reached = data["outcome"] == RecallAttemptForm.REACHED
+    try:
+        recall = services.recall_record_attempt(
+            recall=recall,
+            reached=reached,
+            reason=data["reason"] if reached else "",
+            action=data["action"] if reached else "",
+            note=data["note"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(recall)
+    if recall.status == recall.Status.REACHED:
+        messages.success(request, _("Reason recorded. Book the client's new appointment."))
+        return redirect(
+            reverse("consult:booking_new") + "?" + urlencode({"client": recall.client_id})
+        )
+    if recall.status == recall.Status.CLOSED:
+        messages.success(request, _("The recall is closed."))
+    else:
+        messages.success(request, _("Attempt recorded. The next call is due tomorrow."))
+    return redirect("consult:queue")
+
+
+@require_POST
+def recall_close(request, pk):
+    recall = selectors.recall_get_for_user(request.user, pk, write=True)
+    form = RecallCloseForm(request.POST)
+    if not form.is_valid():
+        return _recall_page(request, recall, close_form=form, status=422)
+    try:
+        services.recall_close(recall=recall, note=form.cleaned_data["note"], by=request.user)
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(recall)
+    messages.success(request, _("The recall is closed."))
+    return redirect("consult:queue")

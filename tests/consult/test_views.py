@@ -202,3 +202,10 @@ def test_sessions_that_ended_today_cannot_be_booked(consultant_client):
     person = ClientFactory()
     page = consultant_client.get(_new_url(person))
     assert ended not in list(page.context["sessions"])
+
+
+def test_the_day_list_opens_on_today(consultant_client):
+    from django.utils import timezone
+
+    page = consultant_client.get(reverse("consult:booking_list"))
+    assert f'value="{timezone.localdate():%Y-%m-%d}"' in page.content.decode()
