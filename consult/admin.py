@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhongdu.masking import mask_phone
 
-from .models import Booking, BookingEvent, BookingPolicy, Enquiry
+from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
 
 
 @admin.register(BookingPolicy)
@@ -85,6 +85,28 @@ class EnquiryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields if field.name != "prospect_phone"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Recall)
+class RecallAdmin(admin.ModelAdmin):
+    """Read-only: recalls are worked on the consultants' queue."""
+
+    list_display = ["id", "client", "booking", "status", "attempts", "next_attempt_on"]
+    list_filter = ["status", "reason"]
+    list_select_related = ["client", "booking"]
+    search_fields = ["=id", "client__name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request):
         return False

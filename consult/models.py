@@ -372,3 +372,111 @@ class PublicRequestAttempt(models.Model):
 
     def __str__(self):
         return f"{self.ip} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Recall(models.Model):
+    """A no-show to call back: made by the end-of-day sweep (consult.services.
+    booking_mark_no_shows), worked from the consultants' queue until the client is rebooked or
+    the recall is closed. Unreachable attempts are counted and the next one is set for the
+    following day; the third unreachable attempt closes the recall."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        REACHED = "reached", _("Reached")
+        REBOOKED = "rebooked", _("Rebooked")
+        CLOSED = "closed", _("Closed")
+
+    class Reason(models.TextChoices):
+        FORGOT = "forgot", _("Forgot")
+        TOO_FAR = "too_far", _("Too far")
+        PRICE = "price", _("Price")
+        BETTER_ELSEWHERE = "better_elsewhere", _("Better elsewhere")
+        ILL = "ill", _("Ill")
+        OTHER = "other", _("Other")
+
+    booking = models.OneToOneField(
+        Booking,
+        verbose_name=_("missed booking"),
+        on_delete=models.PROTECT,
+        related_name="recall",
+    )
+    client = models.ForeignKey(
+        "clientmgmt.Client",
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="recalls",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    reason = models.CharField(
+        _("reason for the no-show"), max_length=20, choices=Reason.choices, blank=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("call attempts"), default=0)
+    next_attempt_on = models.DateField(_("next attempt on"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    reached_at = models.DateTimeField(_("reached at"), null=True, blank=True)
+    rebooking = models.ForeignKey(
+        Booking,
+        verbose_name=_("new booking"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("recall")
+        verbose_name_plural = _("recalls")
+        ordering = ["next_attempt_on", "pk"]
+        indexes = [
+            # The queue: open recalls due by a day, earliest first (a small partial index).
+            models.Index(
+                fields=["next_attempt_on"],
+                condition=Q(status="open"),
+                name="recall_open_due_idx",
+            ),
+            # A new booking rebooks the client's open recalls (consult.services).
+            models.Index(fields=["client", "status"], name="recall_client_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "reached", "rebooked", "closed"]),
+                name="recall_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    reason__in=[
+                        "",
+                        "forgot",
+                        "too_far",
+                        "price",
+                        "better_elsewhere",
+                        "ill",
+                        "other",
+                    ]
+                ),
+                name="recall_reason_valid",
+            ),
+            # An open recall always has its next call planned.
+            models.CheckConstraint(
+                condition=~Q(status="open") | Q(next_attempt_on__isnull=False),
+                name="recall_open_has_next_attempt",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_status_display()}"
+
+    def get_absolute_url(self):
+        return reverse("consult:recall_detail", args=[self.pk])

@@ -3,7 +3,7 @@
 import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import ExpressionWrapper, F, IntegerField, Value
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Value
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from clientmgmt.selectors import client_search
 from zhongdu import roles
 from zhongdu.models import ClinicSession
 
-from .models import Booking, BookingEvent, BookingPolicy, Enquiry
+from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
 
 # Roles that book, reschedule and cancel (everyone else with access reads).
 BOOKING_WRITERS = roles.CLIENT_EDITORS
@@ -266,3 +266,80 @@ def enquiry_timeline(client, limit):
         )
         for enquiry in enquiries
     ]
+
+
+# --- No-shows and recall ------------------------------------------------------------
+
+FIGURES_DAYS = 30
+
+
+def recall_get_for_user(user, pk, *, write=False) -> Recall:
+    """The one way views fetch a recall: 404 if there is none, 403 if the user may not."""
+    try:
+        recall = Recall.objects.select_related(
+            "client",
+            "booking__session__expert",
+            "booking__session__department",
+            "rebooking__session__expert",
+            "handled_by",
+        ).get(pk=pk)
+    except (Recall.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if write and not (roles.user_roles(user) & CALL_TAKERS):
+        raise PermissionDenied
+    return recall
+
+
+def recalls_due(*, today=None):
+    """Open recalls whose next call is due today or overdue, earliest first, for every
+    consultant (recall_open_due_idx)."""
+    today = today or timezone.localdate()
+    return (
+        Recall.objects.filter(status=Recall.Status.OPEN, next_attempt_on__lte=today)
+        .select_related("client", "booking__session__expert", "booking__session__department")
+        .only(
+            "id",
+            "status",
+            "attempts",
+            "next_attempt_on",
+            "client__id",
+            "client__name",
+            "client__phone",
+            "booking__id",
+            "booking__session__id",
+            "booking__session__date",
+            "booking__session__start_time",
+            "booking__session__expert__name",
+            "booking__session__department__name",
+        )
+        .order_by("next_attempt_on", "pk")[:QUEUE_LIMIT]
+    )
+
+
+def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
+    """Over the bookings whose session is over, of the last `days` days (one query): how many,
+    how many were no-shows (and the rate, in %), and of their recalls how many reached the
+    client and how many rebooked them."""
+    now = timezone.localtime()
+    today = today or now.date()
+    since = today - datetime.timedelta(days=days)
+    over = (
+        Q(session__date__lt=today) | Q(session__date=today, session__end_time__lte=now.time())
+        if today == now.date()
+        else Q(session__date__lt=today)
+    )
+    figures = (
+        Booking.objects.filter(over, session__date__gte=since)
+        .exclude(status=Booking.Status.CANCELLED)
+        .aggregate(
+            over=Count("pk"),
+            no_shows=Count("pk", filter=Q(status=Booking.Status.NO_SHOW)),
+            reached=Count("recall", filter=Q(recall__reached_at__isnull=False)),
+            rebooked=Count("recall", filter=Q(recall__status=Recall.Status.REBOOKED)),
+        )
+    )
+    figures["rate"] = (
+        round(100 * figures["no_shows"] / figures["over"], 1) if figures["over"] else 0
+    )
+    figures["days"] = days
+    return figures

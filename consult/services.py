@@ -27,7 +27,7 @@ from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
 from zhongdu.models import ClinicSession
 
-from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt
+from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt, Recall
 
 logger = logging.getLogger(__name__)
 Status = Booking.Status
@@ -125,6 +125,7 @@ def booking_create(*, client, session, kind: str, by, vip: bool = False, note: s
             booking.session.refresh_from_db(fields=["booked"])
             _sms_confirmation(booking)
             _sms_reminder(booking)
+            _recalls_rebooked(booking)
     except IntegrityError:
         raise ValidationError(_("This client already has a booking in this session.")) from None
     return booking
@@ -424,3 +425,190 @@ def enquiry_request_create(
             preferred_date=preferred_date,
             question=message,
         )
+
+
+# --- No-shows and recall ------------------------------------------------------------
+
+# A day is over at this hour, hospital time: the sweep leaves today's bookings alone before it
+# (the front desk may still check a late client in).
+DAY_OVER_HOUR = 21
+NO_SHOW_BATCH = 200
+# The third unreachable attempt closes a recall.
+RECALL_MAX_ATTEMPTS = 3
+
+RecallStatus = Recall.Status
+
+# Every allowed move of a recall. An unreachable attempt keeps it open (a new date, one more
+# attempt); reached waits for the new booking, which rebooks it; rebooked and closed are final.
+RECALL_TRANSITIONS: dict[str, set[str]] = {
+    RecallStatus.OPEN: {RecallStatus.REACHED, RecallStatus.REBOOKED, RecallStatus.CLOSED},
+    RecallStatus.REACHED: {RecallStatus.REBOOKED, RecallStatus.CLOSED},
+    RecallStatus.REBOOKED: set(),
+    RecallStatus.CLOSED: set(),
+}
+
+RECALL_REBOOK = "rebook"
+RECALL_CLOSE = "close"
+
+
+def last_day_over(now=None) -> datetime.date:
+    """The last day whose sessions are all over: today from 21:00 hospital time, else
+    yesterday."""
+    now = timezone.localtime(now)
+    if now.hour >= DAY_OVER_HOUR:
+        return now.date()
+    return now.date() - datetime.timedelta(days=1)
+
+
+def _recall_for(booking: Booking) -> Recall:
+    today = timezone.localdate()
+    due = max(booking.session.date + datetime.timedelta(days=1), today)
+    recall, _created = Recall.objects.get_or_create(
+        booking=booking, defaults={"client_id": booking.client_id, "next_attempt_on": due}
+    )
+    return recall
+
+
+def booking_mark_no_shows(*, day: datetime.date, by=None, batch_size: int = NO_SHOW_BATCH) -> int:
+    """Every booking still booked for a session on `day` or earlier becomes a no-show (through
+    booking_set_status, so it has its history event) with an open recall. Returns the number of
+    no-shows made.
+
+    Only days that are over are swept: `day` is brought back to last_day_over(), so a run
+    before 21:00 never touches today's bookings. Sessions the hospital cancelled are left
+    alone. Safe to re-run and to run twice at once: each booking is locked and re-checked in its
+    own transaction, and a recall is made once per booking (one-to-one). Works in batches of
+    `batch_size` ids, so a long backlog never holds a large result or a long transaction.
+    """
+    day = min(day, last_day_over())
+    candidates = Booking.objects.filter(status=Status.BOOKED, session__date__lte=day).exclude(
+        session__status=ClinicSession.Status.CANCELLED
+    )
+    done = 0
+    last_pk = 0
+    while True:
+        ids = list(
+            candidates.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        last_pk = ids[-1]
+        for booking in Booking.objects.filter(pk__in=ids).select_related("session"):
+            try:
+                with transaction.atomic():
+                    booking_set_status(
+                        booking=booking,
+                        new_status=Status.NO_SHOW,
+                        by=by,
+                        detail=_("Not checked in by the end of the day"),
+                    )
+                    _recall_for(booking)
+            except IllegalTransition:
+                continue  # checked in or cancelled meanwhile
+            done += 1
+    # No-shows recorded another way (by hand) get their recall too.
+    orphans = Booking.objects.filter(
+        status=Status.NO_SHOW, session__date__lte=day, recall__isnull=True
+    ).select_related("session")
+    while batch := list(orphans[:batch_size]):
+        for booking in batch:
+            _recall_for(booking)
+    if done:
+        logger.info("Marked %s bookings up to %s as no-shows", done, day)
+    return done
+
+
+def recall_set_status(*, recall: Recall, new_status: str, by, **fields) -> Recall:
+    """Move a locked recall along RECALL_TRANSITIONS and record who did it."""
+    if new_status not in RECALL_TRANSITIONS.get(recall.status, set()):
+        raise IllegalTransition(
+            _("A recall cannot go from %(from)s to %(to)s.")
+            % {"from": RecallStatus(recall.status).label, "to": RecallStatus(new_status).label}
+        )
+    recall.status = new_status
+    recall.handled_by = by
+    recall.handled_at = timezone.now()
+    if new_status != RecallStatus.OPEN:
+        recall.next_attempt_on = None
+    for name, value in fields.items():
+        setattr(recall, name, value)
+    recall.save()
+    return recall
+
+
+def _add_note(recall: Recall, note: str, *, by) -> None:
+    note = (note or "").strip()
+    if not note:
+        return
+    who = (by.get_full_name() or by.get_username()) if by else ""
+    stamp = f"{timezone.localtime():%Y-%m-%d %H:%M} {who}".strip()
+    line = f"{stamp}: {note[:500]}"
+    recall.notes = f"{recall.notes}\n{line}" if recall.notes else line
+
+
+def recall_record_attempt(
+    *, recall: Recall, reached: bool, by, reason: str = "", action: str = "", note: str = ""
+) -> Recall:
+    """Record one call to a no-show.
+
+    Reached: the reason is required and the consultant either rebooks (the recall waits as
+    reached until the new booking rebooks it) or closes it. Unreachable: one more attempt and
+    the next one tomorrow; the third unreachable attempt closes the recall.
+    """
+    if reached:
+        if reason not in Recall.Reason.values:
+            raise ValidationError(_("Choose the reason the client gave."))
+        if action not in (RECALL_REBOOK, RECALL_CLOSE):
+            raise ValidationError(_("Choose whether to rebook the client or close the recall."))
+    with transaction.atomic():
+        locked = Recall.objects.select_for_update().get(pk=recall.pk)
+        if locked.status != RecallStatus.OPEN:
+            raise IllegalTransition(_("This recall has already been dealt with."))
+        locked.attempts += 1
+        _add_note(locked, note, by=by)
+        if reached:
+            new_status = RecallStatus.REACHED if action == RECALL_REBOOK else RecallStatus.CLOSED
+            recall_set_status(
+                recall=locked,
+                new_status=new_status,
+                by=by,
+                reason=reason,
+                reached_at=timezone.now(),
+            )
+        elif locked.attempts >= RECALL_MAX_ATTEMPTS:
+            recall_set_status(recall=locked, new_status=RecallStatus.CLOSED, by=by)
+        else:
+            locked.next_attempt_on = timezone.localdate() + datetime.timedelta(days=1)
+            locked.handled_by = by
+            locked.handled_at = timezone.now()
+            locked.save()
+    recall.refresh_from_db()
+    return recall
+
+
+def recall_close(*, recall: Recall, by, note: str = "") -> Recall:
+    """Close a recall that is open or waiting for its new booking (the client will not book)."""
+    with transaction.atomic():
+        locked = Recall.objects.select_for_update().get(pk=recall.pk)
+        _add_note(locked, note, by=by)
+        recall_set_status(recall=locked, new_status=RecallStatus.CLOSED, by=by)
+    recall.refresh_from_db()
+    return recall
+
+
+def _recalls_rebooked(booking: Booking) -> int:
+    """A new booking rebooks the client's recalls still open or waiting (however it was made:
+    from the recall page or when the client called in). Inside booking_create's transaction."""
+    return Recall.objects.filter(
+        client_id=booking.client_id,
+        status__in=[RecallStatus.OPEN, RecallStatus.REACHED],
+        booking__created_at__lt=booking.created_at,
+    ).update(
+        status=RecallStatus.REBOOKED,
+        rebooking=booking,
+        next_attempt_on=None,
+        handled_by=booking.created_by,
+        handled_at=timezone.now(),
+    )

@@ -1,7 +1,7 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "consult:<name>".
 from django.urls import path
 
-from . import views
+from . import stats_views, views
 
 app_name = "consult"
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("bookings/<int:pk>/reschedule/", views.booking_reschedule, name="booking_reschedule"),
     path("bookings/<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
     path("bookings/<int:pk>/slip/", views.booking_slip, name="booking_slip"),
+    path("recalls/<int:pk>/", views.recall_detail, name="recall_detail"),
+    path("recalls/<int:pk>/attempt/", views.recall_attempt, name="recall_attempt"),
+    path("recalls/<int:pk>/close/", views.recall_close, name="recall_close"),
+    path("stats/", stats_views.consult_stats, name="stats"),
+    path("stats/export/", stats_views.consult_stats_export, name="stats_export"),
 ]

@@ -21,6 +21,11 @@ SECTIONS = [
         _("The day's bookings by department, expert and status."),
     ),
     (
+        "consult:stats",
+        _("Consultation analysis"),
+        _("Enquiries, bookings, arrivals and conversion by consultant and channel."),
+    ),
+    (
         "knowledge_desk",
         _("Knowledge desk"),
         _("Prices, departments, experts and this week's sessions, as a caller asks."),

@@ -89,6 +89,13 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "consult:queue": CLIENT_EDITORS | {MANAGER},
     "consult:public_book": PUBLIC,
     "consult:public_book_thanks": PUBLIC,
+    # Consultation desk: recalls of no-shows. The manager may look; those who call record.
+    "consult:recall_detail": CLIENT_EDITORS | {MANAGER},
+    "consult:recall_attempt": CLIENT_EDITORS,
+    "consult:recall_close": CLIENT_EDITORS,
+    # Consultation analysis: the desk compares itself; front desk and VIP managers take no calls.
+    "consult:stats": frozenset({CONSULTANT, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    "consult:stats_export": frozenset({CONSULTANT, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

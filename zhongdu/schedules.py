@@ -9,4 +9,8 @@ DEFAULT_SCHEDULES = [
     ("messaging.outbox_sweep", "messaging.tasks.outbox_sweep", 10),
     # Keeps four weeks of dated clinic sessions ahead of today; existing sessions are left alone.
     ("zhongdu.clinic_sessions_generate", "zhongdu.tasks.clinic_sessions_generate", 86400),
+    # Hourly, but it only acts on days that are over (sessions before today, and today's from
+    # 21:00 hospital time): the evening's run turns the day's unchecked bookings into no-shows
+    # with recalls, later runs find nothing left (consult.services.booking_mark_no_shows).
+    ("consult.bookings_mark_no_shows", "consult.tasks.bookings_mark_no_shows", 3600),
 ]

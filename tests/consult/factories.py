@@ -55,3 +55,15 @@ def make_enquiry(*, by=None, client=None, outcome="information", **kwargs):
         kwargs.setdefault("prospect_name", "李娜")
         kwargs.setdefault("prospect_phone", "13900001111")
     return enquiry_create(by=by, client=client, outcome=outcome, **kwargs)
+
+
+def past_session(days=1, **kwargs):
+    return ClinicSessionFactory(date=timezone.localdate() - datetime.timedelta(days=days), **kwargs)
+
+
+def make_no_show(*, client=None, days_ago=1, by=None):
+    """A booking into a session `days_ago` days back, swept into a no-show with its recall."""
+    booking = make_booking(client=client, session=past_session(days_ago), by=by)
+    services.booking_mark_no_shows(day=booking.session.date)
+    booking.refresh_from_db()
+    return booking.recall

@@ -25,8 +25,9 @@ CALL = reverse("consult:call")
 QUEUE = reverse("consult:queue")
 TODAY = timezone.localdate
 # Session, user, roles, the call-backs and the online requests (each with client, department
-# and consultant joined): whatever their number.
-QUEUE_QUERIES = 5
+# and consultant joined), the due recalls and the recall figures (tests/consult/test_recall.py):
+# whatever their number.
+QUEUE_QUERIES = 7
 
 
 def _user(username="t_consultant"):

@@ -1,0 +1,298 @@
+"""Consultation analysis (/consult/stats/): the figures, the page, the Excel export, access."""
+
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from clientmgmt.models import Client
+from consult import stats
+from consult.models import Booking, Enquiry, Recall
+from tests.factories import UserFactory
+from tests.zhongdu.factories import ChannelFactory
+from zhongdu import roles
+from zhongdu.models import AuditEvent
+
+from .factories import ClientFactory, make_booking, make_enquiry
+
+pytestmark = pytest.mark.django_db
+
+# Access, declared in zhongdu/roles.py PAGE_ACCESS.
+ALLOWED = sorted({roles.CONSULTANT, roles.CLIENT_MANAGER, roles.MANAGER, roles.ADMINISTRATOR})
+REFUSED = sorted({roles.FRONT_DESK, roles.VIP_MANAGER})
+# consult_stats: enquiries, bookings and recalls, per consultant and per channel, whatever the
+# data.
+STATS_QUERIES = 6
+
+
+def _monday(weeks_ago=0, hour=10, minute=0):
+    """An aware datetime on the Monday of a week, in the hospital's time zone."""
+    today = timezone.localdate(timezone=timezone.get_default_timezone())
+    monday = today - datetime.timedelta(days=today.weekday(), weeks=weeks_ago)
+    return timezone.make_aware(
+        datetime.datetime.combine(monday, datetime.time(hour, minute)),
+        timezone.get_default_timezone(),
+    )
+
+
+def _enquiry(by, at, *, client=None, channel=None, seconds=0):
+    enquiry = make_enquiry(
+        by=by, client=client, marketing_channel=channel, duration_seconds=seconds
+    )
+    Enquiry.objects.filter(pk=enquiry.pk).update(created_at=at)
+    return enquiry
+
+
+def _booking(by, client, at, status=Booking.Status.BOOKED):
+    booking = make_booking(client=client, by=by)
+    Booking.objects.filter(pk=booking.pk).update(created_at=at, status=status)
+    return booking
+
+
+def _recall(booking, at, status, **kwargs):
+    recall = Recall.objects.create(booking=booking, client=booking.client, status=status, **kwargs)
+    Recall.objects.filter(pk=recall.pk).update(created_at=at)
+    return recall
+
+
+def _client(channel=None):
+    client = ClientFactory()
+    Client.objects.filter(pk=client.pk).update(source_channel=channel)
+    return client
+
+
+@pytest.fixture
+def desk():
+    """Two consultants, two channels; see the expected figures in the tests."""
+    alice = UserFactory(username="alice", first_name="", last_name="")
+    bob = UserFactory(username="bob", first_name="Bob", last_name="Li")
+    tv = ChannelFactory(name="TV")
+    web = ChannelFactory(name="Web")
+    x, y = _client(tv), _client(web)
+    z, w = _client(), _client()
+    week0, week2, week6 = _monday(0), _monday(2), _monday(6)
+    # Alice, this week: two calls on TV, both booked within days; X arrived, Y did not.
+    _enquiry(alice, week0, client=x, channel=tv, seconds=120)
+    _enquiry(alice, week0, client=y, channel=tv, seconds=60)
+    _booking(alice, x, week0 + datetime.timedelta(days=1), Booking.Status.ARRIVED)
+    missed = _booking(alice, y, week0 + datetime.timedelta(days=2), Booking.Status.NO_SHOW)
+    # ... and the no-show was recalled and rebooked.
+    _recall(missed, week0 + datetime.timedelta(days=3), Recall.Status.REBOOKED)
+    # Alice, six weeks ago, no channel: booked 31 days later by Bob, too late to convert.
+    _enquiry(alice, week6, client=w)
+    _booking(bob, w, week6 + datetime.timedelta(days=31), Booking.Status.CANCELLED)
+    # Bob: a prospect this week (no call length), and a client two weeks ago whose only
+    # booking was made the day before the enquiry (not a conversion).
+    _enquiry(bob, week0, channel=web)
+    _enquiry(bob, week2, client=z, channel=web, seconds=300)
+    waiting = _booking(bob, z, week2 - datetime.timedelta(days=1))
+    # A recall still open, two weeks ago.
+    _recall(waiting, week2, Recall.Status.OPEN, next_attempt_on=week2.date())
+    # Ten weeks ago: outside the period.
+    _enquiry(alice, _monday(10), client=x, channel=tv, seconds=999)
+    _booking(alice, x, _monday(10))
+    return {"alice": alice, "bob": bob, "tv": tv, "web": web, "weeks": (week0, week2, week6)}
+
+
+def _group(result, dimension, label):
+    table = next(t for t in result.tables if t.dimension == dimension)
+    return next(g for g in table.groups if g.label == label)
+
+
+def test_figures_per_consultant(desk):
+    result = stats.consult_stats(period=stats.WEEK)
+    alice = _group(result, stats.CONSULTANT, "alice")
+    this_week = alice.buckets[desk["weeks"][0].date()]
+    assert (this_week.enquiries, this_week.converted, this_week.converted_arrived) == (2, 2, 1)
+    assert this_week.enquiry_to_booking == 100.0
+    assert this_week.booking_to_arrival == 50.0
+    assert this_week.average_call_seconds == 90
+    assert this_week.average_call_display == "1:30"
+    assert (this_week.bookings, this_week.arrivals, this_week.no_shows) == (2, 1, 1)
+    assert this_week.no_show_rate == 50.0
+    assert (this_week.recalls, this_week.recalls_reached, this_week.recalls_rebooked) == (1, 1, 1)
+    assert this_week.recall_rebooked_rate == 100.0
+    assert alice.total.enquiries == 3
+    assert alice.total.converted == 2
+    assert alice.total.enquiry_to_booking == 66.7
+    assert alice.total.enquiry_to_arrival == 33.3
+
+    bob = _group(result, stats.CONSULTANT, "Bob Li (bob)")
+    assert bob.total.enquiries == 2
+    assert bob.total.converted == 0
+    assert bob.total.enquiry_to_booking == 0.0
+    assert bob.total.booking_to_arrival is None
+    assert bob.total.average_call_seconds == 300  # the prospect without a call is left out
+    assert (bob.total.bookings, bob.total.cancelled, bob.total.arrivals) == (2, 1, 0)
+    assert bob.total.no_show_rate is None
+    assert (bob.total.recalls, bob.total.recalls_reached, bob.total.recall_reached_rate) == (
+        1,
+        0,
+        0.0,
+    )
+    # The late booking counts in the week it was made, the week of the enquiry two weeks ago.
+    assert bob.buckets[desk["weeks"][1].date()].bookings == 1
+    assert bob.buckets[desk["weeks"][1].date()].enquiries == 1
+
+    table = result.tables[0]
+    assert [g.label for g in table.groups] == ["alice", "Bob Li (bob)"]
+    assert table.total.enquiries == 5
+    assert table.total.bookings == 4
+
+
+def test_figures_per_channel(desk):
+    result = stats.consult_stats(period=stats.WEEK)
+    tv = _group(result, stats.CHANNEL, "TV")
+    assert (tv.total.enquiries, tv.total.converted, tv.total.converted_arrived) == (2, 2, 1)
+    # Bookings count for the client's channel: X (TV) arrived, Y (Web) did not come.
+    assert (tv.total.bookings, tv.total.arrivals, tv.total.no_shows) == (1, 1, 0)
+    web = _group(result, stats.CHANNEL, "Web")
+    assert (web.total.enquiries, web.total.converted) == (2, 0)
+    assert (web.total.bookings, web.total.no_shows, web.total.no_show_rate) == (1, 1, 100.0)
+    assert (web.total.recalls, web.total.recalls_rebooked) == (1, 1)
+    none = _group(result, stats.CHANNEL, str(stats.NO_CHANNEL))
+    assert (none.total.enquiries, none.total.bookings) == (1, 2)
+    table = result.tables[1]
+    assert table.groups[-1] is none  # the unassigned group comes last
+
+
+def test_by_month_covers_six_months_and_the_same_totals(desk):
+    result = stats.consult_stats(period=stats.MONTH)
+    assert len(result.buckets) == 6
+    assert all(start.day == 1 for start in result.buckets)
+    alice = _group(result, stats.CONSULTANT, "alice")
+    # Ten weeks ago is within six months: counted by month, not by week.
+    assert alice.total.enquiries == 4
+    assert all(start.day == 1 for start in alice.buckets)
+
+
+def test_weeks_are_cut_in_the_hospital_time_zone():
+    alice = UserFactory(username="alice", first_name="")
+    # Monday 00:30 in Shanghai is Sunday 16:30 UTC: it belongs to Monday's week.
+    monday = _monday(1, hour=0, minute=30)
+    _enquiry(alice, monday, client=_client())
+    with timezone.override(datetime.UTC):
+        result = stats.consult_stats(period=stats.WEEK)
+    group = _group(result, stats.CONSULTANT, "alice")
+    assert list(group.buckets) == [monday.date()]
+
+
+def test_period_buckets():
+    wednesday = datetime.date(2026, 3, 4)
+    weeks = stats.period_buckets(stats.WEEK, wednesday)
+    assert weeks[-1] == datetime.date(2026, 3, 2)
+    assert weeks[0] == datetime.date(2026, 1, 12)
+    assert len(weeks) == 8
+    months = stats.period_buckets(stats.MONTH, wednesday)
+    assert months == [datetime.date(2025, m, 1) for m in (10, 11, 12)] + [
+        datetime.date(2026, m, 1) for m in (1, 2, 3)
+    ]
+
+
+def test_the_figures_take_a_fixed_number_of_queries(desk, django_assert_num_queries):
+    with django_assert_num_queries(STATS_QUERIES):
+        stats.consult_stats(period=stats.WEEK)
+    # More consultants, channels and weeks: the same count.
+    carol = UserFactory(username="carol")
+    _enquiry(carol, _monday(3), client=_client(ChannelFactory(name="Radio")), seconds=30)
+    with django_assert_num_queries(STATS_QUERIES):
+        stats.consult_stats(period=stats.MONTH)
+
+
+def test_the_page_shows_the_tables(desk, manager_client):
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="stats-consultant"' in html
+    assert 'data-testid="stats-channel"' in html
+    assert "Bob Li (bob)" in html
+    assert "66.7%" in html
+    assert "Recalls rebooked" in html
+    month = manager_client.get(reverse("consult:stats") + "?period=month")
+    assert month.context["period"] == stats.MONTH
+    odd = manager_client.get(reverse("consult:stats") + "?period=year")
+    assert odd.context["period"] == stats.WEEK
+
+
+def test_the_page_keeps_a_fixed_query_count(desk, manager_client, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("consult:stats")
+    with CaptureQueriesContext(connection) as first:
+        manager_client.get(url)
+    carol = UserFactory(username="carol")
+    _enquiry(carol, _monday(3), client=_client(ChannelFactory(name="Radio")), seconds=30)
+    with django_assert_num_queries(len(first.captured_queries)):
+        manager_client.get(url)
+
+
+def test_the_empty_state(manager_client):
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert page.context["stats"].is_empty
+    assert "No enquiries or bookings in this period." in page.content.decode()
+
+
+def test_the_export_is_an_xlsx_with_the_same_tables_and_is_audited(desk, manager_client):
+    response = manager_client.get(reverse("consult:stats_export"), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Content-Disposition"].startswith('attachment; filename="consult-stats-week')
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Consultant", "Marketing channel", "About"]
+    sheet = workbook["Consultant"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:5] == (
+        "Consultant",
+        "Period starting",
+        "Enquiries",
+        "Booked within 30 days",
+        "Enquiry → booking (%)",
+    )
+    alice_total = next(r for r in rows if r[0] == "alice" and r[1] == "Total")
+    assert alice_total[2:14] == (3, 2, 66.7, 1, 50.0, 33.3, 90, 2, 1, 1, 50.0, 0)
+    # Recalls: made, reached, reached %, rebooked, rebooked %, closed.
+    assert alice_total[14:] == (1, 1, 100, 1, 100, 0)
+    week0 = desk["weeks"][0].date().isoformat()
+    alice_week = next(r for r in rows if r[0] == "alice" and r[1] == week0)
+    assert alice_week[2:5] == (2, 2, 100)
+    assert rows[-1][:4] == ("All", "Total", 5, 2)
+    channels = list(workbook["Marketing channel"].iter_rows(values_only=True))
+    assert any(r[0] == "TV" and r[1] == "Total" and r[2] == 2 for r in channels)
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert event.object_type == "consult.stats"
+    assert event.actor_username == "t_manager"
+
+
+def test_the_export_of_nothing_is_still_a_workbook(manager_client):
+    response = manager_client.get(reverse("consult:stats_export") + "?period=month")
+    workbook = load_workbook(io.BytesIO(response.content))
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 2  # the header and the grand total
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+
+
+@pytest.mark.parametrize("role", ALLOWED)
+def test_roles_that_may_see_the_analysis(client_for, role):
+    http = client_for(role)
+    assert http.get(reverse("consult:stats")).status_code == 200
+    assert http.get(reverse("consult:stats_export")).status_code == 200
+
+
+@pytest.mark.parametrize("role", REFUSED)
+def test_roles_that_may_not_see_the_analysis(client_for, role):
+    http = client_for(role)
+    assert http.get(reverse("consult:stats")).status_code == 403
+    assert http.get(reverse("consult:stats_export")).status_code == 403
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client_for):
+    response = client_for(None).get(reverse("consult:stats"))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
