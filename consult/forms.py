@@ -37,12 +37,17 @@ class BookingFilterForm(forms.Form):
         choices=[("", _("All")), *Booking.Status.choices],
         required=False,
     )
+    view = forms.ChoiceField(  # day or week: kept when the filters change
+        choices=[("", "day"), ("week", "week")], required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper, submit = _inline_helper(_("Show"))
+        visible = [name for name in self.fields if name != "view"]
         self.helper.layout = Row(
-            *(Column(name, css_class="col-sm-6 col-lg") for name in self.fields),
+            *(Column(name, css_class="col-sm-6 col-lg") for name in visible),
+            "view",
             Column(submit, css_class="col-auto align-self-end mb-3"),
         )
 

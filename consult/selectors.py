@@ -38,10 +38,13 @@ def booking_get_for_user(user, pk, *, write=False) -> Booking:
     return booking
 
 
-def booking_list(*, day: datetime.date, department=None, expert=None, status: str = ""):
-    """The bookings of one day's sessions, in session order: one query whatever their number."""
+def booking_list(
+    *, day: datetime.date, days: int = 1, department=None, expert=None, status: str = ""
+):
+    """The bookings of `days` days' sessions from `day`, in session order: one query whatever
+    their number."""
     qs = (
-        Booking.objects.filter(session__date=day)
+        Booking.objects.filter(session__date__range=(day, day + datetime.timedelta(days=days - 1)))
         .select_related("client", "session__expert", "session__department")
         .only(
             "id",
@@ -62,7 +65,9 @@ def booking_list(*, day: datetime.date, department=None, expert=None, status: st
             "session__department__name",
             "session__department__floor",
         )
-        .order_by("session__start_time", "session__expert__name", "-priority", "id")
+        .order_by(
+            "session__date", "session__start_time", "session__expert__name", "-priority", "id"
+        )
     )
     if department is not None:
         qs = qs.filter(session__department=department)

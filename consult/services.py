@@ -126,6 +126,7 @@ def booking_create(*, client, session, kind: str, by, vip: bool = False, note: s
             _sms_confirmation(booking)
             _sms_reminder(booking)
             _recalls_rebooked(booking)
+            enquiries_attach_to_client(client=client)
     except IntegrityError:
         raise ValidationError(_("This client already has a booking in this session.")) from None
     return booking
@@ -374,7 +375,20 @@ def enquiry_create(
         enquiry.save()
         if follows is not None:
             enquiry_mark_handled(enquiry=follows, by=by)
+        if client is not None:
+            enquiries_attach_to_client(client=client)
     return enquiry
+
+
+def enquiries_attach_to_client(*, client) -> int:
+    """A prospect's earlier enquiries from this client's mobile number become the client's (the
+    caller was registered since): they count for the client's conversion and show on their
+    timeline. Call inside the transaction that books or records for the client."""
+    if not client.phone:
+        return 0
+    return Enquiry.objects.filter(client__isnull=True, prospect_phone=client.phone).update(
+        client=client, prospect_name="", prospect_phone=""
+    )
 
 
 def enquiry_mark_handled(*, enquiry: Enquiry, by) -> Enquiry:

@@ -42,18 +42,28 @@ def booking_list(request):
     form = BookingFilterForm(request.GET or None, initial={"date": timezone.localdate()})
     filters = form.cleaned_data if form.is_valid() else {}
     day = filters.get("date") or timezone.localdate()
+    week = request.GET.get("view") == "week"
+    if week:
+        day -= datetime.timedelta(days=day.weekday())  # the week from Monday
+    step = datetime.timedelta(days=7 if week else 1)
     bookings = selectors.booking_list(
         day=day,
+        days=7 if week else 1,
         department=filters.get("department"),
         expert=filters.get("expert"),
         status=filters.get("status", ""),
     )
+    query = request.GET.copy()
+    query.pop("date", None)
     context = {
         "form": form,
         "day": day,
-        "previous_day": day - datetime.timedelta(days=1),
-        "next_day": day + datetime.timedelta(days=1),
+        "week": week,
+        "week_end": day + datetime.timedelta(days=6),
+        "previous_day": day - step,
+        "next_day": day + step,
         "bookings": bookings,
+        "query": query.urlencode(),
     }
     return render(request, "consult/booking_list.html", context)
 

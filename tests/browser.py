@@ -45,7 +45,11 @@ def make_driver(*, language="zh-CN", width=1366, height=768):
 
 
 def save_screenshot(driver, name):
+    """The screen, the page's HTML and the browser's console, to see why a test failed."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
+    (ARTIFACTS / f"{name}.html").write_text(driver.page_source)
+    console = "\n".join(entry["message"] for entry in driver.get_log("browser"))
+    (ARTIFACTS / f"{name}.console.txt").write_text(console)
     return path

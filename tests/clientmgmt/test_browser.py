@@ -24,7 +24,7 @@ def test_the_front_desk_finds_a_client_by_last_four_digits_reveals_the_phone_and
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "username").send_keys("frontdesk")
     browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
     browser.get(browser.live_url + "/clients/")

@@ -26,7 +26,7 @@ def test_a_phone_enquiry_becomes_a_booking(browser):
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "username").send_keys("consultant")
     browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
     # The telephone system pops the call screen with the caller's number, written its own way.

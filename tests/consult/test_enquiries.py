@@ -326,3 +326,16 @@ def test_the_admin_lists_enquiries_with_numbers_masked(admin_client_):
     assert "王先生" in listing and "139****5678" in listing and "13912345678" not in listing
     page = admin_client_.get(reverse("admin:consult_enquiry_change", args=[enquiry.pk]))
     assert page.status_code == 200 and "13912345678" not in page.content.decode()
+
+
+def test_a_prospects_enquiries_join_the_client_once_registered_and_booked():
+    from tests.consult.factories import make_booking
+
+    first = make_enquiry(prospect_name="王先生", prospect_phone="139 1234 5678", outcome="booked")
+    other = make_enquiry(prospect_name="赵女士", prospect_phone="13800001111")
+    person = ClientFactory(name="王先生", phone="13912345678")
+    make_booking(client=person)
+    first.refresh_from_db()
+    other.refresh_from_db()
+    assert first.client == person and first.prospect_phone == ""
+    assert other.client is None  # another number: still a prospect

@@ -267,7 +267,12 @@ def test_rebooking_from_the_page_goes_to_the_booking_screen(consultant_client):
     recall.refresh_from_db()
     assert recall.status == "rebooked"
     assert recall.rebooking == Booking.objects.get(session=session)
-    assert "rebooked" in consultant_client.get(_detail(recall)).content.decode().lower()
+    assert (
+        "rebooked"
+        in consultant_client.get(_detail(recall), HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+        .lower()
+    )
 
 
 def test_closing_from_the_page_needs_a_note(consultant_client):

@@ -26,7 +26,7 @@ def test_the_front_desk_signs_in_sees_its_navigation_and_switches_language(brows
     assert "登录" in browser.find_element(By.TAG_NAME, "h1").text
 
     _sign_in(browser, "frontdesk")
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]"))
     )
     nav = browser.find_element(By.CSS_SELECTOR, "[data-testid=main-nav]").text
@@ -38,7 +38,7 @@ def test_the_front_desk_signs_in_sees_its_navigation_and_switches_language(brows
     browser.find_element(
         By.CSS_SELECTOR, "[data-testid=language-switcher] button[value=en]"
     ).click()
-    wait = WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.staleness_of(old_page))
     wait.until(
         lambda driver: driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
