@@ -26,25 +26,22 @@ def test_the_front_desk_signs_in_sees_its_navigation_and_switches_language(brows
     assert "登录" in browser.find_element(By.TAG_NAME, "h1").text
 
     _sign_in(browser, "frontdesk")
-    WebDriverWait(browser, 30).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]"))
-    )
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "您好，小王"))
     nav = browser.find_element(By.CSS_SELECTOR, "[data-testid=main-nav]").text
     assert "工作台" in nav
     assert "审计日志" not in nav and "系统管理" not in nav
-    assert "您好，小王" in browser.find_element(By.TAG_NAME, "h1").text
 
     old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(
         By.CSS_SELECTOR, "[data-testid=language-switcher] button[value=en]"
     ).click()
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.staleness_of(old_page))
     wait.until(
         lambda driver: driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     )
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Welcome, 小王"))
     assert "Workbench" in browser.find_element(By.CSS_SELECTOR, "[data-testid=main-nav]").text
-    assert "Welcome, 小王" in browser.find_element(By.TAG_NAME, "h1").text
     # The pages ran under the Content-Security-Policy and no script or style was refused.
     messages = [entry["message"] for entry in browser.get_log("browser")]
     assert [m for m in messages if "Content Security Policy" in m] == [], messages
