@@ -1,10 +1,13 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "consult:<name>".
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import stats_views, views
 
 app_name = "consult"
 urlpatterns = [
+    # The consultation desk's front door is the consultant's queue.
+    path("", RedirectView.as_view(pattern_name="consult:queue"), name="index"),
     path("call/", views.call, name="call"),
     path("queue/", views.queue, name="queue"),
     # Public, no login. The lead aliases it at the top level as /book/ (zhongdu/urls.py).

@@ -87,6 +87,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # who take calls. The booking-request page is the public's.
     "consult:call": CLIENT_EDITORS,
     "consult:queue": CLIENT_EDITORS | {MANAGER},
+    "consult:index": CLIENT_EDITORS | {MANAGER},
     "consult:public_book": PUBLIC,
     "consult:public_book_thanks": PUBLIC,
     # Consultation desk: recalls of no-shows. The manager may look; those who call record.

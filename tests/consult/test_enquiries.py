@@ -339,3 +339,8 @@ def test_a_prospects_enquiries_join_the_client_once_registered_and_booked():
     other.refresh_from_db()
     assert first.client == person and first.prospect_phone == ""
     assert other.client is None  # another number: still a prospect
+
+
+def test_the_desk_address_opens_the_queue(consultant_client):
+    response = consultant_client.get("/consult/")
+    assert response.status_code == 302 and response["Location"] == reverse("consult:queue")
