@@ -5,7 +5,12 @@ importing them (a lower layer never imports a higher one):
   are merged: `register_merge_relation(Booking, "client")`;
 - timeline providers: functions that return a client's entries for the client page:
   `register_timeline(provider)`, where provider(client, limit) -> list[TimelineEntry];
-- visit sources: who visited which department (`register_visit_source`), for segments.
+- visit sources: who visited which department (`register_visit_source`), for segments;
+- merge checks: functions that refuse a merge the app's rows could not survive (two live
+  membership cards): `register_merge_check(check)`, check(survivor, merged) raises
+  ValidationError;
+- identifier lookups: other numbers that find a client in the search (a membership card number):
+  `register_identifier_lookup(lookup)`, lookup(value) -> client ids.
 
 Apps register in their AppConfig.ready().
 """
@@ -16,6 +21,8 @@ from datetime import datetime
 _merge_relations: list[tuple[type, str]] = []
 _timeline_providers: list = []
 _visit_sources: list = []
+_merge_checks: list = []
+_identifier_lookups: list = []
 
 
 def register_merge_relation(model, field_name: str = "client") -> None:
@@ -64,3 +71,27 @@ def visited_condition(department_id):
     for source in _visit_sources:
         condition |= Q(pk__in=source(department_id))
     return condition
+
+
+def register_merge_check(check) -> None:
+    if check not in _merge_checks:
+        _merge_checks.append(check)
+
+
+def check_merge(survivor, merged) -> None:
+    """Raise ValidationError (with a message for staff) if an app refuses this merge."""
+    for check in _merge_checks:
+        check(survivor, merged)
+
+
+def register_identifier_lookup(lookup) -> None:
+    """lookup(value) -> an iterable of client ids whose card (or other number) is `value`."""
+    if lookup not in _identifier_lookups:
+        _identifier_lookups.append(lookup)
+
+
+def client_ids_by_identifier(value: str) -> list[int]:
+    ids: list[int] = []
+    for lookup in _identifier_lookups:
+        ids.extend(lookup(value))
+    return list(dict.fromkeys(ids))

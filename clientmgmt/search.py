@@ -19,6 +19,8 @@ from .models import SearchTermsField
 MAX_SUBSTRING_NAME = 8  # longer names (rare) keep prefixes and suffixes only
 _TOKEN_CLEAN = re.compile(r"[^\w]|_", re.UNICODE)
 _ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+# A membership card number: letters then digits, as printed on the card (ZD00001234).
+CARD_NUMBER = re.compile(r"^[A-Za-z]{1,4}\d{4,12}$")
 
 
 def _is_han(text: str) -> bool:
@@ -55,7 +57,7 @@ def build_search_terms(name: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class ClientQuery:
-    kind: str  # "empty" | "phone" | "last4" | "id_number" | "name"
+    kind: str  # "empty" | "phone" | "last4" | "id_number" | "card" | "name"
     value: str
 
 
@@ -66,6 +68,8 @@ def parse_query(raw: str) -> ClientQuery:
     compact = re.sub(r"[\s\-()]", "", text)
     if _ID_NUMBER.match(compact):
         return ClientQuery("id_number", compact.upper())
+    if CARD_NUMBER.match(compact):
+        return ClientQuery("card", compact.upper())
     if compact.isdigit() and len(compact) == 4:
         return ClientQuery("last4", compact)
     if re.fullmatch(r"\+?\d{7,15}", compact):

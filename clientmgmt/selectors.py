@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from zhongdu import crypto, roles
 
 from .models import Client, ClientEvent, ClientImport
-from .registry import TimelineEntry
+from .registry import TimelineEntry, client_ids_by_identifier
 from .search import ClientQuery
 
 # Twenty rows answer a search (type more to narrow it); rendering was most of a search page's
@@ -57,6 +57,8 @@ def client_search(query: ClientQuery):
         qs = qs.filter(phone_last4=query.value)
     elif query.kind == "id_number":
         qs = qs.filter(id_number_hash=crypto.keyed_hash(query.value))
+    elif query.kind == "card":
+        qs = qs.filter(pk__in=client_ids_by_identifier(query.value))
     elif query.kind == "name":
         qs = qs.filter(Q(name=query.value) | Q(search_terms__term_prefix=query.value))
     else:

@@ -7,7 +7,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +16,7 @@ from zhongdu.masking import mask_id_number, mask_phone
 
 from . import imports, validation
 from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
-from .registry import merge_relations
+from .registry import check_merge, merge_relations
 from .search import build_search_terms
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,27 @@ def client_reveal(*, client: Client, field: str, reason: str, by, request=None) 
     return value
 
 
+CATEGORY_FIELDS = ("is_patient", "is_member", "is_exam_client")
+
+
+def client_note_activity(*, client_id: int, visited_at=None, categories=()) -> None:
+    """What the departments learn of a client as they serve them: the last visit (kept on the
+    record so lists need no join) and the archive categories it earns (a visit makes a patient,
+    a membership card a member, an exam order an exam client). Conditional UPDATEs, no lock:
+    the latest visit wins, a category once earned stays. Call inside the department's own
+    transaction."""
+    unknown = set(categories) - set(CATEGORY_FIELDS)
+    if unknown:
+        raise ValueError(f"not archive categories: {sorted(unknown)}")
+    rows = Client.objects.filter(pk=client_id)
+    if visited_at is not None:
+        rows.filter(Q(last_visit_at__isnull=True) | Q(last_visit_at__lt=visited_at)).update(
+            last_visit_at=visited_at
+        )
+    for name in categories:
+        rows.filter(**{name: False}).update(**{name: True})
+
+
 # Blank fields of the survivor that a merge fills from the merged record.
 FILLABLE = [
     "sex",
@@ -267,6 +288,7 @@ def client_merge(*, survivor: Client, merged: Client, by, request=None) -> Clien
         raise ValidationError(_("Choose two different records."))
     if Client.Status.MERGED in (survivor.status, merged.status):
         raise ValidationError(_("One of these records has already been merged."))
+    check_merge(survivor, merged)
     moved = {}
     for model, field_name in merge_relations():
         rows = model.objects.filter(**{field_name: merged})

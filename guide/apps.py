@@ -5,3 +5,25 @@ from django.utils.translation import gettext_lazy as _
 class GuideConfig(AppConfig):
     name = "guide"
     verbose_name = _("Front desk")
+
+    def ready(self):
+        from clientmgmt import registry
+
+        from . import selectors
+        from .models import Charge, ExamOrder, MembershipCard, Visit
+        from .services import merge_check
+
+        # Everything the front desk records follows the person when two records are merged.
+        for model in (Visit, Charge, MembershipCard, ExamOrder):
+            registry.register_merge_relation(model, "client")
+        registry.register_merge_check(merge_check)
+        # Visits, card events and exam orders: one provider, one query (a UNION ALL).
+        registry.register_timeline(selectors.front_desk_timeline)
+        # The client search finds a client by the number printed on their membership card.
+        registry.register_identifier_lookup(selectors.clients_by_card_number)
+        # Who visited which department (campaign segments): the triaged visits.
+        registry.register_visit_source(
+            lambda department_id: Visit.objects.filter(department_id=department_id).values(
+                "client_id"
+            )
+        )

@@ -1,1 +1,834 @@
-# Reads of Front desk: querysets that already select_related what their page shows.
+"""Reads of Front desk: querysets and prepared rows for its pages.
+
+Today's board is read in two queries whatever the number of bookings (the day's bookings with
+their visits, and the day's walk-ins), and each row's display strings are prepared here, not by
+template filters per cell: the board must render 500 bookings quickly (CONVENTIONS.md,
+performance habits; `python manage.py bench_board`).
+"""
+
+import datetime
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from clientmgmt.registry import TimelineEntry
+from clientmgmt.search import parse_query
+from consult.models import Booking
+from zhongdu import roles
+from zhongdu.masking import mask_phone
+from zhongdu.models import ClinicSession, Department, Expert
+
+from .models import (
+    Charge,
+    ExamOrder,
+    ExamPackage,
+    MembershipCard,
+    MembershipCardEvent,
+    TriageKeyword,
+    Visit,
+    VisitEvent,
+)
+
+# Roles that receive arrivals (check in, register walk-ins, triage, move visits, charge), and
+# those that issue and maintain membership cards and exam orders: zhongdu/roles.py.
+DESK_WRITERS = roles.GUIDE_DESK
+CARD_WRITERS = roles.CARD_DESK
+# Roles that may be assigned as someone's escort.
+ESCORT_ROLES = frozenset({roles.FRONT_DESK, roles.VIP_MANAGER})
+
+
+def _require(user, allowed) -> None:
+    if not (roles.user_roles(user) & allowed):
+        raise PermissionDenied
+
+
+def user_label(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+# --- Today's board ------------------------------------------------------------------
+
+# The board's states, in the order of the counts at its top.
+EXPECTED, NO_SHOW = "expected", "no_show"
+BOARD_STATES = [
+    (EXPECTED, pgettext_lazy("visit status", "Expected")),
+    (Visit.Status.REGISTERED, Visit.Status.REGISTERED.label),
+    (Visit.Status.WAITING, Visit.Status.WAITING.label),
+    (Visit.Status.WITH_DOCTOR, Visit.Status.WITH_DOCTOR.label),
+    (Visit.Status.DONE, Visit.Status.DONE.label),
+    (Visit.Status.LEFT, pgettext_lazy("visit status", "Left")),
+    (NO_SHOW, Booking.Status.NO_SHOW.label),
+]
+_STATE_LABELS = dict(BOARD_STATES)
+
+
+@dataclass
+class BoardRow:
+    sort_key: tuple
+    time: str
+    client_id: int
+    client_name: str
+    phone: str
+    vip: bool
+    walk_in: bool
+    department: str
+    doctor: str
+    state: str
+    state_label: str
+    escort: str = ""
+    kind: str = ""
+    waiting: str = ""
+    booking_id: int | None = None
+    visit_url: str = ""
+    can_check_in: bool = False
+
+
+@dataclass
+class Board:
+    day: datetime.date
+    rows: list[BoardRow]
+    counts: list[tuple[str, str, int]] = field(default_factory=list)
+    total: int = 0
+    walk_ins: int = 0
+    vips: int = 0
+
+
+def _department_label(department) -> str:
+    return f"{department.name} · {department.floor}" if department else ""
+
+
+def _waiting(visit, now) -> str:
+    if visit.status not in (Visit.Status.REGISTERED, Visit.Status.WAITING):
+        return ""
+    minutes = max(int((now - visit.arrived_at).total_seconds() // 60), 0)
+    return _("%(minutes)s min") % {"minutes": minutes}
+
+
+def _search_condition(q: str, prefix: str):
+    """Name or last four digits of the phone, as the front desk types them."""
+    query = parse_query(q)
+    if query.kind == "last4":
+        return Q(**{f"{prefix}phone_last4": query.value})
+    if query.kind == "phone":
+        return Q(**{f"{prefix}phone": query.value})
+    if query.kind == "name":
+        return Q(**{f"{prefix}name__contains": query.value}) | Q(
+            **{f"{prefix}search_terms__term_prefix": query.value}
+        )
+    if query.kind == "empty":
+        return Q()
+    return Q(pk__in=[])
+
+
+def _board_bookings(day, q, department):
+    qs = (
+        Booking.objects.filter(session__date=day)
+        .exclude(status=Booking.Status.CANCELLED)
+        .select_related(
+            "client",
+            "session__department",
+            "session__expert",
+            "visit__department",
+            "visit__expert",
+            "visit__escort",
+        )
+        .only(
+            "id",
+            "kind",
+            "status",
+            "priority",
+            "client__id",
+            "client__name",
+            "client__phone",
+            "client__is_vip",
+            "session__id",
+            "session__start_time",
+            "session__department__name",
+            "session__department__floor",
+            "session__expert__name",
+            "visit__id",
+            "visit__status",
+            "visit__arrived_at",
+            "visit__priority",
+            "visit__department__name",
+            "visit__department__floor",
+            "visit__expert__name",
+            "visit__escort__username",
+            "visit__escort__first_name",
+            "visit__escort__last_name",
+        )
+        .order_by("session__start_time", "pk")
+    )
+    if q:
+        qs = qs.filter(_search_condition(q, "client__"))
+    if department is not None:
+        qs = qs.filter(
+            Q(visit__department=department)
+            | Q(visit__department__isnull=True, session__department=department)
+        )
+    return qs
+
+
+def _board_walk_ins(day, q, department):
+    qs = (
+        Visit.objects.filter(day=day, booking__isnull=True)
+        .select_related("client", "department", "expert", "escort")
+        .only(
+            "id",
+            "status",
+            "arrived_at",
+            "priority",
+            "visit_type",
+            "client__id",
+            "client__name",
+            "client__phone",
+            "client__is_vip",
+            "department__name",
+            "department__floor",
+            "expert__name",
+            "escort__username",
+            "escort__first_name",
+            "escort__last_name",
+        )
+        .order_by("arrived_at", "pk")
+    )
+    if q:
+        qs = qs.filter(_search_condition(q, "client__"))
+    if department is not None:
+        qs = qs.filter(department=department)
+    return qs
+
+
+def _booking_row(booking, now, *, today) -> BoardRow:
+    client, session = booking.client, booking.session
+    try:
+        visit = booking.visit
+    except Visit.DoesNotExist:
+        visit = None
+    if visit is not None:
+        state = visit.status
+        department, doctor = visit.department, visit.expert
+    else:
+        state = NO_SHOW if booking.status == Booking.Status.NO_SHOW else EXPECTED
+        department, doctor = session.department, session.expert
+    time = session.start_time.strftime("%H:%M")
+    return BoardRow(
+        sort_key=(time, 0, booking.pk),
+        time=time,
+        client_id=client.pk,
+        client_name=client.name,
+        phone=mask_phone(client.phone),
+        vip=client.is_vip or booking.priority,
+        walk_in=False,
+        department=_department_label(department),
+        doctor=doctor.name if doctor else "",
+        state=state,
+        state_label=str(_STATE_LABELS[state]),
+        escort=user_label(visit.escort) if visit else "",
+        kind=booking.get_kind_display(),
+        waiting=_waiting(visit, now) if visit else "",
+        booking_id=booking.pk,
+        visit_url=visit.get_absolute_url() if visit else "",
+        can_check_in=state == EXPECTED and today,
+    )
+
+
+def _walk_in_row(visit, now) -> BoardRow:
+    client = visit.client
+    time = timezone.localtime(visit.arrived_at).strftime("%H:%M")
+    return BoardRow(
+        sort_key=(time, 1, visit.pk),
+        time=time,
+        client_id=client.pk,
+        client_name=client.name,
+        phone=mask_phone(client.phone),
+        vip=client.is_vip or visit.priority,
+        walk_in=True,
+        department=_department_label(visit.department),
+        doctor=visit.expert.name if visit.expert else "",
+        state=visit.status,
+        state_label=str(_STATE_LABELS[visit.status]),
+        escort=user_label(visit.escort),
+        kind=visit.get_visit_type_display(),
+        waiting=_waiting(visit, now),
+        visit_url=visit.get_absolute_url(),
+    )
+
+
+def board(*, day=None, q: str = "", department=None, state: str = "") -> Board:
+    """Today's (or `day`'s) bookings and walk-ins by time, with their state, and the counts of
+    each state. Two queries whatever the number of rows."""
+    now = timezone.now()
+    day = day or timezone.localdate()
+    is_today = day == timezone.localdate()
+    rows = [_booking_row(b, now, today=is_today) for b in _board_bookings(day, q, department)]
+    rows += [_walk_in_row(v, now) for v in _board_walk_ins(day, q, department)]
+    rows.sort(key=lambda row: row.sort_key)
+    counted = Counter(row.state for row in rows)
+    result = Board(
+        day=day,
+        rows=[row for row in rows if row.state == state] if state else rows,
+        counts=[(key, str(label), counted.get(key, 0)) for key, label in BOARD_STATES],
+        total=len(rows),
+        walk_ins=sum(row.walk_in for row in rows),
+        vips=sum(row.vip for row in rows),
+    )
+    return result
+
+
+# --- Visits -------------------------------------------------------------------------
+
+VISIT_READERS = roles.GUIDE_READERS
+
+
+def visit_get_for_user(user, pk, *, write=False) -> Visit:
+    """The one way views fetch a visit: 404 if there is none, 403 if the user may not."""
+    try:
+        visit = Visit.objects.select_related(
+            "client",
+            "booking__session",
+            "department",
+            "expert",
+            "session",
+            "channel",
+            "escort",
+            "registered_by",
+        ).get(pk=pk)
+    except (Visit.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    _require(user, DESK_WRITERS if write else VISIT_READERS)
+    return visit
+
+
+def visit_history(visit):
+    return VisitEvent.objects.filter(visit=visit).select_related("actor").order_by("at", "pk")
+
+
+def visit_charges(visit):
+    return (
+        Charge.objects.filter(visit=visit)
+        .select_related("price_item", "created_by", "voided_by")
+        .order_by("charged_at", "pk")
+    )
+
+
+def charges_total(charges) -> Decimal:
+    return sum((c.amount for c in charges if not c.is_void), Decimal("0.00"))
+
+
+def departments_for_triage():
+    return Department.objects.filter(active=True).order_by("sort_order", "name")
+
+
+@dataclass
+class DoctorOnDuty:
+    expert: Expert
+    session: ClinicSession | None
+    queue: int
+    now_sitting: bool
+
+    @property
+    def label(self) -> str:
+        parts = [self.expert.name]
+        if self.session is not None:
+            parts.append(f"{self.session.start_time:%H:%M}–{self.session.end_time:%H:%M}")
+        parts.append(_("%(count)s waiting") % {"count": self.queue})
+        return " · ".join(parts)
+
+
+def doctors_on_duty(*, department, day=None, now=None) -> list[DoctorOnDuty]:
+    """The department's experts who sit today, those sitting now first, each with the number of
+    today's visits waiting for them (the queue). Three queries."""
+    if department is None:
+        return []
+    now = timezone.localtime(now)
+    day = day or now.date()
+    sessions = list(
+        ClinicSession.objects.filter(
+            department=department, date=day, status=ClinicSession.Status.SCHEDULED
+        )
+        .select_related("expert")
+        .order_by("start_time")
+    )
+    queues = dict(
+        Visit.objects.filter(
+            day=day,
+            expert_id__in={s.expert_id for s in sessions},
+            status__in=[Visit.Status.REGISTERED, Visit.Status.WAITING],
+        )
+        .values_list("expert_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    doctors: dict[int, DoctorOnDuty] = {}
+    for session in sessions:
+        sitting = session.start_time <= now.time() < session.end_time
+        current = doctors.get(session.expert_id)
+        if current is None or (sitting and not current.now_sitting):
+            doctors[session.expert_id] = DoctorOnDuty(
+                expert=session.expert,
+                session=session,
+                queue=queues.get(session.expert_id, 0),
+                now_sitting=sitting,
+            )
+    on_duty = sorted(doctors.values(), key=lambda d: (not d.now_sitting, d.session.start_time))
+    # Experts of the department without a session today can still be chosen, after the others.
+    others = (
+        Expert.objects.filter(departments=department, active=True)
+        .exclude(pk__in=doctors)
+        .order_by("name")
+    )
+    return on_duty + [
+        DoctorOnDuty(expert=e, session=None, queue=0, now_sitting=False) for e in others
+    ]
+
+
+def triage_suggestions(text: str, *, limit: int = 5):
+    """Departments whose keywords appear in the complaint typed so far (administrators keep the
+    keywords); the most often matched first."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    matched = Counter()
+    departments = {}
+    for keyword in TriageKeyword.objects.filter(department__active=True).select_related(
+        "department"
+    ):
+        if keyword.keyword and keyword.keyword.lower() in text.lower():
+            matched[keyword.department_id] += 1
+            departments[keyword.department_id] = keyword.department
+    return [departments[pk] for pk, _n in matched.most_common(limit)]
+
+
+def escorts():
+    """Staff who may escort a client: the front desk and the VIP managers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=ESCORT_ROLES)
+        .distinct()
+        .order_by("first_name", "username")
+    )
+
+
+def open_visit_for(client) -> Visit | None:
+    return Visit.objects.filter(
+        client=client, status__in=[s for s in Visit.Status.values if s not in ("done", "left")]
+    ).first()
+
+
+def todays_booking_for(client):
+    return (
+        Booking.objects.filter(
+            client=client, status=Booking.Status.BOOKED, session__date=timezone.localdate()
+        )
+        .select_related("session__department", "session__expert")
+        .order_by("session__start_time")
+        .first()
+    )
+
+
+# --- Membership cards ---------------------------------------------------------------
+
+CARD_READERS = roles.CARD_READERS
+CARD_LIST_LIMIT = 50
+EXPIRING_DAYS = 30
+
+
+def card_get_for_user(user, pk, *, write=False) -> MembershipCard:
+    try:
+        card = MembershipCard.objects.select_related("client", "issued_by").get(pk=pk)
+    except (MembershipCard.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    _require(user, CARD_WRITERS if write else CARD_READERS)
+    return card
+
+
+def card_list(*, q: str = "", status: str = "", expiring: bool = False, before=None):
+    """Newest cards first, by number or client; `expiring`: live cards running out within
+    EXPIRING_DAYS days, soonest first."""
+    qs = MembershipCard.objects.select_related("client").only(
+        "id",
+        "number",
+        "level",
+        "status",
+        "valid_from",
+        "valid_until",
+        "fee",
+        "issued_at",
+        "client__id",
+        "client__name",
+        "client__phone",
+        "client__is_vip",
+    )
+    q = (q or "").strip()
+    if q:
+        query = parse_query(q)
+        if query.kind == "card":
+            qs = qs.filter(number=query.value)
+        else:
+            qs = qs.filter(_search_condition(q, "client__"))
+    if status:
+        qs = qs.filter(status=status)
+    if expiring:
+        today = timezone.localdate()
+        return qs.filter(
+            status=MembershipCard.Status.ACTIVE,
+            valid_until__range=(today, today + datetime.timedelta(days=EXPIRING_DAYS)),
+        ).order_by("valid_until", "pk")[:CARD_LIST_LIMIT]
+    return qs.order_by("-id")
+
+
+def card_history(card):
+    return MembershipCardEvent.objects.filter(card=card).select_related("actor")
+
+
+def card_live_for(client) -> MembershipCard | None:
+    return MembershipCard.objects.filter(
+        client=client,
+        status__in=[MembershipCard.Status.ACTIVE, MembershipCard.Status.SUSPENDED],
+    ).first()
+
+
+def next_card_number() -> str:
+    """A suggestion for the next card's number (staff type the printed one when it differs)."""
+    last = MembershipCard.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    number = last + 1
+    while MembershipCard.objects.filter(number=f"ZD{number:08d}").exists():
+        number += 1
+    return f"ZD{number:08d}"
+
+
+def clients_by_card_number(value: str) -> list[int]:
+    """The client search's card-number lookup (clientmgmt.registry)."""
+    return list(MembershipCard.objects.filter(number=value).values_list("client_id", flat=True))
+
+
+# --- Exam orders --------------------------------------------------------------------
+
+EXAM_READERS = CARD_READERS
+
+
+def exam_get_for_user(user, pk, *, write=False) -> ExamOrder:
+    try:
+        order = ExamOrder.objects.select_related(
+            "client", "package__price_item", "visit", "ordered_by", "completed_by"
+        ).get(pk=pk)
+    except (ExamOrder.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    _require(user, CARD_WRITERS if write else EXAM_READERS)
+    return order
+
+
+def exam_items(order):
+    return order.items.select_related("price_item", "done_by").order_by("pk")
+
+
+def exam_list(*, status: str = ExamOrder.Status.OPEN):
+    qs = (
+        ExamOrder.objects.select_related("client", "package__price_item")
+        .annotate(
+            item_count=Count("items"),
+            done_count=Count("items", filter=Q(items__done_at__isnull=False)),
+        )
+        .order_by("-ordered_at", "-pk")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def exam_packages():
+    return (
+        ExamPackage.objects.filter(active=True, price_item__active=True)
+        .select_related("price_item")
+        .prefetch_related("items")
+    )
+
+
+def exam_orders_awaiting_assessment():
+    """Completed exam orders whose post-exam health assessment nobody has started: what the
+    follow-up department picks up (then guide.services.exam_order_mark_assessment_started)."""
+    return (
+        ExamOrder.objects.filter(
+            status=ExamOrder.Status.COMPLETED, assessment_started_at__isnull=True
+        )
+        .select_related("client", "package__price_item")
+        .order_by("completed_at", "pk")
+    )
+
+
+# --- Daily figures ------------------------------------------------------------------
+
+
+def _percentile(values, fraction):
+    """The value below which `fraction` of the values lie (nearest rank); None if none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(math.ceil(fraction * len(ordered)) - 1, 0)
+    return ordered[min(rank, len(ordered) - 1)]
+
+
+@dataclass
+class DailyFigures:
+    day: datetime.date
+    arrivals: int
+    walk_ins: int
+    by_type: list[tuple[str, int]]
+    by_channel: list[tuple[str, int]]
+    by_department: list[tuple[str, int]]
+    bookings: int
+    bookings_arrived: int
+    bookings_expected: int
+    no_shows: int
+    left: int
+    waiting_median: float | None
+    waiting_p90: float | None
+    waiting_measured: int
+    cards_issued: int
+    cards_renewed: int
+    card_fees: Decimal
+    exam_orders: int
+    exams_completed: int
+    charges_total: Decimal
+
+    @property
+    def arrival_rate(self):
+        return round(100 * self.bookings_arrived / self.bookings, 1) if self.bookings else None
+
+
+def _labelled(counter: Counter, labels: dict, unknown: str) -> list[tuple[str, int]]:
+    rows = [(str(labels.get(key, unknown)), n) for key, n in counter.items()]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+
+def daily_figures(day: datetime.date) -> DailyFigures:
+    """The front desk's figures of one day (seed: 做好各种报表的统计): arrivals by type,
+    channel and department; bookings against arrivals; no-shows; waiting time from arrival to
+    the doctor; cards and exam orders issued; what was charged. A handful of queries over one
+    day's rows (visit_day_status_idx and friends)."""
+    visits = list(
+        Visit.objects.filter(day=day)
+        .select_related("department", "channel")
+        .only(
+            "id",
+            "status",
+            "visit_type",
+            "booking_id",
+            "arrived_at",
+            "seen_at",
+            "department__name",
+            "channel__name",
+        )
+    )
+    unknown = _("Not recorded")
+    by_type = Counter(v.visit_type for v in visits)
+    by_channel = Counter(v.channel.name if v.channel else unknown for v in visits)
+    by_department = Counter(v.department.name if v.department else _("Not triaged") for v in visits)
+    waits = [
+        (v.seen_at - v.arrived_at).total_seconds() / 60 for v in visits if v.seen_at is not None
+    ]
+    bookings = Booking.objects.filter(session__date=day).exclude(status=Booking.Status.CANCELLED)
+    booking_counts = bookings.aggregate(
+        total=Count("pk"),
+        arrived=Count("pk", filter=Q(status=Booking.Status.ARRIVED)),
+        expected=Count("pk", filter=Q(status=Booking.Status.BOOKED)),
+        no_shows=Count("pk", filter=Q(status=Booking.Status.NO_SHOW)),
+    )
+    tz = timezone.get_default_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    end = start + datetime.timedelta(days=1)
+    card_counts = MembershipCardEvent.objects.filter(at__gte=start, at__lt=end).aggregate(
+        issued=Count("pk", filter=Q(action=MembershipCardEvent.Action.ISSUED)),
+        renewed=Count("pk", filter=Q(action=MembershipCardEvent.Action.RENEWED)),
+        fees=Sum("fee"),
+    )
+    exams = ExamOrder.objects.aggregate(
+        ordered=Count("pk", filter=Q(ordered_at__gte=start, ordered_at__lt=end)),
+        completed=Count("pk", filter=Q(completed_at__gte=start, completed_at__lt=end)),
+    )
+    charged = Charge.objects.filter(
+        charged_at__gte=start, charged_at__lt=end, voided_at__isnull=True
+    ).aggregate(total=Sum("amount"))["total"]
+    return DailyFigures(
+        day=day,
+        arrivals=len(visits),
+        walk_ins=sum(v.booking_id is None for v in visits),
+        by_type=_labelled(by_type, dict(Visit.Type.choices), unknown),
+        by_channel=sorted(by_channel.items(), key=lambda row: (-row[1], row[0])),
+        by_department=sorted(by_department.items(), key=lambda row: (-row[1], row[0])),
+        bookings=booking_counts["total"],
+        bookings_arrived=booking_counts["arrived"],
+        bookings_expected=booking_counts["expected"],
+        no_shows=booking_counts["no_shows"],
+        left=sum(v.status == Visit.Status.LEFT for v in visits),
+        waiting_median=round(statistics.median(waits), 1) if waits else None,
+        waiting_p90=round(_percentile(waits, 0.9), 1) if waits else None,
+        waiting_measured=len(waits),
+        cards_issued=card_counts["issued"],
+        cards_renewed=card_counts["renewed"],
+        card_fees=card_counts["fees"] or Decimal("0.00"),
+        exam_orders=exams["ordered"],
+        exams_completed=exams["completed"],
+        charges_total=charged or Decimal("0.00"),
+    )
+
+
+def client_spend(*, client_id: int, since=None, until=None) -> Decimal:
+    """What a client was charged (voided lines left out), for VIP qualification."""
+    qs = Charge.objects.filter(client_id=client_id, voided_at__isnull=True)
+    if since is not None:
+        qs = qs.filter(charged_at__gte=since)
+    if until is not None:
+        qs = qs.filter(charged_at__lt=until)
+    return qs.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
+# --- The client page's timeline -------------------------------------------------------
+
+_TEXT = CharField()
+
+
+def _timeline_columns(*, at, kind, number, status, first, second, third, amount):
+    """The columns every part of the front desk's timeline query shares (one UNION ALL)."""
+    return {
+        "t_at": at,
+        "t_kind": Value(kind, output_field=_TEXT),
+        "t_number": number,
+        "t_status": status,
+        "t_first": first,
+        "t_second": second,
+        "t_third": third,
+        "t_amount": amount,
+    }
+
+
+def front_desk_timeline(client, limit):
+    """The client's visits (with what they were charged), membership-card events and exam
+    orders, for the client page's timeline: one query (a UNION ALL), so the page keeps its fixed
+    query count however many departments contribute."""
+    money = DecimalField(max_digits=12, decimal_places=2)
+    charged = (
+        Charge.objects.filter(visit=OuterRef("pk"), voided_at__isnull=True)
+        .values("visit")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    visits = (
+        Visit.objects.filter(client=client)
+        .order_by()
+        .values(
+            **_timeline_columns(
+                at=F("arrived_at"),
+                kind="visit",
+                number=F("pk"),
+                status=F("status"),
+                first=F("visit_type"),
+                second=Coalesce(
+                    Concat(
+                        "department__name", Value(" · "), "department__floor", output_field=_TEXT
+                    ),
+                    Value("", output_field=_TEXT),
+                ),
+                third=Coalesce(
+                    Concat("expert__name", Value(" "), "chief_complaint", output_field=_TEXT),
+                    F("chief_complaint"),
+                    output_field=_TEXT,
+                ),
+                amount=Subquery(charged, output_field=money),
+            )
+        )
+    )
+    cards = (
+        MembershipCardEvent.objects.filter(card__client=client)
+        .order_by()
+        .values(
+            **_timeline_columns(
+                at=F("at"),
+                kind="card",
+                number=F("card_id"),
+                status=F("action"),
+                first=F("card__number"),
+                second=F("card__level"),
+                third=Coalesce(Cast("valid_until", _TEXT), Value("", output_field=_TEXT)),
+                amount=Cast("fee", money),
+            )
+        )
+    )
+    exams = (
+        ExamOrder.objects.filter(client=client)
+        .order_by()
+        .values(
+            **_timeline_columns(
+                at=Coalesce("completed_at", "ordered_at"),
+                kind="exam",
+                number=F("pk"),
+                status=F("status"),
+                first=Coalesce(F("package__price_item__name"), Value("", output_field=_TEXT)),
+                second=Value("", output_field=_TEXT),
+                third=Value("", output_field=_TEXT),
+                amount=Value(None, output_field=money),
+            )
+        )
+    )
+    rows = visits.union(cards, exams, all=True).order_by("-t_at")[:limit]
+    return [_timeline_entry(row) for row in rows]
+
+
+def _money(value) -> str:
+    # SQLite hands a UNION's decimals back as numbers: show them as yuan and fen, always.
+    return f"{Decimal(str(value)):.2f}"
+
+
+def _timeline_entry(row) -> TimelineEntry:
+    kind, number = row["t_kind"], row["t_number"]
+    if kind == "visit":
+        detail = [Visit.Type(row["t_first"]).label, row["t_second"], (row["t_third"] or "").strip()]
+        if row["t_amount"]:
+            detail.append(_("charged ¥%(amount)s") % {"amount": _money(row["t_amount"])})
+        return TimelineEntry(
+            at=row["t_at"],
+            kind="visit",
+            title=_("Visit (%(status)s)") % {"status": Visit.Status(row["t_status"]).label},
+            detail=" · ".join(str(part) for part in detail if part),
+            url=reverse("guide:visit_detail", args=[number]),
+        )
+    if kind == "card":
+        detail = [MembershipCard.Level(row["t_second"]).label]
+        if row["t_third"]:
+            detail.append(_("valid until %(date)s") % {"date": row["t_third"][:10]})
+        if row["t_amount"]:
+            detail.append(_("fee ¥%(amount)s") % {"amount": _money(row["t_amount"])})
+        return TimelineEntry(
+            at=row["t_at"],
+            kind="card",
+            title=_("Membership card %(number)s: %(action)s")
+            % {
+                "number": row["t_first"],
+                "action": MembershipCardEvent.Action(row["t_status"]).label,
+            },
+            detail=" · ".join(str(part) for part in detail),
+            url=reverse("guide:card_detail", args=[number]),
+        )
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="exam",
+        title=_("Exam order #%(number)s: %(status)s")
+        % {"number": number, "status": ExamOrder.Status(row["t_status"]).label},
+        detail=row["t_first"] or "",
+        url=reverse("guide:exam_detail", args=[number]),
+    )

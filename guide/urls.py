@@ -1,3 +1,45 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "guide:<name>".
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import card_views, charge_views, daily_views, exam_views, views
+
 app_name = "guide"
-urlpatterns = []
+urlpatterns = [
+    # The front desk's front door is today's board.
+    path("", RedirectView.as_view(pattern_name="guide:today"), name="index"),
+    path("today/", views.today, name="today"),
+    path("walk-in/", views.walk_in, name="walk_in"),
+    path("bookings/<int:pk>/check-in/", views.check_in, name="check_in"),
+    path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/<int:pk>/triage/", views.visit_triage, name="visit_triage"),
+    path("visits/<int:pk>/status/", views.visit_status, name="visit_status"),
+    path("visits/<int:pk>/charges/", views.charge_add, name="charge_add"),
+    path("triage/doctors/", views.triage_doctors, name="triage_doctors"),
+    path("triage/suggest/", views.triage_suggest, name="triage_suggest"),
+    path("charges/<int:pk>/void/", charge_views.charge_void, name="charge_void"),
+    path("charges/import/", charge_views.charge_import_upload, name="charge_import_upload"),
+    path(
+        "charges/import/<uuid:token>/",
+        charge_views.charge_import_detail,
+        name="charge_import_detail",
+    ),
+    path(
+        "charges/import/<uuid:token>/confirm/",
+        charge_views.charge_import_confirm,
+        name="charge_import_confirm",
+    ),
+    path("cards/", card_views.card_list, name="card_list"),
+    path("cards/new/", card_views.card_new, name="card_new"),
+    path("cards/<int:pk>/", card_views.card_detail, name="card_detail"),
+    path("cards/<int:pk>/renew/", card_views.card_renew, name="card_renew"),
+    path("cards/<int:pk>/status/", card_views.card_status, name="card_status"),
+    path("exams/", exam_views.exam_list, name="exam_list"),
+    path("exams/new/", exam_views.exam_new, name="exam_new"),
+    path("exams/<int:pk>/", exam_views.exam_detail, name="exam_detail"),
+    path("exams/items/<int:pk>/done/", exam_views.exam_item_done, name="exam_item_done"),
+    path("exams/<int:pk>/complete/", exam_views.exam_complete, name="exam_complete"),
+    path("exams/<int:pk>/cancel/", exam_views.exam_cancel, name="exam_cancel"),
+    path("daily/", daily_views.daily, name="daily"),
+    path("daily/export/", daily_views.daily_export, name="daily_export"),
+]

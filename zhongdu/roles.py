@@ -31,6 +31,14 @@ CLIENT_EDITORS = frozenset({FRONT_DESK, CONSULTANT, CLIENT_MANAGER, VIP_MANAGER,
 # Roles that watch the SMS outbox: its failures are theirs to act on.
 MESSAGE_WATCHERS = frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR})
 
+# The front desk's arrivals (check-in, walk-ins, triage, visit states, charges): the front desk,
+# and the VIP managers who escort VIPs; client managers and managers look on.
+GUIDE_DESK = frozenset({FRONT_DESK, VIP_MANAGER, ADMINISTRATOR})
+GUIDE_READERS = GUIDE_DESK | {CLIENT_MANAGER, MANAGER}
+# Membership cards and exam orders: issued by the front desk, maintained by client management.
+CARD_DESK = frozenset({FRONT_DESK, CLIENT_MANAGER, ADMINISTRATOR})
+CARD_READERS = CARD_DESK | {VIP_MANAGER, MANAGER}
+
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
@@ -97,6 +105,38 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Consultation analysis: the desk compares itself; front desk and VIP managers take no calls.
     "consult:stats": frozenset({CONSULTANT, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     "consult:stats_export": frozenset({CONSULTANT, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # Front desk (guide). Object-level rules live in guide.selectors (DESK_WRITERS,
+    # CARD_WRITERS and the readers). Arrivals are the front desk's, with the VIP managers who
+    # escort VIPs; client managers and managers look on. Cards and exam orders are issued by the
+    # front desk and maintained by client management (seed: 导医组 / 客户管理部).
+    "guide:index": GUIDE_READERS,
+    "guide:today": GUIDE_READERS,
+    "guide:walk_in": GUIDE_DESK,
+    "guide:check_in": GUIDE_DESK,
+    "guide:visit_detail": GUIDE_READERS,
+    "guide:visit_triage": GUIDE_DESK,
+    "guide:visit_status": GUIDE_DESK,
+    "guide:charge_add": GUIDE_DESK,
+    "guide:charge_void": GUIDE_DESK,
+    "guide:triage_doctors": GUIDE_DESK,
+    "guide:triage_suggest": GUIDE_DESK,
+    "guide:charge_import_upload": frozenset({FRONT_DESK, ADMINISTRATOR}),
+    "guide:charge_import_detail": frozenset({FRONT_DESK, ADMINISTRATOR}),
+    "guide:charge_import_confirm": frozenset({FRONT_DESK, ADMINISTRATOR}),
+    "guide:card_list": CARD_READERS,
+    "guide:card_detail": CARD_READERS,
+    "guide:card_new": CARD_DESK,
+    "guide:card_renew": CARD_DESK,
+    "guide:card_status": CARD_DESK,
+    "guide:exam_list": CARD_READERS,
+    "guide:exam_detail": CARD_READERS,
+    "guide:exam_new": CARD_DESK,
+    "guide:exam_item_done": CARD_DESK,
+    "guide:exam_complete": CARD_DESK,
+    "guide:exam_cancel": CARD_DESK,
+    # The day's figures: the front desk reports them (seed: 各种报表的统计), managers read them.
+    "guide:daily": frozenset({FRONT_DESK, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    "guide:daily_export": frozenset({FRONT_DESK, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then
