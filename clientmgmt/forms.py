@@ -175,6 +175,29 @@ class ClientForm(forms.ModelForm):
         data["id_number"] = self.cleaned_data.get("id_number", "")
         return data
 
+    def check_duplicates(self, *, exclude_pk=None) -> tuple[list, bool]:
+        """(records that may be this person, whether saving must stop to show them). A matching
+        ID card cannot be overridden (the database would refuse it anyway); other matches stop
+        the save until staff tick confirm_distinct. Call after is_valid()."""
+        from zhongdu import crypto
+
+        from .selectors import client_duplicates
+
+        data = self.service_data()
+        duplicates = client_duplicates(
+            phone=data["phone"],
+            id_number=data["id_number"],
+            name=data["name"],
+            date_of_birth=data["date_of_birth"],
+            exclude_pk=exclude_pk,
+        )
+        if data["id_number"]:
+            wanted = crypto.keyed_hash(data["id_number"])
+            if any(other.id_number_hash == wanted for other in duplicates):
+                self.add_error("id_number", _("This ID card number belongs to another record."))
+                return duplicates, True
+        return duplicates, bool(duplicates) and not self.cleaned_data.get("confirm_distinct")
+
     def _post_clean(self):
         # The services set the instance's fields; ModelForm must not write them first.
         pass

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zhongdu import audit, crypto
+from zhongdu import audit
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
@@ -48,31 +48,11 @@ def _form_page(request, form, client=None, duplicates=()):
     )
 
 
-def _blocking_duplicate(form, duplicates):
-    """A duplicate ID card cannot be overridden: the database would refuse it anyway."""
-    id_number = form.cleaned_data.get("id_number")
-    if id_number:
-        wanted = crypto.keyed_hash(id_number)
-        for other in duplicates:
-            if other.id_number_hash == wanted:
-                form.add_error("id_number", _("This ID card number belongs to another record."))
-                return True
-    return False
-
-
 def _save_client(request, form, client=None):
     """Shared by create and edit: duplicates first, then the service."""
     data = form.service_data()
-    duplicates = selectors.client_duplicates(
-        phone=data["phone"],
-        id_number=data["id_number"],
-        name=data["name"],
-        date_of_birth=data["date_of_birth"],
-        exclude_pk=client.pk if client else None,
-    )
-    if _blocking_duplicate(form, duplicates) or (
-        duplicates and not form.cleaned_data.get("confirm_distinct")
-    ):
+    duplicates, stop = form.check_duplicates(exclude_pk=client.pk if client else None)
+    if stop:
         return _form_page(request, form, client, duplicates)
     try:
         if client is None:

@@ -1,10 +1,289 @@
-# PLACEHOLDER while the module is being written.
-from django.http import Http404
+# Views of Front desk (arrivals): decorators, an access-checked fetch, a form, one service call.
+# Cards and exam orders are in card_views.py and exam_views.py, the day's figures in
+# daily_views.py, voiding and importing charges in charge_views.py.
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clientmgmt import services as clients
+from clientmgmt.search import parse_query
+from clientmgmt.selectors import client_get_for_user, client_search
+from consult.selectors import booking_get_for_user
+from zhongdu import audit
+from zhongdu.roles import user_may_open
+
+from . import selectors, services
+from .forms import (
+    BoardFilterForm,
+    ChargeForm,
+    StatusForm,
+    TriageForm,
+    WalkInClientForm,
+    WalkInSearchForm,
+)
+from .models import Visit
+
+# The board refreshes itself this often (htmx polling), in seconds.
+BOARD_REFRESH_SECONDS = 30
 
 
-def today(request, *args, **kwargs):
-    raise Http404
+def _is_htmx(request):
+    return request.headers.get("HX-Request") == "true"
 
 
-walk_in = check_in = visit_detail = visit_triage = visit_status = charge_add = today
-triage_doctors = triage_suggest = today
+def _errors(exc):
+    return " ".join(exc.messages)
+
+
+@require_GET
+def today(request):
+    form = BoardFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    board = selectors.board(
+        q=filters.get("q", ""),
+        department=filters.get("department"),
+        state=filters.get("state", ""),
+    )
+    context = {
+        "form": form,
+        "board": board,
+        "refresh": BOARD_REFRESH_SECONDS,
+        "can_receive": user_may_open(request.user, "guide:check_in"),
+        "query": request.GET.urlencode(),
+    }
+    template = "guide/_board.html" if _is_htmx(request) else "guide/today.html"
+    return render(request, template, context)
+
+
+@require_POST
+def check_in(request, pk):
+    booking = booking_get_for_user(request.user, pk, write=True)
+    try:
+        visit = services.visit_check_in(booking=booking, by=request.user, request=request)
+    except services.AlreadyHere as exc:
+        messages.warning(request, _errors(exc))
+        return redirect(exc.visit or "guide:today")
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect("guide:today")
+    messages.success(
+        request, _("%(name)s is checked in. Confirm the triage.") % {"name": booking.client.name}
+    )
+    return redirect(visit)
+
+
+def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), status=200):
+    context = {
+        "search": search,
+        "matches": [
+            (client, selectors.open_visit_for(client), selectors.todays_booking_for(client))
+            for client in matches
+        ],
+        "new_form": new_form,
+        "duplicates": duplicates,
+    }
+    return render(request, "guide/walk_in.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def walk_in(request):
+    """Walk-ins start with a search by phone: an existing client is reused (their booking today,
+    if any, is checked in), a new one is registered with the seed's fields, never twice."""
+    if request.method == "POST" and request.POST.get("client"):
+        client = client_get_for_user(request.user, request.POST["client"], write=True)
+        return _register(request, client)
+    search = WalkInSearchForm(request.GET or None)
+    if request.method == "POST":
+        search = WalkInSearchForm({"phone": request.POST.get("phone", "")})
+        return _register_new(request, search)
+    if not search.is_valid():
+        return _walk_in_page(request, search=search)
+    query = parse_query(search.cleaned_data["phone"])
+    if query.kind not in ("phone", "last4", "card"):
+        search.add_error("phone", _("Type the mobile number (or its last 4 digits)."))
+        return _walk_in_page(request, search=search, status=422)
+    matches = client_search(query)
+    new_form = None
+    if not matches or request.GET.get("new"):
+        phone = query.value if query.kind == "phone" else ""
+        new_form = WalkInClientForm(initial={"phone": phone, "categories": ["is_patient"]})
+    return _walk_in_page(request, search=search, matches=matches, new_form=new_form)
+
+
+def _register_new(request, search):
+    form = WalkInClientForm(request.POST)
+    if not form.is_valid():
+        return _walk_in_page(request, search=search, new_form=form, status=422)
+    duplicates, stop = form.check_duplicates()
+    if stop:
+        return _walk_in_page(
+            request, search=search, new_form=form, duplicates=duplicates, status=409
+        )
+    try:
+        with transaction.atomic():
+            client = clients.client_create(
+                data=form.service_data(), by=request.user, request=request
+            )
+            visit = services.visit_register_walk_in(client=client, by=request.user, request=request)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _walk_in_page(request, search=search, new_form=form, status=422)
+    messages.success(request, _("%(name)s is registered. Triage them now.") % {"name": client.name})
+    return redirect(visit)
+
+
+def _register(request, client):
+    try:
+        visit = services.visit_register_walk_in(client=client, by=request.user, request=request)
+    except services.AlreadyHere as exc:
+        messages.warning(request, _errors(exc))
+        return redirect(exc.visit or client)
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(reverse("guide:walk_in") + "?" + urlencode({"phone": client.phone}))
+    if visit.booking_id:
+        messages.success(
+            request,
+            _("%(name)s had a booking today: it is checked in.") % {"name": client.name},
+        )
+    else:
+        messages.success(
+            request, _("%(name)s has arrived. Triage them now.") % {"name": client.name}
+        )
+    return redirect(visit)
+
+
+# --- The visit page: triage, states, charges ------------------------------------------
+
+
+def _next_states(visit):
+    return [
+        (state, Visit.Status(state).label)
+        for state in Visit.Status.values
+        if state in services.VISIT_TRANSITIONS[visit.status]
+        and state != Visit.Status.WAITING  # waiting is reached through triage
+    ]
+
+
+def _visit_page(request, visit, *, triage_form=None, charge_form=None, status=200):
+    can_write = user_may_open(request.user, "guide:visit_triage")
+    charges = list(selectors.visit_charges(visit))
+    triageable = visit.status in (Visit.Status.REGISTERED, Visit.Status.WAITING)
+    if triage_form is None and can_write and triageable:
+        triage_form = TriageForm(
+            initial={
+                "department": visit.department,
+                "expert": visit.expert_id,
+                "visit_type": visit.visit_type,
+                "chief_complaint": visit.chief_complaint,
+                "escort": visit.escort_id,
+            },
+            department=visit.department,
+        )
+    context = {
+        "visit": visit,
+        "client": visit.client,
+        "history": selectors.visit_history(visit),
+        "escort_label": selectors.user_label(visit.escort),
+        "charges": charges,
+        "charges_total": selectors.charges_total(charges),
+        "can_write": can_write,
+        "triage_form": triage_form if can_write and triageable else None,
+        "next_states": _next_states(visit) if can_write else [],
+        "charge_form": (charge_form or ChargeForm())
+        if can_write and visit.status != Visit.Status.LEFT
+        else None,
+        "exam_orders": visit.exam_orders.select_related("package__price_item"),
+        "can_order_exam": user_may_open(request.user, "guide:exam_new"),
+        "can_issue_card": user_may_open(request.user, "guide:card_new"),
+    }
+    return render(request, "guide/visit_detail.html", context, status=status)
+
+
+@require_GET
+def visit_detail(request, pk):
+    visit = selectors.visit_get_for_user(request.user, pk)
+    audit.record(audit.Action.VIEW, obj=visit, request=request)
+    return _visit_page(request, visit)
+
+
+@require_POST
+def visit_triage(request, pk):
+    visit = selectors.visit_get_for_user(request.user, pk, write=True)
+    form = TriageForm(request.POST)
+    if not form.is_valid():
+        return _visit_page(request, visit, triage_form=form, status=422)
+    try:
+        services.visit_triage(visit=visit, by=request.user, request=request, **form.cleaned_data)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _visit_page(request, visit, triage_form=form, status=409)
+    messages.success(
+        request,
+        _("Sent to %(department)s, %(floor)s.")
+        % {"department": visit.department.name, "floor": visit.department.floor},
+    )
+    return redirect("guide:today")
+
+
+@require_POST
+def visit_status(request, pk):
+    visit = selectors.visit_get_for_user(request.user, pk, write=True)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what happened."))
+        return redirect(visit)
+    try:
+        services.visit_set_status(
+            visit=visit,
+            new_status=form.cleaned_data["to"],
+            detail=form.cleaned_data["detail"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(visit)
+    messages.success(
+        request,
+        _("%(name)s: %(status)s.")
+        % {"name": visit.client.name, "status": visit.get_status_display()},
+    )
+    # The board's quick buttons come back to the board; the visit page's to the visit.
+    return redirect("guide:today" if request.POST.get("next") == "board" else visit)
+
+
+@require_POST
+def charge_add(request, pk):
+    visit = selectors.visit_get_for_user(request.user, pk, write=True)
+    form = ChargeForm(request.POST)
+    if not form.is_valid():
+        return _visit_page(request, visit, charge_form=form, status=422)
+    try:
+        services.charge_add(visit=visit, by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _visit_page(request, visit, charge_form=form, status=422)
+    messages.success(request, _("Charge recorded."))
+    return redirect(visit)
+
+
+# --- Triage helpers (htmx fragments) --------------------------------------------------
+
+
+@require_GET
+def triage_doctors(request):
+    """The doctor options for the chosen department, with who sits now and their queue."""
+    form = TriageForm(request.GET)
+    return render(request, "guide/_doctor_options.html", {"form": form})
+
+
+@require_GET
+def triage_suggest(request):
+    """Departments whose keywords appear in the complaint typed so far."""
+    suggestions = selectors.triage_suggestions(request.GET.get("chief_complaint", ""))
+    return render(request, "guide/_triage_suggestions.html", {"suggestions": suggestions})

@@ -11,6 +11,11 @@ SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
     (
+        "guide:today",
+        _("Arrivals"),
+        _("Today's bookings and walk-ins: check in, register, triage, follow them through."),
+    ),
+    (
         "consult:queue",
         _("Enquiries"),
         _("Call-backs due, online booking requests, and the call screen."),
@@ -24,6 +29,21 @@ SECTIONS = [
         "consult:stats",
         _("Consultation analysis"),
         _("Enquiries, bookings, arrivals and conversion by consultant and channel."),
+    ),
+    (
+        "guide:card_list",
+        _("Membership cards"),
+        _("Issue, renew and suspend cards; find a member by card number."),
+    ),
+    (
+        "guide:exam_list",
+        _("Exam orders"),
+        _("Exam cards: their examinations ticked off, results, post-exam service."),
+    ),
+    (
+        "guide:daily",
+        _("Daily figures"),
+        _("The day's arrivals, bookings, no-shows, waiting times, cards and exams."),
     ),
     (
         "knowledge_desk",

@@ -9,3 +9,14 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// <button data-set-select="#id_department" data-value="3">: choose that option in the select
+// and tell it (htmx listens for "change" to reload what depends on it).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-set-select]");
+  if (!button) return;
+  const select = document.querySelector(button.dataset.setSelect);
+  if (!select) return;
+  select.value = button.dataset.value;
+  select.dispatchEvent(new Event("change", { bubbles: true }));
+});

@@ -18,8 +18,12 @@ def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "guide:today",
         "consult:queue",
         "consult:booking_list",
+        "guide:card_list",
+        "guide:exam_list",
+        "guide:daily",
         "knowledge_desk",
     ]
     assert reverse("audit_event_list") not in response.content.decode()
@@ -30,9 +34,13 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "guide:today",
         "consult:queue",
         "consult:booking_list",
         "consult:stats",
+        "guide:card_list",
+        "guide:exam_list",
+        "guide:daily",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
@@ -44,9 +52,13 @@ def test_an_administrator_sees_the_admin(admin_client_):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "guide:today",
         "consult:queue",
         "consult:booking_list",
         "consult:stats",
+        "guide:card_list",
+        "guide:exam_list",
+        "guide:daily",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
