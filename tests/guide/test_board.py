@@ -291,3 +291,9 @@ def test_a_visit_arrived_yesterday_is_not_on_todays_board(front_desk_client):
         day=timezone.localdate() - datetime.timedelta(days=1)
     )
     assert _rows(front_desk_client.get(TODAY)) == []
+
+
+def test_names_on_the_board_are_escaped(front_desk_client):
+    walk_in(client=ClientFactory(name="<b>王</b>"))
+    html = front_desk_client.get(TODAY).content.decode()
+    assert "&lt;b&gt;王&lt;/b&gt;" in html and "<b>王</b>" not in html
