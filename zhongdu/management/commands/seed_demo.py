@@ -42,6 +42,7 @@ class Command(BaseCommand):
         # The demo spans every layer, so this entry point reaches up to clientmgmt; it does so
         # at run time only, and nothing imports this command.
         from clientmgmt import demo
+        from guide.demo import seed_front_desk
         from messaging.demo import seed_templates
         from zhongdu.directory.demo import seed_directory
 
@@ -59,6 +60,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"would create or reset {username} ({role})")
             self.stdout.write("would add the demo hospital's directory and SMS templates")
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
+            self.stdout.write("would add triage keywords, exam packages and today's arrivals")
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
             return
@@ -75,6 +77,11 @@ class Command(BaseCommand):
         frontdesk = get_user_model().objects.get(username="frontdesk")
         created = demo.seed_demo_clients(by=frontdesk)
         self.stdout.write(f"Demo clients ready ({created} created).")
+        front_desk = seed_front_desk(by=frontdesk)
+        self.stdout.write(
+            "Front desk ready ({keywords} triage keywords, {packages} exam packages and"
+            " {bookings} bookings today created).".format(**front_desk)
+        )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
 
