@@ -1,0 +1,40 @@
+"""The front desk's demo data: made through the real services, once."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from consult.models import Booking
+from guide.models import ExamPackage, TriageKeyword, Visit
+from zhongdu.models import ClinicSession
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _development(settings):
+    # pytest-django runs tests with DEBUG off; the demo seeding is for development.
+    settings.DEBUG = True
+
+
+def test_seed_demo_opens_the_day_on_a_board_with_arrivals_at_every_step(front_desk_client):
+    call_command("seed_demo", password="winter-plum-2026")
+    assert TriageKeyword.objects.filter(keyword="荨麻疹").exists()
+    assert ExamPackage.objects.count() == 4
+    assert ExamPackage.objects.get(price_item__code="TC001").items.count() == 4
+    today = timezone.localdate()
+    if not ClinicSession.objects.filter(date=today).exists():
+        pytest.skip("no demo expert sits on this weekday")
+    assert Booking.objects.filter(session__date=today).count() > 10
+    states = set(Visit.objects.filter(day=today).values_list("status", flat=True))
+    assert {"waiting", "with_doctor"} <= states
+    response = front_desk_client.get(reverse("guide:today"))
+    assert response.context["board"].total > 10
+
+
+def test_seed_demo_makes_the_front_desk_data_once():
+    call_command("seed_demo", password="winter-plum-2026")
+    counts = (TriageKeyword.objects.count(), Booking.objects.count(), Visit.objects.count())
+    call_command("seed_demo", password="winter-plum-2026")
+    assert (TriageKeyword.objects.count(), Booking.objects.count(), Visit.objects.count()) == counts
