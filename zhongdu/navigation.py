@@ -6,7 +6,11 @@ from django.utils.translation import gettext_lazy as _
 
 from .roles import user_may_open
 
-# (URL name, label, one-line description for the home page). Later apps add their sections here.
+# (URL name, label, one-line description for the home page[, menu group]). Later apps add their
+# sections here. Sections of one group sit together and show as one drop-down in the navigation
+# bar (a bar of a dozen links does not fit a 1366-pixel screen); the home page lists them all.
+FRONT_DESK_GROUP = _("Front desk")
+CONSULTATION_GROUP = _("Consultation")
 SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
@@ -14,36 +18,43 @@ SECTIONS = [
         "guide:today",
         _("Arrivals"),
         _("Today's bookings and walk-ins: check in, register, triage, follow them through."),
-    ),
-    (
-        "consult:queue",
-        _("Enquiries"),
-        _("Call-backs due, online booking requests, and the call screen."),
-    ),
-    (
-        "consult:booking_list",
-        _("Bookings"),
-        _("The day's bookings by department, expert and status."),
-    ),
-    (
-        "consult:stats",
-        _("Consultation analysis"),
-        _("Enquiries, bookings, arrivals and conversion by consultant and channel."),
+        FRONT_DESK_GROUP,
     ),
     (
         "guide:card_list",
         _("Membership cards"),
         _("Issue, renew and suspend cards; find a member by card number."),
+        FRONT_DESK_GROUP,
     ),
     (
         "guide:exam_list",
         _("Exam orders"),
         _("Exam cards: their examinations ticked off, results, post-exam service."),
+        FRONT_DESK_GROUP,
     ),
     (
         "guide:daily",
         _("Daily figures"),
         _("The day's arrivals, bookings, no-shows, waiting times, cards and exams."),
+        FRONT_DESK_GROUP,
+    ),
+    (
+        "consult:queue",
+        _("Enquiries"),
+        _("Call-backs due, online booking requests, and the call screen."),
+        CONSULTATION_GROUP,
+    ),
+    (
+        "consult:booking_list",
+        _("Bookings"),
+        _("The day's bookings by department, expert and status."),
+        CONSULTATION_GROUP,
+    ),
+    (
+        "consult:stats",
+        _("Consultation analysis"),
+        _("Enquiries, bookings, arrivals and conversion by consultant and channel."),
+        CONSULTATION_GROUP,
     ),
     (
         "knowledge_desk",
@@ -58,7 +69,7 @@ SECTIONS = [
 
 def sections_for(user):
     sections = []
-    for url_name, label, description in SECTIONS:
+    for url_name, label, description, *group in SECTIONS:
         if not user_may_open(user, url_name):
             continue
         try:
@@ -66,6 +77,39 @@ def sections_for(user):
         except NoReverseMatch:
             continue
         sections.append(
-            {"url_name": url_name, "url": url, "label": label, "description": description}
+            {
+                "url_name": url_name,
+                "url": url,
+                "label": label,
+                "description": description,
+                "group": group[0] if group else None,
+            }
         )
     return sections
+
+
+def menu_for(sections, current: str):
+    """The navigation bar: sections in order, those of one group folded into one drop-down
+    (a group with a single visible section stays a plain link). A link is active on its own page
+    and on the other pages of its app (a booking's page lights Bookings); a drop-down is active
+    when one of its sections is."""
+    namespace = current.rpartition(":")[0]
+
+    def in_app(url_name):
+        return bool(namespace) and url_name.rpartition(":")[0] == namespace
+
+    menu = []
+    for section in sections:
+        item = dict(section, active=section["url_name"] == current)
+        previous = menu[-1] if menu else None
+        if section["group"] and previous and previous.get("group") == section["group"]:
+            if "children" not in previous:
+                first = dict(previous, active=previous["url_name"] == current)
+                previous.update(children=[first], label=section["group"])
+                previous["active"] = in_app(first["url_name"])
+            previous["children"].append(item)
+            previous["active"] = previous["active"] or in_app(section["url_name"])
+        else:
+            item["active"] = item["active"] or in_app(section["url_name"])
+            menu.append(item)
+    return menu

@@ -19,11 +19,11 @@ def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
         "home",
         "clientmgmt:client_list",
         "guide:today",
-        "consult:queue",
-        "consult:booking_list",
         "guide:card_list",
         "guide:exam_list",
         "guide:daily",
+        "consult:queue",
+        "consult:booking_list",
         "knowledge_desk",
     ]
     assert reverse("audit_event_list") not in response.content.decode()
@@ -35,12 +35,12 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
         "home",
         "clientmgmt:client_list",
         "guide:today",
-        "consult:queue",
-        "consult:booking_list",
-        "consult:stats",
         "guide:card_list",
         "guide:exam_list",
         "guide:daily",
+        "consult:queue",
+        "consult:booking_list",
+        "consult:stats",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
@@ -53,12 +53,12 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "home",
         "clientmgmt:client_list",
         "guide:today",
-        "consult:queue",
-        "consult:booking_list",
-        "consult:stats",
         "guide:card_list",
         "guide:exam_list",
         "guide:daily",
+        "consult:queue",
+        "consult:booking_list",
+        "consult:stats",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
@@ -118,3 +118,19 @@ def test_the_vendored_assets_are_served(client):
     ):
         response = client.get(path)
         assert response.status_code == 200, path
+
+
+def test_the_navigation_folds_each_departments_pages_into_one_menu(front_desk_client):
+    response = front_desk_client.get(reverse("guide:today"), HTTP_ACCEPT_LANGUAGE="en")
+    menu = response.context["nav_menu"]
+    labels = [str(item["label"]) for item in menu]
+    assert labels == ["Workbench", "Clients", "Front desk", "Consultation", "Knowledge desk"]
+    front_desk = menu[2]
+    assert front_desk["active"] and not menu[3]["active"]
+    assert [child["url_name"] for child in front_desk["children"]] == [
+        "guide:today",
+        "guide:card_list",
+        "guide:exam_list",
+        "guide:daily",
+    ]
+    assert [child["active"] for child in front_desk["children"]] == [True, False, False, False]
