@@ -509,6 +509,12 @@ def _import_row(row: ClientImportRow, by) -> tuple[str, Client | None]:
     return ClientImportRow.Outcome.CREATED, client
 
 
+def _finish_import_row(job, row) -> None:
+    row.data_encrypted = ""
+    row.save(update_fields=["outcome", "client", "message", "data_encrypted"])
+    ClientImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + 1)
+
+
 def client_import_run(*, job_id: int, batch: int = 200) -> ClientImport | None:
     """Write the rows of a queued import. Each row commits or rolls back on its own, so a failed
     row never stops the others and nothing is half-written; safe to run again after a crash
@@ -525,22 +531,25 @@ def client_import_run(*, job_id: int, batch: int = 200) -> ClientImport | None:
             break
         for row in rows:
             try:
+                # The row's outcome commits with the client it made: a worker killed between
+                # the two would otherwise leave a written client with a row still to do, and
+                # the redelivered job would write it again.
                 with transaction.atomic():
                     row.outcome, row.client = _import_row(row, job.uploaded_by)
                     row.message = ""
+                    _finish_import_row(job, row)
             except ValidationError as exc:
                 row.outcome, row.client, row.message = (
                     ClientImportRow.Outcome.FAILED,
                     None,
                     "; ".join(exc.messages)[:300],
                 )
+                _finish_import_row(job, row)
             except Exception:  # one broken row must not stop the rest; the log has the trace
                 logger.exception("client import %s row %s failed", job.pk, row.row_number)
                 row.outcome, row.client = ClientImportRow.Outcome.FAILED, None
                 row.message = _("This row could not be saved.")
-            row.data_encrypted = ""
-            row.save(update_fields=["outcome", "client", "message", "data_encrypted"])
-            ClientImport.objects.filter(pk=job.pk).update(processed_rows=F("processed_rows") + 1)
+                _finish_import_row(job, row)
     ClientImport.objects.filter(pk=job.pk).update(
         status=ClientImport.Status.DONE, finished_at=timezone.now()
     )

@@ -185,3 +185,29 @@ def test_the_upload_is_audited(client_manager_client):
 
 def test_the_front_desk_cannot_import(front_desk_client):
     assert front_desk_client.get(UPLOAD).status_code == 403
+
+
+def test_a_worker_killed_mid_row_leaves_nothing_for_the_retry_to_write_twice(
+    client_manager_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from clientmgmt import services
+
+    _upload(client_manager_client)
+    job = ClientImport.objects.get()
+    with django_capture_on_commit_callbacks(execute=False):
+        client_manager_client.post(reverse("clientmgmt:import_start", args=[job.token]))
+    finish = services._finish_import_row
+
+    def killed(job, row):
+        # The worker dies after writing the row's client, before recording the row's outcome.
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(services, "_finish_import_row", killed)
+    with pytest.raises(SystemExit):
+        services.client_import_run(job_id=job.pk)
+    monkeypatch.setattr(services, "_finish_import_row", finish)
+    tasks.client_import_run.apply(args=[job.pk])  # the broker redelivers the job
+    assert Client.objects.filter(name="李娜").count() == 1
+    assert Client.objects.filter(name="陈静").count() == 1
+    job.refresh_from_db()
+    assert job.rows.get(row_number=2).outcome == "created"

@@ -89,3 +89,42 @@ def test_the_merge_service_refuses_to_merge_a_client_into_a_merged_one(role_user
     services.client_merge(survivor=a, merged=b, by=role_user("manager"))
     with pytest.raises(services.ValidationError):
         services.client_merge(survivor=b, merged=a, by=role_user("manager"))
+
+
+def test_every_relation_to_a_client_follows_a_merge_or_is_the_merges_own_bookkeeping():
+    from django.apps import apps
+
+    from clientmgmt.registry import merge_relations
+
+    registered = {(model._meta.label, name) for model, name in merge_relations()}
+    # The merge's own records point at both clients on purpose; merged_into is the merge itself.
+    bookkeeping = {
+        ("clientmgmt.Client", "merged_into"),
+        ("clientmgmt.ClientMerge", "survivor"),
+        ("clientmgmt.ClientMerge", "merged"),
+    }
+    pointing = {
+        (model._meta.label, field.name)
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if field.is_relation
+        and field.concrete
+        and (field.many_to_one or field.one_to_one)
+        and field.related_model is Client
+    }
+    assert pointing - bookkeeping - registered == set()
+
+
+def test_a_no_shows_recall_follows_the_person_and_comes_back_on_undo(role_user):
+    from tests.consult.factories import make_no_show
+    from zhongdu import roles
+
+    by = role_user(roles.CLIENT_MANAGER)
+    survivor, duplicate = ClientFactory(), ClientFactory(name="李娜")
+    recall = make_no_show(client=duplicate)
+    merge = services.client_merge(survivor=survivor, merged=duplicate, by=by)
+    recall.refresh_from_db()
+    assert recall.client == survivor and recall.booking.client == survivor
+    services.client_unmerge(merge=merge, by=by)
+    recall.refresh_from_db()
+    assert recall.client == duplicate and recall.booking.client == duplicate
