@@ -107,6 +107,9 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "can_merge": request.user.has_perm("clientmgmt.merge_client"),
         "opt_in_methods": Client.OptInMethod.choices,
         "can_book": user_may_open(request.user, "consult:booking_new"),
+        # The front desk's card and exam-order pages, by URL name (clientmgmt imports no guide).
+        "can_issue_card": user_may_open(request.user, "guide:card_new"),
+        "can_order_exam": user_may_open(request.user, "guide:exam_new"),
     }
     return render(request, "clientmgmt/client_detail.html", context, status=status)
 

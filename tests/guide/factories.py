@@ -72,3 +72,10 @@ def issue_card(*, client=None, by=None, number="ZD00000001", months=12, fee="200
 
 def keyword(word, department):
     return TriageKeyword.objects.create(keyword=word, department=department)
+
+
+def exam_order(*, client=None, package=None, items=(), visit=None, by=None):
+    """An exam order made by the real service (a package, single examinations, or both)."""
+    return services.exam_order_create(
+        client=client or ClientFactory(), package=package, items=items, visit=visit, by=by
+    )
