@@ -2,6 +2,7 @@
 # redirect or render. Ticking an examination off answers htmx with the table row it replaces.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -150,7 +151,12 @@ def exam_item_done(request, pk):
         status = _conflict_or_invalid(exc)
         return _item_refused(request, order, " ".join(exc.messages), status)
     if _is_htmx(request):
-        return render(request, "guide/_exam_item.html", {"item": item, "can_change": True})
+        # The row, and the order's progress counter out of band, so "3/5" stays true.
+        progress = order.items.aggregate(
+            done=Count("pk", filter=Q(done_at__isnull=False)), total=Count("pk")
+        )
+        context = {"item": item, "can_change": True, "progress": progress}
+        return render(request, "guide/_exam_item.html", context)
     return redirect(order)
 
 

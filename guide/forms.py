@@ -154,5 +154,5 @@ class ChargeForm(forms.Form):
                 Column("quantity", css_class="col-md-2"),
                 Column("amount", css_class="col-md-4"),
             ),
-            Submit("add", _("Add charge"), css_class="btn-outline-primary btn-sm"),
+            Submit("add", _("Add charge")),
         )

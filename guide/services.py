@@ -82,6 +82,16 @@ def _already_here(client_id) -> AlreadyHere:
     )
 
 
+def _check_client(client) -> None:
+    """Nothing new is written for a record merged into another: the survivor is the person."""
+    from clientmgmt.models import Client
+
+    if client.status == Client.Status.MERGED:
+        raise ValidationError(
+            _("This record was merged into another one; use the surviving record.")
+        )
+
+
 def default_visit_type(client, *, booking=None) -> str:
     """Exam bookings are exams; card-holding members are member visits; anyone seen before
     (an earlier visit, or a last visit on record from before the front desk kept visits) is
@@ -180,6 +190,7 @@ def visit_register_walk_in(*, client, by, channel=None, request=None) -> Visit:
         .order_by("session__start_time")
         .first()
     )
+    _check_client(client)
     if booking is not None:
         return visit_check_in(booking=booking, by=by, request=request)
     if _open_visit(client.pk) is not None:
@@ -461,6 +472,7 @@ def card_issue(
 ) -> MembershipCard:
     """Issue a membership card: the client becomes a member. The number is the printed card's;
     the database refuses a number in use and a second live card for the client."""
+    _check_client(client)
     number = card_number_clean(number)
     _check_months(months)
     if level not in MembershipCard.Level.values:
@@ -567,6 +579,7 @@ def exam_order_create(*, client, by, package=None, items=(), visit=None, request
     """An exam card order: the package's examinations plus any chosen singly. Opened during a
     visit, the package (or each single examination) is charged to that visit. The client becomes
     an exam client."""
+    _check_client(client)
     chosen = list(package.items.all()) if package is not None else []
     chosen += [item for item in items if item not in chosen]
     if not chosen:

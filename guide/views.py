@@ -199,7 +199,8 @@ def _visit_page(request, visit, *, triage_form=None, charge_form=None, status=20
         if can_write and visit.status != Visit.Status.LEFT
         else None,
         "exam_orders": visit.exam_orders.select_related("package__price_item"),
-        "can_order_exam": user_may_open(request.user, "guide:exam_new"),
+        # Ordering from the visit charges it: only those who work the visit.
+        "can_order_exam": can_write and user_may_open(request.user, "guide:exam_new"),
         "can_issue_card": user_may_open(request.user, "guide:card_new"),
     }
     return render(request, "guide/visit_detail.html", context, status=status)

@@ -9,6 +9,7 @@ from html import escape
 from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 register = template.Library()
 
@@ -32,7 +33,9 @@ def board_rows(rows, can_receive):
         ' formaction="{url}" data-testid="check-in">' + escape(_("Check in")) + "</button>"
     )
     open_visit = (
-        '<a class="btn btn-outline-primary btn-sm" href="{url}">' + escape(_("Open")) + "</a>"
+        '<a class="btn btn-outline-primary btn-sm" href="{url}">'
+        + escape(pgettext("action", "Open"))
+        + "</a>"
     )
 
     def action(row):

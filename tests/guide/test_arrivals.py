@@ -193,9 +193,7 @@ def test_a_charge_is_the_list_price_times_the_quantity_unless_billed_otherwise()
 def test_a_bad_charge_is_refused_with_a_reason(change, message):
     visit = walk_in()
     with pytest.raises(ValidationError, match=message):
-        services.charge_add(
-            visit=visit, price_item=price(), by=None, **({"quantity": 1} | change)
-        )
+        services.charge_add(visit=visit, price_item=price(), by=None, **({"quantity": 1} | change))
 
 
 def test_nothing_is_charged_to_someone_who_left_or_for_an_item_no_longer_listed():
@@ -288,3 +286,15 @@ def test_checked_in_factories_agree_with_the_board():
     assert [(row.client_id, row.state) for row in board.rows] == [
         (visit.client_id, Visit.Status.REGISTERED)
     ]
+
+
+def test_nothing_new_is_written_for_a_merged_record(django_user_model):
+    by = django_user_model.objects.create_user("merger")
+    survivor, duplicate = ClientFactory(), ClientFactory()
+    client_services.client_merge(survivor=survivor, merged=duplicate, by=by)
+    duplicate.refresh_from_db()
+    with pytest.raises(ValidationError, match="merged"):
+        services.visit_register_walk_in(client=duplicate, by=None)
+    with pytest.raises(ValidationError, match="merged"):
+        issue_card(client=duplicate)
+    assert not Visit.objects.exists()

@@ -228,6 +228,9 @@ def test_ticking_an_examination_with_htmx_returns_its_row(front_desk_client):
     assert body.startswith(f'<tr id="exam-item-{item.pk}"')
     assert "<html" not in body
     assert 'name="done" value="0"' in body and "t_frontdesk" in body
+    # The order's progress counter comes along out of band.
+    assert 'id="exam-progress"' in body and 'hx-swap-oob="true"' in body
+    assert f">1/{order.items.count()}<" in body
     item.refresh_from_db()
     assert item.done_at is not None and item.done_by.username == "t_frontdesk"
     page = _tick(front_desk_client, item, "0", **HTMX)
