@@ -95,7 +95,11 @@ class RescheduleForm(forms.Form):
             "invalid_choice": _("Choose a session."),
         },
     )
-    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+    reason = forms.CharField(
+        label=_("Reason for moving the booking"),
+        max_length=300,
+        error_messages={"required": _("Give the reason for moving the booking.")},
+    )
 
 
 class CancelForm(forms.Form):

@@ -172,9 +172,13 @@ def booking_cancel(*, booking, reason: str, by) -> Booking:
     return booking_set_status(booking=booking, new_status=Status.CANCELLED, by=by, detail=reason)
 
 
-def booking_reschedule(*, booking, session, by, reason: str = "") -> Booking:
+def booking_reschedule(*, booking, session, by, reason: str) -> Booking:
     """Move a live booking to another session: take a place there, give the old one back, cancel
-    the old reminder and queue a fresh one; all in one transaction."""
+    the old reminder and queue a fresh one; all in one transaction. The reason is required (the
+    history says why the appointment moved), as for a cancellation."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for moving the booking."))
     if session.pk == booking.session_id:
         raise ValidationError(_("Choose a different session."))
     try:

@@ -144,18 +144,44 @@ def test_reschedule_into_a_full_session_changes_nothing():
     full = future_session(days=5, capacity=1)
     make_booking(session=full, client=make_vip(ClientFactory()), vip=True)
     with pytest.raises(services.SessionFull):
-        services.booking_reschedule(booking=booking, session=full, by=None)
+        services.booking_reschedule(booking=booking, session=full, by=None, reason="work")
     booking.refresh_from_db()
     booking.session.refresh_from_db()
     assert booking.session.booked == 1
     assert booking.events.count() == 1
 
 
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_reschedule_without_a_reason_is_refused_and_changes_nothing(reason):
+    booking = make_booking()
+    old = booking.session
+    new = future_session(days=5)
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        services.booking_reschedule(booking=booking, session=new, by=None, reason=reason)
+    assert refused.value.messages == ["Give the reason for moving the booking."]
+    booking.refresh_from_db()
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert booking.session_id == old.pk
+    assert (old.booked, new.booked) == (1, 0)
+    assert booking.events.count() == 1
+
+
+def test_the_reason_for_a_reschedule_is_kept_in_the_history():
+    booking = make_booking()
+    services.booking_reschedule(
+        booking=booking, session=future_session(days=5), by=None, reason="  出差  "
+    )
+    assert booking.events.last().detail == "出差"
+
+
 def test_a_cancelled_booking_cannot_be_rescheduled():
     booking = make_booking()
     services.booking_cancel(booking=booking, reason="x", by=None)
     with pytest.raises(services.IllegalTransition):
-        services.booking_reschedule(booking=booking, session=future_session(days=5), by=None)
+        services.booking_reschedule(
+            booking=booking, session=future_session(days=5), by=None, reason="work"
+        )
 
 
 def test_history_rows_cannot_be_changed():

@@ -54,7 +54,7 @@ def test_reschedule_cancels_the_old_reminder_and_queues_a_fresh_one():
     booking = make_booking()
     old_key = f"booking:{booking.pk}:reminder:{booking.session_id}"
     new = future_session(days=6)
-    services.booking_reschedule(booking=booking, session=new, by=None)
+    services.booking_reschedule(booking=booking, session=new, by=None, reason="work")
     keys = _keys()
     assert keys[old_key] == "cancelled"
     assert keys[f"booking:{booking.pk}:reminder:{new.pk}"] == "pending"
@@ -65,8 +65,10 @@ def test_moving_back_to_the_first_session_gets_a_fresh_reminder():
     booking_templates()
     booking = make_booking()
     first = booking.session
-    services.booking_reschedule(booking=booking, session=future_session(days=6), by=None)
-    services.booking_reschedule(booking=booking, session=first, by=None)
+    services.booking_reschedule(
+        booking=booking, session=future_session(days=6), by=None, reason="work"
+    )
+    services.booking_reschedule(booking=booking, session=first, by=None, reason="back")
     live = OutboxMessage.objects.filter(purpose="booking_reminder", status="pending")
     assert list(live.values_list("idempotency_key", flat=True)) == [
         f"booking:{booking.pk}:reminder:{first.pk}:2"

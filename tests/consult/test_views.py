@@ -117,8 +117,28 @@ def test_reschedule_moves_the_booking(consultant_client):
     assert consultant_client.post(url, {"session": new.pk, "reason": "work"}).status_code == 302
     booking.refresh_from_db()
     assert booking.session == new
-    assert consultant_client.post(url, {"session": "nope"}).status_code == 422
-    assert consultant_client.post(url, {"session": new.pk}).status_code == 409
+    assert consultant_client.post(url, {"session": "nope", "reason": "work"}).status_code == 422
+    assert consultant_client.post(url, {"session": new.pk, "reason": "again"}).status_code == 409
+
+
+def test_reschedule_without_a_reason_is_refused_with_a_message(consultant_client):
+    booking = make_booking()
+    new = future_session(days=5, expert=booking.session.expert)
+    url = reverse("consult:booking_reschedule", args=[booking.pk])
+    page = consultant_client.post(
+        url, {"session": new.pk, "reason": "  "}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert page.status_code == 422
+    assert "Give the reason for moving the booking." in page.content.decode()
+    booking.refresh_from_db()
+    assert booking.session != new
+    assert consultant_client.post(url, {"session": new.pk}).status_code == 422
+
+
+def test_the_reschedule_form_marks_the_reason_as_required(consultant_client):
+    booking = make_booking()
+    html = consultant_client.get(booking.get_absolute_url()).content.decode()
+    assert 'name="reason" maxlength="300" class="textinput form-control" required' in html
 
 
 def test_the_slip_prints_the_booking(consultant_client):
