@@ -54,16 +54,21 @@ def read_table(name: str, raw: bytes) -> list[list[str]]:
     if name.lower().endswith(".xlsx"):
         from openpyxl import load_workbook
 
+        # A read-only workbook is read lazily: a damaged sheet fails while its rows are read,
+        # so the reading is inside the guard too.
         try:
             sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).active
+            return [
+                ["" if cell is None else _cell_text(cell) for cell in row]
+                for row in sheet.iter_rows(values_only=True)
+            ]
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ImportFileError(_("This Excel file cannot be read.")) from exc
-        return [
-            ["" if cell is None else _cell_text(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
     if name.lower().endswith((".csv", ".txt")):
-        return list(csv.reader(io.StringIO(_decode(raw))))
+        try:
+            return list(csv.reader(io.StringIO(_decode(raw))))
+        except csv.Error as exc:  # a field over csv's size limit, a NUL byte
+            raise ImportFileError(_("This CSV file cannot be read.")) from exc
     raise ImportFileError(_("Upload a .csv or .xlsx file."))
 
 

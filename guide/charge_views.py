@@ -30,7 +30,9 @@ def charge_void(request, pk):
         messages.error(request, " ".join(form.errors["reason"]))
         return redirect(charge.visit)
     try:
-        services.charge_void(charge=charge, reason=form.cleaned_data["reason"], by=request.user)
+        services.charge_void(
+            charge=charge, reason=form.cleaned_data["reason"], by=request.user, request=request
+        )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     else:

@@ -320,6 +320,8 @@ class Charge(models.Model):
             # A visit's charges (visit page), and a client's spend over a period (VIP).
             models.Index(fields=["visit"], name="charge_visit_idx"),
             models.Index(fields=["client", "charged_at"], name="charge_client_at_idx"),
+            # The day's total charged (daily figures).
+            models.Index(fields=["charged_at"], name="charge_charged_at_idx"),
         ]
         constraints = [
             # A billing line is imported once, however often the file is uploaded.
@@ -560,9 +562,12 @@ class ExamOrder(models.Model):
         verbose_name_plural = _("exam orders")
         ordering = ["-ordered_at"]
         indexes = [
-            # The open orders list, and the day's orders (daily figures).
+            # The orders list by status, newest first.
             models.Index(fields=["status", "ordered_at"], name="examorder_status_at_idx"),
             models.Index(fields=["client", "-ordered_at"], name="examorder_client_idx"),
+            # The day's orders opened and completed (daily figures).
+            models.Index(fields=["ordered_at"], name="examorder_ordered_at_idx"),
+            models.Index(fields=["completed_at"], name="examorder_completed_at_idx"),
             # Completed orders that follow-up has not taken up yet (a small partial index).
             models.Index(
                 fields=["completed_at"],

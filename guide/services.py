@@ -365,7 +365,7 @@ def charge_add(
     return charge
 
 
-def charge_void(*, charge: Charge, reason: str, by) -> Charge:
+def charge_void(*, charge: Charge, reason: str, by, request=None) -> Charge:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for voiding this charge."))
@@ -380,6 +380,14 @@ def charge_void(*, charge: Charge, reason: str, by) -> Charge:
             VisitEvent.Action.CHARGE_VOIDED,
             by=by,
             detail=f"{charge.price_item.code} ¥{charge.amount}: {reason}",
+        )
+        audit.record(
+            audit.Action.UPDATE,
+            actor=by,
+            obj=charge,
+            fields=["voided_at", "void_reason"],
+            reason=reason,
+            request=request,
         )
     charge.refresh_from_db()
     return charge

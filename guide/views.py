@@ -54,6 +54,8 @@ def today(request):
         "board": board,
         "refresh": BOARD_REFRESH_SECONDS,
         "can_receive": user_may_open(request.user, "guide:check_in"),
+        "can_import": user_may_open(request.user, "guide:charge_import_upload"),
+        "can_see_figures": user_may_open(request.user, "guide:daily"),
         "query": request.GET.urlencode(),
     }
     template = "guide/_board.html" if _is_htmx(request) else "guide/today.html"

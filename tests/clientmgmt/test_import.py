@@ -167,6 +167,8 @@ def test_gbk_csv_and_excel_files_are_read(client_manager_client):
         ("clients.csv", "手机\n139\n", "including 姓名 (name)"),
         ("clients.csv", "姓名,手机\n", "no rows below its header"),
         ("clients.xlsx", b"not really excel", "cannot be read"),
+        # A field longer than csv's limit (131,072 characters).
+        ("clients.csv", "姓名,备注\n李娜," + "长" * 140_000 + "\n", "This CSV file cannot be read"),
     ],
 )
 def test_an_unreadable_file_is_explained(client_manager_client, name, content, message):

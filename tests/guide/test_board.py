@@ -86,9 +86,7 @@ def test_the_board_filters_by_department_and_state(front_desk_client):
     skin = DepartmentFactory(name="皮肤科")
     booked_today(client=ClientFactory(name="王芳"), session=today_session(department=skin))
     triaged(walk_in(client=ClientFactory(name="李娜")), department=DepartmentFactory())
-    assert _rows(front_desk_client.get(TODAY, {"department": skin.pk})) == [
-        ("王芳", "expected")
-    ]
+    assert _rows(front_desk_client.get(TODAY, {"department": skin.pk})) == [("王芳", "expected")]
     response = front_desk_client.get(TODAY, {"state": "waiting"})
     assert _rows(response) == [("李娜", "waiting")]
     # The counts stay those of the whole day.
@@ -287,9 +285,7 @@ def test_a_walk_in_with_a_booking_today_is_checked_in_on_it(front_desk_client):
 
 def test_a_visit_arrived_yesterday_is_not_on_todays_board(front_desk_client):
     visit = walk_in()
-    Visit.objects.filter(pk=visit.pk).update(
-        day=timezone.localdate() - datetime.timedelta(days=1)
-    )
+    Visit.objects.filter(pk=visit.pk).update(day=timezone.localdate() - datetime.timedelta(days=1))
     assert _rows(front_desk_client.get(TODAY)) == []
 
 
@@ -297,3 +293,11 @@ def test_names_on_the_board_are_escaped(front_desk_client):
     walk_in(client=ClientFactory(name="<b>王</b>"))
     html = front_desk_client.get(TODAY).content.decode()
     assert "&lt;b&gt;王&lt;/b&gt;" in html and "<b>王</b>" not in html
+
+
+def test_the_board_links_the_billing_import_for_those_who_may_use_it(client_for):
+    upload = reverse("guide:charge_import_upload")
+    assert upload in client_for(roles.FRONT_DESK).get(TODAY).content.decode()
+    vip_manager = client_for(roles.VIP_MANAGER).get(TODAY).content.decode()
+    assert upload not in vip_manager
+    assert reverse("guide:daily") not in vip_manager  # nor the figures it may not open

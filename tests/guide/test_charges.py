@@ -100,6 +100,9 @@ def test_a_voided_line_leaves_the_clients_spend_and_the_visit_page_says_so(
     assert selectors.client_spend(client_id=visit.client_id) == Decimal("20.00")
     event = VisitEvent.objects.get(visit=visit, action=VisitEvent.Action.CHARGE_VOIDED)
     assert "录错了" in event.detail
+    audit = AuditEvent.objects.get(object_type="guide.charge", object_id=str(wrong.pk))
+    assert audit.action == "update" and audit.reason == "录错了"
+    assert audit.actor_username == "t_frontdesk"
 
 
 def test_voiding_needs_a_reason(front_desk_client, visit, items):

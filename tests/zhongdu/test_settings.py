@@ -111,3 +111,26 @@ def test_no_template_has_inline_script_style_or_event_handlers():
 def test_pages_link_no_outside_host():
     for path in _templates():
         assert not re.search(r"(src|href)=\"https?://", path.read_text()), path.name
+
+
+def test_the_embedded_broker_keeps_all_its_folders_under_var():
+    env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, json; django.setup(); from django.conf import settings; "
+            "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))",
+        ],
+        cwd=ROOT,
+        env=env | {"DJANGO_SETTINGS_MODULE": "zhongdu.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    import json
+
+    options = json.loads(result.stdout)
+    folders = [options[key] for key in ("control_folder", "data_folder_in", "processed_folder")]
+    assert all(folder.startswith(str(ROOT / "var" / "broker")) for folder in folders), folders
