@@ -38,9 +38,7 @@ def walk_in(*, client=None, by=None, **kwargs):
 
 def triaged(visit, *, by=None, department=None, expert=None, **kwargs):
     department = department or visit.department or visit.session.department
-    return services.visit_triage(
-        visit=visit, department=department, expert=expert, by=by, **kwargs
-    )
+    return services.visit_triage(visit=visit, department=department, expert=expert, by=by, **kwargs)
 
 
 def price(code="GH001", amount="20.00", category=PriceItem.Category.REGISTRATION, **kwargs):
@@ -51,9 +49,7 @@ def exam_package(code="TC003", amount="480.00", items=("JC001", "JC012")):
     package = ExamPackage.objects.create(
         price_item=price(code, amount, category=PriceItem.Category.PACKAGE)
     )
-    package.items.set(
-        [price(item, "100.00", category=PriceItem.Category.EXAM) for item in items]
-    )
+    package.items.set([price(item, "100.00", category=PriceItem.Category.EXAM) for item in items])
     return package
 
 
