@@ -16,7 +16,7 @@ SECTIONS = [
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
     (
         "guide:today",
-        _("Arrivals"),
+        _("Today's board"),
         _("Today's bookings and walk-ins: check in, register, triage, follow them through."),
         FRONT_DESK_GROUP,
     ),
