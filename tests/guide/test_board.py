@@ -218,7 +218,8 @@ def test_an_existing_client_is_registered_without_a_new_record(front_desk_client
 def test_an_unknown_number_offers_the_registration_form_with_the_number(front_desk_client):
     response = front_desk_client.get(WALK_IN, {"phone": "13912345678"})
     form = response.context["new_form"]
-    assert form is not None and form.initial["phone"] == "+8613912345678"
+    assert form is not None and form.initial["phone"] == "13912345678"
+    assert form.fields["name"].widget.attrs["autofocus"]
 
 
 def test_a_new_walk_in_is_registered_with_the_seeds_fields_and_triaged_next(
