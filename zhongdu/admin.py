@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Heartbeat
+from .models import AuditEvent, CalendarDay, Heartbeat, WorkingHours
 
 admin.site.site_header = _("Zhongdu customer-service centre")
 admin.site.site_title = _("Zhongdu administration")
@@ -52,3 +52,23 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
 
 from .directory import admin as directory_admin  # noqa: E402, F401  (registers the directory)
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "start", "end", "weekdays"]
+
+    def has_add_permission(self, request):
+        # A singleton: the row is created on first use (WorkingHours.current()).
+        return super().has_add_permission(request) and not WorkingHours.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "is_working"]
+    list_filter = ["is_working"]
+    date_hierarchy = "date"
+    search_fields = ["name"]

@@ -1,4 +1,5 @@
 from .audit import AuditAction, AuditEvent, Heartbeat
+from .calendar import CalendarDay, WorkingHours
 from .directory import (
     Channel,
     ClinicSession,
@@ -12,6 +13,7 @@ from .directory import (
 __all__ = [
     "AuditAction",
     "AuditEvent",
+    "CalendarDay",
     "Channel",
     "ClinicSession",
     "Department",
@@ -20,4 +22,5 @@ __all__ = [
     "KnowledgeArticle",
     "PriceItem",
     "SessionTemplate",
+    "WorkingHours",
 ]
