@@ -1,11 +1,13 @@
 """Reads of Consultation desk: querysets that already select_related what their page shows."""
 
 import datetime
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Value
 from django.http import Http404
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry
@@ -76,6 +78,124 @@ def booking_list(
     if status:
         qs = qs.filter(status=status)
     return qs
+
+
+# --- The week calendar ----------------------------------------------------------------
+# Plain rows with their display strings prepared here, so the template only prints them: a busy
+# week holds thousands of bookings, and every filter or method call per cell costs (see
+# CONVENTIONS.md, performance habits).
+
+
+@dataclass
+class WeekBooking:
+    name: str
+    status: str
+    status_label: str
+    vip: bool
+    url: str
+
+
+@dataclass
+class WeekSession:
+    time: str  # "08:30–11:30"
+    expert: str
+    department: str  # "Dermatology (2F)"
+    places: str  # "3/20": booked / capacity
+    full: bool
+    cancelled: bool
+    bookings: list[WeekBooking] = field(default_factory=list)
+
+
+@dataclass
+class WeekDay:
+    date: datetime.date
+    label: str  # "Mon 03-02" in the current language
+    iso: str  # "2026-03-02", for the link to the day's table
+    today: bool
+    sessions: list[WeekSession] = field(default_factory=list)
+
+
+def booking_week(*, monday: datetime.date, department=None, expert=None, status: str = ""):
+    """The week from `monday` as seven days, each with its sessions (of the department and
+    expert, if given) and under each session its bookings (of the status, if given). Two queries
+    whatever the number of sessions and bookings (session_date_dept_idx, then
+    booking_session_status_idx). With a status filter, sessions without such a booking are left
+    out: the week then answers "where are the no-shows?", not "which clinics run?"."""
+    sunday = monday + datetime.timedelta(days=6)
+    sessions = ClinicSession.objects.filter(date__range=(monday, sunday))
+    bookings = Booking.objects.filter(session__date__range=(monday, sunday))
+    if department is not None:
+        sessions = sessions.filter(department=department)
+        bookings = bookings.filter(session__department=department)
+    if expert is not None:
+        sessions = sessions.filter(expert=expert)
+        bookings = bookings.filter(session__expert=expert)
+    if status:
+        bookings = bookings.filter(status=status)
+
+    labels = {value: str(label) for value, label in Booking.Status.choices}
+    url = reverse("consult:booking_detail", args=[0]).replace("/0/", "/{}/")
+    per_session: dict[int, list[WeekBooking]] = {}
+    rows = bookings.order_by("-priority", "id").values_list(
+        "id", "session_id", "status", "priority", "client__name"
+    )
+    for pk, session_id, booking_status, priority, name in rows:
+        per_session.setdefault(session_id, []).append(
+            WeekBooking(
+                name=name,
+                status=booking_status,
+                status_label=labels.get(booking_status, booking_status),
+                vip=priority,
+                url=url.format(pk),
+            )
+        )
+
+    today = timezone.localdate()
+    days = []
+    for offset in range(7):
+        date = monday + datetime.timedelta(days=offset)
+        label = formats.date_format(date, "D m-d")
+        days.append(WeekDay(date=date, label=label, iso=date.isoformat(), today=date == today))
+    cancelled = ClinicSession.Status.CANCELLED
+    session_rows = sessions.order_by("date", "start_time", "expert__name", "pk").values_list(
+        "pk",
+        "date",
+        "start_time",
+        "end_time",
+        "capacity",
+        "booked",
+        "status",
+        "expert__name",
+        "department__name",
+        "department__floor",
+    )
+    for (
+        pk,
+        date,
+        start,
+        end,
+        capacity,
+        booked,
+        session_status,
+        expert_name,
+        dept,
+        floor,
+    ) in session_rows:
+        session_bookings = per_session.get(pk, [])
+        if status and not session_bookings:
+            continue
+        days[(date - monday).days].sessions.append(
+            WeekSession(
+                time=f"{start:%H:%M}–{end:%H:%M}",
+                expert=expert_name,
+                department=f"{dept} ({floor})" if floor else dept,
+                places=f"{booked}/{capacity}",
+                full=booked >= capacity,
+                cancelled=session_status == cancelled,
+                bookings=session_bookings,
+            )
+        )
+    return days
 
 
 def booking_history(booking):

@@ -46,15 +46,15 @@ def booking_list(request):
     if week:
         day -= datetime.timedelta(days=day.weekday())  # the week from Monday
     step = datetime.timedelta(days=7 if week else 1)
-    bookings = selectors.booking_list(
-        day=day,
-        days=7 if week else 1,
-        department=filters.get("department"),
-        expert=filters.get("expert"),
-        status=filters.get("status", ""),
-    )
+    chosen = {
+        "department": filters.get("department"),
+        "expert": filters.get("expert"),
+        "status": filters.get("status", ""),
+    }
     query = request.GET.copy()
     query.pop("date", None)
+    filter_query = query.copy()  # the filters alone, for the day / week switch and day links
+    filter_query.pop("view", None)
     context = {
         "form": form,
         "day": day,
@@ -62,9 +62,13 @@ def booking_list(request):
         "week_end": day + datetime.timedelta(days=6),
         "previous_day": day - step,
         "next_day": day + step,
-        "bookings": bookings,
         "query": query.urlencode(),
+        "filter_query": filter_query.urlencode(),
     }
+    if week:
+        context["days"] = selectors.booking_week(monday=day, **chosen)
+    else:
+        context["bookings"] = selectors.booking_list(day=day, **chosen)
     return render(request, "consult/booking_list.html", context)
 
 

@@ -229,23 +229,3 @@ def test_the_day_list_opens_on_today(consultant_client):
 
     page = consultant_client.get(reverse("consult:booking_list"))
     assert f'value="{timezone.localdate():%Y-%m-%d}"' in page.content.decode()
-
-
-def test_the_week_view_lists_the_bookings_from_monday_to_sunday(consultant_client):
-    import datetime
-
-    from django.utils import timezone
-
-    from tests.consult.factories import future_session, make_booking
-
-    monday = timezone.localdate() + datetime.timedelta(days=7 - timezone.localdate().weekday())
-    inside = make_booking(session=future_session(days=(monday - timezone.localdate()).days + 6))
-    outside = make_booking(session=future_session(days=(monday - timezone.localdate()).days + 7))
-    page = consultant_client.get(
-        reverse("consult:booking_list"),
-        {"view": "week", "date": f"{monday + datetime.timedelta(days=3):%Y-%m-%d}"},
-    )
-    assert page.context["day"] == monday
-    assert list(page.context["bookings"]) == [inside]
-    assert outside not in page.context["bookings"]
-    assert 'name="view" value="week"' in page.content.decode()
