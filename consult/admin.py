@@ -50,6 +50,7 @@ class BookingAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "cancel_reason",
+        "enquiry",
         "created_by",
         "created_at",
         "updated_at",

@@ -60,6 +60,8 @@ class SessionFilterForm(forms.Form):
         label=_("Expert"), queryset=Expert.objects.filter(active=True), required=False
     )
     client = forms.IntegerField(widget=forms.HiddenInput)
+    # Kept when the filters change, so the booking stays linked to its enquiry.
+    enquiry = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,6 +70,7 @@ class SessionFilterForm(forms.Form):
             Column("department", css_class="col-sm"),
             Column("expert", css_class="col-sm"),
             "client",
+            "enquiry",
             Column(submit, css_class="col-auto align-self-end mb-3"),
         )
 

@@ -84,6 +84,17 @@ class Booking(models.Model):
     priority = models.BooleanField(_("priority (VIP)"), default=False)
     note = models.CharField(_("note"), max_length=300, blank=True)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
+    # The enquiry the booking was made from (the call screen's "booked"), which the consultation
+    # analysis counts as converted. Indexed by booking_enquiry_idx below.
+    enquiry = models.ForeignKey(
+        "Enquiry",
+        verbose_name=_("from enquiry"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bookings",
+        db_index=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("booked by"),
@@ -105,6 +116,13 @@ class Booking(models.Model):
             models.Index(fields=["session", "status"], name="booking_session_status_idx"),
             # A client's bookings, newest first (client page timeline).
             models.Index(fields=["client", "-created_at"], name="booking_client_created_idx"),
+            # The bookings made from an enquiry: the analysis' EXISTS per enquiry
+            # (consult.stats) and SET_NULL when an enquiry goes. Partial: most bookings have none.
+            models.Index(
+                fields=["enquiry"],
+                condition=Q(enquiry__isnull=False),
+                name="booking_enquiry_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -349,6 +367,13 @@ class Enquiry(models.Model):
     @property
     def caller_phone_masked(self) -> str:
         return mask_phone(self.caller_phone)
+
+    def is_from(self, client) -> bool:
+        """The enquiry is this client's, or a prospect's from the client's mobile number (a
+        caller registered since; booking the client attaches it to them)."""
+        if self.client_id is not None:
+            return self.client_id == client.pk
+        return bool(self.prospect_phone) and self.prospect_phone == client.phone
 
 
 class PublicRequestAttempt(models.Model):

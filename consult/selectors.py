@@ -31,7 +31,7 @@ def booking_get_for_user(user, pk, *, write=False) -> Booking:
     """The one way views fetch a booking: 404 if there is none, 403 if the user may not."""
     try:
         booking = Booking.objects.select_related(
-            "client", "session__expert", "session__department", "created_by"
+            "client", "session__expert", "session__department", "created_by", "enquiry"
         ).get(pk=pk)
     except (Booking.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
@@ -302,6 +302,21 @@ def callers_by_phone(raw: str) -> list:
     if query.kind != "phone":
         return []
     return client_search(query)
+
+
+def enquiry_for_booking(pk, *, client) -> Enquiry | None:
+    """The enquiry a booking is made from (`?enquiry=` on the new-booking page): None when none
+    is named; 404 when it does not exist or is not the client's (nor a prospect's from the
+    client's number), so a wrong link never books against somebody else's enquiry."""
+    if pk in (None, ""):
+        return None
+    try:
+        enquiry = Enquiry.objects.get(pk=int(pk))
+    except (Enquiry.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+    if not enquiry.is_from(client):
+        raise Http404
+    return enquiry
 
 
 def enquiry_followed(pk) -> Enquiry | None:

@@ -95,14 +95,28 @@ def _check_vip(*, client, vip: bool) -> None:
 # --- Bookings -----------------------------------------------------------------------
 
 
-def booking_create(*, client, session, kind: str, by, vip: bool = False, note: str = "") -> Booking:
+def booking_create(
+    *,
+    client,
+    session,
+    kind: str,
+    by,
+    vip: bool = False,
+    note: str = "",
+    enquiry: Enquiry | None = None,
+) -> Booking:
     """Book `client` into `session`, or raise SessionFull with the next free sessions.
 
-    VIP bookings may use the places held back for VIPs and are marked priority.
+    VIP bookings may use the places held back for VIPs and are marked priority. `enquiry` is the
+    enquiry the booking is made from (the call screen's "booked"): it must be the client's, or a
+    prospect's from the client's number, which the booking attaches to the client. The analysis
+    counts a linked enquiry as converted (consult.stats).
     """
     _check_vip(client=client, vip=vip)
     if kind not in Booking.Kind.values:
         raise ValidationError(_("Unknown kind of booking."))
+    if enquiry is not None and not enquiry.is_from(client):
+        raise ValidationError(_("That enquiry is not from this client."))
     try:
         with transaction.atomic():
             if not _take_place(session_id=session.pk, vip=vip):
@@ -113,6 +127,7 @@ def booking_create(*, client, session, kind: str, by, vip: bool = False, note: s
                 kind=kind,
                 priority=vip,
                 note=note[:300],
+                enquiry=enquiry,
                 created_by=by,
             )
             BookingEvent.objects.create(

@@ -9,11 +9,14 @@ Rules (the issue is silent on them, so they are decided here):
 
 - An enquiry counts in the period, for its consultant (Enquiry.consultant) and its marketing
   channel (Enquiry.marketing_channel), when it was created in the period.
-- An enquiry **converts** (enquiry -> booking) when a booking for the same client was created
-  within CONVERSION_WINDOW (30 days) after the enquiry, whatever the booking's later status and
-  whoever booked it. An enquiry from a prospect (no client record) has no booking and cannot
-  convert. An enquiry **converts to an arrival** (booking -> arrival) when such a booking has
-  the status arrived.
+- An enquiry **converts** (enquiry -> booking) when a booking was made from it (Booking.enquiry:
+  the consultant booked from the call screen), whenever that was, or when a booking for the same
+  client was created within CONVERSION_WINDOW (30 days) after the enquiry (the client booked
+  another way: called back, came to the desk), whatever the booking's later status and whoever
+  booked it. Either way the enquiry counts once. An enquiry from a prospect (no client record)
+  has no booking and cannot convert; booking the prospect once registered attaches their
+  enquiries to the client. An enquiry **converts to an arrival** (booking -> arrival) when one
+  of those bookings has the status arrived.
 - A booking counts, in the period it was created in, for its consultant, who is the user that
   made it (Booking.created_by), and for the marketing channel of its client
   (Client.source_channel): bookings carry no channel of their own.
@@ -93,7 +96,7 @@ class Figures:
     """The counts of one group in one bucket (or over the whole period, for a total)."""
 
     enquiries: int = 0
-    converted: int = 0  # enquiries followed by a booking within CONVERSION_WINDOW
+    converted: int = 0  # enquiries booked from, or followed by a booking within the window
     converted_arrived: int = 0  # ... whose booking arrived
     calls: int = 0  # enquiries with a duration recorded
     call_seconds: int = 0
@@ -233,18 +236,23 @@ def _label(dimension: str, parts: tuple) -> str:
 
 
 def _enquiry_rows(period: str, since: datetime.datetime, group_fields: tuple):
-    """One query: enquiries, conversions and call time per group and bucket."""
-    window_bookings = Booking.objects.filter(
-        client=OuterRef("client"),
-        created_at__gte=OuterRef("created_at"),
-        created_at__lte=OuterRef("window_end"),
+    """One query: enquiries, conversions and call time per group and bucket. A booking made
+    from the enquiry (booking_enquiry_idx) or for its client within the window
+    (booking_client_created_idx) converts it: one EXISTS over both."""
+    conversions = Booking.objects.filter(
+        Q(enquiry=OuterRef("pk"))
+        | Q(
+            client=OuterRef("client"),
+            created_at__gte=OuterRef("created_at"),
+            created_at__lte=OuterRef("window_end"),
+        )
     )
     return (
         Enquiry.objects.filter(created_at__gte=since)
         .annotate(
             window_end=F("created_at") + CONVERSION_WINDOW,
-            has_booking=Exists(window_bookings),
-            has_arrival=Exists(window_bookings.filter(status=Booking.Status.ARRIVED)),
+            has_booking=Exists(conversions),
+            has_arrival=Exists(conversions.filter(status=Booking.Status.ARRIVED)),
             bucket=_trunc(period, "created_at"),
         )
         .values("bucket", *group_fields)

@@ -18,6 +18,7 @@ from zhongdu import audit
 from . import stats
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_WINDOW = {"days": stats.CONVERSION_WINDOW.days}
 
 
 def _period(request) -> str:
@@ -49,7 +50,7 @@ def _headers(table, recall: bool) -> list[str]:
         str(table.label),
         _("Period starting"),
         _("Enquiries"),
-        _("Booked within 30 days"),
+        _("Booked (from the enquiry or within %(days)s days)") % _WINDOW,
         _("Enquiry → booking (%)"),
         _("Arrived"),
         _("Booking → arrival (%)"),
@@ -124,7 +125,11 @@ def stats_workbook(figures) -> bytes:
     note.append(
         [
             _("Conversion"),
-            _("An enquiry converts when a booking for the same client is made within 30 days."),
+            _(
+                "An enquiry converts when a booking is made from it on the call screen, or when "
+                "a booking for the same client is made within %(days)s days; it counts once."
+            )
+            % _WINDOW,
         ]
     )
     if not recall:

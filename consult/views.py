@@ -72,7 +72,7 @@ def booking_list(request):
     return render(request, "consult/booking_list.html", context)
 
 
-def _new_page(request, client, booking_form, status=200, alternatives=()):
+def _new_page(request, client, booking_form, status=200, alternatives=(), enquiry=None):
     filters = SessionFilterForm(request.GET)
     chosen = filters.cleaned_data if filters.is_valid() else {}
     sessions = selectors.sessions_bookable(
@@ -84,20 +84,24 @@ def _new_page(request, client, booking_form, status=200, alternatives=()):
         "form": booking_form,
         "sessions": sessions,
         "alternatives": alternatives,
+        "enquiry": enquiry,
     }
     return render(request, "consult/booking_new.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 def booking_new(request):
+    """Book a client (`?client=`), from an enquiry when the call screen names it
+    (`&enquiry=`)."""
     if not request.GET.get("client"):
         return render(request, "consult/booking_pick_client.html")
     client = client_get_for_user(request.user, request.GET["client"], write=True)
+    enquiry = selectors.enquiry_for_booking(request.GET.get("enquiry"), client=client)
     if request.method == "GET":
-        return _new_page(request, client, BookingForm())
+        return _new_page(request, client, BookingForm(), enquiry=enquiry)
     form = BookingForm(request.POST)
     if not form.is_valid():
-        return _new_page(request, client, form, status=422)
+        return _new_page(request, client, form, status=422, enquiry=enquiry)
     try:
         booking = services.booking_create(
             client=client,
@@ -105,14 +109,17 @@ def booking_new(request):
             kind=form.cleaned_data["kind"],
             note=form.cleaned_data["note"],
             vip=client.is_vip,
+            enquiry=enquiry,
             by=request.user,
         )
     except services.SessionFull as exc:
         form.add_error(None, exc)
-        return _new_page(request, client, form, status=409, alternatives=exc.alternatives)
+        return _new_page(
+            request, client, form, status=409, alternatives=exc.alternatives, enquiry=enquiry
+        )
     except ValidationError as exc:
         form.add_error(None, exc)
-        return _new_page(request, client, form, status=422)
+        return _new_page(request, client, form, status=422, enquiry=enquiry)
     messages.success(request, _("Booked. The confirmation SMS is on its way."))
     return redirect(booking)
 
@@ -198,9 +205,8 @@ def _caller(request):
 
 def _after_enquiry(request, enquiry):
     if enquiry.outcome == Enquiry.Outcome.BOOKED and enquiry.client_id:
-        return redirect(
-            reverse("consult:booking_new") + "?" + urlencode({"client": enquiry.client_id})
-        )
+        query = {"client": enquiry.client_id, "enquiry": enquiry.pk}
+        return redirect(reverse("consult:booking_new") + "?" + urlencode(query))
     if enquiry.outcome == Enquiry.Outcome.BOOKED:
         messages.success(request, _("Enquiry saved. Register the caller, then book."))
         query = {"name": enquiry.prospect_name, "phone": enquiry.prospect_phone}

@@ -50,6 +50,7 @@ def test_a_phone_enquiry_becomes_a_booking(browser):
     assert booking.session == session and booking.status == Booking.Status.BOOKED
     enquiry = Enquiry.objects.get(client=caller)
     assert enquiry.outcome == "booked" and enquiry.consultant.username == "consultant"
+    assert booking.enquiry == enquiry  # booked from the call: counted as its conversion
     session.refresh_from_db()
     assert session.booked == 1
     messages = [entry["message"] for entry in browser.get_log("browser")]

@@ -180,7 +180,10 @@ def test_a_clients_enquiry_returns_to_the_client_page(consultant_client):
 def test_a_booked_client_goes_straight_to_booking(consultant_client):
     person = ClientFactory(phone="+8613812345678")
     page = _post(consultant_client, CALL + f"?client={person.pk}", outcome="booked")
-    assert page["Location"] == reverse("consult:booking_new") + f"?client={person.pk}"
+    enquiry = Enquiry.objects.get()
+    assert page["Location"] == (
+        reverse("consult:booking_new") + f"?client={person.pk}&enquiry={enquiry.pk}"
+    )
 
 
 def test_a_booked_prospect_is_registered_first(consultant_client):

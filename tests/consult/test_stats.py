@@ -250,7 +250,7 @@ def test_the_export_is_an_xlsx_with_the_same_tables_and_is_audited(desk, manager
         "Consultant",
         "Period starting",
         "Enquiries",
-        "Booked within 30 days",
+        "Booked (from the enquiry or within 30 days)",
         "Enquiry → booking (%)",
     )
     alice_total = next(r for r in rows if r[0] == "alice" and r[1] == "Total")
@@ -296,3 +296,84 @@ def test_anonymous_visitors_are_sent_to_sign_in(client_for):
     response = client_for(None).get(reverse("consult:stats"))
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+# --- Bookings made from an enquiry --------------------------------------------------
+
+
+def _linked_booking(by, enquiry, at, status=Booking.Status.BOOKED):
+    """A booking made from `enquiry` (the call screen's link), dated `at`."""
+    from consult import services
+
+    from .factories import future_session
+
+    booking = services.booking_create(
+        client=enquiry.client, session=future_session(), kind="expert", by=by, enquiry=enquiry
+    )
+    Booking.objects.filter(pk=booking.pk).update(created_at=at, status=status)
+    return booking
+
+
+def test_an_enquiry_a_booking_was_made_from_converts_even_after_the_window():
+    alice = UserFactory(username="alice", first_name="")
+    week4 = _monday(4)
+    enquiry = _enquiry(alice, week4, client=_client())
+    # Booked from the enquiry 31 days later: outside the 30 days, but linked to it.
+    _linked_booking(alice, enquiry, week4 + datetime.timedelta(days=31), Booking.Status.ARRIVED)
+    group = _group(stats.consult_stats(period=stats.WEEK), stats.CONSULTANT, "alice")
+    bucket = group.buckets[week4.date()]
+    assert (bucket.enquiries, bucket.converted, bucket.converted_arrived) == (1, 1, 1)
+
+
+def test_an_enquiry_with_a_linked_booking_and_a_booking_in_the_window_counts_once():
+    alice = UserFactory(username="alice", first_name="")
+    week1 = _monday(1)
+    person = _client()
+    enquiry = _enquiry(alice, week1, client=person)
+    _linked_booking(alice, enquiry, week1 + datetime.timedelta(hours=1))
+    _booking(alice, person, week1 + datetime.timedelta(days=2), Booking.Status.ARRIVED)
+    group = _group(stats.consult_stats(period=stats.WEEK), stats.CONSULTANT, "alice")
+    assert (group.total.enquiries, group.total.converted, group.total.converted_arrived) == (
+        1,
+        1,
+        1,
+    )
+    assert group.total.bookings == 2
+
+
+def test_a_booking_linked_to_one_enquiry_does_not_convert_the_clients_older_enquiries():
+    alice = UserFactory(username="alice", first_name="")
+    person = _client()
+    old = _enquiry(alice, _monday(7), client=person)  # more than 30 days before the booking
+    recent = _enquiry(alice, _monday(1), client=person)
+    _linked_booking(alice, recent, _monday(1) + datetime.timedelta(hours=1))
+    result = stats.consult_stats(period=stats.WEEK)
+    group = _group(result, stats.CONSULTANT, "alice")
+    assert group.buckets[_monday(7).date()].converted == 0
+    assert group.buckets[_monday(1).date()].converted == 1
+    assert old.bookings.count() == 0
+
+
+def test_the_linked_rule_keeps_a_fixed_number_of_queries(desk, django_assert_num_queries):
+    enquiry = _enquiry(desk["alice"], _monday(1), client=_client())
+    _linked_booking(desk["alice"], enquiry, _monday(1) + datetime.timedelta(days=40))
+    with django_assert_num_queries(STATS_QUERIES):
+        stats.consult_stats(period=stats.WEEK)
+
+
+def test_the_page_and_the_export_agree_on_linked_conversions(manager_client):
+    alice = UserFactory(username="alice", first_name="")
+    week3 = _monday(3)
+    enquiry = _enquiry(alice, week3, client=_client())
+    _linked_booking(alice, enquiry, week3 + datetime.timedelta(days=35))
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert "when a booking is made from it on the call screen" in html
+    assert _group(page.context["stats"], stats.CONSULTANT, "alice").total.converted == 1
+    response = manager_client.get(reverse("consult:stats_export"), HTTP_ACCEPT_LANGUAGE="en")
+    workbook = load_workbook(io.BytesIO(response.content))
+    rows = list(workbook["Consultant"].iter_rows(values_only=True))
+    alice_total = next(r for r in rows if r[0] == "alice" and r[1] == "Total")
+    assert alice_total[2:5] == (1, 1, 100)
+    about = dict(workbook["About"].iter_rows(values_only=True))
+    assert "made from it on the call screen" in about["Conversion"]
