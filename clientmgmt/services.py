@@ -80,6 +80,8 @@ def _apply(client: Client, data: dict, by) -> list[str]:
             client.sex = validation.id_number_sex(id_number)
             changed.append("sex")
     now = timezone.now()
+    if "phone" in changed:
+        client.phone_flagged_at = None  # a corrected number is no longer the wrong one
     if "service_sms" in changed:
         client.service_sms_refused_at = None if client.service_sms else now
     if "marketing_opt_in" in changed:
@@ -222,6 +224,22 @@ def client_reveal(*, client: Client, field: str, reason: str, by, request=None) 
         audit.Action.REVEAL, actor=by, obj=client, fields=[field], reason=reason, request=request
     )
     return value
+
+
+@transaction.atomic
+def client_flag_phone(*, client: Client, by, detail: str = "") -> Client:
+    """A return-visit call found the number wrong: the record says so until someone corrects
+    the number (client_update clears the flag)."""
+    updated = Client.objects.filter(pk=client.pk, phone_flagged_at__isnull=True).update(
+        phone_flagged_at=timezone.now()
+    )
+    if updated:
+        ClientEvent.objects.create(
+            client=client, kind=ClientEvent.Kind.PHONE_FLAGGED, actor=by, detail=detail[:200]
+        )
+        audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["phone_flagged_at"])
+    client.refresh_from_db(fields=["phone_flagged_at"])
+    return client
 
 
 CATEGORY_FIELDS = ("is_patient", "is_member", "is_exam_client")

@@ -196,6 +196,22 @@ def _template(code: str) -> SmsTemplate:
     return template
 
 
+def template_available(code: str) -> bool:
+    """An active template with this code exists (senders skip a message rather than fail)."""
+    return SmsTemplate.objects.filter(code=code, active=True).exists()
+
+
+def links_allowed(phone: str) -> bool:
+    """May a message to this number carry a link? Not to mainland numbers through Twilio, whose
+    China rules refuse links (the send-time rule below would suppress such a message)."""
+    if settings.SMS_BACKEND != "twilio":
+        return True
+    try:
+        return phonenumbers.parse(phone, None).country_code != 86
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def outbox_cancel(*, idempotency_key: str, detail: str = "", actor=None) -> bool:
     """Cancel a message that has not been sent yet (a booking cancelled before its reminder)."""
     message = OutboxMessage.objects.filter(idempotency_key=idempotency_key).first()

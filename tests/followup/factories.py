@@ -1,0 +1,111 @@
+"""Factories for follow-up: templates and plans through the real services."""
+
+import datetime
+
+from django.utils import timezone
+
+from followup import services
+from followup.models import (
+    CarePlanTemplate,
+    CarePlanTemplateStep,
+    Dimension,
+    SurveyQuestion,
+    SurveyTemplate,
+)
+from messaging.models import Kind, Purpose, SmsTemplate
+from tests.clientmgmt.factories import ClientFactory
+
+
+def sms_template(code="followup_reminder", body="{name}您好，请于{date}来院复查。"):
+    return SmsTemplate.objects.get_or_create(
+        code=code,
+        defaults={"purpose": Purpose.FOLLOWUP_REMINDER, "kind": Kind.SERVICE, "body": body},
+    )[0]
+
+
+def plan_template(name="激光术后护理", offsets=(1, 3, 7, 30), sms_on=(7,), kind="care"):
+    template = CarePlanTemplate.objects.create(
+        name=name, kind=kind, diet="忌辛辣", rehab="术后一周内防晒", lifestyle="避免熬夜"
+    )
+    for day in offsets:
+        CarePlanTemplateStep.objects.create(
+            template=template,
+            day_offset=day,
+            label=f"第{day}天回访",
+            script=f"询问第{day}天恢复情况",
+            sms_template=sms_template() if day in sms_on else None,
+        )
+    return template
+
+
+def make_plan(*, client=None, template=None, starts_on=None, by=None, **kwargs):
+    return services.plan_create(
+        client=client or ClientFactory(),
+        template=template if template is not None else plan_template(),
+        starts_on=starts_on or timezone.localdate(),
+        by=by,
+        **kwargs,
+    )
+
+
+def make_call(*, client=None, due_on=None, **kwargs):
+    return services.call_create(
+        client=client or ClientFactory(), due_on=due_on or timezone.localdate(), **kwargs
+    )
+
+
+def satisfaction_survey(default=True):
+    template = SurveyTemplate.objects.create(
+        code="satisfaction", name="满意度调查", name_en="Satisfaction survey", is_default=default
+    )
+    for order, dimension in enumerate(
+        [
+            Dimension.DOCTOR,
+            Dimension.NURSING,
+            Dimension.FRONT_DESK,
+            Dimension.ENVIRONMENT,
+            Dimension.WAITING,
+            Dimension.OVERALL,
+        ]
+    ):
+        SurveyQuestion.objects.create(
+            template=template,
+            order=order,
+            text=f"您对{Dimension(dimension).label}满意吗？",
+            text_en=f"How satisfied are you with: {Dimension(dimension).label}?",
+            dimension=dimension,
+        )
+    SurveyQuestion.objects.create(
+        template=template,
+        order=10,
+        text="您愿意向亲友推荐我院吗？",
+        text_en="Would you recommend us?",
+        type=SurveyQuestion.Type.RECOMMEND,
+        dimension=Dimension.RECOMMEND,
+    )
+    SurveyQuestion.objects.create(
+        template=template,
+        order=11,
+        text="您的意见和建议",
+        text_en="Your comments",
+        type=SurveyQuestion.Type.TEXT,
+        dimension=Dimension.COMMENT,
+        required=False,
+    )
+    return template
+
+
+def all_answers(template, score=5, recommend=9, comment=""):
+    answers = {}
+    for question in template.questions.all():
+        if question.type == SurveyQuestion.Type.SCALE:
+            answers[question.pk] = str(score)
+        elif question.type == SurveyQuestion.Type.RECOMMEND:
+            answers[question.pk] = str(recommend)
+        elif question.type == SurveyQuestion.Type.TEXT:
+            answers[question.pk] = comment
+    return answers
+
+
+def days(n):
+    return timezone.localdate() + datetime.timedelta(days=n)
