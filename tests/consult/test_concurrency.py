@@ -2,7 +2,9 @@
 
 Needs Postgres: SQLite serialises writers on one file lock, so it proves nothing about row-level
 concurrency. Each thread opens its own connection (Django connections are per thread) and waits
-at a barrier so that all the UPDATEs reach the database together.
+at a barrier so that all the UPDATEs reach the database together. The booking SMS templates are
+present, so the winner writes its confirmation and reminder to the outbox inside the contended
+transaction, as in production; the losers must write none.
 """
 
 import threading
@@ -13,9 +15,10 @@ from django.utils import translation
 
 from consult import services
 from consult.models import Booking, BookingPolicy
+from messaging.models import OutboxMessage, Purpose
 from tests.clientmgmt.factories import ClientFactory
 
-from .factories import future_session
+from .factories import booking_templates, future_session
 
 THREADS = 20
 
@@ -30,6 +33,7 @@ pytestmark = [
 
 def test_twenty_consultants_booking_the_last_place_get_one_booking():
     BookingPolicy.objects.create(vip_share_percent=0)
+    booking_templates()
     session = future_session(capacity=5)
     session.booked = 4
     session.save(update_fields=["booked"])
@@ -65,4 +69,12 @@ def test_twenty_consultants_booking_the_last_place_get_one_booking():
     assert sorted(outcomes) == ["booked"] + ["just taken"] * (THREADS - 1)
     session.refresh_from_db()
     assert session.booked == session.capacity == 5
-    assert Booking.objects.filter(session=session).count() == 1
+    booking = Booking.objects.get(session=session)
+    # One confirmation and one reminder, both the winner's; nothing from the nineteen others.
+    confirmations = OutboxMessage.objects.filter(purpose=Purpose.BOOKING_CONFIRMATION)
+    assert list(confirmations.values_list("idempotency_key", "client_id")) == [
+        (f"booking:{booking.pk}:confirmation", booking.client_id)
+    ]
+    reminders = OutboxMessage.objects.filter(purpose=Purpose.BOOKING_REMINDER)
+    assert list(reminders.values_list("client_id", flat=True)) == [booking.client_id]
+    assert OutboxMessage.objects.count() == 2
