@@ -1,0 +1,161 @@
+"""docker-compose.yml gives the web, worker and beat containers every variable that
+zhongdu/settings.py reads and production needs, under its own name, with the README's default."""
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+from tests.zhongdu.test_settings import PRODUCTION
+
+ROOT = Path(settings.BASE_DIR)
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+APP_SERVICES = ["web", "worker", "beat"]
+
+# Read by settings but deliberately not passed to the containers.
+NOT_PASSED = {
+    "DJANGO_STATIC_ROOT": "set in the Dockerfile: collectstatic writes there when it is built",
+    "TWILIO_API_BASE_URL": "tests and benchmarks only: the local fake of Twilio's API",
+    "CELERY_TASK_ALWAYS_EAGER": "tests only",
+    "ZHONGDU_TESTING": "tests only",
+}
+# Set by the compose file itself, not taken from the operator's environment.
+FIXED = {"DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"}
+# zhongdu/settings.py refuses to start without them when DJANGO_DEBUG is false.
+REQUIRED = {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "SEARCH_HASH_KEY"}
+# Where the compose default differs from the README's on purpose: the compose file puts the
+# application behind a TLS-terminating proxy (see its comments and README "Production").
+BEHIND_THE_PROXY = {"DJANGO_SECURE_SSL_REDIRECT", "DJANGO_PROXY_COUNT"}
+
+REFERENCE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::(?P<op>[-?])(?P<arg>[^}]*))?\}")
+
+
+def _settings_variables() -> set[str]:
+    """The names zhongdu/settings.py reads with env(...) / env.<cast>(...)."""
+    tree = ast.parse((ROOT / "zhongdu" / "settings.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        is_env = (isinstance(func, ast.Name) and func.id == "env") or (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "env"
+        )
+        if is_env and isinstance(node.args[0], ast.Constant):
+            names.add(node.args[0].value)
+    return names
+
+
+SETTINGS_VARIABLES = _settings_variables()
+
+
+def _environment(service: str) -> dict[str, str]:
+    return {name: str(value) for name, value in COMPOSE["services"][service]["environment"].items()}
+
+
+def _readme_defaults() -> dict[str, str]:
+    """name -> default, from the README's configuration table, where the row gives one plainly
+    (`60`, `60` / `90`, empty); rows that describe their default in words are left out."""
+    table = (ROOT / "README.md").read_text().split("## Configuration")[1].split("\n## ")[0]
+    defaults = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        names = re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0])
+        empty = cells[1] == "empty"
+        values = [""] * len(names) if empty else re.findall(r"`([^`]*)`", cells[1])
+        if len(values) == len(names):
+            defaults.update(zip(names, values, strict=True))
+    return defaults
+
+
+def _interpolate(value: str, given: dict[str, str]) -> str:
+    """What `docker compose` makes of a value: the given variable, else the default."""
+
+    def one(match):
+        name, op, arg = match["name"], match["op"], match["arg"]
+        if name in given:
+            return given[name]
+        if op == "?":
+            raise AssertionError(f"{name} is required: {arg}")
+        return arg or ""
+
+    return REFERENCE.sub(one, value)
+
+
+def test_settings_are_read_as_this_test_expects():
+    # The parser found the variables (a refactor of settings.py must not empty the checks).
+    assert {"PUBLIC_BASE_URL", "DJANGO_SECRET_KEY", "SMS_QUIET_START_HOUR"} <= SETTINGS_VARIABLES
+    assert set(NOT_PASSED) <= SETTINGS_VARIABLES, "an exception no longer read by settings.py"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_every_variable_settings_reads_for_production_is_passed(service):
+    missing = SETTINGS_VARIABLES - set(NOT_PASSED) - set(_environment(service))
+    assert missing == set(), f"{service} does not get {sorted(missing)}"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_nothing_is_passed_that_settings_does_not_read(service):
+    assert set(_environment(service)) - SETTINGS_VARIABLES == set()
+
+
+def test_the_operator_sets_each_variable_under_its_own_name():
+    for name, value in _environment("web").items():
+        if name in FIXED:
+            continue
+        match = REFERENCE.fullmatch(value)
+        assert match and match["name"] == name and match["op"], f"{name}: {value}"
+
+
+def test_the_secrets_the_application_cannot_start_without_are_required():
+    environment = _environment("web")
+    for name in REQUIRED:
+        assert REFERENCE.fullmatch(environment[name])["op"] == "?", name
+    optional = {n for n, v in environment.items() if n not in FIXED and ":?" not in v}
+    assert "PUBLIC_BASE_URL" in optional  # the README's default; console SMS needs no webhooks
+
+
+def test_the_defaults_are_the_readmes():
+    readme = _readme_defaults()
+    assert readme["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    checked = 0
+    for name, value in _environment("web").items():
+        match = REFERENCE.fullmatch(value)
+        if name in FIXED | BEHIND_THE_PROXY or match["op"] != "-" or name not in readme:
+            continue
+        assert match["arg"] == readme[name], (
+            f"{name}: compose {match['arg']!r}, README {readme[name]!r}"
+        )
+        checked += 1
+    assert checked >= 15
+
+
+def test_the_compose_environment_with_its_defaults_passes_the_deploy_check():
+    given = {name: PRODUCTION[name] for name in REQUIRED} | {
+        "DJANGO_ALLOWED_HOSTS": PRODUCTION["DJANGO_ALLOWED_HOSTS"]
+    }
+    compose = {name: _interpolate(value, given) for name, value in _environment("web").items()}
+    assert compose["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    assert compose["SMS_QUIET_START_HOUR"] == "21"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZHONGDU_"))}
+    env = {k: v for k, v in env.items() if k not in SETTINGS_VARIABLES} | compose
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
