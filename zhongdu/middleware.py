@@ -21,6 +21,11 @@ class SessionTimeoutMiddleware:
 
     Django's cookie age alone cannot do both: the cookie's expiry moves with every saved session.
     The times are kept in the session itself and checked on every request.
+
+    The last-seen time is written at most once every LAST_SEEN_RESOLUTION seconds, so the stored
+    time may be up to that much older than the real last request. The idle limit is therefore
+    compared with timeout + resolution: a session never ends before SESSION_IDLE_TIMEOUT has
+    really passed since the last request, and at most LAST_SEEN_RESOLUTION seconds after.
     """
 
     def __init__(self, get_response):
@@ -34,7 +39,7 @@ class SessionTimeoutMiddleware:
             if started is None:
                 request.session[SESSION_STARTED] = request.session[SESSION_LAST_SEEN] = now
             elif (
-                now - last_seen > settings.SESSION_IDLE_TIMEOUT
+                now - last_seen > settings.SESSION_IDLE_TIMEOUT + LAST_SEEN_RESOLUTION
                 or now - started > settings.SESSION_ABSOLUTE_LIFETIME
             ):
                 logout(request)
