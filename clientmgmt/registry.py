@@ -3,8 +3,11 @@ importing them (a lower layer never imports a higher one):
 
 - merge relations: every row pointing at a client that must follow the person when two records
   are merged: `register_merge_relation(Booking, "client")`;
-- timeline providers: functions that return a client's entries for the client page:
-  `register_timeline(provider)`, where provider(client, limit) -> list[TimelineEntry];
+- timeline sources: each kind of entry on the client page's timeline (`register_timeline_source`):
+  a queryset of the client's rows in the shared TIMELINE columns and a function that turns a row
+  into a TimelineEntry. All sources are read in ONE query (a UNION ALL ordered by time), so the
+  client page keeps its query count however many departments contribute, and the timeline can
+  be filtered by kind;
 - visit sources: who visited which department (`register_visit_source`), for segments;
 - merge checks: functions that refuse a merge the app's rows could not survive (two live
   membership cards): `register_merge_check(check)`, check(survivor, merged) raises
@@ -15,11 +18,15 @@ importing them (a lower layer never imports a higher one):
 Apps register in their AppConfig.ready().
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import models
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
+
 _merge_relations: list[tuple[type, str]] = []
-_timeline_providers: list = []
+_timeline_sources: dict[str, "TimelineSource"] = {}
 _visit_sources: list = []
 _merge_checks: list = []
 _identifier_lookups: list = []
@@ -45,15 +52,87 @@ class TimelineEntry:
     extra: dict = field(default_factory=dict)
 
 
-def register_timeline(provider) -> None:
-    if provider not in _timeline_providers:
-        _timeline_providers.append(provider)
+@dataclass(frozen=True)
+class TimelineSource:
+    """One kind of timeline entry. `rows(client)` is a values() queryset of the client's rows
+    with exactly the columns timeline_columns() names (so that it can join the UNION);
+    `entry(row)` turns one row into a TimelineEntry in the reader's language."""
+
+    kind: str
+    label: object  # the filter's label (lazy translation)
+    rows: Callable
+    entry: Callable
 
 
-def timeline_for(client, *, limit: int = 50) -> list[TimelineEntry]:
-    entries = [entry for provider in _timeline_providers for entry in provider(client, limit)]
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:limit]
+_TEXT = models.TextField()
+_MONEY = models.DecimalField(max_digits=12, decimal_places=2)
+
+
+def timeline_columns(
+    *,
+    kind: str,
+    at,
+    number=None,
+    status=None,
+    first=None,
+    second=None,
+    third=None,
+    actor=None,
+    amount=None,
+) -> dict:
+    """The columns every timeline source selects, as values(**columns) arguments: when, the
+    kind, a row id (for links), a status code, three texts, who, and an amount. Columns a source
+    has no use for are typed empties, as a UNION needs."""
+
+    def text(value):
+        if value is None:
+            return models.Value("", output_field=_TEXT)
+        if isinstance(value, str):
+            value = models.F(value)
+        return Coalesce(Cast(value, _TEXT), models.Value("", output_field=_TEXT))
+
+    if number is None:
+        number = "pk"
+    return {
+        "t_at": models.F(at) if isinstance(at, str) else at,
+        "t_kind": models.Value(kind, output_field=_TEXT),
+        "t_number": models.F(number) if isinstance(number, str) else number,
+        "t_status": text(status),
+        "t_first": text(first),
+        "t_second": text(second),
+        "t_third": text(third),
+        "t_actor": text(actor),
+        # A typed NULL: Postgres takes an untyped one in a UNION's first part for text.
+        "t_amount": amount if amount is not None else Cast(models.Value(None), _MONEY),
+    }
+
+
+def user_name(path: str):
+    """A user's name as the pages show it (full name, else username), as an expression on the
+    relation `path` ("actor", "consultant")."""
+    full = Trim(Concat(f"{path}__first_name", models.Value(" "), f"{path}__last_name"))
+    return Coalesce(NullIf(full, models.Value("")), f"{path}__username", output_field=_TEXT)
+
+
+def register_timeline_source(source: TimelineSource) -> None:
+    if source.kind not in _timeline_sources:
+        _timeline_sources[source.kind] = source
+
+
+def timeline_kinds() -> list[tuple[str, object]]:
+    """(kind, label) of every source, for the timeline's filter."""
+    return [(kind, source.label) for kind, source in _timeline_sources.items()]
+
+
+def timeline_for(client, *, limit: int = 50, kinds=None) -> list[TimelineEntry]:
+    """The client's latest entries of every source (or of `kinds`), newest first: one query."""
+    sources = [s for k, s in _timeline_sources.items() if kinds is None or k in kinds]
+    if not sources:
+        return []
+    parts = [source.rows(client).order_by() for source in sources]
+    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    rows = union.order_by("-t_at")[:limit]
+    return [_timeline_sources[row["t_kind"]].entry(row) for row in rows]
 
 
 def register_visit_source(source) -> None:

@@ -1,12 +1,21 @@
+import json
+
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Q
+from django.db.models.functions import Substr
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from zhongdu import crypto, roles
 
-from .models import Client, ClientEvent, ClientImport
-from .registry import TimelineEntry, client_ids_by_identifier
+from .models import Client, ClientEvent, ClientImport, Complaint
+from .registry import (
+    TimelineEntry,
+    client_ids_by_identifier,
+    timeline_columns,
+    user_name,
+)
 from .search import ClientQuery
 
 # Twenty rows answer a search (type more to narrow it); rendering was most of a search page's
@@ -101,23 +110,62 @@ def _field_labels(names):
     return labels
 
 
-def client_event_timeline(client, limit):
-    events = (
-        ClientEvent.objects.filter(client=client).select_related("actor").order_by("-at")[:limit]
-    )
-    return [
-        TimelineEntry(
-            at=event.at,
-            kind=event.kind,
-            title=event.get_kind_display(),
-            detail=event.detail,
-            actor=event.actor.get_full_name() or event.actor.get_username() if event.actor else "",
-            extra={
-                "fields": [] if event.kind in _FIELDS_NOT_SHOWN else _field_labels(event.fields)
-            },
+def client_event_rows(client):
+    """The client record's own history, for the timeline (clientmgmt.registry)."""
+    return ClientEvent.objects.filter(client=client).values(
+        **timeline_columns(
+            kind="record",
+            at="at",
+            status="kind",
+            first="detail",
+            second="fields",
+            actor=user_name("actor"),
         )
-        for event in events
-    ]
+    )
+
+
+def client_event_entry(row) -> TimelineEntry:
+    kind = row["t_status"]
+    fields = [] if kind in _FIELDS_NOT_SHOWN else json.loads(row["t_second"] or "[]")
+    return TimelineEntry(
+        at=row["t_at"],
+        kind=kind,
+        title=str(ClientEvent.Kind(kind).label) if kind in ClientEvent.Kind.values else kind,
+        detail=row["t_first"],
+        actor=row["t_actor"],
+        extra={"fields": _field_labels(fields)},
+    )
+
+
+def complaint_rows(client):
+    """The client's complaints, for the timeline (clientmgmt.registry)."""
+    return Complaint.objects.filter(client=client).values(
+        **timeline_columns(
+            kind="complaint",
+            at="received_at",
+            status="status",
+            first="category",
+            second="severity",
+            third=Substr("words", 1, 200),
+            actor=user_name("received_by"),
+        )
+    )
+
+
+def complaint_entry(row) -> TimelineEntry:
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="complaint",
+        title=_("Complaint (%(category)s, %(severity)s): %(status)s")
+        % {
+            "category": Complaint.Category(row["t_first"]).label,
+            "severity": Complaint.Severity(row["t_second"]).label,
+            "status": Complaint.Status(row["t_status"]).label,
+        },
+        detail=row["t_third"],
+        actor=row["t_actor"],
+        url=reverse("clientmgmt:complaint_detail", args=[row["t_number"]]),
+    )
 
 
 def client_export_rows(query: ClientQuery):

@@ -1,10 +1,12 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "clientmgmt:<name>".
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import complaint_views, views
 
 app_name = "clientmgmt"
-urlpatterns = [
+# Mounted at the site's root (zhongdu/urls.py): the client record lives under /clients/, the
+# client-management department's own pages under /clientmgmt/ (the addresses its issue names).
+client_patterns = [
     path("", views.client_list, name="client_list"),
     path("new/", views.client_create, name="client_create"),
     path("export/", views.client_export, name="client_export"),
@@ -21,4 +23,16 @@ urlpatterns = [
     path("merge/", views.merge_select, name="merge_select"),
     path("merges/<int:pk>/", views.merge_detail, name="merge_detail"),
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge_undo"),
+]
+department_patterns = [
+    path("complaints/", complaint_views.complaint_list, name="complaint_list"),
+    path("complaints/new/", complaint_views.complaint_new, name="complaint_new"),
+    path("complaints/<int:pk>/", complaint_views.complaint_detail, name="complaint_detail"),
+    path("complaints/<int:pk>/status/", complaint_views.complaint_status, name="complaint_status"),
+    path("complaints/<int:pk>/assign/", complaint_views.complaint_assign, name="complaint_assign"),
+    path("complaints/figures/", complaint_views.complaint_figures, name="complaint_figures"),
+]
+urlpatterns = [
+    path("clients/", include(client_patterns)),
+    path("clientmgmt/", include(department_patterns)),
 ]

@@ -15,7 +15,7 @@ from . import selectors, services
 from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
-from .registry import timeline_for
+from .registry import timeline_for, timeline_kinds
 from .search import parse_query
 
 
@@ -96,9 +96,15 @@ def client_edit(request, pk):
 
 
 def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
+    kinds = timeline_kinds()
+    shown = request.GET.get("timeline", "")
+    if shown not in dict(kinds):
+        shown = ""
     context = {
         "client": client,
-        "timeline": timeline_for(client),
+        "timeline": timeline_for(client, kinds={shown} if shown else None),
+        "timeline_kinds": kinds,
+        "timeline_shown": shown,
         "revealed": revealed or {},
         "reveal_form": reveal_form,
         "can_reveal": request.user.has_perm("clientmgmt.reveal_client_contact"),

@@ -4,19 +4,22 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Value
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, TextField, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.http import Http404
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt.registry import TimelineEntry
+from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
 from zhongdu import roles
 from zhongdu.models import ClinicSession
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
+
+_TEXT = TextField()
 
 # Roles that book, reschedule and cancel (everyone else with access reads).
 BOOKING_WRITERS = roles.CLIENT_EDITORS
@@ -263,29 +266,40 @@ def sessions_next_free(*, session, vip: bool = False, today=None, limit: int = N
     return same_expert + list(others)
 
 
-def booking_timeline(client, limit):
-    """The client's bookings, for the client page's timeline."""
-    bookings = (
-        Booking.objects.filter(client=client)
-        .select_related("session__expert", "session__department")
-        .order_by("-created_at")[:limit]
-    )
-    return [
-        TimelineEntry(
-            at=booking.created_at,
+def booking_rows(client):
+    """The client's bookings, for the client page's timeline (clientmgmt.registry)."""
+    return Booking.objects.filter(client=client).values(
+        **timeline_columns(
             kind="booking",
-            title=_("Booking: %(date)s %(time)s %(expert)s (%(status)s)")
-            % {
-                "date": f"{booking.session.date:%Y-%m-%d}",
-                "time": f"{booking.session.start_time:%H:%M}",
-                "expert": booking.session.expert.name,
-                "status": booking.get_status_display(),
-            },
-            detail=f"{booking.session.department.name} · {booking.get_kind_display()}",
-            url=booking.get_absolute_url(),
+            at="created_at",
+            status="status",
+            first=Concat(
+                Cast("session__date", _TEXT),
+                Value(" "),
+                Cast("session__start_time", _TEXT),
+                output_field=_TEXT,
+            ),
+            second="session__expert__name",
+            third=Concat("session__department__name", Value("|"), "kind", output_field=_TEXT),
         )
-        for booking in bookings
-    ]
+    )
+
+
+def booking_entry(row) -> TimelineEntry:
+    department, _sep, kind = row["t_third"].partition("|")
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="booking",
+        title=_("Booking: %(date)s %(time)s %(expert)s (%(status)s)")
+        % {
+            "date": row["t_first"][:10],
+            "time": row["t_first"][11:16],
+            "expert": row["t_second"],
+            "status": Booking.Status(row["t_status"]).label,
+        },
+        detail=f"{department} · {Booking.Kind(kind).label}" if kind in Booking.Kind.values else "",
+        url=reverse("consult:booking_detail", args=[row["t_number"]]),
+    )
 
 
 # --- Enquiries ----------------------------------------------------------------------
@@ -373,39 +387,37 @@ def enquiry_online_requests():
     return _queue_rows(qs)[:QUEUE_LIMIT]
 
 
-def enquiry_timeline(client, limit):
-    """The client's enquiries, for the client page's timeline."""
-    enquiries = (
-        Enquiry.objects.filter(client=client)
-        .select_related("consultant", "department")
-        .order_by("-created_at")[:limit]
-    )
-    return [
-        TimelineEntry(
-            at=enquiry.created_at,
+def enquiry_rows(client):
+    """The client's enquiries, for the client page's timeline (clientmgmt.registry)."""
+    return Enquiry.objects.filter(client=client).values(
+        **timeline_columns(
             kind="enquiry",
-            title=_("Enquiry (%(channel)s): %(outcome)s")
-            % {
-                "channel": enquiry.get_contact_channel_display(),
-                "outcome": enquiry.get_outcome_display() or _("not handled yet"),
-            },
-            detail=" · ".join(
-                part
-                for part in (
-                    enquiry.department.name if enquiry.department else "",
-                    enquiry.topic,
-                    enquiry.question[:200],
-                )
-                if part
+            at="created_at",
+            status="outcome",
+            first="contact_channel",
+            second=Concat(
+                Coalesce("department__name", Value("")), Value("|"), "topic", output_field=_TEXT
             ),
-            actor=(
-                enquiry.consultant.get_full_name() or enquiry.consultant.get_username()
-                if enquiry.consultant
-                else ""
-            ),
+            third=Substr("question", 1, 200),
+            actor=user_name("consultant"),
         )
-        for enquiry in enquiries
-    ]
+    )
+
+
+def enquiry_entry(row) -> TimelineEntry:
+    department, _sep, topic = row["t_second"].partition("|")
+    channel, outcome = row["t_first"], row["t_status"]
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="enquiry",
+        title=_("Enquiry (%(channel)s): %(outcome)s")
+        % {
+            "channel": Enquiry.ContactChannel(channel).label,
+            "outcome": Enquiry.Outcome(outcome).label if outcome else _("not handled yet"),
+        },
+        detail=" · ".join(part for part in (department, topic, row["t_third"]) if part),
+        actor=row["t_actor"],
+    )
 
 
 # --- No-shows and recall ------------------------------------------------------------

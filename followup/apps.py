@@ -5,3 +5,26 @@ from django.utils.translation import gettext_lazy as _
 class FollowupConfig(AppConfig):
     name = "followup"
     verbose_name = _("Follow-up")
+
+    def ready(self):
+        from clientmgmt import registry
+
+        from . import selectors
+        from .models import CarePlan, FollowUpCall, SurveyInvitation, SurveyResponse
+
+        # Plans, calls and the client's answers follow the person when two records are merged.
+        for model in (CarePlan, FollowUpCall, SurveyInvitation, SurveyResponse):
+            registry.register_merge_relation(model, "client")
+        for kind, label, rows, entry in (
+            ("call", _("Return-visit calls"), selectors.call_rows, selectors.call_entry),
+            ("plan", _("Care plans"), selectors.plan_rows, selectors.plan_entry),
+            (
+                "survey",
+                _("Satisfaction answers"),
+                selectors.response_rows,
+                selectors.response_entry,
+            ),
+        ):
+            registry.register_timeline_source(
+                registry.TimelineSource(kind=kind, label=label, rows=rows, entry=entry)
+            )

@@ -17,8 +17,14 @@ class GuideConfig(AppConfig):
         for model in (Visit, Charge, MembershipCard, ExamOrder):
             registry.register_merge_relation(model, "client")
         registry.register_merge_check(merge_check)
-        # Visits, card events and exam orders: one provider, one query (a UNION ALL).
-        registry.register_timeline(selectors.front_desk_timeline)
+        for kind, label, rows, entry in (
+            ("visit", _("Visits"), selectors.visit_rows, selectors.visit_entry),
+            ("card", _("Membership cards"), selectors.card_rows, selectors.card_entry),
+            ("exam", _("Exam orders"), selectors.exam_rows, selectors.exam_entry),
+        ):
+            registry.register_timeline_source(
+                registry.TimelineSource(kind=kind, label=label, rows=rows, entry=entry)
+            )
         # The client search finds a client by the number printed on their membership card.
         registry.register_identifier_lookup(selectors.clients_by_card_number)
         # Who visited which department (campaign segments): the triaged visits.

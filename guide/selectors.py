@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import CharField, Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import Http404
 from django.urls import reverse
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from clientmgmt.registry import TimelineEntry
+from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
 from consult.models import Booking
 from zhongdu import roles
@@ -524,11 +524,14 @@ def card_live_for(client) -> MembershipCard | None:
 
 def next_card_number() -> str:
     """A suggestion for the next card's number (staff type the printed one when it differs)."""
-    last = MembershipCard.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    number = last + 1
-    while MembershipCard.objects.filter(number=f"ZD{number:08d}").exists():
-        number += 1
-    return f"ZD{number:08d}"
+    # The hospital's own series is ZD and eight digits: fixed width, so the highest sorts last.
+    last = (
+        MembershipCard.objects.filter(number__startswith="ZD", number__regex=r"^ZD[0-9]{8}$")
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return f"ZD{(int(last[2:]) if last else 0) + 1:08d}"
 
 
 def clients_by_card_number(value: str) -> list[int]:
@@ -733,136 +736,108 @@ def client_spend(*, client_id: int, since=None, until=None) -> Decimal:
 
 
 # --- The client page's timeline -------------------------------------------------------
+# Three sources (clientmgmt.registry): the registry reads them with every other department's in
+# one UNION ALL, so the client page keeps its query count.
 
 _TEXT = CharField()
+_MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
-def _timeline_columns(*, at, kind, number, status, first, second, third, amount):
-    """The columns every part of the front desk's timeline query shares (one UNION ALL)."""
-    return {
-        "t_at": at,
-        "t_kind": Value(kind, output_field=_TEXT),
-        "t_number": number,
-        "t_status": status,
-        "t_first": first,
-        "t_second": second,
-        "t_third": third,
-        "t_amount": amount,
-    }
-
-
-def front_desk_timeline(client, limit):
-    """The client's visits (with what they were charged), membership-card events and exam
-    orders, for the client page's timeline: one query (a UNION ALL), so the page keeps its fixed
-    query count however many departments contribute."""
-    money = DecimalField(max_digits=12, decimal_places=2)
+def visit_rows(client):
     charged = (
         Charge.objects.filter(visit=OuterRef("pk"), voided_at__isnull=True)
         .values("visit")
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    visits = (
-        Visit.objects.filter(client=client)
-        .order_by()
-        .values(
-            **_timeline_columns(
-                at=F("arrived_at"),
-                kind="visit",
-                number=F("pk"),
-                status=F("status"),
-                first=F("visit_type"),
-                second=Coalesce(
-                    Concat(
-                        "department__name", Value(" · "), "department__floor", output_field=_TEXT
-                    ),
-                    Value("", output_field=_TEXT),
-                ),
-                third=Coalesce(
-                    Concat("expert__name", Value(" "), "chief_complaint", output_field=_TEXT),
-                    F("chief_complaint"),
-                    output_field=_TEXT,
-                ),
-                amount=Subquery(charged, output_field=money),
-            )
+    return Visit.objects.filter(client=client).values(
+        **timeline_columns(
+            kind="visit",
+            at="arrived_at",
+            status="status",
+            first="visit_type",
+            second=Concat(
+                "department__name", Value(" · "), "department__floor", output_field=_TEXT
+            ),
+            third=Concat(
+                Coalesce("expert__name", Value("")),
+                Value(" "),
+                "chief_complaint",
+                output_field=_TEXT,
+            ),
+            amount=Subquery(charged, output_field=_MONEY),
         )
     )
-    cards = (
-        MembershipCardEvent.objects.filter(card__client=client)
-        .order_by()
-        .values(
-            **_timeline_columns(
-                at=F("at"),
-                kind="card",
-                number=F("card_id"),
-                status=F("action"),
-                first=F("card__number"),
-                second=F("card__level"),
-                third=Coalesce(Cast("valid_until", _TEXT), Value("", output_field=_TEXT)),
-                amount=Cast("fee", money),
-            )
+
+
+def visit_entry(row) -> TimelineEntry:
+    detail = [Visit.Type(row["t_first"]).label, row["t_second"], row["t_third"].strip()]
+    if row["t_amount"]:
+        detail.append(_("charged ¥%(amount)s") % {"amount": _money(row["t_amount"])})
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="visit",
+        title=_("Visit (%(status)s)") % {"status": Visit.Status(row["t_status"]).label},
+        detail=" · ".join(str(part) for part in detail if part),
+        url=reverse("guide:visit_detail", args=[row["t_number"]]),
+    )
+
+
+def card_rows(client):
+    return MembershipCardEvent.objects.filter(card__client=client).values(
+        **timeline_columns(
+            kind="card",
+            at="at",
+            number="card_id",
+            status="action",
+            first="card__number",
+            second="card__level",
+            third="valid_until",
+            actor=user_name("actor"),
+            amount=Cast("fee", _MONEY),
         )
     )
-    exams = (
-        ExamOrder.objects.filter(client=client)
-        .order_by()
-        .values(
-            **_timeline_columns(
-                at=Coalesce("completed_at", "ordered_at"),
-                kind="exam",
-                number=F("pk"),
-                status=F("status"),
-                first=Coalesce(F("package__price_item__name"), Value("", output_field=_TEXT)),
-                second=Value("", output_field=_TEXT),
-                third=Value("", output_field=_TEXT),
-                amount=Value(None, output_field=money),
-            )
+
+
+def card_entry(row) -> TimelineEntry:
+    detail = [MembershipCard.Level(row["t_second"]).label]
+    if row["t_third"]:
+        detail.append(_("valid until %(date)s") % {"date": row["t_third"][:10]})
+    if row["t_amount"]:
+        detail.append(_("fee ¥%(amount)s") % {"amount": _money(row["t_amount"])})
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="card",
+        title=_("Membership card %(number)s: %(action)s")
+        % {"number": row["t_first"], "action": MembershipCardEvent.Action(row["t_status"]).label},
+        detail=" · ".join(str(part) for part in detail),
+        actor=row["t_actor"],
+        url=reverse("guide:card_detail", args=[row["t_number"]]),
+    )
+
+
+def exam_rows(client):
+    return ExamOrder.objects.filter(client=client).values(
+        **timeline_columns(
+            kind="exam",
+            at=Coalesce("completed_at", "ordered_at"),
+            status="status",
+            first="package__price_item__name",
         )
     )
-    rows = visits.union(cards, exams, all=True).order_by("-t_at")[:limit]
-    return [_timeline_entry(row) for row in rows]
+
+
+def exam_entry(row) -> TimelineEntry:
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="exam",
+        title=_("Exam order #%(number)s: %(status)s")
+        % {"number": row["t_number"], "status": ExamOrder.Status(row["t_status"]).label},
+        detail=row["t_first"],
+        url=reverse("guide:exam_detail", args=[row["t_number"]]),
+    )
 
 
 def _money(value) -> str:
     # SQLite hands a UNION's decimals back as numbers: show them as yuan and fen, always.
     return f"{Decimal(str(value)):.2f}"
-
-
-def _timeline_entry(row) -> TimelineEntry:
-    kind, number = row["t_kind"], row["t_number"]
-    if kind == "visit":
-        detail = [Visit.Type(row["t_first"]).label, row["t_second"], (row["t_third"] or "").strip()]
-        if row["t_amount"]:
-            detail.append(_("charged ¥%(amount)s") % {"amount": _money(row["t_amount"])})
-        return TimelineEntry(
-            at=row["t_at"],
-            kind="visit",
-            title=_("Visit (%(status)s)") % {"status": Visit.Status(row["t_status"]).label},
-            detail=" · ".join(str(part) for part in detail if part),
-            url=reverse("guide:visit_detail", args=[number]),
-        )
-    if kind == "card":
-        detail = [MembershipCard.Level(row["t_second"]).label]
-        if row["t_third"]:
-            detail.append(_("valid until %(date)s") % {"date": row["t_third"][:10]})
-        if row["t_amount"]:
-            detail.append(_("fee ¥%(amount)s") % {"amount": _money(row["t_amount"])})
-        return TimelineEntry(
-            at=row["t_at"],
-            kind="card",
-            title=_("Membership card %(number)s: %(action)s")
-            % {
-                "number": row["t_first"],
-                "action": MembershipCardEvent.Action(row["t_status"]).label,
-            },
-            detail=" · ".join(str(part) for part in detail),
-            url=reverse("guide:card_detail", args=[number]),
-        )
-    return TimelineEntry(
-        at=row["t_at"],
-        kind="exam",
-        title=_("Exam order #%(number)s: %(status)s")
-        % {"number": number, "status": ExamOrder.Status(row["t_status"]).label},
-        detail=row["t_first"] or "",
-        url=reverse("guide:exam_detail", args=[number]),
-    )

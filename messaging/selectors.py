@@ -1,11 +1,12 @@
 import datetime
 
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, Substr, TruncDate
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt.registry import TimelineEntry
+from clientmgmt.registry import TimelineEntry, timeline_columns
 
 from .models import OutboxMessage, Purpose
 
@@ -57,20 +58,32 @@ def outbox_figures(*, days: int = 14):
     return [dict(row, purpose_label=labels.get(row["purpose"], row["purpose"])) for row in rows]
 
 
-def outbox_timeline(client, limit):
-    """The client's messages, for the client page's timeline."""
-    messages = OutboxMessage.objects.filter(client=client).order_by("-created_at")[:limit]
-    return [
-        TimelineEntry(
-            at=message.sent_at or message.created_at,
+def outbox_rows(client):
+    """The client's messages, for the client page's timeline (clientmgmt.registry)."""
+    return OutboxMessage.objects.filter(client=client).values(
+        **timeline_columns(
             kind="sms",
-            title=_("SMS: %(purpose)s (%(status)s)")
-            % {"purpose": message.get_purpose_display(), "status": message.get_status_display()},
-            detail=message.body[:80],
-            url=message.get_absolute_url(),
+            at=Coalesce("sent_at", "created_at"),
+            status="status",
+            first="purpose",
+            second=Substr("body", 1, 80),
         )
-        for message in messages
-    ]
+    )
+
+
+def outbox_entry(row) -> TimelineEntry:
+    purpose, status = row["t_first"], row["t_status"]
+    return TimelineEntry(
+        at=row["t_at"],
+        kind="sms",
+        title=_("SMS: %(purpose)s (%(status)s)")
+        % {
+            "purpose": Purpose(purpose).label if purpose in Purpose.values else purpose,
+            "status": OutboxMessage.Status(status).label,
+        },
+        detail=row["t_second"],
+        url=reverse("messaging:message_detail", args=[row["t_number"]]),
+    )
 
 
 def campaign_segment(segment: dict):

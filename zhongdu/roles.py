@@ -39,6 +39,18 @@ GUIDE_READERS = GUIDE_DESK | {CLIENT_MANAGER, MANAGER}
 CARD_DESK = frozenset({FRONT_DESK, CLIENT_MANAGER, ADMINISTRATOR})
 CARD_READERS = CARD_DESK | {VIP_MANAGER, MANAGER}
 
+# Follow-up: client managers work the return-visit calls (seed: 客户管理部 电话回访); managers
+# and administrators oversee; the VIP managers look on. Care plans are written at discharge by the
+# front desk or later by client management.
+FOLLOWUP_DESK = frozenset({CLIENT_MANAGER, ADMINISTRATOR})
+FOLLOWUP_READERS = FOLLOWUP_DESK | {MANAGER, VIP_MANAGER}
+PLAN_WRITERS = frozenset({CLIENT_MANAGER, FRONT_DESK, ADMINISTRATOR})
+
+# Complaints: client management handles them (seed: 客户管理部 负责病人投诉的接待与处理), managers
+# oversee and escalations reach them; whoever recorded one may look at it.
+COMPLAINT_HANDLERS = frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR})
+COMPLAINT_READERS = COMPLAINT_HANDLERS | CLIENT_EDITORS
+
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
@@ -137,6 +149,35 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # The day's figures: the front desk reports them (seed: 各种报表的统计), managers read them.
     "guide:daily": frozenset({FRONT_DESK, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     "guide:daily_export": frozenset({FRONT_DESK, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # Follow-up: the return-visit call workbench, care plans, surveys. Object-level rules (whose
+    # call) live in followup.selectors.call_get_for_user.
+    "followup:index": FOLLOWUP_READERS,
+    "followup:call_list": FOLLOWUP_READERS,
+    "followup:call_detail": FOLLOWUP_READERS,
+    "followup:call_new": FOLLOWUP_DESK,
+    "followup:call_record": FOLLOWUP_DESK,
+    "followup:call_claim": FOLLOWUP_DESK,
+    "followup:call_reassign": FOLLOWUP_DESK | {MANAGER},
+    "followup:plan_new": PLAN_WRITERS,
+    "followup:plan_detail": FOLLOWUP_READERS | PLAN_WRITERS,
+    "followup:plan_edit": PLAN_WRITERS,
+    "followup:plan_cancel": PLAN_WRITERS,
+    # The visit slip with its survey QR code is printed by the front desk at the end of a visit.
+    "followup:visit_slip": GUIDE_DESK | {CLIENT_MANAGER},
+    # The weekly survey summary is for the marketing department, through client management.
+    "followup:survey_weekly": FOLLOWUP_READERS,
+    "followup:survey_weekly_export": FOLLOWUP_READERS,
+    "followup:response_list": FOLLOWUP_READERS,
+    # The survey behind the QR code: public, found by its unguessable token only.
+    "survey": PUBLIC,
+    # Complaints: anyone who serves clients records one; client management handles them;
+    # managers oversee (clientmgmt.complaints; object rules in clientmgmt.selectors).
+    "clientmgmt:complaint_list": COMPLAINT_READERS,
+    "clientmgmt:complaint_detail": COMPLAINT_READERS,
+    "clientmgmt:complaint_new": CLIENT_EDITORS,
+    "clientmgmt:complaint_status": COMPLAINT_HANDLERS,
+    "clientmgmt:complaint_assign": COMPLAINT_HANDLERS,
+    "clientmgmt:complaint_figures": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

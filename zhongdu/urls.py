@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from consult import views as consult_views
+from followup import survey_views
 
 from . import views
 from .directory import views as directory_views
@@ -13,6 +14,8 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     # The public booking request, at the short address the hospital prints on its leaflets.
     path("book/", consult_views.public_book, name="book"),
+    # The satisfaction survey behind the QR code on the visit slip: short, public, single-use.
+    path("s/<str:token>/", survey_views.survey, name="survey"),
     path("audit/", views.audit_event_list, name="audit_event_list"),
     path("desk/", directory_views.knowledge_desk, name="knowledge_desk"),
     path(
@@ -33,7 +36,7 @@ urlpatterns = [
     ),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
-    path("clients/", include("clientmgmt.urls")),
+    path("", include("clientmgmt.urls")),
     path("messaging/", include("messaging.urls")),
     path("consult/", include("consult.urls")),
     path("guide/", include("guide.urls")),
