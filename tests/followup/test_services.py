@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clientmgmt.models import Client, Complaint
-from followup import services
+from followup import services, surveys
 from followup.models import (
     CallAttempt,
     CarePlan,
@@ -233,8 +233,8 @@ def test_a_low_score_on_a_call_starts_service_recovery_within_a_working_day(hand
 def test_a_comment_that_reads_like_a_complaint_raises_one(handlers):
     template = satisfaction_survey()
     visit = walk_in()
-    invitation = services.invitation_for_visit(visit=visit)
-    services.survey_submit(
+    invitation = surveys.invitation_for_visit(visit=visit)
+    surveys.survey_submit(
         invitation=invitation,
         answers=all_answers(template, score=4, recommend=3, comment="前台态度差，我要投诉"),
     )
@@ -258,28 +258,28 @@ def test_raising_a_complaint_on_a_call_makes_one_complaint(handlers):
 
 def test_a_survey_link_is_used_once_and_expires(handlers):
     template = satisfaction_survey()
-    invitation = services.invitation_for_visit(visit=walk_in())
-    assert services.invitation_for_visit(visit=invitation.visit) == invitation
-    services.survey_submit(invitation=invitation, answers=all_answers(template))
+    invitation = surveys.invitation_for_visit(visit=walk_in())
+    assert surveys.invitation_for_visit(visit=invitation.visit) == invitation
+    surveys.survey_submit(invitation=invitation, answers=all_answers(template))
     invitation.refresh_from_db()
     with pytest.raises(ValidationError, match="already"):
-        services.survey_submit(invitation=invitation, answers=all_answers(template))
-    late = services.invitation_for_visit(visit=walk_in())
+        surveys.survey_submit(invitation=invitation, answers=all_answers(template))
+    late = surveys.invitation_for_visit(visit=walk_in())
     SurveyInvitation.objects.filter(pk=late.pk).update(expires_at=timezone.now())
     late.refresh_from_db()
     with pytest.raises(ValidationError, match="expired"):
-        services.survey_submit(invitation=late, answers=all_answers(template))
+        surveys.survey_submit(invitation=late, answers=all_answers(template))
 
 
 def test_a_survey_needs_every_required_answer_in_range(handlers):
     template = satisfaction_survey()
-    invitation = services.invitation_for_visit(visit=walk_in())
+    invitation = surveys.invitation_for_visit(visit=walk_in())
     answers = all_answers(template)
     first = template.questions.first()
     with pytest.raises(ValidationError, match="every question"):
-        services.survey_submit(invitation=invitation, answers={**answers, first.pk: ""})
+        surveys.survey_submit(invitation=invitation, answers={**answers, first.pk: ""})
     with pytest.raises(ValidationError, match="offered"):
-        services.survey_submit(invitation=invitation, answers={**answers, first.pk: "7"})
+        surveys.survey_submit(invitation=invitation, answers={**answers, first.pk: "7"})
     invitation.refresh_from_db()
     assert invitation.used_at is None
 
@@ -304,15 +304,15 @@ def test_survey_sms_go_where_links_may_go_once_with_one_reminder(handlers, setti
     sms_template("survey_invitation", "{name}您好，请评价本次就诊：{link}")
     sms_template("survey_reminder", "{name}您好，您的评价对我们很重要：{link}")
     satisfaction_survey()
-    invitation = services.invitation_for_visit(visit=walk_in())
-    assert services.invitation_send_sms(invitation=invitation, link="https://kefu.example/s/x/")
-    assert not services.invitation_send_sms(invitation=invitation, link="https://x/")
-    assert services.invitation_send_sms(invitation=invitation, link="https://x/", reminder=True)
-    assert not services.invitation_send_sms(invitation=invitation, link="https://x/", reminder=True)
+    invitation = surveys.invitation_for_visit(visit=walk_in())
+    assert surveys.invitation_send_sms(invitation=invitation, link="https://kefu.example/s/x/")
+    assert not surveys.invitation_send_sms(invitation=invitation, link="https://x/")
+    assert surveys.invitation_send_sms(invitation=invitation, link="https://x/", reminder=True)
+    assert not surveys.invitation_send_sms(invitation=invitation, link="https://x/", reminder=True)
     assert OutboxMessage.objects.filter(purpose="survey").count() == 2
     settings.SMS_BACKEND = "twilio"
-    other = services.invitation_for_visit(visit=walk_in())
-    assert not services.invitation_send_sms(invitation=other, link="https://x/")
+    other = surveys.invitation_for_visit(visit=walk_in())
+    assert not surveys.invitation_send_sms(invitation=other, link="https://x/")
 
 
 def test_nothing_is_planned_for_a_merged_record(handlers):
