@@ -242,6 +242,12 @@ def client_flag_phone(*, client: Client, by, detail: str = "") -> Client:
     return client
 
 
+def client_set_vip(*, client_id: int, is_vip: bool) -> bool:
+    """The VIP badge every list shows, kept by the VIP app (a conditional update: True when it
+    changed). Call inside the VIP service's transaction."""
+    return bool(Client.objects.filter(pk=client_id).exclude(is_vip=is_vip).update(is_vip=is_vip))
+
+
 CATEGORY_FIELDS = ("is_patient", "is_member", "is_exam_client")
 
 

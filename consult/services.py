@@ -44,6 +44,15 @@ TRANSITIONS: dict[str, set[str]] = {
 REMINDER_HOUR = 18  # the evening before, hospital time
 
 
+def booking_policy_set_vip_share(*, percent: int) -> BookingPolicy:
+    """The share of each session held for VIPs, as the VIP policy in force says."""
+    policy = BookingPolicy.current()
+    if policy.vip_share_percent != percent:
+        policy.vip_share_percent = percent
+        policy.save()
+    return policy
+
+
 class SessionFull(ValidationError):
     """The place was just taken (or the session closed). `alternatives` are the next free ones."""
 
