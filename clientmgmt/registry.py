@@ -13,7 +13,10 @@ importing them (a lower layer never imports a higher one):
   membership cards): `register_merge_check(check)`, check(survivor, merged) raises
   ValidationError;
 - identifier lookups: other numbers that find a client in the search (a membership card number):
-  `register_identifier_lookup(lookup)`, lookup(value) -> client ids.
+  `register_identifier_lookup(lookup)`, lookup(value) -> client ids;
+- record guards: rules that keep a record's details from people who do not need them (a VIP's,
+  seed 保密原则): `register_record_guard(guard)`, guard(user, client) -> True when the user may
+  see the whole record; everyone else gets the masked summary their task needs.
 
 Apps register in their AppConfig.ready().
 """
@@ -30,6 +33,7 @@ _timeline_sources: dict[str, "TimelineSource"] = {}
 _visit_sources: list = []
 _merge_checks: list = []
 _identifier_lookups: list = []
+_record_guards: list = []
 
 
 def register_merge_relation(model, field_name: str = "client") -> None:
@@ -174,3 +178,13 @@ def client_ids_by_identifier(value: str) -> list[int]:
     for lookup in _identifier_lookups:
         ids.extend(lookup(value))
     return list(dict.fromkeys(ids))
+
+
+def register_record_guard(guard) -> None:
+    if guard not in _record_guards:
+        _record_guards.append(guard)
+
+
+def may_see_whole_record(user, client) -> bool:
+    """Every registered guard lets this user see the whole record."""
+    return all(guard(user, client) for guard in _record_guards)

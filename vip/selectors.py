@@ -1,1 +1,183 @@
-# Reads of VIP: querysets that already select_related what their page shows.
+"""Reads of VIP: the roster, a VIP's standing and history, candidates, enterprises, spend, and
+the discretion rule (seed: 保密原则) the client record consults through its registry."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from clientmgmt.models import Client
+from guide.models import Charge
+from zhongdu import roles
+from zhongdu.models import AuditEvent
+
+from .models import Enterprise, VipCandidate, VipEvent, VipPolicy, VipStanding
+
+# Who sees a VIP's whole record: the VIP managers, managers and administrators, and the staff
+# assigned to the VIP (their escort, the handler of one of their open return-visit calls).
+VIP_OFFICERS = frozenset({roles.VIP_MANAGER, roles.MANAGER, roles.ADMINISTRATOR})
+ROSTER_LIMIT = 100
+
+
+def is_vip_officer(user) -> bool:
+    return bool(roles.user_roles(user) & VIP_OFFICERS)
+
+
+def assigned_to_vip(user, client_id) -> bool:
+    if VipStanding.objects.filter(client_id=client_id, escort=user).exists():
+        return True
+    from followup.models import FollowUpCall
+
+    return FollowUpCall.objects.filter(
+        client_id=client_id, assigned_to=user, status=FollowUpCall.Status.OPEN
+    ).exists()
+
+
+def may_see_whole_record(user, client) -> bool:
+    """The discretion rule: any record but a VIP's in full; a VIP's only to the VIP officers and
+    the staff assigned to them (clientmgmt.registry record guard)."""
+    if not client.is_vip or is_vip_officer(user):
+        return True
+    return assigned_to_vip(user, client.pk)
+
+
+def standing_get_for_user(user, client_id) -> VipStanding:
+    try:
+        standing = VipStanding.objects.select_related(
+            "client", "enterprise", "policy", "escort"
+        ).get(client_id=client_id)
+    except (VipStanding.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not may_see_whole_record(user, standing.client):
+        raise PermissionDenied
+    return standing
+
+
+def roster(
+    *,
+    kind: str = "",
+    tier: str = "",
+    status: str = VipStanding.Status.ACTIVE,
+    since=None,
+    expiring_days: int | None = None,
+    min_spend=None,
+):
+    qs = VipStanding.objects.select_related("client", "enterprise", "escort").only(
+        "id",
+        "kind",
+        "tier",
+        "status",
+        "since",
+        "valid_until",
+        "spend",
+        "client__id",
+        "client__name",
+        "client__phone",
+        "client__is_vip",
+        "enterprise__id",
+        "enterprise__name",
+        "escort__id",
+        "escort__username",
+        "escort__first_name",
+        "escort__last_name",
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if tier:
+        qs = qs.filter(tier=tier)
+    if since:
+        qs = qs.filter(since__gte=since)
+    if expiring_days is not None:
+        today = timezone.localdate()
+        qs = qs.filter(valid_until__range=(today, today + datetime.timedelta(days=expiring_days)))
+    if min_spend is not None:
+        qs = qs.filter(spend__gte=min_spend)
+    return qs.order_by("-id")
+
+
+def candidates_pending():
+    return (
+        VipCandidate.objects.filter(status=VipCandidate.Status.PENDING)
+        .select_related("client", "enterprise", "policy", "nominated_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def client_history(client_id):
+    return VipEvent.objects.filter(client_id=client_id).select_related("actor", "policy")
+
+
+def enterprise_history(enterprise):
+    return VipEvent.objects.filter(enterprise=enterprise).select_related("actor", "policy")
+
+
+def enterprises():
+    return Enterprise.objects.annotate(employees=Count("members")).order_by("name")
+
+
+def cost_lines(*, client_id: int, since=None, until=None):
+    """A VIP's charges with their item and visit, newest first (the cost record)."""
+    qs = Charge.objects.filter(client_id=client_id).select_related(
+        "price_item", "visit__department"
+    )
+    if since is not None:
+        qs = qs.filter(charged_at__gte=since)
+    if until is not None:
+        qs = qs.filter(charged_at__lt=until)
+    return qs.order_by("-charged_at", "-pk")
+
+
+def cost_summary(*, client_id: int, since=None, until=None) -> dict:
+    """Spend, list value and discount over a period, and by month and by item (three queries)."""
+    from django.db.models import F
+    from django.db.models.functions import TruncMonth
+
+    lines = cost_lines(client_id=client_id, since=since, until=until).filter(voided_at__isnull=True)
+    totals = lines.aggregate(spend=Sum("amount"), listed=Sum(F("unit_price") * F("quantity")))
+    spend = totals["spend"] or Decimal("0.00")
+    listed = totals["listed"] or Decimal("0.00")
+    by_month = list(
+        lines.annotate(month=TruncMonth("charged_at"))
+        .values("month")
+        .annotate(total=Sum("amount"))
+        .order_by("month")
+    )
+    by_item = list(
+        lines.values("price_item__code", "price_item__name")
+        .annotate(total=Sum("amount"), count=Sum("quantity"))
+        .order_by("-total")
+    )
+    return {
+        "spend": spend,
+        "listed": listed,
+        "discount": max(listed - spend, Decimal("0.00")),
+        "by_month": by_month,
+        "by_item": by_item,
+    }
+
+
+def record_access_log(client_id: int, limit: int = 200):
+    """Who opened, revealed, changed or exported this client's record (the audit trail)."""
+    return (
+        AuditEvent.objects.filter(object_type="clientmgmt.client", object_id=str(client_id))
+        .select_related("actor")
+        .order_by("-occurred_at")[:limit]
+    )
+
+
+def vips_without_recent_call(*, policy: VipPolicy, today=None):
+    """Active VIPs with no return-visit call made or planned in the policy's interval: the
+    closer cadence the seed asks for (定期对VIP客户进行回访)."""
+    from followup.models import FollowUpCall
+
+    today = today or timezone.localdate()
+    since = today - datetime.timedelta(days=policy.followup_interval_days)
+    recent = FollowUpCall.objects.filter(
+        Q(status=FollowUpCall.Status.OPEN) | Q(created_at__date__gte=since)
+    ).values("client_id")
+    return Client.objects.filter(is_vip=True, status=Client.Status.ACTIVE).exclude(pk__in=recent)
