@@ -17,9 +17,6 @@ ID numbers are random (region, birth date, sequence): the few that collide with 
 card are dropped before writing, so the unique index on the ID hash is never hit.
 """
 
-import csv
-import io
-import json
 import random
 import sys
 from bisect import bisect
@@ -30,12 +27,12 @@ from functools import cache, lru_cache
 from itertools import accumulate, islice
 from time import perf_counter
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from stdnum import numdb
 
-from zhongdu import crypto
+from zhongdu import bulk, crypto
 from zhongdu.masking import mask_id_number
 from zhongdu.models import Channel
 
@@ -416,40 +413,6 @@ def drop_taken_id_numbers(rows) -> int:
     return dropped
 
 
-def _copy_converter(field):
-    """How COPY (CSV, NULL written as \\N) spells a value of this field."""
-    if isinstance(field, models.BooleanField):
-        return lambda value: "t" if value else "f"
-    if isinstance(field, models.JSONField):
-        return lambda value: json.dumps(value, ensure_ascii=False)
-    if isinstance(field, models.DateField):  # and DateTimeField
-        return lambda value: r"\N" if value is None else value.isoformat()
-    return lambda value: r"\N" if value is None else str(value)
-
-
-def _columns(model, *, with_id: bool):
-    fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
-    return [(f.attname, f.column, _copy_converter(f), f.get_default()) for f in fields]
-
-
-def _copy(cursor, table: str, columns, rows) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    specs = [(attname, convert, default) for attname, _column, convert, default in columns]
-    writer.writerows(
-        [convert(row.get(attname, default)) for attname, convert, default in specs] for row in rows
-    )
-    buffer.seek(0)
-    names = ", ".join(connection.ops.quote_name(column) for _a, column, _c, _d in columns)
-    sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    raw = cursor.cursor
-    if hasattr(raw, "copy_expert"):  # psycopg2
-        raw.copy_expert(sql, buffer)
-    else:  # psycopg 3
-        with raw.copy(sql) as copy:
-            copy.write(buffer.getvalue())
-
-
 def _created_event(row) -> dict:
     return {
         "client_id": row["id"],
@@ -468,20 +431,11 @@ def _write_postgres(rows, events: bool) -> None:
         # seed_clients() vacuums at the end, which flushes it.
         cursor.execute("SET LOCAL gin_pending_list_limit = '64MB'")
         # Ids are taken from the sequence first, so the CREATED events can point at them.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Client._meta.db_table, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+        for row, pk in zip(rows, bulk.take_ids(cursor, Client, len(rows)), strict=True):
             row["id"] = pk
-        _copy(cursor, Client._meta.db_table, _columns(Client, with_id=True), rows)
+        bulk.copy_rows(cursor, Client, rows, with_id=True)
         if events:
-            _copy(
-                cursor,
-                ClientEvent._meta.db_table,
-                _columns(ClientEvent, with_id=False),
-                [_created_event(row) for row in rows],
-            )
+            bulk.copy_rows(cursor, ClientEvent, [_created_event(row) for row in rows])
 
 
 def _write_orm(rows, events: bool) -> None:

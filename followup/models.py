@@ -314,6 +314,7 @@ class FollowUpCall(models.Model):
         SERVICE_RECOVERY = "service_recovery", _("Service recovery")
         COMPLAINT = "complaint", _("Complaint follow-up")
         MAINTENANCE = "maintenance", _("Archive maintenance")
+        VIP_CARE = "vip_care", _("VIP care call")
         MANUAL = "manual", _("Other")
 
     class Status(models.TextChoices):
@@ -436,6 +437,7 @@ class FollowUpCall(models.Model):
                         "service_recovery",
                         "complaint",
                         "maintenance",
+                        "vip_care",
                         "manual",
                     ]
                 ),

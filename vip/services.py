@@ -235,42 +235,56 @@ def revoke(*, standing: VipStanding, by, reason: str) -> VipStanding:
 
 def qualification_run(*, today=None, notify=None) -> dict:
     """The nightly qualification. Returns counts: granted, renewed, candidates, lapsed,
-    enterprises. `notify(text)` tells the VIP managers about lapses (zhongdu notifications)."""
+    enterprises. `notify(text)` tells the VIP managers about lapses (zhongdu notifications).
+
+    Writes in bulk, BATCH clients a transaction: thousands of VIPs are granted or renewed with a
+    handful of statements each batch, not a few per client."""
     today = _today(today)
     policy = VipPolicy.current()
     counts = {"granted": 0, "renewed": 0, "candidates": 0, "lapsed": 0, "enterprises": 0}
     qualifying = qualifying_clients(policy=policy, today=today)
-    active = _active_standings()  # the VIPs: thousands at most, one query
-    pending = set(
-        VipCandidate.objects.filter(
-            status=VipCandidate.Status.PENDING, client__isnull=False
-        ).values_list("client_id", flat=True)
-    )
+    active = {
+        client_id: (valid_until, tier, kind)
+        for client_id, valid_until, tier, kind in VipStanding.objects.filter(
+            status=Standing.Status.ACTIVE
+        ).values_list("client_id", "valid_until", "tier", "kind")
+    }
     renew_until = today + datetime.timedelta(days=policy.grace_days)
+    renewals, newcomers = {}, {}
     for client_id, spend in qualifying.items():
         if client_id in active:
-            if active[client_id] is None or active[client_id] < renew_until:
-                _renew(client_id, spend, policy, renew_until)
-                counts["renewed"] += 1
-        elif policy.auto_grant:
-            grant(
-                client_id=client_id,
-                kind=Standing.Kind.PERSONAL,
-                policy=policy,
-                spend=spend,
-                today=today,
-            )
-            counts["granted"] += 1
-        elif client_id not in pending:
-            counts["candidates"] += _list_candidate(
-                kind=VipCandidate.Kind.PERSONAL, client_id=client_id, spend=spend, policy=policy
-            )
+            valid_until, tier, kind = active[client_id]
+            new_tier = policy.tier_for(spend) if kind == Standing.Kind.PERSONAL else tier
+            if valid_until is None or valid_until < renew_until or new_tier != tier:
+                renewals[client_id] = (spend, new_tier, tier)
+        else:
+            newcomers[client_id] = spend
+    for batch in _chunks(list(renewals.items())):
+        _renew_many(batch, policy=policy, until=renew_until)
+    counts["renewed"] = len(renewals)
+    if policy.auto_grant:
+        for batch in _chunks(list(newcomers.items())):
+            _grant_many(dict(batch), policy=policy, today=today, until=renew_until)
+        counts["granted"] = len(newcomers)
+    else:
+        pending = set(
+            VipCandidate.objects.filter(
+                status=VipCandidate.Status.PENDING, client__isnull=False
+            ).values_list("client_id", flat=True)
+        )
+        for client_id, spend in newcomers.items():
+            if client_id not in pending:
+                counts["candidates"] += _list_candidate(
+                    kind=VipCandidate.Kind.PERSONAL, client_id=client_id, spend=spend, policy=policy
+                )
     counts["enterprises"] = _enterprises(policy=policy, today=today, counts=counts)
-    lapsed = VipStanding.objects.filter(status=Standing.Status.ACTIVE, valid_until__lt=today)
-    for standing in list(lapsed[: BATCH * 50]):
-        with transaction.atomic():
-            _lapse(standing, policy=policy, detail=_("Below the threshold after the grace period"))
-        counts["lapsed"] += 1
+    while batch := list(
+        VipStanding.objects.filter(status=Standing.Status.ACTIVE, valid_until__lt=today)
+        .order_by("pk")
+        .values_list("pk", "client_id")[:BATCH]
+    ):
+        _lapse_many(batch, policy=policy)
+        counts["lapsed"] += len(batch)
     if counts["lapsed"] and notify is not None:
         notify(
             _("%(count)s VIPs lapsed tonight: below the threshold after the grace period.")
@@ -279,29 +293,86 @@ def qualification_run(*, today=None, notify=None) -> dict:
     return counts
 
 
-def _active_standings() -> dict:
-    return dict(
-        VipStanding.objects.filter(status=Standing.Status.ACTIVE).values_list(
-            "client_id", "valid_until"
+def _chunks(items, size=BATCH):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _renew_many(batch, *, policy, until) -> None:
+    """Renew a batch of VIPs in place: a new date, their spend and tier; an event only where the
+    tier moves (a nightly renewal is not news)."""
+    ids = [client_id for client_id, _values in batch]
+    with transaction.atomic():
+        standings = {s.client_id: s for s in VipStanding.objects.filter(client_id__in=ids)}
+        events = []
+        for client_id, (spend, new_tier, old_tier) in batch:
+            standing = standings[client_id]
+            standing.valid_until = max(until, standing.valid_until or until)
+            standing.spend, standing.tier, standing.policy = spend, new_tier, policy
+            if new_tier != old_tier:
+                events.append(
+                    _event(
+                        VipEvent.Action.TIER,
+                        client_id=client_id,
+                        policy=policy,
+                        spend=spend,
+                        detail=new_tier,
+                    )
+                )
+        VipStanding.objects.bulk_update(
+            standings.values(), ["valid_until", "spend", "tier", "policy"], batch_size=BATCH
         )
-    )
+        VipEvent.objects.bulk_create(events)
 
 
-def _renew(client_id, spend, policy, until) -> None:
-    """Renewal in place: a new date, the spend and tier; an event only when the tier moves."""
-    standing = VipStanding.objects.get(client_id=client_id)
-    tier = policy.tier_for(spend) if standing.kind == Standing.Kind.PERSONAL else standing.tier
-    VipStanding.objects.filter(pk=standing.pk).update(
-        valid_until=max(until, standing.valid_until or until),
-        spend=spend,
-        tier=tier,
-        policy=policy,
-        updated_at=timezone.now(),
-    )
-    if tier != standing.tier:
-        _event(
-            VipEvent.Action.TIER, client_id=client_id, policy=policy, spend=spend, detail=tier
-        ).save()
+def _grant_many(spends: dict, *, policy, today, until) -> None:
+    """Grant a batch of new personal VIPs by rule: their standings (new, or a lapsed one made
+    active again), the badge on their records and their history, in one transaction."""
+    with transaction.atomic():
+        old = {s.client_id: s for s in VipStanding.objects.filter(client_id__in=list(spends))}
+        fresh = []
+        for client_id, spend in spends.items():
+            standing = old.get(client_id) or VipStanding(client_id=client_id)
+            standing.kind, standing.enterprise = Standing.Kind.PERSONAL, None
+            standing.status, standing.since = Standing.Status.ACTIVE, today
+            standing.valid_until, standing.spend = until, spend
+            standing.tier, standing.policy = policy.tier_for(spend), policy
+            if client_id not in old:
+                fresh.append(standing)
+        VipStanding.objects.bulk_create(fresh, batch_size=BATCH)
+        VipStanding.objects.bulk_update(
+            old.values(),
+            ["kind", "enterprise", "status", "since", "valid_until", "spend", "tier", "policy"],
+            batch_size=BATCH,
+        )
+        Client.objects.filter(pk__in=list(spends), is_vip=False).update(is_vip=True)
+        VipEvent.objects.bulk_create(
+            [
+                _event(VipEvent.Action.GRANTED, client_id=client_id, policy=policy, spend=spend)
+                for client_id, spend in spends.items()
+            ]
+        )
+
+
+def _lapse_many(batch, *, policy) -> None:
+    ids = [pk for pk, _client in batch]
+    clients = [client_id for _pk, client_id in batch]
+    with transaction.atomic():
+        VipStanding.objects.filter(pk__in=ids, status=Standing.Status.ACTIVE).update(
+            status=Standing.Status.LAPSED, updated_at=timezone.now()
+        )
+        Client.objects.filter(pk__in=clients, is_vip=True).update(is_vip=False)
+        VipEvent.objects.bulk_create(
+            [
+                _event(
+                    VipEvent.Action.LAPSED,
+                    client_id=client_id,
+                    policy=policy,
+                    detail=_("Below the threshold after the grace period"),
+                )
+                for client_id in clients
+            ]
+        )
 
 
 def _list_candidate(*, kind, policy, spend, client_id=None, enterprise=None) -> int:
@@ -503,3 +574,35 @@ def roster_counts() -> dict:
         enterprise=Count("pk", filter=Q(kind=Standing.Kind.ENTERPRISE)),
         nominated=Count("pk", filter=Q(kind=Standing.Kind.NOMINATED)),
     )
+
+
+# --- The closer cadence of VIP calls --------------------------------------------------
+
+
+def vip_care_calls_plan(*, today=None, limit: int = 500) -> int:
+    """A return-visit call for every active VIP who has had none made or planned within the
+    policy's interval (seed: 定期对VIP客户进行回访). One call per VIP and period: the source
+    names the period, so a second run makes nothing."""
+    from followup.models import FollowUpCall
+    from followup.services import call_create
+
+    from .selectors import vips_without_recent_call
+
+    today = _today(today)
+    policy = VipPolicy.current()
+    period = today.toordinal() // max(policy.followup_interval_days, 1)
+    made = 0
+    for client in vips_without_recent_call(policy=policy, today=today)[:limit]:
+        call_create(
+            client=client,
+            due_on=today,
+            reason=FollowUpCall.Reason.VIP_CARE,
+            title=_("VIP care call"),
+            script=_(
+                "Ask how the client is, whether the last treatment went as hoped and whether they"
+                " need an appointment, an exam or anything from their VIP manager."
+            ),
+            source=f"vip:{client.pk}:{period}",
+        )
+        made += 1
+    return made
