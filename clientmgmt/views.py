@@ -116,6 +116,10 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         # The front desk's card and exam-order pages, by URL name (clientmgmt imports no guide).
         "can_issue_card": user_may_open(request.user, "guide:card_new"),
         "can_order_exam": user_may_open(request.user, "guide:exam_new"),
+        # Follow-up's care plans and return-visit calls, by URL name (clientmgmt imports no
+        # followup).
+        "can_write_plan": user_may_open(request.user, "followup:plan_new"),
+        "can_plan_call": user_may_open(request.user, "followup:call_new"),
     }
     return render(request, "clientmgmt/client_detail.html", context, status=status)
 

@@ -11,12 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientmgmt.models import Complaint
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
+from messaging.models import OutboxMessage
 from zhongdu import roles
 
 from .models import (
     CallAttempt,
     CarePlan,
+    CarePlanStep,
+    CarePlanTemplate,
     Dimension,
     FollowUpCall,
     SurveyAnswer,
@@ -28,6 +32,8 @@ from .models import (
 CALL_WORKERS = roles.FOLLOWUP_DESK
 CALL_OVERSEERS = frozenset({roles.MANAGER, roles.ADMINISTRATOR})
 QUEUE_LIMIT = 200
+# The workbench's "upcoming" count looks this many days ahead.
+UPCOMING_DAYS = 7
 
 
 def _require(user, allowed) -> None:
@@ -37,6 +43,19 @@ def _require(user, allowed) -> None:
 
 def is_overseer(user) -> bool:
     return bool(roles.user_roles(user) & CALL_OVERSEERS)
+
+
+def is_call_handler(user) -> bool:
+    """A client manager: someone calls are assigned to (services.call_handlers)."""
+    return roles.CLIENT_MANAGER in roles.user_roles(user)
+
+
+def may_work_call(user, call) -> bool:
+    """May this user record, claim or hand on this call? Their own and the shared pool's for a
+    client manager; any call for managers and administrators."""
+    if not roles.user_roles(user) & (CALL_WORKERS | CALL_OVERSEERS):
+        return False
+    return call.assigned_to_id in (None, user.pk) or is_overseer(user)
 
 
 def call_get_for_user(user, pk, *, write=False) -> FollowUpCall:
@@ -49,11 +68,8 @@ def call_get_for_user(user, pk, *, write=False) -> FollowUpCall:
     except (FollowUpCall.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     _require(user, roles.FOLLOWUP_READERS)
-    if write:
-        _require(user, CALL_WORKERS | CALL_OVERSEERS)
-        mine = call.assigned_to_id in (None, user.pk)
-        if not mine and not is_overseer(user):
-            raise PermissionDenied
+    if write and not may_work_call(user, call):
+        raise PermissionDenied
     return call
 
 
@@ -94,15 +110,21 @@ def call_queue(*, user, today=None, everyone: bool = False, assignee=None, pool:
 
 
 def call_counts(*, user, today=None) -> dict:
-    """How many open calls are due for the user, in the pool, and in all (one query)."""
+    """How many open calls are due (today or overdue) for the user, in the pool and in all, and
+    how many come up in the next UPCOMING_DAYS days (the user's, and everyone's). One query,
+    over the open calls due by then (call_open_due_idx)."""
     today = today or timezone.localdate()
+    due = Q(due_on__lte=today)
+    upcoming = Q(due_on__gt=today)
     return FollowUpCall.objects.filter(
-        status=FollowUpCall.Status.OPEN, due_on__lte=today
+        status=FollowUpCall.Status.OPEN,
+        due_on__lte=today + datetime.timedelta(days=UPCOMING_DAYS),
     ).aggregate(
-        mine=Count("pk", filter=Q(assigned_to=user)),
-        pool=Count("pk", filter=Q(assigned_to__isnull=True)),
-        all=Count("pk"),
-        upcoming=Count("pk", filter=Q(assigned_to=user, due_on__gt=today)),
+        mine=Count("pk", filter=due & Q(assigned_to=user)),
+        pool=Count("pk", filter=due & Q(assigned_to__isnull=True)),
+        all=Count("pk", filter=due),
+        upcoming=Count("pk", filter=upcoming & Q(assigned_to=user)),
+        upcoming_all=Count("pk", filter=upcoming),
     )
 
 
@@ -114,9 +136,14 @@ def client_previous_calls(call, limit: int = 10):
     return (
         FollowUpCall.objects.filter(client_id=call.client_id)
         .exclude(pk=call.pk)
-        .select_related("closed_by")
+        .select_related("closed_by", "assigned_to")
         .order_by("-created_at")[:limit]
     )
+
+
+def call_raised_complaint(call):
+    """The complaint a reached call raised ("raise a complaint" on the outcome form), if any."""
+    return Complaint.objects.filter(source=f"followup.call:{call.pk}").first()
 
 
 def client_live_plans(client):
@@ -126,14 +153,74 @@ def client_live_plans(client):
 
 
 def plan_get_for_user(user, pk, *, write=False) -> CarePlan:
+    """A care plan: read by follow-up's readers and by those who write plans (the front desk
+    prints the sheet it has just written); changed by those who write plans."""
     try:
         plan = CarePlan.objects.select_related(
-            "client", "visit__department", "exam_order", "template", "created_by"
+            "client",
+            "visit__department",
+            "visit__expert",
+            "exam_order",
+            "template",
+            "created_by",
         ).get(pk=pk)
     except (CarePlan.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    _require(user, roles.PLAN_WRITERS if write else roles.FOLLOWUP_READERS)
+    _require(user, roles.PLAN_WRITERS if write else roles.FOLLOWUP_READERS | roles.PLAN_WRITERS)
     return plan
+
+
+def plan_templates():
+    """The templates staff choose from when they write a plan."""
+    return CarePlanTemplate.objects.filter(active=True).select_related("department")
+
+
+def plan_template_for_visit(visit):
+    """The template a plan after this visit starts from: the first active one of the visit's
+    department (after-care before health management), or None."""
+    if visit is None or visit.department_id is None:
+        return None
+    return (
+        plan_templates()
+        .filter(department_id=visit.department_id)
+        .order_by("kind", "name", "pk")
+        .first()
+    )
+
+
+def plan_step_key_prefix(step_id) -> str:
+    """The idempotency-key prefix of a timepoint's SMS (services._step_key_prefix)."""
+    return f"careplan-step:{step_id}:"
+
+
+def plan_steps(plan) -> list:
+    """The plan's timepoints with their call (`step.call_row`, or None) and their latest SMS
+    (`step.sms_row`, or None): two queries whatever the number of timepoints."""
+    steps = list(
+        CarePlanStep.objects.filter(plan=plan)
+        .select_related("sms_template", "followup_call__assigned_to")
+        .order_by("due_on", "pk")
+    )
+    sms = {}
+    if steps:
+        keys = Q()
+        for step in steps:
+            keys |= Q(idempotency_key__startswith=plan_step_key_prefix(step.pk))
+        # The client's messages (outbox_client_idx), then the timepoints' keys among them.
+        for message in (
+            OutboxMessage.objects.filter(keys, client_id=plan.client_id)
+            .only("id", "idempotency_key", "status", "send_after", "sent_at")
+            .order_by("created_at", "pk")
+        ):
+            step_id = message.idempotency_key.split(":")[1]
+            sms[int(step_id)] = message  # the latest wins
+    for step in steps:
+        try:
+            step.call_row = step.followup_call
+        except FollowUpCall.DoesNotExist:
+            step.call_row = None
+        step.sms_row = sms.get(step.pk)
+    return steps
 
 
 def invitation_by_token(token: str) -> SurveyInvitation | None:

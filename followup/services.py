@@ -352,7 +352,11 @@ def _schedule_step(step: CarePlanStep, *, by) -> None:
                 visit=plan.visit,
                 by=by,
             )
-        elif call.status == CallStatus.OPEN and call.due_on != step.due_on:
+        elif call.status == CallStatus.OPEN and (call.due_on, call.title, call.script) != (
+            step.due_on,
+            step.label[:120],
+            step.script,
+        ):
             FollowUpCall.objects.filter(pk=call.pk).update(
                 due_on=step.due_on, title=step.label[:120], script=step.script
             )
@@ -448,8 +452,10 @@ def plan_create(
         raise ValueError(f"not plan texts: {sorted(unknown)}")
     if template is not None:
         kind = template.kind
+        # Texts not given come from the template; a text given empty stays empty (staff removed
+        # advice that does not apply to this client).
         for name in PLAN_TEXTS:
-            if not texts.get(name) and hasattr(template, name):
+            if name not in texts and hasattr(template, name):
                 texts[name] = getattr(template, name)
     steps = default_steps(template, starts_on) if steps is None else steps
     with transaction.atomic():
@@ -488,6 +494,8 @@ def plan_update(
         current = {step.pk: step for step in locked.steps.select_related("sms_template")}
         for values in steps or []:
             step = current.get(values.get("id"))
+            if values.get("id") is not None and step is None:
+                continue  # another plan's timepoint (or a stale form): never a new one
             if step is not None and step.status != CarePlanStep.Status.PLANNED:
                 continue
             if values.get("remove"):

@@ -208,6 +208,8 @@ def _visit_page(request, visit, *, triage_form=None, charge_form=None, status=20
         # Ordering from the visit charges it: only those who work the visit.
         "can_order_exam": can_write and user_may_open(request.user, "guide:exam_new"),
         "can_issue_card": user_may_open(request.user, "guide:card_new"),
+        # Follow-up's care plan after the visit, by URL name (guide imports no followup).
+        "can_write_plan": user_may_open(request.user, "followup:plan_new"),
     }
     return render(request, "guide/visit_detail.html", context, status=status)
 

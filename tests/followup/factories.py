@@ -24,6 +24,11 @@ def sms_template(code="followup_reminder", body="{name}您好，请于{date}来�
 
 
 def plan_template(name="激光术后护理", offsets=(1, 3, 7, 30), sms_on=(7,), kind="care"):
+    """A template with a step per offset (days); one name is one template (names are unique),
+    so asking again for the same name returns the first."""
+    existing = CarePlanTemplate.objects.filter(name=name).first()
+    if existing is not None:
+        return existing
     template = CarePlanTemplate.objects.create(
         name=name, kind=kind, diet="忌辛辣", rehab="术后一周内防晒", lifestyle="避免熬夜"
     )
@@ -109,3 +114,18 @@ def all_answers(template, score=5, recommend=9, comment=""):
 
 def days(n):
     return timezone.localdate() + datetime.timedelta(days=n)
+
+
+def pool_call(**kwargs):
+    """An open call nobody has taken (it waits in the shared pool)."""
+    call = make_call(**kwargs)
+    type(call).objects.filter(pk=call.pk).update(assigned_to=None)
+    call.refresh_from_db()
+    return call
+
+
+def make_vip(client):
+    """VIP status is kept by the vip app; tests set the flag directly."""
+    type(client).objects.filter(pk=client.pk).update(is_vip=True)
+    client.refresh_from_db()
+    return client

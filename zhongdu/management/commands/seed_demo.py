@@ -42,6 +42,7 @@ class Command(BaseCommand):
         # The demo spans every layer, so this entry point reaches up to clientmgmt; it does so
         # at run time only, and nothing imports this command.
         from clientmgmt import demo
+        from followup.demo import seed_followup_plans
         from guide.demo import seed_front_desk
         from messaging.demo import seed_templates
         from zhongdu.directory.demo import seed_directory
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             self.stdout.write("would add the demo hospital's directory and SMS templates")
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
             self.stdout.write("would add triage keywords, exam packages and today's arrivals")
+            self.stdout.write("would add care-plan templates and a few plans and calls under way")
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
             return
@@ -81,6 +83,11 @@ class Command(BaseCommand):
         self.stdout.write(
             "Front desk ready ({keywords} triage keywords, {packages} exam packages and"
             " {bookings} bookings today created).".format(**front_desk)
+        )
+        followup = seed_followup_plans(by=get_user_model().objects.get(username="clientmgr"))
+        self.stdout.write(
+            "Follow-up ready ({templates} care-plan templates, {plans} care plans and"
+            " {calls} pool calls created).".format(**followup)
         )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)

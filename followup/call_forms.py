@@ -1,0 +1,211 @@
+# Forms of the return-visit call workbench: they check the shape of input; the services
+# (followup.services) enforce the rules (answers only for a reached client, who may take a call,
+# a next call on a later day). Kept apart from forms.py, which the survey pages use.
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clientmgmt.models import Complaint
+
+from . import services
+from .models import CALL_DIMENSIONS, FollowUpCall
+
+Outcome = FollowUpCall.Outcome
+_DATE_INVALID = _("Enter a date, for example 2026-03-01.")
+_SCORE_ERROR = _("Scores are from 1 to 5.")
+_RECOMMEND_ERROR = _("The recommend score is from 0 to 10.")
+
+
+def _date_field(label, *, required):
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": _("Enter a date."), "invalid": _DATE_INVALID},
+    )
+
+
+class HandlerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+class CallFilterForm(forms.Form):
+    """The workbench's tab (mine, the shared pool, everyone's) and, for those who see everyone's
+    queue, one handler's. Anything malformed falls back to the default tab. The page writes the
+    handler select from the list it already has (rendering the field would query again)."""
+
+    MINE, POOL, ALL = "mine", "pool", "all"
+
+    view = forms.ChoiceField(
+        choices=[(MINE, MINE), (POOL, POOL), (ALL, ALL)], required=False, widget=forms.HiddenInput
+    )
+    handler = HandlerChoiceField(queryset=services.call_handlers().none(), required=False)
+
+    def __init__(self, *args, handlers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if handlers is not None:
+            self.fields["handler"].queryset = handlers
+
+
+class ScoreField(forms.TypedChoiceField):
+    """A satisfaction score 1–5 as radio buttons, or "not asked"."""
+
+    def __init__(self, label):
+        super().__init__(
+            label=label,
+            choices=[("", "—"), *((n, str(n)) for n in range(1, 6))],
+            coerce=int,
+            empty_value=None,
+            required=False,
+            widget=forms.RadioSelect({"class": "form-check-input"}),
+            error_messages={"invalid_choice": _SCORE_ERROR},
+        )
+
+
+class CallRecordForm(forms.Form):
+    """What happened on one dial. The answers (scores, recommend, course, complaint, next call)
+    are for a reached client; the page shows them only when "reached" is chosen, and the service
+    refuses them otherwise."""
+
+    outcome = forms.ChoiceField(
+        label=_("What happened"),
+        choices=Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose what happened on the call."),
+            "invalid_choice": _("Choose what happened on the call."),
+        },
+    )
+    recommend = forms.IntegerField(
+        label=_("Would recommend us (0–10)"),
+        required=False,
+        min_value=0,
+        max_value=10,
+        widget=forms.NumberInput({"inputmode": "numeric"}),
+        error_messages={
+            "invalid": _RECOMMEND_ERROR,
+            "min_value": _RECOMMEND_ERROR,
+            "max_value": _RECOMMEND_ERROR,
+        },
+    )
+    course = forms.ChoiceField(
+        label=_("Treatment course"),
+        choices=FollowUpCall.Course.choices,
+        required=False,
+        error_messages={"invalid_choice": _("Choose how the treatment course is going.")},
+    )
+    rehab_guidance = forms.BooleanField(label=_("Rehabilitation guidance given"), required=False)
+    comment = forms.CharField(
+        label=_("What the client said"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea({"rows": 2}),
+    )
+    next_call_on = _date_field(_("Next call on"), required=False)
+    raise_complaint = forms.BooleanField(label=_("Raise a complaint"), required=False)
+    complaint_category = forms.ChoiceField(
+        label=_("Complaint category"),
+        choices=Complaint.Category.choices,
+        initial=Complaint.Category.OTHER,
+        error_messages={"invalid_choice": _("Choose the category of the complaint.")},
+    )
+    complaint_severity = forms.ChoiceField(
+        label=_("Severity"),
+        choices=Complaint.Severity.choices,
+        initial=Complaint.Severity.NORMAL,
+        error_messages={"invalid_choice": _("Choose the severity of the complaint.")},
+    )
+    notes = forms.CharField(
+        label=_("Notes for colleagues"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea({"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for dimension in CALL_DIMENSIONS:
+            self.fields[f"score_{dimension}"] = ScoreField(dimension.label)
+        # Not required: an unticked "raise a complaint" needs neither.
+        for name in ("complaint_category", "complaint_severity"):
+            self.fields[name].required = False
+        self.fields["course"].widget.attrs["class"] = "form-select"
+
+    @property
+    def score_fields(self):
+        return [self[f"score_{dimension}"] for dimension in CALL_DIMENSIONS]
+
+    def service_data(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "outcome": data["outcome"],
+            "scores": {str(d): data.get(f"score_{d}") for d in CALL_DIMENSIONS},
+            "recommend": data["recommend"],
+            "comment": data["comment"],
+            "course": data["course"],
+            "rehab_guidance": data["rehab_guidance"],
+            "notes": data["notes"],
+            "next_call_on": data["next_call_on"],
+            "raise_complaint": data["raise_complaint"],
+            "complaint_category": data["complaint_category"] or Complaint.Category.OTHER,
+            "complaint_severity": data["complaint_severity"] or Complaint.Severity.NORMAL,
+        }
+
+
+class CallNewForm(forms.Form):
+    """A call made by hand from the client page."""
+
+    title = forms.CharField(
+        label=_("Subject"),
+        max_length=120,
+        error_messages={"required": _("Say what the call is about.")},
+    )
+    due_on = _date_field(_("Call on"), required=True)
+    script = forms.CharField(
+        label=_("Script and notes for the caller"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea({"rows": 4}),
+    )
+    assigned_to = HandlerChoiceField(
+        label=_("Assigned to"), queryset=services.call_handlers().none(), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = services.call_handlers().order_by("username")
+        self.fields["assigned_to"].empty_label = _("Whoever has the fewest calls")
+        self.fields["assigned_to"].error_messages["invalid_choice"] = _(
+            "Calls go to client managers."
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page's own <form> carries the token
+        self.helper.layout = Layout(
+            "title",
+            Row(Column("due_on"), Column("assigned_to")),
+            "script",
+        )
+
+    def clean_due_on(self):
+        due_on = self.cleaned_data["due_on"]
+        if due_on < timezone.localdate():
+            raise forms.ValidationError(_("A new call cannot be due in the past."))
+        return due_on
+
+
+class ReassignForm(forms.Form):
+    """`to`: a client manager's id, or empty for the shared pool."""
+
+    to = HandlerChoiceField(
+        queryset=services.call_handlers().none(),
+        required=False,
+        error_messages={"invalid_choice": _("Calls go to client managers.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = services.call_handlers()
