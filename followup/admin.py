@@ -155,3 +155,6 @@ class CarePlanAdmin(ClientPhoneMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from . import survey_admin  # noqa: E402, F401

@@ -4,7 +4,7 @@ workbench's queue, and the client page's timeline sources (calls, plans, survey 
 import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, CharField, Count, Q, Value
+from django.db.models import CharField, Count, Q, Value
 from django.db.models.functions import Concat
 from django.http import Http404
 from django.urls import reverse
@@ -21,9 +21,7 @@ from .models import (
     CarePlan,
     CarePlanStep,
     CarePlanTemplate,
-    Dimension,
     FollowUpCall,
-    SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
 )
@@ -242,52 +240,7 @@ def week_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
     return start, start + datetime.timedelta(days=7)
 
 
-def weekly_summary(day: datetime.date) -> dict:
-    """The week's responses (survey page and calls): counts, averages by dimension overall and
-    by department, the recommend (0-10) average and NPS, and every comment. A few queries."""
-    start, end = week_bounds(day)
-    responses = SurveyResponse.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
-    counts = responses.aggregate(
-        total=Count("pk"),
-        survey=Count("pk", filter=Q(source=SurveyResponse.Source.SURVEY)),
-        call=Count("pk", filter=Q(source=SurveyResponse.Source.CALL)),
-        recovery=Count("pk", filter=Q(needs_recovery=True)),
-    )
-    answers = SurveyAnswer.objects.filter(response__in=responses, score__isnull=False)
-    by_dimension = dict(
-        answers.exclude(dimension=Dimension.RECOMMEND)
-        .values_list("dimension")
-        .annotate(avg=Avg("score"))
-        .order_by()
-    )
-    by_department = {}
-    for department, dimension, avg in (
-        answers.exclude(dimension=Dimension.RECOMMEND)
-        .values_list("response__department__name", "dimension")
-        .annotate(avg=Avg("score"))
-        .order_by()
-    ):
-        by_department.setdefault(department or _("Not recorded"), {})[dimension] = avg
-    recommend = list(answers.filter(dimension=Dimension.RECOMMEND).values_list("score", flat=True))
-    promoters = sum(score >= 9 for score in recommend)
-    detractors = sum(score <= 6 for score in recommend)
-    comments = list(
-        responses.exclude(comment="")
-        .select_related("department", "client")
-        .only("id", "comment", "source", "submitted_at", "department__name", "client__id")
-        .order_by("submitted_at")
-    )
-    return {
-        "start": start.date(),
-        "end": (end - datetime.timedelta(days=1)).date(),
-        "counts": counts,
-        "by_dimension": by_dimension,
-        "by_department": by_department,
-        "recommend_average": sum(recommend) / len(recommend) if recommend else None,
-        "nps": round(100 * (promoters - detractors) / len(recommend)) if recommend else None,
-        "recommend_count": len(recommend),
-        "comments": comments,
-    }
+# The weekly summary itself is followup/survey_selectors.weekly_summary.
 
 
 # --- The client page's timeline -----------------------------------------------------

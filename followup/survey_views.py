@@ -1,22 +1,426 @@
-# PLACEHOLDER while the module is being written: every view answers 404.
-from django.http import Http404
+"""The survey pages.
+
+- The public survey at /s/<token>/ (name "survey", zhongdu/urls.py): no sign-in, the token is
+  the key. It shows the person's first name and the visit date and nothing else about them.
+- The visit slip with the survey's QR code, printed by the front desk at the end of a visit.
+- The weekly satisfaction summary for the marketing department (每周填写医院客户满意度调查表),
+  printable and exported to Excel (audited), and the list of responses.
+
+Access (zhongdu/roles.py PAGE_ACCESS): the survey is public; the slip is the front desk's (and
+client management's); the summary and the responses are follow-up's readers'.
+"""
+
+import datetime
+import io
+from dataclasses import dataclass, field
+
+import segno
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from guide.selectors import visit_get_for_user
+from zhongdu import audit
+from zhongdu.pagination import keyset_page
+from zhongdu.roles import user_may_open
+
+from . import selectors, survey_selectors, surveys
+from .models import Dimension
+from .survey_forms import FIRST_DAY, LAST_DAY, ResponseFilterForm, SurveyForm, WeekForm
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Two-character surnames: the given name starts after them (欧阳娜娜 → 娜娜).
+# (A split string: thirty quoted pairs would take thirty lines once formatted.)
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 令狐 慕容 司徒 夏侯 尉迟 长孙 宇文 公孙 轩辕 独孤 南宫 西门"  # noqa: SIM905
+    " 端木 百里 呼延 万俟 澹台 闻人 申屠 太史 濮阳 钟离 赫连 拓跋".split()
+)
 
 
-def survey(request, *args, **kwargs):
-    raise Http404
+def first_name(name: str) -> str:
+    """What the survey calls the person: the given name, never the full name. Chinese names
+    lose the surname (王小红 → 小红, 欧阳娜娜 → 娜娜; a one-character name stays whole); names
+    written with a separating dot (买买提·艾力) and Latin names keep their first part."""
+    name = (name or "").strip()
+    for separator in ("·", "•", " "):
+        if separator in name:
+            return name.split(separator)[0]
+    if not name or name.isascii():
+        return name
+    if name[:2] in COMPOUND_SURNAMES and len(name) > 2:
+        return name[2:]
+    return name[1:] if len(name) > 1 else name
 
 
-def visit_slip(request, *args, **kwargs):
-    raise Http404
+def _english() -> bool:
+    return (get_language() or "").startswith("en")
 
 
-def weekly(request, *args, **kwargs):
-    raise Http404
+# --- The public survey --------------------------------------------------------------
 
 
-def weekly_export(request, *args, **kwargs):
-    raise Http404
+def _survey_page(request, page, invitation=None, status=200, **context):
+    english = _english()
+    if invitation is not None:
+        template = invitation.template
+        context |= {
+            "survey_name": (template.name_en if english else "") or template.name,
+            "intro": (template.intro_en if english else "") or template.intro,
+        }
+    response = render(request, f"followup/{page}.html", context, status=status)
+    response["X-Robots-Tag"] = "noindex"  # a personal link: never in a search engine
+    return response
 
 
-def response_list(request, *args, **kwargs):
-    raise Http404
+@never_cache
+@require_http_methods(["GET", "POST"])
+def survey(request, token):
+    invitation = selectors.invitation_by_token(token)
+    if invitation is None:
+        # The same answer for every unknown token: it tells nothing about which links exist.
+        return _survey_page(request, "survey_invalid", status=404)
+    if invitation.used_at is not None:
+        thanks = request.GET.get("thanks") == "1"
+        return _survey_page(request, "survey_thanks" if thanks else "survey_answered", invitation)
+    if invitation.is_expired:
+        return _survey_page(request, "survey_invalid", status=410, expired=True)
+    form = SurveyForm(request.POST or None, template=invitation.template, english=_english())
+    if request.method == "POST" and form.is_valid():
+        try:
+            surveys.survey_submit(invitation=invitation, answers=form.answers())
+        except ValidationError as exc:
+            if exc.code == "used":  # answered in another tab a moment ago
+                return _survey_page(request, "survey_answered", invitation)
+            if exc.code == "expired":
+                return _survey_page(request, "survey_invalid", status=410, expired=True)
+            form.add_error(None, exc)
+        else:
+            return redirect(reverse("survey", args=[token]) + "?thanks=1")
+    visit = invitation.visit
+    return _survey_page(
+        request,
+        "survey",
+        invitation,
+        status=422 if form.is_bound else 200,
+        form=form,
+        name=first_name(invitation.client.name),
+        visit_day=visit.day if visit else None,
+        missing=[item for item in form.items if item["field"].errors],
+        # "Your other answers are kept" only when there were some.
+        kept=form.is_bound and any(form.data.get(name) for name in form.fields),
+    )
+
+
+# --- The visit slip -----------------------------------------------------------------
+
+
+def qr_svg(link: str) -> str:
+    """The link as a QR code, inline SVG markup (no image request, nothing the CSP refuses);
+    sized by CSS through its viewBox."""
+    code = segno.make(link, error="m")
+    return code.svg_inline(scale=4, omitsize=True, svgclass="survey-qr", title=link)
+
+
+@require_GET
+def visit_slip(request, pk):
+    visit = visit_get_for_user(request.user, pk)
+    # Printing the slip makes the visit's survey link, once: a second print (or a second clerk)
+    # gets the same link (a unique index per visit and template), so this GET is idempotent.
+    try:
+        invitation = surveys.invitation_for_visit(visit=visit)
+    except ValidationError:
+        invitation = None  # no default survey set up: the slip prints without the code
+    link = surveys.survey_link(invitation) if invitation else ""
+    context = {
+        "visit": visit,
+        "client": visit.client,
+        "invitation": invitation,
+        "link": link,
+        # segno's markup: paths and the link in an escaped <title>, nothing from the request.
+        "qr": mark_safe(qr_svg(link)) if link else "",  # noqa: S308
+        "next_followup": survey_selectors.client_next_followup(visit.client),
+    }
+    return render(request, "followup/visit_slip.html", context)
+
+
+# --- The weekly summary -------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    value: object  # what the workbook holds
+    display: str  # what the page shows
+
+
+@dataclass
+class SummaryTable:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    empty: str = ""  # said instead of the table when it has no rows
+
+
+def _text(value) -> Cell:
+    return Cell(str(value), str(value))
+
+
+def _number(value) -> Cell:
+    return Cell(value, "—" if value is None else str(value))
+
+
+def _average(value) -> Cell:
+    if value is None:
+        return Cell(None, "—")
+    value = round(float(value), 2)
+    return Cell(value, f"{value:.2f}")
+
+
+def weekly_tables(summary: dict) -> list[SummaryTable]:
+    """The summary's tables, in the page's order; the workbook writes the same ones."""
+    counts = summary["counts"]
+    dimensions = survey_selectors.SUMMARY_DIMENSIONS
+    labels = [str(Dimension(d).label) for d in dimensions]
+    no_answers = _("No answers this week.")
+    by_dimension = summary["by_dimension"]
+    by_department = summary["by_department"]
+    n = summary["recommend_count"]
+    return [
+        SummaryTable(
+            "counts",
+            _("Responses"),
+            [_("Figure"), pgettext("how many", "Number")],
+            [
+                [_text(_("Responses")), _number(counts["total"])],
+                [_text(_("From the survey page")), _number(counts["survey"])],
+                [_text(_("From return-visit calls")), _number(counts["call"])],
+                [_text(_("Needing service recovery")), _number(counts["recovery"])],
+            ],
+        ),
+        SummaryTable(
+            "dimensions",
+            _("Average score by dimension (1–5)"),
+            [_("Dimension"), _("Average"), _("Answers")],
+            [
+                [
+                    _text(label),
+                    _average(by_dimension.get(d, {}).get("average")),
+                    _number(by_dimension.get(d, {}).get("count", 0)),
+                ]
+                for d, label in zip(dimensions, labels, strict=True)
+            ],
+        ),
+        SummaryTable(
+            "recommend",
+            _("Would recommend (0–10)"),
+            [_("Figure"), _("Value")],
+            [
+                [_text(_("Average")), _average(summary["recommend_average"])],
+                [_text(_("Net promoter score (NPS)")), _number(summary["nps"])],
+                [_text(_("Answers")), _number(n)],
+                [_text(_("Promoters (9–10)")), _number(summary["promoters"])],
+                [_text(_("Detractors (0–6)")), _number(summary["detractors"])],
+            ]
+            if n
+            else [],
+            empty=no_answers,
+        ),
+        SummaryTable(
+            "departments",
+            _("Average score by department (1–5)"),
+            [_("Department"), *labels],
+            [
+                [
+                    _text(department or _("Not recorded")),
+                    *(_average(scores.get(d, {}).get("average")) for d in dimensions),
+                ]
+                for department, scores in by_department
+            ],
+            empty=no_answers,
+        ),
+    ]
+
+
+def _comment_rows(summary: dict, user) -> list[dict]:
+    may_open_client = user is not None and user_may_open(user, "clientmgmt:client_detail")
+    return [
+        {
+            "date": timezone.localtime(response.submitted_at).date(),
+            "department": response.department.name if response.department else "",
+            "source": response.get_source_display(),
+            "needs_recovery": response.needs_recovery,
+            "comment": response.comment,
+            "client_id": response.client_id,
+            "client_url": reverse("clientmgmt:client_detail", args=[response.client_id])
+            if may_open_client
+            else "",
+        }
+        for response in summary["comments"]
+    ]
+
+
+def _week(request) -> tuple[WeekForm, datetime.date]:
+    """The form and the day it asks for; today when the day is missing or malformed (the form
+    then carries the error)."""
+    form = WeekForm(request.GET or None)
+    day = form.cleaned_data.get("week") if form.is_valid() else None
+    return form, day or timezone.localdate()
+
+
+@require_GET
+def weekly(request):
+    form, day = _week(request)
+    summary = survey_selectors.weekly_summary(day)
+    start = summary["start"]
+    week = datetime.timedelta(days=7)
+    this_week = selectors.week_bounds(timezone.localdate())[0].date()
+    context = {
+        "form": form,
+        "summary": summary,
+        "tables": weekly_tables(summary),
+        "comments": _comment_rows(summary, request.user),
+        "is_this_week": start == this_week,
+        "previous_week": start - week if start - week >= FIRST_DAY else None,
+        "next_week": start + week if start + week <= LAST_DAY else None,
+        "export_url": reverse("followup:survey_weekly_export")
+        + "?"
+        + urlencode({"week": start.isoformat()}),
+        "may_open_responses": user_may_open(request.user, "followup:response_list"),
+    }
+    return render(request, "followup/survey_weekly.html", context)
+
+
+def weekly_workbook(summary: dict) -> bytes:
+    """The page's tables on one sheet, the comments on another."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    start, end = summary["start"].isoformat(), summary["end"].isoformat()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Weekly summary")[:31]
+    sheet.append(
+        [_("Customer satisfaction, week of %(start)s to %(end)s") % {"start": start, "end": end}]
+    )
+    sheet["A1"].font = Font(bold=True, size=13)
+    for table in weekly_tables(summary):
+        sheet.append([])
+        sheet.append([table.title])
+        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
+        sheet.append(table.columns)
+        if not table.rows:
+            sheet.append([table.empty])
+        for row in table.rows:
+            sheet.append([cell.value for cell in row])
+            # A department named "=..." is text, not a formula for Excel to run.
+            sheet.cell(row=sheet.max_row, column=1).data_type = "s"
+    sheet.column_dimensions["A"].width = 32
+    comments = workbook.create_sheet(title=_("Comments")[:31])
+    comments.append(
+        [
+            _("Date"),
+            _("Department"),
+            _("Source"),
+            _("Needs service recovery"),
+            _("Client number"),
+            _("Comment"),
+        ]
+    )
+    for row in _comment_rows(summary, user=None):
+        comments.append(
+            [
+                row["date"],
+                row["department"],
+                row["source"],
+                _("Yes") if row["needs_recovery"] else _("No"),
+                row["client_id"],
+                row["comment"],
+            ]
+        )
+        for column in (2, 6):  # free text: never a formula
+            comments.cell(row=comments.max_row, column=column).data_type = "s"
+    comments.column_dimensions["F"].width = 80
+    note = workbook.create_sheet(title=_("About")[:31])
+    note.append([_("Week"), f"{start} – {end}"])
+    note.append([_("Time zone"), str(timezone.get_default_timezone())])
+    note.append([_("Exported at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
+    note.append(
+        [
+            _("What is counted"),
+            _(
+                "Satisfaction answers given on the survey page and on return-visit calls that"
+                " week; market surveys are not counted."
+            ),
+        ]
+    )
+    note.append(
+        [
+            _("NPS"),
+            _("Promoters (9–10) minus detractors (0–6), in per cent of the recommend answers."),
+        ]
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@require_GET
+def weekly_export(request):
+    form, day = _week(request)
+    if form.errors:
+        # Not a workbook of a week nobody asked for: back to the page, which says what is wrong.
+        return redirect(reverse("followup:survey_weekly") + "?" + request.GET.urlencode())
+    summary = survey_selectors.weekly_summary(day)
+    start = summary["start"].isoformat()
+    response = HttpResponse(weekly_workbook(summary), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="survey-week-{start}.xlsx"'
+    audit.record(
+        audit.Action.EXPORT,
+        object_type="followup.survey_weekly",
+        object_id=start,
+        object_repr=f"satisfaction summary of the week of {start}",
+        request=request,
+    )
+    return response
+
+
+# --- Responses ----------------------------------------------------------------------
+
+
+@require_GET
+def response_list(request):
+    form = ResponseFilterForm(request.GET or None)
+    page = keyset_page(
+        survey_selectors.response_list(**form.filters()), before=request.GET.get("before")
+    )
+    english = _english()
+    for response in page.items:
+        template = response.template
+        response.survey_name = (
+            ((template.name_en if english else "") or template.name) if template else ""
+        )
+    query = request.GET.copy()
+    query.pop("before", None)
+    first_url = "?" + query.urlencode()
+    next_url = ""
+    if page.next_before:
+        query["before"] = page.next_before
+        next_url = "?" + query.urlencode()
+    context = {
+        "form": form,
+        "page": page,
+        "first_url": first_url,
+        "next_url": next_url,
+        "may_open_client": user_may_open(request.user, "clientmgmt:client_detail"),
+        "may_open_call": user_may_open(request.user, "followup:call_detail"),
+    }
+    return render(request, "followup/response_list.html", context)

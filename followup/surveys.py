@@ -6,13 +6,16 @@ and a complaint when the comment reads like one."""
 import datetime
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt import complaints as complaint_services
 from clientmgmt.models import Complaint
+from guide.models import Visit
 from messaging import services as messaging
 from messaging.models import Purpose
 from zhongdu.workcalendar import WorkCalendar
@@ -246,3 +249,92 @@ def invitation_send_sms(*, invitation: SurveyInvitation, link: str, reminder: bo
             expires_at=invitation.expires_at,
         )
     return True
+
+
+# --- Links and the SMS sweeps -------------------------------------------------------
+
+# A visit's survey SMS waits this long after the visit ends: the slip's QR code comes first, and
+# whoever answers it at the desk gets no message.
+SMS_DELAY = datetime.timedelta(hours=2)
+# Visits that ended longer ago than this get no survey SMS (a sweep that was down for a week
+# does not send a week of stale links at once).
+SMS_WINDOW = datetime.timedelta(days=2)
+BATCH = 200
+
+
+def survey_link(invitation: SurveyInvitation) -> str:
+    """The absolute address of the survey page, as printed under the QR code and sent by SMS:
+    PUBLIC_BASE_URL is the address the public reaches the application at."""
+    return settings.PUBLIC_BASE_URL + invitation.get_absolute_url()
+
+
+def surveys_send_after_visits(*, now=None, batch: int = BATCH) -> int:
+    """The survey SMS of visits that ended: done, finished between SMS_WINDOW and SMS_DELAY
+    ago, not answered yet and sent no survey SMS. Safe to re-run and to run twice at once: the
+    invitation is made once per visit (a unique index) and its SMS once (a conditional update
+    and the outbox's idempotency key). Works through the window in bounded batches by visit id,
+    so visits that cannot get a link (no phone, a backend that refuses links) never hold back the
+    others. Returns the number of messages queued."""
+    template = default_survey()
+    if template is None or not messaging.template_available("survey_invitation"):
+        return 0
+    now = now or timezone.now()
+    done_before, done_after = now - SMS_DELAY, now - SMS_WINDOW
+    answered_or_sent = SurveyInvitation.objects.filter(visit=OuterRef("pk"), template=template)
+    visits = (
+        Visit.objects.filter(
+            # day first: the (day, status) index of the board narrows it to three days' visits.
+            day__gte=timezone.localtime(done_after).date(),
+            status=Visit.Status.DONE,
+            finished_at__gt=done_after,
+            finished_at__lte=done_before,
+        )
+        .exclude(
+            Exists(answered_or_sent.filter(Q(used_at__isnull=False) | Q(sms_sent_at__isnull=False)))
+        )
+        .select_related("client")
+        .order_by("pk")
+    )
+    sent, after = 0, 0
+    while True:
+        rows = list(visits.filter(pk__gt=after)[:batch])
+        for visit in rows:
+            try:
+                invitation = invitation_for_visit(visit=visit, channel=SurveyInvitation.Channel.SMS)
+                sent += invitation_send_sms(invitation=invitation, link=survey_link(invitation))
+            except ValidationError:
+                # A merged record or a template that went away meanwhile: this visit only.
+                logger.warning("No survey SMS for visit %s", visit.pk, exc_info=True)
+        if len(rows) < batch:
+            return sent
+        after = rows[-1].pk
+
+
+def surveys_remind(*, now=None, batch: int = BATCH) -> int:
+    """One reminder to each survey sent by SMS more than FollowUpPolicy.survey_reminder_days
+    ago and still unanswered, while its link is valid. Served by invitation_to_remind_idx; safe
+    to re-run (reminded_at is set once, by a conditional update). Returns the reminders queued."""
+    if not messaging.template_available("survey_reminder"):
+        return 0
+    now = now or timezone.now()
+    days = FollowUpPolicy.current().survey_reminder_days
+    due = (
+        SurveyInvitation.objects.filter(
+            used_at__isnull=True,
+            reminded_at__isnull=True,
+            sms_sent_at__lte=now - datetime.timedelta(days=days),
+            expires_at__gt=now,
+        )
+        .select_related("client")
+        .order_by("pk")
+    )
+    reminded, after = 0, 0
+    while True:
+        rows = list(due.filter(pk__gt=after)[:batch])
+        for invitation in rows:
+            reminded += invitation_send_sms(
+                invitation=invitation, link=survey_link(invitation), reminder=True
+            )
+        if len(rows) < batch:
+            return reminded
+        after = rows[-1].pk

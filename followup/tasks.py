@@ -1,1 +1,25 @@
-# Celery tasks of Follow-up: ids in, one service call, acks_late, time limits.
+# Celery tasks of Follow-up: ids in, one service call, acks_late, time limits. The three below
+# are beat's periodic sweeps (zhongdu/schedules.py): each selects rows by state, works in bounded
+# batches and is safe to re-run or to redeliver, so there are no Celery retries.
+from celery import shared_task
+
+from . import services, surveys
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def surveys_send() -> int:
+    # Visits that ended: the survey link by SMS, once per visit (the invitation's sms_sent_at is
+    # set by a conditional update, the outbox key is unique).
+    return surveys.surveys_send_after_visits()
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def surveys_remind() -> int:
+    # One reminder per unanswered SMS survey (reminded_at is set by a conditional update).
+    return surveys.surveys_remind()
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def exam_followups_start() -> int:
+    # Completed exam orders: the health-management plan and assessment call, once per order.
+    return services.exam_followups_start()

@@ -210,6 +210,7 @@ def _visit_page(request, visit, *, triage_form=None, charge_form=None, status=20
         "can_issue_card": user_may_open(request.user, "guide:card_new"),
         # Follow-up's care plan after the visit, by URL name (guide imports no followup).
         "can_write_plan": user_may_open(request.user, "followup:plan_new"),
+        "can_print_slip": user_may_open(request.user, "followup:visit_slip"),
     }
     return render(request, "guide/visit_detail.html", context, status=status)
 

@@ -13,4 +13,10 @@ DEFAULT_SCHEDULES = [
     # 21:00 hospital time): the evening's run turns the day's unchecked bookings into no-shows
     # with recalls, later runs find nothing left (consult.services.booking_mark_no_shows).
     ("consult.bookings_mark_no_shows", "consult.tasks.bookings_mark_no_shows", 3600),
+    # Follow-up's survey SMS: a visit's link two hours after it ends (the slip's QR code comes
+    # first), and one reminder to non-responders (followup.surveys).
+    ("followup.surveys_send", "followup.tasks.surveys_send", 900),
+    ("followup.surveys_remind", "followup.tasks.surveys_remind", 3600),
+    # Completed exam orders start their health assessment call and plan (followup.services).
+    ("followup.exam_followups_start", "followup.tasks.exam_followups_start", 3600),
 ]

@@ -43,6 +43,7 @@ class Command(BaseCommand):
         # at run time only, and nothing imports this command.
         from clientmgmt import demo
         from followup.demo import seed_followup_plans
+        from followup.survey_demo import seed_surveys
         from guide.demo import seed_front_desk
         from messaging.demo import seed_templates
         from zhongdu.directory.demo import seed_directory
@@ -63,6 +64,7 @@ class Command(BaseCommand):
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
             self.stdout.write("would add triage keywords, exam packages and today's arrivals")
             self.stdout.write("would add care-plan templates and a few plans and calls under way")
+            self.stdout.write("would add the satisfaction and market surveys and their SMS")
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
             return
@@ -88,6 +90,12 @@ class Command(BaseCommand):
         self.stdout.write(
             "Follow-up ready ({templates} care-plan templates, {plans} care plans and"
             " {calls} pool calls created).".format(**followup)
+        )
+        surveys = seed_surveys()
+        self.stdout.write(
+            "Surveys ready ({templates} survey templates and {sms} SMS templates created).".format(
+                **surveys
+            )
         )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)

@@ -1,0 +1,165 @@
+"""The survey engine's demo data (seed_demo): the default satisfaction survey, a market survey,
+and the SMS that carry a survey's link. Idempotent: what exists (by code) is left as an
+administrator may have edited it."""
+
+from django.db import transaction
+
+from messaging.models import Kind, Purpose, SmsTemplate
+
+from .models import Dimension, SurveyQuestion, SurveyTemplate
+
+Type = SurveyQuestion.Type
+
+# (dimension, Chinese, English): the six dimensions of the return-visit call, 1–5 each.
+SATISFACTION_SCALES = [
+    (Dimension.DOCTOR, "您对医生的诊疗和解释满意吗？", "How satisfied were you with the doctor?"),
+    (Dimension.NURSING, "您对护士的护理和服务满意吗？", "How satisfied were you with the nursing?"),
+    (
+        Dimension.FRONT_DESK,
+        "您对导医台的接待和引导满意吗？",
+        "How satisfied were you with the welcome and guidance at the front desk?",
+    ),
+    (
+        Dimension.ENVIRONMENT,
+        "您对医院的环境和卫生满意吗？",
+        "How satisfied were you with the hospital's surroundings and cleanliness?",
+    ),
+    (
+        Dimension.WAITING,
+        "您对候诊时间满意吗？",
+        "How satisfied were you with the waiting time?",
+    ),
+    (
+        Dimension.OVERALL,
+        "总体来说，您对这次就诊满意吗？",
+        "Overall, how satisfied were you with this visit?",
+    ),
+]
+
+SATISFACTION = {
+    "code": "satisfaction",
+    "name": "就诊满意度调查",
+    "name_en": "Patient satisfaction survey",
+    "kind": SurveyTemplate.Kind.SATISFACTION,
+    "intro": "感谢您选择中都医院。请根据本次就诊的感受打分：1 分为很不满意，5 分为很满意。",
+    "intro_en": (
+        "Thank you for choosing Zhongdu Hospital. Please score this visit: 1 means very"
+        " dissatisfied, 5 very satisfied."
+    ),
+}
+
+MARKET = {
+    "code": "market-2026",
+    "name": "市场调查：了解您的需求",
+    "name_en": "Market survey: your needs",
+    "kind": SurveyTemplate.Kind.MARKET,
+    "intro": "为了更好地为您提供皮肤健康服务，请花一分钟回答以下问题。",
+    "intro_en": "Help us serve your skin health better: a one-minute questionnaire.",
+}
+MARKET_QUESTIONS = [
+    (
+        Type.CHOICE,
+        "您是通过什么途径了解到我院的？",
+        "How did you hear of us?",
+        "亲友介绍|Friends or family\n网络搜索|Internet search\n微信公众号|WeChat account\n"
+        "电视或广播|TV or radio\n户外广告|Outdoor advertising\n其他|Other",
+        True,
+    ),
+    (
+        Type.CHOICE,
+        "您是否有兴趣参加我院的“皮肤健康学校”讲座？",
+        "Would you like to attend our skin-health school talks?",
+        "很感兴趣|Very interested\n可能参加|Maybe\n暂不需要|Not for now",
+        True,
+    ),
+    (
+        Type.CHOICE,
+        "您最关心哪方面的皮肤问题？",
+        "Which skin concern matters most to you?",
+        "痤疮（青春痘）|Acne\n色斑|Pigmentation\n湿疹、皮炎|Eczema or dermatitis\n"
+        "脱发|Hair loss\n皮肤老化|Skin ageing\n其他|Other",
+        False,
+    ),
+    (Type.TEXT, "您希望我们增加哪些服务？", "What services would you like us to add?", "", False),
+]
+
+SMS_TEMPLATES = [
+    (
+        "survey_invitation",
+        "【{hospital}】{name}您好，感谢您今天来院就诊。诚邀您花两分钟评价本次服务：{link}",
+    ),
+    (
+        "survey_reminder",
+        "【{hospital}】{name}您好，您的评价对我们很重要，问卷仍可填写：{link}",
+    ),
+]
+
+
+@transaction.atomic
+def _template(fields: dict, questions: list[dict], *, default: bool = False) -> bool:
+    template, created = SurveyTemplate.objects.get_or_create(
+        code=fields["code"],
+        defaults={
+            **fields,
+            # The default only where nobody chose another one.
+            "is_default": default and not SurveyTemplate.objects.filter(is_default=True).exists(),
+        },
+    )
+    if created:
+        for order, question in enumerate(questions, start=1):
+            SurveyQuestion.objects.create(template=template, order=order * 10, **question)
+    return created
+
+
+def _satisfaction_questions() -> list[dict]:
+    questions = [
+        {"dimension": dimension, "text": text, "text_en": text_en, "type": Type.SCALE}
+        for dimension, text, text_en in SATISFACTION_SCALES
+    ]
+    questions.append(
+        {
+            "dimension": Dimension.RECOMMEND,
+            "type": Type.RECOMMEND,
+            "text": "您有多大可能向亲友推荐我院？",
+            "text_en": "How likely are you to recommend us to family and friends?",
+        }
+    )
+    questions.append(
+        {
+            "dimension": Dimension.COMMENT,
+            "type": Type.TEXT,
+            "text": "您还有什么意见或建议吗？",
+            "text_en": "Anything else you would like to tell us?",
+            "required": False,
+        }
+    )
+    return questions
+
+
+def _market_questions() -> list[dict]:
+    return [
+        {
+            "dimension": Dimension.OTHER,
+            "type": kind,
+            "text": text,
+            "text_en": text_en,
+            "choices": choices,
+            "required": required,
+        }
+        for kind, text, text_en, choices, required in MARKET_QUESTIONS
+    ]
+
+
+def seed_surveys() -> dict:
+    """The demo's survey templates and survey SMS templates, where missing."""
+    templates = _template(SATISFACTION, _satisfaction_questions(), default=True)
+    templates += _template(MARKET, _market_questions())
+    sms = 0
+    for code, body in SMS_TEMPLATES:
+        _sms, created = SmsTemplate.objects.get_or_create(
+            code=code,
+            language="zh-hans",
+            defaults={"purpose": Purpose.SURVEY, "kind": Kind.SERVICE, "body": body},
+        )
+        sms += created
+    return {"templates": templates, "sms": sms}

@@ -1,0 +1,164 @@
+# Forms of the survey pages: they check the shape of input; followup.surveys enforces the rules
+# (scores in range, a used or expired link). Kept apart from followup/forms.py, which the calls'
+# and plans' pages use, so that the two can be written at the same time.
+import datetime
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Row, Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from zhongdu.models import Department
+
+from .models import SurveyQuestion, SurveyResponse
+
+# The summary covers the hospital's own years; beyond them a date is a typing mistake (and the
+# previous/next week links must stay within what a date can hold).
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2099, 12, 31)
+
+Type = SurveyQuestion.Type
+SCALES = {
+    Type.SCALE: [(str(n), str(n)) for n in range(1, 6)],
+    Type.RECOMMEND: [(str(n), str(n)) for n in range(11)],
+}
+REQUIRED_MESSAGES = {
+    Type.SCALE: _("Please choose a score from 1 to 5."),
+    Type.RECOMMEND: _("Please choose a score from 0 to 10."),
+    Type.CHOICE: _("Please choose one answer."),
+    Type.TEXT: _("Please write a few words."),
+}
+
+
+class SurveyForm(forms.Form):
+    """One field per question of the template, named q<question id>, labelled in the reader's
+    language (the English text where it is filled in, else the Chinese)."""
+
+    def __init__(self, *args, template, english: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = list(template.questions.all())
+        for question in self.questions:
+            label = (question.text_en if english else "") or question.text
+            errors = {"required": REQUIRED_MESSAGES[question.type]}
+            if question.type in SCALES:
+                field = forms.ChoiceField(
+                    choices=SCALES[question.type], widget=forms.RadioSelect, error_messages=errors
+                )
+            elif question.type == Type.CHOICE:
+                field = forms.ChoiceField(
+                    choices=question.choice_list("en" if english else "zh-hans"),
+                    widget=forms.RadioSelect,
+                    error_messages=errors,
+                )
+            else:
+                field = forms.CharField(
+                    max_length=2000,
+                    widget=forms.Textarea({"rows": 4, "class": "form-control"}),
+                    error_messages=errors,
+                )
+            field.label = label
+            field.required = question.required
+            self.fields[self.field_name(question)] = field
+
+    @staticmethod
+    def field_name(question) -> str:
+        return f"q{question.pk}"
+
+    @property
+    def items(self) -> list[dict]:
+        """What the page draws, question by question, numbered."""
+        return [
+            {
+                "number": number,
+                "question": question,
+                "kind": question.type,
+                "field": self[self.field_name(question)],
+            }
+            for number, question in enumerate(self.questions, start=1)
+        ]
+
+    def answers(self) -> dict:
+        """{question id: value} as followup.surveys.survey_submit takes them."""
+        return {
+            question.pk: self.cleaned_data.get(self.field_name(question), "")
+            for question in self.questions
+        }
+
+
+class WeekForm(forms.Form):
+    """Any day of the week to show; this week when it is missing or malformed."""
+
+    week = forms.DateField(
+        label=_("Any day of the week"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Write the day as 2026-03-01.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "d-print-none mb-3"
+        self.helper.disable_csrf = True
+        self.helper.layout = Row(
+            Column("week", css_class="col-sm-6 col-md-4 col-lg-3"),
+            Column(Submit("show", _("Show")), css_class="col-auto align-self-end mb-3"),
+        )
+
+    def clean_week(self):
+        day = self.cleaned_data["week"]
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and %(last)s.")
+                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
+            )
+        return day
+
+
+class ResponseFilterForm(WeekForm):
+    RECOVERY_CHOICES = [
+        ("", pgettext_lazy("filter", "Any")),
+        ("yes", _("Needs service recovery")),
+        ("no", _("No recovery needed")),
+    ]
+
+    source = forms.ChoiceField(
+        label=_("Source"),
+        required=False,
+        choices=[("", pgettext_lazy("filter", "Any")), *SurveyResponse.Source.choices],
+    )
+    recovery = forms.ChoiceField(label=_("Recovery"), required=False, choices=RECOVERY_CHOICES)
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        required=False,
+        queryset=Department.objects.order_by("sort_order", "name"),
+        empty_label=_("All departments"),
+    )
+
+    field_order = ["source", "recovery", "department", "week"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["week"].label = _("Week of")
+        self.helper.layout = Row(
+            Column("source", css_class="col-6 col-md-3 col-lg-2"),
+            Column("recovery", css_class="col-6 col-md-3 col-lg-2"),
+            Column("department", css_class="col-6 col-md-3 col-lg-2"),
+            Column("week", css_class="col-6 col-md-3 col-lg-2"),
+            Column(Submit("filter", _("Filter")), css_class="col-auto align-self-end mb-3"),
+        )
+
+    def filters(self) -> dict:
+        """The keyword arguments of survey_selectors.response_list."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        recovery = {"yes": True, "no": False}.get(data["recovery"])
+        return {
+            "source": data["source"],
+            "needs_recovery": recovery,
+            "department": data["department"],
+            "week": data["week"],
+        }

@@ -1,0 +1,166 @@
+"""Reads of the survey pages: the weekly satisfaction summary, the list of responses, and what the
+visit slip prints. (followup/selectors.py keeps the calls' and plans' reads, the survey link's
+lookup and the client timeline's sources.)"""
+
+import datetime
+
+from django.db.models import Avg, CharField, Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from .models import (
+    CALL_DIMENSIONS,
+    CarePlan,
+    CarePlanStep,
+    Dimension,
+    FollowUpCall,
+    SurveyAnswer,
+    SurveyResponse,
+    SurveyTemplate,
+)
+from .selectors import week_bounds
+
+_TEXT = CharField()
+# The satisfaction dimensions of the summary, in the order of the paper form (1–5 each).
+SUMMARY_DIMENSIONS = CALL_DIMENSIONS
+
+
+def satisfaction_responses():
+    """Answers about the hospital's service: the satisfaction survey's and those given on
+    return-visit calls (which have no template). Market surveys ask other things and stay out
+    of the satisfaction figures."""
+    return SurveyResponse.objects.filter(
+        Q(template__isnull=True) | Q(template__kind=SurveyTemplate.Kind.SATISFACTION)
+    )
+
+
+def weekly_summary(day: datetime.date) -> dict:
+    """The satisfaction answers of the week holding `day` (Monday to Sunday, hospital time),
+    from the survey page and from calls: counts, averages by dimension overall and by
+    department, the recommend (0-10) average and NPS, and every comment. Five queries whatever
+    the week's size; the database computes the averages."""
+    start, end = week_bounds(day)
+    responses = satisfaction_responses().filter(submitted_at__gte=start, submitted_at__lt=end)
+    counts = responses.aggregate(
+        total=Count("pk"),
+        survey=Count("pk", filter=Q(source=SurveyResponse.Source.SURVEY)),
+        call=Count("pk", filter=Q(source=SurveyResponse.Source.CALL)),
+        recovery=Count("pk", filter=Q(needs_recovery=True)),
+    )
+    answers = SurveyAnswer.objects.filter(response__in=responses, score__isnull=False)
+    # The 1–5 dimensions only: a template's "other" scale question is not one of the form's.
+    scale = answers.filter(dimension__in=SUMMARY_DIMENSIONS)
+    by_dimension = {
+        dimension: {"average": average, "count": n}
+        for dimension, average, n in scale.values_list("dimension")
+        .annotate(average=Avg("score"), n=Count("pk"))
+        .order_by()
+    }
+    by_department: dict[str, dict] = {}
+    for department, dimension, average, n in (
+        scale.values_list("response__department__name", "dimension")
+        .annotate(average=Avg("score"), n=Count("pk"))
+        .order_by()
+    ):
+        by_department.setdefault(department or "", {})[dimension] = {
+            "average": average,
+            "count": n,
+        }
+    recommend = answers.filter(dimension=Dimension.RECOMMEND).aggregate(
+        count=Count("pk"),
+        average=Avg("score"),
+        promoters=Count("pk", filter=Q(score__gte=9)),
+        detractors=Count("pk", filter=Q(score__lte=6)),
+    )
+    n = recommend["count"]
+    comments = list(
+        responses.exclude(comment="")
+        .select_related("department")
+        .only(
+            "id",
+            "comment",
+            "source",
+            "submitted_at",
+            "needs_recovery",
+            "client_id",
+            "department__name",
+        )
+        .order_by("submitted_at", "pk")
+    )
+    return {
+        "start": start.date(),
+        "end": (end - datetime.timedelta(days=1)).date(),
+        "counts": counts,
+        "by_dimension": by_dimension,
+        # [(department name, {dimension: {average, count}})] by name; "" (visits without a
+        # department, and calls not about a visit) last.
+        "by_department": sorted(by_department.items(), key=lambda item: (not item[0], item[0])),
+        "recommend_average": recommend["average"],
+        "recommend_count": n,
+        "promoters": recommend["promoters"],
+        "detractors": recommend["detractors"],
+        # Net promoter score: promoters (9-10) minus detractors (0-6), in % of the answers.
+        "nps": round(100 * (recommend["promoters"] - recommend["detractors"]) / n) if n else None,
+        "comments": comments,
+    }
+
+
+def response_list(*, source="", needs_recovery=None, department=None, week=None):
+    """Survey responses newest first (by -id, for keyset pages) with what a row shows and the
+    service-recovery call a low one made: one query per page whatever is filtered."""
+    qs = SurveyResponse.objects.all()
+    if source:
+        qs = qs.filter(source=source)
+    if needs_recovery is not None:
+        qs = qs.filter(needs_recovery=needs_recovery)
+    if department is not None:
+        qs = qs.filter(department=department)
+    if week is not None:
+        start, end = week_bounds(week)
+        qs = qs.filter(submitted_at__gte=start, submitted_at__lt=end)
+    recovery_call = (
+        # `source <> ''` repeats the predicate of the partial index call_source_unique, so that
+        # the planner may use it for this per-row lookup.
+        FollowUpCall.objects.exclude(source="")
+        .filter(
+            source=Concat(
+                Value("followup.surveyresponse:"), Cast(OuterRef("pk"), _TEXT), output_field=_TEXT
+            )
+        )
+        .values("pk")[:1]
+    )
+    return (
+        qs.select_related("client", "department", "expert", "template")
+        .only(
+            "id",
+            "source",
+            "submitted_at",
+            "lowest_score",
+            "recommend",
+            "comment",
+            "needs_recovery",
+            "client__id",
+            "client__name",
+            "department__name",
+            "expert__name",
+            "template__name",
+            "template__name_en",
+        )
+        .annotate(recovery_call_id=Subquery(recovery_call))
+        .order_by("-id")
+    )
+
+
+def client_next_followup(client, *, today=None) -> datetime.date | None:
+    """The next planned timepoint of the client's live care plans, from today on (one query)."""
+    return (
+        CarePlanStep.objects.filter(
+            plan__client=client,
+            plan__status=CarePlan.Status.ACTIVE,
+            status=CarePlanStep.Status.PLANNED,
+            due_on__gte=today or timezone.localdate(),
+        )
+        .order_by("due_on")
+        .values_list("due_on", flat=True)
+        .first()
+    )
