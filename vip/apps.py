@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class VipConfig(AppConfig):
     name = "vip"
     verbose_name = _("VIP")
+
+    def ready(self):
+        from clientmgmt import registry
+
+        from . import selectors
+        from .models import EnterpriseMember, VipCandidate, VipEvent, VipStanding
+        from .services import merge_check
+
+        # A VIP's standing, employers, candidacies and history are the person's.
+        for model in (VipStanding, EnterpriseMember, VipCandidate, VipEvent):
+            registry.register_merge_relation(model, "client")
+        registry.register_merge_check(merge_check)
+        # Discretion (seed 保密原则): a VIP's record in full only to those who serve them.
+        registry.register_record_guard(selectors.may_see_whole_record)

@@ -606,3 +606,26 @@ def vip_care_calls_plan(*, today=None, limit: int = 500) -> int:
         )
         made += 1
     return made
+
+
+def merge_check(survivor, merged) -> None:
+    """Refuse a merge the one-per-client VIP rows could not survive (clientmgmt's merge
+    registry calls it before anything moves)."""
+    both = [survivor.pk, merged.pk]
+    if VipStanding.objects.filter(client_id__in=both).count() > 1:
+        raise ValidationError(
+            _("Both records have a VIP standing. Revoke the one on the record to merge away first.")
+        )
+    shared = (
+        EnterpriseMember.objects.filter(client_id__in=both)
+        .values("enterprise")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    if shared.exists():
+        raise ValidationError(_("Both records are employees of the same enterprise; remove one."))
+    if (
+        VipCandidate.objects.filter(client_id__in=both, status=VipCandidate.Status.PENDING).count()
+        > 1
+    ):
+        raise ValidationError(_("Both records wait for a VIP decision; decide one first."))
