@@ -529,10 +529,17 @@ class Complaint(models.Model):
                 ),
                 name="complaint_category_valid",
             ),
-            # A closed complaint has its result and the client's call about it.
+            # A closed complaint has its result, whether the client accepted it, and the call
+            # to the client about it (clientmgmt.complaints.complaint_set_status checks first).
             models.CheckConstraint(
                 condition=~Q(status="closed")
-                | (Q(closed_at__isnull=False) & ~Q(findings="") & ~Q(action_taken="")),
+                | (
+                    Q(closed_at__isnull=False)
+                    & ~Q(findings="")
+                    & ~Q(action_taken="")
+                    & Q(client_accepted__isnull=False)
+                    & Q(client_called_at__isnull=False)
+                ),
                 name="complaint_closed_has_result",
             ),
             # One complaint per origin (a call, a survey response).

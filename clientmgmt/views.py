@@ -120,6 +120,7 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         # followup).
         "can_write_plan": user_may_open(request.user, "followup:plan_new"),
         "can_plan_call": user_may_open(request.user, "followup:call_new"),
+        "can_record_complaint": user_may_open(request.user, "clientmgmt:complaint_new"),
     }
     return render(request, "clientmgmt/client_detail.html", context, status=status)
 

@@ -1,11 +1,14 @@
+from django.utils.functional import SimpleLazyObject
+
 from .navigation import menu_for, sections_for
 from .roles import ROLE_LABELS, user_roles
+from .selectors import BADGE_LIMIT, notifications_unread_count
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_sections": [], "nav_menu": [], "nav_roles": []}
+        return {"nav_sections": [], "nav_menu": [], "nav_roles": [], "notifications_badge": ""}
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     sections = sections_for(user)
     roles = [ROLE_LABELS[role] for role in sorted(user_roles(user))]
@@ -13,4 +16,15 @@ def navigation(request):
         "nav_sections": sections,
         "nav_menu": menu_for(sections, current or ""),
         "nav_roles": roles,
+        # The user menu's badge: one COUNT, run only when a page renders it (fragments and
+        # redirects do not), and at most once per page.
+        "notifications_badge": SimpleLazyObject(lambda: _badge(user)),
     }
+
+
+def _badge(user) -> str:
+    """Empty with nothing unread, else the count ("99+" from BADGE_LIMIT on)."""
+    count = notifications_unread_count(user)
+    if count >= BADGE_LIMIT:
+        return f"{BADGE_LIMIT - 1}+"
+    return str(count) if count else ""

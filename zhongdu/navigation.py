@@ -57,6 +57,11 @@ SECTIONS = [
         CONSULTATION_GROUP,
     ),
     (
+        "clientmgmt:complaint_list",
+        _("Complaints"),
+        _("Complaints to acknowledge, investigate and close with a result; deadlines and figures."),
+    ),
+    (
         "knowledge_desk",
         _("Knowledge desk"),
         _("Prices, departments, experts and this week's sessions, as a caller asks."),

@@ -65,6 +65,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "healthz": PUBLIC,
     "book": PUBLIC,
     "home": SIGNED_IN,
+    "notifications": SIGNED_IN,
+    "notifications_read": SIGNED_IN,
     # The hospital directory: every member of staff answers callers' questions.
     "knowledge_desk": ALL_ROLES,
     # Clients (clientmgmt). Object-level rules live in clientmgmt.selectors.client_get_for_user.

@@ -19,4 +19,11 @@ DEFAULT_SCHEDULES = [
     ("followup.surveys_remind", "followup.tasks.surveys_remind", 3600),
     # Completed exam orders start their health assessment call and plan (followup.services).
     ("followup.exam_followups_start", "followup.tasks.exam_followups_start", 3600),
+    # Complaint deadlines: warns the handler before one, escalates to the managers when one is
+    # missed; each once (clientmgmt.complaints.complaints_check_deadlines).
+    (
+        "clientmgmt.complaints_check_deadlines",
+        "clientmgmt.tasks.complaints_check_deadlines",
+        900,
+    ),
 ]

@@ -3,7 +3,10 @@ import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AuditEvent
+from .models import AuditEvent, Notification
+
+# The badge counts up to this many unread notifications (and shows 99+): a bounded COUNT.
+BADGE_LIMIT = 100
 
 
 def audit_event_list(*, filters: dict | None = None) -> QuerySet[AuditEvent]:
@@ -29,3 +32,21 @@ def audit_event_list(*, filters: dict | None = None) -> QuerySet[AuditEvent]:
 
 def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def notifications_for(user) -> QuerySet[Notification]:
+    """The user's notifications, newest first (keyset by id: zhongdu.pagination)."""
+    return Notification.objects.filter(recipient=user).order_by("-id")
+
+
+def notifications_unread_count(user) -> int:
+    """Unread notifications of the user, counted up to BADGE_LIMIT (one query on the partial
+    index notification_unread_idx)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)[:BADGE_LIMIT].count()
+
+
+def notification_get_for_user(user, pk) -> Notification | None:
+    try:
+        return Notification.objects.get(recipient=user, pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        return None

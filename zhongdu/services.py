@@ -2,7 +2,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Heartbeat
+from .models import Heartbeat, Notification
 
 
 @transaction.atomic
@@ -12,3 +12,23 @@ def heartbeat_touch(*, name: str) -> Heartbeat:
     if not updated:
         Heartbeat.objects.get_or_create(name=name, defaults={"last_seen": now, "beats": 1})
     return Heartbeat.objects.get(name=name)
+
+
+# --- Notifications ------------------------------------------------------------------------
+
+
+def notify(user, text: str, url: str = "") -> Notification | None:
+    """Tell one member of staff something in the application (the badge in their user menu).
+    Call it inside the transaction of the event it reports: a rolled-back event leaves none."""
+    if user is None or not user.is_active:
+        return None
+    return Notification.objects.create(recipient=user, text=str(text)[:300], url=url[:200])
+
+
+def notifications_mark_read(*, user, pk: int | None = None) -> int:
+    """Mark one of the user's notifications read (or all of them, with no `pk`); a conditional
+    UPDATE, so reading twice changes nothing. Returns how many were marked."""
+    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if pk is not None:
+        rows = rows.filter(pk=pk)
+    return rows.update(read_at=timezone.now())

@@ -291,6 +291,13 @@ SMS_CLAIM_TIMEOUT_SECONDS = env.int("SMS_CLAIM_TIMEOUT_SECONDS", default=120)
 # A due message queued this long ago and still pending had its task lost: queue it again.
 SMS_REQUEUE_AFTER_SECONDS = env.int("SMS_REQUEUE_AFTER_SECONDS", default=60)
 
+# --- Complaints -----------------------------------------------------------------------------
+# A missed complaint deadline is always notified in the application to the managers; when this is
+# true it is also sent by SMS (through the outbox) to each of COMPLAINT_ESCALATION_PHONES.
+COMPLAINT_ESCALATION_SMS = env.bool("COMPLAINT_ESCALATION_SMS", default=False)
+# Comma-separated mobile numbers (E.164, e.g. +8613812345678) of the managers on escalation duty.
+COMPLAINT_ESCALATION_PHONES = env.list("COMPLAINT_ESCALATION_PHONES", default=[])
+
 # --- Data protection ------------------------------------------------------------------------
 # Identity numbers are encrypted at rest (Fernet) and found through a keyed hash. In production
 # both keys are required; in development they are derived from the secret key so that no

@@ -18,6 +18,8 @@ urlpatterns = [
     path("s/<str:token>/", survey_views.survey, name="survey"),
     path("audit/", views.audit_event_list, name="audit_event_list"),
     path("desk/", directory_views.knowledge_desk, name="knowledge_desk"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -2,9 +2,10 @@ import logging
 
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from .celery import app as celery_app
 from .forms import AuditFilterForm
@@ -12,6 +13,8 @@ from .navigation import sections_for
 from .pagination import keyset_page
 from .roles import ROLE_LABELS, user_roles
 from .selectors import audit_event_list as select_audit_events
+from .selectors import notification_get_for_user, notifications_for
+from .services import notifications_mark_read
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,29 @@ def audit_event_list(request):
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
     return render(request, "zhongdu/audit_event_list.html", context)
+
+
+@require_GET
+def notifications(request):
+    page = keyset_page(notifications_for(request.user), before=request.GET.get("before"))
+    return render(request, "zhongdu/notifications.html", {"page": page})
+
+
+@require_POST
+def notifications_read(request):
+    """Mark all read, or one (`pk`) and follow its link: the list's links are this form's
+    buttons, so opening a notification is what marks it read."""
+    if "pk" not in request.POST:
+        notifications_mark_read(user=request.user)
+        return redirect("notifications")
+    notification = notification_get_for_user(request.user, request.POST["pk"])
+    if notification is None:  # someone else's, or none: nothing to mark
+        return redirect("notifications")
+    notifications_mark_read(user=request.user, pk=notification.pk)
+    url = notification.url
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return redirect(url)
+    return redirect("notifications")
 
 
 def _database_ok() -> bool:

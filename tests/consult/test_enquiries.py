@@ -26,8 +26,8 @@ QUEUE = reverse("consult:queue")
 TODAY = timezone.localdate
 # Session, user, roles, the call-backs and the online requests (each with client, department
 # and consultant joined), the due recalls and the recall figures (tests/consult/test_recall.py):
-# whatever their number.
-QUEUE_QUERIES = 7
+# whatever their number; and the user menu's count of unread notifications.
+QUEUE_QUERIES = 8
 
 
 def _user(username="t_consultant"):

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("consult:booking_list")
 # Session, user, roles, departments and experts of the filter form, the week's sessions and
-# its bookings: whatever their number.
-WEEK_QUERIES = 7
+# its bookings, the user menu's count of unread notifications: whatever their number.
+WEEK_QUERIES = 8
 
 
 def _monday(weeks=1):

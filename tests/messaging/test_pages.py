@@ -50,8 +50,9 @@ def test_the_outbox_page_runs_a_fixed_number_of_queries(
     for n in range(30):
         _message(key=f"k{n}", client=ClientFactory(phone=f"1390000{n:04d}"))
     client_manager_client.get(reverse("messaging:outbox_list"))
-    # Session, user, roles, the messages with their clients: whatever the number of rows.
-    with django_assert_max_num_queries(4):
+    # Session, user, roles, the messages with their clients, the user menu's count of unread
+    # notifications: whatever the number of rows.
+    with django_assert_max_num_queries(5):
         response = client_manager_client.get(reverse("messaging:outbox_list"))
     assert len(response.context["page"].items) == 30
 

@@ -24,6 +24,7 @@ def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
         "guide:daily",
         "consult:queue",
         "consult:booking_list",
+        "clientmgmt:complaint_list",
         "knowledge_desk",
     ]
     assert reverse("audit_event_list") not in response.content.decode()
@@ -41,6 +42,7 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
         "consult:queue",
         "consult:booking_list",
         "consult:stats",
+        "clientmgmt:complaint_list",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
@@ -59,6 +61,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "consult:queue",
         "consult:booking_list",
         "consult:stats",
+        "clientmgmt:complaint_list",
         "knowledge_desk",
         "messaging:outbox_list",
         "audit_event_list",
@@ -124,7 +127,14 @@ def test_the_navigation_folds_each_departments_pages_into_one_menu(front_desk_cl
     response = front_desk_client.get(reverse("guide:today"), HTTP_ACCEPT_LANGUAGE="en")
     menu = response.context["nav_menu"]
     labels = [str(item["label"]) for item in menu]
-    assert labels == ["Workbench", "Clients", "Front desk", "Consultation", "Knowledge desk"]
+    assert labels == [
+        "Workbench",
+        "Clients",
+        "Front desk",
+        "Consultation",
+        "Complaints",
+        "Knowledge desk",
+    ]
     front_desk = menu[2]
     assert front_desk["active"] and not menu[3]["active"]
     assert [child["url_name"] for child in front_desk["children"]] == [

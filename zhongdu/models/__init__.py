@@ -9,6 +9,7 @@ from .directory import (
     PriceItem,
     SessionTemplate,
 )
+from .notifications import Notification
 
 __all__ = [
     "AuditAction",
@@ -20,6 +21,7 @@ __all__ = [
     "Expert",
     "Heartbeat",
     "KnowledgeArticle",
+    "Notification",
     "PriceItem",
     "SessionTemplate",
     "WorkingHours",
