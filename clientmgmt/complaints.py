@@ -537,11 +537,14 @@ def _escalation_sms(complaint, which: str) -> int:
     complaint, the deadline, the time it was reopened and the number)."""
     if not settings.COMPLAINT_ESCALATION_SMS:
         return 0
-    # messaging sits above clientmgmt (a message belongs to a client); complaints reach up to it
-    # for this one message, at run time, as the issue asks for SMS escalation through the outbox.
-    from messaging.models import Purpose
-    from messaging.services import outbox_enqueue
+    # messaging sits above clientmgmt (a message belongs to a client): it plugs its outbox in
+    # through the registry (messaging.apps), so this lower layer never imports it.
+    from .registry import staff_sms_sender
 
+    send = staff_sms_sender()
+    if send is None:
+        logger.warning("complaint escalation SMS: no SMS sender is installed")
+        return 0
     with translation.override(settings.LANGUAGE_CODE):
         body = _sms_text(complaint, which)
     key = f"complaint:{complaint.pk}:escalate:{which}"
@@ -556,7 +559,7 @@ def _escalation_sms(complaint, which: str) -> int:
         if not phone:
             logger.warning("COMPLAINT_ESCALATION_PHONES: %r is not a mobile number", raw)
             continue
-        outbox_enqueue(idempotency_key=f"{key}:{phone}", purpose=Purpose.OTHER, to=phone, body=body)
+        send(idempotency_key=f"{key}:{phone}", to=phone, body=body)
         sent += 1
     return sent
 

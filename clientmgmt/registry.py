@@ -14,6 +14,8 @@ importing them (a lower layer never imports a higher one):
   ValidationError;
 - identifier lookups: other numbers that find a client in the search (a membership card number):
   `register_identifier_lookup(lookup)`, lookup(value) -> client ids;
+- staff SMS: how a message to a member of staff (a complaint's escalation to the managers) is
+  sent: `register_staff_sms(send)`, send(*, idempotency_key, to, body) (messaging's outbox);
 - record guards: rules that keep a record's details from people who do not need them (a VIP's,
   seed 保密原则): `register_record_guard(guard)`, guard(user, client) -> True when the user may
   see the whole record; everyone else gets the masked summary their task needs.
@@ -34,6 +36,7 @@ _visit_sources: list = []
 _merge_checks: list = []
 _identifier_lookups: list = []
 _record_guards: list = []
+_staff_sms: list = []
 
 
 def register_merge_relation(model, field_name: str = "client") -> None:
@@ -188,3 +191,11 @@ def register_record_guard(guard) -> None:
 def may_see_whole_record(user, client) -> bool:
     """Every registered guard lets this user see the whole record."""
     return all(guard(user, client) for guard in _record_guards)
+
+
+def register_staff_sms(send) -> None:
+    _staff_sms[:] = [send]
+
+
+def staff_sms_sender():
+    return _staff_sms[0] if _staff_sms else None
