@@ -15,7 +15,7 @@ from . import selectors, services
 from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
-from .registry import timeline_for, timeline_kinds
+from .registry import may_see_whole_record, timeline_for, timeline_kinds
 from .search import parse_query
 
 
@@ -86,6 +86,7 @@ def client_edit(request, pk):
     client = selectors.client_get_for_user(request.user, pk, write=True)
     if client.status == Client.Status.MERGED:
         return redirect(client.merged_into)
+    _whole_record(request, client)
     if request.method == "POST":
         form = ClientForm(request.POST, instance=client)
         if form.is_valid():
@@ -128,8 +129,28 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
 @require_GET
 def client_detail(request, pk):
     client = selectors.client_get_for_user(request.user, pk)
+    if not may_see_whole_record(request.user, client):
+        # Discretion (a VIP's record, seed 保密原则): the masked summary this user's task needs;
+        # the visit is audited all the same, and the VIP manager sees who came.
+        audit.record(audit.Action.VIEW, obj=client, reason="summary", request=request)
+        return _summary_page(request, client)
     audit.record(audit.Action.VIEW, obj=client, request=request)
     return _detail_page(request, client)
+
+
+def _summary_page(request, client):
+    context = {
+        "client": client,
+        "can_book": user_may_open(request.user, "consult:booking_new"),
+        "can_record_complaint": user_may_open(request.user, "clientmgmt:complaint_new"),
+    }
+    return render(request, "clientmgmt/client_summary.html", context)
+
+
+def _whole_record(request, client):
+    """Edits and reveals need the whole record (a VIP's only for those who serve them)."""
+    if not may_see_whole_record(request.user, client):
+        raise PermissionDenied
 
 
 @require_POST
@@ -137,6 +158,7 @@ def client_reveal(request, pk):
     client = selectors.client_get_for_user(request.user, pk)
     if not request.user.has_perm("clientmgmt.reveal_client_contact"):
         raise PermissionDenied
+    _whole_record(request, client)
     form = RevealForm(request.POST)
     value = None
     if form.is_valid():

@@ -11,6 +11,8 @@ from .roles import user_may_open
 # bar (a bar of a dozen links does not fit a 1366-pixel screen); the home page lists them all.
 FRONT_DESK_GROUP = _("Front desk")
 CONSULTATION_GROUP = _("Consultation")
+CLIENT_MANAGEMENT_GROUP = _("Client management")
+VIP_GROUP = _("VIP")
 SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),
@@ -57,9 +59,46 @@ SECTIONS = [
         CONSULTATION_GROUP,
     ),
     (
+        "followup:call_list",
+        _("Return-visit calls"),
+        _("The calls due today: care plans, health assessments, service recovery, VIP care."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
         "clientmgmt:complaint_list",
         _("Complaints"),
         _("Complaints to acknowledge, investigate and close with a result; deadlines and figures."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
+        "followup:survey_weekly",
+        _("Weekly satisfaction"),
+        _("The week's survey and call answers by dimension and department, with every comment."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
+        "followup:response_list",
+        _("Survey answers"),
+        _("Every answer from the survey page and from calls; those that need recovery."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
+        "vip:roster",
+        _("VIP roster"),
+        _("VIPs by kind, tier and expiry; their escorts, costs and who opened their records."),
+        VIP_GROUP,
+    ),
+    (
+        "vip:candidate_list",
+        _("VIP candidates"),
+        _("Clients and enterprises to approve, and nominations waiting for a second person."),
+        VIP_GROUP,
+    ),
+    (
+        "vip:enterprise_list",
+        _("Enterprises"),
+        _("Enterprise accounts, their agreements and employees."),
+        VIP_GROUP,
     ),
     (
         "knowledge_desk",

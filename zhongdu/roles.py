@@ -51,6 +51,12 @@ PLAN_WRITERS = frozenset({CLIENT_MANAGER, FRONT_DESK, ADMINISTRATOR})
 COMPLAINT_HANDLERS = frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR})
 COMPLAINT_READERS = COMPLAINT_HANDLERS | CLIENT_EDITORS
 
+# VIP: the VIP managers (and administrators) keep the roster and enterprises; managers read
+# everything and decide with them.
+VIP_DESK = frozenset({VIP_MANAGER, ADMINISTRATOR})
+VIP_DECIDERS = VIP_DESK | {MANAGER}
+VIP_READERS = VIP_DECIDERS
+
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
@@ -180,6 +186,27 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "clientmgmt:complaint_status": COMPLAINT_HANDLERS,
     "clientmgmt:complaint_assign": COMPLAINT_HANDLERS,
     "clientmgmt:complaint_figures": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # VIP (seed: 医疗VIP客户管理制度). The VIP managers run it; managers oversee and decide;
+    # client managers may nominate (a second person approves). Object rules (discretion) live in
+    # vip.selectors.
+    "vip:roster": VIP_READERS,
+    "vip:candidate_list": VIP_READERS,
+    "vip:candidate_decide": VIP_DECIDERS,
+    "vip:nominate": VIP_DESK | {CLIENT_MANAGER, MANAGER},
+    "vip:policy_history": VIP_READERS,
+    "vip:vip_detail": VIP_READERS,
+    "vip:vip_costs": VIP_READERS,
+    "vip:vip_costs_export": VIP_READERS,
+    "vip:vip_access": VIP_READERS,
+    "vip:vip_escort": VIP_DESK,
+    "vip:vip_revoke": VIP_DECIDERS,
+    "vip:enterprise_list": VIP_READERS,
+    "vip:enterprise_detail": VIP_READERS,
+    "vip:enterprise_new": VIP_DESK,
+    "vip:enterprise_edit": VIP_DESK,
+    "vip:enterprise_member_add": VIP_DESK,
+    "vip:enterprise_member_remove": VIP_DESK,
+    "vip:enterprise_import": VIP_DESK,
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

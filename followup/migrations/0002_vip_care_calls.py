@@ -4,23 +4,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('followup', '0001_initial'),
+        ("followup", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='followupcall',
-            name='call_reason_valid',
+            model_name="followupcall",
+            name="call_reason_valid",
         ),
         migrations.AlterField(
-            model_name='followupcall',
-            name='reason',
-            field=models.CharField(choices=[('care_plan', 'Care plan'), ('health_assessment', 'Health assessment after an exam'), ('service_recovery', 'Service recovery'), ('complaint', 'Complaint follow-up'), ('maintenance', 'Archive maintenance'), ('vip_care', 'VIP care call'), ('manual', 'Other')], default='manual', max_length=20, verbose_name='reason'),
+            model_name="followupcall",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("care_plan", "Care plan"),
+                    ("health_assessment", "Health assessment after an exam"),
+                    ("service_recovery", "Service recovery"),
+                    ("complaint", "Complaint follow-up"),
+                    ("maintenance", "Archive maintenance"),
+                    ("vip_care", "VIP care call"),
+                    ("manual", "Other"),
+                ],
+                default="manual",
+                max_length=20,
+                verbose_name="reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followupcall',
-            constraint=models.CheckConstraint(condition=models.Q(('reason__in', ['care_plan', 'health_assessment', 'service_recovery', 'complaint', 'maintenance', 'vip_care', 'manual'])), name='call_reason_valid'),
+            model_name="followupcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "reason__in",
+                        [
+                            "care_plan",
+                            "health_assessment",
+                            "service_recovery",
+                            "complaint",
+                            "maintenance",
+                            "vip_care",
+                            "manual",
+                        ],
+                    )
+                ),
+                name="call_reason_valid",
+            ),
         ),
     ]
