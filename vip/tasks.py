@@ -8,7 +8,7 @@ from . import services
 def vip_qualification_run() -> dict:
     # Nightly. Idempotent: a second run the same day changes nothing (see the service), so a
     # redelivered task is harmless.
-    from zhongdu.notifications import notify_role
+    from zhongdu.services import notify_role
 
     def notify(text):
         notify_role(role="vip_manager", text=text, url="/vip/")

@@ -101,6 +101,11 @@ SECTIONS = [
         VIP_GROUP,
     ),
     (
+        "reports:dashboard",
+        _("Reports"),
+        _("The centre's figures today and this month; the monthly satisfaction report."),
+    ),
+    (
         "knowledge_desk",
         _("Knowledge desk"),
         _("Prices, departments, experts and this week's sessions, as a caller asks."),

@@ -57,6 +57,9 @@ VIP_DESK = frozenset({VIP_MANAGER, ADMINISTRATOR})
 VIP_DECIDERS = VIP_DESK | {MANAGER}
 VIP_READERS = VIP_DECIDERS
 
+# Reports are the managers' and the administrators'.
+REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
+
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
@@ -207,6 +210,14 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "vip:enterprise_member_add": VIP_DESK,
     "vip:enterprise_member_remove": VIP_DESK,
     "vip:enterprise_import": VIP_DESK,
+    # Reports: the managers' (客户总监 and leadership) dashboard and monthly satisfaction report;
+    # the views also require the permission reports.view_reports.
+    "reports:dashboard": REPORT_READERS,
+    "reports:satisfaction": REPORT_READERS,
+    "reports:satisfaction_export": REPORT_READERS,
+    "reports:pack_list": REPORT_READERS,
+    "reports:pack_detail": REPORT_READERS,
+    "reports:pack_export": REPORT_READERS,
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then
@@ -234,6 +245,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     VIP_MANAGER: _CLIENT_DESK,
     MANAGER: (
+        "reports.view_reports",
         "zhongdu.view_auditevent",
         "clientmgmt.view_client",
         "clientmgmt.export_client",
@@ -250,6 +262,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "guide.*",
         "followup.*",
         "vip.*",
+        "reports.*",
     ),
 }
 # Permissions nobody is granted through a role, whatever the patterns above say.

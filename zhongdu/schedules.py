@@ -26,4 +26,9 @@ DEFAULT_SCHEDULES = [
         "clientmgmt.tasks.complaints_check_deadlines",
         900,
     ),
+    # The dashboard's daily figures: today and yesterday every five minutes, the last weeks
+    # nightly (late data), and the monthly pack on the first working day of a month.
+    ("reports.refresh_today", "reports.tasks.reports_refresh_today", 300),
+    ("reports.refresh_nightly", "reports.tasks.reports_refresh_nightly", 86400),
+    ("reports.monthly_pack", "reports.tasks.reports_monthly_pack", 3600),
 ]

@@ -32,3 +32,12 @@ def notifications_mark_read(*, user, pk: int | None = None) -> int:
     if pk is not None:
         rows = rows.filter(pk=pk)
     return rows.update(read_at=timezone.now())
+
+
+def notify_role(*, role: str, text: str, url: str = "") -> int:
+    """Tell every active member of a role (the VIP managers of tonight's lapses, the managers of
+    a new monthly pack). Returns how many were told."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True, groups__name=role).distinct()
+    return sum(notify(user, text, url) is not None for user in users)

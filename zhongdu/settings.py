@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "guide",
     "followup",
     "vip",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -44,4 +44,5 @@ urlpatterns = [
     path("guide/", include("guide.urls")),
     path("followup/", include("followup.urls")),
     path("vip/", include("vip.urls")),
+    path("reports/", include("reports.urls")),
 ]

@@ -1,0 +1,283 @@
+"""The monthly satisfaction report (seed: 每月做出分析报告供领导和有关部门参考与决策): every
+figure computed once here, in SQL aggregates, into plain JSON data that the page, the Excel
+export and the frozen monthly pack all render.
+
+Which answers count is defined by followup.survey_selectors.satisfaction_responses (the
+satisfaction survey's and those given on return-visit calls); complaints by
+clientmgmt.complaint_selectors.complaint_figures. A closed month is cached in MonthlyReport and
+recomputed nightly while late data may still arrive (reports.tasks); the current month is
+computed live, its trend read from the cached months.
+"""
+
+import datetime
+
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from clientmgmt.complaint_selectors import complaint_figures, month_bounds
+from followup.models import CALL_DIMENSIONS, Dimension, FollowUpCall, SurveyAnswer, SurveyInvitation
+from followup.survey_selectors import satisfaction_responses
+
+from .models import MonthlyReport
+
+TREND_MONTHS = 12
+LOWEST_LIMIT = 20
+DIMENSIONS = [str(d) for d in CALL_DIMENSIONS]
+
+
+def first_of(month: datetime.date) -> datetime.date:
+    return month.replace(day=1)
+
+
+def previous_month(month: datetime.date) -> datetime.date:
+    return (first_of(month) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def _num(value, places=2):
+    return None if value is None else round(float(value), places)
+
+
+def _nps(promoters, detractors, count):
+    return round(100 * (promoters - detractors) / count) if count else None
+
+
+def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
+    """Every figure of one month, as JSON-ready data."""
+    month = first_of(month)
+    start, end = month_bounds(month)
+    responses = satisfaction_responses().filter(submitted_at__gte=start, submitted_at__lt=end)
+    answers = SurveyAnswer.objects.filter(response__in=responses)
+    scale = answers.filter(dimension__in=DIMENSIONS, score__isnull=False)
+    counts = responses.aggregate(
+        total=Count("pk"),
+        survey=Count("pk", filter=Q(source="survey")),
+        call=Count("pk", filter=Q(source="call")),
+        recovery=Count("pk", filter=Q(needs_recovery=True)),
+    )
+    dimensions = {
+        dimension: {"average": _num(average), "count": n}
+        for dimension, average, n in scale.values_list("dimension")
+        .annotate(average=Avg("score"), n=Count("pk"))
+        .order_by()
+    }
+    overall = scale.aggregate(average=Avg("score"), n=Count("pk"))
+
+    def by(path_id, path_name):
+        rows = (
+            scale.values_list(path_id, path_name)
+            .annotate(
+                average=Avg("score"), n=Count("pk"), responses=Count("response", distinct=True)
+            )
+            .order_by("average", path_name)
+        )
+        return [
+            {"id": pk, "name": name or "", "average": _num(average), "answers": n, "responses": r}
+            for pk, name, average, n, r in rows
+        ]
+
+    department_dimensions = {}
+    for pk, dimension, average in (
+        scale.values_list("response__department_id", "dimension")
+        .annotate(average=Avg("score"))
+        .order_by()
+    ):
+        department_dimensions.setdefault(str(pk or 0), {})[dimension] = _num(average)
+    recommend = answers.filter(dimension=Dimension.RECOMMEND, score__isnull=False).aggregate(
+        count=Count("pk"),
+        average=Avg("score"),
+        promoters=Count("pk", filter=Q(score__gte=9)),
+        detractors=Count("pk", filter=Q(score__lte=6)),
+    )
+    invitations = SurveyInvitation.objects.filter(
+        created_at__gte=start, created_at__lt=end, template__kind="satisfaction"
+    ).aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(used_at__isnull=False)))
+    calls = (
+        FollowUpCall.objects.filter(due_on__gte=month, due_on__lt=end.date())
+        .exclude(status=FollowUpCall.Status.CANCELLED)
+        .aggregate(
+            due=Count("pk"),
+            done=Count("pk", filter=Q(status=FollowUpCall.Status.DONE)),
+            reached=Count("pk", filter=Q(outcome=FollowUpCall.Outcome.REACHED)),
+            unreachable=Count("pk", filter=Q(status=FollowUpCall.Status.UNREACHABLE)),
+        )
+    )
+    lowest = list(
+        responses.filter(Q(needs_recovery=True) | Q(lowest_score__lte=2))
+        .select_related("department", "expert")
+        .order_by("lowest_score", "recommend", "submitted_at")
+        .values(
+            "pk",
+            "client_id",
+            "submitted_at",
+            "source",
+            "lowest_score",
+            "recommend",
+            "comment",
+            "department__name",
+            "expert__name",
+        )[:LOWEST_LIMIT]
+    )
+    data = {
+        "month": f"{month:%Y-%m}",
+        "computed_at": timezone.now().isoformat(),
+        "responses": counts,
+        "overall": {"average": _num(overall["average"]), "count": overall["n"]},
+        "dimensions": dimensions,
+        "departments": by("response__department_id", "response__department__name"),
+        "department_dimensions": department_dimensions,
+        "doctors": by("response__expert_id", "response__expert__name"),
+        "channels": by("response__visit__channel_id", "response__visit__channel__name"),
+        "nps": {
+            "score": _nps(recommend["promoters"], recommend["detractors"], recommend["count"]),
+            "average": _num(recommend["average"]),
+            "count": recommend["count"],
+            "promoters": recommend["promoters"],
+            "detractors": recommend["detractors"],
+        },
+        "invitations": {
+            **invitations,
+            "rate": _rate(invitations["answered"], invitations["sent"]),
+        },
+        "calls": {**calls, "completion": _rate(calls["done"], calls["due"])},
+        "lowest": [
+            {
+                "response": row["pk"],
+                "client": row["client_id"],
+                "date": f"{timezone.localtime(row['submitted_at']):%Y-%m-%d}",
+                "source": row["source"],
+                "lowest": row["lowest_score"],
+                "recommend": row["recommend"],
+                "comment": row["comment"],
+                "department": row["department__name"] or "",
+                "doctor": row["expert__name"] or "",
+            }
+            for row in lowest
+        ],
+        "complaints": _complaints(month),
+    }
+    if with_trend:
+        data["trend"] = trend(month)
+    return data
+
+
+def _rate(numerator, denominator):
+    return round(100 * numerator / denominator, 1) if denominator else None
+
+
+def _complaints(month) -> dict:
+    figures = complaint_figures(month)
+    categories = [value for value, _label in _categories()]
+    return {
+        "total": figures["total"],
+        "open": figures["open"],
+        "by_category": {
+            value: count
+            for value, (_label, count) in zip(categories, figures["by_category"], strict=True)
+        },
+        "by_department": [[str(name), count] for name, count in figures["by_department"]],
+        "acknowledge_median": str(figures["acknowledge_median"]),
+        "resolve_median": str(figures["resolve_median"]),
+        "missed_acknowledge": figures["missed_acknowledge"],
+        "missed_resolve": figures["missed_resolve"],
+        "reopened": figures["reopened_complaints"],
+    }
+
+
+def _categories():
+    from clientmgmt.models import Complaint
+
+    return Complaint.Category.choices
+
+
+def trend(month: datetime.date) -> list[dict]:
+    """The last TREND_MONTHS months up to `month`: the overall average, NPS and responses of
+    each. Closed months come from their cached reports; what is missing is computed in one
+    query per figure over the whole span."""
+    months = []
+    current = first_of(month)
+    for _n in range(TREND_MONTHS):
+        months.append(current)
+        current = previous_month(current)
+    months.reverse()
+    cached = {
+        report.month: report.data
+        for report in MonthlyReport.objects.filter(month__in=months, is_pack=False)
+    }
+    missing = [m for m in months if m not in cached or m == first_of(month)]
+    live = _trend_live(missing) if missing else {}
+    result = []
+    for m in months:
+        if m in live:
+            result.append(live[m])
+        else:
+            data = cached[m]
+            result.append(
+                {
+                    "month": f"{m:%Y-%m}",
+                    "average": data["overall"]["average"],
+                    "nps": data["nps"]["score"],
+                    "responses": data["responses"]["total"],
+                }
+            )
+    return result
+
+
+def _trend_live(months: list[datetime.date]) -> dict:
+    start, _end = month_bounds(min(months))
+    _start, end = month_bounds(max(months))
+    responses = satisfaction_responses().filter(submitted_at__gte=start, submitted_at__lt=end)
+    answers = SurveyAnswer.objects.filter(response__in=responses, score__isnull=False)
+    tz = timezone.get_default_timezone()
+    scale = {
+        row["m"].date() if hasattr(row["m"], "date") else row["m"]: row
+        for row in answers.filter(dimension__in=DIMENSIONS)
+        .annotate(m=TruncMonth("response__submitted_at", tzinfo=tz))
+        .values("m")
+        .annotate(average=Avg("score"), responses=Count("response", distinct=True))
+        .order_by()
+    }
+    recommend = {
+        row["m"].date() if hasattr(row["m"], "date") else row["m"]: row
+        for row in answers.filter(dimension=Dimension.RECOMMEND)
+        .annotate(m=TruncMonth("response__submitted_at", tzinfo=tz))
+        .values("m")
+        .annotate(
+            n=Count("pk"),
+            promoters=Count("pk", filter=Q(score__gte=9)),
+            detractors=Count("pk", filter=Q(score__lte=6)),
+        )
+        .order_by()
+    }
+    result = {}
+    for m in months:
+        s, r = scale.get(m, {}), recommend.get(m, {})
+        result[m] = {
+            "month": f"{m:%Y-%m}",
+            "average": _num(s.get("average")),
+            "nps": _nps(r.get("promoters", 0), r.get("detractors", 0), r.get("n", 0)),
+            "responses": s.get("responses", 0),
+        }
+    return result
+
+
+def report_for(month: datetime.date, *, today=None) -> dict:
+    """The month's report: cached for a closed month (computed and cached the first time),
+    live for the current one."""
+    month = first_of(month)
+    today = today or timezone.localdate()
+    if month >= first_of(today):
+        return compute(month)
+    cached = MonthlyReport.objects.filter(month=month, is_pack=False).first()
+    if cached is not None:
+        return cached.data
+    return cache_month(month)
+
+
+def cache_month(month: datetime.date) -> dict:
+    """Compute a closed month and keep it (nightly for the last two months: late data)."""
+    data = compute(first_of(month))
+    MonthlyReport.objects.update_or_create(
+        month=first_of(month), is_pack=False, defaults={"data": data, "computed_at": timezone.now()}
+    )
+    return data

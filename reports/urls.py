@@ -1,0 +1,14 @@
+# Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "reports:<name>".
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("satisfaction/", views.satisfaction_report, name="satisfaction"),
+    path("satisfaction/export/", views.satisfaction_export, name="satisfaction_export"),
+    path("packs/", views.pack_list, name="pack_list"),
+    path("packs/<int:pk>/", views.pack_detail, name="pack_detail"),
+    path("packs/<int:pk>/export/", views.pack_export, name="pack_export"),
+]
