@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -33,10 +33,23 @@ def _click(driver, element):
     element.click()
 
 
+def _gone(old):
+    """The old page is gone: its element is stale, or Chromium no longer knows its node."""
+
+    def check(_driver):
+        try:
+            return ec.staleness_of(old)(_driver)
+        except WebDriverException:
+            return True
+
+    return check
+
+
 def _submit_and_wait(driver, wait, element):
     old = driver.find_element(By.TAG_NAME, "html")
     _click(driver, element)
-    wait.until(ec.staleness_of(old))
+    wait.until(_gone(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def test_a_low_survey_score_becomes_a_complaint_closed_with_its_result(browser):
@@ -66,6 +79,10 @@ def test_a_low_survey_score_becomes_a_complaint_closed_with_its_result(browser):
     _submit_and_wait(browser, wait, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     complaint = Complaint.objects.get()
     assert complaint.channel == Complaint.Channel.SURVEY
+    # It came in this morning; the client manager takes it up a little later.
+    Complaint.objects.filter(pk=complaint.pk).update(
+        received_at=timezone.now() - datetime.timedelta(hours=2)
+    )
     assert FollowUpCall.objects.filter(reason="service_recovery", client=visit.client).exists()
 
     # The client manager signs in and finds it in their queue.
