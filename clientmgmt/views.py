@@ -122,6 +122,9 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "can_write_plan": user_may_open(request.user, "followup:plan_new"),
         "can_plan_call": user_may_open(request.user, "followup:call_new"),
         "can_record_complaint": user_may_open(request.user, "clientmgmt:complaint_new"),
+        # VIP's nomination and standing pages, by URL name (clientmgmt imports no vip).
+        "can_nominate_vip": user_may_open(request.user, "vip:nominate"),
+        "can_open_vip": user_may_open(request.user, "vip:vip_detail"),
     }
     return render(request, "clientmgmt/client_detail.html", context, status=status)
 

@@ -34,6 +34,7 @@ from .models import (
     Visit,
     VisitEvent,
 )
+from .registry import default_escort
 
 Status = Visit.Status
 
@@ -113,6 +114,9 @@ def _categories_for(visit_type: str) -> tuple[str, ...]:
 def _create_visit(*, client, by, booking=None, channel=None, request=None, **fields) -> Visit:
     now = timezone.now()
     visit_type = default_visit_type(client, booking=booking)
+    if fields.get("escort") is None:
+        # A VIP's named escort walks them through (vip registers the hook; guide imports no vip).
+        fields["escort"] = default_escort(client)
     try:
         with transaction.atomic():
             visit = Visit.objects.create(

@@ -8,6 +8,7 @@ class VipConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
+        from guide import registry as guide_registry
 
         from . import selectors
         from .models import EnterpriseMember, VipCandidate, VipEvent, VipStanding
@@ -19,3 +20,6 @@ class VipConfig(AppConfig):
         registry.register_merge_check(merge_check)
         # Discretion (seed 保密原则): a VIP's record in full only to those who serve them.
         registry.register_record_guard(selectors.may_see_whole_record)
+        # A VIP who arrives is walked through by their named escort (seed: 专人引导), unless the
+        # desk chose someone else.
+        guide_registry.register_default_escort(selectors.named_escort)

@@ -161,10 +161,16 @@ def cost_summary(*, client_id: int, since=None, until=None) -> dict:
     }
 
 
+# What the access log reads: the client record itself (opened, revealed, changed) and the VIP
+# cost record exported from /vip/<id>/costs/ (vip.views.vip_costs_export), both keyed by the
+# client's id.
+ACCESS_LOG_TYPES = ("clientmgmt.client", "vip.costs")
+
+
 def record_access_log(client_id: int, limit: int = 200):
     """Who opened, revealed, changed or exported this client's record (the audit trail)."""
     return (
-        AuditEvent.objects.filter(object_type="clientmgmt.client", object_id=str(client_id))
+        AuditEvent.objects.filter(object_type__in=ACCESS_LOG_TYPES, object_id=str(client_id))
         .select_related("actor")
         .order_by("-occurred_at")[:limit]
     )
@@ -181,3 +187,79 @@ def vips_without_recent_call(*, policy: VipPolicy, today=None):
         Q(status=FollowUpCall.Status.OPEN) | Q(created_at__date__gte=since)
     ).values("client_id")
     return Client.objects.filter(is_vip=True, status=Client.Status.ACTIVE).exclude(pk__in=recent)
+
+
+def named_escort(client):
+    """The escort named for an active VIP, if they can still work (guide.registry's default
+    escort of a new visit). No query for anyone who is not a VIP: most arrivals."""
+    if not client.is_vip:
+        return None
+    standing = (
+        VipStanding.objects.filter(
+            client_id=client.pk,
+            status=VipStanding.Status.ACTIVE,
+            escort__isnull=False,
+            escort__is_active=True,
+        )
+        .select_related("escort")
+        .first()
+    )
+    return standing.escort if standing else None
+
+
+def candidate_get(pk) -> VipCandidate:
+    try:
+        return VipCandidate.objects.select_related("client", "enterprise").get(pk=pk)
+    except (VipCandidate.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def policy_versions():
+    return VipPolicy.objects.select_related("created_by").order_by("-pk")
+
+
+def enterprise_get(pk) -> Enterprise:
+    try:
+        return Enterprise.objects.select_related("policy").get(pk=pk)
+    except (Enterprise.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def enterprise_members(enterprise, *, policy: VipPolicy, today=None):
+    """The enterprise's employees with their records, VIP standing and spend in the policy's
+    window, by name (one query: the spend is a filtered SUM over their charges,
+    served by the charges' (client, charged_at) index)."""
+    start = policy.window_start(today or timezone.localdate())
+    return (
+        enterprise.members.select_related("client", "client__vip_standing")
+        .annotate(
+            spend=Sum(
+                "client__charges__amount",
+                filter=Q(
+                    client__charges__voided_at__isnull=True,
+                    client__charges__charged_at__gte=start,
+                ),
+            )
+        )
+        .order_by("client__name", "pk")
+    )
+
+
+def enterprise_spend_total(enterprise, *, policy: VipPolicy, today=None) -> Decimal:
+    """The employees' spend in the policy's window: what the qualification compares."""
+    start = policy.window_start(today or timezone.localdate())
+    total = Charge.objects.filter(
+        client__enterprise_memberships__enterprise=enterprise,
+        voided_at__isnull=True,
+        charged_at__gte=start,
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0.00")
+
+
+def member_client_ids(enterprise, clients) -> set[int]:
+    """Which of these clients are already the enterprise's employees (one query)."""
+    return set(
+        enterprise.members.filter(client__in=[c.pk for c in clients]).values_list(
+            "client_id", flat=True
+        )
+    )

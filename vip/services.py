@@ -18,6 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientmgmt import validation
 from clientmgmt.models import Client
 from clientmgmt.services import client_set_vip
 from consult.services import booking_policy_set_vip_share
@@ -456,6 +457,8 @@ def nominate(*, client, by, reason: str) -> VipCandidate:
         raise ValidationError(_("Say why this client should be a VIP."))
     if client.status != Client.Status.ACTIVE:
         raise ValidationError(_("Only an active record can be nominated."))
+    if client.is_vip:
+        raise ValidationError(_("This client is already a VIP."))
     policy = VipPolicy.current()
     try:
         with transaction.atomic():
@@ -565,6 +568,135 @@ def enterprise_add_member(*, enterprise: Enterprise, client, by) -> EnterpriseMe
     except IntegrityError:
         raise ValidationError(_("This client is already an employee of this enterprise.")) from None
     return member
+
+
+ENTERPRISE_FIELDS = (
+    "name",
+    "agreement_number",
+    "agreement_start",
+    "agreement_end",
+    "terms",
+    "employee_count",
+    "annual_revenue",
+    "contact_name",
+    "contact_phone",
+    "active",
+)
+
+
+def _enterprise_apply(enterprise: Enterprise, data: dict) -> list[str]:
+    """Set the account's fields from cleaned data, check them, return the names changed."""
+    changed = []
+    for name in ENTERPRISE_FIELDS:
+        if name in data and getattr(enterprise, name) != data[name]:
+            setattr(enterprise, name, data[name])
+            changed.append(name)
+    enterprise.name = " ".join((enterprise.name or "").split())
+    if not enterprise.name:
+        raise ValidationError({"name": _("Enter the enterprise's name.")})
+    try:
+        enterprise.contact_phone = validation.clean_phone(enterprise.contact_phone)
+    except ValidationError as exc:
+        raise ValidationError({"contact_phone": exc.messages}) from None
+    start, end = enterprise.agreement_start, enterprise.agreement_end
+    if start and end and end < start:
+        raise ValidationError({"agreement_end": _("The agreement cannot end before it starts.")})
+    if Enterprise.objects.filter(name=enterprise.name).exclude(pk=enterprise.pk).exists():
+        raise ValidationError({"name": _("An enterprise with this name already exists.")})
+    return changed
+
+
+def _enterprise_save(enterprise: Enterprise) -> None:
+    try:
+        with transaction.atomic():
+            enterprise.save()
+    except IntegrityError:
+        # Two people saving the same name at once: the unique constraint decides.
+        raise ValidationError({"name": _("An enterprise with this name already exists.")}) from None
+
+
+def enterprise_create(*, data: dict, by, request=None) -> Enterprise:
+    enterprise = Enterprise()
+    fields = _enterprise_apply(enterprise, data)
+    with transaction.atomic():
+        _enterprise_save(enterprise)
+        audit.record(audit.Action.CREATE, actor=by, obj=enterprise, fields=fields, request=request)
+    return enterprise
+
+
+def enterprise_update(*, enterprise: Enterprise, data: dict, by, request=None) -> Enterprise:
+    """The account's basics. Its VIP standing is the qualification's, never edited here."""
+    fields = _enterprise_apply(enterprise, data)
+    if not fields:
+        return enterprise
+    with transaction.atomic():
+        _enterprise_save(enterprise)
+        audit.record(audit.Action.UPDATE, actor=by, obj=enterprise, fields=fields, request=request)
+    return enterprise
+
+
+def enterprise_remove_member(*, member: EnterpriseMember, by, request=None) -> None:
+    """Take a client off an enterprise's employees. A VIP standing held only through this
+    enterprise ends with them: it moves to another VIP enterprise the client works for, or else
+    lapses, with an event. A personal or nominated standing is the client's own and stays.
+
+    Locks the member row and the standing, so a removal racing the nightly renewal either runs
+    before it (the renewal no longer finds the employee) or after it (and lapses the renewed
+    standing)."""
+    with transaction.atomic():
+        try:
+            member = (
+                EnterpriseMember.objects.select_for_update()
+                .select_related("enterprise")
+                .get(pk=member.pk)
+            )
+        except EnterpriseMember.DoesNotExist:
+            raise ValidationError(_("This employee has already been removed.")) from None
+        enterprise, client_id = member.enterprise, member.client_id
+        audit.record(
+            audit.Action.DELETE,
+            actor=by,
+            obj=member,
+            object_repr=f"{enterprise.name} · client {client_id}",
+            request=request,
+        )
+        member.delete()
+        standing = (
+            VipStanding.objects.select_for_update()
+            .filter(
+                client_id=client_id,
+                status=Standing.Status.ACTIVE,
+                kind=Standing.Kind.ENTERPRISE,
+                enterprise=enterprise,
+            )
+            .first()
+        )
+        if standing is None:
+            return
+        policy = VipPolicy.current()
+        other = (
+            Enterprise.objects.filter(members__client_id=client_id, is_vip=True, active=True)
+            .exclude(pk=enterprise.pk)
+            .order_by("-vip_until", "pk")
+            .first()
+        )
+        if other is not None:
+            standing.enterprise, standing.valid_until = other, other.vip_until
+            standing.save(update_fields=["enterprise", "valid_until", "updated_at"])
+            _event(
+                VipEvent.Action.RENEWED,
+                client_id=client_id,
+                by=by,
+                policy=policy,
+                detail=other.name,
+            ).save()
+            return
+        _lapse(
+            standing,
+            policy=policy,
+            by=by,
+            detail=_("No longer an employee of %(name)s") % {"name": enterprise.name},
+        )
 
 
 def roster_counts() -> dict:

@@ -31,4 +31,11 @@ DEFAULT_SCHEDULES = [
     ("reports.refresh_today", "reports.tasks.reports_refresh_today", 300),
     ("reports.refresh_nightly", "reports.tasks.reports_refresh_nightly", 86400),
     ("reports.monthly_pack", "reports.tasks.reports_monthly_pack", 3600),
+    # VIP: the nightly qualification (grants or candidates, renewals, lapses with a notice to the
+    # VIP managers; idempotent, vip.services.qualification_run). Every 86400 s from when it is
+    # installed: the hour of the night is set in the admin's beat schedule (a crontab such as
+    # 02:30 in place of the interval), which install_schedules then leaves alone.
+    ("vip.qualification_run", "vip.tasks.vip_qualification_run", 86400),
+    # VIP care calls at the policy's cadence, one per VIP and period (vip.services).
+    ("vip.care_calls_plan", "vip.tasks.vip_care_calls_plan", 86400),
 ]

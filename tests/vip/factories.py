@@ -42,3 +42,20 @@ def enterprise(**fields):
 
 def client(**kwargs):
     return ClientFactory(**kwargs)
+
+
+def vip(person=None, *, kind="personal", amount="60000.00", by=None, enterprise=None, **kwargs):
+    """A VIP standing granted through the real service (the current policy, or a fresh one)."""
+    from vip.models import VipPolicy
+
+    person = person or client()
+    current = VipPolicy.objects.order_by("-pk").first() or policy()
+    return services.grant(
+        client_id=person.pk,
+        kind=kind,
+        policy=current,
+        by=by,
+        spend=Decimal(amount),
+        enterprise=enterprise,
+        **kwargs,
+    )

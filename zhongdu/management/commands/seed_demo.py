@@ -46,6 +46,7 @@ class Command(BaseCommand):
         from followup.survey_demo import seed_surveys
         from guide.demo import seed_front_desk
         from messaging.demo import seed_templates
+        from vip.demo import seed_vips
         from zhongdu.directory.demo import seed_directory
 
         if not settings.DEBUG and not force:
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             self.stdout.write("would add triage keywords, exam packages and today's arrivals")
             self.stdout.write("would add care-plan templates and a few plans and calls under way")
             self.stdout.write("would add the satisfaction and market surveys and their SMS")
+            self.stdout.write("would add the VIP policy, two enterprises, VIPs and candidates")
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
             return
@@ -96,6 +98,11 @@ class Command(BaseCommand):
             "Surveys ready ({templates} survey templates and {sms} SMS templates created).".format(
                 **surveys
             )
+        )
+        vips = seed_vips(by=get_user_model().objects.get(username="vipmgr"))
+        self.stdout.write(
+            "VIP ready ({enterprises} enterprises created; {vips} VIPs, {candidates} candidates"
+            " waiting).".format(**vips)
         )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
