@@ -109,6 +109,8 @@ def _detail_page(request, standing, *, escort_form=None, revoke_form=None, statu
 @require_GET
 def vip_detail(request, client_id):
     standing = selectors.standing_get_for_user(request.user, client_id)
+    # Every access to a VIP's record is audited (seed 保密原则); the access log lists it.
+    audit.record(audit.Action.VIEW, obj=standing.client, reason="vip", request=request)
     return _detail_page(request, standing)
 
 
@@ -195,6 +197,7 @@ def _costs_page(request, standing, period_form, *, export_form=None, status=200)
 @require_GET
 def vip_costs(request, client_id):
     standing = selectors.standing_get_for_user(request.user, client_id)
+    audit.record(audit.Action.VIEW, obj=standing.client, reason="vip costs", request=request)
     return _costs_page(request, standing, PeriodForm(request.GET or None))
 
 

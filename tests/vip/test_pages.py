@@ -720,3 +720,21 @@ def test_a_charge_at_the_desk_is_on_the_cost_page(vip_manager_client, front_desk
     guide_services.charge_add(visit=visit, price_item=item, by=None)
     page = vip_manager_client.get(_url("vip:vip_costs", standing.client))
     assert page.context["summary"]["spend"] == Decimal("880.00")
+
+
+def test_opening_a_vips_page_and_costs_is_in_the_access_log(client_for):
+    from tests.vip.factories import vip as make_vip
+    from zhongdu.models import AuditEvent
+
+    client_id = make_vip().client_id
+    manager = client_for(roles.MANAGER)
+    manager.get(reverse("vip:vip_detail", args=[client_id]))
+    manager.get(reverse("vip:vip_costs", args=[client_id]))
+    reasons = set(
+        AuditEvent.objects.filter(object_id=str(client_id), action="view").values_list(
+            "reason", flat=True
+        )
+    )
+    assert {"vip", "vip costs"} <= reasons
+    log = manager.get(reverse("vip:vip_access", args=[client_id]))
+    assert "vip costs" in log.content.decode()
