@@ -5,7 +5,15 @@ from zhongdu import audit
 
 # ClientEvent is not in the admin: it is read on the client's timeline, and the admin would ask
 # for a delete permission on it before deleting a client.
-from .models import Client, ClientMerge, Complaint, ComplaintDeadline, ComplaintEvent
+from .models import (
+    Client,
+    ClientMerge,
+    Complaint,
+    ComplaintDeadline,
+    ComplaintEvent,
+    Referral,
+    ReferralEvent,
+)
 
 
 @admin.register(Client)
@@ -108,6 +116,44 @@ class ComplaintAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [ComplaintEventInline]
     readonly_fields = [field.name for field in Complaint._meta.fields if field.name not in ("id",)]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReferralEventInline(admin.TabularInline):
+    model = ReferralEvent
+    fields = ("at", "from_status", "to_status", "note", "actor")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    """Read-only, with its history: referrals are recorded and moved on the client page, the
+    referral list and the consultation desk's queue, whose service keeps their steps."""
+
+    list_display = ("id", "client", "source", "referrer", "status", "created_by", "created_at")
+    list_filter = ("status", "source")
+    list_select_related = ("client", "created_by")
+    search_fields = ("=id", "client__name", "referrer")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = [ReferralEventInline]
+    readonly_fields = [field.name for field in Referral._meta.fields if field.name != "id"]
 
     def has_add_permission(self, request):
         return False

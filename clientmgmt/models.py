@@ -138,6 +138,20 @@ class Client(models.Model):
     # Kept up to date by the front desk and VIP apps, so lists need no join to show them.
     last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True, editable=False)
     is_vip = models.BooleanField(_("VIP"), default=False, editable=False)
+    # The archive maintenance round (客户管理部: 健康档案分类管理并定期维护): when a client manager
+    # last went through the record (clientmgmt.services.client_mark_reviewed).
+    archive_reviewed_at = models.DateTimeField(
+        _("archive reviewed"), null=True, blank=True, editable=False
+    )
+    archive_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("archive reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
@@ -182,6 +196,19 @@ class Client(models.Model):
             # Name substrings, pinyin and initials: a GIN index on to_tsvector(search_terms) is
             # created on Postgres by migration 0002 (an expression index Django cannot declare
             # portably).
+            # The archives (clientmgmt.archives.archive_clients) page newest records first
+            # (ORDER BY id DESC LIMIT 51, keyset on id). Filters that keep most rows (patients,
+            # members, exam clients, not reviewed lately) walk the primary key; those that keep
+            # few have their own index:
+            # - last visit before / after a day: a range on last_visit_at;
+            models.Index(fields=["last_visit_at"], name="client_last_visit_idx"),
+            # - one channel: that channel's records, newest first;
+            models.Index(fields=["source_channel", "-id"], name="client_channel_id_idx"),
+            # - VIPs only: the few VIP records, newest first (a small partial index);
+            models.Index(fields=["-id"], condition=Q(is_vip=True), name="client_vip_id_idx"),
+            # - reviewed before a day: a range on archive_reviewed_at (never reviewed is the
+            #   NULL part of the same index).
+            models.Index(fields=["archive_reviewed_at"], name="client_reviewed_idx"),
         ]
         constraints = [
             # One record per identity card: the database refuses a second.
@@ -248,6 +275,7 @@ class ClientEvent(models.Model):
         IMPORTED = "imported", _("Imported from a list")
         CONSENT = "consent", _("SMS consent changed")
         PHONE_FLAGGED = "phone_flagged", _("Phone number reported wrong")
+        REVIEWED = "reviewed", _("Archive reviewed")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -608,3 +636,112 @@ class ComplaintDeadline(models.Model):
 
     def __str__(self):
         return str(self.get_severity_display())
+
+
+class Referral(models.Model):
+    """A client sent to the hospital by the marketing department, a partner clinic, a doctor or
+    an enterprise (seed: 协助安排好市场部转诊病人的就诊工作): the consultation desk calls them, the
+    front desk sees them arrive. The allowed moves are a map in clientmgmt.referrals; every
+    change is a ReferralEvent (the client timeline reads them)."""
+
+    class Source(models.TextChoices):
+        MARKETING = "marketing", _("Marketing department")
+        CLINIC = "clinic", _("Partner clinic")
+        DOCTOR = "doctor", _("Doctor")
+        ENTERPRISE = "enterprise", _("Enterprise")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        NEW = "new", pgettext_lazy("referral status", "New")
+        CONTACTED = "contacted", pgettext_lazy("referral status", "Contacted")
+        BOOKED = "booked", pgettext_lazy("referral status", "Booked")
+        ARRIVED = "arrived", pgettext_lazy("referral status", "Arrived")
+        CLOSED = "closed", pgettext_lazy("referral status", "Closed")
+
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="referrals"
+    )
+    source = models.CharField(
+        _("referred by"), max_length=12, choices=Source.choices, default=Source.MARKETING
+    )
+    referrer = models.CharField(
+        _("referring person or organisation"),
+        max_length=100,
+        help_text=_("Who sent the client: a name, a clinic, a company."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        indexes = [
+            # The consultation desk's "referred clients to call" and the referral list's open
+            # part: the open referrals, oldest first (a small partial index).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["new", "contacted", "booked"]),
+                name="referral_open_idx",
+            ),
+            # A client's referrals: the client page's card, the walk-in badge, the timeline.
+            models.Index(fields=["client", "-created_at"], name="referral_client_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "contacted", "booked", "arrived", "closed"]),
+                name="referral_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["marketing", "clinic", "doctor", "enterprise", "other"]),
+                name="referral_source_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_source_display()}: {self.referrer}"
+
+    def get_absolute_url(self):
+        return reverse("clientmgmt:client_detail", args=[self.client_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.NEW, self.Status.CONTACTED, self.Status.BOOKED)
+
+
+class ReferralEvent(models.Model):
+    """Append-only history of a referral: recorded, contacted, booked, arrived, closed."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, blank=True, choices=Referral.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Referral.Status.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("referral event")
+        verbose_name_plural = _("referral events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["referral", "at"], name="referralevent_at_idx")]
+
+    def __str__(self):
+        return f"{self.referral_id} {self.from_status}->{self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("referral history cannot be changed")
+        super().save(*args, **kwargs)

@@ -16,6 +16,7 @@ from zhongdu.masking import mask_id_number, mask_phone
 
 from . import imports, validation
 from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
+from .referrals import referrals_note_arrival
 from .registry import check_merge, merge_relations
 from .search import build_search_terms
 
@@ -248,6 +249,42 @@ def client_set_vip(*, client_id: int, is_vip: bool) -> bool:
     return bool(Client.objects.filter(pk=client_id).exclude(is_vip=is_vip).update(is_vip=is_vip))
 
 
+# The archive list's bulk actions work on the rows ticked on a page (a page is 50): a request
+# naming more is refused rather than half done.
+BULK_LIMIT = 500
+
+
+@transaction.atomic
+def client_mark_reviewed(*, client_ids, by, request=None) -> int:
+    """The maintenance round went through these records (客户管理部: 档案定期维护): each gets
+    the time and the reviewer, an event on its history and an audit row. Merged records are
+    left out (their survivor is the one to review). Returns how many were marked."""
+    ids = sorted({int(pk) for pk in client_ids})
+    if not ids:
+        raise ValidationError(_("Tick the clients first."))
+    if len(ids) > BULK_LIMIT:
+        raise ValidationError(_("At most %(n)s clients at a time.") % {"n": f"{BULK_LIMIT:,}"})
+    live = Client.objects.filter(pk__in=ids).exclude(status=Client.Status.MERGED)
+    clients = list(live.only("pk", "name"))
+    now = timezone.now()
+    live.update(archive_reviewed_at=now, archive_reviewed_by=by)
+    ClientEvent.objects.bulk_create(
+        [
+            ClientEvent(client=client, kind=ClientEvent.Kind.REVIEWED, actor=by, at=now)
+            for client in clients
+        ]
+    )
+    for client in clients:
+        audit.record(
+            audit.Action.UPDATE,
+            actor=by,
+            obj=client,
+            fields=["archive_reviewed_at"],
+            request=request,
+        )
+    return len(clients)
+
+
 CATEGORY_FIELDS = ("is_patient", "is_member", "is_exam_client")
 
 
@@ -265,6 +302,8 @@ def client_note_activity(*, client_id: int, visited_at=None, categories=()) -> N
         rows.filter(Q(last_visit_at__isnull=True) | Q(last_visit_at__lt=visited_at)).update(
             last_visit_at=visited_at
         )
+        # A referred client who comes has arrived (the consultation desk stops calling them).
+        referrals_note_arrival(client_id=client_id)
     for name in categories:
         rows.filter(**{name: False}).update(**{name: True})
 

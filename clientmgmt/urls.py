@@ -1,7 +1,7 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "clientmgmt:<name>".
 from django.urls import include, path
 
-from . import complaint_views, views
+from . import archive_views, complaint_views, referral_views, views
 
 app_name = "clientmgmt"
 # Mounted at the site's root (zhongdu/urls.py): the client record lives under /clients/, the
@@ -16,6 +16,7 @@ client_patterns = [
     path("<int:pk>/sms/", views.client_sms_consent, name="client_sms_consent"),
     path("<int:pk>/archive/", views.client_archive, name="client_archive"),
     path("<int:pk>/restore/", views.client_restore, name="client_restore"),
+    path("<int:pk>/health/", archive_views.health_archive, name="health_archive"),
     path("import/", views.import_upload, name="import_upload"),
     path("import/<uuid:token>/", views.import_detail, name="import_detail"),
     path("import/<uuid:token>/start/", views.import_start, name="import_start"),
@@ -25,6 +26,13 @@ client_patterns = [
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge_undo"),
 ]
 department_patterns = [
+    # The archives: the department's front door.
+    path("", archive_views.archive_list, name="archive_list"),
+    path("archives/review/", archive_views.archive_review, name="archive_review"),
+    path("archives/export/", archive_views.archive_export, name="archive_export"),
+    path("referrals/", referral_views.referral_list, name="referral_list"),
+    path("referrals/new/", referral_views.referral_new, name="referral_new"),
+    path("referrals/<int:pk>/status/", referral_views.referral_status, name="referral_status"),
     path("complaints/", complaint_views.complaint_list, name="complaint_list"),
     path("complaints/new/", complaint_views.complaint_new, name="complaint_new"),
     path("complaints/<int:pk>/", complaint_views.complaint_detail, name="complaint_detail"),

@@ -15,6 +15,7 @@ from . import selectors, services
 from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
+from .referral_selectors import referrals_open_for_client
 from .registry import may_see_whole_record, timeline_for, timeline_kinds
 from .search import parse_query
 
@@ -106,6 +107,12 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "timeline": timeline_for(client, kinds={shown} if shown else None),
         "timeline_kinds": kinds,
         "timeline_shown": shown,
+        # An open referral is what the desks must see first (one query).
+        "referrals": referrals_open_for_client(client),
+        "can_refer": user_may_open(request.user, "clientmgmt:referral_new"),
+        "can_move_referral": user_may_open(request.user, "clientmgmt:referral_status"),
+        "can_see_health_archive": user_may_open(request.user, "clientmgmt:health_archive"),
+        "next": request.get_full_path(),
         "revealed": revealed or {},
         "reveal_form": reveal_form,
         "can_reveal": request.user.has_perm("clientmgmt.reveal_client_contact"),

@@ -209,3 +209,17 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to"].queryset = services.call_handlers()
+
+
+class CallBulkForm(forms.Form):
+    """A maintenance call to each client ticked in the archives (clientmgmt's archive list posts
+    here): one date and subject for all."""
+
+    due_on = _date_field(_("Call on"), required=True)
+    title = forms.CharField(label=_("Subject"), max_length=120, required=False)
+
+    def clean_due_on(self):
+        due_on = self.cleaned_data["due_on"]
+        if due_on < timezone.localdate():
+            raise forms.ValidationError(_("A new call cannot be due in the past."))
+        return due_on

@@ -152,6 +152,33 @@ def call_create(
     return call
 
 
+def calls_plan_maintenance(
+    *, clients, due_on: datetime.date, title: str = "", by=None
+) -> tuple[int, int]:
+    """A maintenance call (archive maintenance round) to each client on `due_on`, assigned round
+    robin: (made, already planned). The source `archive:<client>:<date>` makes one call per
+    client and day, however often the same rows are posted."""
+    title = (title or "").strip() or _("Archive maintenance")
+    sources = {client.pk: f"archive:{client.pk}:{due_on.isoformat()}" for client in clients}
+    existing = set(
+        FollowUpCall.objects.filter(source__in=sources.values()).values_list("source", flat=True)
+    )
+    made = 0
+    for client in clients:
+        if sources[client.pk] in existing:
+            continue
+        call_create(
+            client=client,
+            due_on=due_on,
+            reason=FollowUpCall.Reason.MAINTENANCE,
+            title=title,
+            source=sources[client.pk],
+            by=by,
+        )
+        made += 1
+    return made, len(clients) - made
+
+
 def call_claim(*, call: FollowUpCall, by) -> FollowUpCall:
     """Take an open call from the shared pool (or from a colleague, for a manager)."""
     return call_reassign(call=call, to=by, by=by)

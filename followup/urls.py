@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import call_views, plan_views, survey_views
+from . import bulk_views, call_views, event_views, plan_views, survey_views
 
 app_name = "followup"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="followup:call_list"), name="index"),
     path("calls/", call_views.call_list, name="call_list"),
     path("calls/new/", call_views.call_new, name="call_new"),
+    path("calls/bulk/", bulk_views.call_bulk, name="call_bulk"),
     path("calls/<int:pk>/", call_views.call_detail, name="call_detail"),
     path("calls/<int:pk>/record/", call_views.call_record, name="call_record"),
     path("calls/<int:pk>/claim/", call_views.call_claim, name="call_claim"),
@@ -23,4 +24,13 @@ urlpatterns = [
     path("surveys/weekly/", survey_views.weekly, name="survey_weekly"),
     path("surveys/weekly/export/", survey_views.weekly_export, name="survey_weekly_export"),
     path("surveys/responses/", survey_views.response_list, name="response_list"),
+    path("events/", event_views.event_list, name="event_list"),
+    path("events/new/", event_views.event_new, name="event_new"),
+    path("events/<int:pk>/", event_views.event_detail, name="event_detail"),
+    path("events/<int:pk>/edit/", event_views.event_edit, name="event_edit"),
+    path("events/<int:pk>/invite/", event_views.event_invite, name="event_invite"),
+    path("events/<int:pk>/door/", event_views.event_door, name="event_door"),
+    path("events/<int:pk>/attend/", event_views.event_attend, name="event_attend"),
+    path("events/<int:pk>/register/", event_views.event_register, name="event_register"),
+    path("events/invitations/<int:pk>/rsvp/", event_views.event_rsvp, name="event_rsvp"),
 ]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -823,6 +823,8 @@ def exam_rows(client):
             at=Coalesce("completed_at", "ordered_at"),
             status="status",
             first="package__price_item__name",
+            # The results' summary: the client's health archive shows it (clientmgmt).
+            second=Substr("result_summary", 1, 300),
         )
     )
 
@@ -833,7 +835,7 @@ def exam_entry(row) -> TimelineEntry:
         kind="exam",
         title=_("Exam order #%(number)s: %(status)s")
         % {"number": row["t_number"], "status": ExamOrder.Status(row["t_status"]).label},
-        detail=row["t_first"],
+        detail=" · ".join(part for part in (row["t_first"], row["t_second"]) if part),
         url=reverse("guide:exam_detail", args=[row["t_number"]]),
     )
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt import services as clients
+from clientmgmt.referral_selectors import referrals_open_by_client
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
 from consult.selectors import booking_get_for_user
@@ -81,10 +82,17 @@ def check_in(request, pk):
 
 
 def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), status=200):
+    # A referred client (marketing department, partner clinic...) gets a badge: one query.
+    referred = referrals_open_by_client([client.pk for client in matches])
     context = {
         "search": search,
         "matches": [
-            (client, selectors.open_visit_for(client), selectors.todays_booking_for(client))
+            (
+                client,
+                selectors.open_visit_for(client),
+                selectors.todays_booking_for(client),
+                referred.get(client.pk),
+            )
             for client in matches
         ],
         "new_form": new_form,

@@ -59,6 +59,12 @@ SECTIONS = [
         CONSULTATION_GROUP,
     ),
     (
+        "clientmgmt:archive_list",
+        _("Archives"),
+        _("Patients, members and exam clients by category: the maintenance round, calls, exports."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
         "followup:call_list",
         _("Return-visit calls"),
         _("The calls due today: care plans, health assessments, service recovery, VIP care."),
@@ -68,6 +74,18 @@ SECTIONS = [
         "clientmgmt:complaint_list",
         _("Complaints"),
         _("Complaints to acknowledge, investigate and close with a result; deadlines and figures."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
+        "clientmgmt:referral_list",
+        _("Referrals"),
+        _("Clients referred by the marketing department, partner clinics and doctors."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
+        "followup:event_list",
+        _("Events"),
+        _("Free clinics and skin-health school lectures: invitations, replies, the door."),
         CLIENT_MANAGEMENT_GROUP,
     ),
     (

@@ -51,6 +51,17 @@ PLAN_WRITERS = frozenset({CLIENT_MANAGER, FRONT_DESK, ADMINISTRATOR})
 COMPLAINT_HANDLERS = frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR})
 COMPLAINT_READERS = COMPLAINT_HANDLERS | CLIENT_EDITORS
 
+# Archives: client management keeps them (seed: 客户管理部 健康档案分类管理并定期维护); managers
+# look and export; referrals are listed for the same people (every desk records and moves them).
+ARCHIVE_DESK = frozenset({CLIENT_MANAGER, ADMINISTRATOR})
+ARCHIVE_READERS = ARCHIVE_DESK | {MANAGER}
+
+# Events (seed: 活动邀请, 皮肤健康学校): client management and the VIP managers run them, managers
+# look on; the front desk takes attendance at the door.
+EVENT_DESK = frozenset({CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
+EVENT_READERS = EVENT_DESK | {MANAGER}
+EVENT_DOOR = EVENT_DESK | {FRONT_DESK}
+
 # VIP: the VIP managers (and administrators) keep the roster and enterprises; managers read
 # everything and decide with them.
 VIP_DESK = frozenset({VIP_MANAGER, ADMINISTRATOR})
@@ -179,6 +190,19 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "followup:survey_weekly": FOLLOWUP_READERS,
     "followup:survey_weekly_export": FOLLOWUP_READERS,
     "followup:response_list": FOLLOWUP_READERS,
+    # A maintenance call to each client ticked in the archives (followup.bulk_views).
+    "followup:call_bulk": FOLLOWUP_DESK,
+    # Events: run by client management and the VIP managers, read by managers; the front desk
+    # finds the day's event in the list and takes attendance at the door.
+    "followup:event_list": EVENT_DOOR | {MANAGER},
+    "followup:event_detail": EVENT_READERS,
+    "followup:event_new": EVENT_DESK,
+    "followup:event_edit": EVENT_DESK,
+    "followup:event_invite": EVENT_DESK,
+    "followup:event_rsvp": EVENT_DESK,
+    "followup:event_door": EVENT_DOOR,
+    "followup:event_attend": EVENT_DOOR,
+    "followup:event_register": EVENT_DOOR,
     # The survey behind the QR code: public, found by its unguessable token only.
     "survey": PUBLIC,
     # Complaints: anyone who serves clients records one; client management handles them;
@@ -189,6 +213,20 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "clientmgmt:complaint_status": COMPLAINT_HANDLERS,
     "clientmgmt:complaint_assign": COMPLAINT_HANDLERS,
     "clientmgmt:complaint_figures": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # Archives (clientmgmt.archives): the lists by category and their bulk actions. Exports
+    # (masked, capped, audited with a reason) are reads, as the client search's export.
+    "clientmgmt:archive_list": ARCHIVE_READERS,
+    "clientmgmt:archive_export": ARCHIVE_READERS,
+    "clientmgmt:archive_review": ARCHIVE_DESK,
+    # A client's health archive: whoever reads clients (a VIP's only in summary, by the
+    # discretion rule in the view).
+    "clientmgmt:health_archive": ALL_ROLES,
+    # Referrals from the marketing department and partners: any desk records one and moves it
+    # along (the consultation desk calls, the front desk sees arrivals); client management and
+    # the managers keep the list.
+    "clientmgmt:referral_list": ARCHIVE_READERS,
+    "clientmgmt:referral_new": CLIENT_EDITORS,
+    "clientmgmt:referral_status": CLIENT_EDITORS,
     # VIP (seed: 医疗VIP客户管理制度). The VIP managers run it; managers oversee and decide;
     # client managers may nominate (a second person approves). Object rules (discretion) live in
     # vip.selectors.

@@ -10,6 +10,7 @@ from clientmgmt import demo, services
 from clientmgmt.models import Client, ClientEvent
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
+from followup import event_demo
 from zhongdu import crypto
 
 
@@ -126,13 +127,18 @@ def test_id_numbers_already_on_file_are_left_out_rather_than_refused():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("_development")
 def test_seed_demo_creates_the_demo_clients_once_through_the_service():
+    # The demo clients, and the new people met at the demo's past free clinic (registered at
+    # the door by the client manager: followup.event_demo).
+    met = len(event_demo.NEW_PEOPLE)
     call_command("seed_demo", password="winter-plum-2026", stdout=io.StringIO())
-    assert Client.objects.count() == demo.DEMO_CLIENTS
+    assert Client.objects.count() == demo.DEMO_CLIENTS + met
     created = ClientEvent.objects.filter(kind=ClientEvent.Kind.CREATED)
-    assert created.count() == demo.DEMO_CLIENTS
-    assert {event.actor.username for event in created.select_related("actor")} == {"frontdesk"}
+    assert created.count() == demo.DEMO_CLIENTS + met
+    makers = [event.actor.username for event in created.select_related("actor")]
+    assert makers.count("frontdesk") == demo.DEMO_CLIENTS
+    assert makers.count("clientmgr") == met
     call_command("seed_demo", password="winter-plum-2026", stdout=io.StringIO())
-    assert Client.objects.count() == demo.DEMO_CLIENTS
+    assert Client.objects.count() == demo.DEMO_CLIENTS + met
 
 
 @pytest.mark.django_db
@@ -140,7 +146,7 @@ def test_seed_demo_creates_the_demo_clients_once_through_the_service():
 def test_seed_demo_generates_more_clients_on_request_and_prints_the_rate():
     out = io.StringIO()
     call_command("seed_demo", password="winter-plum-2026", clients=25, stdout=out)
-    assert Client.objects.count() == demo.DEMO_CLIENTS + 25
+    assert Client.objects.count() == demo.DEMO_CLIENTS + len(event_demo.NEW_PEOPLE) + 25
     assert "rows/s" in out.getvalue()
 
 

@@ -25,9 +25,10 @@ CALL = reverse("consult:call")
 QUEUE = reverse("consult:queue")
 TODAY = timezone.localdate
 # Session, user, roles, the call-backs and the online requests (each with client, department
-# and consultant joined), the due recalls and the recall figures (tests/consult/test_recall.py):
-# whatever their number; and the user menu's count of unread notifications.
-QUEUE_QUERIES = 8
+# and consultant joined), the due recalls and the recall figures (tests/consult/test_recall.py),
+# the referred clients to call (tests/clientmgmt/test_referrals.py): whatever their number; and
+# the user menu's count of unread notifications.
+QUEUE_QUERIES = 9
 
 
 def _user(username="t_consultant"):

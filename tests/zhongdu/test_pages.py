@@ -25,6 +25,7 @@ def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
         "consult:queue",
         "consult:booking_list",
         "clientmgmt:complaint_list",
+        "followup:event_list",
         "knowledge_desk",
     ]
     assert reverse("audit_event_list") not in response.content.decode()
@@ -42,8 +43,11 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
         "consult:queue",
         "consult:booking_list",
         "consult:stats",
+        "clientmgmt:archive_list",
         "followup:call_list",
         "clientmgmt:complaint_list",
+        "clientmgmt:referral_list",
+        "followup:event_list",
         "followup:survey_weekly",
         "followup:response_list",
         "vip:roster",
@@ -68,8 +72,11 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "consult:queue",
         "consult:booking_list",
         "consult:stats",
+        "clientmgmt:archive_list",
         "followup:call_list",
         "clientmgmt:complaint_list",
+        "clientmgmt:referral_list",
+        "followup:event_list",
         "followup:survey_weekly",
         "followup:response_list",
         "vip:roster",
@@ -146,7 +153,7 @@ def test_the_navigation_folds_each_departments_pages_into_one_menu(front_desk_cl
         "Clients",
         "Front desk",
         "Consultation",
-        "Complaints",
+        "Client management",
         "Knowledge desk",
     ]
     front_desk = menu[2]

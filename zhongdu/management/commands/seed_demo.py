@@ -42,7 +42,9 @@ class Command(BaseCommand):
         # The demo spans every layer, so this entry point reaches up to clientmgmt; it does so
         # at run time only, and nothing imports this command.
         from clientmgmt import demo
+        from clientmgmt.referral_demo import seed_referrals
         from followup.demo import seed_followup_plans
+        from followup.event_demo import seed_events
         from followup.survey_demo import seed_surveys
         from guide.demo import seed_front_desk
         from messaging.demo import seed_templates
@@ -66,6 +68,7 @@ class Command(BaseCommand):
             self.stdout.write("would add triage keywords, exam packages and today's arrivals")
             self.stdout.write("would add care-plan templates and a few plans and calls under way")
             self.stdout.write("would add the satisfaction and market surveys and their SMS")
+            self.stdout.write("would add a few referrals and two events (one past, one VIP-only)")
             self.stdout.write("would add the VIP policy, two enterprises, VIPs and candidates")
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
@@ -98,6 +101,14 @@ class Command(BaseCommand):
             "Surveys ready ({templates} survey templates and {sms} SMS templates created).".format(
                 **surveys
             )
+        )
+        clientmgr = get_user_model().objects.get(username="clientmgr")
+        referrals = seed_referrals(by=clientmgr)
+        self.stdout.write(f"Referrals ready ({referrals} created).")
+        events = seed_events(by=clientmgr)
+        self.stdout.write(
+            "Events ready ({events} created, {invited} invited and {came} came to the past"
+            " one).".format(**events)
         )
         vips = seed_vips(by=get_user_model().objects.get(username="vipmgr"))
         self.stdout.write(
