@@ -38,7 +38,7 @@ TEMPLATES = [
         "event_invitation",
         Purpose.EVENT_INVITATION,
         Kind.MARKETING,
-        "【{hospital}】{name}您好，{date}本院举办皮肤健康义诊，欢迎您和家人参加。回复TD退订",
+        "【{hospital}】{name}您好，诚邀您和家人{date} {time}参加{text}。回复TD退订",
     ),
 ]
 

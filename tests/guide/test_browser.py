@@ -50,7 +50,7 @@ def test_the_morning_flow_at_the_front_desk(browser):
 
     # The board: 王芳 is expected; one click checks her in and opens her triage.
     browser.get(browser.live_url + "/guide/today/")
-    board = browser.find_element(By.CSS_SELECTOR, "[data-testid=board]")
+    board = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=board]")))
     assert "王芳" in board.text and "138****2222" in board.text
     board.find_element(By.CSS_SELECTOR, "[data-testid=check-in]").click()
     wait.until(ec.url_matches(r"/guide/visits/\d+/$"))
@@ -66,7 +66,9 @@ def test_the_morning_flow_at_the_front_desk(browser):
 
     # A walk-in gives her number: she is on record already, so no new record is made.
     browser.find_element(By.CSS_SELECTOR, "[data-testid=walk-in-button]").click()
-    browser.find_element(By.NAME, "phone").send_keys("139 3333 4444" + Keys.ENTER)
+    wait.until(ec.url_contains("/guide/walk-in/"))
+    phone = wait.until(ec.element_to_be_clickable((By.NAME, "phone")))
+    phone.send_keys("139 3333 4444" + Keys.ENTER)
     matches = wait.until(
         ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=walk-in-matches]"))
     )

@@ -246,7 +246,9 @@ def test_the_dashboard_runs_the_same_queries_whatever_the_data(
 def test_the_report_exports_to_excel_and_the_export_is_audited(manager_client):
     template = satisfaction_survey()
     _answered(template, score=4, recommend=8, comment="=SUM(A1)")
-    response = manager_client.get(reverse("reports:satisfaction_export"))
+    response = manager_client.get(
+        reverse("reports:satisfaction_export"), HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
     summary = book.worksheets[0]

@@ -449,6 +449,7 @@ def test_the_export_keeps_the_period_asked_for(vip_manager_client, person, costs
             "date_from": (today - datetime.timedelta(days=20)).isoformat(),
             "date_to": today.isoformat(),
         },
+        **EN,
     )
     lines = list(load_workbook(io.BytesIO(response.content))["Lines"].iter_rows(values_only=True))
     assert len(lines) == 3  # the header, the discounted and the voided lines
@@ -458,7 +459,9 @@ def test_an_item_named_like_a_formula_is_exported_as_text(vip_manager_client, pe
     costs["recent"].price_item.__class__.objects.filter(pk=costs["recent"].price_item_id).update(
         name="=HYPERLINK(1)"
     )
-    response = vip_manager_client.post(_url("vip:vip_costs_export", person), {"reason": "核对账单"})
+    response = vip_manager_client.post(
+        _url("vip:vip_costs_export", person), {"reason": "核对账单"}, **EN
+    )
     sheet = load_workbook(io.BytesIO(response.content))["Lines"]
     cell = next(c for row in sheet.iter_rows() for c in row if c.value == "=HYPERLINK(1)")
     assert cell.data_type == "s"

@@ -102,6 +102,12 @@ class Command(BaseCommand):
                 **surveys
             )
         )
+        # Before the events: a VIP-only event invites the VIPs.
+        vips = seed_vips(by=get_user_model().objects.get(username="vipmgr"))
+        self.stdout.write(
+            "VIP ready ({enterprises} enterprises created; {vips} VIPs, {candidates} candidates"
+            " waiting).".format(**vips)
+        )
         clientmgr = get_user_model().objects.get(username="clientmgr")
         referrals = seed_referrals(by=clientmgr)
         self.stdout.write(f"Referrals ready ({referrals} created).")
@@ -109,11 +115,6 @@ class Command(BaseCommand):
         self.stdout.write(
             "Events ready ({events} created, {invited} invited and {came} came to the past"
             " one).".format(**events)
-        )
-        vips = seed_vips(by=get_user_model().objects.get(username="vipmgr"))
-        self.stdout.write(
-            "VIP ready ({enterprises} enterprises created; {vips} VIPs, {candidates} candidates"
-            " waiting).".format(**vips)
         )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
