@@ -7,11 +7,12 @@ the last weeks nightly, so that late data (a charge imported days later, a booki
 no-show swept at night) reaches the figures.
 """
 
+import contextlib
 import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -48,25 +49,42 @@ def refresh(*, days: int = 2, today=None) -> int:
     return sum(refresh_day(today - datetime.timedelta(days=n)) for n in range(days))
 
 
+# The dashboard reads today's figures from the rollups while they are this fresh (the beat job
+# refreshes them every five minutes); older, or missing, they are recomputed and kept first.
+FRESH = datetime.timedelta(minutes=10)
+
+
+def ensure_fresh(day: datetime.date) -> None:
+    """Make sure `day`'s rollups are no older than FRESH (today's, when beat is late or not
+    running): recompute and keep them. Two requests doing it at once: the second one's insert
+    meets the first one's rows, and it simply leaves them."""
+    newest = (
+        DailyFigure.objects.filter(day=day)
+        .order_by("-computed_at")
+        .values_list("computed_at", flat=True)
+        .first()
+    )
+    if newest is not None and timezone.now() - newest < FRESH:
+        return
+    with contextlib.suppress(IntegrityError):
+        refresh_day(day)
+
+
 def period_figures(start: datetime.date, end: datetime.date, *, today=None) -> dict:
-    """{key: {(dimension, id): value}} summed over the days from `start` to `end` (inclusive):
-    the rollups for the days before today (one query), today computed live."""
+    """{key: {(dimension, id): value}} summed over the days from `start` to `end` (inclusive),
+    from the rollups (one query), today's made fresh first."""
     today = today or timezone.localdate()
-    totals: dict = defaultdict(lambda: defaultdict(Decimal))
-    last_rolled = min(end, today - datetime.timedelta(days=1))
-    if start <= last_rolled:
-        rows = (
-            DailyFigure.objects.filter(day__range=(start, last_rolled))
-            .values_list("key", "dimension", "dimension_id")
-            .annotate(total=Sum("value"))
-            .order_by()
-        )
-        for key, dimension, dimension_id, total in rows:
-            totals[key][(dimension, dimension_id)] += total
     if start <= today <= end:
-        for key, by_dimension in compute_day(today).items():
-            for slot, value in by_dimension.items():
-                totals[key][slot] += Decimal(str(value))
+        ensure_fresh(today)
+    totals: dict = defaultdict(lambda: defaultdict(Decimal))
+    rows = (
+        DailyFigure.objects.filter(day__range=(start, end))
+        .values_list("key", "dimension", "dimension_id")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    for key, dimension, dimension_id, total in rows:
+        totals[key][(dimension, dimension_id)] += total
     return totals
 
 

@@ -9,8 +9,10 @@ recomputed nightly while late data may still arrive (reports.tasks); the current
 computed live, its trend read from the cached months.
 """
 
+import contextlib
 import datetime
 
+from django.db import IntegrityError
 from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -261,23 +263,31 @@ def _trend_live(months: list[datetime.date]) -> dict:
     return result
 
 
+# The current month's report is read from its cache while it is this fresh (the beat job that
+# keeps the dashboard's figures refreshes it every five minutes too).
+FRESH = datetime.timedelta(minutes=10)
+
+
 def report_for(month: datetime.date, *, today=None) -> dict:
-    """The month's report: cached for a closed month (computed and cached the first time),
-    live for the current one."""
+    """The month's report from its cache: a closed month's is kept (and recomputed nightly while
+    late data may arrive); the current month's is recomputed when older than FRESH."""
     month = first_of(month)
     today = today or timezone.localdate()
-    if month >= first_of(today):
-        return compute(month)
     cached = MonthlyReport.objects.filter(month=month, is_pack=False).first()
-    if cached is not None:
+    current = month >= first_of(today)
+    if cached is not None and not (current and timezone.now() - cached.computed_at >= FRESH):
         return cached.data
     return cache_month(month)
 
 
 def cache_month(month: datetime.date) -> dict:
-    """Compute a closed month and keep it (nightly for the last two months: late data)."""
+    """Compute a month and keep it (the current one every few minutes, the last two closed ones
+    nightly: late data). Two at once: the unique index keeps one row; the second update wins."""
     data = compute(first_of(month))
-    MonthlyReport.objects.update_or_create(
-        month=first_of(month), is_pack=False, defaults={"data": data, "computed_at": timezone.now()}
-    )
+    with contextlib.suppress(IntegrityError):
+        MonthlyReport.objects.update_or_create(
+            month=first_of(month),
+            is_pack=False,
+            defaults={"data": data, "computed_at": timezone.now()},
+        )
     return data

@@ -65,8 +65,8 @@ def _links(today: datetime.date, month_start: datetime.date) -> dict:
 def dashboard(*, today=None) -> dict:
     today = today or timezone.localdate()
     month_start = today.replace(day=1)
-    day_totals = rollups.period_figures(today, today, today=today)
     month_totals = rollups.period_figures(month_start, today, today=today)
+    day_totals = rollups.period_figures(today, today, today=today)
     links = _links(today, month_start)
     rows = [
         Row(

@@ -13,7 +13,9 @@ NIGHTLY_DAYS = 40
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def reports_refresh_today() -> int:
-    return rollups.refresh(days=2)
+    written = rollups.refresh(days=2)
+    satisfaction.cache_month(timezone.localdate())
+    return written
 
 
 @shared_task(acks_late=True, soft_time_limit=1200, time_limit=1300)
