@@ -122,7 +122,7 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
     )
     data = {
         "month": f"{month:%Y-%m}",
-        "computed_at": timezone.now().isoformat(),
+        "computed_at": f"{timezone.localtime():%Y-%m-%d %H:%M}",
         "responses": counts,
         "overall": {"average": _num(overall["average"]), "count": overall["n"]},
         "dimensions": dimensions,
