@@ -614,6 +614,57 @@ def _survey_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+class SurveyRound(models.Model):
+    """A market survey (市场调查) sent to a segment of clients: one invitation and one marketing
+    SMS per client, written in the background (followup.tasks.survey_round_send) in batches after
+    the last client id done. Only clients who agreed to marketing SMS are asked; the outbox
+    applies the opt-outs and quiet hours again when it sends."""
+
+    name = models.CharField(_("name"), max_length=100)
+    template = models.ForeignKey(
+        SurveyTemplate, verbose_name=_("survey"), on_delete=models.PROTECT, related_name="rounds"
+    )
+    # The segment, as messaging.selectors.campaign_segment reads it.
+    segment = models.JSONField(_("segment"), default=dict, blank=True)
+    send_at = models.DateTimeField(_("send at"))
+    expires_at = models.DateTimeField(_("links expire at"))
+    total = models.PositiveIntegerField(_("clients in the segment"), default=0)
+    invited = models.PositiveIntegerField(_("invited"), default=0)
+    # Clients whose number cannot receive a link through the SMS backend in use.
+    no_link = models.PositiveIntegerField(_("number cannot receive links"), default=0)
+    sending_after = models.BigIntegerField(default=0, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the job last wrote a batch: beat starts it again when this stands still.
+    progress_at = models.DateTimeField(null=True, blank=True, editable=False)
+    done_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("market survey round")
+        verbose_name_plural = _("market survey rounds")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("followup:survey_round_detail", args=[self.pk])
+
+    @property
+    def percent_done(self) -> int:
+        if self.done_at:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, round(100 * (self.invited + self.no_link) / self.total))
+
+
 class SurveyInvitation(models.Model):
     """A single-use link to a survey (/s/<token>/), printed as a QR code on the visit slip or
     sent by SMS. The token is unguessable; the page shows nothing about the person beyond their
@@ -648,6 +699,14 @@ class SurveyInvitation(models.Model):
     channel = models.CharField(
         _("sent as"), max_length=10, choices=Channel.choices, default=Channel.QR
     )
+    round = models.ForeignKey(
+        SurveyRound,
+        verbose_name=_("market survey round"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("answered at"), null=True, blank=True)
@@ -675,6 +734,12 @@ class SurveyInvitation(models.Model):
                 fields=["visit", "template"],
                 condition=Q(visit__isnull=False),
                 name="invitation_one_per_visit",
+            ),
+            # One invitation per client and market survey round, however often the job runs.
+            models.UniqueConstraint(
+                fields=["round", "client"],
+                condition=Q(round__isnull=False),
+                name="invitation_one_per_round",
             ),
         ]
 

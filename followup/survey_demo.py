@@ -2,11 +2,15 @@
 and the SMS that carry a survey's link. Idempotent: what exists (by code) is left as an
 administrator may have edited it."""
 
+import datetime
+
 from django.db import transaction
+from django.utils import timezone
 
 from messaging.models import Kind, Purpose, SmsTemplate
 
-from .models import Dimension, SurveyQuestion, SurveyTemplate
+from . import survey_rounds, surveys
+from .models import Dimension, SurveyQuestion, SurveyRound, SurveyTemplate
 
 Type = SurveyQuestion.Type
 
@@ -83,14 +87,23 @@ MARKET_QUESTIONS = [
     (Type.TEXT, "您希望我们增加哪些服务？", "What services would you like us to add?", "", False),
 ]
 
+# (code, kind, body): a market survey goes to those who agreed to marketing SMS only.
 SMS_TEMPLATES = [
     (
         "survey_invitation",
+        Kind.SERVICE,
         "【{hospital}】{name}您好，感谢您今天来院就诊。诚邀您花两分钟评价本次服务：{link}",
     ),
     (
         "survey_reminder",
+        Kind.SERVICE,
         "【{hospital}】{name}您好，您的评价对我们很重要，问卷仍可填写：{link}",
+    ),
+    (
+        "market_survey",
+        Kind.MARKETING,
+        "【{hospital}】{name}您好，为更好地提供皮肤健康服务，诚邀您填写一分钟问卷：{link}"
+        " 回复TD退订",
     ),
 ]
 
@@ -155,11 +168,56 @@ def seed_surveys() -> dict:
     templates = _template(SATISFACTION, _satisfaction_questions(), default=True)
     templates += _template(MARKET, _market_questions())
     sms = 0
-    for code, body in SMS_TEMPLATES:
+    for code, kind, body in SMS_TEMPLATES:
         _sms, created = SmsTemplate.objects.get_or_create(
             code=code,
             language="zh-hans",
-            defaults={"purpose": Purpose.SURVEY, "kind": Kind.SERVICE, "body": body},
+            defaults={"purpose": Purpose.SURVEY, "kind": kind, "body": body},
         )
         sms += created
     return {"templates": templates, "sms": sms}
+
+
+ROUND_NAME = "2026年冬季会员需求调查"
+# The demo's answers to the market survey, by question order: how they heard of us, interest
+# in the skin-health school, their main concern, and what they would like added.
+ROUND_ANSWERS = [
+    ("亲友介绍", "很感兴趣", "痤疮（青春痘）", "希望周末也有专家门诊"),
+    ("微信公众号", "可能参加", "色斑", ""),
+    ("网络搜索", "很感兴趣", "皮肤老化", "希望有线上复诊"),
+    ("亲友介绍", "暂不需要", "湿疹、皮炎", ""),
+    ("微信公众号", "很感兴趣", "色斑", "停车位太少"),
+    ("户外广告", "可能参加", "脱发", ""),
+]
+
+
+def seed_market_round(*, by) -> dict:
+    """A market survey round sent yesterday to the members who agreed to marketing SMS, written
+    by the real job, and a few answers through the survey page's service. Idempotent by name."""
+    made = {"rounds": 0, "invited": 0, "answered": 0}
+    template = SurveyTemplate.objects.filter(code=MARKET["code"], active=True).first()
+    if template is None or SurveyRound.objects.filter(name=ROUND_NAME).exists():
+        return made
+    send_at = timezone.now() - datetime.timedelta(days=1)
+    survey_round = SurveyRound.objects.create(
+        name=ROUND_NAME,
+        template=template,
+        segment={"categories": ["is_member"]},
+        send_at=send_at,
+        expires_at=send_at + datetime.timedelta(days=14),
+        total=survey_rounds.round_recipients({"categories": ["is_member"]}).count(),
+        started_at=send_at,
+        progress_at=send_at,
+        created_by=by,
+    )
+    while not survey_rounds.round_send(round_id=survey_round.pk):
+        pass
+    survey_round.refresh_from_db()
+    questions = list(template.questions.all())
+    invitations = survey_round.invitations.select_related("template").order_by("pk")
+    for invitation, answers in zip(invitations, ROUND_ANSWERS, strict=False):
+        values = {q.pk: value for q, value in zip(questions, answers, strict=False) if value}
+        surveys.survey_submit(invitation=invitation, answers=values)
+        made["answered"] += 1
+    made["rounds"], made["invited"] = 1, survey_round.invited
+    return made

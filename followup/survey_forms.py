@@ -4,14 +4,16 @@
 import datetime
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Row, Submit
+from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from messaging.forms import SegmentFields
 from zhongdu.models import Department
 
-from .models import SurveyQuestion, SurveyResponse
+from .models import SurveyQuestion, SurveyResponse, SurveyTemplate
 
 # The summary covers the hospital's own years; beyond them a date is a typing mistake (and the
 # previous/next week links must stay within what a date can hold).
@@ -162,3 +164,38 @@ class ResponseFilterForm(WeekForm):
             "department": data["department"],
             "week": data["week"],
         }
+
+
+class SurveyRoundForm(SegmentFields):
+    """A market survey round: the survey, the segment (messaging's campaign segment) and when the
+    SMS go out."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    template = forms.ModelChoiceField(
+        label=_("Survey"),
+        queryset=SurveyTemplate.objects.filter(kind=SurveyTemplate.Kind.MARKET, active=True),
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose one of the market surveys offered.")},
+    )
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Marketing SMS wait for the end of the quiet hours."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("name", css_class="col-md-6"), Column("template", css_class="col-md-6")),
+            self.segment_row(),
+            Row(Column("send_at", css_class="col-md-4")),
+        )
+
+    def clean_send_at(self):
+        value = self.cleaned_data["send_at"]
+        if value < timezone.now() - datetime.timedelta(minutes=5):
+            raise forms.ValidationError(_("Choose a time that has not passed."))
+        return value

@@ -6,6 +6,7 @@ import datetime
 
 from django.db.models import Avg, CharField, Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
@@ -15,7 +16,9 @@ from .models import (
     Dimension,
     FollowUpCall,
     SurveyAnswer,
+    SurveyQuestion,
     SurveyResponse,
+    SurveyRound,
     SurveyTemplate,
 )
 from .selectors import week_bounds
@@ -164,3 +167,113 @@ def client_next_followup(client, *, today=None) -> datetime.date | None:
         .values_list("due_on", flat=True)
         .first()
     )
+
+
+# --- Market survey rounds -------------------------------------------------------------
+
+# Written answers shown per text question on the round's page (the workbook has them all).
+ROUND_TEXT_ANSWERS = 30
+
+
+def round_list():
+    return SurveyRound.objects.select_related("template", "created_by").order_by("-pk")
+
+
+def round_get(pk: int) -> SurveyRound:
+    return get_object_or_404(SurveyRound.objects.select_related("template"), pk=pk)
+
+
+def round_message_counts(survey_round: SurveyRound) -> dict:
+    """The round's SMS by outcome (the outbox keys name the round)."""
+    from messaging.models import OutboxMessage
+
+    counts = dict(
+        OutboxMessage.objects.filter(idempotency_key__startswith=f"survey-round:{survey_round.pk}:")
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {status: counts.get(status, 0) for status in OutboxMessage.Status.values}
+
+
+def round_results(survey_round: SurveyRound, *, language: str = "zh-hans") -> dict:
+    """What the round's answers say, question by question: the spread of scores and their
+    average, the count of each offered choice, the latest written answers. Four queries plus
+    one per text question, whatever the number of answers; no names."""
+    answered = survey_round.invitations.filter(used_at__isnull=False).count()
+    answers = SurveyAnswer.objects.filter(response__invitation__round=survey_round)
+    scores: dict[int, dict[int, int]] = {}
+    for question_id, score, n in (
+        answers.filter(score__isnull=False)
+        .values_list("question_id", "score")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        scores.setdefault(question_id, {})[score] = n
+    choices: dict[int, dict[str, int]] = {}
+    for question_id, text, n in (
+        answers.filter(question__type=SurveyQuestion.Type.CHOICE)
+        .values_list("question_id", "text")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        choices.setdefault(question_id, {})[text] = n
+    questions = []
+    for question in survey_round.template.questions.all():
+        english = language.startswith("en")
+        row = {
+            "question": question,
+            "text": (question.text_en if english else "") or question.text,
+            "type": question.type,
+        }
+        if question.type in (SurveyQuestion.Type.SCALE, SurveyQuestion.Type.RECOMMEND):
+            spread = scores.get(question.pk, {})
+            low, high = (0, 10) if question.type == SurveyQuestion.Type.RECOMMEND else (1, 5)
+            n = sum(spread.values())
+            row |= {
+                "count": n,
+                "average": sum(s * c for s, c in spread.items()) / n if n else None,
+                "bars": [_bar(str(s), spread.get(s, 0), n) for s in range(low, high + 1)],
+            }
+        elif question.type == SurveyQuestion.Type.CHOICE:
+            counted = choices.get(question.pk, {})
+            n = sum(counted.values())
+            offered = question.choice_list(language)
+            bars = [_bar(label, counted.pop(value, 0), n) for value, label in offered]
+            # Answers to a choice since removed from the question still count.
+            bars += [_bar(value, c, n) for value, c in sorted(counted.items())]
+            row |= {"count": n, "bars": bars}
+        else:
+            texts = answers.filter(question=question).exclude(text="")
+            row |= {
+                "count": texts.count(),
+                "texts": list(
+                    texts.order_by("-pk").values_list("text", flat=True)[:ROUND_TEXT_ANSWERS]
+                ),
+            }
+        questions.append(row)
+    return {
+        "answered": answered,
+        "rate": round(100 * answered / survey_round.invited) if survey_round.invited else None,
+        "questions": questions,
+    }
+
+
+def _bar(label: str, n: int, total: int) -> dict:
+    return {"label": label, "count": n, "percent": round(100 * n / total) if total else 0}
+
+
+def round_answer_rows(survey_round: SurveyRound):
+    """Every response of the round with its answers, for the workbook: (response, {question id:
+    answer}) in the order answered. Two queries; no names, the response number only."""
+    responses = list(
+        SurveyResponse.objects.filter(invitation__round=survey_round)
+        .only("id", "submitted_at")
+        .order_by("submitted_at", "pk")
+    )
+    by_response: dict[int, dict[int, object]] = {}
+    for response_id, question_id, score, text in SurveyAnswer.objects.filter(
+        response__invitation__round=survey_round
+    ).values_list("response_id", "question_id", "score", "text"):
+        by_response.setdefault(response_id, {})[question_id] = score if score is not None else text
+    return [(response, by_response.get(response.pk, {})) for response in responses]

@@ -324,6 +324,8 @@ def surveys_remind(*, now=None, batch: int = BATCH) -> int:
             reminded_at__isnull=True,
             sms_sent_at__lte=now - datetime.timedelta(days=days),
             expires_at__gt=now,
+            # Market survey rounds ask once (followup.survey_rounds).
+            round__isnull=True,
         )
         .select_related("client")
         .order_by("pk")

@@ -3,7 +3,7 @@
 # batches and is safe to re-run or to redeliver, so there are no Celery retries.
 from celery import shared_task
 
-from . import events, services, surveys
+from . import events, services, survey_rounds, surveys
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
@@ -34,3 +34,20 @@ def event_invitations_send(event_id: int) -> bool:
     if not done:
         event_invitations_send.delay_on_commit(event_id)
     return done
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def survey_round_send(round_id: int) -> bool:
+    # A market survey round's invitations, a bounded number of batches per run; the job queues
+    # itself again until the segment is done. Safe to redeliver: each batch starts after the
+    # last client id committed, and the invitation and outbox keys are unique.
+    done = survey_rounds.round_send(round_id=round_id)
+    if not done:
+        survey_round_send.delay_on_commit(round_id)
+    return done
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def survey_rounds_resume() -> int:
+    # Market survey rounds whose job stopped without finishing are queued again.
+    return survey_rounds.rounds_resume()

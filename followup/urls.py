@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import bulk_views, call_views, event_views, plan_views, survey_views
+from . import bulk_views, call_views, event_views, plan_views, round_views, survey_views
 
 app_name = "followup"
 urlpatterns = [
@@ -24,6 +24,10 @@ urlpatterns = [
     path("surveys/weekly/", survey_views.weekly, name="survey_weekly"),
     path("surveys/weekly/export/", survey_views.weekly_export, name="survey_weekly_export"),
     path("surveys/responses/", survey_views.response_list, name="response_list"),
+    path("surveys/rounds/", round_views.round_list, name="survey_round_list"),
+    path("surveys/rounds/new/", round_views.round_new, name="survey_round_new"),
+    path("surveys/rounds/<int:pk>/", round_views.round_detail, name="survey_round_detail"),
+    path("surveys/rounds/<int:pk>/export/", round_views.round_export, name="survey_round_export"),
     path("events/", event_views.event_list, name="event_list"),
     path("events/new/", event_views.event_new, name="event_new"),
     path("events/<int:pk>/", event_views.event_detail, name="event_detail"),

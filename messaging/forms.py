@@ -43,7 +43,10 @@ CATEGORY_CHOICES = [
 ]
 
 
-class CampaignForm(forms.ModelForm):
+class SegmentFields(forms.Form):
+    """The fields that describe a segment of clients, in the shape
+    messaging.selectors.campaign_segment reads: campaigns and market survey rounds use them."""
+
     categories = forms.MultipleChoiceField(
         label=_("Archive categories"),
         choices=CATEGORY_CHOICES,
@@ -64,6 +67,26 @@ class CampaignForm(forms.ModelForm):
     )
     vip_only = forms.BooleanField(label=_("VIP clients only"), required=False)
 
+    def segment_row(self) -> Row:
+        return Row(
+            Column("categories", css_class="col-md-3"),
+            Column("channel", css_class="col-md-3"),
+            Column("department", css_class="col-md-3"),
+            Column("visited_within_days", "vip_only", css_class="col-md-3"),
+        )
+
+    def segment(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "categories": data.get("categories") or [],
+            "channel": data["channel"].pk if data.get("channel") else None,
+            "department": data["department"].pk if data.get("department") else None,
+            "visited_within_days": data.get("visited_within_days"),
+            "vip_only": bool(data.get("vip_only")),
+        }
+
+
+class CampaignForm(SegmentFields, forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["name", "template", "send_at"]
@@ -77,12 +100,7 @@ class CampaignForm(forms.ModelForm):
         self.helper.form_tag = False
         self.helper.layout = Layout(
             Row(Column("name", css_class="col-md-6"), Column("template", css_class="col-md-6")),
-            Row(
-                Column("categories", css_class="col-md-3"),
-                Column("channel", css_class="col-md-3"),
-                Column("department", css_class="col-md-3"),
-                Column("visited_within_days", "vip_only", css_class="col-md-3"),
-            ),
+            self.segment_row(),
             "send_at",
         )
 
@@ -91,13 +109,3 @@ class CampaignForm(forms.ModelForm):
         if value < timezone.now() - timezone.timedelta(minutes=5):
             raise forms.ValidationError(_("Choose a time that has not passed."))
         return value
-
-    def segment(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "categories": data.get("categories") or [],
-            "channel": data["channel"].pk if data.get("channel") else None,
-            "department": data["department"].pk if data.get("department") else None,
-            "visited_within_days": data.get("visited_within_days"),
-            "vip_only": bool(data.get("vip_only")),
-        }

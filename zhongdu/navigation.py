@@ -101,6 +101,12 @@ SECTIONS = [
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
+        "followup:survey_round_list",
+        _("Market surveys"),
+        _("Market surveys sent by SMS to a segment of clients, and what the answers say."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
         "vip:roster",
         _("VIP roster"),
         _("VIPs by kind, tier and expiry; their escorts, costs and who opened their records."),

@@ -190,6 +190,11 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "followup:survey_weekly": FOLLOWUP_READERS,
     "followup:survey_weekly_export": FOLLOWUP_READERS,
     "followup:response_list": FOLLOWUP_READERS,
+    # Market survey rounds (市场调查): client management sends them, follow-up's readers read.
+    "followup:survey_round_list": FOLLOWUP_READERS,
+    "followup:survey_round_new": FOLLOWUP_DESK,
+    "followup:survey_round_detail": FOLLOWUP_READERS,
+    "followup:survey_round_export": FOLLOWUP_READERS,
     # A maintenance call to each client ticked in the archives (followup.bulk_views).
     "followup:call_bulk": FOLLOWUP_DESK,
     # Events: run by client management and the VIP managers, read by managers; the front desk

@@ -17,6 +17,8 @@ DEFAULT_SCHEDULES = [
     # first), and one reminder to non-responders (followup.surveys).
     ("followup.surveys_send", "followup.tasks.surveys_send", 900),
     ("followup.surveys_remind", "followup.tasks.surveys_remind", 3600),
+    # Market survey rounds whose sending job stopped are started again (followup.survey_rounds).
+    ("followup.survey_rounds_resume", "followup.tasks.survey_rounds_resume", 600),
     # Completed exam orders start their health assessment call and plan (followup.services).
     ("followup.exam_followups_start", "followup.tasks.exam_followups_start", 3600),
     # Complaint deadlines: warns the handler before one, escalates to the managers when one is

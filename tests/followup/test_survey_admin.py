@@ -128,7 +128,7 @@ def test_responses_are_read_only_with_their_answers(admin):
 
 
 def test_the_demo_surveys_and_their_sms_are_made_once_and_valid():
-    assert seed_surveys() == {"templates": 2, "sms": 2}
+    assert seed_surveys() == {"templates": 2, "sms": 3}
     assert seed_surveys() == {"templates": 0, "sms": 0}
     default = SurveyTemplate.objects.get(is_default=True)
     assert default.kind == SurveyTemplate.Kind.SATISFACTION and default.active
@@ -162,6 +162,11 @@ def test_the_demo_surveys_and_their_sms_are_made_once_and_valid():
         sms.full_clean()
         assert sms.purpose == Purpose.SURVEY and sms.kind == "service"
         assert "{name}" in sms.body and "{link}" in sms.body
+    # The market survey goes to those who agreed to marketing SMS, with the way to opt out.
+    market_sms = SmsTemplate.objects.get(code="market_survey")
+    market_sms.full_clean()
+    assert market_sms.kind == "marketing" and "{link}" in market_sms.body
+    assert "退订" in market_sms.body
 
 
 def test_the_demo_keeps_a_default_chosen_by_an_administrator():

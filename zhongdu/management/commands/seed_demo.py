@@ -45,7 +45,7 @@ class Command(BaseCommand):
         from clientmgmt.referral_demo import seed_referrals
         from followup.demo import seed_followup_plans
         from followup.event_demo import seed_events
-        from followup.survey_demo import seed_surveys
+        from followup.survey_demo import seed_market_round, seed_surveys
         from guide.demo import seed_front_desk
         from messaging.demo import seed_templates
         from vip.demo import seed_vips
@@ -115,6 +115,11 @@ class Command(BaseCommand):
         self.stdout.write(
             "Events ready ({events} created, {invited} invited and {came} came to the past"
             " one).".format(**events)
+        )
+        market = seed_market_round(by=clientmgr)
+        self.stdout.write(
+            "Market survey ready ({rounds} round created, {invited} invited, {answered}"
+            " answered).".format(**market)
         )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
