@@ -7,6 +7,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.forms import DayField
 from zhongdu.models import Channel, Department
 
 from .services import BULK_LIMIT
@@ -23,12 +24,12 @@ class ArchiveFilterForm(forms.Form):
             ("exam_client", _("Exam clients")),
         ],
     )
-    visited_from = forms.DateField(
+    visited_from = DayField(
         label=_("Last visit on or after"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    visited_before = forms.DateField(
+    visited_before = DayField(
         label=_("Last visit before"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),

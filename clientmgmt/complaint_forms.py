@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from zhongdu.forms import MomentField
 from zhongdu.models import Department
 
 from .complaints import complaint_handlers
@@ -203,7 +204,7 @@ class ComplaintCloseForm(forms.Form):
             "invalid_choice": _("Record whether the client accepted the result."),
         },
     )
-    client_called_at = forms.DateTimeField(
+    client_called_at = MomentField(
         label=_("I called the client back about the result on"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
         widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

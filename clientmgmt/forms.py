@@ -3,6 +3,7 @@ from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.forms import IdField
 from zhongdu.models import Channel
 
 from . import validation
@@ -219,8 +220,8 @@ class RevealForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    survivor = forms.IntegerField(widget=forms.HiddenInput)
-    merged = forms.IntegerField(widget=forms.HiddenInput)
+    survivor = IdField(widget=forms.HiddenInput)
+    merged = IdField(widget=forms.HiddenInput)
 
     def clean(self):
         cleaned = super().clean()

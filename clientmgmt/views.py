@@ -158,7 +158,8 @@ def _summary_page(request, client):
 
 
 def _whole_record(request, client):
-    """Edits and reveals need the whole record (a VIP's only for those who serve them)."""
+    """Edits, reveals, consent switches, archiving and merging need the whole record (a VIP's
+    only for those who serve them)."""
     if not may_see_whole_record(request.user, client):
         raise PermissionDenied
 
@@ -197,6 +198,7 @@ def client_reveal(request, pk):
 @require_POST
 def client_archive(request, pk):
     client = selectors.client_get_for_user(request.user, pk, write=True)
+    _whole_record(request, client)
     try:
         services.client_archive(client=client, by=request.user, request=request)
         messages.success(request, _("The record was archived. It stays searchable."))
@@ -208,6 +210,7 @@ def client_archive(request, pk):
 @require_POST
 def client_restore(request, pk):
     client = selectors.client_get_for_user(request.user, pk, write=True)
+    _whole_record(request, client)
     try:
         services.client_restore(client=client, by=request.user, request=request)
         messages.success(request, _("The record is active again."))
@@ -258,6 +261,8 @@ def merge_select(request):
         merged = selectors.client_get_for_user(
             request.user, form.cleaned_data["merged"], write=True
         )
+        _whole_record(request, survivor)
+        _whole_record(request, merged)
         pair = (survivor, merged)
         if request.method == "POST":
             try:
@@ -359,6 +364,7 @@ def _int(value, default=0):
 def client_sms_consent(request, pk):
     """The client page's switches: no SMS at all, no marketing, or marketing agreed (how)."""
     client = selectors.client_get_for_user(request.user, pk, write=True)
+    _whole_record(request, client)
     choice = request.POST.get("choice", "")
     method = request.POST.get("method", "")
     changes = {

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.validation import clean_phone
+from zhongdu.forms import DayField, IdField
 from zhongdu.models import Channel, ClinicSession, Department, Expert
 
 from .models import Booking, Enquiry, Recall
@@ -21,7 +22,7 @@ def _inline_helper(submit_label):
 class BookingFilterForm(forms.Form):
     """The day list's filters; anything malformed falls back to today / no filter."""
 
-    date = forms.DateField(
+    date = DayField(
         label=_("Day"),
         required=False,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
@@ -59,9 +60,9 @@ class SessionFilterForm(forms.Form):
     expert = forms.ModelChoiceField(
         label=_("Expert"), queryset=Expert.objects.filter(active=True), required=False
     )
-    client = forms.IntegerField(widget=forms.HiddenInput)
+    client = IdField(widget=forms.HiddenInput)
     # Kept when the filters change, so the booking stays linked to its enquiry.
-    enquiry = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    enquiry = IdField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -210,7 +211,7 @@ class PublicBookingRequestForm(forms.Form):
         empty_label=_("I don't know"),
         error_messages={"invalid_choice": _("Please choose a department from the list.")},
     )
-    preferred_date = forms.DateField(
+    preferred_date = DayField(
         label=_("Preferred date"),
         required=False,
         widget=forms.DateInput({"type": "date"}),

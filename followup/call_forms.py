@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.models import Complaint
+from zhongdu.forms import DayField
 
 from . import services
 from .models import CALL_DIMENSIONS, FollowUpCall
@@ -19,7 +20,7 @@ _RECOMMEND_ERROR = _("The recommend score is from 0 to 10.")
 
 
 def _date_field(label, *, required):
-    return forms.DateField(
+    return DayField(
         label=label,
         required=required,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),

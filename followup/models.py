@@ -378,6 +378,10 @@ class FollowUpCall(models.Model):
     title = models.CharField(_("subject"), max_length=120, blank=True)
     script = models.TextField(_("call script"), blank=True)
     due_on = models.DateField(_("due on"))
+    # The day the call was planned for. An unanswered call comes back on the next working day
+    # (due_on moves); this stays, so the day's "calls due" and "calls made" keep counting it
+    # where it was planned. Moving a care plan's timepoint moves both.
+    planned_on = models.DateField(_("planned for"), null=True, blank=True)
     priority = models.BooleanField(_("priority (VIP)"), default=False)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
@@ -421,6 +425,8 @@ class FollowUpCall(models.Model):
                 name="call_open_assigned_due_idx",
             ),
             models.Index(fields=["due_on"], condition=Q(status="open"), name="call_open_due_idx"),
+            # The reports' calls due and made per day.
+            models.Index(fields=["planned_on"], name="call_planned_idx"),
             # A client's calls, newest first (call page, client timeline).
             models.Index(fields=["client", "-created_at"], name="call_client_idx"),
         ]
@@ -644,11 +650,21 @@ class SurveyRound(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The form's one-time key: a second click on "confirm" (or a resent POST) finds the round
+    # the first one made instead of asking the whole segment twice.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("market survey round")
         verbose_name_plural = _("market survey rounds")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="surveyround_request_key_unique",
+            ),
+        ]
 
     def __str__(self):
         return self.name

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from messaging.models import SmsTemplate
+from zhongdu.forms import DayField, IdField
 
 from . import selectors
 from .models import CarePlan
@@ -35,7 +36,7 @@ class PlanChooserForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("Choose one of the plan templates.")},
     )
-    starts_on = forms.DateField(
+    starts_on = DayField(
         label=_("Timepoints count from"),
         required=False,
         widget=_date_widget(),
@@ -81,8 +82,8 @@ class StepForm(forms.Form):
     """One timepoint: its date, label, whether someone calls, the call's script, the SMS sent on
     the day; `remove` leaves it out (or cancels what it planned)."""
 
-    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    due_on = forms.DateField(
+    id = IdField(required=False, widget=forms.HiddenInput)
+    due_on = DayField(
         label=_("Date"),
         required=False,
         widget=_date_widget(),

@@ -51,6 +51,7 @@ def round_new(request):
                     send_at=form.cleaned_data["send_at"],
                     by=request.user,
                     request=request,
+                    request_key=form.cleaned_data["key"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt.models import Complaint
-from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
+from clientmgmt.registry import TimelineEntry, may_see_whole_record, timeline_columns, user_name
 from messaging.models import OutboxMessage
 from zhongdu import roles
 
@@ -67,6 +67,10 @@ def call_get_for_user(user, pk, *, write=False) -> FollowUpCall:
         raise Http404 from None
     _require(user, roles.FOLLOWUP_READERS)
     if write and not may_work_call(user, call):
+        raise PermissionDenied
+    # A VIP's call (its script, notes and the client's history) is for the VIP officers and
+    # its handler (the discretion rule, vip.selectors).
+    if call.client.is_vip and not may_see_whole_record(user, call.client):
         raise PermissionDenied
     return call
 
@@ -165,6 +169,14 @@ def plan_get_for_user(user, pk, *, write=False) -> CarePlan:
     except (CarePlan.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     _require(user, roles.PLAN_WRITERS if write else roles.FOLLOWUP_READERS | roles.PLAN_WRITERS)
+    # A VIP's plan: the VIP officers, those assigned to the VIP, and whoever wrote it (the
+    # front desk prints the sheet it has just written).
+    if (
+        plan.client.is_vip
+        and plan.created_by_id != user.pk
+        and not may_see_whole_record(user, plan.client)
+    ):
+        raise PermissionDenied
     return plan
 
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from clientmgmt import complaints as complaint_services
 from clientmgmt import services as client_services
 from clientmgmt.models import Client, Complaint
+from clientmgmt.registry import may_see_whole_record
 from guide import selectors as guide_selectors
 from guide import services as guide_services
 from messaging import services as messaging
@@ -123,6 +124,7 @@ def call_create(
     """A call to make on `due_on`, assigned round robin unless someone is named. A call from the
     same origin (`source`, or the same plan timepoint) is made once."""
     _check_client(client)
+    _check_vip_assignment(client, to=assigned_to, by=by)
     if source:
         existing = FollowUpCall.objects.filter(source=source).first()
         if existing is not None:
@@ -137,6 +139,7 @@ def call_create(
         visit=visit,
         source=source[:60],
         due_on=due_on,
+        planned_on=due_on,
         priority=client.is_vip,
         assigned_to=assigned_to or next_handler(),
     )
@@ -184,7 +187,20 @@ def call_claim(*, call: FollowUpCall, by) -> FollowUpCall:
     return call_reassign(call=call, to=by, by=by)
 
 
+def _check_vip_assignment(client, *, to, by) -> None:
+    """The discretion rule (vip.selectors): the handler of a VIP's open call sees the VIP's
+    whole record, so nobody who may not see it already can make themselves that handler. VIP
+    calls are given out by the VIP officers, or round robin."""
+    if by is None or to is None or to.pk != by.pk or not client.is_vip:
+        return
+    if not may_see_whole_record(by, client):
+        raise ValidationError(
+            _("A VIP's calls are given out by the VIP managers: ask them for this one.")
+        )
+
+
 def call_reassign(*, call: FollowUpCall, to, by) -> FollowUpCall:
+    _check_vip_assignment(call.client, to=to, by=by)
     with transaction.atomic():
         locked = FollowUpCall.objects.select_for_update().get(pk=call.pk)
         if locked.status != CallStatus.OPEN:
@@ -385,7 +401,10 @@ def _schedule_step(step: CarePlanStep, *, by) -> None:
             step.script,
         ):
             FollowUpCall.objects.filter(pk=call.pk).update(
-                due_on=step.due_on, title=step.label[:120], script=step.script
+                due_on=step.due_on,
+                planned_on=step.due_on,
+                title=step.label[:120],
+                script=step.script,
             )
     else:
         open_call = FollowUpCall.objects.filter(step=step, status=CallStatus.OPEN).first()

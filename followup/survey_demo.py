@@ -192,20 +192,22 @@ ROUND_ANSWERS = [
 
 
 def seed_market_round(*, by) -> dict:
-    """A market survey round sent yesterday to the members who agreed to marketing SMS, written
-    by the real job, and a few answers through the survey page's service. Idempotent by name."""
+    """A market survey round sent yesterday to the patients and members who agreed to marketing
+    SMS, written by the real job, and a few answers through the survey page's service.
+    Idempotent by name."""
     made = {"rounds": 0, "invited": 0, "answered": 0}
     template = SurveyTemplate.objects.filter(code=MARKET["code"], active=True).first()
     if template is None or SurveyRound.objects.filter(name=ROUND_NAME).exists():
         return made
     send_at = timezone.now() - datetime.timedelta(days=1)
+    segment = {"categories": ["is_member", "is_patient"]}
     survey_round = SurveyRound.objects.create(
         name=ROUND_NAME,
         template=template,
-        segment={"categories": ["is_member"]},
+        segment=segment,
         send_at=send_at,
         expires_at=send_at + datetime.timedelta(days=14),
-        total=survey_rounds.round_recipients({"categories": ["is_member"]}).count(),
+        total=survey_rounds.round_recipients(segment).count(),
         started_at=send_at,
         progress_at=send_at,
         created_by=by,

@@ -2,6 +2,7 @@
 # (scores in range, a used or expired link). Kept apart from followup/forms.py, which the calls'
 # and plans' pages use, so that the two can be written at the same time.
 import datetime
+import uuid
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
@@ -11,12 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from messaging.forms import SegmentFields
+from zhongdu.forms import MomentField
 from zhongdu.models import Department
 
 from .models import SurveyQuestion, SurveyResponse, SurveyTemplate
 
 # The summary covers the hospital's own years; beyond them a date is a typing mistake (and the
-# previous/next week links must stay within what a date can hold).
+# previous/next week links must stay within what a date can hold). The week field is a plain
+# DateField bounded here, with its own message, rather than zhongdu.forms.DayField (1900–2099).
 FIRST_DAY = datetime.date(2000, 1, 1)
 LAST_DAY = datetime.date(2099, 12, 31)
 
@@ -177,21 +180,28 @@ class SurveyRoundForm(SegmentFields):
         empty_label=None,
         error_messages={"invalid_choice": _("Choose one of the market surveys offered.")},
     )
-    send_at = forms.DateTimeField(
+    send_at = MomentField(
         label=_("Send at"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("Marketing SMS wait for the end of the quiet hours."),
     )
 
+    # A one-time key made when the form is first shown and sent back with every POST: the
+    # service makes one round per key, so a double click asks the segment once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=40, required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["key"] = uuid.uuid4().hex
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
             Row(Column("name", css_class="col-md-6"), Column("template", css_class="col-md-6")),
             self.segment_row(),
             Row(Column("send_at", css_class="col-md-4")),
+            "key",
         )
 
     def clean_send_at(self):

@@ -18,7 +18,7 @@ of clients, one single-use link each, by marketing SMS.
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,8 +48,22 @@ def round_recipients(segment: dict):
     return campaign_recipients(segment, "marketing")
 
 
-def round_create(*, name: str, template: SurveyTemplate, segment: dict, send_at, by, request=None):
-    """Save the round and start writing its invitations in the background."""
+def round_create(
+    *,
+    name: str,
+    template: SurveyTemplate,
+    segment: dict,
+    send_at,
+    by,
+    request=None,
+    request_key: str = "",
+) -> SurveyRound:
+    """Save the round and start writing its invitations in the background. The same
+    `request_key` (the form's one-time key) returns the round it made the first time."""
+    if request_key:
+        existing = SurveyRound.objects.filter(request_key=request_key).first()
+        if existing is not None:
+            return existing
     if template.kind != SurveyTemplate.Kind.MARKET or not template.active:
         raise ValidationError(_("Choose an active market survey."))
     if not template.questions.exists():
@@ -61,20 +75,25 @@ def round_create(*, name: str, template: SurveyTemplate, segment: dict, send_at,
     from .tasks import survey_round_send  # the task module imports this one
 
     days = FollowUpPolicy.current().survey_valid_days
-    with transaction.atomic():
-        survey_round = SurveyRound.objects.create(
-            name=name,
-            template=template,
-            segment=segment,
-            send_at=send_at,
-            expires_at=send_at + datetime.timedelta(days=days),
-            total=round_recipients(segment).count(),
-            started_at=timezone.now(),
-            progress_at=timezone.now(),
-            created_by=by,
-        )
-        audit.record(audit.Action.CREATE, actor=by, obj=survey_round, request=request)
-        survey_round_send.delay_on_commit(survey_round.pk)
+    try:
+        with transaction.atomic():
+            survey_round = SurveyRound.objects.create(
+                request_key=request_key,
+                name=name,
+                template=template,
+                segment=segment,
+                send_at=send_at,
+                expires_at=send_at + datetime.timedelta(days=days),
+                total=round_recipients(segment).count(),
+                started_at=timezone.now(),
+                progress_at=timezone.now(),
+                created_by=by,
+            )
+            audit.record(audit.Action.CREATE, actor=by, obj=survey_round, request=request)
+            survey_round_send.delay_on_commit(survey_round.pk)
+    except IntegrityError:
+        # The same key committed a moment ago, from a second click (a unique index decided).
+        return SurveyRound.objects.get(request_key=request_key)
     return survey_round
 
 

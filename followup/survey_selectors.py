@@ -78,14 +78,15 @@ def weekly_summary(day: datetime.date) -> dict:
     n = recommend["count"]
     comments = list(
         responses.exclude(comment="")
-        .select_related("department")
+        .select_related("department", "client")
         .only(
             "id",
             "comment",
             "source",
             "submitted_at",
             "needs_recovery",
-            "client_id",
+            "client__id",
+            "client__is_vip",
             "department__name",
         )
         .order_by("submitted_at", "pk")
@@ -144,6 +145,7 @@ def response_list(*, source="", needs_recovery=None, department=None, week=None)
             "needs_recovery",
             "client__id",
             "client__name",
+            "client__is_vip",
             "department__name",
             "expert__name",
             "template__name",

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clientmgmt.registry import may_see_whole_record
 from guide.selectors import visit_get_for_user
 from zhongdu import audit
 from zhongdu.pagination import keyset_page
@@ -250,22 +251,31 @@ def weekly_tables(summary: dict) -> list[SummaryTable]:
     ]
 
 
+def _shows_client(user, client) -> bool:
+    """Whether a row may name the client: not a VIP, unless the reader sees VIPs' whole records
+    (the discretion rule; the workbook, user None, never names a VIP)."""
+    return not client.is_vip or (user is not None and may_see_whole_record(user, client))
+
+
 def _comment_rows(summary: dict, user) -> list[dict]:
     may_open_client = user is not None and user_may_open(user, "clientmgmt:client_detail")
-    return [
-        {
-            "date": timezone.localtime(response.submitted_at).date(),
-            "department": response.department.name if response.department else "",
-            "source": response.get_source_display(),
-            "needs_recovery": response.needs_recovery,
-            "comment": response.comment,
-            "client_id": response.client_id,
-            "client_url": reverse("clientmgmt:client_detail", args=[response.client_id])
-            if may_open_client
-            else "",
-        }
-        for response in summary["comments"]
-    ]
+    rows = []
+    for response in summary["comments"]:
+        shown = _shows_client(user, response.client)
+        rows.append(
+            {
+                "date": timezone.localtime(response.submitted_at).date(),
+                "department": response.department.name if response.department else "",
+                "source": response.get_source_display(),
+                "needs_recovery": response.needs_recovery,
+                "comment": response.comment,
+                "client_id": response.client_id if shown else "",
+                "client_url": reverse("clientmgmt:client_detail", args=[response.client_id])
+                if may_open_client and shown
+                else "",
+            }
+        )
+    return rows
 
 
 def _week(request) -> tuple[WeekForm, datetime.date]:
@@ -404,6 +414,7 @@ def response_list(request):
     )
     english = _english()
     for response in page.items:
+        response.client_shown = _shows_client(request.user, response.client)
         template = response.template
         response.survey_name = (
             ((template.name_en if english else "") or template.name) if template else ""

@@ -7,6 +7,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from zhongdu.forms import DayField
 from zhongdu.models import PriceItem
 
 from . import selectors, services
@@ -105,7 +106,7 @@ class CardIssueForm(forms.Form):
         choices=MembershipCard.Level.choices,
         error_messages={"invalid_choice": _("Choose the card level.")},
     )
-    valid_from = forms.DateField(
+    valid_from = DayField(
         label=_("Valid from"),
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
         error_messages={

@@ -159,7 +159,9 @@ def _register(request, client):
         return redirect(exc.visit or client)
     except ValidationError as exc:
         messages.error(request, _errors(exc))
-        return redirect(reverse("guide:walk_in") + "?" + urlencode({"phone": client.phone}))
+        # Back to the search by the last four digits: a full number never goes into an address
+        # (browser history, access logs).
+        return redirect(reverse("guide:walk_in") + "?" + urlencode({"phone": client.phone[-4:]}))
     if visit.booking_id:
         messages.success(
             request,

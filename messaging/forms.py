@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.forms import DayField, IdField
 from zhongdu.models import Channel, Department
 
 from .models import Campaign, OutboxMessage, Purpose, SmsTemplate
@@ -16,10 +17,8 @@ class OutboxFilterForm(forms.Form):
     purpose = forms.ChoiceField(
         label=_("Purpose"), required=False, choices=[("", _("All")), *Purpose.choices]
     )
-    date = forms.DateField(
-        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    client = forms.IntegerField(label=_("Client number"), required=False, min_value=1)
+    date = DayField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    client = IdField(label=_("Client number"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

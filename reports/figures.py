@@ -99,7 +99,9 @@ def _sms(status_filter):
 
 
 def _calls_due(day, **filters):
-    return FollowUpCall.objects.filter(due_on=day, **filters).exclude(
+    # planned_on, not due_on: an unanswered call moves on to the next working day, but it was
+    # due on the day it was planned for.
+    return FollowUpCall.objects.filter(planned_on=day, **filters).exclude(
         status=FollowUpCall.Status.CANCELLED
     )
 
@@ -202,7 +204,10 @@ FIGURES = [
     Figure(
         "calls_due",
         _("Return-visit calls due"),
-        _("Return-visit calls due that day, cancelled ones left out."),
+        _(
+            "Return-visit calls planned for that day, cancelled ones left out (an unanswered"
+            " call tried again later still counts on the day it was planned for)."
+        ),
         _count(lambda day: _calls_due(day)),
     ),
     Figure(

@@ -95,7 +95,7 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
         created_at__gte=start, created_at__lt=end, template__kind="satisfaction"
     ).aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(used_at__isnull=False)))
     calls = (
-        FollowUpCall.objects.filter(due_on__gte=month, due_on__lt=end.date())
+        FollowUpCall.objects.filter(planned_on__gte=month, planned_on__lt=end.date())
         .exclude(status=FollowUpCall.Status.CANCELLED)
         .aggregate(
             due=Count("pk"),
@@ -251,6 +251,15 @@ def _trend_live(months: list[datetime.date]) -> dict:
         )
         .order_by()
     }
+    # Responses counted as the cached report counts them: every satisfaction response of the
+    # month, whether or not it has a 1-5 answer (one given as a recommend score only counts).
+    counts = {
+        row["m"].date() if hasattr(row["m"], "date") else row["m"]: row["n"]
+        for row in responses.annotate(m=TruncMonth("submitted_at", tzinfo=tz))
+        .values("m")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
     result = {}
     for m in months:
         s, r = scale.get(m, {}), recommend.get(m, {})
@@ -258,7 +267,7 @@ def _trend_live(months: list[datetime.date]) -> dict:
             "month": f"{m:%Y-%m}",
             "average": _num(s.get("average")),
             "nps": _nps(r.get("promoters", 0), r.get("detractors", 0), r.get("n", 0)),
-            "responses": s.get("responses", 0),
+            "responses": counts.get(m, 0),
         }
     return result
 

@@ -9,6 +9,6 @@ urlpatterns = [
     path("satisfaction/", views.satisfaction_report, name="satisfaction"),
     path("satisfaction/export/", views.satisfaction_export, name="satisfaction_export"),
     path("packs/", views.pack_list, name="pack_list"),
-    path("packs/<int:pk>/", views.pack_detail, name="pack_detail"),
-    path("packs/<int:pk>/export/", views.pack_export, name="pack_export"),
+    path("packs/<id:pk>/", views.pack_detail, name="pack_detail"),
+    path("packs/<id:pk>/export/", views.pack_export, name="pack_export"),
 ]

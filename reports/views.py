@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from clientmgmt.models import Complaint
 from followup.models import Dimension
 from zhongdu import audit
+from zhongdu.forms import FIRST_DAY
 
 from . import exports, satisfaction, selectors
 from .models import MonthlyReport
@@ -33,6 +34,12 @@ def _month(request):
         return today.replace(day=1), _("Write the month as 2026-11.")
     if month > today:
         return today.replace(day=1), _("That month has not begun yet.")
+    if month < FIRST_DAY:
+        # The report compares with the month before: there must be one a date can hold.
+        return today.replace(day=1), _("Enter a date between %(first)s and %(last)s.") % {
+            "first": FIRST_DAY.isoformat(),
+            "last": today.isoformat(),
+        }
     return month, ""
 
 

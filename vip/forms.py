@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from clientmgmt import validation
 from guide.selectors import escorts, user_label
+from zhongdu.forms import DayField, IdField
 
 from . import services
 from .models import Enterprise, Tier, VipStanding
@@ -24,7 +25,7 @@ MAX_MONEY = Decimal("9999999999.99")
 
 
 def _date_field(label, **kwargs):
-    return forms.DateField(
+    return DayField(
         label=label,
         required=False,
         widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
@@ -378,7 +379,7 @@ class MemberSearchForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    client = forms.IntegerField(
+    client = IdField(
         min_value=1,
         error_messages={
             "required": _("Choose a client."),

@@ -26,13 +26,25 @@ def is_vip_officer(user) -> bool:
     return bool(roles.user_roles(user) & VIP_OFFICERS)
 
 
+# A return-visit call makes its handler "assigned to the VIP" from this many days before it is
+# due: a call planned for next year opens nothing today.
+CALL_ASSIGNMENT_DAYS = 7
+
+
 def assigned_to_vip(user, client_id) -> bool:
+    """The VIP's escort, or the handler of one of their open calls due within
+    CALL_ASSIGNMENT_DAYS (followup.services refuses to let anyone else hand such a call to
+    themselves)."""
     if VipStanding.objects.filter(client_id=client_id, escort=user).exists():
         return True
     from followup.models import FollowUpCall
 
+    horizon = timezone.localdate() + datetime.timedelta(days=CALL_ASSIGNMENT_DAYS)
     return FollowUpCall.objects.filter(
-        client_id=client_id, assigned_to=user, status=FollowUpCall.Status.OPEN
+        client_id=client_id,
+        assigned_to=user,
+        status=FollowUpCall.Status.OPEN,
+        due_on__lte=horizon,
     ).exists()
 
 

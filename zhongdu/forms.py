@@ -1,9 +1,64 @@
+import datetime
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent
+
+# The days a form accepts: a birthday in 1900 and a plan to 2099 are real; 0001-01-01 and
+# 9999-12-31 are typing mistakes, and a day before or after them is not a date Python can hold.
+FIRST_DAY = datetime.date(1900, 1, 1)
+LAST_DAY = datetime.date(2099, 12, 31)
+OUT_OF_RANGE = _("Enter a date between %(first)s and %(last)s.")
+
+
+def _check_day(day: datetime.date | None) -> None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            OUT_OF_RANGE,
+            code="out_of_range",
+            params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+
+
+class DayField(forms.DateField):
+    """A date within FIRST_DAY..LAST_DAY, typed in a date input unless told otherwise."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        _check_day(value)
+
+
+# The largest row id a form takes (the <id:> URL converter's 18 digits): beyond it a number is a
+# typing mistake, and SQLite cannot bind it at all.
+MAX_ID = 10**18 - 1
+
+
+class IdField(forms.IntegerField):
+    """A row id: 1..MAX_ID. A message for "min_value" is used for "max_value" too."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        messages = kwargs.get("error_messages") or {}
+        if "min_value" in messages:
+            kwargs["error_messages"] = {"max_value": messages["min_value"], **messages}
+        super().__init__(**kwargs)
+
+
+class MomentField(forms.DateTimeField):
+    """A date and time whose day is within FIRST_DAY..LAST_DAY."""
+
+    def validate(self, value):
+        super().validate(value)
+        _check_day(value.date() if value else None)
 
 
 class AuditFilterForm(forms.Form):
@@ -15,12 +70,8 @@ class AuditFilterForm(forms.Form):
     )
     object_type = forms.CharField(label=_("Object type"), required=False, max_length=100)
     object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DayField(label=_("From"), required=False)
+    date_to = DayField(label=_("To"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

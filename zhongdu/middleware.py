@@ -1,3 +1,4 @@
+import logging
 import time
 
 from django.conf import settings
@@ -5,10 +6,14 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from . import audit
 from .roles import PUBLIC, SIGNED_IN, access_rule, user_roles
+
+logger = logging.getLogger(__name__)
 
 SESSION_STARTED = "zd_started"
 SESSION_LAST_SEEN = "zd_last_seen"
@@ -75,3 +80,24 @@ class RoleAccessMiddleware:
             audit.Action.DENIED, object_type="url", object_id=view_name[:64], request=request
         )
         raise PermissionDenied
+
+
+class OutOfRangeMiddleware:
+    """A safety net under the forms' own bounds (zhongdu.forms.DayField, IdField): a number or a
+    date beyond what Python or the database can hold is something a person typed, not a fault
+    of the server. It gets a 400 page that says so, and a warning in the log, instead of a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        out_of_range = isinstance(exception, OverflowError) or (
+            isinstance(exception, DataError) and "out of range" in str(exception)
+        )
+        if not out_of_range:
+            return None
+        logger.warning("Out-of-range input on %s: %s", request.path, exception)
+        return render(request, "400.html", status=400)

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "zhongdu.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zhongdu.middleware.RoleAccessMiddleware",
+    "zhongdu.middleware.OutOfRangeMiddleware",
     # Axes last, as its documentation asks: it turns lockouts into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

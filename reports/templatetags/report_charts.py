@@ -30,10 +30,12 @@ def bar_chart(rows, value_key="average", label_key="name", maximum=5, width=560,
         y = gap + i * (bar + gap)
         value = float(row[value_key])
         length = max(span * min(value / maximum, 1.0), 1) if maximum else 1
-        label = escape(str(row.get(label_key) or "—"))
+        text = str(row.get(label_key) or "—")
+        # Cut before escaping: cutting "&amp;" in two would print a broken entity.
+        label, short = escape(text), escape(text[:18])
         parts.append(
             f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end" '
-            f'font-size="12" fill="#212529">{label[:18]}</text>'
+            f'font-size="12" fill="#212529">{short}</text>'
             f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar}" fill="{BAR}">'
             f"<title>{label}: {value:.2f}</title></rect>"
             f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 5}" font-size="12" '

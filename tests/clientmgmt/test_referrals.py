@@ -175,6 +175,11 @@ def test_the_consultation_desk_sees_referred_clients_to_call(consultant_client):
     assert [r.pk for r in page.context["referrals"]] == [waiting.pk]
     assert "吴敏" in body and "市场部 周专员" in body and "郑涛" not in body
     assert waiting.client.phone_masked in body
+    # The full number is nowhere in the page, not even in the "Call" link's address (browser
+    # history, access logs): the call screen takes it from the record.
+    assert waiting.client.phone not in body
+    call = consultant_client.get(reverse("consult:call"), {"client": waiting.client_id})
+    assert call.status_code == 200 and call.context["client"] == waiting.client
     assert _status_url(waiting) in body
     # Marked contacted from the queue, it leaves the queue.
     consultant_client.post(_status_url(waiting), {"status": "contacted", "next": QUEUE})

@@ -412,3 +412,20 @@ def test_the_demo_round_has_answers(market_sms):
     assert made == {"rounds": 1, "invited": 8, "answered": 6}
     assert seed_market_round(by=_clerk())["rounds"] == 0  # idempotent
     assert Client.objects.filter(survey_responses__invitation__round__isnull=False).count() == 6
+
+
+def test_a_second_click_on_confirm_asks_the_segment_once(
+    client_manager_client, market, market_sms, django_capture_on_commit_callbacks
+):
+    opted_in()
+    page = _body(client_manager_client.get(NEW))
+    key = re.search(r'name="key" value="([0-9a-f]{32})"', page).group(1)
+    form = {**_form(market), "key": key, "confirm": "yes"}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = client_manager_client.post(NEW, form)
+        second = client_manager_client.post(NEW, form)
+    assert SurveyRound.objects.count() == 1 and len(callbacks) == 1
+    assert first["Location"] == second["Location"] == SurveyRound.objects.get().get_absolute_url()
+    # A fresh form is a fresh key: a second round on purpose is possible.
+    other = re.search(r'name="key" value="([0-9a-f]{32})"', _body(client_manager_client.get(NEW)))
+    assert other.group(1) != key

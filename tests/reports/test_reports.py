@@ -165,6 +165,36 @@ def test_the_monthly_report_figures_are_exact(tv):
     assert data["trend"][-1]["responses"] == 3 and len(data["trend"]) == 12
 
 
+def test_unanswered_calls_still_count_on_the_day_they_were_planned_for():
+    """Four calls due today: one reached, two unanswered (they come back on the next working
+    day), one not made yet. Due 4, made 1, whatever the retries did to their due dates."""
+    today = timezone.localdate()
+    calls = [followup.call_create(client=ClientFactory(), due_on=today) for _n in range(4)]
+    followup.call_record(call=calls[0], by=None, outcome="reached")
+    for call in calls[1:3]:
+        followup.call_record(call=call, by=None, outcome="no_answer")
+        call.refresh_from_db()
+        assert call.due_on > today and call.planned_on == today
+    assert _today_value("calls_due") == 4
+    assert _today_value("calls_done") == 1
+
+
+def test_the_trend_counts_responses_as_the_report_does():
+    """A response with a recommend score but no 1-5 answer is a response in the month's total;
+    the live trend (this month) counts it too, as the cached months do."""
+    from followup.models import Dimension, SurveyAnswer
+
+    template = satisfaction_survey()
+    _answered(template, score=4, recommend=9)
+    only_recommend = SurveyResponse.objects.create(
+        template=template, source=SurveyResponse.Source.SURVEY, client=ClientFactory(), recommend=8
+    )
+    SurveyAnswer.objects.create(response=only_recommend, dimension=Dimension.RECOMMEND, score=8)
+    data = satisfaction.compute(timezone.localdate())
+    assert data["responses"]["total"] == 2
+    assert data["trend"][-1]["responses"] == 2
+
+
 def test_a_month_with_no_answers_still_shows_complaints_and_calls():
     person = ClientFactory()
     complaints.complaint_create(client=person, by=None, words="收费不清楚", category="billing")
@@ -276,3 +306,11 @@ def test_the_selectors_put_the_month_to_date_together():
     data = selectors.dashboard()
     assert data["by_key"]["arrivals"].today == 1
     assert {rate["label"] for rate in data["rates"]}
+
+
+def test_a_long_chart_label_is_cut_before_it_is_escaped():
+    from reports.templatetags.report_charts import bar_chart
+
+    svg = bar_chart([{"name": "A" * 16 + "&<x", "average": 3}], value_key="average")
+    assert ">AAAAAAAAAAAAAAAA&amp;&lt;</text>" in svg
+    assert "&am<" not in svg and "&amp;&lt;x: 3.00" in svg

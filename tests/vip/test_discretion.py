@@ -2,14 +2,20 @@
 administrators and the staff assigned to the client; everyone else gets the masked summary, and
 every access is audited."""
 
+import datetime
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from clientmgmt.models import Client
 from followup import services as followup
 from tests.clientmgmt.factories import ClientFactory
 from tests.conftest import ROLE_USERNAMES
 from tests.factories import UserFactory
+from tests.followup.factories import make_plan
+from tests.followup.survey_factories import answered
 from vip.models import VipStanding
 from zhongdu import roles
 from zhongdu.models import AuditEvent
@@ -76,3 +82,92 @@ def test_others_can_neither_reveal_nor_edit_a_vips_record(client_for):
     assert not AuditEvent.objects.filter(action="reveal").exists()
     vip_manager = client_for(roles.VIP_MANAGER)
     assert vip_manager.get(reverse("clientmgmt:client_edit", args=[person.pk])).status_code == 200
+
+
+def test_nobody_can_hand_themselves_a_vips_call_to_see_the_record(client_for):
+    """A client manager naming themselves on a new call, or claiming a VIP's call from the pool,
+    would become "assigned to the VIP": both are refused; the VIP managers give such calls out."""
+    from followup.models import FollowUpCall
+
+    person = make_vip()
+    manager = client_for(roles.CLIENT_MANAGER)
+    me = get_user_model().objects.get(username=ROLE_USERNAMES[roles.CLIENT_MANAGER])
+    due = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(followup.ValidationError, match="VIP managers"):
+        followup.call_create(client=person, due_on=due, assigned_to=me, by=me)
+    pool_call = followup.call_create(client=person, due_on=due, by=None)
+    FollowUpCall.objects.filter(pk=pool_call.pk).update(assigned_to=None)
+    claim = manager.post(reverse("followup:call_claim", args=[pool_call.pk]), follow=True)
+    assert FollowUpCall.objects.get(pk=pool_call.pk).assigned_to is None
+    assert claim.status_code in (200, 403)
+    page = manager.get(person.get_absolute_url())
+    assert "只给VIP经理看的备注" not in page.content.decode()
+
+
+def test_a_call_far_in_the_future_opens_nothing_today(client_for):
+    person = make_vip()
+    roles.sync_group_permissions()
+    handler = UserFactory(username="t_clientmgr", roles=[roles.CLIENT_MANAGER])
+    later = timezone.localdate() + datetime.timedelta(days=60)
+    followup.call_create(client=person, due_on=later, assigned_to=handler)
+    page = client_for(roles.CLIENT_MANAGER).get(person.get_absolute_url())
+    assert "只给VIP经理看的备注" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("clientmgmt:client_sms_consent", {"choice": "service_off"}),
+        ("clientmgmt:client_archive", {}),
+    ],
+)
+def test_others_cannot_change_a_vips_record(client_for, name, data):
+    person = make_vip()
+    for role in (roles.FRONT_DESK, roles.CLIENT_MANAGER):
+        response = client_for(role).post(reverse(name, args=[person.pk]), data)
+        assert response.status_code == 403
+    person.refresh_from_db()
+    assert person.service_sms and person.status == Client.Status.ACTIVE
+    allowed = client_for(roles.ADMINISTRATOR).post(reverse(name, args=[person.pk]), data)
+    assert allowed.status_code == 302
+
+
+def test_others_cannot_merge_a_vips_record(client_for):
+    person = make_vip()
+    other = ClientFactory(name="贵宾甲")
+    response = client_for(roles.CLIENT_MANAGER).post(
+        reverse("clientmgmt:merge_select"), {"survivor": other.pk, "merged": person.pk}
+    )
+    assert response.status_code == 403
+    person.refresh_from_db()
+    assert person.status == Client.Status.ACTIVE
+
+
+def test_a_vips_call_and_plan_pages_are_for_those_who_serve_them(client_for):
+    person = make_vip()
+    roles.sync_group_permissions()
+    colleague = UserFactory(username="colleague", roles=[roles.CLIENT_MANAGER])
+    call = followup.call_create(
+        client=person, due_on=timezone.localdate() + datetime.timedelta(days=1),
+        assigned_to=colleague,
+    )  # fmt: skip
+    plan = make_plan(client=person)
+    manager = client_for(roles.CLIENT_MANAGER)
+    assert manager.get(reverse("followup:call_detail", args=[call.pk])).status_code == 403
+    assert manager.get(reverse("followup:plan_detail", args=[plan.pk])).status_code == 403
+    vip_manager = client_for(roles.VIP_MANAGER)
+    assert vip_manager.get(reverse("followup:call_detail", args=[call.pk])).status_code == 200
+    assert vip_manager.get(reverse("followup:plan_detail", args=[plan.pk])).status_code == 200
+
+
+def test_survey_answers_do_not_name_a_vip_to_others(client_for):
+    person = make_vip()
+    answered(client=person, score=4, comment="服务很好")
+    manager = client_for(roles.CLIENT_MANAGER)
+    page = manager.get(reverse("followup:response_list")).content.decode()
+    assert "服务很好" in page and 'data-testid="vip-hidden"' in page
+    assert "贵宾甲" not in page
+    weekly = manager.get(reverse("followup:survey_weekly")).content.decode()
+    assert "服务很好" in weekly and f"/clients/{person.pk}/" not in weekly
+    officer = client_for(roles.MANAGER).get(reverse("followup:response_list")).content.decode()
+    assert "贵宾甲" in officer
