@@ -226,6 +226,9 @@ class CarePlan(models.Model):
     )
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The new-plan form's one-time key: a second click on "save" finds the plan the first one
+    # wrote instead of writing a second one (and every reminder twice).
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("care plan")
@@ -242,6 +245,11 @@ class CarePlan(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=["care", "health"]), name="careplan_kind_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="careplan_request_key_unique",
             ),
             # One health-management plan per exam order: the sweep that starts the post-exam
             # service may run twice.

@@ -2,6 +2,9 @@
 # redirect or render. A plan is written from a template whose texts and timepoints staff adjust
 # for the client; its timepoints make the return-visit calls and SMS (services.plan_create), and
 # editing or cancelling it moves or cancels only what is not done yet.
+import re
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -55,6 +58,13 @@ def _template_texts(template) -> dict:
     return {name: getattr(template, name, "") for name in services.PLAN_TEXTS} if template else {}
 
 
+def _request_key(request) -> str:
+    """The new-plan form's one-time key: made when the form is first shown, sent back with the
+    POST (plan_create writes one plan per key, so a double click writes one plan)."""
+    posted = request.POST.get("key", "")
+    return posted if re.fullmatch(r"[0-9a-f]{32}", posted) else uuid.uuid4().hex
+
+
 def _new_page(request, client, visit, *, chooser, template, texts, steps, status=200):
     context = {
         "client": client,
@@ -63,6 +73,7 @@ def _new_page(request, client, visit, *, chooser, template, texts, steps, status
         "template": template,
         "texts": texts,
         "steps": steps,
+        "request_key": _request_key(request),
     }
     return render(request, "followup/plan_new.html", context, status=status)
 
@@ -98,6 +109,7 @@ def plan_new(request):
             visit=visit,
             steps=[step for step in steps.steps() if not step["remove"]],
             request=request,
+            request_key=_request_key(request) if request.POST.get("key") else "",
             **texts.cleaned_data,
         )
     except ValidationError as exc:

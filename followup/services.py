@@ -486,10 +486,16 @@ def plan_create(
     exam_order=None,
     steps: list[dict] | None = None,
     request=None,
+    request_key: str = "",
     **texts,
 ) -> CarePlan:
     """A care plan for the client: the template's texts (or those given), and its timepoints
-    (the template's defaults from `starts_on`, or `steps` as staff adjusted them)."""
+    (the template's defaults from `starts_on`, or `steps` as staff adjusted them). The same
+    `request_key` (the form's one-time key) returns the plan it wrote the first time."""
+    if request_key:
+        existing = CarePlan.objects.filter(request_key=request_key).first()
+        if existing is not None:
+            return existing
     _check_client(client)
     if visit is not None and visit.client_id != client.pk:
         raise ValidationError(_("This visit is another client's."))
@@ -504,21 +510,30 @@ def plan_create(
             if name not in texts and hasattr(template, name):
                 texts[name] = getattr(template, name)
     steps = default_steps(template, starts_on) if steps is None else steps
-    with transaction.atomic():
-        plan = CarePlan.objects.create(
-            client=client,
-            visit=visit,
-            exam_order=exam_order,
-            template=template,
-            kind=kind,
-            starts_on=starts_on,
-            created_by=by,
-            **{name: value or "" for name, value in texts.items()},
-        )
-        for values in steps:
-            step = CarePlanStep.objects.create(plan=plan, **_step_values(values))
-            _schedule_step(step, by=by)
-        audit.record(audit.Action.CREATE, actor=by, obj=plan, request=request)
+    try:
+        with transaction.atomic():
+            plan = CarePlan.objects.create(
+                client=client,
+                visit=visit,
+                exam_order=exam_order,
+                template=template,
+                kind=kind,
+                starts_on=starts_on,
+                created_by=by,
+                request_key=request_key,
+                **{name: value or "" for name, value in texts.items()},
+            )
+            for values in steps:
+                step = CarePlanStep.objects.create(plan=plan, **_step_values(values))
+                _schedule_step(step, by=by)
+            audit.record(audit.Action.CREATE, actor=by, obj=plan, request=request)
+    except IntegrityError:
+        # The same form's key committed a moment ago (a second click; a unique index decided).
+        if request_key:
+            existing = CarePlan.objects.filter(request_key=request_key).first()
+            if existing is not None:
+                return existing
+        raise
     return plan
 
 

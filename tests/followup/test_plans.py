@@ -487,3 +487,19 @@ def test_other_roles_do_not_cancel_plans(client_for, role):
     plan = make_plan()
     url = reverse("followup:plan_cancel", args=[plan.pk])
     assert client_for(role).post(url, {"reason": "x"}).status_code == 403
+
+
+def test_a_second_click_on_save_writes_one_plan(cm, laser):
+    visit = triaged(walk_in(), department=laser.department)
+    page = cm.get(_new_url(visit.client, visit), **EN)
+    key = page.context["request_key"]
+    assert f'name="key" value="{key}"' in _body(page)
+    data = {**_form_data(page), "key": key}
+    first = cm.post(_new_url(visit.client, visit), data)
+    second = cm.post(_new_url(visit.client, visit), data)
+    plan = CarePlan.objects.get(client=visit.client)
+    assert first["Location"] == second["Location"] == plan.get_absolute_url()
+    # One reminder per timepoint, not two.
+    assert _pending_sms(plan).count() == plan.steps.filter(sms_template__isnull=False).count()
+    # A fresh form is a fresh key: a second plan on purpose is possible.
+    assert cm.get(_new_url(visit.client, visit)).context["request_key"] != key
