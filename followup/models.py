@@ -569,6 +569,10 @@ class SurveyTemplate(models.Model):
     def __str__(self):
         return self.name
 
+    def name_in(self, language: str) -> str:
+        """The name in the reader's language (the English one where there is one)."""
+        return (self.name_en if (language or "").startswith("en") else "") or self.name
+
 
 class SurveyQuestion(models.Model):
     class Type(models.TextChoices):

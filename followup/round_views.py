@@ -27,10 +27,12 @@ from .survey_views import XLSX_TYPE
 
 @require_GET
 def round_list(request):
+    page = keyset_page(survey_selectors.round_list(), before=request.GET.get("before"), size=25)
+    language = get_language() or ""
+    for survey_round in page.items:
+        survey_round.survey_name = survey_round.template.name_in(language)
     context = {
-        "page": keyset_page(
-            survey_selectors.round_list(), before=request.GET.get("before"), size=25
-        ),
+        "page": page,
         "may_send": user_may_open(request.user, "followup:survey_round_new"),
     }
     return render(request, "followup/survey_round_list.html", context)
@@ -71,9 +73,9 @@ def round_detail(request, pk):
     }
     if request.headers.get("HX-Request") == "true":
         return render(request, "followup/_survey_round_progress.html", context)
-    context["results"] = survey_selectors.round_results(
-        survey_round, language=get_language() or "zh-hans"
-    )
+    language = get_language() or "zh-hans"
+    context["results"] = survey_selectors.round_results(survey_round, language=language)
+    context["survey_name"] = survey_round.template.name_in(language)
     return render(request, "followup/survey_round_detail.html", context)
 
 
@@ -116,7 +118,7 @@ def round_workbook(survey_round) -> bytes:
                 cell.data_type = "s"
     about = workbook.create_sheet(title=_("About")[:31])
     about.append([_("Name"), survey_round.name])
-    about.append([_("Survey"), str(survey_round.template)])
+    about.append([_("Survey"), survey_round.template.name_in(get_language() or "")])
     about.append([_("Invited"), survey_round.invited])
     send_at = timezone.localtime(survey_round.send_at)
     about.append([_("Send at"), send_at.strftime("%Y-%m-%d %H:%M")])

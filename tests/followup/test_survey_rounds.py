@@ -366,8 +366,10 @@ def test_the_page_polls_while_sending_and_shows_an_empty_state(
     send(survey_round)
     page = _body(client_manager_client.get(survey_round.get_absolute_url(), **EN))
     assert "hx-trigger" not in page and "1 of 1 clients invited" in page
+    assert "Market survey ·" in page  # the survey's English name, in English
     listing = _body(client_manager_client.get(LIST, **EN))
     assert "冬季需求调查" in listing and "Invitations written" in listing
+    assert "<td>Market survey</td>" in listing
 
 
 def test_the_list_has_an_empty_state(client_manager_client):
