@@ -94,7 +94,7 @@ def archive_export(request):
         clients, was_capped = archives.capped(archives.archive_selected(ids))
     else:
         clients, was_capped = archives.capped(archives.archive_clients(filters))
-    rows = archives.export_rows(clients)
+    rows = archives.export_rows(clients, user=request.user)
     audit.record(
         audit.Action.EXPORT,
         object_type="clientmgmt.client",

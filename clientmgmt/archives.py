@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Client
-from .registry import visited_condition
+from .registry import may_see_whole_record, visited_condition
 
 PAGE_SIZE = 50
 # An export is for a maintenance round or a mailing, not a copy of the database.
@@ -120,16 +120,22 @@ def _day(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d") if value else ""
 
 
-def export_rows(clients) -> list[list]:
-    """One row per client, numbers masked (zhongdu.masking): never a full phone or ID number."""
+def export_rows(clients, *, user=None) -> list[list]:
+    """One row per client, numbers masked (zhongdu.masking): never a full phone or ID number.
+    A VIP's date of birth and ID number stay out unless `user` sees VIPs' whole records (the
+    discretion rule, clientmgmt.registry)."""
+
+    def whole(client) -> bool:
+        return not client.is_vip or (user is not None and may_see_whole_record(user, client))
+
     return [
         [
             client.pk,
             client.name,
             str(client.get_sex_display()),
-            client.date_of_birth.isoformat() if client.date_of_birth else "",
+            client.date_of_birth.isoformat() if client.date_of_birth and whole(client) else "",
             client.phone_masked,
-            client.id_number_masked,
+            client.id_number_masked if whole(client) else "",
             " ".join(str(label) for label in client.categories),
             _("yes") if client.is_vip else "",
             client.source_channel.name if client.source_channel_id else "",

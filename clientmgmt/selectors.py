@@ -13,6 +13,7 @@ from .models import Client, ClientEvent, ClientImport, Complaint
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
+    may_see_whole_record,
     timeline_columns,
     user_name,
 )
@@ -178,16 +179,18 @@ def complaint_entry(row) -> TimelineEntry:
     )
 
 
-def client_export_rows(query: ClientQuery):
-    """Rows for the CSV export of a search: masked numbers only."""
+def client_export_rows(query: ClientQuery, *, user=None):
+    """Rows for the CSV export of a search: masked numbers only; a VIP's date of birth and ID
+    number only for those who see VIPs' whole records."""
     for client in client_search(query):
+        whole = not client.is_vip or (user is not None and may_see_whole_record(user, client))
         yield [
             client.pk,
             client.name,
             client.get_sex_display(),
-            client.date_of_birth.isoformat() if client.date_of_birth else "",
+            client.date_of_birth.isoformat() if client.date_of_birth and whole else "",
             client.phone_masked,
-            client.id_number_masked,
+            client.id_number_masked if whole else "",
             " ".join(str(label) for label in client.categories),
             client.get_status_display(),
         ]

@@ -239,7 +239,7 @@ def client_export(request):
             _("Status"),
         ]
     )
-    rows = list(selectors.client_export_rows(query))
+    rows = list(selectors.client_export_rows(query, user=request.user))
     writer.writerows(rows)
     audit.record(
         audit.Action.EXPORT,

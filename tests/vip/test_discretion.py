@@ -171,3 +171,20 @@ def test_survey_answers_do_not_name_a_vip_to_others(client_for):
     assert "服务很好" in weekly and f"/clients/{person.pk}/" not in weekly
     officer = client_for(roles.MANAGER).get(reverse("followup:response_list")).content.decode()
     assert "贵宾甲" in officer
+
+
+def test_exports_keep_a_vips_birthday_and_id_number_to_those_who_serve_them(client_for):
+    import csv
+    import io
+
+    person = make_vip(date_of_birth=datetime.date(1990, 3, 7), id_number="110101199003074514")
+
+    def search_export(role):
+        response = client_for(role).get(reverse("clientmgmt:client_export"), {"q": "贵宾甲"})
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        return next(row for row in rows if row[0] == str(person.pk))
+
+    row = search_export(roles.CLIENT_MANAGER)
+    assert row[3] == "" and row[5] == ""
+    officer = search_export(roles.ADMINISTRATOR)
+    assert officer[3] == "1990-03-07" and officer[5] == person.id_number_masked != ""
