@@ -292,3 +292,19 @@ def test_the_timeline_can_show_one_kind_of_entry(front_desk_client):
     assert {entry.kind for entry in only.context["timeline"]} == {"booking"}
     nonsense = front_desk_client.get(client.get_absolute_url() + "?timeline=nope")
     assert {entry.kind for entry in nonsense.context["timeline"]} == kinds
+
+
+def test_the_timeline_compiled_once_still_shows_each_client_their_own_entries():
+    """The timeline's SQL is compiled once per process for a placeholder client and run with the
+    real id: each client's page still shows their own history, with Python dates."""
+    from clientmgmt.registry import timeline_for
+
+    first = ClientFactory(name="王一")
+    second = ClientFactory(name="李二")
+    services.client_update(client=second, data={"notes": "只属于李二"}, by=None)
+    first_entries = timeline_for(first)
+    second_entries = timeline_for(second)
+    assert len(second_entries) == len(first_entries) + 1
+    assert all(isinstance(entry.at, datetime.datetime) for entry in second_entries)
+    assert all(entry.at.tzinfo is not None for entry in second_entries)
+    assert timeline_for(first) == first_entries
