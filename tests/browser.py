@@ -53,3 +53,19 @@ def save_screenshot(driver, name):
     console = "\n".join(entry["message"] for entry in driver.get_log("browser"))
     (ARTIFACTS / f"{name}.console.txt").write_text(console)
     return path
+
+
+def page_gone(old):
+    """A wait condition: the page that held `old` has been replaced. Its element is stale, or
+    Chromium answers that the node no longer belongs to the document (an "unhandled inspector
+    error" that Selenium raises as a plain WebDriverException while the new page loads)."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support import expected_conditions as ec
+
+    def check(driver):
+        try:
+            return ec.staleness_of(old)(driver)
+        except WebDriverException:
+            return True
+
+    return check

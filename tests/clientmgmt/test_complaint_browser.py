@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -16,6 +16,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from clientmgmt.models import Complaint
 from followup import surveys
 from followup.models import FollowUpCall, SurveyQuestion
+from tests.browser import page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.followup.factories import satisfaction_survey
@@ -33,22 +34,10 @@ def _click(driver, element):
     element.click()
 
 
-def _gone(old):
-    """The old page is gone: its element is stale, or Chromium no longer knows its node."""
-
-    def check(_driver):
-        try:
-            return ec.staleness_of(old)(_driver)
-        except WebDriverException:
-            return True
-
-    return check
-
-
 def _submit_and_wait(driver, wait, element):
     old = driver.find_element(By.TAG_NAME, "html")
     _click(driver, element)
-    wait.until(_gone(old))
+    wait.until(page_gone(old))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

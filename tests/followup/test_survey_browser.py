@@ -9,6 +9,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from followup.models import SurveyQuestion, SurveyResponse
+from tests.browser import page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.followup.factories import satisfaction_survey
 from tests.followup.survey_factories import finished_visit, invitation
@@ -86,7 +87,7 @@ def test_a_patient_completes_the_survey_on_a_phone(phone):
     phone.find_element(By.ID, f"id_q{comment.pk}").send_keys("导医很热情")
     old_page = phone.find_element(By.TAG_NAME, "html")
     _tap(phone, phone.find_element(By.CSS_SELECTOR, "[data-testid=survey-submit]"))
-    wait.until(ec.staleness_of(old_page))
+    wait.until(page_gone(old_page))
     errors = wait.until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=survey-errors]"))
     )
@@ -101,7 +102,7 @@ def test_a_patient_completes_the_survey_on_a_phone(phone):
     assert phone.find_element(By.ID, f"id_q{scales[-1].pk}_4").is_selected()
     old_page = phone.find_element(By.TAG_NAME, "html")
     _tap(phone, phone.find_element(By.CSS_SELECTOR, "[data-testid=survey-submit]"))
-    wait.until(ec.staleness_of(old_page))
+    wait.until(page_gone(old_page))
     wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=survey-thanks]")))
     assert phone.execute_script(NO_SIDEWAYS_SCROLL)
 
@@ -128,7 +129,7 @@ def test_the_survey_fits_a_360_px_phone_in_both_languages(phone):
     # The language switcher works for a visitor who is not signed in.
     old_page = phone.find_element(By.TAG_NAME, "html")
     _tap(phone, phone.find_element(By.CSS_SELECTOR, "[data-testid=language-switcher] [value=en]"))
-    wait.until(ec.staleness_of(old_page))
+    wait.until(page_gone(old_page))
     wait.until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
     assert "Satisfaction survey" in phone.find_element(By.TAG_NAME, "h1").text
     assert phone.execute_script(NO_SIDEWAYS_SCROLL)

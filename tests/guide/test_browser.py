@@ -11,6 +11,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from clientmgmt.models import Client
 from consult.models import Booking
 from guide.models import Visit
+from tests.browser import page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.guide.factories import booked_today, keyword, today_session
@@ -25,7 +26,7 @@ def _click_status(browser, wait, to):
     browser.find_element(
         By.CSS_SELECTOR, f"[data-testid=visit-actions] button[data-to={to}]"
     ).click()
-    wait.until(ec.staleness_of(old))
+    wait.until(page_gone(old))
 
 
 def test_the_morning_flow_at_the_front_desk(browser):
@@ -61,7 +62,7 @@ def test_the_morning_flow_at_the_front_desk(browser):
     browser.find_element(By.NAME, "chief_complaint").send_keys("面部痤疮复诊")
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "[data-testid=triage-submit]").click()
-    wait.until(ec.staleness_of(old))
+    wait.until(page_gone(old))
     wait.until(ec.url_contains("/guide/today/"))
 
     # A walk-in gives her number: she is on record already, so no new record is made.
@@ -89,7 +90,7 @@ def test_the_morning_flow_at_the_front_desk(browser):
     Select(browser.find_element(By.NAME, "expert")).select_by_value(str(doctor.pk))
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "[data-testid=triage-submit]").click()
-    wait.until(ec.staleness_of(old))
+    wait.until(page_gone(old))
 
     # Both are waiting on the board; move each to the doctor and done.
     rows = browser.find_elements(By.CSS_SELECTOR, "[data-testid=board-row][data-state=waiting]")

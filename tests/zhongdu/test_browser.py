@@ -4,6 +4,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import page_gone
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
 
@@ -36,7 +37,7 @@ def test_the_front_desk_signs_in_sees_its_navigation_and_switches_language(brows
     browser.find_element(
         By.CSS_SELECTOR, "[data-testid=language-switcher] button[value=en]"
     ).click()
-    wait.until(ec.staleness_of(old_page))
+    wait.until(page_gone(old_page))
     wait.until(
         lambda driver: driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     )
