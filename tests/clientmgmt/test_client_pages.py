@@ -1,6 +1,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -308,3 +310,43 @@ def test_the_timeline_compiled_once_still_shows_each_client_their_own_entries():
     assert all(isinstance(entry.at, datetime.datetime) for entry in second_entries)
     assert all(entry.at.tzinfo is not None for entry in second_entries)
     assert timeline_for(first) == first_entries
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are Postgres's")
+@pytest.mark.django_db(transaction=True)
+def test_on_postgres_each_session_prepares_the_timeline_once_and_again_after_reconnecting():
+    from clientmgmt import registry
+
+    first = ClientFactory(name="王一")
+    second = ClientFactory(name="李二")
+    services.client_update(client=second, data={"notes": "只属于李二"}, by=None)
+    plain = {}
+    for person in (first, second):  # the statement a session without it runs
+        compiled = registry._compiled_timeline(
+            list(registry._timeline_sources.values()), 50, "default"
+        )
+        params = [person.pk if v == registry._SENTINEL_ID else v for v in compiled.params]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            plain[person.pk] = cursor.fetchall()
+
+    def prepared_names():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name FROM pg_prepared_statements WHERE name LIKE 'zhongdu_timeline_%%'"
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    with CaptureQueriesContext(connection) as queries:
+        first_entries = registry.timeline_for(first)
+        second_entries = registry.timeline_for(second)
+    statements = {q["sql"].split(" (")[0] for q in queries}
+    assert len(queries) == 2 and len(statements) == 1
+    name = statements.pop().removeprefix("EXECUTE ")
+    assert name.startswith("zhongdu_timeline_") and name in prepared_names()
+    assert [e.at for e in second_entries] == [row[0] for row in plain[second.pk]]
+    assert len(second_entries) == len(first_entries) + 1
+
+    connection.close()  # a new session has no prepared statements: it prepares again
+    assert registry.timeline_for(second) == second_entries
+    assert prepared_names() == {name}
