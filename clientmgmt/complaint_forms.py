@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from zhongdu.forms import MomentField
+from zhongdu.forms import FormKeyField, MomentField
 from zhongdu.models import Department
 
 from .complaints import complaint_handlers
@@ -87,6 +87,7 @@ class ComplaintForm(forms.Form):
         error_messages={"required": _("Write down what the client said.")},
     )
     source = forms.CharField(max_length=60, required=False, widget=forms.HiddenInput)
+    key = FormKeyField()
 
     def __init__(self, *args, may_assign=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,6 +102,7 @@ class ComplaintForm(forms.Form):
             "words",
             *(["handler"] if may_assign else []),
             "source",
+            "key",
         )
 
     def clean_source(self):
@@ -108,6 +110,15 @@ class ComplaintForm(forms.Form):
         if source and not SOURCE.match(source):
             return ""  # a mangled link records the complaint without its origin
         return source
+
+    def create_kwargs(self) -> dict:
+        """complaint_create's arguments: a complaint recorded by hand has the form's one-time
+        key for its origin, so a double click on "record" records it once."""
+        data = dict(self.cleaned_data)
+        key = data.pop("key")
+        if key and not data["source"]:
+            data["source"] = f"form:{key}"
+        return data
 
 
 class ComplaintFilterForm(forms.Form):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import audit, roles
+from zhongdu.forms import new_form_key
 from zhongdu.roles import user_may_open
 
 from . import complaint_selectors as selectors
@@ -106,6 +107,7 @@ def _new_initial(request) -> dict:
         "severity": Complaint.Severity.NORMAL,
         "words": request.GET.get("words", "")[:4000],
         "source": source,
+        "key": new_form_key(),
     }
 
 
@@ -130,7 +132,7 @@ def complaint_new(request):
         return _new_page(request, client, form, status=422)
     try:
         complaint = complaints.complaint_create(
-            client=client, by=request.user, request=request, **form.cleaned_data
+            client=client, by=request.user, request=request, **form.create_kwargs()
         )
     except ValidationError as exc:
         form.add_error(None, exc)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.models import Complaint
-from zhongdu.forms import DayField
+from zhongdu.forms import DayField, FormKeyField
 
 from . import services
 from .models import CALL_DIMENSIONS, FollowUpCall
@@ -174,6 +174,7 @@ class CallNewForm(forms.Form):
     assigned_to = HandlerChoiceField(
         label=_("Assigned to"), queryset=services.call_handlers().none(), required=False
     )
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -189,6 +190,7 @@ class CallNewForm(forms.Form):
             "title",
             Row(Column("due_on"), Column("assigned_to")),
             "script",
+            "key",
         )
 
     def clean_due_on(self):
@@ -196,6 +198,15 @@ class CallNewForm(forms.Form):
         if due_on < timezone.localdate():
             raise forms.ValidationError(_("A new call cannot be due in the past."))
         return due_on
+
+    def create_kwargs(self) -> dict:
+        """call_create's arguments: the form's one-time key is the call's origin, so a double
+        click on "plan the call" plans one call."""
+        data = dict(self.cleaned_data)
+        key = data.pop("key")
+        if key:
+            data["source"] = f"form:{key}"
+        return data
 
 
 class ReassignForm(forms.Form):

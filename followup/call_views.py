@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit
+from zhongdu.forms import new_form_key
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -253,12 +254,13 @@ def call_new(request):
         return render(request, "followup/call_new.html", {"client": None})
     client = client_get_for_user(request.user, request.GET["client"], write=True)
     if request.method == "GET":
-        return _new_page(request, client, CallNewForm(initial={"due_on": timezone.localdate()}))
+        initial = {"due_on": timezone.localdate(), "key": new_form_key()}
+        return _new_page(request, client, CallNewForm(initial=initial))
     form = CallNewForm(request.POST)
     if not form.is_valid():
         return _new_page(request, client, form, status=422)
     try:
-        call = services.call_create(client=client, by=request.user, **form.cleaned_data)
+        call = services.call_create(client=client, by=request.user, **form.create_kwargs())
     except ValidationError as exc:
         form.add_error(None, exc)
         return _new_page(request, client, form, status=422)

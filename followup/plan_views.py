@@ -2,8 +2,6 @@
 # redirect or render. A plan is written from a template whose texts and timepoints staff adjust
 # for the client; its timepoints make the return-visit calls and SMS (services.plan_create), and
 # editing or cancelling it moves or cancels only what is not done yet.
-import re
-import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,6 +15,7 @@ from clientmgmt.selectors import client_get_for_user
 from guide.selectors import visit_get_for_user
 from messaging.models import OutboxMessage
 from zhongdu import audit
+from zhongdu.forms import FormKeyField, new_form_key
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -61,8 +60,7 @@ def _template_texts(template) -> dict:
 def _request_key(request) -> str:
     """The new-plan form's one-time key: made when the form is first shown, sent back with the
     POST (plan_create writes one plan per key, so a double click writes one plan)."""
-    posted = request.POST.get("key", "")
-    return posted if re.fullmatch(r"[0-9a-f]{32}", posted) else uuid.uuid4().hex
+    return FormKeyField().clean(request.POST.get("key")) or new_form_key()
 
 
 def _new_page(request, client, visit, *, chooser, template, texts, steps, status=200):

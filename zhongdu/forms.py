@@ -1,4 +1,6 @@
 import datetime
+import re
+import uuid
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
@@ -59,6 +61,27 @@ class MomentField(forms.DateTimeField):
     def validate(self, value):
         super().validate(value)
         _check_day(value.date() if value else None)
+
+
+class FormKeyField(forms.CharField):
+    """A form's one-time key (hidden): made when the blank form is shown (`new_form_key`) and
+    sent back with it, so the service writes one record per key and a double click on "save"
+    finds the first instead of writing a second. Anything but a key we made cleans to ""."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = (value or "").strip()
+        return value if re.fullmatch(r"[0-9a-f]{32}", value) else ""
+
+
+def new_form_key() -> str:
+    return uuid.uuid4().hex
 
 
 class AuditFilterForm(forms.Form):

@@ -401,6 +401,39 @@ def test_a_mangled_source_is_dropped(front_desk_client):
     assert Complaint.objects.get().source == ""
 
 
+def test_a_double_click_on_record_records_one_complaint(front_desk_client):
+    """The blank form carries a one-time key; the second POST of the same form finds the
+    complaint the first one recorded (one complaint, one handler notification)."""
+    person = ClientFactory()
+    blank = front_desk_client.get(f"{NEW}?client={person.pk}")
+    key = blank.context["form"].initial["key"]
+    assert len(key) == 32 and f'name="key" value="{key}"' in _body(blank)
+    form = {"channel": "phone", "category": "attitude", "severity": "normal", "words": "态度差"}
+    first = front_desk_client.post(f"{NEW}?client={person.pk}", form | {"key": key})
+    second = front_desk_client.post(f"{NEW}?client={person.pk}", form | {"key": key})
+    complaint = Complaint.objects.get()
+    assert first["Location"] == second["Location"] == complaint.get_absolute_url()
+    assert complaint.source == f"form:{key}"
+    assert complaint.events.filter(action="received").count() == 1
+    # A new blank form is a new complaint; a form without a (valid) key still records one.
+    again = front_desk_client.get(f"{NEW}?client={person.pk}").context["form"].initial["key"]
+    assert again != key
+    front_desk_client.post(f"{NEW}?client={person.pk}", form | {"key": again})
+    front_desk_client.post(f"{NEW}?client={person.pk}", form | {"key": "not-a-key"})
+    assert Complaint.objects.count() == 3
+    assert Complaint.objects.filter(source="").count() == 1
+
+
+def test_a_complaint_from_a_call_keeps_its_origin_whatever_the_key(front_desk_client):
+    person = ClientFactory()
+    form = {"channel": "phone", "category": "other", "severity": "minor", "words": "x"}
+    front_desk_client.post(
+        f"{NEW}?client={person.pk}",
+        form | {"source": "followup.call:12", "key": "0123456789abcdef0123456789abcdef"},
+    )
+    assert Complaint.objects.get().source == "followup.call:12"
+
+
 def test_the_client_page_offers_a_complaint_to_those_who_record_them(client_for):
     person = ClientFactory()
     url = person.get_absolute_url()

@@ -585,6 +585,25 @@ def test_a_call_by_hand_explains_what_is_wrong(cm, data, message):
     assert not FollowUpCall.objects.exists()
 
 
+def test_a_double_click_on_plan_the_call_plans_one_call(cm):
+    person = ClientFactory()
+    blank = cm.get(_new_url(person))
+    key = blank.context["form"].initial["key"]
+    assert len(key) == 32 and f'name="key" value="{key}"' in _body(blank)
+    data = {"title": "复诊提醒", "due_on": f"{days(1):%Y-%m-%d}", "key": key}
+    first = cm.post(_new_url(person), data)
+    second = cm.post(_new_url(person), data)
+    call = FollowUpCall.objects.get(client=person)
+    assert first["Location"] == second["Location"] == call.get_absolute_url()
+    assert call.source == f"form:{key}" and call.history.count() == 1
+    # Another blank form plans another call; a form whose key is mangled still plans one.
+    again = cm.get(_new_url(person)).context["form"].initial["key"]
+    assert again != key
+    cm.post(_new_url(person), data | {"key": again})
+    cm.post(_new_url(person), data | {"key": "<script>"})
+    assert FollowUpCall.objects.filter(client=person).count() == 3
+
+
 def test_no_call_is_planned_for_a_merged_record(cm):
     from clientmgmt import services as client_services
 
