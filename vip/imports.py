@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,6 +33,7 @@ from zhongdu import audit, crypto
 from zhongdu.masking import mask_id_number, mask_phone
 
 from . import services
+from .models import Enterprise
 
 MAX_ROWS = 2000
 PREVIEW_MAX_AGE = 3600  # seconds between the preview and its confirmation
@@ -233,34 +234,48 @@ def enterprise_import_apply(
     *, enterprise, rows: list[ImportRow], create_new: bool, file_name: str, by, request=None
 ) -> dict:
     """Add the matched clients and (when asked) register the rows that match nobody. Each row in
-    its own transaction: a row refused (added meanwhile, registered meanwhile) stops nothing.
-    Returns counts: added, created, skipped."""
+    its own savepoint: a row refused (added meanwhile, registered meanwhile) stops nothing.
+    One confirmation per enterprise at a time: a second one (another manager confirming the same
+    file, a double click) waits on the enterprise's row, then matches the rows again and finds
+    them done, instead of registering the same people twice. Returns counts: added, created,
+    skipped."""
     counts = {"added": 0, "created": 0, "skipped": 0}
-    for row in match_rows(rows, enterprise=enterprise):
-        try:
-            if row.outcome == ADD:
-                services.enterprise_add_member(enterprise=enterprise, client=row.client, by=by)
-            elif row.outcome == NEW and create_new:
-                if not _register_and_add(row, enterprise=enterprise, by=by, request=request):
-                    counts["skipped"] += 1
-                    continue
-                counts["created"] += 1
-            else:
-                counts["skipped"] += 1
-                continue
-        except ValidationError:
-            counts["skipped"] += 1
-            continue
-        counts["added"] += 1
-    audit.record(
-        audit.Action.UPDATE,
-        actor=by,
-        obj=enterprise,
-        fields=["members"],
-        object_repr=f"{enterprise.name}: {json.dumps(counts)} from {file_name}"[:200],
-        request=request,
-    )
+    with transaction.atomic():
+        Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+        for row in match_rows(rows, enterprise=enterprise):
+            try:
+                with transaction.atomic():
+                    outcome = _apply_row(
+                        row, enterprise=enterprise, create_new=create_new, by=by, request=request
+                    )
+            except (ValidationError, IntegrityError):
+                outcome = "skipped"
+            counts[outcome] += 1
+            if outcome == "created":
+                counts["added"] += 1
+        audit.record(
+            audit.Action.UPDATE,
+            actor=by,
+            obj=enterprise,
+            fields=["members"],
+            object_repr=f"{enterprise.name}: {json.dumps(counts)} from {file_name}"[:200],
+            request=request,
+        )
     return counts
+
+
+def _apply_row(row: ImportRow, *, enterprise, create_new: bool, by, request) -> str:
+    """What became of one row: "added" (an existing client), "created" (a new record, added
+    too) or "skipped"."""
+    if row.outcome == ADD:
+        services.enterprise_add_member(enterprise=enterprise, client=row.client, by=by)
+        return "added"
+    registered = (
+        row.outcome == NEW
+        and create_new
+        and _register_and_add(row, enterprise=enterprise, by=by, request=request)
+    )
+    return "created" if registered else "skipped"
 
 
 def _register_and_add(row: ImportRow, *, enterprise, by, request) -> bool:
