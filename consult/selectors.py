@@ -336,7 +336,7 @@ def enquiry_for_booking(pk, *, client) -> Enquiry | None:
 def enquiry_followed(pk) -> Enquiry | None:
     """The queued enquiry a call answers (`?follows=` on the call screen), if it is still open."""
     try:
-        return Enquiry.objects.filter(pk=int(pk), handled=False).first()
+        return Enquiry.objects.select_related("client").filter(pk=int(pk), handled=False).first()
     except (TypeError, ValueError):
         return None
 

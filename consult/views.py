@@ -195,10 +195,10 @@ def booking_slip(request, pk):
 # --- Enquiries ----------------------------------------------------------------------
 
 
-def _caller(request):
+def _caller(request, phone: str):
     """(matches, client) for the call screen: the clients with the popped number, and the one
     the enquiry is for: chosen with ?client=, or the only match."""
-    matches = selectors.callers_by_phone(request.GET.get("phone", ""))
+    matches = selectors.callers_by_phone(phone)
     if request.GET.get("client"):
         return matches, client_get_for_user(request.user, request.GET["client"], write=True)
     return matches, matches[0] if len(matches) == 1 else None
@@ -218,8 +218,11 @@ def _after_enquiry(request, enquiry):
 
 @require_http_methods(["GET", "POST"])
 def call(request):
-    matches, client = _caller(request)
     follows = selectors.enquiry_followed(request.GET.get("follows"))
+    # The queue's links name the enquiry they follow, not the number (no phone numbers in
+    # addresses, which end up in logs and browser histories): the number is the enquiry's.
+    phone = request.GET.get("phone", "") or (follows.caller_phone if follows else "")
+    matches, client = _caller(request, phone)
     if request.method == "POST":
         form = EnquiryForm(request.POST, known_client=client is not None)
         if form.is_valid():
@@ -232,11 +235,17 @@ def call(request):
             else:
                 return _after_enquiry(request, enquiry)
     else:
-        initial = {"prospect_phone": request.GET.get("phone", "")[:30]}
+        initial = {"prospect_phone": phone[:30]}
         if follows is not None:
             initial |= {"direction": Enquiry.Direction.OUTBOUND, "department": follows.department}
         form = EnquiryForm(initial=initial, known_client=client is not None)
-    context = {"matches": matches, "client": client, "form": form, "follows": follows}
+    context = {
+        "matches": matches,
+        "client": client,
+        "form": form,
+        "follows": follows,
+        "phone": phone,
+    }
     return render(request, "consult/call.html", context, status=422 if form.is_bound else 200)
 
 
