@@ -175,16 +175,37 @@ def cost_summary(*, client_id: int, since=None, until=None) -> dict:
 
 # What the access log reads: the client record itself (opened, revealed, changed) and the VIP
 # cost record exported from /vip/<id>/costs/ (vip.views.vip_costs_export), both keyed by the
-# client's id.
+# client's id; and the other pages that show the client's details, keyed by their own row's id
+# (a return-visit call, a care plan, a complaint, a visit: each page audits its opening).
 ACCESS_LOG_TYPES = ("clientmgmt.client", "vip.costs")
 
 
+def _client_rows():
+    """(audit object type, model) of the pages about one of a client's rows."""
+    from clientmgmt.models import Complaint
+    from followup.models import CarePlan, FollowUpCall
+    from guide.models import Visit
+
+    return [
+        ("followup.followupcall", FollowUpCall),
+        ("followup.careplan", CarePlan),
+        ("clientmgmt.complaint", Complaint),
+        ("guide.visit", Visit),
+    ]
+
+
 def record_access_log(client_id: int, limit: int = 200):
-    """Who opened, revealed, changed or exported this client's record (the audit trail)."""
+    """Who opened, revealed, changed or exported this client's record, or opened a page about
+    one of their calls, care plans, complaints or visits (the audit trail). The rows' ids are
+    read first (a VIP has tens of them), so the audit table is read through its
+    (object_type, object_id) index."""
+    wanted = Q(object_type__in=ACCESS_LOG_TYPES, object_id=str(client_id))
+    for object_type, model in _client_rows():
+        rows = model.objects.filter(client_id=client_id).values_list("pk", flat=True)
+        if ids := [str(pk) for pk in rows]:
+            wanted |= Q(object_type=object_type, object_id__in=ids)
     return (
-        AuditEvent.objects.filter(object_type__in=ACCESS_LOG_TYPES, object_id=str(client_id))
-        .select_related("actor")
-        .order_by("-occurred_at")[:limit]
+        AuditEvent.objects.filter(wanted).select_related("actor").order_by("-occurred_at")[:limit]
     )
 
 

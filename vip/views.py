@@ -19,6 +19,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.selectors import client_get_for_user
@@ -303,12 +304,26 @@ def costs_workbook(standing, summary, lines, *, first, last) -> bytes:
 @require_GET
 def vip_access(request, client_id):
     standing = selectors.standing_get_for_user(request.user, client_id)
-    context = {
-        "standing": standing,
-        "client": standing.client,
-        "events": labelled(selectors.record_access_log(standing.client_id)),
-    }
+    events = labelled(selectors.record_access_log(standing.client_id))
+    for event in events:
+        what = _ACCESS_WHAT.get(event.object_type, _("Client record"))
+        if event.object_type in _ACCESS_NUMBERED:
+            what = f"{what} #{event.object_id}"
+        event.what = what
+    context = {"standing": standing, "client": standing.client, "events": events}
     return render(request, "vip/vip_access.html", context)
+
+
+# The access log's "What" column, by the audited object's type.
+_ACCESS_WHAT = {
+    "clientmgmt.client": gettext_lazy("Client record"),
+    "vip.costs": gettext_lazy("VIP costs"),
+    "followup.followupcall": gettext_lazy("Return-visit call"),
+    "followup.careplan": gettext_lazy("Care plan"),
+    "clientmgmt.complaint": gettext_lazy("Complaint"),
+    "guide.visit": gettext_lazy("Visit"),
+}
+_ACCESS_NUMBERED = set(_ACCESS_WHAT) - {"clientmgmt.client", "vip.costs"}
 
 
 # --- Candidates and nominations ---------------------------------------------------------

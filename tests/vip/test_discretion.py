@@ -188,3 +188,42 @@ def test_exports_keep_a_vips_birthday_and_id_number_to_those_who_serve_them(clie
     assert row[3] == "" and row[5] == ""
     officer = search_export(roles.ADMINISTRATOR)
     assert officer[3] == "1990-03-07" and officer[5] == person.id_number_masked != ""
+
+
+def test_the_access_log_lists_who_opened_a_vips_call_plan_complaint_and_visit(client_for):
+    """Every access is audited (seed 保密原则): the pages about a VIP's call, care plan, complaint
+    and visit are in the VIP manager's log of the record, not only the record itself."""
+    from clientmgmt import complaints
+    from tests.guide.factories import walk_in
+
+    person = make_vip()
+    stranger = ClientFactory(name="路人")
+    call = followup.call_create(client=person, due_on=timezone.localdate())
+    plan = make_plan(client=person)
+    complaint = complaints.complaint_create(client=person, by=None, words="等候太久")
+    visit = walk_in(client=person)
+    other_call = followup.call_create(client=stranger, due_on=timezone.localdate())
+    vip_manager = client_for(roles.VIP_MANAGER)
+    for page in (
+        reverse("followup:call_detail", args=[call.pk]),
+        reverse("followup:plan_detail", args=[plan.pk]),
+        reverse("followup:call_detail", args=[other_call.pk]),
+    ):
+        assert vip_manager.get(page).status_code == 200
+    boss = client_for(roles.MANAGER)  # complaints are their handlers' and managers' pages
+    assert boss.get(reverse("clientmgmt:complaint_detail", args=[complaint.pk])).status_code == 200
+    front_desk = client_for(roles.FRONT_DESK)
+    assert front_desk.get(reverse("guide:visit_detail", args=[visit.pk])).status_code == 200
+
+    log = vip_manager.get(reverse("vip:vip_access", args=[person.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    seen = {(event.actor_username, event.what) for event in log.context["events"]}
+    vm, fd = ROLE_USERNAMES[roles.VIP_MANAGER], ROLE_USERNAMES[roles.FRONT_DESK]
+    assert {
+        (vm, f"Return-visit call #{call.pk}"),
+        (vm, f"Care plan #{plan.pk}"),
+        (ROLE_USERNAMES[roles.MANAGER], f"Complaint #{complaint.pk}"),
+        (fd, f"Visit #{visit.pk}"),
+    } <= seen
+    assert (vm, f"Return-visit call #{other_call.pk}") not in seen  # another client's call
+    html = log.content.decode()
+    assert f"Complaint #{complaint.pk}" in html and f"Visit #{visit.pk}" in html
