@@ -23,6 +23,7 @@ importing them (a lower layer never imports a higher one):
 Apps register in their AppConfig.ready().
 """
 
+import hashlib
 import re
 import weakref
 from collections.abc import Callable
@@ -183,7 +184,9 @@ def _compiled_timeline(sources, limit: int, using: str) -> _CompiledTimeline:
             sql=sql,
             params=tuple(params),
             converters=compiler.get_converters(fields),
-            name=f"zhongdu_timeline_{len(_compiled_timelines)}",
+            # Named by what it runs, so two processes or threads compiling at once agree.
+            name="zhongdu_timeline_"
+            + hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:16],
         )
         _compiled_timelines[key] = compiled
     return compiled
