@@ -220,9 +220,14 @@ def _after_enquiry(request, enquiry):
 def call(request):
     follows = selectors.enquiry_followed(request.GET.get("follows"))
     # The queue's links name the enquiry they follow, not the number (no phone numbers in
-    # addresses, which end up in logs and browser histories): the number is the enquiry's.
-    phone = request.GET.get("phone", "") or (follows.caller_phone if follows else "")
+    # addresses, which end up in logs and browser histories): the number is the prospect's, or
+    # the client's once ?client= has opened the record with the viewer's access.
+    phone = request.GET.get("phone", "")
+    if not phone and follows is not None and not follows.client_id:
+        phone = follows.prospect_phone
     matches, client = _caller(request, phone)
+    if not phone and client is not None and follows is not None and follows.client_id == client.pk:
+        phone = client.phone
     if request.method == "POST":
         form = EnquiryForm(request.POST, known_client=client is not None)
         if form.is_valid():
