@@ -87,6 +87,7 @@ def complaint_list(request):
         "age_labels": selectors.overview_age_labels() if overview else [],
         "query": query.urlencode(),
         "can_see_figures": user_may_open(request.user, "clientmgmt:complaint_figures"),
+        "can_record": user_may_open(request.user, "clientmgmt:complaint_new"),
     }
     return render(request, "clientmgmt/complaint_list.html", context)
 

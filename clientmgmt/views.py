@@ -1,9 +1,12 @@
 import csv
+import dataclasses
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import resolve
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -97,6 +100,22 @@ def client_edit(request, pk):
     return _form_page(request, form, client)
 
 
+def _linked_for(user, entries):
+    """The timeline's entries, linking only to pages this user may open (the SMS outbox is the
+    managers', a visit page the front desk's): the others keep their title, without a link."""
+    may_open: dict[str, bool] = {}
+    shown = []
+    for entry in entries:
+        if entry.url:
+            name = resolve(urlsplit(entry.url).path).view_name
+            if name not in may_open:
+                may_open[name] = user_may_open(user, name)
+            if not may_open[name]:
+                entry = dataclasses.replace(entry, url="")
+        shown.append(entry)
+    return shown
+
+
 def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
     kinds = timeline_kinds()
     shown = request.GET.get("timeline", "")
@@ -104,7 +123,9 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         shown = ""
     context = {
         "client": client,
-        "timeline": timeline_for(client, kinds={shown} if shown else None),
+        "timeline": _linked_for(
+            request.user, timeline_for(client, kinds={shown} if shown else None)
+        ),
         "timeline_kinds": kinds,
         "timeline_shown": shown,
         # An open referral is what the desks must see first (one query).

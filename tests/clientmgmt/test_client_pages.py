@@ -142,6 +142,27 @@ def test_a_client_page_shows_the_timeline(front_desk_client):
     assert "Record created" in body
 
 
+def test_the_timeline_links_only_to_pages_the_viewer_may_open(client_for):
+    """An SMS on the timeline opens the outbox page for those who watch the outbox; the front
+    desk sees the same entry without a link (it would be refused)."""
+    from messaging.services import outbox_enqueue
+
+    person = ClientFactory()
+    message = outbox_enqueue(
+        idempotency_key="t:1", purpose="greeting", client=person, body="您好，欢迎来院。"
+    )
+    url = reverse("messaging:message_detail", args=[message.pk])
+
+    def sms_entries(role):
+        page = client_for(role).get(person.get_absolute_url())
+        return [e for e in page.context["timeline"] if e.kind == "sms"], page.content.decode()
+
+    entries, html = sms_entries(roles.FRONT_DESK)
+    assert len(entries) == 1 and entries[0].url == "" and url not in html
+    entries, html = sms_entries(roles.CLIENT_MANAGER)
+    assert entries[0].url == url and f'href="{url}"' in html
+
+
 def test_revealing_a_number_needs_a_reason_and_is_audited(consultant_client):
     client = ClientFactory(name="李娜", phone="13912345678")
     url = reverse("clientmgmt:client_reveal", args=[client.pk])

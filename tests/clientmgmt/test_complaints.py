@@ -401,6 +401,14 @@ def test_a_mangled_source_is_dropped(front_desk_client):
     assert Complaint.objects.get().source == ""
 
 
+def test_the_list_offers_record_a_complaint_only_to_those_who_may(client_for):
+    recorder = client_for(roles.FRONT_DESK).get(LIST)
+    assert 'data-testid="record-complaint"' in _body(recorder)
+    manager = client_for(roles.MANAGER).get(LIST)
+    assert manager.status_code == 200 and 'data-testid="record-complaint"' not in _body(manager)
+    assert client_for(roles.MANAGER).get(NEW).status_code == 403
+
+
 def test_a_double_click_on_record_records_one_complaint(front_desk_client):
     """The blank form carries a one-time key; the second POST of the same form finds the
     complaint the first one recorded (one complaint, one handler notification)."""
