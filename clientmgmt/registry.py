@@ -17,8 +17,10 @@ importing them (a lower layer never imports a higher one):
 - staff SMS: how a message to a member of staff (a complaint's escalation to the managers) is
   sent: `register_staff_sms(send)`, send(*, idempotency_key, to, body) (messaging's outbox);
 - record guards: rules that keep a record's details from people who do not need them (a VIP's,
-  seed 保密原则): `register_record_guard(guard)`, guard(user, client) -> True when the user may
-  see the whole record; everyone else gets the masked summary their task needs.
+  seed 保密原则): `register_record_guard(guard, many=...)`, guard(user, client) -> True when the
+  user may see the whole record, many(user, clients) -> the ids of those of a list they may (an
+  export or a page of rows, in a fixed number of queries); everyone else gets the masked summary
+  their task needs.
 
 Apps register in their AppConfig.ready().
 """
@@ -331,14 +333,27 @@ def client_ids_by_identifier(value: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def register_record_guard(guard) -> None:
-    if guard not in _record_guards:
-        _record_guards.append(guard)
+def register_record_guard(guard, *, many=None) -> None:
+    if all(registered != guard for registered, _many in _record_guards):
+        _record_guards.append((guard, many))
 
 
 def may_see_whole_record(user, client) -> bool:
     """Every registered guard lets this user see the whole record."""
-    return all(guard(user, client) for guard in _record_guards)
+    return all(guard(user, client) for guard, _many in _record_guards)
+
+
+def whole_record_ids(user, clients) -> set[int]:
+    """may_see_whole_record for a list of clients (an export, a page of rows): the ids of those
+    whose whole record `user` may see, asking each guard once for the whole list."""
+    clients = list(clients)
+    allowed = {client.pk for client in clients}
+    for guard, many in _record_guards:
+        if many is not None:
+            allowed &= many(user, clients)
+        else:
+            allowed &= {client.pk for client in clients if guard(user, client)}
+    return allowed
 
 
 def register_staff_sms(send) -> None:

@@ -13,9 +13,9 @@ from .models import Client, ClientEvent, ClientImport, Complaint
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
-    may_see_whole_record,
     timeline_columns,
     user_name,
+    whole_record_ids,
 )
 from .search import ClientQuery
 
@@ -182,8 +182,10 @@ def complaint_entry(row) -> TimelineEntry:
 def client_export_rows(query: ClientQuery, *, user=None):
     """Rows for the CSV export of a search: masked numbers only; a VIP's date of birth and ID
     number only for those who see VIPs' whole records."""
-    for client in client_search(query):
-        whole = not client.is_vip or (user is not None and may_see_whole_record(user, client))
+    clients = list(client_search(query))
+    allowed = whole_record_ids(user, clients) if user is not None else set()
+    for client in clients:
+        whole = not client.is_vip or client.pk in allowed
         yield [
             client.pk,
             client.name,

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from clientmgmt.registry import may_see_whole_record
+from clientmgmt.registry import whole_record_ids
 from guide.selectors import visit_get_for_user
 from zhongdu import audit
 from zhongdu.pagination import keyset_page
@@ -251,17 +251,21 @@ def weekly_tables(summary: dict) -> list[SummaryTable]:
     ]
 
 
-def _shows_client(user, client) -> bool:
-    """Whether a row may name the client: not a VIP, unless the reader sees VIPs' whole records
-    (the discretion rule; the workbook, user None, never names a VIP)."""
-    return not client.is_vip or (user is not None and may_see_whole_record(user, client))
+def _shown_clients(user, clients) -> set[int]:
+    """The ids of the clients a page's rows may name: not VIPs, unless the reader sees VIPs'
+    whole records (the discretion rule, asked once for the page; the workbook, user None, never
+    names a VIP)."""
+    clients = list(clients)
+    allowed = whole_record_ids(user, clients) if user is not None else set()
+    return {client.pk for client in clients if not client.is_vip or client.pk in allowed}
 
 
 def _comment_rows(summary: dict, user) -> list[dict]:
     may_open_client = user is not None and user_may_open(user, "clientmgmt:client_detail")
     rows = []
+    shown_ids = _shown_clients(user, (response.client for response in summary["comments"]))
     for response in summary["comments"]:
-        shown = _shows_client(user, response.client)
+        shown = response.client_id in shown_ids
         rows.append(
             {
                 "date": timezone.localtime(response.submitted_at).date(),
@@ -413,8 +417,9 @@ def response_list(request):
         survey_selectors.response_list(**form.filters()), before=request.GET.get("before")
     )
     english = _english()
+    shown_ids = _shown_clients(request.user, (response.client for response in page.items))
     for response in page.items:
-        response.client_shown = _shows_client(request.user, response.client)
+        response.client_shown = response.client_id in shown_ids
         template = response.template
         response.survey_name = (
             ((template.name_en if english else "") or template.name) if template else ""

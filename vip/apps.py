@@ -19,7 +19,9 @@ class VipConfig(AppConfig):
             registry.register_merge_relation(model, "client")
         registry.register_merge_check(merge_check)
         # Discretion (seed 保密原则): a VIP's record in full only to those who serve them.
-        registry.register_record_guard(selectors.may_see_whole_record)
+        registry.register_record_guard(
+            selectors.may_see_whole_record, many=selectors.whole_record_ids
+        )
         # A VIP who arrives is walked through by their named escort (seed: 专人引导), unless the
         # desk chose someone else.
         guide_registry.register_default_escort(selectors.named_escort)

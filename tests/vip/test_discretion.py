@@ -227,3 +227,51 @@ def test_the_access_log_lists_who_opened_a_vips_call_plan_complaint_and_visit(cl
     assert (vm, f"Return-visit call #{other_call.pk}") not in seen  # another client's call
     html = log.content.decode()
     assert f"Complaint #{complaint.pk}" in html and f"Visit #{visit.pk}" in html
+
+
+def test_lists_and_exports_ask_the_discretion_rule_once_whatever_the_number_of_vips(client_for):
+    """The search export and the survey responses name a VIP only to those who serve them, in
+    the same number of queries for 3 VIPs as for 13 (the rule is asked for the whole list)."""
+    import csv
+    import io
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    handler = client_for(roles.CLIENT_MANAGER)
+    me = get_user_model().objects.get(username=ROLE_USERNAMES[roles.CLIENT_MANAGER])
+    served = make_vip(date_of_birth=datetime.date(1990, 3, 7))
+    followup.call_create(client=served, due_on=timezone.localdate(), assigned_to=me)
+    answered(client=served, score=5, comment="很满意")
+
+    def add_vips(n):
+        for _ in range(n):
+            other = make_vip(date_of_birth=datetime.date(1985, 1, 2))
+            answered(client=other, score=4, comment="还行")
+
+    def measured(url, params=None):
+        with CaptureQueriesContext(connection) as queries:
+            response = handler.get(url, params or {})
+        assert response.status_code == 200
+        return response, len(queries)
+
+    def export():
+        response, count = measured(reverse("clientmgmt:client_export"), {"q": "贵宾甲"})
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
+        return {row[0]: row[3] for row in rows}, count
+
+    def responses():
+        response, count = measured(reverse("followup:response_list"))
+        return {r.client_id: r.client_shown for r in response.context["page"].items}, count
+
+    add_vips(2)
+    few_rows, few_export = export()
+    few_shown, few_list = responses()
+    assert len(few_rows) == len(few_shown) == 3
+    add_vips(10)
+    rows, many_export = export()
+    shown, many_list = responses()
+    assert (many_export, many_list) == (few_export, few_list)
+    assert len(rows) == 13 and rows.pop(str(served.pk)) == "1990-03-07"
+    assert set(rows.values()) == {""}  # the VIPs this client manager does not serve
+    assert len(shown) == 13 and shown.pop(served.pk) is True and not any(shown.values())
