@@ -88,6 +88,9 @@ class CallAttemptInline(ReadOnlyInline):
     fields = ["at", "outcome", "detail", "actor"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
 
 @admin.register(FollowUpCall)
 class FollowUpCallAdmin(ClientPhoneMixin, admin.ModelAdmin):
@@ -131,6 +134,9 @@ class CarePlanStepInline(ReadOnlyInline):
     model = CarePlanStep
     fields = ["due_on", "label", "call", "sms_template", "status"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("call", "sms_template")
 
 
 @admin.register(CarePlan)

@@ -165,6 +165,9 @@ class SurveyAnswerInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("question")
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -179,7 +179,7 @@ class EnterpriseMemberInline(admin.TabularInline):
         return mask_phone(obj.client.phone)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client", "added_by")
+        return super().get_queryset(request).select_related("client", "added_by", "enterprise")
 
 
 @admin.register(Enterprise)
