@@ -1,6 +1,7 @@
 # Forms of the care-plan pages: they check the shape of input; the services (followup.services)
 # make the calls and SMS of each timepoint, once, and refuse changes to a plan that is not live.
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -123,6 +124,16 @@ class StepForm(forms.Form):
 
 
 class BaseStepFormSet(forms.BaseFormSet):
+    @cached_property
+    def forms(self):
+        forms = super().forms
+        # One query for the SMS templates every row offers, not one per row.
+        if forms:
+            choices = list(forms[0].fields["sms_template"].choices)
+            for form in forms[1:]:
+                form.fields["sms_template"].choices = choices
+        return forms
+
     def steps(self) -> list[dict]:
         """The timepoints as services.plan_create / plan_update take them (blank rows left
         out)."""

@@ -207,6 +207,26 @@ def test_choosing_another_template_redraws_the_texts_and_the_timepoints(cm, lase
     assert (plan.template, plan.starts_on) == (acne, start)
 
 
+def test_the_new_plan_page_runs_the_same_queries_for_4_or_12_timepoints(cm):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    person = ClientFactory()
+    sms_template()
+
+    def queries(offsets):
+        template = plan_template(name=f"{len(offsets)}个时间点", offsets=offsets)
+        url = _new_url(person, template=template.pk)
+        cm.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            page = cm.get(url)
+        steps = page.context["steps"]
+        assert len(steps.forms) == len(offsets) + steps.extra  # and blank rows to add
+        return len(captured)
+
+    assert queries((1, 3, 7, 30)) == queries(tuple(range(1, 13)))
+
+
 def test_a_health_management_plan_adds_exercise_mental_health_and_prevention(cm):
     health = plan_template(name="健康管理", offsets=(30,), sms_on=(), kind="health")
     health.exercise = "每周三次快走"
