@@ -186,11 +186,16 @@ def round_get(pk: int) -> SurveyRound:
 
 
 def round_message_counts(survey_round: SurveyRound) -> dict:
-    """The round's SMS by outcome (the outbox keys name the round)."""
+    """The round's SMS by outcome (the outbox keys name the round). Polled while the round
+    sends: only the messages written since the round began are read (outbox_created_idx), not
+    the whole outbox for a key prefix no index serves."""
     from messaging.models import OutboxMessage
 
     counts = dict(
-        OutboxMessage.objects.filter(idempotency_key__startswith=f"survey-round:{survey_round.pk}:")
+        OutboxMessage.objects.filter(
+            created_at__gte=survey_round.created_at,
+            idempotency_key__startswith=f"survey-round:{survey_round.pk}:",
+        )
         .values_list("status")
         .annotate(n=Count("pk"))
         .order_by()

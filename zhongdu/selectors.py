@@ -42,7 +42,8 @@ def notifications_for(user) -> QuerySet[Notification]:
 def notifications_unread_count(user) -> int:
     """Unread notifications of the user, counted up to BADGE_LIMIT (one query on the partial
     index notification_unread_idx)."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True)[:BADGE_LIMIT].count()
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
+    return unread[:BADGE_LIMIT].count()
 
 
 def notification_get_for_user(user, pk) -> Notification | None:
