@@ -100,6 +100,7 @@ def call_list(request):
         "calls": calls,
         "counts": selectors.call_counts(user=user),
         "upcoming_days": selectors.UPCOMING_DAYS,
+        "queue_limit": selectors.QUEUE_LIMIT,
         "today": timezone.localdate(),
         "tabs": tabs,
         "view": view,

@@ -126,6 +126,21 @@ def test_the_workbench_says_so_when_nothing_is_due(cm):
     assert "The shared pool is empty" in _body(page)
 
 
+def test_a_full_queue_says_the_rest_come_as_these_are_made(cm, monkeypatch):
+    from followup import selectors as call_selectors
+
+    monkeypatch.setattr(call_selectors, "QUEUE_LIMIT", 3)
+    for _ in range(2):
+        make_call(assigned_to=cm.user)
+    assert 'data-testid="queue-limit"' not in _body(cm.get(WORKBENCH, **EN))
+    for _ in range(2):
+        make_call(assigned_to=cm.user)
+    page = cm.get(WORKBENCH, **EN)
+    assert len(page.context["calls"]) == 3 and page.context["counts"]["mine"] == 4
+    assert "Showing the 3 most urgent calls" in _body(page)
+    assert "最紧急的3通" in _body(cm.get(WORKBENCH))
+
+
 def test_the_upcoming_count_looks_a_week_ahead(cm):
     make_call(due_on=days(2), assigned_to=cm.user)
     make_call(due_on=days(7), assigned_to=cm.user)
