@@ -15,6 +15,7 @@ from zhongdu import audit
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
+from .complaint_selectors import is_handler
 from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
@@ -100,6 +101,11 @@ def client_edit(request, pk):
     return _form_page(request, form, client)
 
 
+# Pages whose role may open some of them but not all: a complaint is its handlers' (whoever
+# recorded one finds it under "Complaints I recorded").
+_EVERY_ONE_OF = {"clientmgmt:complaint_detail": is_handler}
+
+
 def _linked_for(user, entries):
     """The timeline's entries, linking only to pages this user may open (the SMS outbox is the
     managers', a visit page the front desk's): the others keep their title, without a link."""
@@ -109,7 +115,9 @@ def _linked_for(user, entries):
         if entry.url:
             name = resolve(urlsplit(entry.url).path).view_name
             if name not in may_open:
-                may_open[name] = user_may_open(user, name)
+                may_open[name] = user_may_open(user, name) and (
+                    name not in _EVERY_ONE_OF or _EVERY_ONE_OF[name](user)
+                )
             if not may_open[name]:
                 entry = dataclasses.replace(entry, url="")
         shown.append(entry)

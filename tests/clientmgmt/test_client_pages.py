@@ -163,6 +163,19 @@ def test_the_timeline_links_only_to_pages_the_viewer_may_open(client_for):
     assert entries[0].url == url and f'href="{url}"' in html
 
 
+def test_a_complaint_on_the_timeline_links_for_its_handlers_only(client_for):
+    from clientmgmt import complaints
+
+    person = ClientFactory()
+    complaint = complaints.complaint_create(client=person, by=None, words="等候太久")
+    url = reverse("clientmgmt:complaint_detail", args=[complaint.pk])
+    for role, linked in ((roles.FRONT_DESK, False), (roles.CLIENT_MANAGER, True)):
+        page = client_for(role).get(person.get_absolute_url())
+        entry = next(e for e in page.context["timeline"] if e.kind == "complaint")
+        assert (entry.url == url) is linked and (f'href="{url}"' in page.content.decode()) is linked
+        assert client_for(role).get(url).status_code == (200 if linked else 403)
+
+
 def test_revealing_a_number_needs_a_reason_and_is_audited(consultant_client):
     client = ClientFactory(name="李娜", phone="13912345678")
     url = reverse("clientmgmt:client_reveal", args=[client.pk])
