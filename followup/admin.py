@@ -136,7 +136,7 @@ class CarePlanStepInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("call", "sms_template")
+        return super().get_queryset(request).select_related("sms_template")
 
 
 @admin.register(CarePlan)
