@@ -33,7 +33,11 @@ def test_the_board_lists_todays_bookings_and_walk_ins_by_time_with_their_state(
     later = checked_in(
         client=ClientFactory(name="李娜"), session=today_session(start_time=datetime.time(9))
     )
-    walk_in(client=ClientFactory(name="赵敏"))
+    walked_in = walk_in(client=ClientFactory(name="赵敏"))
+    # The walk-in came at 10:00, after both sessions began (not at "now", which between
+    # midnight and 09:00 would sort it first).
+    ten = datetime.datetime.combine(timezone.localdate(), datetime.time(10))
+    Visit.objects.filter(pk=walked_in.pk).update(arrived_at=timezone.make_aware(ten))
     make_booking(client=ClientFactory(name="明天"))  # a later day: not on today's board
     response = front_desk_client.get(TODAY, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
