@@ -26,5 +26,5 @@ RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=Wm3vH0
 
 USER zhongdu
 EXPOSE 8000
-CMD ["gunicorn", "zhongdu.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--access-logfile", "-"]

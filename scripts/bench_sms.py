@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhongdu.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def main():
@@ -36,11 +36,11 @@ def main():
     django.setup()
     from django.db import connection, transaction
 
+    from config.celery import app
     from messaging import services
     from messaging.models import OutboxMessage
     from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
     from tests.worker_process import WorkerProcess, database_url, wait_until
-    from zhongdu.celery import app
 
     app.control.purge()
     run = uuid.uuid4().hex[:8]

@@ -8,7 +8,7 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 mkdir -p var/broker/out var/broker/processed
 
-"$BIN/celery" -A zhongdu worker --beat --loglevel=INFO --concurrency=2 &
+"$BIN/celery" -A config worker --beat --loglevel=INFO --concurrency=2 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 

@@ -35,7 +35,7 @@ class WorkerProcess:
                 "-m",
                 "celery",
                 "-A",
-                "zhongdu",
+                "config",
                 "worker",
                 "--loglevel=WARNING",
                 f"--concurrency={self.concurrency}",

@@ -1,5 +1,7 @@
 import logging
 
+# The project's Celery app (config/celery.py), without importing the project from an app.
+from celery import current_app as celery_app
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -7,7 +9,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .celery import app as celery_app
 from .forms import AuditFilterForm
 from .navigation import sections_for
 from .pagination import keyset_page

@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from clientmgmt import complaints, tasks
 from clientmgmt.models import Complaint, ComplaintDeadline
+from config.schedules import DEFAULT_SCHEDULES
 from messaging import services as messaging
 from messaging.models import OutboxMessage
 from tests.clientmgmt.complaint_factories import handler_user, make_complaint, move
 from tests.clientmgmt.factories import ClientFactory
 from zhongdu import roles, sms
 from zhongdu.models import CalendarDay, Notification, WorkingHours
-from zhongdu.schedules import DEFAULT_SCHEDULES
 
 pytestmark = pytest.mark.django_db
 

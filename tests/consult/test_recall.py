@@ -8,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from config.schedules import DEFAULT_SCHEDULES
 from consult import services, tasks
 from consult.models import Booking, BookingEvent, Recall
 from tests.factories import UserFactory
 from zhongdu import roles
 from zhongdu.models import ClinicSession
-from zhongdu.schedules import DEFAULT_SCHEDULES
 
 from .factories import (
     future_session,

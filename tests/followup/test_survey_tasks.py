@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from config.schedules import DEFAULT_SCHEDULES
 from followup import surveys, tasks
 from followup.models import FollowUpCall, FollowUpPolicy, SurveyInvitation
 from guide import services as guide_services
@@ -19,7 +20,6 @@ from tests.followup.survey_factories import (
     survey_sms_templates,
 )
 from tests.guide.factories import exam_package, walk_in
-from zhongdu.schedules import DEFAULT_SCHEDULES
 
 pytestmark = pytest.mark.django_db
 

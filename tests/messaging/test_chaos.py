@@ -14,11 +14,11 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
+from config.celery import app as celery_app
 from messaging import services
 from messaging.models import OutboxMessage
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.worker_process import WorkerProcess, database_url, wait_until
-from zhongdu.celery import app as celery_app
 
 MESSAGES = 1000
 KILLS = 4

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from config.schedules import DEFAULT_SCHEDULES
 from guide.models import Charge
 from tests.factories import UserFactory
 from tests.vip.factories import client, policy, spend
@@ -14,7 +15,6 @@ from vip.demo import POLICY
 from vip.models import Enterprise, VipCandidate, VipPolicy, VipStanding
 from zhongdu import roles
 from zhongdu.models import Notification
-from zhongdu.schedules import DEFAULT_SCHEDULES
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from config.celery import app as celery_app
 from zhongdu import tasks
-from zhongdu.celery import app as celery_app
 from zhongdu.models import Heartbeat
 
 

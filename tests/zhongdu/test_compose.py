@@ -1,5 +1,5 @@
 """docker-compose.yml gives the web, worker and beat containers every variable that
-zhongdu/settings.py reads and production needs, under its own name, with the README's default."""
+config/settings.py reads and production needs, under its own name, with the README's default."""
 
 import ast
 import os
@@ -27,7 +27,7 @@ NOT_PASSED = {
 }
 # Set by the compose file itself, not taken from the operator's environment.
 FIXED = {"DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"}
-# zhongdu/settings.py refuses to start without them when DJANGO_DEBUG is false.
+# config/settings.py refuses to start without them when DJANGO_DEBUG is false.
 REQUIRED = {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "SEARCH_HASH_KEY"}
 # Where the compose default differs from the README's on purpose: the compose file puts the
 # application behind a TLS-terminating proxy (see its comments and README "Production").
@@ -37,8 +37,8 @@ REFERENCE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::(?P<op>[-?])(?P<arg>[^}]*))
 
 
 def _settings_variables() -> set[str]:
-    """The names zhongdu/settings.py reads with env(...) / env.<cast>(...)."""
-    tree = ast.parse((ROOT / "zhongdu" / "settings.py").read_text())
+    """The names config/settings.py reads with env(...) / env.<cast>(...)."""
+    tree = ast.parse((ROOT / "config" / "settings.py").read_text())
     names = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:

@@ -1,7 +1,7 @@
 import pytest
 from django.db import OperationalError, connection
 
-from zhongdu.celery import app as celery_app
+from config.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import override
 
+from config.schedules import DEFAULT_SCHEDULES
 from tests.zhongdu.factories import (
     ClinicSessionFactory,
     DepartmentFactory,
@@ -16,7 +17,6 @@ from tests.zhongdu.factories import (
 from zhongdu import tasks
 from zhongdu.directory import services
 from zhongdu.models import ClinicSession
-from zhongdu.schedules import DEFAULT_SCHEDULES
 
 pytestmark = pytest.mark.django_db
 

@@ -123,7 +123,7 @@ def test_the_embedded_broker_keeps_all_its_folders_under_var():
             "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))",
         ],
         cwd=ROOT,
-        env=env | {"DJANGO_SETTINGS_MODULE": "zhongdu.settings"},
+        env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,8 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-from zhongdu.schedules import DEFAULT_SCHEDULES
 
 
 class Command(BaseCommand):
@@ -13,7 +12,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, dry_run, **options):
-        for name, task, seconds in DEFAULT_SCHEDULES:
+        for name, task, seconds in settings.ZHONGDU_DEFAULT_SCHEDULES:
             if PeriodicTask.objects.filter(name=name).exists():
                 # Keep whatever an administrator changed in the admin.
                 self.stdout.write(f"kept {name}")

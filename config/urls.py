@@ -5,9 +5,8 @@ from django.views.i18n import set_language
 
 from consult import views as consult_views
 from followup import survey_views
-
-from . import views
-from .directory import views as directory_views
+from zhongdu import views
+from zhongdu.directory import views as directory_views
 
 urlpatterns = [
     path("", views.home, name="home"),
