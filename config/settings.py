@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "followup",
     "vip",
     "reports",
+    # Demo data and benchmarks, above every layer (seed_demo, bench_*).
+    "demo",
 ]
 
 MIDDLEWARE = [

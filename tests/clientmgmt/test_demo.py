@@ -6,11 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from stdnum.cn import ric
 
-from clientmgmt import demo, services
+from clientmgmt import services
 from clientmgmt.models import Client, ClientEvent
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
-from followup import event_demo
+from demo import clients as demo
+from demo import events as event_demo
 from zhongdu import crypto
 
 
@@ -128,7 +129,7 @@ def test_id_numbers_already_on_file_are_left_out_rather_than_refused():
 @pytest.mark.usefixtures("_development")
 def test_seed_demo_creates_the_demo_clients_once_through_the_service():
     # The demo clients, and the new people met at the demo's past free clinic (registered at
-    # the door by the client manager: followup.event_demo).
+    # the door by the client manager: demo.events).
     met = len(event_demo.NEW_PEOPLE)
     call_command("seed_demo", password="winter-plum-2026", stdout=io.StringIO())
     assert Client.objects.count() == demo.DEMO_CLIENTS + met

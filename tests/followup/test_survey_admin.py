@@ -4,9 +4,9 @@ responses, and the demo surveys."""
 import pytest
 from django.urls import reverse
 
+from demo.surveys import seed_surveys
 from followup.models import Dimension, SurveyInvitation, SurveyQuestion, SurveyTemplate
 from followup.survey_admin import SurveyQuestionForm
-from followup.survey_demo import seed_surveys
 from messaging.models import Purpose, SmsTemplate
 from tests.followup.factories import satisfaction_survey
 from tests.followup.survey_factories import answered, invitation

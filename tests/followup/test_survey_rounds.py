@@ -405,7 +405,7 @@ def test_who_may_read_and_send(client_for, market, market_sms, role, read, send)
 
 
 def test_the_demo_round_has_answers(market_sms):
-    from followup.survey_demo import seed_market_round, seed_surveys
+    from demo.surveys import seed_market_round, seed_surveys
 
     seed_surveys()
     for _n in range(8):

@@ -7,11 +7,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from config.schedules import DEFAULT_SCHEDULES
+from demo.vips import POLICY
 from guide.models import Charge
 from tests.factories import UserFactory
 from tests.vip.factories import client, policy, spend
 from vip import tasks
-from vip.demo import POLICY
 from vip.models import Enterprise, VipCandidate, VipPolicy, VipStanding
 from zhongdu import roles
 from zhongdu.models import Notification

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from demo.directory import seed_directory
 from tests.zhongdu.factories import (
     ClinicSessionFactory,
     DepartmentFactory,
@@ -15,7 +16,6 @@ from tests.zhongdu.factories import (
     PriceItemFactory,
 )
 from zhongdu import roles
-from zhongdu.directory.demo import seed_directory
 from zhongdu.directory.selectors import knowledge_desk_search
 from zhongdu.models import (
     Channel,

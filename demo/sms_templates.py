@@ -1,6 +1,6 @@
 """Demo SMS templates (seed_demo): the messages the centre sends most."""
 
-from .models import Kind, Purpose, SmsTemplate
+from messaging.models import Kind, Purpose, SmsTemplate
 
 TEMPLATES = [
     (

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from clientmgmt.demo import seed_clients
 from clientmgmt.models import Client
-from guide.bulk import seed_visits
+from demo.bulk_visits import seed_visits
+from demo.clients import seed_clients
 from guide.models import Charge
 from vip import services
 from vip.models import VipStanding

@@ -14,10 +14,9 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from clientmgmt.models import Client
-from zhongdu import bulk
+from demo import bulk
+from guide.models import Charge, Visit
 from zhongdu.models import Channel, Department, Expert, PriceItem
-
-from .models import Charge, Visit
 
 BATCH = 50_000
 
@@ -31,7 +30,7 @@ def _catalogue():
     prices = list(PriceItem.objects.filter(active=True).values_list("pk", "price"))
     channels = list(Channel.objects.values_list("pk", flat=True))
     if not departments or not prices:
-        from zhongdu.directory.demo import seed_directory
+        from demo.directory import seed_directory
 
         seed_directory(weeks=1)
         return _catalogue()

@@ -17,11 +17,10 @@ from clientmgmt.models import Client
 from guide import selectors as guide_selectors
 from guide import services as guide_services
 from guide.models import Visit, VisitEvent
+from vip import services
+from vip.models import Enterprise, VipCandidate, VipStanding
 from zhongdu import roles
 from zhongdu.models import Department, PriceItem
-
-from . import services
-from .models import Enterprise, VipCandidate, VipStanding
 
 # The seed's 认定标准 with its [X] filled the way a private dermatology hospital might: personal
 # VIP from ¥50,000 a year (gold ¥100,000, platinum ¥300,000); an enterprise with an agreement

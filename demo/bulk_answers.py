@@ -12,10 +12,9 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from demo import bulk
+from followup.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyResponse, SurveyTemplate
 from guide.models import Visit
-from zhongdu import bulk
-
-from .models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyResponse, SurveyTemplate
 
 BATCH = 20_000
 PER_RESPONSE = len(CALL_DIMENSIONS) + 1

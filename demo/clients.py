@@ -32,12 +32,12 @@ from django.db.models import Max
 from django.utils import timezone
 from stdnum import numdb
 
-from zhongdu import bulk, crypto
+from clientmgmt.models import Client, ClientEvent
+from clientmgmt.search import build_search_terms
+from demo import bulk
+from zhongdu import crypto
 from zhongdu.masking import mask_id_number
 from zhongdu.models import Channel
-
-from .models import Client, ClientEvent
-from .search import build_search_terms
 
 DEMO_CLIENTS = 300
 HISTORY_DAYS = 3 * 365  # clients were registered over the last three years
@@ -523,7 +523,7 @@ _FORM_FIELDS = [
 def seed_demo_clients(count: int = DEMO_CLIENTS, *, by=None) -> int:
     """Create the demo clients that are missing (found by phone), through the service; then date
     them back over the last three years. Returns how many were created."""
-    from .services import client_create  # services import the models this module needs
+    from clientmgmt.services import client_create  # services import the models this module needs
 
     profiles = demo_profiles(count)
     existing = set(

@@ -16,10 +16,9 @@ from django.utils import timezone
 from clientmgmt.models import Client
 from consult import services as consult
 from consult.models import Booking
+from guide import services
+from guide.models import ExamPackage, MembershipCard, TriageKeyword
 from zhongdu.models import ClinicSession, Department, PriceItem
-
-from . import services
-from .models import ExamPackage, MembershipCard, TriageKeyword
 
 # Words callers use, beyond each department's own specialties (which become keywords too).
 EXTRA_KEYWORDS = [

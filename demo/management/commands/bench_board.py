@@ -4,7 +4,7 @@
 
 Tops today up to N bookings on benchmark clinic sessions (made through the consultation desk's
 booking service; a third checked in and triaged along the way, as at mid-morning) plus a tenth as
-many walk-ins, then sends signed-in requests in process (zhongdu.bench: django.test.Client, DEBUG
+many walk-ins, then sends signed-in requests in process (demo.bench: django.test.Client, DEBUG
 off): a trivial page as the baseline, the whole board, the htmx refresh of it, and a search by
 the last four digits. Prints median and p95 latency, the database's share and queries per request.
 The issue's target: the board with 500 bookings at p95 under 100 ms. Timings depend on the
@@ -20,13 +20,14 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from clientmgmt.demo import seed_clients
 from clientmgmt.models import Client
 from consult import services as consult
 from consult.models import Booking
+from demo import bench
+from demo.clients import seed_clients
 from guide import services
 from guide.models import Visit
-from zhongdu import bench, roles
+from zhongdu import roles
 from zhongdu.models import ClinicSession, Department, Expert
 
 BENCH_USERNAME = "bench_frontdesk"

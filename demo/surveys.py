@@ -7,10 +7,9 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from followup import survey_rounds, surveys
+from followup.models import Dimension, SurveyQuestion, SurveyRound, SurveyTemplate
 from messaging.models import Kind, Purpose, SmsTemplate
-
-from . import survey_rounds, surveys
-from .models import Dimension, SurveyQuestion, SurveyRound, SurveyTemplate
 
 Type = SurveyQuestion.Type
 

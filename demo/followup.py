@@ -12,11 +12,10 @@ import datetime
 from django.utils import timezone
 
 from clientmgmt.models import Client
+from followup import services
+from followup.models import CarePlan, CarePlanTemplate, CarePlanTemplateStep, FollowUpCall
 from messaging.models import SmsTemplate
 from zhongdu.models import Department
-
-from . import services
-from .models import CarePlan, CarePlanTemplate, CarePlanTemplateStep, FollowUpCall
 
 REMINDER = "followup_reminder"
 
@@ -119,7 +118,7 @@ PLANS = [
     ("慢性湿疹", 7, False),
     ("激光术后护理", 1, False),
 ]
-# Demo clients of follow-up come after those the front desk's morning uses (guide.demo).
+# Demo clients of follow-up come after those the front desk's morning uses (demo.front_desk).
 FIRST_CLIENT = 28
 
 

@@ -4,7 +4,7 @@
 
 Tops the database up (clients, visits with their charges, survey answers; COPY on Postgres),
 keeps the rollups of the last 40 days and caches the closed months (as the beat jobs do, timed),
-then sends signed-in requests as a manager through the whole stack (zhongdu.bench): the
+then sends signed-in requests as a manager through the whole stack (demo.bench): the
 dashboard, the current month's report and last month's. Prints median and p95, the database's
 share and queries per request. The issue's target: each under 250 ms p95 with a fixed query
 count. Refuses to run with DJANGO_DEBUG=false unless given --force.
@@ -18,14 +18,15 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from clientmgmt.demo import seed_clients
 from clientmgmt.models import Client
-from followup.bulk import seed_answers
+from demo import bench
+from demo.bulk_answers import seed_answers
+from demo.bulk_visits import seed_visits
+from demo.clients import seed_clients
 from followup.models import SurveyAnswer
-from guide.bulk import seed_visits
 from guide.models import Visit
 from reports import rollups, satisfaction
-from zhongdu import bench, roles
+from zhongdu import roles
 
 
 class Command(BaseCommand):

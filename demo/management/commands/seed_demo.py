@@ -4,6 +4,15 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from demo import clients as demo
+from demo.directory import seed_directory
+from demo.events import seed_events
+from demo.followup import seed_followup_plans
+from demo.front_desk import seed_front_desk
+from demo.referrals import seed_referrals
+from demo.sms_templates import seed_templates
+from demo.surveys import seed_market_round, seed_surveys
+from demo.vips import seed_vips
 from zhongdu import roles
 
 # Demo usernames are a contract: the README, the browser tests and later issues use them.
@@ -39,18 +48,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, password, force, dry_run, clients, **options):
-        # The demo spans every layer, so this entry point reaches up to clientmgmt; it does so
-        # at run time only, and nothing imports this command.
-        from clientmgmt import demo
-        from clientmgmt.referral_demo import seed_referrals
-        from followup.demo import seed_followup_plans
-        from followup.event_demo import seed_events
-        from followup.survey_demo import seed_market_round, seed_surveys
-        from guide.demo import seed_front_desk
-        from messaging.demo import seed_templates
-        from vip.demo import seed_vips
-        from zhongdu.directory.demo import seed_directory
-
         if not settings.DEBUG and not force:
             raise CommandError(
                 "Refusing to create demo users with DJANGO_DEBUG=false;"

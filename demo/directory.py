@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from zhongdu.directory.services import clinic_sessions_generate
 from zhongdu.models import (
     Channel,
     Department,
@@ -20,8 +21,6 @@ from zhongdu.models import (
     PriceItem,
     SessionTemplate,
 )
-
-from .services import clinic_sessions_generate
 
 # (name, floor, phone extension, specialties)
 DEPARTMENTS = [

@@ -2,7 +2,7 @@
 
     python manage.py bench_clients --clients 1000000 [--requests 200]
 
-Seeds the clients that are missing (clientmgmt.demo.seed_clients), refreshes the planner's
+Seeds the clients that are missing (demo.clients.seed_clients), refreshes the planner's
 statistics on Postgres, then sends signed-in requests in process (django.test.Client, DEBUG off):
 a trivial page as the baseline and each search and the client page, interleaved, each with a
 query value taken at random from a real row. Prints median and p95 latency, the median time spent
@@ -20,9 +20,10 @@ from django.db.models import Max, Min
 from django.urls import reverse
 from pypinyin import Style, lazy_pinyin
 
-from clientmgmt.demo import seed_clients
 from clientmgmt.models import Client
-from zhongdu import bench, crypto, roles
+from demo import bench
+from demo.clients import seed_clients
+from zhongdu import crypto, roles
 from zhongdu.masking import national_digits
 
 BENCH_USERNAME = "bench_frontdesk"
