@@ -10,12 +10,16 @@ WORKDIR /app
 RUN useradd --system --create-home --home-dir /home/zhongdu zhongdu
 
 COPY pyproject.toml README.md ./
+COPY config ./config
 COPY zhongdu ./zhongdu
 COPY clientmgmt ./clientmgmt
+COPY messaging ./messaging
 COPY consult ./consult
 COPY guide ./guide
 COPY followup ./followup
 COPY vip ./vip
+COPY reports ./reports
+COPY demo ./demo
 RUN pip install .
 
 COPY . .
