@@ -13,7 +13,9 @@ COPY pyproject.toml README.md ./
 COPY config ./config
 COPY zhongdu ./zhongdu
 COPY clientmgmt ./clientmgmt
+COPY referrals ./referrals
 COPY messaging ./messaging
+COPY complaints ./complaints
 COPY consult ./consult
 COPY guide ./guide
 COPY followup ./followup

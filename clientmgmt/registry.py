@@ -14,13 +14,16 @@ importing them (a lower layer never imports a higher one):
   ValidationError;
 - identifier lookups: other numbers that find a client in the search (a membership card number):
   `register_identifier_lookup(lookup)`, lookup(value) -> client ids;
-- staff SMS: how a message to a member of staff (a complaint's escalation to the managers) is
-  sent: `register_staff_sms(send)`, send(*, idempotency_key, to, body) (messaging's outbox);
 - record guards: rules that keep a record's details from people who do not need them (a VIP's,
   seed 保密原则): `register_record_guard(guard, many=...)`, guard(user, client) -> True when the
   user may see the whole record, many(user, clients) -> the ids of those of a list they may (an
   export or a page of rows, in a fixed number of queries); everyone else gets the masked summary
-  their task needs.
+  their task needs;
+- record panels: what the desks must see first on the client page, from a layer above (an open
+  referral): `register_record_panel(panel)`, panel(user, client) -> None or (template, context);
+- link rules: pages whose role may open some but not all (a complaint's page is its handlers'):
+  `register_link_rule("complaints:complaint_detail", rule)`, rule(user) -> bool, so the timeline
+  links to them only for those the rule lets in.
 
 Apps register in their AppConfig.ready().
 """
@@ -41,7 +44,6 @@ _visit_sources: list = []
 _merge_checks: list = []
 _identifier_lookups: list = []
 _record_guards: list = []
-_staff_sms: list = []
 
 
 def register_merge_relation(model, field_name: str = "client") -> None:
@@ -356,9 +358,31 @@ def whole_record_ids(user, clients) -> set[int]:
     return allowed
 
 
-def register_staff_sms(send) -> None:
-    _staff_sms[:] = [send]
+# --- The client page's panels ------------------------------------------------------------------
+# A higher layer shows what the desks must see first on the client page (an open referral) without
+# clientmgmt importing it: `panel(user, client)` returns None, or (template name, context) for
+# an `{% include %}` on the page. One query each at most: the page pins its query count.
+_record_panels: list = []
 
 
-def staff_sms_sender():
-    return _staff_sms[0] if _staff_sms else None
+def register_record_panel(panel) -> None:
+    if panel not in _record_panels:
+        _record_panels.append(panel)
+
+
+def record_panels(user, client) -> list[tuple[str, dict]]:
+    return [shown for panel in _record_panels if (shown := panel(user, client)) is not None]
+
+
+# Pages whose role may open some of them but not all (a complaint's page is its handlers'): the
+# client page's timeline links to them only for users the rule lets in, beyond PAGE_ACCESS.
+_link_rules: dict[str, Callable] = {}
+
+
+def register_link_rule(view_name: str, rule) -> None:
+    """rule(user) -> bool, for links to the page named `view_name` ("app:name")."""
+    _link_rules[view_name] = rule
+
+
+def link_rule(view_name: str):
+    return _link_rules.get(view_name)

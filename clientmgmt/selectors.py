@@ -2,14 +2,12 @@ import json
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Q
-from django.db.models.functions import Substr
 from django.http import Http404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from zhongdu import crypto, roles
 
-from .models import Client, ClientEvent, ClientImport, Complaint
+from .models import Client, ClientEvent, ClientImport
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
@@ -145,37 +143,6 @@ def client_event_entry(row) -> TimelineEntry:
         detail=row["t_first"],
         actor=row["t_actor"],
         extra={"fields": _field_labels(fields)},
-    )
-
-
-def complaint_rows(client):
-    """The client's complaints, for the timeline (clientmgmt.registry)."""
-    return Complaint.objects.filter(client=client).values(
-        **timeline_columns(
-            kind="complaint",
-            at="received_at",
-            status="status",
-            first="category",
-            second="severity",
-            third=Substr("words", 1, 200),
-            actor=user_name("received_by"),
-        )
-    )
-
-
-def complaint_entry(row) -> TimelineEntry:
-    return TimelineEntry(
-        at=row["t_at"],
-        kind="complaint",
-        title=_("Complaint (%(category)s, %(severity)s): %(status)s")
-        % {
-            "category": Complaint.Category(row["t_first"]).label,
-            "severity": Complaint.Severity(row["t_second"]).label,
-            "status": Complaint.Status(row["t_status"]).label,
-        },
-        detail=row["t_third"],
-        actor=row["t_actor"],
-        url=reverse("clientmgmt:complaint_detail", args=[row["t_number"]]),
     )
 
 

@@ -16,7 +16,6 @@ from zhongdu.masking import mask_id_number, mask_phone
 
 from . import imports, validation
 from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
-from .referrals import referrals_note_arrival
 from .registry import check_merge, merge_relations
 from .search import build_search_terms
 
@@ -302,8 +301,6 @@ def client_note_activity(*, client_id: int, visited_at=None, categories=()) -> N
         rows.filter(Q(last_visit_at__isnull=True) | Q(last_visit_at__lt=visited_at)).update(
             last_visit_at=visited_at
         )
-        # A referred client who comes has arrived (the consultation desk stops calling them).
-        referrals_note_arrival(client_id=client_id)
     for name in categories:
         rows.filter(**{name: False}).update(**{name: True})
 

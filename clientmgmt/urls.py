@@ -1,7 +1,7 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "clientmgmt:<name>".
 from django.urls import include, path
 
-from . import archive_views, complaint_views, referral_views, views
+from . import archive_views, views
 
 app_name = "clientmgmt"
 # Mounted at the site's root (zhongdu/urls.py): the client record lives under /clients/, the
@@ -30,15 +30,6 @@ department_patterns = [
     path("", archive_views.archive_list, name="archive_list"),
     path("archives/review/", archive_views.archive_review, name="archive_review"),
     path("archives/export/", archive_views.archive_export, name="archive_export"),
-    path("referrals/", referral_views.referral_list, name="referral_list"),
-    path("referrals/new/", referral_views.referral_new, name="referral_new"),
-    path("referrals/<id:pk>/status/", referral_views.referral_status, name="referral_status"),
-    path("complaints/", complaint_views.complaint_list, name="complaint_list"),
-    path("complaints/new/", complaint_views.complaint_new, name="complaint_new"),
-    path("complaints/<id:pk>/", complaint_views.complaint_detail, name="complaint_detail"),
-    path("complaints/<id:pk>/status/", complaint_views.complaint_status, name="complaint_status"),
-    path("complaints/<id:pk>/assign/", complaint_views.complaint_assign, name="complaint_assign"),
-    path("complaints/figures/", complaint_views.complaint_figures, name="complaint_figures"),
 ]
 urlpatterns = [
     path("clients/", include(client_patterns)),

@@ -15,12 +15,16 @@ from zhongdu import audit
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
-from .complaint_selectors import is_handler
 from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
-from .referral_selectors import referrals_open_for_client
-from .registry import may_see_whole_record, timeline_for, timeline_kinds
+from .registry import (
+    link_rule,
+    may_see_whole_record,
+    record_panels,
+    timeline_for,
+    timeline_kinds,
+)
 from .search import parse_query
 
 
@@ -101,11 +105,6 @@ def client_edit(request, pk):
     return _form_page(request, form, client)
 
 
-# Pages whose role may open some of them but not all: a complaint is its handlers' (whoever
-# recorded one finds it under "Complaints I recorded").
-_EVERY_ONE_OF = {"clientmgmt:complaint_detail": is_handler}
-
-
 def _linked_for(user, entries):
     """The timeline's entries, linking only to pages this user may open (the SMS outbox is the
     managers', a visit page the front desk's): the others keep their title, without a link."""
@@ -115,9 +114,8 @@ def _linked_for(user, entries):
         if entry.url:
             name = resolve(urlsplit(entry.url).path).view_name
             if name not in may_open:
-                may_open[name] = user_may_open(user, name) and (
-                    name not in _EVERY_ONE_OF or _EVERY_ONE_OF[name](user)
-                )
+                rule = link_rule(name)
+                may_open[name] = user_may_open(user, name) and (rule is None or rule(user))
             if not may_open[name]:
                 entry = dataclasses.replace(entry, url="")
         shown.append(entry)
@@ -136,10 +134,9 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         ),
         "timeline_kinds": kinds,
         "timeline_shown": shown,
-        # An open referral is what the desks must see first (one query).
-        "referrals": referrals_open_for_client(client),
-        "can_refer": user_may_open(request.user, "clientmgmt:referral_new"),
-        "can_move_referral": user_may_open(request.user, "clientmgmt:referral_status"),
+        # What the desks must see first, from the layers above (an open referral).
+        "panels": record_panels(request.user, client),
+        "can_refer": user_may_open(request.user, "referrals:referral_new"),
         "can_see_health_archive": user_may_open(request.user, "clientmgmt:health_archive"),
         "next": request.get_full_path(),
         "revealed": revealed or {},
@@ -157,7 +154,7 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         # followup).
         "can_write_plan": user_may_open(request.user, "followup:plan_new"),
         "can_plan_call": user_may_open(request.user, "followup:call_new"),
-        "can_record_complaint": user_may_open(request.user, "clientmgmt:complaint_new"),
+        "can_record_complaint": user_may_open(request.user, "complaints:complaint_new"),
         # VIP's nomination and standing pages, by URL name (clientmgmt imports no vip).
         "can_nominate_vip": user_may_open(request.user, "vip:nominate"),
         "can_open_vip": user_may_open(request.user, "vip:vip_detail"),
@@ -181,7 +178,7 @@ def _summary_page(request, client):
     context = {
         "client": client,
         "can_book": user_may_open(request.user, "consult:booking_new"),
-        "can_record_complaint": user_may_open(request.user, "clientmgmt:complaint_new"),
+        "can_record_complaint": user_may_open(request.user, "complaints:complaint_new"),
     }
     return render(request, "clientmgmt/client_summary.html", context)
 

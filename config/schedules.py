@@ -22,10 +22,10 @@ DEFAULT_SCHEDULES = [
     # Completed exam orders start their health assessment call and plan (followup.services).
     ("followup.exam_followups_start", "followup.tasks.exam_followups_start", 3600),
     # Complaint deadlines: warns the handler before one, escalates to the managers when one is
-    # missed; each once (clientmgmt.complaints.complaints_check_deadlines).
+    # missed; each once (complaints.services.complaints_check_deadlines).
     (
-        "clientmgmt.complaints_check_deadlines",
-        "clientmgmt.tasks.complaints_check_deadlines",
+        "complaints.complaints_check_deadlines",
+        "complaints.tasks.complaints_check_deadlines",
         900,
     ),
     # The dashboard's daily figures: today and yesterday every five minutes, the last weeks

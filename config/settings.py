@@ -58,7 +58,9 @@ INSTALLED_APPS = [
     # Project apps, lowest layer first (docs/architecture.md).
     "zhongdu",
     "clientmgmt",
+    "referrals",
     "messaging",
+    "complaints",
     "consult",
     "guide",
     "followup",

@@ -38,6 +38,8 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("clientmgmt.urls")),
+    path("", include("complaints.urls")),
+    path("", include("referrals.urls")),
     path("messaging/", include("messaging.urls")),
     path("consult/", include("consult.urls")),
     path("guide/", include("guide.urls")),

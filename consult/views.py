@@ -10,8 +10,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clientmgmt.referral_selectors import referrals_to_call
 from clientmgmt.selectors import client_get_for_user
+from referrals.selectors import referrals_to_call
 from zhongdu.audit import client_ip
 from zhongdu.roles import user_may_open, user_roles
 
@@ -263,7 +263,7 @@ def queue(request):
         "recall_figures": selectors.recall_figures(),
         # Clients the marketing department (or a partner) referred: the desk calls them first.
         "referrals": referrals_to_call(),
-        "can_move_referral": user_may_open(request.user, "clientmgmt:referral_status"),
+        "can_move_referral": user_may_open(request.user, "referrals:referral_status"),
         "next": request.get_full_path(),
         "can_call": user_may_open(request.user, "consult:call"),
     }

@@ -3,8 +3,9 @@ partner clinic and a doctor, at different steps, so that the consultation desk's
 referral list and the client page have something to show. Made through the real services;
 idempotent (nothing is added once any referral exists)."""
 
-from clientmgmt.models import Client, Referral
-from clientmgmt.referrals import referral_create, referral_set_status
+from clientmgmt.models import Client
+from referrals.models import Referral
+from referrals.services import referral_create, referral_set_status
 
 Source = Referral.Source
 Status = Referral.Status

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clientmgmt.models import Complaint
+from complaints.models import Complaint
 from zhongdu.forms import DayField, FormKeyField
 
 from . import services

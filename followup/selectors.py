@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt.models import Complaint
 from clientmgmt.registry import TimelineEntry, may_see_whole_record, timeline_columns, user_name
+from complaints.models import Complaint
 from messaging.models import OutboxMessage
 from zhongdu import roles
 

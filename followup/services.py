@@ -23,10 +23,11 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt import complaints as complaint_services
 from clientmgmt import services as client_services
-from clientmgmt.models import Client, Complaint
+from clientmgmt.models import Client
 from clientmgmt.registry import may_see_whole_record
+from complaints import services as complaint_services
+from complaints.models import Complaint
 from guide import selectors as guide_selectors
 from guide import services as guide_services
 from messaging import services as messaging

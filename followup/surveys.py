@@ -13,8 +13,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt import complaints as complaint_services
-from clientmgmt.models import Complaint
+from complaints import services as complaint_services
+from complaints.models import Complaint
 from guide.models import Visit
 from messaging import services as messaging
 from messaging.models import Purpose

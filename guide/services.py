@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from clientmgmt.services import client_note_activity
 from consult import services as consult
 from consult.models import Booking
+from referrals.services import referrals_note_arrival
 from zhongdu import audit
 from zhongdu.models import PriceItem
 
@@ -138,6 +139,8 @@ def _create_visit(*, client, by, booking=None, channel=None, request=None, **fie
     client_note_activity(
         client_id=client.pk, visited_at=now, categories=_categories_for(visit_type)
     )
+    # A referred client who comes has arrived (the consultation desk stops calling them).
+    referrals_note_arrival(client_id=client.pk)
     audit.record(audit.Action.CREATE, actor=by, obj=visit, request=request)
     return visit
 

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt import services as clients
-from clientmgmt.referral_selectors import referrals_open_by_client
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
 from consult.selectors import booking_get_for_user
+from referrals.selectors import referrals_open_by_client
 from zhongdu import audit
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open

@@ -20,12 +20,3 @@ class MessagingConfig(AppConfig):
                 kind="sms", label=_("Messages"), rows=outbox_rows, entry=outbox_entry
             )
         )
-        # Messages to staff (a complaint's escalation) go through the same outbox.
-        registry.register_staff_sms(_staff_sms)
-
-
-def _staff_sms(*, idempotency_key: str, to: str, body: str):
-    from .models import Purpose
-    from .services import outbox_enqueue
-
-    return outbox_enqueue(idempotency_key=idempotency_key, purpose=Purpose.OTHER, to=to, body=body)

@@ -19,7 +19,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clientmgmt.models import Complaint
+from complaints.models import Complaint
 from consult.models import Booking, Enquiry, Recall
 from followup.models import FollowUpCall
 from guide.models import Charge, Visit

@@ -4,7 +4,7 @@ export and the frozen monthly pack all render.
 
 Which answers count is defined by followup.survey_selectors.satisfaction_responses (the
 satisfaction survey's and those given on return-visit calls); complaints by
-clientmgmt.complaint_selectors.complaint_figures. A closed month is cached in MonthlyReport and
+complaints.selectors.complaint_figures. A closed month is cached in MonthlyReport and
 recomputed nightly while late data may still arrive (reports.tasks); the current month is
 computed live, its trend read from the cached months.
 """
@@ -17,7 +17,7 @@ from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from clientmgmt.complaint_selectors import complaint_figures, month_bounds
+from complaints.selectors import complaint_figures, month_bounds
 from followup.models import CALL_DIMENSIONS, Dimension, FollowUpCall, SurveyAnswer, SurveyInvitation
 from followup.survey_selectors import satisfaction_responses
 
@@ -187,7 +187,7 @@ def _complaints(month) -> dict:
 
 
 def _categories():
-    from clientmgmt.models import Complaint
+    from complaints.models import Complaint
 
     return Complaint.Category.choices
 

@@ -47,7 +47,7 @@ def _links(today: datetime.date, month_start: datetime.date) -> dict:
         "no_shows": reverse("consult:queue"),
         "recalls_reached": reverse("consult:queue"),
         "recalls_rebooked": reverse("consult:queue"),
-        "complaints": reverse("clientmgmt:complaint_list"),
+        "complaints": reverse("complaints:complaint_list"),
         "sms_sent": reverse("messaging:outbox_list") + "?" + urlencode({"status": "sent"}),
         "sms_delivered": reverse("messaging:outbox_list")
         + "?"
@@ -55,8 +55,8 @@ def _links(today: datetime.date, month_start: datetime.date) -> dict:
         "sms_failed": reverse("messaging:outbox_attention"),
         "calls_due": reverse("followup:call_list"),
         "calls_done": reverse("followup:call_list"),
-        "complaints_open": reverse("clientmgmt:complaint_list"),
-        "complaints_overdue": reverse("clientmgmt:complaint_list") + "?overdue=1",
+        "complaints_open": reverse("complaints:complaint_list"),
+        "complaints_overdue": reverse("complaints:complaint_list") + "?overdue=1",
         "vip_count": reverse("vip:roster"),
         "vip_spend": reverse("vip:roster"),
     }

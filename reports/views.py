@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from clientmgmt.models import Complaint
+from complaints.models import Complaint
 from followup.models import Dimension
 from zhongdu import audit
 from zhongdu.forms import FIRST_DAY

@@ -199,14 +199,14 @@ ACCESS_LOG_TYPES = ("clientmgmt.client", "vip.costs")
 
 def _client_rows():
     """(audit object type, model) of the pages about one of a client's rows."""
-    from clientmgmt.models import Complaint
+    from complaints.models import Complaint
     from followup.models import CarePlan, FollowUpCall
     from guide.models import Visit
 
     return [
         ("followup.followupcall", FollowUpCall),
         ("followup.careplan", CarePlan),
-        ("clientmgmt.complaint", Complaint),
+        ("complaints.complaint", Complaint),
         ("guide.visit", Visit),
     ]
 

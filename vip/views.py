@@ -320,7 +320,7 @@ _ACCESS_WHAT = {
     "vip.costs": gettext_lazy("VIP costs"),
     "followup.followupcall": gettext_lazy("Return-visit call"),
     "followup.careplan": gettext_lazy("Care plan"),
-    "clientmgmt.complaint": gettext_lazy("Complaint"),
+    "complaints.complaint": gettext_lazy("Complaint"),
     "guide.visit": gettext_lazy("Visit"),
 }
 _ACCESS_NUMBERED = set(_ACCESS_WHAT) - {"clientmgmt.client", "vip.costs"}

@@ -71,13 +71,13 @@ SECTIONS = [
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
-        "clientmgmt:complaint_list",
+        "complaints:complaint_list",
         _("Complaints"),
         _("Complaints to acknowledge, investigate and close with a result; deadlines and figures."),
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
-        "clientmgmt:referral_list",
+        "referrals:referral_list",
         _("Referrals"),
         _("Clients referred by the marketing department, partner clinics and doctors."),
         CLIENT_MANAGEMENT_GROUP,

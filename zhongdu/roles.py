@@ -211,13 +211,13 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # The survey behind the QR code: public, found by its unguessable token only.
     "survey": PUBLIC,
     # Complaints: anyone who serves clients records one; client management handles them;
-    # managers oversee (clientmgmt.complaints; object rules in clientmgmt.selectors).
-    "clientmgmt:complaint_list": COMPLAINT_READERS,
-    "clientmgmt:complaint_detail": COMPLAINT_READERS,
-    "clientmgmt:complaint_new": CLIENT_EDITORS,
-    "clientmgmt:complaint_status": COMPLAINT_HANDLERS,
-    "clientmgmt:complaint_assign": COMPLAINT_HANDLERS,
-    "clientmgmt:complaint_figures": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # managers oversee (complaints.services; object rules in clientmgmt.selectors).
+    "complaints:complaint_list": COMPLAINT_READERS,
+    "complaints:complaint_detail": COMPLAINT_READERS,
+    "complaints:complaint_new": CLIENT_EDITORS,
+    "complaints:complaint_status": COMPLAINT_HANDLERS,
+    "complaints:complaint_assign": COMPLAINT_HANDLERS,
+    "complaints:complaint_figures": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     # Archives (clientmgmt.archives): the lists by category and their bulk actions. Exports
     # (masked, capped, audited with a reason) are reads, as the client search's export.
     "clientmgmt:archive_list": ARCHIVE_READERS,
@@ -229,9 +229,9 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Referrals from the marketing department and partners: any desk records one and moves it
     # along (the consultation desk calls, the front desk sees arrivals); client management and
     # the managers keep the list.
-    "clientmgmt:referral_list": ARCHIVE_READERS,
-    "clientmgmt:referral_new": CLIENT_EDITORS,
-    "clientmgmt:referral_status": CLIENT_EDITORS,
+    "referrals:referral_list": ARCHIVE_READERS,
+    "referrals:referral_new": CLIENT_EDITORS,
+    "referrals:referral_status": CLIENT_EDITORS,
     # VIP (seed: 医疗VIP客户管理制度). The VIP managers run it; managers oversee and decide;
     # client managers may nominate (a second person approves). Object rules (discretion) live in
     # vip.selectors.
@@ -300,6 +300,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "django_celery_beat.*",
         "zhongdu.*",
         "clientmgmt.*",
+        "complaints.*",
+        "referrals.*",
         "messaging.*",
         "consult.*",
         "guide.*",

@@ -13,7 +13,9 @@ ROOT = Path(settings.BASE_DIR)
 LAYERS = {
     "zhongdu": 0,
     "clientmgmt": 1,
+    "referrals": 1.2,
     "messaging": 1.5,
+    "complaints": 1.7,  # escalations go to the managers through messaging's outbox
     "consult": 2,
     "guide": 2.5,
     "followup": 3,

@@ -164,11 +164,11 @@ def test_the_timeline_links_only_to_pages_the_viewer_may_open(client_for):
 
 
 def test_a_complaint_on_the_timeline_links_for_its_handlers_only(client_for):
-    from clientmgmt import complaints
+    from complaints import services as complaints
 
     person = ClientFactory()
     complaint = complaints.complaint_create(client=person, by=None, words="等候太久")
-    url = reverse("clientmgmt:complaint_detail", args=[complaint.pk])
+    url = reverse("complaints:complaint_detail", args=[complaint.pk])
     for role, linked in ((roles.FRONT_DESK, False), (roles.CLIENT_MANAGER, True)):
         page = client_for(role).get(person.get_absolute_url())
         entry = next(e for e in page.context["timeline"] if e.kind == "complaint")

@@ -10,8 +10,8 @@ from clientmgmt import services
 from clientmgmt.models import Client
 from guide.models import ExamOrder
 from messaging import services as messaging
-from tests.clientmgmt.complaint_factories import make_complaint
 from tests.clientmgmt.factories import ClientFactory
+from tests.complaints.factories import make_complaint
 from tests.conftest import ROLE_USERNAMES
 from tests.factories import UserFactory
 from tests.followup.factories import make_call, make_plan, plan_template

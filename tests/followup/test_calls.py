@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clientmgmt.models import Client, Complaint
+from clientmgmt.models import Client
+from complaints.models import Complaint
 from followup.models import CallAttempt, FollowUpCall, FollowUpPolicy, SurveyResponse
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import UserFactory

@@ -7,7 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from clientmgmt.models import Client, Complaint
+from clientmgmt.models import Client
+from complaints.models import Complaint
 from followup import services, surveys
 from followup.models import (
     CallAttempt,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
-from clientmgmt import complaints
+from complaints import services as complaints
 from consult.models import Booking
 from followup import services as followup
 from followup import surveys

@@ -193,7 +193,7 @@ def test_exports_keep_a_vips_birthday_and_id_number_to_those_who_serve_them(clie
 def test_the_access_log_lists_who_opened_a_vips_call_plan_complaint_and_visit(client_for):
     """Every access is audited (seed 保密原则): the pages about a VIP's call, care plan, complaint
     and visit are in the VIP manager's log of the record, not only the record itself."""
-    from clientmgmt import complaints
+    from complaints import services as complaints
     from tests.guide.factories import walk_in
 
     person = make_vip()
@@ -211,7 +211,7 @@ def test_the_access_log_lists_who_opened_a_vips_call_plan_complaint_and_visit(cl
     ):
         assert vip_manager.get(page).status_code == 200
     boss = client_for(roles.MANAGER)  # complaints are their handlers' and managers' pages
-    assert boss.get(reverse("clientmgmt:complaint_detail", args=[complaint.pk])).status_code == 200
+    assert boss.get(reverse("complaints:complaint_detail", args=[complaint.pk])).status_code == 200
     front_desk = client_for(roles.FRONT_DESK)
     assert front_desk.get(reverse("guide:visit_detail", args=[visit.pk])).status_code == 200
 

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clientmgmt import complaints
-from clientmgmt.models import ComplaintEvent
+from complaints import services as complaints
+from complaints.models import ComplaintEvent
 from followup import services as followup
 from followup.models import CallAttempt
 from tests.clientmgmt.factories import ClientFactory
@@ -32,7 +32,7 @@ def test_history_inlines_do_not_query_per_row(admin_client):
     policy()
     firm = enterprise()
     pages = {
-        "complaint": reverse("admin:clientmgmt_complaint_change", args=[complaint.pk]),
+        "complaint": reverse("admin:complaints_complaint_change", args=[complaint.pk]),
         "call": reverse("admin:followup_followupcall_change", args=[call.pk]),
         "enterprise": reverse("admin:vip_enterprise_change", args=[firm.pk]),
     }
