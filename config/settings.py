@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "consult",
     "guide",
     "followup",
+    "events",
     "vip",
     "reports",
     # Demo data and benchmarks, above every layer (seed_demo, bench_*).

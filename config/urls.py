@@ -44,6 +44,7 @@ urlpatterns = [
     path("consult/", include("consult.urls")),
     path("guide/", include("guide.urls")),
     path("followup/", include("followup.urls")),
+    path("", include("events.urls")),
     path("vip/", include("vip.urls")),
     path("reports/", include("reports.urls")),
 ]

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clientmgmt.models import Client
-from followup import events
-from followup.models import Event, EventInvitation
+from events import services as events
+from events.models import Event, EventInvitation
 
 PAST_TITLE = "社区皮肤健康义诊"
 UPCOMING_TITLE = "皮肤健康学校：换季护肤讲座（VIP专场）"

@@ -15,7 +15,6 @@ from .models import (
     CarePlanStep,
     CarePlanTemplate,
     CarePlanTemplateStep,
-    Event,
     FollowUpCall,
     FollowUpPolicy,
 )
@@ -150,34 +149,6 @@ class CarePlanAdmin(ClientPhoneMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [CarePlanStepInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-# --- Events -----------------------------------------------------------------------------
-
-
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    """Read-only: events are created, invited to and taken at the door on the event pages, whose
-    services keep the channel, the capacity and the invitations once each."""
-
-    list_display = ["id", "title", "kind", "starts_at", "place", "capacity", "vip_only", "channel"]
-    list_filter = ["kind", "vip_only"]
-    list_select_related = ["channel"]
-    search_fields = ["=id", "title", "place"]
-    date_hierarchy = "starts_at"
-    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

@@ -9,26 +9,11 @@ class FollowupConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
 
-        from . import event_selectors, selectors
-        from .models import (
-            CarePlan,
-            EventAttendance,
-            EventInvitation,
-            FollowUpCall,
-            SurveyInvitation,
-            SurveyResponse,
-        )
+        from . import selectors
+        from .models import CarePlan, FollowUpCall, SurveyInvitation, SurveyResponse
 
-        # Plans, calls, the client's answers and their events follow the person when two
-        # records are merged.
-        for model in (
-            CarePlan,
-            FollowUpCall,
-            SurveyInvitation,
-            SurveyResponse,
-            EventInvitation,
-            EventAttendance,
-        ):
+        # Plans, calls and the client's answers follow the person when two records are merged.
+        for model in (CarePlan, FollowUpCall, SurveyInvitation, SurveyResponse):
             registry.register_merge_relation(model, "client")
         for kind, label, rows, entry in (
             ("call", _("Return-visit calls"), selectors.call_rows, selectors.call_entry),
@@ -39,7 +24,6 @@ class FollowupConfig(AppConfig):
                 selectors.response_rows,
                 selectors.response_entry,
             ),
-            ("event", _("Events"), event_selectors.event_rows, event_selectors.event_entry),
         ):
             registry.register_timeline_source(
                 registry.TimelineSource(kind=kind, label=label, rows=rows, entry=entry)

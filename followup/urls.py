@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import bulk_views, call_views, event_views, plan_views, round_views, survey_views
+from . import bulk_views, call_views, plan_views, round_views, survey_views
 
 app_name = "followup"
 urlpatterns = [
@@ -28,13 +28,4 @@ urlpatterns = [
     path("surveys/rounds/new/", round_views.round_new, name="survey_round_new"),
     path("surveys/rounds/<id:pk>/", round_views.round_detail, name="survey_round_detail"),
     path("surveys/rounds/<id:pk>/export/", round_views.round_export, name="survey_round_export"),
-    path("events/", event_views.event_list, name="event_list"),
-    path("events/new/", event_views.event_new, name="event_new"),
-    path("events/<id:pk>/", event_views.event_detail, name="event_detail"),
-    path("events/<id:pk>/edit/", event_views.event_edit, name="event_edit"),
-    path("events/<id:pk>/invite/", event_views.event_invite, name="event_invite"),
-    path("events/<id:pk>/door/", event_views.event_door, name="event_door"),
-    path("events/<id:pk>/attend/", event_views.event_attend, name="event_attend"),
-    path("events/<id:pk>/register/", event_views.event_register, name="event_register"),
-    path("events/invitations/<id:pk>/rsvp/", event_views.event_rsvp, name="event_rsvp"),
 ]

@@ -83,7 +83,7 @@ SECTIONS = [
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
-        "followup:event_list",
+        "events:event_list",
         _("Events"),
         _("Free clinics and skin-health school lectures: invitations, replies, the door."),
         CLIENT_MANAGEMENT_GROUP,

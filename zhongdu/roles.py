@@ -199,15 +199,15 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "followup:call_bulk": FOLLOWUP_DESK,
     # Events: run by client management and the VIP managers, read by managers; the front desk
     # finds the day's event in the list and takes attendance at the door.
-    "followup:event_list": EVENT_DOOR | {MANAGER},
-    "followup:event_detail": EVENT_READERS,
-    "followup:event_new": EVENT_DESK,
-    "followup:event_edit": EVENT_DESK,
-    "followup:event_invite": EVENT_DESK,
-    "followup:event_rsvp": EVENT_DESK,
-    "followup:event_door": EVENT_DOOR,
-    "followup:event_attend": EVENT_DOOR,
-    "followup:event_register": EVENT_DOOR,
+    "events:event_list": EVENT_DOOR | {MANAGER},
+    "events:event_detail": EVENT_READERS,
+    "events:event_new": EVENT_DESK,
+    "events:event_edit": EVENT_DESK,
+    "events:event_invite": EVENT_DESK,
+    "events:event_rsvp": EVENT_DESK,
+    "events:event_door": EVENT_DOOR,
+    "events:event_attend": EVENT_DOOR,
+    "events:event_register": EVENT_DOOR,
     # The survey behind the QR code: public, found by its unguessable token only.
     "survey": PUBLIC,
     # Complaints: anyone who serves clients records one; client management handles them;
@@ -306,6 +306,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "consult.*",
         "guide.*",
         "followup.*",
+        "events.*",
         "vip.*",
         "reports.*",
     ),

@@ -19,6 +19,7 @@ LAYERS = {
     "consult": 2,
     "guide": 2.5,
     "followup": 3,
+    "events": 3,
     "vip": 3.5,  # reads follow-up (a VIP's return-visit cadence)
     "reports": 4,
     "demo": 5,

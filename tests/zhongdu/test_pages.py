@@ -25,7 +25,7 @@ def test_the_front_desk_sees_only_what_it_may_open(front_desk_client):
         "consult:queue",
         "consult:booking_list",
         "complaints:complaint_list",
-        "followup:event_list",
+        "events:event_list",
         "knowledge_desk",
     ]
     assert reverse("audit_event_list") not in response.content.decode()
@@ -47,7 +47,7 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
         "followup:call_list",
         "complaints:complaint_list",
         "referrals:referral_list",
-        "followup:event_list",
+        "events:event_list",
         "followup:survey_weekly",
         "followup:response_list",
         "followup:survey_round_list",
@@ -77,7 +77,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "followup:call_list",
         "complaints:complaint_list",
         "referrals:referral_list",
-        "followup:event_list",
+        "events:event_list",
         "followup:survey_weekly",
         "followup:response_list",
         "followup:survey_round_list",

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from clientmgmt import services as client_services
 from clientmgmt.models import Client
-from followup import event_selectors, events, tasks
-from followup.models import Event, EventAttendance, EventInvitation
+from events import selectors as event_selectors
+from events import services as events
+from events import tasks
+from events.models import Event, EventAttendance, EventInvitation
 from messaging import tasks as messaging_tasks
 from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
 from tests.clientmgmt.factories import ClientFactory
@@ -29,8 +31,8 @@ from zhongdu.models import AuditEvent, Channel
 pytestmark = pytest.mark.django_db
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-LIST = reverse("followup:event_list")
-NEW = reverse("followup:event_new")
+LIST = reverse("events:event_list")
+NEW = reverse("events:event_new")
 
 
 @pytest.fixture(autouse=True)
@@ -103,15 +105,15 @@ def _body(page):
 
 
 def _door(event):
-    return reverse("followup:event_door", args=[event.pk])
+    return reverse("events:event_door", args=[event.pk])
 
 
 def _attend(event):
-    return reverse("followup:event_attend", args=[event.pk])
+    return reverse("events:event_attend", args=[event.pk])
 
 
 def _register(event):
-    return reverse("followup:event_register", args=[event.pk])
+    return reverse("events:event_register", args=[event.pk])
 
 
 # --- Access ---------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def test_who_opens_which_event_page(client_for, role):
         LIST: roles.EVENT_DOOR | {roles.MANAGER},
         NEW: roles.EVENT_DESK,
         event.get_absolute_url(): roles.EVENT_READERS,
-        reverse("followup:event_edit", args=[event.pk]): roles.EVENT_DESK,
+        reverse("events:event_edit", args=[event.pk]): roles.EVENT_DESK,
         _door(event): roles.EVENT_DOOR,
     }
     for url, allowed in pages.items():
@@ -212,7 +214,7 @@ def test_a_bad_event_is_refused_on_the_page(client_manager_client, change):
 def test_the_audience_is_fixed_once_invitations_went_out(client_manager_client):
     event = make_event(segment={"categories": ["is_patient"]})
     Event.objects.filter(pk=event.pk).update(invitations_started_at=timezone.now())
-    edit = reverse("followup:event_edit", args=[event.pk])
+    edit = reverse("events:event_edit", args=[event.pk])
     page = client_manager_client.post(
         edit,
         {
@@ -256,7 +258,7 @@ def test_invitations_reach_the_audience_once_each_through_the_outbox(
     event = make_event(segment={"categories": ["is_patient"]})
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         page = client_manager_client.post(
-            reverse("followup:event_invite", args=[event.pk]), follow=True, **EN
+            reverse("events:event_invite", args=[event.pk]), follow=True, **EN
         )
     assert "The invitations are being written in the background" in _body(page)
     assert len(callbacks) == 1  # the job is queued when the click commits
@@ -308,7 +310,7 @@ def test_a_second_click_while_the_job_runs_starts_nothing(
     client_manager_client, invitation_template
 ):
     event = make_event()
-    url = reverse("followup:event_invite", args=[event.pk])
+    url = reverse("events:event_invite", args=[event.pk])
     client_manager_client.post(url)
     page = client_manager_client.post(url, follow=True, **EN)
     assert "The invitations are already being sent." in _body(page)
@@ -316,7 +318,7 @@ def test_a_second_click_while_the_job_runs_starts_nothing(
 
 def test_no_invitations_without_the_template_or_after_the_start(client_manager_client):
     event = make_event()
-    url = reverse("followup:event_invite", args=[event.pk])
+    url = reverse("events:event_invite", args=[event.pk])
     page = client_manager_client.post(url, follow=True, **EN)
     assert "There is no active SMS template event_invitation." in _body(page)
     SmsTemplate.objects.create(
@@ -354,7 +356,7 @@ def _invite(event, *clients):
 
 
 def _rsvp(http, invitation, answer):
-    url = reverse("followup:event_rsvp", args=[invitation.pk])
+    url = reverse("events:event_rsvp", args=[invitation.pk])
     return http.post(
         url, {"answer": answer, "next": invitation.event.get_absolute_url()}, follow=True, **EN
     )
@@ -389,7 +391,7 @@ def test_a_bad_reply_is_a_message_not_a_server_error(client_manager_client, answ
 def test_the_front_desk_records_no_reply(front_desk_client):
     event = make_event()
     (invitation,) = _invite(event, ClientFactory())
-    url = reverse("followup:event_rsvp", args=[invitation.pk])
+    url = reverse("events:event_rsvp", args=[invitation.pk])
     assert front_desk_client.post(url, {"answer": "yes"}).status_code == 403
 
 

@@ -1,6 +1,6 @@
 """Forms of events (活动邀请): the event with its audience (messaging's campaign segment shape),
 the reply, the door's phone search and the new person registered at the door. They check the
-shape of what was sent; followup.events enforces the rules (capacity, VIPs only, audience fixed
+shape of what was sent; events.services enforces the rules (capacity, VIPs only, audience fixed
 once invited)."""
 
 from crispy_forms.helper import FormHelper

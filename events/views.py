@@ -15,9 +15,9 @@ from clientmgmt.selectors import client_get_for_user, client_search
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
-from . import event_selectors as selectors
-from . import events
-from .event_forms import DoorClientForm, DoorSearchForm, EventForm, RsvpForm
+from . import selectors
+from . import services as events
+from .forms import DoorClientForm, DoorSearchForm, EventForm, RsvpForm
 from .models import EventInvitation
 
 
@@ -29,16 +29,16 @@ def _errors(exc) -> str:
 def event_list(request):
     context = {
         "page": selectors.event_list(cursor=request.GET.get("before")),
-        "can_create": user_may_open(request.user, "followup:event_new"),
-        "can_open": user_may_open(request.user, "followup:event_detail"),
-        "can_door": user_may_open(request.user, "followup:event_door"),
+        "can_create": user_may_open(request.user, "events:event_new"),
+        "can_open": user_may_open(request.user, "events:event_detail"),
+        "can_door": user_may_open(request.user, "events:event_door"),
     }
-    return render(request, "followup/event_list.html", context)
+    return render(request, "events/event_list.html", context)
 
 
 def _form_page(request, form, event=None, status=200):
     context = {"form": form, "event": event}
-    return render(request, "followup/event_form.html", context, status=status)
+    return render(request, "events/event_form.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -90,12 +90,12 @@ def event_detail(request, pk):
         "rsvp_choices": EventInvitation.Rsvp.choices,
         "arrivals": selectors.event_arrivals(event),
         "query": query.urlencode(),
-        "can_edit": user_may_open(request.user, "followup:event_edit"),
-        "can_invite": user_may_open(request.user, "followup:event_invite"),
-        "can_rsvp": user_may_open(request.user, "followup:event_rsvp"),
+        "can_edit": user_may_open(request.user, "events:event_edit"),
+        "can_invite": user_may_open(request.user, "events:event_invite"),
+        "can_rsvp": user_may_open(request.user, "events:event_rsvp"),
         "next": request.get_full_path(),
     }
-    return render(request, "followup/event_detail.html", context)
+    return render(request, "events/event_detail.html", context)
 
 
 @require_POST
@@ -156,9 +156,9 @@ def _door_page(request, event, *, search, matches=(), new_form=None, duplicates=
         "taken": taken,
         "full": taken >= event.capacity,
         "arrivals": selectors.event_arrivals(event),
-        "can_open": user_may_open(request.user, "followup:event_detail"),
+        "can_open": user_may_open(request.user, "events:event_detail"),
     }
-    return render(request, "followup/event_door.html", context, status=status)
+    return render(request, "events/event_door.html", context, status=status)
 
 
 @require_GET
@@ -188,7 +188,7 @@ def event_door(request, pk):
 
 
 def _back_to_door(event, phone=""):
-    url = reverse("followup:event_door", args=[event.pk])
+    url = reverse("events:event_door", args=[event.pk])
     return redirect(f"{url}?{urlencode({'phone': phone})}" if phone else url)
 
 

@@ -306,5 +306,5 @@ def event_entry(row) -> TimelineEntry:
         kind="event",
         title=title,
         detail=" · ".join(str(part) for part in parts if part),
-        url=reverse("followup:event_detail", args=[row["t_number"]]),
+        url=reverse("events:event_detail", args=[row["t_number"]]),
     )

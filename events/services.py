@@ -4,7 +4,7 @@ and other events. Keyword-only functions, one transaction each, returning the mo
 - An event gets a channel of its own (kind "community") when it is created: new people met there
   are registered with it as the way they heard of the hospital, which is how the figures know who
   became a client through it.
-- Invitations go out in the background (event_invitations_send, from followup.tasks): bounded
+- Invitations go out in the background (event_invitations_send, from events.tasks): bounded
   batches of the audience (messaging's campaign segment; VIPs only for a VIP event) after the
   last client id done, each batch one transaction writing the outbox rows (key
   `event:<event>:invite:<client>`, so a client is invited once however often the job runs) and

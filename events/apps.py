@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EventsConfig(AppConfig):
+    name = "events"
+    verbose_name = _("Events")
+
+    def ready(self):
+        from clientmgmt import registry
+
+        from . import selectors
+        from .models import EventAttendance, EventInvitation
+
+        # A client's invitations and attendance follow the person when two records are merged.
+        for model in (EventInvitation, EventAttendance):
+            registry.register_merge_relation(model, "client")
+        registry.register_timeline_source(
+            registry.TimelineSource(
+                kind="event",
+                label=_("Events"),
+                rows=selectors.event_rows,
+                entry=selectors.event_entry,
+            )
+        )
