@@ -8,7 +8,6 @@ class ClientmgmtConfig(AppConfig):
 
     def ready(self):
         from . import registry, search  # noqa: F401  (search registers the term_prefix lookup)
-        from .models import ClientEvent, ClientImportRow, Complaint, Referral
         from .referral_selectors import referral_entry, referral_rows
         from .selectors import (
             client_event_entry,
@@ -17,13 +16,6 @@ class ClientmgmtConfig(AppConfig):
             complaint_rows,
         )
 
-        registry.register_merge_relation(ClientEvent, "client")
-        # An import row's "open the client" link follows the person to the surviving record.
-        registry.register_merge_relation(ClientImportRow, "client")
-        # A complaint is the person's, whichever record it was raised on.
-        registry.register_merge_relation(Complaint, "client")
-        # So is a referral: the desks see it on whichever record the person is found.
-        registry.register_merge_relation(Referral, "client")
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="record",
