@@ -6,7 +6,9 @@ importing them (a lower layer never imports a higher one):
   into a TimelineEntry. All sources are read in ONE query (a UNION ALL ordered by time), so the
   client page keeps its query count however many departments contribute, and the timeline can
   be filtered by kind;
-- visit sources: who visited which department (`register_visit_source`), for segments;
+- visit sources: who visited which department (`register_visit_source`), for segments and the
+  archives' filter: the front desk's visits (a booked client's arrival is a visit too, made by
+  the check-in), one query per source on every filtered page;
 - merge checks: functions that refuse a merge the app's rows could not survive (two live
   membership cards): `register_merge_check(check)`, check(survivor, merged) raises
   ValidationError;

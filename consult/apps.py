@@ -9,7 +9,6 @@ class ConsultConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
 
-        from .models import Booking
         from .selectors import booking_entry, booking_rows, enquiry_entry, enquiry_rows
 
         registry.register_timeline_source(
@@ -21,10 +20,4 @@ class ConsultConfig(AppConfig):
             registry.TimelineSource(
                 kind="enquiry", label=_("Enquiries"), rows=enquiry_rows, entry=enquiry_entry
             )
-        )
-        # Until the front desk records visits, an arrival at a booking is a visit.
-        registry.register_visit_source(
-            lambda department_id: Booking.objects.filter(
-                session__department_id=department_id, status=Booking.Status.ARRIVED
-            ).values("client_id")
         )
