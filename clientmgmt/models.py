@@ -558,7 +558,7 @@ class Complaint(models.Model):
                 name="complaint_category_valid",
             ),
             # A closed complaint has its result, whether the client accepted it, and the call
-            # to the client about it (clientmgmt.complaints.complaint_set_status checks first).
+            # to the client about it (clientmgmt.complaints.complaint_close checks first).
             models.CheckConstraint(
                 condition=~Q(status="closed")
                 | (
