@@ -8,12 +8,8 @@ class ClientmgmtConfig(AppConfig):
 
     def ready(self):
         from . import registry, search  # noqa: F401  (search registers the term_prefix lookup)
-        from .models import ClientEvent, ClientImportRow
         from .selectors import client_event_entry, client_event_rows
 
-        registry.register_merge_relation(ClientEvent, "client")
-        # An import row's "open the client" link follows the person to the surviving record.
-        registry.register_merge_relation(ClientImportRow, "client")
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="record",

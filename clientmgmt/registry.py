@@ -1,14 +1,14 @@
 """Registries through which the other apps plug into the client record without clientmgmt
 importing them (a lower layer never imports a higher one):
 
-- merge relations: every row pointing at a client that must follow the person when two records
-  are merged: `register_merge_relation(Booking, "client")`;
 - timeline sources: each kind of entry on the client page's timeline (`register_timeline_source`):
   a queryset of the client's rows in the shared TIMELINE columns and a function that turns a row
   into a TimelineEntry. All sources are read in ONE query (a UNION ALL ordered by time), so the
   client page keeps its query count however many departments contribute, and the timeline can
   be filtered by kind;
-- visit sources: who visited which department (`register_visit_source`), for segments;
+- visit sources: who visited which department (`register_visit_source`), for segments and the
+  archives' filter: the front desk's visits (a booked client's arrival is a visit too, made by
+  the check-in), one query per source on every filtered page;
 - merge checks: functions that refuse a merge the app's rows could not survive (two live
   membership cards): `register_merge_check(check)`, check(survivor, merged) raises
   ValidationError;
@@ -25,7 +25,8 @@ importing them (a lower layer never imports a higher one):
   `register_link_rule("complaints:complaint_detail", rule)`, rule(user) -> bool, so the timeline
   links to them only for those the rule lets in.
 
-Apps register in their AppConfig.ready().
+Apps register in their AppConfig.ready(). (What a merge moves is no registry: it is every
+foreign key to a client, read from the models; clientmgmt.services.merge_relations.)
 """
 
 import hashlib
@@ -38,21 +39,11 @@ from datetime import datetime
 from django.db import connections, models, router
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 
-_merge_relations: list[tuple[type, str]] = []
 _timeline_sources: dict[str, "TimelineSource"] = {}
 _visit_sources: list = []
 _merge_checks: list = []
 _identifier_lookups: list = []
 _record_guards: list = []
-
-
-def register_merge_relation(model, field_name: str = "client") -> None:
-    if (model, field_name) not in _merge_relations:
-        _merge_relations.append((model, field_name))
-
-
-def merge_relations() -> list[tuple[type, str]]:
-    return list(_merge_relations)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,8 @@ class ComplaintsConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
 
-        from .models import Complaint
         from .selectors import complaint_entry, complaint_rows, is_handler
 
-        # A complaint is the person's, whichever record it was raised on.
-        registry.register_merge_relation(Complaint, "client")
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="complaint",

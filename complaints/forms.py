@@ -170,7 +170,10 @@ class ComplaintStepForm(forms.Form):
     """Acknowledge, start the investigation, resolve: the status is the button pressed."""
 
     status = forms.ChoiceField(
-        choices=Status.choices,
+        choices=[
+            (s, Status(s).label)
+            for s in (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.RESOLVED)
+        ],
         error_messages={
             "required": _("Choose what to do with the complaint."),
             "invalid_choice": _("Choose what to do with the complaint."),

@@ -156,7 +156,7 @@ class Complaint(models.Model):
                 name="complaint_category_valid",
             ),
             # A closed complaint has its result, whether the client accepted it, and the call
-            # to the client about it (complaints.services.complaint_set_status checks first).
+            # to the client about it (complaints.services.complaint_close checks first).
             models.CheckConstraint(
                 condition=~Q(status="closed")
                 | (

@@ -21,6 +21,7 @@ call-back and the client's answer are asked again when it is closed again.
 
 import datetime
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -319,121 +320,201 @@ def _result_summary(locked) -> str:
     return "\n".join(lines)
 
 
-def complaint_set_status(
-    *,
-    complaint: Complaint,
-    new_status: str,
-    by,
-    detail: str = "",
-    findings: str | None = None,
-    action_taken: str | None = None,
-    compensation: str | None = None,
-    client_accepted: bool | None = None,
-    client_called_at: datetime.datetime | None = None,
-    request=None,
-) -> Complaint:
-    """Move a complaint to `new_status` if COMPLAINT_TRANSITIONS allows it, stamp the time of the
-    step and record it. Resolving may record the findings and the action taken; closing requires
-    them, whether the client accepted the result, and when the client was called back about it
-    (the check constraint complaint_closed_has_result backs this). Reopening needs a reason.
+class _Move:
+    """One step of a complaint under way (see _move): the locked row, the step's moment, and
+    what the step writes besides the status."""
+
+    def __init__(self, locked, *, now, detail, action):
+        self.complaint, self.now, self.detail, self.action = locked, now, detail, action
+        self.fields = ["status"]
+
+    def set(self, **values) -> None:
+        for name, value in values.items():
+            setattr(self.complaint, name, value)
+            self.fields.append(name)
+
+
+def _illegal(from_status, to) -> IllegalTransition:
+    return IllegalTransition(
+        _("A complaint cannot go from %(from)s to %(to)s.")
+        % {"from": Status(from_status).label, "to": Status(to).label}
+    )
+
+
+@contextmanager
+def _move(complaint, to, *, by, detail="", only_from=(), request=None):
+    """The one way a complaint changes status, shared by the services of each step: lock the row,
+    refuse a move COMPLAINT_TRANSITIONS does not allow (or, for a step that leads to `to` from
+    only some statuses, one from another), let the step set its columns (a ValidationError in
+    the block refuses the step: nothing is written), then save, append the event and audit it.
 
     Locks the complaint row (SELECT ... FOR UPDATE): two handlers pressing the same button make
-    one step, the second is refused; and the deadline job's conditional UPDATEs wait for it.
-    """
-    if new_status not in Status.values:
-        raise ValidationError(_("Choose what to do with the complaint."))
-    detail = (detail or "").strip()
+    one step, the second is refused; and the deadline job's conditional UPDATEs wait for it."""
     now = timezone.now()
     with transaction.atomic():
         locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
         from_status = locked.status
-        if new_status not in COMPLAINT_TRANSITIONS[from_status]:
-            raise IllegalTransition(
-                _("A complaint cannot go from %(from)s to %(to)s.")
-                % {"from": Status(from_status).label, "to": Status(new_status).label}
-            )
-        fields = ["status"]
-        action = new_status
-        if findings is not None:
-            locked.findings = findings.strip()
-        if action_taken is not None:
-            locked.action_taken = action_taken.strip()
-        if new_status == Status.ACKNOWLEDGED:
-            locked.acknowledged_at = now
-            fields.append("acknowledged_at")
-            _record_if_late(locked, ACKNOWLEDGE, now)
-        elif new_status == Status.RESOLVED:
-            locked.resolved_at = now
-            fields += ["resolved_at", "findings", "action_taken"]
-            _record_if_late(locked, RESOLVE, now)
-        elif new_status == Status.CLOSED:
-            _check_result(
-                locked,
-                findings=locked.findings,
-                action_taken=locked.action_taken,
-                client_accepted=client_accepted,
-                client_called_at=client_called_at,
-                now=now,
-            )
-            locked.compensation = (compensation or "").strip()[:200]
-            locked.client_accepted = client_accepted
-            locked.client_called_at = client_called_at
-            locked.closed_at = now
-            fields += [
-                "findings",
-                "action_taken",
-                "compensation",
-                "client_accepted",
-                "client_called_at",
-                "closed_at",
-            ]
-            detail = "\n".join(filter(None, [_result_summary(locked), detail]))
-        elif from_status == Status.CLOSED:  # reopened
-            if not detail:
-                raise ValidationError(_("Give the reason for reopening the complaint."))
-            action = "reopened"
-            _acknowledge, resolve = deadline_hours(locked.severity)
-            locked.reopened += 1
-            locked.resolve_due_at = WorkCalendar.load().add_working_hours(now, resolve)
-            # A fresh deadline is warned and escalated afresh; the call-back and the client's
-            # answer are asked again at the next close (the history keeps the old ones).
-            locked.resolved_at = locked.closed_at = None
-            locked.resolve_warned_at = locked.resolve_escalated_at = None
-            locked.client_called_at = locked.client_accepted = None
-            fields += [
-                "reopened",
-                "resolve_due_at",
-                "resolved_at",
-                "closed_at",
-                "resolve_warned_at",
-                "resolve_escalated_at",
-                "client_called_at",
-                "client_accepted",
-            ]
-        locked.status = new_status
-        locked.save(update_fields=[*fields, "updated_at"])
+        if to not in COMPLAINT_TRANSITIONS[from_status] or (
+            only_from and from_status not in only_from
+        ):
+            raise _illegal(from_status, to)
+        move = _Move(locked, now=now, detail=(detail or "").strip(), action=to)
+        yield move
+        locked.status = to
+        locked.save(update_fields=[*move.fields, "updated_at"])
         _event(
             locked,
-            action,
+            move.action,
             by=by,
-            detail=detail,
+            detail=move.detail,
             from_status=from_status,
-            to_status=new_status,
+            to_status=to,
             at=now,
         )
-        audit.record(audit.Action.UPDATE, actor=by, obj=locked, fields=fields, request=request)
+        audit.record(audit.Action.UPDATE, actor=by, obj=locked, fields=move.fields, request=request)
     complaint.refresh_from_db()
+
+
+def complaint_acknowledge(*, complaint: Complaint, by, detail: str = "", request=None) -> Complaint:
+    """Received → acknowledged: stamped, and a missed deadline to acknowledge recorded."""
+    with _move(complaint, Status.ACKNOWLEDGED, by=by, detail=detail, request=request) as move:
+        move.set(acknowledged_at=move.now)
+        _record_if_late(move.complaint, ACKNOWLEDGE, move.now)
+    return complaint
+
+
+def complaint_investigate(*, complaint: Complaint, by, detail: str = "", request=None) -> Complaint:
+    """Acknowledged → investigating. (A closed complaint goes back to investigation only by
+    complaint_reopen, with a reason.)"""
+    with _move(
+        complaint,
+        Status.INVESTIGATING,
+        by=by,
+        detail=detail,
+        only_from=(Status.ACKNOWLEDGED,),
+        request=request,
+    ):
+        pass
+    return complaint
+
+
+def complaint_resolve(
+    *,
+    complaint: Complaint,
+    by,
+    findings: str | None = None,
+    action_taken: str | None = None,
+    detail: str = "",
+    request=None,
+) -> Complaint:
+    """Investigating → resolved: stamped, with the findings and the action taken so far (None
+    keeps what is recorded); a missed deadline to resolve is recorded."""
+    with _move(complaint, Status.RESOLVED, by=by, detail=detail, request=request) as move:
+        locked = move.complaint
+        move.set(
+            resolved_at=move.now,
+            findings=locked.findings if findings is None else findings.strip(),
+            action_taken=locked.action_taken if action_taken is None else action_taken.strip(),
+        )
+        _record_if_late(locked, RESOLVE, move.now)
+    return complaint
+
+
+def complaint_close(
+    *,
+    complaint: Complaint,
+    by,
+    client_accepted: bool | None = None,
+    client_called_at: datetime.datetime | None = None,
+    findings: str | None = None,
+    action_taken: str | None = None,
+    compensation: str | None = None,
+    detail: str = "",
+    request=None,
+) -> Complaint:
+    """Resolved → closed with the result: the findings and the action taken (None keeps those
+    recorded when it was resolved), whether the client accepted it, and when the client was
+    called back about it (the check constraint complaint_closed_has_result backs this). The
+    event's detail is the result."""
+    with _move(complaint, Status.CLOSED, by=by, detail=detail, request=request) as move:
+        locked = move.complaint
+        findings = locked.findings if findings is None else findings.strip()
+        action_taken = locked.action_taken if action_taken is None else action_taken.strip()
+        _check_result(
+            locked,
+            findings=findings,
+            action_taken=action_taken,
+            client_accepted=client_accepted,
+            client_called_at=client_called_at,
+            now=move.now,
+        )
+        move.set(
+            findings=findings,
+            action_taken=action_taken,
+            compensation=(compensation or "").strip()[:200],
+            client_accepted=client_accepted,
+            client_called_at=client_called_at,
+            closed_at=move.now,
+        )
+        move.detail = "\n".join(filter(None, [_result_summary(locked), move.detail]))
     return complaint
 
 
 def complaint_reopen(*, complaint: Complaint, reason: str, by, request=None) -> Complaint:
-    return complaint_set_status(
-        complaint=complaint,
-        new_status=Status.INVESTIGATING,
+    """Closed → investigating again, for a reason, with a fresh deadline to resolve that is
+    warned and escalated afresh; the call-back and the client's answer are asked again at the
+    next close (the history keeps the old ones)."""
+    with _move(
+        complaint,
+        Status.INVESTIGATING,
         by=by,
         detail=reason,
+        only_from=(Status.CLOSED,),
         request=request,
-    )
+    ) as move:
+        if not move.detail:
+            raise ValidationError(_("Give the reason for reopening the complaint."))
+        move.action = "reopened"
+        locked = move.complaint
+        _acknowledge, resolve = deadline_hours(locked.severity)
+        move.set(
+            reopened=locked.reopened + 1,
+            resolve_due_at=WorkCalendar.load().add_working_hours(move.now, resolve),
+            resolved_at=None,
+            closed_at=None,
+            resolve_warned_at=None,
+            resolve_escalated_at=None,
+            client_called_at=None,
+            client_accepted=None,
+        )
+    return complaint
+
+
+# The service of each status a complaint is moved to, for callers that hold the status rather
+# than the step (a status from a list, the tests of the whole map). Nothing moves back to
+# received.
+_STEPS = {
+    Status.ACKNOWLEDGED: complaint_acknowledge,
+    Status.INVESTIGATING: complaint_investigate,
+    Status.RESOLVED: complaint_resolve,
+    Status.CLOSED: complaint_close,
+}
+
+
+def complaint_set_status(
+    *, complaint: Complaint, new_status: str, by, detail: str = "", request=None, **result
+) -> Complaint:
+    """Take the step that leads to `new_status`, by its own service (investigating from closed
+    is complaint_reopen, `detail` the reason); `result` goes to complaint_resolve or
+    complaint_close. A move COMPLAINT_TRANSITIONS does not allow is refused."""
+    if new_status not in Status.values:
+        raise ValidationError(_("Choose what to do with the complaint."))
+    if new_status == Status.INVESTIGATING and complaint.status == Status.CLOSED:
+        return complaint_reopen(complaint=complaint, reason=detail, by=by, request=request)
+    step = _STEPS.get(new_status)
+    if step is None:  # received: nothing leads back there
+        raise _illegal(complaint.status, new_status)
+    return step(complaint=complaint, by=by, detail=detail, request=request, **result)
 
 
 def complaint_assign(*, complaint: Complaint, handler, by, request=None) -> Complaint:

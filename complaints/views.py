@@ -224,23 +224,8 @@ def complaint_status(request, pk):
     form = status_form_for(complaint, request.POST)
     if not form.is_valid():
         return _detail_page(request, complaint, posted=form, status=422)
-    data = form.cleaned_data
-    new_status = data["status"]
-    result = {}
-    if new_status == Status.RESOLVED:
-        result = {key: data.get(key) or None for key in ("findings", "action_taken")}
-    elif new_status == Status.CLOSED:
-        keys = ("findings", "action_taken", "compensation", "client_accepted", "client_called_at")
-        result = {key: data[key] for key in keys}
     try:
-        complaints.complaint_set_status(
-            complaint=complaint,
-            new_status=new_status,
-            by=request.user,
-            detail=data.get("detail", ""),
-            request=request,
-            **result,
-        )
+        _take_step(form, complaint=complaint, by=request.user, request=request)
     except ValidationError as exc:
         complaint.refresh_from_db()
         return _detail_page(
@@ -249,8 +234,25 @@ def complaint_status(request, pk):
     if isinstance(form, ComplaintReopenForm):
         messages.success(request, _("The complaint is reopened, with a new deadline to resolve."))
     else:
-        messages.success(request, _DONE[new_status])
+        messages.success(request, _DONE[form.cleaned_data["status"]])
     return redirect(complaint)
+
+
+def _take_step(form, **common):
+    """The service of the step the valid form posts: one per transition."""
+    data = form.cleaned_data
+    if isinstance(form, ComplaintReopenForm):
+        return complaints.complaint_reopen(reason=data["detail"], **common)
+    common["detail"] = data.get("detail", "")
+    if isinstance(form, ComplaintCloseForm):
+        keys = ("findings", "action_taken", "compensation", "client_accepted", "client_called_at")
+        return complaints.complaint_close(**common, **{key: data[key] for key in keys})
+    if data["status"] == Status.RESOLVED:
+        found = {key: data.get(key) or None for key in ("findings", "action_taken")}
+        return complaints.complaint_resolve(**common, **found)
+    if data["status"] == Status.ACKNOWLEDGED:
+        return complaints.complaint_acknowledge(**common)
+    return complaints.complaint_investigate(**common)
 
 
 @require_POST

@@ -10,11 +10,7 @@ class EventsConfig(AppConfig):
         from clientmgmt import registry
 
         from . import selectors
-        from .models import EventAttendance, EventInvitation
 
-        # A client's invitations and attendance follow the person when two records are merged.
-        for model in (EventInvitation, EventAttendance):
-            registry.register_merge_relation(model, "client")
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="event",

@@ -10,11 +10,7 @@ class FollowupConfig(AppConfig):
         from clientmgmt import registry
 
         from . import selectors
-        from .models import CarePlan, FollowUpCall, SurveyInvitation, SurveyResponse
 
-        # Plans, calls and the client's answers follow the person when two records are merged.
-        for model in (CarePlan, FollowUpCall, SurveyInvitation, SurveyResponse):
-            registry.register_merge_relation(model, "client")
         for kind, label, rows, entry in (
             ("call", _("Return-visit calls"), selectors.call_rows, selectors.call_entry),
             ("plan", _("Care plans"), selectors.plan_rows, selectors.plan_entry),

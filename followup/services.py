@@ -15,6 +15,7 @@ Surveys are followup/surveys.py.
 
 import datetime
 import logging
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -234,10 +235,25 @@ def _close(call: FollowUpCall, status: str, *, by) -> None:
         _complete_plan_if_done(call.plan_id)
 
 
-def call_record(
+@dataclass(frozen=True)
+class CallDial:
+    """What was typed about one dial of a call, checked (check_call_record)."""
+
+    outcome: str
+    scores: dict
+    recommend: int | None
+    comment: str
+    course: str
+    rehab_guidance: bool
+    notes: str
+    next_call_on: datetime.date | None
+    raise_complaint: bool
+    complaint_category: str
+    complaint_severity: str
+
+
+def check_call_record(
     *,
-    call: FollowUpCall,
-    by,
     outcome: str,
     scores: dict | None = None,
     recommend: int | None = None,
@@ -249,16 +265,10 @@ def call_record(
     raise_complaint: bool = False,
     complaint_category: str = Complaint.Category.OTHER,
     complaint_severity: str = Complaint.Severity.NORMAL,
-    request=None,
-) -> FollowUpCall:
-    """Record one dial of a call.
-
-    Reached: the call is done; the satisfaction answers (1–5 per dimension, 0–10 recommend) go
-    to a SurveyResponse (service recovery when low); a next call date makes the next call; a
-    complaint is raised when asked. Refused: done, nothing more asked. No answer: the next
-    working day, until the policy's attempts, then unreachable. Wrong number: unreachable, and
-    the client's phone is flagged for correction.
-    """
+) -> CallDial:
+    """Check what was typed about a dial, reading nothing and writing nothing: an outcome, the
+    satisfaction answers (1–5 per dimension, 0–10 recommend) and a complaint only for a reached
+    client, a next call on a later day."""
     if outcome not in Outcome.values:
         raise ValidationError(_("Choose what happened on the call."))
     scores = {key: value for key, value in (scores or {}).items() if value is not None}
@@ -271,14 +281,46 @@ def call_record(
         raise ValidationError(_("The recommend score is from 0 to 10."))
     if next_call_on is not None and next_call_on <= timezone.localdate():
         raise ValidationError(_("The next call must be on a later day."))
+    return CallDial(
+        outcome=outcome,
+        scores=scores,
+        recommend=recommend,
+        comment=comment,
+        course=course,
+        rehab_guidance=rehab_guidance,
+        notes=notes,
+        next_call_on=next_call_on,
+        raise_complaint=raise_complaint,
+        complaint_category=complaint_category,
+        complaint_severity=complaint_severity,
+    )
+
+
+def call_record(*, call: FollowUpCall, by, request=None, **typed) -> FollowUpCall:
+    """Record one dial of a call: check_call_record checks what was typed (its keywords),
+    do_call_record writes it."""
+    return do_call_record(call=call, dial=check_call_record(**typed), by=by, request=request)
+
+
+def do_call_record(*, call: FollowUpCall, dial: CallDial, by, request=None) -> FollowUpCall:
+    """Write one checked dial of an open call.
+
+    Reached: the call is done; the satisfaction answers go to a SurveyResponse (service
+    recovery when low); a next call date makes the next call; a complaint is raised when asked.
+    Refused: done, nothing more asked. No answer: the next working day, until the policy's
+    attempts, then unreachable. Wrong number: unreachable, and the client's phone is flagged
+    for correction.
+
+    Locks the call row: two clerks recording at once write one after the other, and a dial
+    that closed the call refuses the next."""
+    outcome = dial.outcome
     with transaction.atomic():
         locked = FollowUpCall.objects.select_for_update().select_related("client").get(pk=call.pk)
         if locked.status != CallStatus.OPEN:
             raise IllegalTransition(_("This call has already been closed."))
         locked.attempts += 1
         locked.outcome = outcome
-        locked.notes = _append(locked.notes, notes, by=by)
-        detail = (notes or "").strip()[:300]
+        locked.notes = _append(locked.notes, dial.notes, by=by)
         if outcome == Outcome.NO_ANSWER:
             if locked.attempts >= FollowUpPolicy.current().max_attempts:
                 _close(locked, CallStatus.UNREACHABLE, by=by)
@@ -290,48 +332,55 @@ def call_record(
                 client=locked.client, by=by, detail=_("Return-visit call #%(n)s") % {"n": call.pk}
             )
         else:
-            locked.course = course or ""
-            locked.rehab_guidance = bool(rehab_guidance)
-            locked.next_call_on = next_call_on
+            locked.course = dial.course or ""
+            locked.rehab_guidance = bool(dial.rehab_guidance)
+            locked.next_call_on = dial.next_call_on
             _close(locked, CallStatus.DONE, by=by)
         locked.save()
+        detail = (dial.notes or "").strip()[:300]
         CallAttempt.objects.create(call=locked, outcome=outcome, detail=detail, actor=by)
         if outcome == Outcome.REACHED:
-            if scores or recommend is not None or comment.strip():
-                from .surveys import response_record_call
-
-                response_record_call(
-                    call=locked, scores=scores, recommend=recommend, comment=comment, by=by
-                )
-            if next_call_on is not None:
-                call_create(
-                    client=locked.client,
-                    due_on=next_call_on,
-                    reason=locked.reason,
-                    title=locked.title,
-                    plan=locked.plan,
-                    visit=locked.visit,
-                    source=f"followup.call:{locked.pk}:next",
-                    assigned_to=locked.assigned_to,
-                    by=by,
-                )
-            if raise_complaint:
-                complaint_services.complaint_create(
-                    client=locked.client,
-                    by=by,
-                    words=(comment or notes or "").strip() or _("Raised on a return-visit call."),
-                    channel=Complaint.Channel.RETURN_CALL,
-                    category=complaint_category,
-                    severity=complaint_severity,
-                    department=locked.visit.department if locked.visit_id else None,
-                    source=f"followup.call:{locked.pk}",
-                    request=request,
-                )
+            _reached(locked, dial, by=by, request=request)
         audit.record(
             audit.Action.UPDATE, actor=by, obj=locked, fields=["status", "outcome"], request=request
         )
     call.refresh_from_db()
     return call
+
+
+def _reached(call: FollowUpCall, dial: CallDial, *, by, request) -> None:
+    """What a reached client's dial leads to: their answers, the next call, a complaint."""
+    if dial.scores or dial.recommend is not None or dial.comment.strip():
+        from .surveys import response_record_call
+
+        response_record_call(
+            call=call, scores=dial.scores, recommend=dial.recommend, comment=dial.comment, by=by
+        )
+    if dial.next_call_on is not None:
+        call_create(
+            client=call.client,
+            due_on=dial.next_call_on,
+            reason=call.reason,
+            title=call.title,
+            plan=call.plan,
+            visit=call.visit,
+            source=f"followup.call:{call.pk}:next",
+            assigned_to=call.assigned_to,
+            by=by,
+        )
+    if dial.raise_complaint:
+        words = (dial.comment or dial.notes or "").strip()
+        complaint_services.complaint_create(
+            client=call.client,
+            by=by,
+            words=words or _("Raised on a return-visit call."),
+            channel=Complaint.Channel.RETURN_CALL,
+            category=dial.complaint_category,
+            severity=dial.complaint_severity,
+            department=call.visit.department if call.visit_id else None,
+            source=f"followup.call:{call.pk}",
+            request=request,
+        )
 
 
 def call_cancel(*, call: FollowUpCall, by, reason: str = "") -> FollowUpCall:

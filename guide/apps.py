@@ -10,12 +10,9 @@ class GuideConfig(AppConfig):
         from clientmgmt import registry
 
         from . import selectors
-        from .models import Charge, ExamOrder, MembershipCard, Visit
+        from .models import Visit
         from .services import merge_check
 
-        # Everything the front desk records follows the person when two records are merged.
-        for model in (Visit, Charge, MembershipCard, ExamOrder):
-            registry.register_merge_relation(model, "client")
         registry.register_merge_check(merge_check)
         for kind, label, rows, entry in (
             ("visit", _("Visits"), selectors.visit_rows, selectors.visit_entry),

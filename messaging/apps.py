@@ -9,12 +9,8 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
 
-        from .models import OutboxMessage
         from .selectors import outbox_entry, outbox_rows
 
-        # A client's messages follow them when two records are merged (no message is resent:
-        # moving a row changes only its client).
-        registry.register_merge_relation(OutboxMessage, "client")
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="sms", label=_("Messages"), rows=outbox_rows, entry=outbox_entry

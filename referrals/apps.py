@@ -9,11 +9,8 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
 
-        from .models import Referral
         from .selectors import referral_entry, referral_panel, referral_rows
 
-        # A referral follows the person: the desks see it on whichever record they are found.
-        registry.register_merge_relation(Referral, "client")
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="referral",

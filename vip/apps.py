@@ -11,12 +11,8 @@ class VipConfig(AppConfig):
         from guide import registry as guide_registry
 
         from . import selectors
-        from .models import EnterpriseMember, VipCandidate, VipEvent, VipStanding
         from .services import merge_check
 
-        # A VIP's standing, employers, candidacies and history are the person's.
-        for model in (VipStanding, EnterpriseMember, VipCandidate, VipEvent):
-            registry.register_merge_relation(model, "client")
         registry.register_merge_check(merge_check)
         # Discretion (seed 保密原则): a VIP's record in full only to those who serve them.
         registry.register_record_guard(

@@ -94,7 +94,7 @@ def test_the_merge_service_refuses_to_merge_a_client_into_a_merged_one(role_user
 def test_every_relation_to_a_client_follows_a_merge_or_is_the_merges_own_bookkeeping():
     from django.apps import apps
 
-    from clientmgmt.registry import merge_relations
+    from clientmgmt.services import merge_relations
 
     registered = {(model._meta.label, name) for model, name in merge_relations()}
     # The merge's own records point at both clients on purpose; merged_into is the merge itself.
@@ -128,3 +128,33 @@ def test_a_no_shows_recall_follows_the_person_and_comes_back_on_undo(role_user):
     services.client_unmerge(merge=merge, by=by)
     recall.refresh_from_db()
     assert recall.client == duplicate and recall.booking.client == duplicate
+
+
+def _relations_to_a_client():
+    """Every field of every model that points at a client, found from the other end (each
+    model's own fields, many-to-many too): what a merge must either move or leave on purpose."""
+    from django.apps import apps
+
+    return {
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if field.is_relation and field.concrete and field.related_model is Client
+    }
+
+
+def test_a_new_relation_to_a_client_must_be_merged_or_declared_not_merged():
+    merged = {f"{model._meta.label}.{name}" for model, name in services.merge_relations()}
+    assert _relations_to_a_client() - merged - services.NOT_MERGED == set()
+    # The declaration names real relations, and nothing is both moved and left.
+    assert services.NOT_MERGED.issubset(_relations_to_a_client())
+    assert merged.isdisjoint(services.NOT_MERGED)
+
+
+def test_the_merge_reads_relations_without_a_reverse_name_too():
+    # related_name="+" hides these from Client._meta.related_objects; a merge still moves them.
+    from clientmgmt.models import ClientImportRow
+    from messaging.models import OutboxMessage
+
+    relations = services.merge_relations()
+    assert (ClientImportRow, "client") in relations and (OutboxMessage, "client") in relations

@@ -114,6 +114,21 @@ def test_every_move_outside_the_map_is_refused_with_a_clear_message(handler, sou
     assert complaint.events.count() == events
 
 
+def test_each_step_has_its_own_service_which_takes_only_its_own_move(handler):
+    closed = walk_to(make_complaint(), Status.CLOSED, by=handler)
+    # Back to investigation from closed is a reopening, with its reason, not a plain step.
+    with pytest.raises(complaints.IllegalTransition, match="from Closed to Investigating"):
+        complaints.complaint_investigate(complaint=closed, by=handler)
+    acknowledged = walk_to(make_complaint(), Status.ACKNOWLEDGED, by=handler)
+    with pytest.raises(complaints.IllegalTransition, match="from Acknowledged to Investigating"):
+        complaints.complaint_reopen(complaint=acknowledged, reason="客户再次来电", by=handler)
+    complaints.complaint_investigate(complaint=acknowledged, by=handler, detail="调取监控")
+    assert (acknowledged.status, acknowledged.reopened) == (Status.INVESTIGATING, 0)
+    assert acknowledged.events.last().detail == "调取监控"
+    closed.refresh_from_db()
+    assert closed.status == Status.CLOSED
+
+
 def test_an_unknown_status_is_refused(handler):
     complaint = make_complaint()
     with pytest.raises(complaints.ValidationError, match="Choose what to do"):
@@ -539,6 +554,15 @@ def test_a_bad_status_never_gives_a_server_error(client_manager_client, handler,
     complaint = make_complaint()
     page = client_manager_client.post(_status_url(complaint), {"status": status})
     assert page.status_code in (409, 422)
+
+
+def test_the_page_offers_no_step_back_to_received(client_manager_client, handler):
+    complaint = walk_to(make_complaint(), Status.ACKNOWLEDGED, by=handler)
+    page = client_manager_client.post(_status_url(complaint), {"status": "received"}, **EN)
+    assert page.status_code == 422
+    assert "Choose what to do with the complaint." in _body(page)
+    complaint.refresh_from_db()
+    assert complaint.status == Status.ACKNOWLEDGED
 
 
 def test_reopening_on_the_page_needs_a_reason(client_manager_client, handler):

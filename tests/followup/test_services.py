@@ -218,6 +218,26 @@ def test_answers_are_only_for_a_reached_client(handlers):
         services.call_record(call=make_call(), by=None, outcome="reached", scores={"doctor": 9})
 
 
+def test_a_dial_is_checked_before_anything_is_read_or_written(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        with pytest.raises(ValidationError, match="later day"):
+            services.check_call_record(outcome="reached", next_call_on=timezone.localdate())
+        dial = services.check_call_record(outcome="reached", scores={"doctor": 5, "waiting": None})
+    assert (dial.outcome, dial.scores) == ("reached", {"doctor": 5})
+
+
+def test_a_checked_dial_is_written_once_the_call_is_closed(handlers):
+    call = make_call()
+    dial = services.check_call_record(outcome="refused", notes="不方便")
+    services.do_call_record(call=call, dial=dial, by=None)
+    assert (call.status, call.attempts, call.outcome) == ("done", 1, "refused")
+    with pytest.raises(services.IllegalTransition, match="already been closed"):
+        services.do_call_record(call=call, dial=dial, by=None)
+    assert list(call.history.filter(outcome="refused").values_list("detail", flat=True)) == [
+        "不方便"
+    ]
+
+
 def test_a_low_score_on_a_call_starts_service_recovery_within_a_working_day(handlers):
     call = make_call()
     services.call_record(

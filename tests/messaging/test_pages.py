@@ -223,12 +223,11 @@ def test_the_demo_templates_are_valid_and_idempotent():
 
 
 def test_a_campaign_segment_picks_the_clients_who_visited_a_department():
-    from consult.models import Booking
     from messaging.selectors import campaign_recipients
-    from tests.consult.factories import make_booking
+    from tests.guide.factories import booked_today, checked_in
 
-    visited = make_booking()
-    Booking.objects.filter(pk=visited.pk).update(status=Booking.Status.ARRIVED)
-    make_booking(session=visited.session)  # booked, not (yet) arrived: not a visit
+    # The front desk checks the booked client in (the booking arrives, the visit begins).
+    visited = checked_in()
+    booked_today(session=visited.session)  # booked, not (yet) arrived: not a visit
     segment = {"department": visited.session.department_id}
     assert list(campaign_recipients(segment, "service")) == [visited.client]
