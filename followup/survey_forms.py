@@ -1,6 +1,5 @@
 # Forms of the survey pages: they check the shape of input; followup.surveys enforces the rules
-# (scores in range, a used or expired link). Kept apart from followup/forms.py, which the calls'
-# and plans' pages use, so that the two can be written at the same time.
+# (scores in range, a used or expired link). Kept apart from the calls' and plans' forms.
 import datetime
 import uuid
 

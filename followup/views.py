@@ -1,1 +1,0 @@
-# Views of Follow-up: decorators, an access-checked fetch, a form, one service call.

@@ -1,1 +1,0 @@
-# Celery tasks of Front desk: ids in, one service call, acks_late, time limits.
