@@ -7,13 +7,13 @@ records first, ORDER BY id DESC LIMIT 51) and never counted; each selective filt
 (Client.Meta). Exports are capped at EXPORT_CAP rows, numbers masked.
 """
 
-import csv
 import datetime
-import io
 
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from zhongdu import exports
 
 from .models import Client
 from .registry import visited_condition, whole_record_ids
@@ -21,7 +21,6 @@ from .registry import visited_condition, whole_record_ids
 PAGE_SIZE = 50
 # An export is for a maintenance round or a mailing, not a copy of the database.
 EXPORT_CAP = 5000
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 CATEGORIES = {
     "patient": "is_patient",
@@ -161,42 +160,16 @@ def cap_note() -> str:
     ) % {"cap": f"{EXPORT_CAP:,}"}
 
 
-def export_csv(rows: list[list], *, was_capped: bool) -> str:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(buffer)
-    writer.writerow(export_header())
-    writer.writerows([_safe(row) for row in rows])
-    if was_capped:
-        writer.writerow([cap_note()])
-    return buffer.getvalue()
-
-
-def _safe(row: list) -> list:
-    # A name typed as "=..." must stay text when a spreadsheet opens the CSV (formula injection).
-    return [f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@" else cell for cell in row]
-
-
-def export_xlsx(rows: list[list], *, was_capped: bool) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Archives")[:31]
-    sheet.append(export_header())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula for Excel to run
-    if was_capped:
-        sheet.append([cap_note()])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-    for column, width in zip("ABCDEFGHIJK", (9, 12, 8, 12, 15, 22, 20, 6, 16, 12, 12), strict=True):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def export_file(rows: list[list], *, file_format: str, was_capped: bool) -> exports.Export:
+    """The rows as CSV or as a workbook (zhongdu.exports), with the cap's note last."""
+    footer = [[cap_note()]] if was_capped else []
+    if file_format == "csv":
+        return exports.csv_export(export_header(), rows, footer=footer)
+    book = exports.XlsxBook()
+    sheet = book.sheet(_("Archives"))
+    sheet.append(export_header(), bold=True)
+    sheet.append_rows(rows)
+    for row in footer:
+        sheet.append(row, bold=True)
+    sheet.widths(dict(zip("ABCDEFGHIJK", (9, 12, 8, 12, 15, 22, 20, 6, 16, 12, 12), strict=True)))
+    return book.export()
