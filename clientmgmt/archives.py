@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from zhongdu import exports
 
+from .exports import CLIENT_COLUMNS, client_rows
 from .models import Client
-from .registry import visited_condition, whole_record_ids
+from .registry import visited_condition
 
 PAGE_SIZE = 50
 # An export is for a maintenance round or a mailing, not a copy of the database.
@@ -99,15 +100,9 @@ def archive_selected(client_ids):
     )
 
 
-def export_header() -> list[str]:
+def export_header() -> list:
     return [
-        _("Id"),
-        _("Name"),
-        _("Sex"),
-        _("Date of birth"),
-        _("Phone"),
-        _("ID card"),
-        _("Categories"),
+        *CLIENT_COLUMNS,
         _("VIP"),
         _("Heard of us through"),
         _("Last visit"),
@@ -119,33 +114,19 @@ def _day(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d") if value else ""
 
 
-def export_rows(clients, *, user=None) -> list[list]:
-    """One row per client, numbers masked (zhongdu.masking): never a full phone or ID number.
-    A VIP's date of birth and ID number stay out unless `user` sees VIPs' whole records (the
-    discretion rule, clientmgmt.registry)."""
-
-    clients = list(clients)
-    allowed = whole_record_ids(user, clients) if user is not None else set()
-
-    def whole(client) -> bool:
-        return not client.is_vip or client.pk in allowed
-
+def _archive_cells(client) -> list:
     return [
-        [
-            client.pk,
-            client.name,
-            str(client.get_sex_display()),
-            client.date_of_birth.isoformat() if client.date_of_birth and whole(client) else "",
-            client.phone_masked,
-            client.id_number_masked if whole(client) else "",
-            " ".join(str(label) for label in client.categories),
-            _("yes") if client.is_vip else "",
-            client.source_channel.name if client.source_channel_id else "",
-            _day(client.last_visit_at),
-            _day(client.archive_reviewed_at),
-        ]
-        for client in clients
+        _("yes") if client.is_vip else "",
+        client.source_channel.name if client.source_channel_id else "",
+        _day(client.last_visit_at),
+        _day(client.archive_reviewed_at),
     ]
+
+
+def export_rows(clients, *, user=None) -> list[list]:
+    """One row per client, numbers masked and the VIP discretion rule applied
+    (clientmgmt.exports.client_rows), then the archive's own columns."""
+    return client_rows(clients, user=user, extra=_archive_cells)
 
 
 def capped(queryset) -> tuple[list, bool]:
