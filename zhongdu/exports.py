@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from django.http import HttpResponse
 from django.utils.functional import Promise
+from import_export.formats import base_formats
 
 from . import audit
 
@@ -226,34 +227,27 @@ def audited_download(
 # --- The admin's spreadsheets (django-import-export) --------------------------------------
 
 
-def _import_export_formats():
-    from import_export.formats import base_formats
+class AdminCSV(base_formats.CSV):
+    """import-export's CSV, written by this module (guard, BOM); a guarded cell that comes back
+    is read as it was typed."""
 
-    class CSV(base_formats.CSV):
-        """import-export's CSV, written by this module (guard, BOM); a guarded cell that
-        comes back is read as it was typed."""
+    def export_data(self, dataset, **kwargs):
+        return csv_text([dataset.headers or [], *dataset])
 
-        def export_data(self, dataset, **kwargs):
-            return csv_text([dataset.headers or [], *dataset])
-
-        def create_dataset(self, in_stream, **kwargs):
-            dataset = super().create_dataset(in_stream, **kwargs)
-            for index, row in enumerate(dataset):
-                dataset[index] = [unguard(cell) for cell in row]
-            return dataset
-
-    class XLSX(base_formats.XLSX):
-        """import-export's XLSX, written by this module (text stays text)."""
-
-        def export_data(self, dataset, **kwargs):
-            book = XlsxBook()
-            sheet = book.sheet(dataset.title or "Sheet1")
-            sheet.append(dataset.headers or [], bold=True)
-            sheet.append_rows(dataset)
-            sheet.freeze("A2")
-            return book.content()
-
-    return CSV, XLSX
+    def create_dataset(self, in_stream, **kwargs):
+        dataset = super().create_dataset(in_stream, **kwargs)
+        for index, row in enumerate(dataset):
+            dataset[index] = [unguard(cell) for cell in row]
+        return dataset
 
 
-AdminCSV, AdminXLSX = _import_export_formats()
+class AdminXLSX(base_formats.XLSX):
+    """import-export's XLSX, written by this module (text stays text)."""
+
+    def export_data(self, dataset, **kwargs):
+        book = XlsxBook()
+        sheet = book.sheet(dataset.title or "Sheet1")
+        sheet.append(dataset.headers or [], bold=True)
+        sheet.append_rows(dataset)
+        sheet.freeze("A2")
+        return book.content()
