@@ -4,7 +4,6 @@
 # input is a message on the page, never a 500.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from zhongdu import audit
+from zhongdu.exports import audited_download
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -95,25 +95,17 @@ def archive_export(request):
     else:
         clients, was_capped = archives.capped(archives.archive_clients(filters))
     rows = archives.export_rows(clients, user=request.user)
-    audit.record(
-        audit.Action.EXPORT,
+    file_format = form.cleaned_data["format"]
+    export = archives.export_file(rows, file_format=file_format, was_capped=was_capped)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = audited_download(
+        request,
+        export,
+        filename=f"archives-{stamp}",
         object_type="clientmgmt.client",
         object_repr=f"archives ({scope}): {len(rows)} rows"
         + (f", capped at {archives.EXPORT_CAP}" if was_capped else ""),
         reason=form.cleaned_data["reason"],
-        request=request,
-    )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if form.cleaned_data["format"] == "csv":
-        response = HttpResponse(
-            archives.export_csv(rows, was_capped=was_capped), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(
-            archives.export_xlsx(rows, was_capped=was_capped), content_type=archives.XLSX_TYPE
-        )
-    response["Content-Disposition"] = (
-        f'attachment; filename="archives-{stamp}.{form.cleaned_data["format"]}"'
     )
     if was_capped:
         response["X-Export-Capped"] = str(archives.EXPORT_CAP)

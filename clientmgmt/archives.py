@@ -7,21 +7,21 @@ records first, ORDER BY id DESC LIMIT 51) and never counted; each selective filt
 (Client.Meta). Exports are capped at EXPORT_CAP rows, numbers masked.
 """
 
-import csv
 import datetime
-import io
 
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zhongdu import exports
+
+from .exports import CLIENT_COLUMNS, client_rows
 from .models import Client
-from .registry import visited_condition, whole_record_ids
+from .registry import visited_condition
 
 PAGE_SIZE = 50
 # An export is for a maintenance round or a mailing, not a copy of the database.
 EXPORT_CAP = 5000
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 CATEGORIES = {
     "patient": "is_patient",
@@ -100,15 +100,9 @@ def archive_selected(client_ids):
     )
 
 
-def export_header() -> list[str]:
+def export_header() -> list:
     return [
-        _("Id"),
-        _("Name"),
-        _("Sex"),
-        _("Date of birth"),
-        _("Phone"),
-        _("ID card"),
-        _("Categories"),
+        *CLIENT_COLUMNS,
         _("VIP"),
         _("Heard of us through"),
         _("Last visit"),
@@ -120,33 +114,19 @@ def _day(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d") if value else ""
 
 
-def export_rows(clients, *, user=None) -> list[list]:
-    """One row per client, numbers masked (zhongdu.masking): never a full phone or ID number.
-    A VIP's date of birth and ID number stay out unless `user` sees VIPs' whole records (the
-    discretion rule, clientmgmt.registry)."""
-
-    clients = list(clients)
-    allowed = whole_record_ids(user, clients) if user is not None else set()
-
-    def whole(client) -> bool:
-        return not client.is_vip or client.pk in allowed
-
+def _archive_cells(client) -> list:
     return [
-        [
-            client.pk,
-            client.name,
-            str(client.get_sex_display()),
-            client.date_of_birth.isoformat() if client.date_of_birth and whole(client) else "",
-            client.phone_masked,
-            client.id_number_masked if whole(client) else "",
-            " ".join(str(label) for label in client.categories),
-            _("yes") if client.is_vip else "",
-            client.source_channel.name if client.source_channel_id else "",
-            _day(client.last_visit_at),
-            _day(client.archive_reviewed_at),
-        ]
-        for client in clients
+        _("yes") if client.is_vip else "",
+        client.source_channel.name if client.source_channel_id else "",
+        _day(client.last_visit_at),
+        _day(client.archive_reviewed_at),
     ]
+
+
+def export_rows(clients, *, user=None) -> list[list]:
+    """One row per client, numbers masked and the VIP discretion rule applied
+    (clientmgmt.exports.client_rows), then the archive's own columns."""
+    return client_rows(clients, user=user, extra=_archive_cells)
 
 
 def capped(queryset) -> tuple[list, bool]:
@@ -161,42 +141,16 @@ def cap_note() -> str:
     ) % {"cap": f"{EXPORT_CAP:,}"}
 
 
-def export_csv(rows: list[list], *, was_capped: bool) -> str:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(buffer)
-    writer.writerow(export_header())
-    writer.writerows([_safe(row) for row in rows])
-    if was_capped:
-        writer.writerow([cap_note()])
-    return buffer.getvalue()
-
-
-def _safe(row: list) -> list:
-    # A name typed as "=..." must stay text when a spreadsheet opens the CSV (formula injection).
-    return [f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@" else cell for cell in row]
-
-
-def export_xlsx(rows: list[list], *, was_capped: bool) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Archives")[:31]
-    sheet.append(export_header())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula for Excel to run
-    if was_capped:
-        sheet.append([cap_note()])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-    for column, width in zip("ABCDEFGHIJK", (9, 12, 8, 12, 15, 22, 20, 6, 16, 12, 12), strict=True):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def export_file(rows: list[list], *, file_format: str, was_capped: bool) -> exports.Export:
+    """The rows as CSV or as a workbook (zhongdu.exports), with the cap's note last."""
+    footer = [[cap_note()]] if was_capped else []
+    if file_format == "csv":
+        return exports.csv_export(export_header(), rows, footer=footer)
+    book = exports.XlsxBook()
+    sheet = book.sheet(_("Archives"))
+    sheet.append(export_header(), bold=True)
+    sheet.append_rows(rows)
+    for row in footer:
+        sheet.append(row, bold=True)
+    sheet.widths(dict(zip("ABCDEFGHIJK", (9, 12, 8, 12, 15, 22, 20, 6, 16, 12, 12), strict=True)))
+    return book.export()

@@ -13,7 +13,6 @@ from .registry import (
     client_ids_by_identifier,
     timeline_columns,
     user_name,
-    whole_record_ids,
 )
 from .search import ClientQuery
 
@@ -146,23 +145,6 @@ def client_event_entry(row) -> TimelineEntry:
     )
 
 
-def client_export_rows(query: ClientQuery, *, user=None):
-    """Rows for the CSV export of a search: masked numbers only; a VIP's date of birth and ID
-    number only for those who see VIPs' whole records."""
-    clients = list(client_search(query))
-    allowed = whole_record_ids(user, clients) if user is not None else set()
-    for client in clients:
-        whole = not client.is_vip or client.pk in allowed
-        yield [
-            client.pk,
-            client.name,
-            client.get_sex_display(),
-            client.date_of_birth.isoformat() if client.date_of_birth and whole else "",
-            client.phone_masked,
-            client.id_number_masked if whole else "",
-            " ".join(str(label) for label in client.categories),
-            client.get_status_display(),
-        ]
 
 
 def client_import_get(token) -> ClientImport:

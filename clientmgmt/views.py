@@ -1,10 +1,8 @@
-import csv
 import dataclasses
 from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import resolve
 from django.utils import timezone
@@ -12,9 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import audit
+from zhongdu.exports import audited_download
 from zhongdu.roles import user_may_open, user_roles
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
@@ -248,32 +247,15 @@ def client_restore(request, pk):
 @require_GET
 def client_export(request):
     query = parse_query(request.GET.get("q", ""))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    export, count = exports.client_search_export(query, user=request.user)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="clients-{stamp}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            _("Id"),
-            _("Name"),
-            _("Sex"),
-            _("Date of birth"),
-            _("Phone"),
-            _("ID card"),
-            _("Categories"),
-            _("Status"),
-        ]
-    )
-    rows = list(selectors.client_export_rows(query, user=request.user))
-    writer.writerows(rows)
-    audit.record(
-        audit.Action.EXPORT,
+    return audited_download(
+        request,
+        export,
+        filename=f"clients-{stamp}",
         object_type="clientmgmt.client",
-        object_repr=f"search {query.kind}: {len(rows)} rows",
-        request=request,
+        object_repr=f"search {query.kind}: {count} rows",
     )
-    return response
 
 
 @require_http_methods(["GET", "POST"])

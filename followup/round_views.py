@@ -6,23 +6,17 @@ Access (zhongdu/roles.py PAGE_ACCESS): client management sends rounds; follow-up
 them.
 """
 
-import io
-
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from zhongdu import audit
+from zhongdu.exports import audited_download
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
-from . import survey_rounds, survey_selectors
+from . import exports, survey_rounds, survey_selectors
 from .survey_forms import SurveyRoundForm
-from .survey_views import XLSX_TYPE
 
 
 @require_GET
@@ -82,47 +76,9 @@ def round_detail(request, pk):
 @require_GET
 def round_export(request, pk):
     survey_round = survey_selectors.round_get(pk)
-    response = HttpResponse(round_workbook(survey_round), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="market-survey-{survey_round.pk}.xlsx"'
-    audit.record(audit.Action.EXPORT, obj=survey_round, request=request)
-    return response
-
-
-def round_workbook(survey_round) -> bytes:
-    """One row per response, one column per question; a sheet about the round."""
-    from openpyxl import Workbook
-
-    english = (get_language() or "").startswith("en")
-    questions = list(survey_round.template.questions.all())
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Answers")[:31]
-    sheet.append(
-        [
-            _("Response number"),
-            _("Answered at"),
-            *[(q.text_en if english else "") or q.text for q in questions],
-        ]
+    return audited_download(
+        request,
+        exports.round_workbook(survey_round),
+        filename=f"market-survey-{survey_round.pk}",
+        obj=survey_round,
     )
-    for response, answers in survey_selectors.round_answer_rows(survey_round):
-        sheet.append(
-            [
-                response.pk,
-                timezone.localtime(response.submitted_at).strftime("%Y-%m-%d %H:%M"),
-                *[answers.get(q.pk, "") for q in questions],
-            ]
-        )
-        for column in range(3, 3 + len(questions)):  # what people wrote: never a formula
-            cell = sheet.cell(row=sheet.max_row, column=column)
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    about = workbook.create_sheet(title=_("About")[:31])
-    about.append([_("Name"), survey_round.name])
-    about.append([_("Survey"), survey_round.template.name_in(get_language() or "")])
-    about.append([_("Invited"), survey_round.invited])
-    send_at = timezone.localtime(survey_round.send_at)
-    about.append([_("Send at"), send_at.strftime("%Y-%m-%d %H:%M")])
-    about.append([_("Exported at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

@@ -11,33 +11,26 @@ client management's); the summary and the responses are follow-up's readers'.
 """
 
 import datetime
-import io
-from dataclasses import dataclass, field
 
 import segno
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, pgettext
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clientmgmt.registry import whole_record_ids
 from guide.selectors import visit_get_for_user
-from zhongdu import audit
+from zhongdu.exports import audited_download
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
-from . import selectors, survey_selectors, surveys
-from .models import Dimension
+from . import exports, selectors, survey_selectors, surveys
 from .survey_forms import FIRST_DAY, LAST_DAY, ResponseFilterForm, SurveyForm, WeekForm
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Two-character surnames: the given name starts after them (欧阳娜娜 → 娜娜).
 # (A split string: thirty quoted pairs would take thirty lines once formatted.)
@@ -156,101 +149,6 @@ def visit_slip(request, pk):
 # --- The weekly summary -------------------------------------------------------------
 
 
-@dataclass
-class Cell:
-    value: object  # what the workbook holds
-    display: str  # what the page shows
-
-
-@dataclass
-class SummaryTable:
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-    empty: str = ""  # said instead of the table when it has no rows
-
-
-def _text(value) -> Cell:
-    return Cell(str(value), str(value))
-
-
-def _number(value) -> Cell:
-    return Cell(value, "—" if value is None else str(value))
-
-
-def _average(value) -> Cell:
-    if value is None:
-        return Cell(None, "—")
-    value = round(float(value), 2)
-    return Cell(value, f"{value:.2f}")
-
-
-def weekly_tables(summary: dict) -> list[SummaryTable]:
-    """The summary's tables, in the page's order; the workbook writes the same ones."""
-    counts = summary["counts"]
-    dimensions = survey_selectors.SUMMARY_DIMENSIONS
-    labels = [str(Dimension(d).label) for d in dimensions]
-    no_answers = _("No answers this week.")
-    by_dimension = summary["by_dimension"]
-    by_department = summary["by_department"]
-    n = summary["recommend_count"]
-    return [
-        SummaryTable(
-            "counts",
-            _("Responses"),
-            [_("Figure"), pgettext("how many", "Number")],
-            [
-                [_text(_("Responses")), _number(counts["total"])],
-                [_text(_("From the survey page")), _number(counts["survey"])],
-                [_text(_("From return-visit calls")), _number(counts["call"])],
-                [_text(_("Needing service recovery")), _number(counts["recovery"])],
-            ],
-        ),
-        SummaryTable(
-            "dimensions",
-            _("Average score by dimension (1–5)"),
-            [_("Dimension"), _("Average"), _("Answers")],
-            [
-                [
-                    _text(label),
-                    _average(by_dimension.get(d, {}).get("average")),
-                    _number(by_dimension.get(d, {}).get("count", 0)),
-                ]
-                for d, label in zip(dimensions, labels, strict=True)
-            ],
-        ),
-        SummaryTable(
-            "recommend",
-            _("Would recommend (0–10)"),
-            [_("Figure"), _("Value")],
-            [
-                [_text(_("Average")), _average(summary["recommend_average"])],
-                [_text(_("Net promoter score (NPS)")), _number(summary["nps"])],
-                [_text(_("Answers")), _number(n)],
-                [_text(_("Promoters (9–10)")), _number(summary["promoters"])],
-                [_text(_("Detractors (0–6)")), _number(summary["detractors"])],
-            ]
-            if n
-            else [],
-            empty=no_answers,
-        ),
-        SummaryTable(
-            "departments",
-            _("Average score by department (1–5)"),
-            [_("Department"), *labels],
-            [
-                [
-                    _text(department or _("Not recorded")),
-                    *(_average(scores.get(d, {}).get("average")) for d in dimensions),
-                ]
-                for department, scores in by_department
-            ],
-            empty=no_answers,
-        ),
-    ]
-
-
 def _shown_clients(user, clients) -> set[int]:
     """The ids of the clients a page's rows may name: not VIPs, unless the reader sees VIPs'
     whole records (the discretion rule, asked once for the page; the workbook, user None, never
@@ -300,7 +198,7 @@ def weekly(request):
     context = {
         "form": form,
         "summary": summary,
-        "tables": weekly_tables(summary),
+        "tables": exports.weekly_tables(summary),
         "comments": _comment_rows(summary, request.user),
         "is_this_week": start == this_week,
         "previous_week": start - week if start - week >= FIRST_DAY else None,
@@ -313,80 +211,6 @@ def weekly(request):
     return render(request, "followup/survey_weekly.html", context)
 
 
-def weekly_workbook(summary: dict) -> bytes:
-    """The page's tables on one sheet, the comments on another."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    start, end = summary["start"].isoformat(), summary["end"].isoformat()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Weekly summary")[:31]
-    sheet.append(
-        [_("Customer satisfaction, week of %(start)s to %(end)s") % {"start": start, "end": end}]
-    )
-    sheet["A1"].font = Font(bold=True, size=13)
-    for table in weekly_tables(summary):
-        sheet.append([])
-        sheet.append([table.title])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-        sheet.append(table.columns)
-        if not table.rows:
-            sheet.append([table.empty])
-        for row in table.rows:
-            sheet.append([cell.value for cell in row])
-            # A department named "=..." is text, not a formula for Excel to run.
-            sheet.cell(row=sheet.max_row, column=1).data_type = "s"
-    sheet.column_dimensions["A"].width = 32
-    comments = workbook.create_sheet(title=_("Comments")[:31])
-    comments.append(
-        [
-            _("Date"),
-            _("Department"),
-            _("Source"),
-            _("Needs service recovery"),
-            _("Client number"),
-            _("Comment"),
-        ]
-    )
-    for row in _comment_rows(summary, user=None):
-        comments.append(
-            [
-                row["date"],
-                row["department"],
-                row["source"],
-                _("Yes") if row["needs_recovery"] else _("No"),
-                row["client_id"],
-                row["comment"],
-            ]
-        )
-        for column in (2, 6):  # free text: never a formula
-            comments.cell(row=comments.max_row, column=column).data_type = "s"
-    comments.column_dimensions["F"].width = 80
-    note = workbook.create_sheet(title=_("About")[:31])
-    note.append([_("Week"), f"{start} – {end}"])
-    note.append([_("Time zone"), str(timezone.get_default_timezone())])
-    note.append([_("Exported at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
-    note.append(
-        [
-            _("What is counted"),
-            _(
-                "Satisfaction answers given on the survey page and on return-visit calls that"
-                " week; market surveys are not counted."
-            ),
-        ]
-    )
-    note.append(
-        [
-            _("NPS"),
-            _("Promoters (9–10) minus detractors (0–6), in per cent of the recommend answers."),
-        ]
-    )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 @require_GET
 def weekly_export(request):
     form, day = _week(request)
@@ -395,16 +219,14 @@ def weekly_export(request):
         return redirect(reverse("followup:survey_weekly") + "?" + request.GET.urlencode())
     summary = survey_selectors.weekly_summary(day)
     start = summary["start"].isoformat()
-    response = HttpResponse(weekly_workbook(summary), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="survey-week-{start}.xlsx"'
-    audit.record(
-        audit.Action.EXPORT,
+    return audited_download(
+        request,
+        exports.weekly_workbook(summary, _comment_rows(summary, user=None)),
+        filename=f"survey-week-{start}",
         object_type="followup.survey_weekly",
         object_id=start,
         object_repr=f"satisfaction summary of the week of {start}",
-        request=request,
     )
-    return response
 
 
 # --- Responses ----------------------------------------------------------------------

@@ -1,25 +1,15 @@
 """The monthly satisfaction report as an Excel workbook: the same figures as the page, one
-sheet per section, this month beside the previous one."""
-
-import io
+sheet per section, this month beside the previous one (zhongdu.exports)."""
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from followup.models import Dimension
+from zhongdu import exports
 
 
-def _safe(value):
-    """Text that Excel would read as a formula stays text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def workbook(data: dict, previous: dict | None) -> bytes:
-    book = Workbook()
-    summary = book.active
-    summary.title = _("Summary")[:31]
+def workbook(data: dict, previous: dict | None) -> exports.Export:
+    book = exports.XlsxBook()
+    summary = book.sheet(_("Summary"))
     prev = previous or {}
     summary.append([_("Figure"), data["month"], prev.get("month", "")])
 
@@ -46,7 +36,7 @@ def workbook(data: dict, previous: dict | None) -> bytes:
     both(_("Median working hours to resolve"), ["complaints", "resolve_median"])
     both(_("Deadlines missed (acknowledge)"), ["complaints", "missed_acknowledge"])
     both(_("Deadlines missed (resolve)"), ["complaints", "missed_resolve"])
-    sheet = book.create_sheet(_("Dimensions")[:31])
+    sheet = book.sheet(_("Dimensions"))
     sheet.append([_("Dimension"), _("Average"), _("Answers"), _("Previous month")])
     for key, values in data["dimensions"].items():
         before = prev.get("dimensions", {}).get(key, {})
@@ -58,22 +48,22 @@ def workbook(data: dict, previous: dict | None) -> bytes:
         (_("Doctors"), "doctors"),
         (_("Channels"), "channels"),
     ):
-        sheet = book.create_sheet(str(title)[:31])
+        sheet = book.sheet(title)
         sheet.append([str(title), _("Average"), _("Answers"), _("Responses")])
         for row in data[key]:
             sheet.append(
                 [
-                    _safe(row["name"] or _("Not recorded")),
+                    row["name"] or _("Not recorded"),
                     row["average"],
                     row["answers"],
                     row["responses"],
                 ]
             )
-    sheet = book.create_sheet(_("Trend")[:31])
+    sheet = book.sheet(_("Trend"))
     sheet.append([_("Month"), _("Average"), _("NPS"), _("Responses")])
     for point in data.get("trend", []):
         sheet.append([point["month"], point["average"], point["nps"], point["responses"]])
-    sheet = book.create_sheet(_("Lowest rated")[:31])
+    sheet = book.sheet(_("Lowest rated"))
     sheet.append(
         [_("Date"), _("Department"), _("Doctor"), _("Lowest score"), _("Recommend"), _("Comment")]
     )
@@ -81,17 +71,15 @@ def workbook(data: dict, previous: dict | None) -> bytes:
         sheet.append(
             [
                 row["date"],
-                _safe(row["department"]),
-                _safe(row["doctor"]),
+                row["department"],
+                row["doctor"],
                 row["lowest"],
                 row["recommend"],
-                _safe(row["comment"]),
+                row["comment"],
             ]
         )
-    sheet = book.create_sheet(_("Complaints")[:31])
+    sheet = book.sheet(_("Complaints"))
     sheet.append([_("Department"), _("Complaints")])
     for name, count in data["complaints"]["by_department"]:
-        sheet.append([_safe(name), count])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        sheet.append([name, count])
+    return book.export()

@@ -4,7 +4,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,13 +11,12 @@ from django.views.decorators.http import require_GET
 
 from complaints.models import Complaint
 from followup.models import Dimension
-from zhongdu import audit
+from zhongdu.exports import audited_download
 from zhongdu.forms import FIRST_DAY
 
 from . import exports, satisfaction, selectors
 from .models import MonthlyReport
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 view_reports = permission_required("reports.view_reports", raise_exception=True)
 
 
@@ -107,15 +105,13 @@ def satisfaction_export(request):
 
 
 def _xlsx(request, data, previous, *, name):
-    response = HttpResponse(exports.workbook(data, previous), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    audit.record(
-        audit.Action.EXPORT,
+    return audited_download(
+        request,
+        exports.workbook(data, previous),
+        filename=name,
         object_type="reports.satisfaction",
         object_repr=f"monthly satisfaction report {data['month']}",
-        request=request,
     )
-    return response
 
 
 @require_GET

@@ -10,12 +10,10 @@ standing that is not active); their messages are shown on the page, never a 500.
 """
 
 import datetime
-import io
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,10 +22,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit
+from zhongdu.exports import audited_download
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import (
     EXPIRING_SOON_DAYS,
     CostExportForm,
@@ -40,7 +39,6 @@ from .forms import (
 )
 from .models import VipCandidate, VipPolicy, VipStanding
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COST_LINES_PER_PAGE = 50
 
 
@@ -212,90 +210,16 @@ def vip_costs_export(request, client_id):
     first, last, since, until = _period(form)
     summary = selectors.cost_summary(client_id=client_id, since=since, until=until)
     lines = selectors.cost_lines(client_id=client_id, since=since, until=until)
-    workbook = costs_workbook(standing, summary, lines, first=first, last=last)
-    audit.record(
-        audit.Action.EXPORT,
+    name = f"vip-costs-{standing.client_id}-{first.isoformat()}-{last.isoformat()}"
+    return audited_download(
+        request,
+        exports.costs_workbook(standing, summary, lines, first=first, last=last),
+        filename=name,
         object_type="vip.costs",
         object_id=str(standing.client_id),
         object_repr=f"VIP costs {first.isoformat()}..{last.isoformat()}",
         reason=form.cleaned_data["reason"],
-        request=request,
     )
-    response = HttpResponse(workbook, content_type=XLSX_TYPE)
-    name = f"vip-costs-{standing.client_id}-{first.isoformat()}-{last.isoformat()}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def _text(sheet, *columns):
-    # Names and items typed by people are text, not formulas for Excel to run ("=...").
-    for column in columns:
-        sheet.cell(row=sheet.max_row, column=column).data_type = "s"
-
-
-def costs_workbook(standing, summary, lines, *, first, last) -> bytes:
-    """The page's figures on a first sheet, every line on a second."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Costs")[:31]
-    sheet.append([_("VIP costs of %(name)s") % {"name": standing.client.name}])
-    sheet["A1"].font = Font(bold=True, size=13)
-    _text(sheet, 1)
-    sheet.append([_("Period"), f"{first.isoformat()} – {last.isoformat()}"])
-    sheet.append([_("Spend (yuan)"), summary["spend"]])
-    sheet.append([_("List value (yuan)"), summary["listed"]])
-    sheet.append([_("Discount (yuan)"), summary["discount"]])
-    sheet.append([])
-    sheet.append([_("By month")])
-    sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-    sheet.append([_("Month"), _("Spend (yuan)")])
-    for row in summary["by_month"]:
-        sheet.append([timezone.localtime(row["month"]).strftime("%Y-%m"), row["total"]])
-    sheet.append([])
-    sheet.append([_("By item")])
-    sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-    sheet.append([_("Code"), _("Item"), _("Quantity"), _("Spend (yuan)")])
-    for row in summary["by_item"]:
-        sheet.append([row["price_item__code"], row["price_item__name"], row["count"], row["total"]])
-        _text(sheet, 1, 2)
-    sheet.column_dimensions["A"].width = 24
-    sheet.column_dimensions["B"].width = 30
-    detail = workbook.create_sheet(title=_("Lines")[:31])
-    detail.append(
-        [
-            _("Charged at"),
-            _("Code"),
-            _("Item"),
-            _("Department"),
-            _("Quantity"),
-            _("Unit price (yuan)"),
-            _("Amount (yuan)"),
-            _("Voided"),
-        ]
-    )
-    for line in lines:
-        department = line.visit.department.name if line.visit.department_id else ""
-        detail.append(
-            [
-                timezone.localtime(line.charged_at).strftime("%Y-%m-%d %H:%M"),
-                line.price_item.code,
-                line.price_item.name,
-                department,
-                line.quantity,
-                line.unit_price,
-                line.amount,
-                (line.void_reason or _("yes")) if line.voided_at else "",
-            ]
-        )
-        _text(detail, 2, 3, 4, 8)
-    detail.column_dimensions["A"].width = 18
-    detail.column_dimensions["C"].width = 30
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 # --- Who opened the record --------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
+from zhongdu import exports
 from zhongdu.models import (
     Channel,
     ClinicSession,
@@ -171,8 +172,10 @@ class ClinicSessionAdmin(admin.ModelAdmin):
 @admin.register(PriceItem)
 class PriceItemAdmin(ImportExportModelAdmin):
     resource_classes = [PriceItemResource]
-    import_formats = [base_formats.CSV, base_formats.XLSX]
-    export_formats = [base_formats.CSV, base_formats.XLSX]
+    import_formats = [exports.AdminCSV, base_formats.XLSX]
+    # Written by the one export builder (formula guard, BOM: zhongdu.exports); a CSV it wrote
+    # is read back as it was typed.
+    export_formats = [exports.AdminCSV, exports.AdminXLSX]
     list_display = ("code", "name", "category", "department", "price", "active", "effective_date")
     list_filter = ("category", "active", "department")
     search_fields = ("code", "name")
