@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Client
-from .registry import visited_condition, whole_record_ids
+from .registry import visited_condition
 
 PAGE_SIZE = 50
 # An export is for a maintenance round or a mailing, not a copy of the database.
@@ -123,29 +123,26 @@ def _day(value) -> str:
 def export_rows(clients, *, user=None) -> list[list]:
     """One row per client, numbers masked (zhongdu.masking): never a full phone or ID number.
     A VIP's date of birth and ID number stay out unless `user` sees VIPs' whole records (the
-    discretion rule, clientmgmt.registry)."""
+    discretion rule, applied by clientmgmt.selectors.clients_shown_for_user); the channel and
+    the review date are the archive's own bookkeeping, exported for every row."""
+    from .selectors import clients_shown_for_user
 
     clients = list(clients)
-    allowed = whole_record_ids(user, clients) if user is not None else set()
-
-    def whole(client) -> bool:
-        return not client.is_vip or client.pk in allowed
-
     return [
         [
-            client.pk,
-            client.name,
-            str(client.get_sex_display()),
-            client.date_of_birth.isoformat() if client.date_of_birth and whole(client) else "",
-            client.phone_masked,
-            client.id_number_masked if whole(client) else "",
-            " ".join(str(label) for label in client.categories),
-            _("yes") if client.is_vip else "",
+            shown.pk,
+            shown.name,
+            str(shown.get_sex_display()),
+            shown.date_of_birth.isoformat() if shown.date_of_birth else "",
+            shown.phone_masked,
+            shown.id_number_masked or "",
+            " ".join(str(label) for label in shown.categories),
+            _("yes") if shown.is_vip else "",
             client.source_channel.name if client.source_channel_id else "",
-            _day(client.last_visit_at),
+            _day(shown.last_visit_at),
             _day(client.archive_reviewed_at),
         ]
-        for client in clients
+        for client, shown in zip(clients, clients_shown_for_user(user, clients), strict=True)
     ]
 
 
