@@ -19,7 +19,7 @@ from zhongdu.roles import user_may_open
 from . import archives, selectors, services
 from .archive_forms import ArchiveExportForm, ArchiveFilterForm, filters_from_query, ticked_ids
 from .models import Client
-from .registry import may_see_whole_record, timeline_by_source, timeline_kinds
+from .registry import timeline_by_source, timeline_kinds
 from .views import _summary_page
 
 # The health archive reads this many of the client's latest entries (one query).
@@ -119,10 +119,11 @@ def health_archive(request, pk):
     client = selectors.client_get_for_user(request.user, pk)
     if client.status == Client.Status.MERGED and client.merged_into_id:
         return redirect("clientmgmt:health_archive", client.merged_into_id)
-    if not may_see_whole_record(request.user, client):
+    shown = selectors.client_shown_for_user(request.user, client)
+    if not shown.whole:
         # Discretion (a VIP's record): the masked summary, audited as on the client page.
         audit.record(audit.Action.VIEW, obj=client, reason="summary", request=request)
-        return _summary_page(request, client)
+        return _summary_page(request, shown)
     kinds = timeline_kinds()
     shown = request.GET.get("timeline", "")
     if shown not in dict(kinds):

@@ -6,8 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhongdu import exports
 
-from .registry import whole_record_ids
-from .selectors import client_search
+from .selectors import client_search, clients_shown_for_user
 
 CLIENT_COLUMNS = (
     _("Id"),
@@ -23,21 +22,21 @@ CLIENT_COLUMNS = (
 def client_rows(clients, *, user=None, extra=lambda client: []) -> list[list]:
     """One row per client (CLIENT_COLUMNS, then `extra(client)`), numbers masked
     (zhongdu.masking): never a full phone or ID number. A VIP's date of birth and ID number stay
-    out unless `user` sees VIPs' whole records (the discretion rule, clientmgmt.registry)."""
+    out unless `user` sees VIPs' whole records (the discretion rule, applied by
+    clientmgmt.selectors.clients_shown_for_user); `extra` reads the record itself (an archive's
+    own bookkeeping: channel, review date)."""
     clients = list(clients)
-    allowed = whole_record_ids(user, clients) if user is not None else set()
     rows = []
-    for client in clients:
-        whole = not client.is_vip or client.pk in allowed
+    for client, shown in zip(clients, clients_shown_for_user(user, clients), strict=True):
         rows.append(
             [
-                client.pk,
-                client.name,
-                str(client.get_sex_display()),
-                client.date_of_birth.isoformat() if client.date_of_birth and whole else "",
-                client.phone_masked,
-                client.id_number_masked if whole else "",
-                " ".join(str(label) for label in client.categories),
+                shown.pk,
+                shown.name,
+                str(shown.get_sex_display()),
+                shown.date_of_birth.isoformat() if shown.date_of_birth else "",
+                shown.phone_masked,
+                shown.id_number_masked or "",
+                " ".join(str(label) for label in shown.categories),
                 *extra(client),
             ]
         )

@@ -11,8 +11,10 @@ from .models import Client, ClientEvent, ClientImport
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
+    may_see_whole_record,
     timeline_columns,
     user_name,
+    whole_record_ids,
 )
 from .search import ClientQuery
 
@@ -24,8 +26,11 @@ SEARCH_LIMIT = 20
 CLIENT_WRITERS = roles.CLIENT_EDITORS
 
 
-def client_get_for_user(user, pk, *, write=False) -> Client:
-    """The one way views fetch a client: 404 if there is none, 403 if the user may not."""
+def client_get_for_user(user, pk, *, write=False, whole=False) -> Client:
+    """The one way views fetch a client: 404 if there is none, 403 if the user may not. With
+    whole=True (edits, reveals, consent, archiving, merging, the full page) also 403 unless the
+    discretion rule lets the user see the whole record (a VIP's only for those who serve them,
+    clientmgmt.registry); pages that may show the masked summary use client_shown_for_user."""
     try:
         # Only what the client page shows: a wide join of users and the merged-into client cost
         # more to build and read than the page's own query.
@@ -33,6 +38,8 @@ def client_get_for_user(user, pk, *, write=False) -> Client:
     except (Client.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     if write and not (roles.user_roles(user) & CLIENT_WRITERS):
+        raise PermissionDenied
+    if whole and not may_see_whole_record(user, client):
         raise PermissionDenied
     return client
 
@@ -45,6 +52,80 @@ def clients_get_for_user(user, pks, *, write=False) -> list[Client]:
     return list(
         Client.objects.filter(pk__in=list(pks)).exclude(status=Client.Status.MERGED).order_by("pk")
     )
+
+
+# What a reader who may not see a client's whole record (a VIP's, to those who do not serve them:
+# the discretion rule, seed 保密原则) sees of it: the client page's masked summary. Never the date
+# of birth, the ID number (even masked), notes, contacts or anything else of the record.
+SUMMARY_FIELDS = frozenset(
+    {
+        "pk",
+        "id",
+        "name",
+        "sex",
+        "get_sex_display",
+        "age",
+        "phone_masked",
+        "is_vip",
+        "is_patient",
+        "is_member",
+        "is_exam_client",
+        "categories",
+        "last_visit_at",
+        "status",
+        "get_status_display",
+        "get_absolute_url",
+    }
+)
+
+
+class ShownClient:
+    """A client as one reader may see it, for pages and lists: the whole record when the
+    discretion rule allows (`whole`), otherwise only SUMMARY_FIELDS; any other attribute reads as
+    None, so a template or an export that asks for more shows nothing (fail closed)."""
+
+    __slots__ = ("_client", "whole")
+
+    def __init__(self, client: Client, *, whole: bool):
+        self._client = client
+        self.whole = whole
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self.whole or name in SUMMARY_FIELDS:
+            return getattr(self._client, name)
+        return None
+
+    def __str__(self):
+        return str(self._client)
+
+    def __repr__(self):
+        return f"<ShownClient {self._client.pk} whole={self.whole}>"
+
+    def __eq__(self, other):
+        # Equal to the record it shows, so `client in shown_list` keeps working.
+        if isinstance(other, ShownClient):
+            other = other._client
+        return self._client == other
+
+    def __hash__(self):
+        return hash(self._client)
+
+
+def clients_shown_for_user(user, clients) -> list[ShownClient]:
+    """What `user` may see of each of `clients` (the discretion rule asked once for the whole list:
+    a fixed number of queries whatever its length). user None: nobody in particular, so a VIP
+    shows only their summary."""
+    clients = list(clients)
+    allowed = whole_record_ids(user, clients) if user is not None else set()
+    return [
+        ShownClient(client, whole=not client.is_vip or client.pk in allowed) for client in clients
+    ]
+
+
+def client_shown_for_user(user, client) -> ShownClient:
+    return clients_shown_for_user(user, [client])[0]
 
 
 def client_search(query: ClientQuery):
@@ -83,6 +164,12 @@ def client_search(query: ClientQuery):
     rows = list(qs[:SEARCH_LIMIT])
     rows.sort(key=lambda c: (c.name != query.value, c.status != Client.Status.ACTIVE, c.name))
     return rows
+
+
+def client_search_for_user(user, query: ClientQuery) -> list[ShownClient]:
+    """client_search as `user` may see it: search results of a VIP whom the user does not serve
+    show the summary (no date of birth, no ID number)."""
+    return clients_shown_for_user(user, client_search(query))
 
 
 def client_duplicates(*, phone="", id_number="", name="", date_of_birth=None, exclude_pk=None):
@@ -143,8 +230,6 @@ def client_event_entry(row) -> TimelineEntry:
         actor=row["t_actor"],
         extra={"fields": _field_labels(fields)},
     )
-
-
 
 
 def client_import_get(token) -> ClientImport:

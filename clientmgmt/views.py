@@ -19,7 +19,6 @@ from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
 from .registry import (
     link_rule,
-    may_see_whole_record,
     record_panels,
     timeline_for,
     timeline_kinds,
@@ -37,7 +36,7 @@ def client_list(request):
     context = {
         "q": request.GET.get("q", ""),
         "query": query,
-        "clients": selectors.client_search(query),
+        "clients": selectors.client_search_for_user(request.user, query),
         "limit": selectors.SEARCH_LIMIT,
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_import": user_may_open(request.user, "clientmgmt:import_upload"),
@@ -49,6 +48,8 @@ def client_list(request):
 
 
 def _form_page(request, form, client=None, duplicates=()):
+    # A duplicate may be a VIP this user does not serve: its summary, not its birth date or ID.
+    duplicates = selectors.clients_shown_for_user(request.user, duplicates)
     return render(
         request,
         "clientmgmt/client_form.html",
@@ -91,10 +92,9 @@ def client_create(request):
 
 @require_http_methods(["GET", "POST"])
 def client_edit(request, pk):
-    client = selectors.client_get_for_user(request.user, pk, write=True)
+    client = selectors.client_get_for_user(request.user, pk, write=True, whole=True)
     if client.status == Client.Status.MERGED:
         return redirect(client.merged_into)
-    _whole_record(request, client)
     if request.method == "POST":
         form = ClientForm(request.POST, instance=client)
         if form.is_valid():
@@ -164,16 +164,18 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
 @require_GET
 def client_detail(request, pk):
     client = selectors.client_get_for_user(request.user, pk)
-    if not may_see_whole_record(request.user, client):
+    shown = selectors.client_shown_for_user(request.user, client)
+    if not shown.whole:
         # Discretion (a VIP's record, seed 保密原则): the masked summary this user's task needs;
         # the visit is audited all the same, and the VIP manager sees who came.
         audit.record(audit.Action.VIEW, obj=client, reason="summary", request=request)
-        return _summary_page(request, client)
+        return _summary_page(request, shown)
     audit.record(audit.Action.VIEW, obj=client, request=request)
     return _detail_page(request, client)
 
 
 def _summary_page(request, client):
+    """`client` as this user may see it (selectors.ShownClient): the summary only."""
     context = {
         "client": client,
         "can_book": user_may_open(request.user, "consult:booking_new"),
@@ -182,19 +184,11 @@ def _summary_page(request, client):
     return render(request, "clientmgmt/client_summary.html", context)
 
 
-def _whole_record(request, client):
-    """Edits, reveals, consent switches, archiving and merging need the whole record (a VIP's
-    only for those who serve them)."""
-    if not may_see_whole_record(request.user, client):
-        raise PermissionDenied
-
-
 @require_POST
 def client_reveal(request, pk):
-    client = selectors.client_get_for_user(request.user, pk)
+    client = selectors.client_get_for_user(request.user, pk, whole=True)
     if not request.user.has_perm("clientmgmt.reveal_client_contact"):
         raise PermissionDenied
-    _whole_record(request, client)
     form = RevealForm(request.POST)
     value = None
     if form.is_valid():
@@ -222,8 +216,7 @@ def client_reveal(request, pk):
 
 @require_POST
 def client_archive(request, pk):
-    client = selectors.client_get_for_user(request.user, pk, write=True)
-    _whole_record(request, client)
+    client = selectors.client_get_for_user(request.user, pk, write=True, whole=True)
     try:
         services.client_archive(client=client, by=request.user, request=request)
         messages.success(request, _("The record was archived. It stays searchable."))
@@ -234,8 +227,7 @@ def client_archive(request, pk):
 
 @require_POST
 def client_restore(request, pk):
-    client = selectors.client_get_for_user(request.user, pk, write=True)
-    _whole_record(request, client)
+    client = selectors.client_get_for_user(request.user, pk, write=True, whole=True)
     try:
         services.client_restore(client=client, by=request.user, request=request)
         messages.success(request, _("The record is active again."))
@@ -264,13 +256,11 @@ def merge_select(request):
     pair = None
     if form.is_bound and form.is_valid():
         survivor = selectors.client_get_for_user(
-            request.user, form.cleaned_data["survivor"], write=True
+            request.user, form.cleaned_data["survivor"], write=True, whole=True
         )
         merged = selectors.client_get_for_user(
-            request.user, form.cleaned_data["merged"], write=True
+            request.user, form.cleaned_data["merged"], write=True, whole=True
         )
-        _whole_record(request, survivor)
-        _whole_record(request, merged)
         pair = (survivor, merged)
         if request.method == "POST":
             try:
@@ -371,8 +361,7 @@ def _int(value, default=0):
 @require_POST
 def client_sms_consent(request, pk):
     """The client page's switches: no SMS at all, no marketing, or marketing agreed (how)."""
-    client = selectors.client_get_for_user(request.user, pk, write=True)
-    _whole_record(request, client)
+    client = selectors.client_get_for_user(request.user, pk, write=True, whole=True)
     choice = request.POST.get("choice", "")
     method = request.POST.get("method", "")
     changes = {

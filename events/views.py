@@ -11,7 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.search import parse_query
-from clientmgmt.selectors import client_get_for_user, client_search
+from clientmgmt.selectors import (
+    client_get_for_user,
+    client_search_for_user,
+    clients_shown_for_user,
+)
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
@@ -173,7 +177,8 @@ def event_door(request, pk):
     if query.kind not in ("phone", "last4"):
         search.add_error("phone", _("Type the mobile number (or its last 4 digits)."))
         return _door_page(request, event, search=search, status=422)
-    clients = client_search(query)
+    # As this user may see them: a VIP they do not serve shows the summary (clientmgmt.selectors).
+    clients = client_search_for_user(request.user, query)
     new_form = None
     if not clients or request.GET.get("new"):
         phone = national_digits(query.value) if query.kind == "phone" else ""
@@ -224,7 +229,9 @@ def event_register(request, pk):
             event,
             search=search,
             new_form=form,
-            duplicates=selectors.door_matches(event, duplicates),
+            duplicates=selectors.door_matches(
+                event, clients_shown_for_user(request.user, duplicates)
+            ),
             status=409,
         )
     try:

@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from clientmgmt.registry import whole_record_ids
+from clientmgmt.selectors import clients_shown_for_user
 from guide.selectors import visit_get_for_user
 from zhongdu.exports import audited_download
 from zhongdu.pagination import keyset_page
@@ -153,9 +153,7 @@ def _shown_clients(user, clients) -> set[int]:
     """The ids of the clients a page's rows may name: not VIPs, unless the reader sees VIPs'
     whole records (the discretion rule, asked once for the page; the workbook, user None, never
     names a VIP)."""
-    clients = list(clients)
-    allowed = whole_record_ids(user, clients) if user is not None else set()
-    return {client.pk for client in clients if not client.is_vip or client.pk in allowed}
+    return {client.pk for client in clients_shown_for_user(user, clients) if client.whole}
 
 
 def _comment_rows(summary: dict, user) -> list[dict]:

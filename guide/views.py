@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt import services as clients
 from clientmgmt.search import parse_query
-from clientmgmt.selectors import client_get_for_user, client_search
+from clientmgmt.selectors import client_get_for_user, client_search, clients_shown_for_user
 from consult.selectors import booking_get_for_user
 from referrals.selectors import referrals_open_by_client
 from zhongdu import audit
@@ -84,19 +84,22 @@ def check_in(request, pk):
 def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), status=200):
     # A referred client (marketing department, partner clinic...) gets a badge: one query.
     referred = referrals_open_by_client([client.pk for client in matches])
+    # Matches and duplicates as this user may see them: a VIP they do not serve shows the
+    # summary (no date of birth, no ID number; the discretion rule, clientmgmt.selectors).
+    shown = clients_shown_for_user(request.user, matches)
     context = {
         "search": search,
         "matches": [
             (
-                client,
+                shown_client,
                 selectors.open_visit_for(client),
                 selectors.todays_booking_for(client),
                 referred.get(client.pk),
             )
-            for client in matches
+            for client, shown_client in zip(matches, shown, strict=True)
         ],
         "new_form": new_form,
-        "duplicates": duplicates,
+        "duplicates": clients_shown_for_user(request.user, duplicates),
     }
     return render(request, "guide/walk_in.html", context, status=status)
 

@@ -2,11 +2,14 @@ import datetime
 
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce, Substr, TruncDate
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry, timeline_columns
+from clientmgmt.selectors import clients_shown_for_user
+from zhongdu.pagination import keyset_page
 
 from .models import OutboxMessage, Purpose
 
@@ -34,6 +37,39 @@ def outbox_to_act_on():
         .select_related("client")
         .order_by("-id")
     )
+
+
+def _shown_to(user, messages: list) -> list:
+    """Each message as `user` may see it (the discretion rule asked once for the list): with
+    `shown_client` (clientmgmt.selectors.ShownClient, or None for a message to no client) and
+    `discreet`, True when the message is to a VIP the user does not serve: the page then names
+    no client ("VIP client", no link) and withholds the text (seed 保密原则)."""
+    with_client = [message for message in messages if message.client_id]
+    shown = clients_shown_for_user(user, [message.client for message in with_client])
+    by_id = {client.pk: client for client in shown}
+    for message in messages:
+        message.shown_client = by_id.get(message.client_id)
+        message.discreet = message.shown_client is not None and not message.shown_client.whole
+    return messages
+
+
+def outbox_page_for_user(user, *, filters: dict | None = None, attention=False, before=None):
+    """A keyset page of the outbox (or of the messages needing attention), newest first, each
+    message as `user` may see it (_shown_to): a fixed number of queries whatever the page."""
+    rows = outbox_to_act_on() if attention else outbox_list(filters=filters)
+    page = keyset_page(rows, before=before)
+    _shown_to(user, page.items)
+    return page
+
+
+def message_get_for_user(user, pk) -> OutboxMessage:
+    """The one way views fetch a message to show: 404 if there is none; the message as `user`
+    may see it (_shown_to)."""
+    try:
+        message = OutboxMessage.objects.select_related("client", "template").get(pk=pk)
+    except (OutboxMessage.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    return _shown_to(user, [message])[0]
 
 
 def outbox_figures(*, days: int = 14):

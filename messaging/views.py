@@ -17,10 +17,13 @@ from .models import Campaign, OutboxMessage
 def outbox_list(request):
     form = OutboxFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
-        rows = OutboxMessage.objects.none()
+        page = keyset_page(OutboxMessage.objects.none(), before=None)
     else:
-        rows = selectors.outbox_list(filters=form.cleaned_data if form.is_bound else None)
-    page = keyset_page(rows, before=request.GET.get("before"))
+        page = selectors.outbox_page_for_user(
+            request.user,
+            filters=form.cleaned_data if form.is_bound else None,
+            before=request.GET.get("before"),
+        )
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "attention": False}
@@ -29,7 +32,9 @@ def outbox_list(request):
 
 @require_GET
 def outbox_attention(request):
-    page = keyset_page(selectors.outbox_to_act_on(), before=request.GET.get("before"))
+    page = selectors.outbox_page_for_user(
+        request.user, attention=True, before=request.GET.get("before")
+    )
     return render(
         request, "messaging/outbox_list.html", {"page": page, "query": "", "attention": True}
     )
@@ -37,7 +42,7 @@ def outbox_attention(request):
 
 @require_GET
 def message_detail(request, pk):
-    message = get_object_or_404(OutboxMessage.objects.select_related("client", "template"), pk=pk)
+    message = selectors.message_get_for_user(request.user, pk)
     events = message.events.select_related("actor").order_by("at", "pk")
     context = {
         "message": message,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.imports import ImportFileError
 from clientmgmt.search import parse_query
-from clientmgmt.selectors import client_get_for_user, client_search
+from clientmgmt.selectors import client_get_for_user, client_search_for_user
 from zhongdu.masking import mask_phone
 from zhongdu.roles import user_may_open
 
@@ -136,7 +136,7 @@ def enterprise_member_add(request, pk):
         status = 422
     search = MemberSearchForm(request.GET or None)
     query = parse_query(search.cleaned_data["q"] if search.is_valid() else "")
-    clients = client_search(query)
+    clients = client_search_for_user(request.user, query)
     context = {
         "enterprise": enterprise,
         "search": search,
