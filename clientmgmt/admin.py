@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from zhongdu import audit
+from zhongdu.admin import ReadOnlyInline
 
 # ClientEvent is not in the admin: it is read on the client's timeline, and the admin would ask
 # for a delete permission on it before deleting a client.
@@ -89,21 +90,13 @@ class ComplaintDeadlineAdmin(admin.ModelAdmin):
         return missing and super().has_add_permission(request)
 
 
-class ComplaintEventInline(admin.TabularInline):
+class ComplaintEventInline(ReadOnlyInline):
     model = ComplaintEvent
     fields = ("at", "action", "from_status", "to_status", "detail", "actor")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Complaint)
@@ -130,21 +123,13 @@ class ComplaintAdmin(admin.ModelAdmin):
         return False
 
 
-class ReferralEventInline(admin.TabularInline):
+class ReferralEventInline(ReadOnlyInline):
     model = ReferralEvent
     fields = ("at", "from_status", "to_status", "note", "actor")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Referral)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from zhongdu.masking import mask_phone
-from zhongdu.models import Channel
+from zhongdu.models import AppendOnlyModel, Channel
 
 
 class SearchTermsField(models.TextField):
@@ -261,7 +261,7 @@ class Client(models.Model):
         return labels
 
 
-class ClientEvent(models.Model):
+class ClientEvent(AppendOnlyModel):
     """Append-only history of a client record; the client timeline reads it."""
 
     class Kind(models.TextChoices):
@@ -587,7 +587,7 @@ class Complaint(models.Model):
         return self.status != self.Status.CLOSED
 
 
-class ComplaintEvent(models.Model):
+class ComplaintEvent(AppendOnlyModel):
     """Append-only history of a complaint: who moved it, when, and what they wrote."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
@@ -608,11 +608,6 @@ class ComplaintEvent(models.Model):
 
     def __str__(self):
         return f"{self.complaint_id} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("complaint history cannot be changed")
-        super().save(*args, **kwargs)
 
 
 class ComplaintDeadline(models.Model):
@@ -720,7 +715,7 @@ class Referral(models.Model):
         return self.status in (self.Status.NEW, self.Status.CONTACTED, self.Status.BOOKED)
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(AppendOnlyModel):
     """Append-only history of a referral: recorded, contacted, booked, arrived, closed."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
@@ -740,8 +735,3 @@ class ReferralEvent(models.Model):
 
     def __str__(self):
         return f"{self.referral_id} {self.from_status}->{self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("referral history cannot be changed")
-        super().save(*args, **kwargs)

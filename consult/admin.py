@@ -2,35 +2,21 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import PolicyAdmin, ReadOnlyInline
 from zhongdu.masking import mask_phone
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
 
 
 @admin.register(BookingPolicy)
-class BookingPolicyAdmin(admin.ModelAdmin):
+class BookingPolicyAdmin(PolicyAdmin):
     list_display = ["__str__", "vip_share_percent"]
 
-    def has_add_permission(self, request):
-        # A singleton: the row is created on first use (BookingPolicy.current()).
-        return super().has_add_permission(request) and not BookingPolicy.objects.exists()
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(ReadOnlyInline):
     model = BookingEvent
     fields = ["at", "action", "from_status", "to_status", "from_session", "to_session", "detail"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Booking)

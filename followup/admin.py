@@ -7,6 +7,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import PolicyAdmin, ReadOnlyInline
 from zhongdu.masking import mask_phone
 
 from .models import (
@@ -21,17 +22,6 @@ from .models import (
 )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class ClientPhoneMixin:
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
@@ -42,15 +32,8 @@ class ClientPhoneMixin:
 
 
 @admin.register(FollowUpPolicy)
-class FollowUpPolicyAdmin(admin.ModelAdmin):
+class FollowUpPolicyAdmin(PolicyAdmin):
     list_display = ["__str__", "max_attempts", "survey_valid_days", "recovery_score"]
-
-    def has_add_permission(self, request):
-        # A singleton: the row is created on first use (FollowUpPolicy.current()).
-        return super().has_add_permission(request) and not FollowUpPolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CarePlanTemplateStepInline(admin.TabularInline):

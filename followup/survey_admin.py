@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import ReadOnlyAdmin
+
 from .models import (
     Dimension,
     SurveyAnswer,
@@ -105,19 +107,6 @@ class SurveyTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "kind", "is_default", "active"]
     list_filter = ["kind", "active", "is_default"]
     search_fields = ["name", "name_en", "code"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Looked at, never added, changed or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SurveyInvitation)
