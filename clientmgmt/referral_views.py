@@ -8,6 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zhongdu.forms import error_text
 from zhongdu.roles import user_may_open
 
 from . import referral_selectors as selectors
@@ -93,7 +94,7 @@ def referral_status(request, pk):
             request=request,
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
         return _back(request, referral)
     messages.success(
         request,

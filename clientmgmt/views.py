@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import audit
+from zhongdu.forms import error_text
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
@@ -22,10 +23,6 @@ from .models import Client, ClientImport, ClientImportRow, ClientMerge
 from .referral_selectors import referrals_open_for_client
 from .registry import may_see_whole_record, timeline_for, timeline_kinds
 from .search import parse_query
-
-
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
 
 
 @require_GET
@@ -39,9 +36,7 @@ def client_list(request):
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_import": user_may_open(request.user, "clientmgmt:import_upload"),
     }
-    template = (
-        "clientmgmt/_client_results.html" if _is_htmx(request) else "clientmgmt/client_list.html"
-    )
+    template = "clientmgmt/_client_results.html" if request.htmx else "clientmgmt/client_list.html"
     return render(request, template, context)
 
 
@@ -210,7 +205,7 @@ def client_reveal(request, pk):
             by=request.user,
             request=request,
         )
-    if _is_htmx(request):
+    if request.htmx:
         context = {
             "client": client,
             "field": request.POST.get("field"),
@@ -232,7 +227,7 @@ def client_archive(request, pk):
         services.client_archive(client=client, by=request.user, request=request)
         messages.success(request, _("The record was archived. It stays searchable."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(client)
 
 
@@ -244,7 +239,7 @@ def client_restore(request, pk):
         services.client_restore(client=client, by=request.user, request=request)
         messages.success(request, _("The record is active again."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(client)
 
 
@@ -321,7 +316,7 @@ def merge_undo(request, pk):
         services.client_unmerge(merge=merge, by=request.user, request=request)
         messages.success(request, _("The merge was undone: both records are active again."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(merge)
 
 
@@ -369,7 +364,7 @@ def import_start(request, token):
     try:
         services.client_import_start(job=job, actions=actions, by=request.user, request=request)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(job)
 
 

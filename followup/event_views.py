@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
+from zhongdu.forms import error_text
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
@@ -19,10 +20,6 @@ from . import event_selectors as selectors
 from . import events
 from .event_forms import DoorClientForm, DoorSearchForm, EventForm, RsvpForm
 from .models import EventInvitation
-
-
-def _errors(exc) -> str:
-    return " ".join(exc.messages)
 
 
 @require_GET
@@ -104,7 +101,7 @@ def event_invite(request, pk):
     try:
         events.event_invitations_start(event=event, by=request.user, request=request)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,
@@ -131,7 +128,7 @@ def event_rsvp(request, pk):
                 request=request,
             )
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(
                 request, _("Reply of %(name)s recorded.") % {"name": invitation.client.name}
@@ -201,7 +198,7 @@ def event_attend(request, pk):
             event=event, client=client, by=request.user, request=request
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return _back_to_door(event, request.POST.get("phone", "")[:30])
     if created:
         messages.success(request, _("%(name)s is in. Welcome!") % {"name": client.name})
