@@ -7,7 +7,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.admin import PolicyAdmin, ReadOnlyInline
+from zhongdu.admin import PolicyAdmin, ReadOnlyAdmin, ReadOnlyInline
 from zhongdu.masking import mask_phone
 
 from .models import (
@@ -123,7 +123,7 @@ class CarePlanStepInline(ReadOnlyInline):
 
 
 @admin.register(CarePlan)
-class CarePlanAdmin(ClientPhoneMixin, admin.ModelAdmin):
+class CarePlanAdmin(ClientPhoneMixin, ReadOnlyAdmin):
     """Read-only: plans are written, changed and cancelled on the plan pages."""
 
     list_display = ["id", "client", "masked_phone", "kind", "template", "status", "created_at"]
@@ -134,24 +134,12 @@ class CarePlanAdmin(ClientPhoneMixin, admin.ModelAdmin):
     show_full_result_count = False
     inlines = [CarePlanStepInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Events -----------------------------------------------------------------------------
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     """Read-only: events are created, invited to and taken at the door on the event pages, whose
     services keep the channel, the capacity and the invitations once each."""
 
@@ -161,18 +149,6 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "place"]
     date_hierarchy = "starts_at"
     show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 from . import survey_admin  # noqa: E402, F401

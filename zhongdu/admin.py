@@ -12,10 +12,11 @@ admin.site.index_title = _("Hospital configuration")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Looked at, never added, changed or deleted here."""
+    """Looked at, never added, changed or deleted here (what `exclude` names is not shown)."""
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        hidden = self.exclude or ()
+        return [field.name for field in self.model._meta.fields if field.name not in hidden]
 
     def has_add_permission(self, request):
         return False
