@@ -29,7 +29,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyInline(admin.TabularInline):
-    """A record's history (append-only rows) shown under it: nothing added, changed or deleted."""
+    """Rows shown under their record (its history, its items): nothing added, changed or deleted."""
 
     extra = 0
     can_delete = False
