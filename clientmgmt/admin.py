@@ -90,7 +90,7 @@ class ComplaintEventInline(ReadOnlyInline):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(ReadOnlyAdmin):
     """Read-only, with its history: complaints are recorded and worked on their own pages, where
     the workflow keeps the steps, the deadlines and the audit trail right."""
 
@@ -103,15 +103,6 @@ class ComplaintAdmin(admin.ModelAdmin):
     inlines = [ComplaintEventInline]
     readonly_fields = [field.name for field in Complaint._meta.fields if field.name not in ("id",)]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class ReferralEventInline(ReadOnlyInline):
     model = ReferralEvent
@@ -123,7 +114,7 @@ class ReferralEventInline(ReadOnlyInline):
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(ReadOnlyAdmin):
     """Read-only, with its history: referrals are recorded and moved on the client page, the
     referral list and the consultation desk's queue, whose service keeps their steps."""
 
@@ -135,12 +126,3 @@ class ReferralAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [ReferralEventInline]
     readonly_fields = [field.name for field in Referral._meta.fields if field.name != "id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

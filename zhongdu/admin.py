@@ -12,9 +12,12 @@ admin.site.index_title = _("Hospital configuration")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Looked at, never added, changed or deleted here (what `exclude` names is not shown)."""
+    """Looked at, never added, changed or deleted here: the fields `readonly_fields` names, or
+    else every field but those `exclude` names."""
 
     def get_readonly_fields(self, request, obj=None):
+        if self.readonly_fields:
+            return self.readonly_fields
         hidden = self.exclude or ()
         return [field.name for field in self.model._meta.fields if field.name not in hidden]
 
