@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from zhongdu import audit
+from zhongdu.admin import ReadOnlyAdmin
 
 # ClientEvent is not in the admin: it is read on the client's timeline, and the admin would ask
 # for a delete permission on it before deleting a client.
@@ -52,15 +53,5 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClientMerge)
-class ClientMergeAdmin(admin.ModelAdmin):
+class ClientMergeAdmin(ReadOnlyAdmin):
     list_display = ("id", "survivor", "merged", "merged_at", "merged_by", "undone_at")
-    readonly_fields = [f.name for f in ClientMerge._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhongdu import audit
 from zhongdu.exports import audited_download
+from zhongdu.forms import error_text
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -61,7 +62,7 @@ def archive_review(request):
             client_ids=ticked_ids(request.POST), by=request.user, request=request
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from zhongdu.masking import mask_phone
-from zhongdu.models import Channel
+from zhongdu.models import AppendOnlyModel, Channel
 
 
 class SearchTermsField(models.TextField):
@@ -261,7 +261,7 @@ class Client(models.Model):
         return labels
 
 
-class ClientEvent(models.Model):
+class ClientEvent(AppendOnlyModel):
     """Append-only history of a client record; the client timeline reads it."""
 
     class Kind(models.TextChoices):

@@ -384,7 +384,8 @@ def client_merge(*, survivor: Client, merged: Client, by, request=None) -> Clien
         rows = model.objects.filter(**{field_name: merged})
         ids = list(rows.values_list("pk", flat=True))
         if ids:
-            model.objects.filter(pk__in=ids).update(**{field_name: survivor})
+            # The plain base manager: history rows (append-only) move with the person too.
+            model._base_manager.filter(pk__in=ids).update(**{field_name: survivor})
             moved[f"{model._meta.label}.{field_name}"] = ids
     filled = {}
     for name in FILLABLE:
@@ -440,7 +441,8 @@ def client_unmerge(*, merge: ClientMerge, by, request=None) -> ClientMerge:
     }
     for key, ids in merge.moved.items():
         model, field_name = relations[key]
-        model.objects.filter(pk__in=ids, **{field_name: survivor}).update(**{field_name: merged})
+        rows = model._base_manager.filter(pk__in=ids, **{field_name: survivor})
+        rows.update(**{field_name: merged})
     for name, original in merge.filled.get("fields", {}).items():
         current = getattr(survivor, name)
         if _jsonable(current) == _jsonable(getattr(merged, name)):

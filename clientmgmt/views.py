@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from zhongdu import audit
 from zhongdu.exports import audited_download
+from zhongdu.forms import error_text
 from zhongdu.roles import user_may_open, user_roles
 
 from . import exports, selectors, services
@@ -26,10 +27,6 @@ from .registry import (
 from .search import parse_query
 
 
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
-
-
 @require_GET
 def client_list(request):
     query = parse_query(request.GET.get("q", ""))
@@ -41,9 +38,7 @@ def client_list(request):
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_import": user_may_open(request.user, "clientmgmt:import_upload"),
     }
-    template = (
-        "clientmgmt/_client_results.html" if _is_htmx(request) else "clientmgmt/client_list.html"
-    )
+    template = "clientmgmt/_client_results.html" if request.htmx else "clientmgmt/client_list.html"
     return render(request, template, context)
 
 
@@ -200,7 +195,7 @@ def client_reveal(request, pk):
             by=request.user,
             request=request,
         )
-    if _is_htmx(request):
+    if request.htmx:
         context = {
             "client": client,
             "field": request.POST.get("field"),
@@ -221,7 +216,7 @@ def client_archive(request, pk):
         services.client_archive(client=client, by=request.user, request=request)
         messages.success(request, _("The record was archived. It stays searchable."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(client)
 
 
@@ -232,7 +227,7 @@ def client_restore(request, pk):
         services.client_restore(client=client, by=request.user, request=request)
         messages.success(request, _("The record is active again."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(client)
 
 
@@ -290,7 +285,7 @@ def merge_undo(request, pk):
         services.client_unmerge(merge=merge, by=request.user, request=request)
         messages.success(request, _("The merge was undone: both records are active again."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(merge)
 
 
@@ -338,7 +333,7 @@ def import_start(request, token):
     try:
         services.client_import_start(job=job, actions=actions, by=request.user, request=request)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(job)
 
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from zhongdu.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import Complaint, ComplaintDeadline, ComplaintEvent
 
 
@@ -18,25 +20,17 @@ class ComplaintDeadlineAdmin(admin.ModelAdmin):
         return missing and super().has_add_permission(request)
 
 
-class ComplaintEventInline(admin.TabularInline):
+class ComplaintEventInline(ReadOnlyInline):
     model = ComplaintEvent
     fields = ("at", "action", "from_status", "to_status", "detail", "actor")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(ReadOnlyAdmin):
     """Read-only, with its history: complaints are recorded and worked on their own pages, where
     the workflow keeps the steps, the deadlines and the audit trail right."""
 
@@ -48,12 +42,3 @@ class ComplaintAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [ComplaintEventInline]
     readonly_fields = [field.name for field in Complaint._meta.fields if field.name not in ("id",)]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
+from zhongdu.models import AppendOnlyModel
 
 
 class Complaint(models.Model):
@@ -185,7 +186,7 @@ class Complaint(models.Model):
         return self.status != self.Status.CLOSED
 
 
-class ComplaintEvent(models.Model):
+class ComplaintEvent(AppendOnlyModel):
     """Append-only history of a complaint: who moved it, when, and what they wrote."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
@@ -206,11 +207,6 @@ class ComplaintEvent(models.Model):
 
     def __str__(self):
         return f"{self.complaint_id} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("complaint history cannot be changed")
-        super().save(*args, **kwargs)
 
 
 class ComplaintDeadline(models.Model):

@@ -2,35 +2,21 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import PolicyAdmin, ReadOnlyAdmin, ReadOnlyInline
 from zhongdu.masking import mask_phone
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
 
 
 @admin.register(BookingPolicy)
-class BookingPolicyAdmin(admin.ModelAdmin):
+class BookingPolicyAdmin(PolicyAdmin):
     list_display = ["__str__", "vip_share_percent"]
 
-    def has_add_permission(self, request):
-        # A singleton: the row is created on first use (BookingPolicy.current()).
-        return super().has_add_permission(request) and not BookingPolicy.objects.exists()
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(ReadOnlyInline):
     model = BookingEvent
     fields = ["at", "action", "from_status", "to_status", "from_session", "to_session", "detail"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Booking)
@@ -65,7 +51,7 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enquiry)
-class EnquiryAdmin(admin.ModelAdmin):
+class EnquiryAdmin(ReadOnlyAdmin):
     """Read-only: enquiries are recorded on the call screen. Numbers are shown masked."""
 
     list_display = ["id", "created_at", "who", "masked_phone", "contact_channel", "outcome"]
@@ -84,36 +70,12 @@ class EnquiryAdmin(admin.ModelAdmin):
     def masked_phone(self, obj):
         return mask_phone(obj.client.phone if obj.client_id else obj.prospect_phone)
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields if field.name != "prospect_phone"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Recall)
-class RecallAdmin(admin.ModelAdmin):
+class RecallAdmin(ReadOnlyAdmin):
     """Read-only: recalls are worked on the consultants' queue."""
 
     list_display = ["id", "client", "booking", "status", "attempts", "next_attempt_on"]
     list_filter = ["status", "reason"]
     list_select_related = ["client", "booking"]
     search_fields = ["=id", "client__name"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,7 +6,6 @@ session's check constraint `session_not_overbooked` makes overbooking impossible
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -14,10 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from zhongdu.masking import mask_phone
-from zhongdu.models import ClinicSession
+from zhongdu.models import AppendOnlyModel, ClinicSession, Policy
 
 
-class BookingPolicy(models.Model):
+class BookingPolicy(Policy):
     """The one row of booking rules administrators edit in the admin (pk is always 1)."""
 
     vip_share_percent = models.PositiveSmallIntegerField(
@@ -39,15 +38,6 @@ class BookingPolicy(models.Model):
 
     def __str__(self):
         return str(_("Booking policy"))
-
-    def save(self, *args, **kwargs):
-        self.pk = 1  # a singleton: the admin always edits the same row
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def current(cls) -> "BookingPolicy":
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
 
     def held_for_vip(self, capacity: int) -> int:
         return capacity * self.vip_share_percent // 100
@@ -148,7 +138,7 @@ class Booking(models.Model):
         return reverse("consult:booking_detail", args=[self.pk])
 
 
-class BookingEvent(models.Model):
+class BookingEvent(AppendOnlyModel):
     """Append-only history of a booking: created, status changes, reschedules."""
 
     class Action(models.TextChoices):
@@ -202,11 +192,6 @@ class BookingEvent(models.Model):
 
     def __str__(self):
         return f"{self.booking_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("Booking history cannot be changed."))
-        super().save(*args, **kwargs)
 
 
 class Enquiry(models.Model):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.selectors import client_get_for_user
 from referrals.selectors import referrals_to_call
 from zhongdu.audit import client_ip
+from zhongdu.forms import error_text
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
@@ -32,10 +33,6 @@ from .models import Enquiry
 
 def _can_book(user):
     return bool(user_roles(user) & selectors.BOOKING_WRITERS)
-
-
-def _errors(exc):
-    return " ".join(exc.messages)
 
 
 @require_GET
@@ -180,7 +177,7 @@ def booking_cancel(request, pk):
             booking=booking, reason=form.cleaned_data["reason"], by=request.user
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return redirect(booking)
     messages.success(request, _("The booking was cancelled and its place given back."))
     return redirect(booking)
@@ -348,7 +345,7 @@ def recall_attempt(request, pk):
             by=request.user,
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return redirect(recall)
     if recall.status == recall.Status.REACHED:
         messages.success(request, _("Reason recorded. Book the client's new appointment."))
@@ -371,7 +368,7 @@ def recall_close(request, pk):
     try:
         services.recall_close(recall=recall, note=form.cleaned_data["note"], by=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return redirect(recall)
     messages.success(request, _("The recall is closed."))
     return redirect("consult:queue")

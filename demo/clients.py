@@ -548,5 +548,6 @@ def seed_demo_clients(count: int = DEMO_CLIENTS, *, by=None) -> int:
                 service_sms_refused_at=profile["service_sms_refused_at"],
                 marketing_opt_in_at=profile["marketing_opt_in_at"],
             )
-            ClientEvent.objects.filter(client=client).update(at=profile["created_at"])
+            # Backdated through the plain base manager: the history is append-only.
+            ClientEvent._base_manager.filter(client=client).update(at=profile["created_at"])
     return len(missing)

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from zhongdu.admin import ReadOnlyAdmin
+
 from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     """Read-only: events are created, invited to and taken at the door on the event pages, whose
     services keep the channel, the capacity and the invitations once each."""
 
@@ -14,15 +16,3 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "place"]
     date_hierarchy = "starts_at"
     show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

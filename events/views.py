@@ -16,6 +16,7 @@ from clientmgmt.selectors import (
     client_search_for_user,
     clients_shown_for_user,
 )
+from zhongdu.forms import error_text
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
@@ -23,10 +24,6 @@ from . import selectors
 from . import services as events
 from .forms import DoorClientForm, DoorSearchForm, EventForm, RsvpForm
 from .models import EventInvitation
-
-
-def _errors(exc) -> str:
-    return " ".join(exc.messages)
 
 
 @require_GET
@@ -108,7 +105,7 @@ def event_invite(request, pk):
     try:
         events.event_invitations_start(event=event, by=request.user, request=request)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,
@@ -135,7 +132,7 @@ def event_rsvp(request, pk):
                 request=request,
             )
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(
                 request, _("Reply of %(name)s recorded.") % {"name": invitation.client.name}
@@ -206,7 +203,7 @@ def event_attend(request, pk):
             event=event, client=client, by=request.user, request=request
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return _back_to_door(event, request.POST.get("phone", "")[:30])
     if created:
         messages.success(request, _("%(name)s is in. Welcome!") % {"name": client.name})

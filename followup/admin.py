@@ -7,6 +7,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import PolicyAdmin, ReadOnlyAdmin, ReadOnlyInline
 from zhongdu.masking import mask_phone
 
 from .models import (
@@ -20,17 +21,6 @@ from .models import (
 )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class ClientPhoneMixin:
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
@@ -41,15 +31,8 @@ class ClientPhoneMixin:
 
 
 @admin.register(FollowUpPolicy)
-class FollowUpPolicyAdmin(admin.ModelAdmin):
+class FollowUpPolicyAdmin(PolicyAdmin):
     list_display = ["__str__", "max_attempts", "survey_valid_days", "recovery_score"]
-
-    def has_add_permission(self, request):
-        # A singleton: the row is created on first use (FollowUpPolicy.current()).
-        return super().has_add_permission(request) and not FollowUpPolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CarePlanTemplateStepInline(admin.TabularInline):
@@ -139,7 +122,7 @@ class CarePlanStepInline(ReadOnlyInline):
 
 
 @admin.register(CarePlan)
-class CarePlanAdmin(ClientPhoneMixin, admin.ModelAdmin):
+class CarePlanAdmin(ClientPhoneMixin, ReadOnlyAdmin):
     """Read-only: plans are written, changed and cancelled on the plan pages."""
 
     list_display = ["id", "client", "masked_phone", "kind", "template", "status", "created_at"]
@@ -149,18 +132,6 @@ class CarePlanAdmin(ClientPhoneMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [CarePlanStepInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 from . import survey_admin  # noqa: E402, F401

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit
-from zhongdu.forms import new_form_key
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -59,10 +59,6 @@ DEFAULT_SCRIPTS = {
 def _conflict_or_invalid(exc) -> int:
     """409 when the call is no longer open; 422 for what the user can put right."""
     return 409 if isinstance(exc, services.IllegalTransition) else 422
-
-
-def _errors(exc):
-    return " ".join(exc.messages)
 
 
 # --- The workbench ------------------------------------------------------------------
@@ -211,7 +207,7 @@ def call_claim(request, pk):
     try:
         services.call_claim(call=call, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return _back(request, call)
     messages.success(request, _("The call to %(name)s is yours.") % {"name": call.client.name})
     return _back(request, call)
@@ -228,7 +224,7 @@ def call_reassign(request, pk):
     try:
         services.call_reassign(call=call, to=to, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return _back(request, call)
     if to is None:
         messages.success(request, _("The call is back in the shared pool."))

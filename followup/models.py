@@ -12,7 +12,6 @@ both land in SurveyResponse, linked to the visit, its department and doctor.
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -20,23 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-
-class AppendOnly(models.Model):
-    """An event row: written once, never changed."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("History cannot be changed."))
-        super().save(*args, **kwargs)
-
+from zhongdu.models import AppendOnlyModel, Policy
 
 # --- Policy -----------------------------------------------------------------------------
 
 
-class FollowUpPolicy(models.Model):
+class FollowUpPolicy(Policy):
     """The one row of follow-up rules administrators edit in the admin (pk is always 1)."""
 
     max_attempts = models.PositiveSmallIntegerField(
@@ -74,15 +62,6 @@ class FollowUpPolicy(models.Model):
 
     def __str__(self):
         return str(_("Follow-up policy"))
-
-    def save(self, *args, **kwargs):
-        self.pk = 1  # a singleton: the admin always edits the same row
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def current(cls) -> "FollowUpPolicy":
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
 
     @property
     def complaint_word_list(self) -> list[str]:
@@ -470,7 +449,7 @@ class FollowUpCall(models.Model):
         return reverse("followup:call_detail", args=[self.pk])
 
 
-class CallAttempt(AppendOnly):
+class CallAttempt(AppendOnlyModel):
     """Every time someone dialled, with what happened: the call's history."""
 
     call = models.ForeignKey(

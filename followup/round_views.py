@@ -65,7 +65,7 @@ def round_detail(request, pk):
         "round": survey_round,
         "counts": survey_selectors.round_message_counts(survey_round),
     }
-    if request.headers.get("HX-Request") == "true":
+    if request.htmx:
         return render(request, "followup/_survey_round_progress.html", context)
     language = get_language() or "zh-hans"
     context["results"] = survey_selectors.round_results(survey_round, language=language)

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     Dimension,
     SurveyAnswer,
@@ -107,19 +109,6 @@ class SurveyTemplateAdmin(admin.ModelAdmin):
     search_fields = ["name", "name_en", "code"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Looked at, never added, changed or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SurveyInvitation)
 class SurveyInvitationAdmin(ReadOnlyAdmin):
     list_display = [
@@ -158,21 +147,13 @@ class SurveyInvitationAdmin(ReadOnlyAdmin):
         return f"/s/{obj.token[:4]}…/"
 
 
-class SurveyAnswerInline(admin.TabularInline):
+class SurveyAnswerInline(ReadOnlyInline):
     model = SurveyAnswer
     fields = ["question", "dimension", "score", "text"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("question")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SurveyResponse)

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import ReadOnlyAdmin, ReadOnlyInline
 from zhongdu.masking import mask_phone
 
 from .models import (
@@ -20,33 +21,6 @@ from .models import (
     Visit,
     VisitEvent,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Looked at, never added, changed or deleted here."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ClientPhoneMixin:

@@ -12,14 +12,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.imports import ImportFileError
+from zhongdu.forms import error_text
 
 from . import imports, selectors, services
 from .charge_forms import ChargeImportUploadForm, ChargeVoidForm
 from .models import ChargeImport
-
-
-def _errors(exc) -> str:
-    return " ".join(exc.messages)
 
 
 @require_POST
@@ -34,7 +31,7 @@ def charge_void(request, pk):
             charge=charge, reason=form.cleaned_data["reason"], by=request.user, request=request
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request, _("The charge was voided: it no longer counts in the bill or the spend.")
@@ -94,7 +91,7 @@ def charge_import_confirm(request, token):
     try:
         job = imports.charge_import_confirm(job=job, by=request.user, request=request)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
     else:
         imported = job.result["imported"]
         messages.success(

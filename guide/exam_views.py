@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.selectors import client_get_for_user
+from zhongdu.forms import error_text
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -22,10 +23,6 @@ from .card_forms import (
     ExamOrderForm,
 )
 from .models import ExamOrder, ExamOrderItem
-
-
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
 
 
 def _conflict_or_invalid(exc) -> int:
@@ -129,7 +126,7 @@ def _item_for_user(user, pk) -> ExamOrderItem:
 
 def _item_refused(request, order, message, status):
     messages.error(request, message)
-    if _is_htmx(request):
+    if request.htmx:
         # htmx swaps no error answer: it sends the browser to the order page, fresh, where the
         # message is shown.
         return HttpResponse(status=status, headers={"HX-Redirect": order.get_absolute_url()})
@@ -149,8 +146,8 @@ def exam_item_done(request, pk):
         )
     except ValidationError as exc:
         status = _conflict_or_invalid(exc)
-        return _item_refused(request, order, " ".join(exc.messages), status)
-    if _is_htmx(request):
+        return _item_refused(request, order, error_text(exc), status)
+    if request.htmx:
         # The row, and the order's progress counter out of band, so "3/5" stays true.
         progress = order.items.aggregate(
             done=Count("pk", filter=Q(done_at__isnull=False)), total=Count("pk")

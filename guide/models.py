@@ -11,7 +11,6 @@ import datetime
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -19,19 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from zhongdu.models import Channel, ClinicSession, Department, Expert, PriceItem
-
-
-class AppendOnly(models.Model):
-    """An event row: written once, never changed (history screens and audits read it)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("History cannot be changed."))
-        super().save(*args, **kwargs)
+from zhongdu.models import (
+    AppendOnlyModel,
+    Channel,
+    ClinicSession,
+    Department,
+    Expert,
+    PriceItem,
+)
 
 
 class TriageKeyword(models.Model):
@@ -217,7 +211,7 @@ class Visit(models.Model):
         return max(int((end - self.arrived_at).total_seconds() // 60), 0)
 
 
-class VisitEvent(AppendOnly):
+class VisitEvent(AppendOnlyModel):
     """Append-only history of a visit: arrival, triage, every state change, charges."""
 
     class Action(models.TextChoices):
@@ -429,7 +423,7 @@ class MembershipCard(models.Model):
         return self.is_expired()
 
 
-class MembershipCardEvent(AppendOnly):
+class MembershipCardEvent(AppendOnlyModel):
     class Action(models.TextChoices):
         ISSUED = "issued", pgettext_lazy("card event", "Issued")
         RENEWED = "renewed", pgettext_lazy("card event", "Renewed")

@@ -16,6 +16,7 @@ from clientmgmt.selectors import client_get_for_user, client_search, clients_sho
 from consult.selectors import booking_get_for_user
 from referrals.selectors import referrals_open_by_client
 from zhongdu import audit
+from zhongdu.forms import error_text
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
@@ -32,14 +33,6 @@ from .models import Visit
 
 # The board refreshes itself this often (htmx polling), in seconds.
 BOARD_REFRESH_SECONDS = 30
-
-
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
-
-
-def _errors(exc):
-    return " ".join(exc.messages)
 
 
 @require_GET
@@ -60,7 +53,7 @@ def today(request):
         "can_see_figures": user_may_open(request.user, "guide:daily"),
         "query": request.GET.urlencode(),
     }
-    template = "guide/_board.html" if _is_htmx(request) else "guide/today.html"
+    template = "guide/_board.html" if request.htmx else "guide/today.html"
     return render(request, template, context)
 
 
@@ -70,10 +63,10 @@ def check_in(request, pk):
     try:
         visit = services.visit_check_in(booking=booking, by=request.user, request=request)
     except services.AlreadyHere as exc:
-        messages.warning(request, _errors(exc))
+        messages.warning(request, error_text(exc))
         return redirect(exc.visit or "guide:today")
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return redirect("guide:today")
     messages.success(
         request, _("%(name)s is checked in. Confirm the triage.") % {"name": booking.client.name}
@@ -158,10 +151,10 @@ def _register(request, client):
     try:
         visit = services.visit_register_walk_in(client=client, by=request.user, request=request)
     except services.AlreadyHere as exc:
-        messages.warning(request, _errors(exc))
+        messages.warning(request, error_text(exc))
         return redirect(exc.visit or client)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         # Back to the search by the last four digits: a full number never goes into an address
         # (browser history, access logs).
         return redirect(reverse("guide:walk_in") + "?" + urlencode({"phone": client.phone[-4:]}))
@@ -269,7 +262,7 @@ def visit_status(request, pk):
             by=request.user,
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, error_text(exc))
         return redirect(visit)
     messages.success(
         request,

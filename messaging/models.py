@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
+from zhongdu.models import AppendOnlyModel
 
 
 class Purpose(models.TextChoices):
@@ -214,7 +215,7 @@ class OutboxMessage(models.Model):
         return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-class OutboxEvent(models.Model):
+class OutboxEvent(AppendOnlyModel):
     """Append-only history of every status change of a message."""
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="events")

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zhongdu.forms import error_text
 from zhongdu.masking import mask_phone
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
@@ -60,7 +61,7 @@ def message_retry(request, pk):
         services.outbox_retry(message=message, by=request.user)
         messages.success(request, _("The message will be sent again."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(message)
 
 
@@ -71,7 +72,7 @@ def message_mark_sent(request, pk):
         services.outbox_mark_sent(message=message, by=request.user)
         messages.success(request, _("Recorded as sent."))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     return redirect(message)
 
 
@@ -111,8 +112,6 @@ def campaign_detail(request, pk):
     campaign = get_object_or_404(Campaign.objects.select_related("template"), pk=pk)
     context = {"campaign": campaign, "counts": selectors.campaign_counts(campaign)}
     template = (
-        "messaging/_campaign_progress.html"
-        if request.headers.get("HX-Request") == "true"
-        else "messaging/campaign_detail.html"
+        "messaging/_campaign_progress.html" if request.htmx else "messaging/campaign_detail.html"
     )
     return render(request, template, context)

@@ -1,27 +1,21 @@
 from django.contrib import admin
 
+from zhongdu.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import Referral, ReferralEvent
 
 
-class ReferralEventInline(admin.TabularInline):
+class ReferralEventInline(ReadOnlyInline):
     model = ReferralEvent
     fields = ("at", "from_status", "to_status", "note", "actor")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(ReadOnlyAdmin):
     """Read-only, with its history: referrals are recorded and moved on the client page, the
     referral list and the consultation desk's queue, whose service keeps their steps."""
 
@@ -33,12 +27,3 @@ class ReferralAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [ReferralEventInline]
     readonly_fields = [field.name for field in Referral._meta.fields if field.name != "id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

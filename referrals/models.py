@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
+from zhongdu.models import AppendOnlyModel
 
 
 class Referral(models.Model):
@@ -94,7 +95,7 @@ class Referral(models.Model):
         return self.status in (self.Status.NEW, self.Status.CONTACTED, self.Status.BOOKED)
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(AppendOnlyModel):
     """Append-only history of a referral: recorded, contacted, booked, arrived, closed."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
@@ -114,8 +115,3 @@ class ReferralEvent(models.Model):
 
     def __str__(self):
         return f"{self.referral_id} {self.from_status}->{self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("referral history cannot be changed")
-        super().save(*args, **kwargs)

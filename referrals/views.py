@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.models import Client
 from clientmgmt.selectors import client_get_for_user
+from zhongdu.forms import error_text
 from zhongdu.roles import user_may_open
 
 from . import selectors
@@ -94,7 +95,7 @@ def referral_status(request, pk):
             request=request,
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
         return _back(request, referral)
     messages.success(
         request,

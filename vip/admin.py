@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.admin import PolicyAdmin, ReadOnlyAdmin
 from zhongdu.masking import mask_phone
 
 from . import services
@@ -28,22 +29,6 @@ POLICY_FIELDS = [
     "vip_share_percent",
     "followup_interval_days",
 ]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Looked at, never added, changed or deleted here."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ClientPhoneMixin:
@@ -78,7 +63,7 @@ class VipPolicyForm(forms.ModelForm):
 
 
 @admin.register(VipPolicy)
-class VipPolicyAdmin(admin.ModelAdmin):
+class VipPolicyAdmin(PolicyAdmin):
     """Add-only: each save is a new version; the newest is in force."""
 
     form = VipPolicyForm
@@ -124,12 +109,6 @@ class VipPolicyAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ["note"]}),
     ]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None:  # a version looked at: everything, who and when included

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.imports import ImportFileError
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search_for_user
+from zhongdu.forms import error_text
 from zhongdu.masking import mask_phone
 from zhongdu.roles import user_may_open
 
@@ -157,7 +158,7 @@ def enterprise_member_remove(request, pk, member_pk):
     try:
         services.enterprise_remove_member(member=member, by=request.user, request=request)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,

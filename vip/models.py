@@ -11,7 +11,6 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -19,10 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from zhongdu.models import AppendOnlyModel, VersionedPolicy
 
-class VipPolicy(models.Model):
+
+class VipPolicy(VersionedPolicy):
     """One version of the VIP rules. The newest version is in force; older ones stay, so that
     the screens can show which version decided each status."""
+
+    immutable_message = _("A policy version cannot be changed; add a new version.")
 
     class Window(models.TextChoices):
         ROLLING = "rolling", _("The last 12 months")
@@ -112,15 +115,9 @@ class VipPolicy(models.Model):
     def __str__(self):
         return str(_("Version %(number)s") % {"number": self.pk or "—"})
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("A policy version cannot be changed; add a new version."))
-        super().save(*args, **kwargs)
-
     @classmethod
-    def current(cls) -> "VipPolicy":
-        policy = cls.objects.order_by("-pk").first()
-        return policy or cls.objects.create(note=str(_("Default rules")))
+    def first_values(cls) -> dict:
+        return {"note": str(_("Default rules"))}
 
     def window_start(self, today: datetime.date) -> datetime.datetime:
         """When the evaluation window opens, hospital time."""
@@ -433,7 +430,7 @@ class VipCandidate(models.Model):
         return f"#{self.pk} {self.get_kind_display()}"
 
 
-class VipEvent(models.Model):
+class VipEvent(AppendOnlyModel):
     """Append-only status history of clients and enterprises: by rule or by person, and under
     which policy version."""
 
@@ -499,8 +496,3 @@ class VipEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.at:%Y-%m-%d}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("History cannot be changed."))
-        super().save(*args, **kwargs)

@@ -8,6 +8,58 @@ admin.site.site_title = _("Zhongdu administration")
 admin.site.index_title = _("Hospital configuration")
 
 
+# --- What every app's admin shares ----------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Looked at, never added, changed or deleted here: the fields `readonly_fields` names, or
+    else every field but those `exclude` names."""
+
+    def get_readonly_fields(self, request, obj=None):
+        if self.readonly_fields:
+            return self.readonly_fields
+        hidden = self.exclude or ()
+        return [field.name for field in self.model._meta.fields if field.name not in hidden]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their record (its history, its items): nothing added, changed or deleted."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PolicyAdmin(admin.ModelAdmin):
+    """The admin of a Policy (zhongdu.models.policy), which is never deleted. A singleton's row
+    is made on first use (`current()`), so it offers no "add" once the row exists; a versioned
+    policy's versions are added, never changed."""
+
+    def has_add_permission(self, request):
+        exists = not self.model.versioned and self.model.objects.exists()
+        return super().has_add_permission(request) and not exists
+
+    def has_change_permission(self, request, obj=None):
+        return not self.model.versioned and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the trail is append-only, so the admin offers no add, change or delete."""
@@ -55,15 +107,8 @@ from .directory import admin as directory_admin  # noqa: E402, F401  (registers 
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(PolicyAdmin):
     list_display = ["__str__", "start", "end", "weekdays"]
-
-    def has_add_permission(self, request):
-        # A singleton: the row is created on first use (WorkingHours.current()).
-        return super().has_add_permission(request) and not WorkingHours.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CalendarDay)

@@ -26,6 +26,12 @@ def _check_day(day: datetime.date | None) -> None:
         )
 
 
+def error_text(exc: ValidationError) -> str:
+    """What a refused action says to the user: the messages of a service's ValidationError as
+    one line, for a flash message."""
+    return " ".join(exc.messages)
+
+
 class DayField(forms.DateField):
     """A date within FIRST_DAY..LAST_DAY, typed in a date input unless told otherwise."""
 

@@ -5,20 +5,13 @@ from django.views.decorators.http import require_GET
 from .selectors import QUERY_MAX_LENGTH, knowledge_desk_search
 
 
-def _wants_fragment(request) -> bool:
-    # htmx asks for the whole page when it restores a history entry it has not cached.
-    return request.headers.get("HX-Request") == "true" and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
-
-
 @require_GET
 def knowledge_desk(request):
     query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
     context = {"query": query, "results": knowledge_desk_search(query=query)}
-    template = (
-        "zhongdu/_desk_results.html" if _wants_fragment(request) else "zhongdu/knowledge_desk.html"
-    )
+    # htmx asks for the whole page when it restores a history entry it has not cached.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "zhongdu/_desk_results.html" if fragment else "zhongdu/knowledge_desk.html"
     response = render(request, template, context)
     # One URL answers with a page or a fragment: caches must keep the two apart.
     patch_vary_headers(response, ["HX-Request"])

@@ -1,3 +1,4 @@
+from .appendonly import AppendOnlyModel, AppendOnlyQuerySet, Immutable
 from .audit import AuditAction, AuditEvent, Heartbeat
 from .calendar import CalendarDay, WorkingHours
 from .directory import (
@@ -10,8 +11,11 @@ from .directory import (
     SessionTemplate,
 )
 from .notifications import Notification
+from .policy import Policy, VersionedPolicy
 
 __all__ = [
+    "AppendOnlyModel",
+    "AppendOnlyQuerySet",
     "AuditAction",
     "AuditEvent",
     "CalendarDay",
@@ -20,9 +24,12 @@ __all__ = [
     "Department",
     "Expert",
     "Heartbeat",
+    "Immutable",
     "KnowledgeArticle",
     "Notification",
+    "Policy",
     "PriceItem",
     "SessionTemplate",
+    "VersionedPolicy",
     "WorkingHours",
 ]

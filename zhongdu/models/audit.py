@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .appendonly import AppendOnlyModel
+
 
 class AuditAction(models.TextChoices):
     VIEW = "view", _("Viewed")
@@ -17,23 +19,12 @@ class AuditAction(models.TextChoices):
     DENIED = "denied", _("Access denied")
 
 
-class AuditEventQuerySet(models.QuerySet):
-    """Audit rows are append-only: bulk changes are refused here, and by a trigger on Postgres."""
+class AuditEvent(AppendOnlyModel):
+    """Who did what to which record, and when. Written through zhongdu.audit.record().
 
-    def update(self, **kwargs):
-        raise AuditEvent.Immutable("Audit events cannot be changed.")
-
-    def delete(self):
-        raise AuditEvent.Immutable("Audit events cannot be deleted.")
-
-
-class AuditEvent(models.Model):
-    """Who did what to which record, and when. Written through zhongdu.audit.record()."""
+    Append-only: changes are refused by the model and, on Postgres, by a trigger."""
 
     Action = AuditAction
-
-    class Immutable(Exception):
-        pass
 
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
     # PROTECT: a user who left an audit trail is deactivated, never deleted (deleting would have
@@ -57,8 +48,6 @@ class AuditEvent(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
-
-    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit event")
@@ -85,14 +74,6 @@ class AuditEvent(models.Model):
         who = self.actor_username or "-"
         target = f"{self.object_type} {self.object_id}".strip()
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action} {target}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise self.Immutable("Audit events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise self.Immutable("Audit events cannot be deleted.")
 
 
 class Heartbeat(models.Model):

@@ -10,13 +10,14 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from .directory import Weekday
+from .policy import Policy
 
 
 def _default_weekdays():
     return "012345"  # Monday to Saturday: the centre answers clients six days a week
 
 
-class WorkingHours(models.Model):
+class WorkingHours(Policy):
     """The one row of working hours administrators edit in the admin (pk is always 1)."""
 
     start = models.TimeField(_("work starts"), default=datetime.time(8, 0))
@@ -40,7 +41,6 @@ class WorkingHours(models.Model):
         return f"{self.start:%H:%M}–{self.end:%H:%M} · {days}"
 
     def save(self, *args, **kwargs):
-        self.pk = 1  # a singleton: the admin always edits the same row
         self.weekdays = "".join(sorted(set(self.weekdays)))
         super().save(*args, **kwargs)
 
@@ -49,11 +49,6 @@ class WorkingHours(models.Model):
             raise ValidationError(
                 {"weekdays": _("Write the working weekdays as digits 0 (Monday) to 6 (Sunday).")}
             )
-
-    @classmethod
-    def current(cls) -> "WorkingHours":
-        hours, _created = cls.objects.get_or_create(pk=1)
-        return hours
 
     @property
     def working_weekdays(self) -> frozenset[int]:
