@@ -32,8 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from clientmgmt.validation import clean_phone
-from zhongdu import audit, roles
+from zhongdu import audit, phones, roles
 from zhongdu.services import notify
 from zhongdu.workcalendar import WorkCalendar
 
@@ -553,7 +552,7 @@ def _escalation_sms(complaint, which: str) -> int:
     sent = 0
     for raw in settings.COMPLAINT_ESCALATION_PHONES:
         try:
-            phone = clean_phone(raw)
+            phone = phones.normalise(raw)
         except ValidationError:
             phone = ""
         if not phone:

@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
 
@@ -82,7 +82,7 @@ class EnquiryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone if obj.client_id else obj.prospect_phone)
+        return phones.mask(obj.client.phone if obj.client_id else obj.prospect_phone)
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields if field.name != "prospect_phone"]

@@ -7,7 +7,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 
 from .models import (
     CallAttempt,
@@ -35,7 +35,7 @@ class ReadOnlyInline(admin.TabularInline):
 class ClientPhoneMixin:
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone)
+        return phones.mask(obj.client.phone)
 
 
 # --- Configuration ------------------------------------------------------------------

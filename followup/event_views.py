@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
-from zhongdu.masking import national_digits
+from zhongdu import phones
 from zhongdu.roles import user_may_open
 
 from . import event_selectors as selectors
@@ -176,7 +176,7 @@ def event_door(request, pk):
     clients = client_search(query)
     new_form = None
     if not clients or request.GET.get("new"):
-        phone = national_digits(query.value) if query.kind == "phone" else ""
+        phone = phones.national_digits(query.value) if query.kind == "phone" else ""
         new_form = DoorClientForm(event=event, initial={"phone": phone})
     return _door_page(
         request,

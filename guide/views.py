@@ -15,8 +15,7 @@ from clientmgmt.referral_selectors import referrals_open_by_client
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
 from consult.selectors import booking_get_for_user
-from zhongdu import audit
-from zhongdu.masking import national_digits
+from zhongdu import audit, phones
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -121,7 +120,7 @@ def walk_in(request):
     matches = client_search(query)
     new_form = None
     if not matches or request.GET.get("new"):
-        phone = national_digits(query.value) if query.kind == "phone" else ""
+        phone = phones.national_digits(query.value) if query.kind == "phone" else ""
         new_form = WalkInClientForm(initial={"phone": phone, "categories": ["is_patient"]})
         # The number is typed: the clerk goes on with the name.
         search.fields["phone"].widget.attrs.pop("autofocus", None)

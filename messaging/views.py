@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -42,7 +42,7 @@ def message_detail(request, pk):
     context = {
         "message": message,
         "events": events,
-        "masked_to": mask_phone(message.to),
+        "masked_to": phones.mask(message.to),
         "can_act": user_may_open(request.user, "messaging:message_retry"),
     }
     return render(request, "messaging/message_detail.html", context)

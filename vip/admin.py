@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 
 from . import services
 from .forms import EnterpriseForm
@@ -49,7 +49,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ClientPhoneMixin:
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone) if obj.client_id else ""
+        return phones.mask(obj.client.phone) if obj.client_id else ""
 
 
 # --- The policy -----------------------------------------------------------------------
@@ -176,7 +176,7 @@ class EnterpriseMemberInline(admin.TabularInline):
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone)
+        return phones.mask(obj.client.phone)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("client", "added_by", "enterprise")
@@ -225,7 +225,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("contact phone"))
     def masked_contact_phone(self, obj):
-        return mask_phone(obj.contact_phone)
+        return phones.mask(obj.contact_phone)
 
 
 # --- Read-only records ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.imports import ImportFileError
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 from zhongdu.roles import user_may_open
 
 from . import imports, selectors, services
@@ -103,7 +103,7 @@ def enterprise_detail(request, pk):
         "window_start": policy.window_start(today).date(),
         "spend": selectors.enterprise_spend_total(enterprise, policy=policy, today=today),
         "agreement_active": enterprise.agreement_active(today),
-        "contact_phone_masked": mask_phone(enterprise.contact_phone),
+        "contact_phone_masked": phones.mask(enterprise.contact_phone),
         "history": labelled(selectors.enterprise_history(enterprise)),
         "can_edit": user_may_open(request.user, "vip:enterprise_edit"),
     }

@@ -10,8 +10,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from clientmgmt import validation
 from guide.selectors import escorts, user_label
+from zhongdu import phones
 from zhongdu.forms import DayField, IdField
 
 from . import services
@@ -337,7 +337,7 @@ class EnterpriseForm(forms.ModelForm):
         )
 
     def clean_contact_phone(self):
-        return validation.clean_phone(self.cleaned_data.get("contact_phone", ""))
+        return phones.normalise(self.cleaned_data.get("contact_phone", ""))
 
     def clean(self):
         data = super().clean()
