@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.referral_selectors import referrals_to_call
 from clientmgmt.selectors import client_get_for_user
 from zhongdu.audit import client_ip
+from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
@@ -211,18 +212,20 @@ def _after_enquiry(request, enquiry):
     if enquiry.outcome == Enquiry.Outcome.BOOKED:
         messages.success(request, _("Enquiry saved. Register the caller, then book."))
         query = {"name": enquiry.prospect_name, "phone": enquiry.prospect_phone}
-        return redirect(reverse("clientmgmt:client_create") + "?" + urlencode(query))
+        url = reverse("clientmgmt:client_create")
+        return redirect(address(request, url, query, private=["phone"]))
     messages.success(request, _("Enquiry saved."))
     return redirect(enquiry.client if enquiry.client_id else "consult:call")
 
 
+@search_by_post("phone")
 @require_http_methods(["GET", "POST"])
 def call(request):
     follows = selectors.enquiry_followed(request.GET.get("follows"))
     # The queue's links name the enquiry they follow, not the number (no phone numbers in
     # addresses, which end up in logs and browser histories): the number is the prospect's, or
     # the client's once ?client= has opened the record with the viewer's access.
-    phone = request.GET.get("phone", "")
+    phone = search_params(request).get("phone", "")
     if not phone and follows is not None and not follows.client_id:
         phone = follows.prospect_phone
     matches, client = _caller(request, phone)

@@ -16,6 +16,7 @@ from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
 from consult.selectors import booking_get_for_user
 from zhongdu import audit, phones
+from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -41,9 +42,10 @@ def _errors(exc):
     return " ".join(exc.messages)
 
 
+@search_by_post("q")
 @require_GET
 def today(request):
-    form = BoardFilterForm(request.GET or None)
+    form = BoardFilterForm(search_params(request) or None)
     filters = form.cleaned_data if form.is_valid() else {}
     board = selectors.board(
         q=filters.get("q", ""),
@@ -100,6 +102,7 @@ def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), 
     return render(request, "guide/walk_in.html", context, status=status)
 
 
+@search_by_post("phone")
 @require_http_methods(["GET", "POST"])
 def walk_in(request):
     """Walk-ins start with a search by phone: an existing client is reused (their booking today,
@@ -107,7 +110,7 @@ def walk_in(request):
     if request.method == "POST" and request.POST.get("client"):
         client = client_get_for_user(request.user, request.POST["client"], write=True)
         return _register(request, client)
-    search = WalkInSearchForm(request.GET or None)
+    search = WalkInSearchForm(search_params(request) or None)
     if request.method == "POST":
         search = WalkInSearchForm({"phone": request.POST.get("phone", "")})
         return _register_new(request, search)

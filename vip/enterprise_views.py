@@ -20,6 +20,7 @@ from clientmgmt.imports import ImportFileError
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search
 from zhongdu import phones
+from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
 from . import imports, selectors, services
@@ -110,6 +111,7 @@ def enterprise_detail(request, pk):
     return render(request, "vip/enterprise_detail.html", context)
 
 
+@search_by_post("q")
 @require_http_methods(["GET", "POST"])
 def enterprise_member_add(request, pk):
     enterprise = selectors.enterprise_get(pk)
@@ -134,7 +136,7 @@ def enterprise_member_add(request, pk):
         else:
             errors = [message for field in form.errors.values() for message in field]
         status = 422
-    search = MemberSearchForm(request.GET or None)
+    search = MemberSearchForm(search_params(request) or None)
     query = parse_query(search.cleaned_data["q"] if search.is_valid() else "")
     clients = client_search(query)
     context = {

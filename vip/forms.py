@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 from guide.selectors import escorts, user_label
 from zhongdu import phones
 from zhongdu.forms import DayField, IdField
+from zhongdu.private_query import post_search
 
 from . import services
 from .models import Enterprise, Tier, VipStanding
@@ -376,6 +377,7 @@ class MemberSearchForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _filter_helper(self, Column("q", css_class="col-sm-12 col-lg-6"), submit=_("Search"))
+        post_search(self.helper)  # a full number never goes into an address
 
 
 class MemberAddForm(forms.Form):

@@ -2,6 +2,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from zhongdu.private_query import search_by_post, search_params
+
 from .selectors import QUERY_MAX_LENGTH, knowledge_desk_search
 
 
@@ -12,9 +14,10 @@ def _wants_fragment(request) -> bool:
     )
 
 
+@search_by_post("q")
 @require_GET
 def knowledge_desk(request):
-    query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
+    query = search_params(request).get("q", "").strip()[:QUERY_MAX_LENGTH]
     context = {"query": query, "results": knowledge_desk_search(query=query)}
     template = (
         "zhongdu/_desk_results.html" if _wants_fragment(request) else "zhongdu/knowledge_desk.html"
