@@ -3,6 +3,7 @@ from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu import phones
 from zhongdu.forms import IdField
 from zhongdu.models import Channel
 
@@ -136,13 +137,13 @@ class ClientForm(forms.ModelForm):
         return validation.clean_name(self.cleaned_data.get("name", ""))
 
     def clean_phone(self):
-        value = validation.clean_phone(self.cleaned_data.get("phone", ""))
+        value = phones.normalise(self.cleaned_data.get("phone", ""))
         if not value and self.instance.pk:
             return self.instance.phone  # left empty: keep the number on record
         return value
 
     def clean_privacy_contact_phone(self):
-        value = validation.clean_phone(self.cleaned_data.get("privacy_contact_phone", ""))
+        value = phones.normalise(self.cleaned_data.get("privacy_contact_phone", ""))
         if not value and self.instance.pk:
             return self.instance.privacy_contact_phone
         return value

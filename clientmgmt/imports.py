@@ -11,6 +11,8 @@ import io
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from zhongdu import phones
+
 from . import validation
 
 MAX_ROWS = 10_000
@@ -114,7 +116,7 @@ def check_row(values: dict[str, str]) -> tuple[dict, list[str]]:
             errors.extend(exc.messages)
 
     attempt("name", validation.clean_name)
-    attempt("phone", validation.clean_phone)
+    attempt("phone", phones.normalise)
     attempt("id_number", validation.clean_id_number)
     born = values.get("date_of_birth", "").strip()
     if born:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 from zhongdu.models import AppendOnlyModel, Channel
 
 
@@ -235,11 +235,11 @@ class Client(models.Model):
 
     @property
     def phone_masked(self):
-        return mask_phone(self.phone)
+        return phones.mask(self.phone)
 
     @property
     def privacy_contact_phone_masked(self):
-        return mask_phone(self.privacy_contact_phone)
+        return phones.mask(self.privacy_contact_phone)
 
     @property
     def age(self):

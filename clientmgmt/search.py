@@ -10,9 +10,10 @@ match answers all of them with one index.
 import re
 from dataclasses import dataclass
 
-import phonenumbers
 from django.db.models import Lookup
 from pypinyin import Style, lazy_pinyin
+
+from zhongdu import phones
 
 from .models import SearchTermsField
 
@@ -72,15 +73,9 @@ def parse_query(raw: str) -> ClientQuery:
         return ClientQuery("card", compact.upper())
     if compact.isdigit() and len(compact) == 4:
         return ClientQuery("last4", compact)
-    if re.fullmatch(r"\+?\d{7,15}", compact):
-        try:
-            number = phonenumbers.parse(compact, "CN")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is not None and phonenumbers.is_possible_number(number):
-            return ClientQuery(
-                "phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            )
+    phone = phones.e164(compact)
+    if phone:
+        return ClientQuery("phone", phone)
     term = _TOKEN_CLEAN.sub("", text).lower()[:50]
     if not term:
         return ClientQuery("empty", "")

@@ -11,8 +11,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhongdu import audit, crypto
-from zhongdu.masking import mask_id_number, mask_phone
+from zhongdu import audit, crypto, phones
+from zhongdu.masking import mask_id_number
 
 from . import imports, validation
 from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
@@ -54,7 +54,7 @@ def _apply(client: Client, data: dict, by) -> list[str]:
     data = dict(data)
     for name in ("phone", "privacy_contact_phone"):
         if name in data:
-            data[name] = validation.clean_phone(data[name] or "")
+            data[name] = phones.normalise(data[name] or "")
     if data.get(ID_FIELD):
         data[ID_FIELD] = validation.clean_id_number(data[ID_FIELD])
     for name in PLAIN_FIELDS:
@@ -217,9 +217,7 @@ def client_reveal(*, client: Client, field: str, reason: str, by, request=None) 
     if field == "id_number":
         value = crypto.decrypt(client.id_number_encrypted) if client.id_number_encrypted else ""
     else:
-        from zhongdu.masking import national_digits
-
-        value = national_digits(getattr(client, field))
+        value = phones.national_digits(getattr(client, field))
     audit.record(
         audit.Action.REVEAL, actor=by, obj=client, fields=[field], reason=reason, request=request
     )
@@ -539,7 +537,7 @@ def client_import_create(*, file_name: str, raw: bytes, by, request=None) -> Cli
                 data_encrypted=crypto.encrypt(json.dumps(cleaned, default=str)),
                 display={
                     "name": cleaned.get("name", ""),
-                    "phone": mask_phone(cleaned.get("phone", "")),
+                    "phone": phones.mask(cleaned.get("phone", "")),
                     "id_number": mask_id_number(cleaned.get("id_number", "")),
                     "date_of_birth": str(cleaned.get("date_of_birth") or ""),
                 },

@@ -1,9 +1,8 @@
-"""Shape checks for what staff type about a client: phones, identity numbers, dates, names.
-Each raises django's ValidationError with a message in the user's language."""
+"""Shape checks for what staff type about a client: identity numbers, dates, names (phone numbers:
+zhongdu.phones.normalise). Each raises django's ValidationError in the user's language."""
 
 import re
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,23 +15,6 @@ def clean_name(value: str) -> str:
     if not name:
         raise ValidationError(_("Enter the client's name."), code="required")
     return name
-
-
-def clean_phone(value: str) -> str:
-    """Any way staff write a number (138 1234 5678, 0371-6666 8888, +86...) -> E.164."""
-    raw = (value or "").strip()
-    if not raw:
-        return ""
-    try:
-        number = phonenumbers.parse(raw, "CN")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("Enter a valid phone number, for example 138 1234 5678 or 0371-6666 8888."),
-            code="invalid_phone",
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def clean_id_number(value: str) -> str:

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import resolve
+from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from zhongdu import audit
 from zhongdu.exports import audited_download
 from zhongdu.forms import error_text
+from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
 from . import exports, selectors, services
@@ -27,12 +28,20 @@ from .registry import (
 from .search import parse_query
 
 
+@search_by_post("q")
 @require_GET
 def client_list(request):
-    query = parse_query(request.GET.get("q", ""))
+    q = search_params(request).get("q", "")
+    query = parse_query(q)
+    # The page's links carry the search as its address does: a full number only as a token.
+    new = {"name": q} if query.kind == "name" else {"phone": q} if query.kind == "phone" else {}
     context = {
-        "q": request.GET.get("q", ""),
+        "q": q,
         "query": query,
+        "new_url": address(request, reverse("clientmgmt:client_create"), new, private=["phone"]),
+        "export_url": address(
+            request, reverse("clientmgmt:client_export"), {"q": q}, private=["q"]
+        ),
         "clients": selectors.client_search_for_user(request.user, query),
         "limit": selectors.SEARCH_LIMIT,
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
@@ -72,6 +81,7 @@ def _save_client(request, form, client=None):
     return redirect(client)
 
 
+@search_by_post("phone")
 @require_http_methods(["GET", "POST"])
 def client_create(request):
     if request.method == "POST":
@@ -79,9 +89,8 @@ def client_create(request):
         if form.is_valid():
             return _save_client(request, form)
     else:
-        form = ClientForm(
-            initial={"name": request.GET.get("name", ""), "phone": request.GET.get("phone", "")}
-        )
+        asked = search_params(request)
+        form = ClientForm(initial={"name": asked.get("name", ""), "phone": asked.get("phone", "")})
     return _form_page(request, form)
 
 
@@ -231,9 +240,10 @@ def client_restore(request, pk):
     return redirect(client)
 
 
+@search_by_post("q")
 @require_GET
 def client_export(request):
-    query = parse_query(request.GET.get("q", ""))
+    query = parse_query(search_params(request).get("q", ""))
     export, count = exports.client_search_export(query, user=request.user)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return audited_download(

@@ -33,10 +33,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from clientmgmt.validation import clean_phone
 from messaging.models import Purpose
 from messaging.services import outbox_enqueue
-from zhongdu import audit, roles
+from zhongdu import audit, phones, roles
 from zhongdu.services import notify
 from zhongdu.workcalendar import WorkCalendar
 
@@ -628,7 +627,7 @@ def _escalation_sms(complaint, which: str) -> int:
     sent = 0
     for raw in settings.COMPLAINT_ESCALATION_PHONES:
         try:
-            phone = clean_phone(raw)
+            phone = phones.normalise(raw)
         except ValidationError:
             phone = ""
         if not phone:

@@ -2,8 +2,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu import phones
 from zhongdu.admin import PolicyAdmin, ReadOnlyAdmin, ReadOnlyInline
-from zhongdu.masking import mask_phone
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
 
@@ -68,7 +68,7 @@ class EnquiryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone if obj.client_id else obj.prospect_phone)
+        return phones.mask(obj.client.phone if obj.client_id else obj.prospect_phone)
 
 
 @admin.register(Recall)

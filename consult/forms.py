@@ -4,7 +4,7 @@ from crispy_forms.layout import Column, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clientmgmt.validation import clean_phone
+from zhongdu import phones
 from zhongdu.forms import DayField, IdField
 from zhongdu.models import Channel, ClinicSession, Department, Expert
 
@@ -173,7 +173,7 @@ class EnquiryForm(forms.ModelForm):
         )
 
     def clean_prospect_phone(self):
-        return clean_phone(self.cleaned_data.get("prospect_phone", ""))
+        return phones.normalise(self.cleaned_data.get("prospect_phone", ""))
 
     def clean(self):
         data = super().clean()
@@ -256,7 +256,7 @@ class PublicBookingRequestForm(forms.Form):
         return name
 
     def clean_phone(self):
-        return clean_phone(self.cleaned_data["phone"])
+        return phones.normalise(self.cleaned_data["phone"])
 
     def clean_preferred_date(self):
         day = self.cleaned_data.get("preferred_date")

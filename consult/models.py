@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 from zhongdu.models import AppendOnlyModel, ClinicSession, Policy
 
 
@@ -351,7 +351,7 @@ class Enquiry(models.Model):
 
     @property
     def caller_phone_masked(self) -> str:
-        return mask_phone(self.caller_phone)
+        return phones.mask(self.caller_phone)
 
     def is_from(self, client) -> bool:
         """The enquiry is this client's, or a prospect's from the client's mobile number (a

@@ -22,9 +22,9 @@ from django.db.models import ExpressionWrapper, F, IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt.validation import clean_phone
 from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
+from zhongdu import phones
 from zhongdu.models import ClinicSession
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt, Recall
@@ -384,7 +384,7 @@ def enquiry_create(
     enquiry = Enquiry(
         client=client,
         prospect_name="" if client else (prospect_name or "").strip()[:50],
-        prospect_phone="" if client else clean_phone(prospect_phone),
+        prospect_phone="" if client else phones.normalise(prospect_phone),
         contact_channel=contact_channel,
         direction=direction,
         marketing_channel=marketing_channel,
@@ -447,7 +447,7 @@ def enquiry_request_create(
     """An online booking request from the public page: an unhandled online-form enquiry in the
     consultants' queue, or RateLimited. Never looks the caller up among clients: the page must
     reveal nothing about who is one."""
-    phone = clean_phone(phone)
+    phone = phones.normalise(phone)
     with transaction.atomic():
         if not public_request_allowed(ip=ip, phone=phone):
             raise RateLimited(

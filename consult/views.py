@@ -14,6 +14,7 @@ from clientmgmt.selectors import client_get_for_user
 from referrals.selectors import referrals_to_call
 from zhongdu.audit import client_ip
 from zhongdu.forms import error_text
+from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
@@ -208,18 +209,20 @@ def _after_enquiry(request, enquiry):
     if enquiry.outcome == Enquiry.Outcome.BOOKED:
         messages.success(request, _("Enquiry saved. Register the caller, then book."))
         query = {"name": enquiry.prospect_name, "phone": enquiry.prospect_phone}
-        return redirect(reverse("clientmgmt:client_create") + "?" + urlencode(query))
+        url = reverse("clientmgmt:client_create")
+        return redirect(address(request, url, query, private=["phone"]))
     messages.success(request, _("Enquiry saved."))
     return redirect(enquiry.client if enquiry.client_id else "consult:call")
 
 
+@search_by_post("phone")
 @require_http_methods(["GET", "POST"])
 def call(request):
     follows = selectors.enquiry_followed(request.GET.get("follows"))
     # The queue's links name the enquiry they follow, not the number (no phone numbers in
     # addresses, which end up in logs and browser histories): the number is the prospect's, or
     # the client's once ?client= has opened the record with the viewer's access.
-    phone = request.GET.get("phone", "")
+    phone = search_params(request).get("phone", "")
     if not phone and follows is not None and not follows.client_id:
         phone = follows.prospect_phone
     matches, client = _caller(request, phone)

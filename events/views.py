@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,8 +15,9 @@ from clientmgmt.selectors import (
     client_search_for_user,
     clients_shown_for_user,
 )
+from zhongdu import phones
 from zhongdu.forms import error_text
-from zhongdu.masking import national_digits
+from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open
 
 from . import selectors
@@ -162,12 +162,13 @@ def _door_page(request, event, *, search, matches=(), new_form=None, duplicates=
     return render(request, "events/event_door.html", context, status=status)
 
 
+@search_by_post("phone")
 @require_GET
 def event_door(request, pk):
     """Attendance at the door: search by phone; a known client is ticked in, someone new is
     registered (clientmgmt's client form) with the event's channel."""
     event = selectors.event_get_for_user(request.user, pk, door=True)
-    search = DoorSearchForm(request.GET or None)
+    search = DoorSearchForm(search_params(request) or None)
     if not search.is_valid():
         return _door_page(request, event, search=search)
     query = parse_query(search.cleaned_data["phone"])
@@ -178,7 +179,7 @@ def event_door(request, pk):
     clients = client_search_for_user(request.user, query)
     new_form = None
     if not clients or request.GET.get("new"):
-        phone = national_digits(query.value) if query.kind == "phone" else ""
+        phone = phones.national_digits(query.value) if query.kind == "phone" else ""
         new_form = DoorClientForm(event=event, initial={"phone": phone})
     return _door_page(
         request,
@@ -189,9 +190,9 @@ def event_door(request, pk):
     )
 
 
-def _back_to_door(event, phone=""):
+def _back_to_door(request, event, phone=""):
     url = reverse("events:event_door", args=[event.pk])
-    return redirect(f"{url}?{urlencode({'phone': phone})}" if phone else url)
+    return redirect(address(request, url, {"phone": phone}, private=["phone"]))
 
 
 @require_POST
@@ -204,12 +205,12 @@ def event_attend(request, pk):
         )
     except ValidationError as exc:
         messages.error(request, error_text(exc))
-        return _back_to_door(event, request.POST.get("phone", "")[:30])
+        return _back_to_door(request, event, request.POST.get("phone", "")[:30])
     if created:
         messages.success(request, _("%(name)s is in. Welcome!") % {"name": client.name})
     else:
         messages.info(request, _("%(name)s was already ticked in.") % {"name": client.name})
-    return _back_to_door(event)
+    return _back_to_door(request, event)
 
 
 @require_POST
@@ -243,4 +244,4 @@ def event_register(request, pk):
         _("%(name)s is registered as a new client and ticked in.")
         % {"name": attendance.client.name},
     )
-    return _back_to_door(event)
+    return _back_to_door(request, event)

@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu import phones
 from zhongdu.admin import ReadOnlyAdmin, ReadOnlyInline
-from zhongdu.masking import mask_phone
 
 from .models import (
     Charge,
@@ -26,7 +26,7 @@ from .models import (
 class ClientPhoneMixin:
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone)
+        return phones.mask(obj.client.phone)
 
 
 # --- Configuration ------------------------------------------------------------------

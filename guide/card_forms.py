@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 
 from zhongdu.forms import DayField
 from zhongdu.models import PriceItem
+from zhongdu.private_query import post_search
 
 from . import selectors, services
 from .models import ExamOrder, MembershipCard
@@ -92,6 +93,7 @@ class CardFilterForm(forms.Form):
             Column("expiring", css_class="col-sm-6 col-lg-auto align-self-end"),
             Column(submit, css_class="col-auto align-self-end mb-3"),
         )
+        post_search(self.helper)  # a full number typed into q never goes into an address
 
 
 class CardIssueForm(forms.Form):

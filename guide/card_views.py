@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.selectors import client_get_for_user
 from zhongdu.pagination import keyset_page
+from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -43,9 +44,10 @@ def _conflict_or_invalid(exc) -> int:
     return 409 if isinstance(exc, services.IllegalTransition) else 422
 
 
+@search_by_post("q")
 @require_GET
 def card_list(request):
-    form = CardFilterForm(request.GET or None)
+    form = CardFilterForm(search_params(request) or None)
     filters = form.cleaned_data if form.is_valid() else {}
     expiring = filters.get("expiring", False)
     rows = selectors.card_list(

@@ -26,8 +26,7 @@ from django.utils.translation import pgettext_lazy
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
 from consult.models import Booking
-from zhongdu import roles
-from zhongdu.masking import mask_phone
+from zhongdu import phones, roles
 from zhongdu.models import ClinicSession, Department, Expert
 
 from .models import (
@@ -242,7 +241,7 @@ def _booking_row(row, labels: _Labels) -> BoardRow:
         time=time,
         client_id=row["client_id"],
         client_name=row["client__name"],
-        phone=mask_phone(row["client__phone"]),
+        phone=phones.mask(row["client__phone"]),
         vip=row["client__is_vip"] or row["priority"],
         walk_in=False,
         department=place,
@@ -265,7 +264,7 @@ def _walk_in_row(row, labels: _Labels) -> BoardRow:
         time=time,
         client_id=row["client_id"],
         client_name=row["client__name"],
-        phone=mask_phone(row["client__phone"]),
+        phone=phones.mask(row["client__phone"]),
         vip=row["client__is_vip"] or row["priority"],
         walk_in=True,
         department=_place(row["department__name"], row["department__floor"]),

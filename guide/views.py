@@ -15,9 +15,9 @@ from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search, clients_shown_for_user
 from consult.selectors import booking_get_for_user
 from referrals.selectors import referrals_open_by_client
-from zhongdu import audit
+from zhongdu import audit, phones
 from zhongdu.forms import error_text
-from zhongdu.masking import national_digits
+from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -35,9 +35,10 @@ from .models import Visit
 BOARD_REFRESH_SECONDS = 30
 
 
+@search_by_post("q")
 @require_GET
 def today(request):
-    form = BoardFilterForm(request.GET or None)
+    form = BoardFilterForm(search_params(request) or None)
     filters = form.cleaned_data if form.is_valid() else {}
     board = selectors.board(
         q=filters.get("q", ""),
@@ -97,6 +98,7 @@ def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), 
     return render(request, "guide/walk_in.html", context, status=status)
 
 
+@search_by_post("phone")
 @require_http_methods(["GET", "POST"])
 def walk_in(request):
     """Walk-ins start with a search by phone: an existing client is reused (their booking today,
@@ -104,7 +106,7 @@ def walk_in(request):
     if request.method == "POST" and request.POST.get("client"):
         client = client_get_for_user(request.user, request.POST["client"], write=True)
         return _register(request, client)
-    search = WalkInSearchForm(request.GET or None)
+    search = WalkInSearchForm(search_params(request) or None)
     if request.method == "POST":
         search = WalkInSearchForm({"phone": request.POST.get("phone", "")})
         return _register_new(request, search)
@@ -117,7 +119,7 @@ def walk_in(request):
     matches = client_search(query)
     new_form = None
     if not matches or request.GET.get("new"):
-        phone = national_digits(query.value) if query.kind == "phone" else ""
+        phone = phones.national_digits(query.value) if query.kind == "phone" else ""
         new_form = WalkInClientForm(initial={"phone": phone, "categories": ["is_patient"]})
         # The number is typed: the clerk goes on with the name.
         search.fields["phone"].widget.attrs.pop("autofocus", None)

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 
 from .models import PLACEHOLDERS, Campaign, PhoneOptOut, SmsTemplate, sms_segments
 
@@ -54,7 +54,7 @@ class PhoneOptOutAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("number"))
     def masked(self, obj):
-        return mask_phone(obj.phone)
+        return phones.mask(obj.phone)
 
 
 @admin.register(Campaign)

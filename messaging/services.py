@@ -15,7 +15,6 @@ import logging
 import random
 import re
 
-import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -24,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt import services as client_services
-from zhongdu import sms
+from zhongdu import phones, sms
 
 from .models import (
     Campaign,
@@ -206,10 +205,8 @@ def links_allowed(phone: str) -> bool:
     China rules refuse links (the send-time rule below would suppress such a message)."""
     if settings.SMS_BACKEND != "twilio":
         return True
-    try:
-        return phonenumbers.parse(phone, None).country_code != 86
-    except phonenumbers.NumberParseException:
-        return False
+    number = phones.classify(phone)
+    return number.country_code is not None and not number.mainland
 
 
 def outbox_cancel(*, idempotency_key: str, detail: str = "", actor=None) -> bool:
@@ -235,12 +232,8 @@ URL = re.compile(r"(https?://|www\.)\S+|\b[\w-]+\.(com|cn|net|org|io)\b", re.IGN
 def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
     if message.expires_at and message.expires_at <= now:
         return _("Too late: the message is no longer useful.")
-    try:
-        number = phonenumbers.parse(message.to, None)
-        valid = phonenumbers.is_valid_number(number)
-    except phonenumbers.NumberParseException:
-        number, valid = None, False
-    if not valid:
+    number = phones.classify(message.to)  # the one parse of the number on its way out
+    if not number.valid:
         return _("No valid mobile number.")
     opted_out = getattr(message, "number_opted_out", None)
     if opted_out is None:
@@ -255,7 +248,7 @@ def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
             return _("No consent to marketing SMS.")
     if message.kind == Kind.MARKETING and client is not None and _over_daily_cap(message, now):
         return _("The client already had today's marketing SMS.")
-    if settings.SMS_BACKEND == "twilio" and number.country_code == 86 and URL.search(message.body):
+    if settings.SMS_BACKEND == "twilio" and number.mainland and URL.search(message.body):
         return _("Links may not be sent to mainland numbers through Twilio.")
     return ""
 

@@ -4,8 +4,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zhongdu import phones
 from zhongdu.forms import error_text
-from zhongdu.masking import mask_phone
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -48,7 +48,7 @@ def message_detail(request, pk):
     context = {
         "message": message,
         "events": events,
-        "masked_to": mask_phone(message.to),
+        "masked_to": phones.mask(message.to),
         "can_act": user_may_open(request.user, "messaging:message_retry"),
     }
     return render(request, "messaging/message_detail.html", context)

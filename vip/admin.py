@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu import phones
 from zhongdu.admin import PolicyAdmin, ReadOnlyAdmin
-from zhongdu.masking import mask_phone
 
 from . import services
 from .forms import EnterpriseForm
@@ -34,7 +34,7 @@ POLICY_FIELDS = [
 class ClientPhoneMixin:
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone) if obj.client_id else ""
+        return phones.mask(obj.client.phone) if obj.client_id else ""
 
 
 # --- The policy -----------------------------------------------------------------------
@@ -155,7 +155,7 @@ class EnterpriseMemberInline(admin.TabularInline):
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
-        return mask_phone(obj.client.phone)
+        return phones.mask(obj.client.phone)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("client", "added_by", "enterprise")
@@ -204,7 +204,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("contact phone"))
     def masked_contact_phone(self, obj):
-        return mask_phone(obj.contact_phone)
+        return phones.mask(obj.contact_phone)
 
 
 # --- Read-only records ------------------------------------------------------------------

@@ -19,8 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.imports import ImportFileError
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search_for_user
+from zhongdu import phones
 from zhongdu.forms import error_text
-from zhongdu.masking import mask_phone
+from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
 from . import imports, selectors, services
@@ -104,13 +105,14 @@ def enterprise_detail(request, pk):
         "window_start": policy.window_start(today).date(),
         "spend": selectors.enterprise_spend_total(enterprise, policy=policy, today=today),
         "agreement_active": enterprise.agreement_active(today),
-        "contact_phone_masked": mask_phone(enterprise.contact_phone),
+        "contact_phone_masked": phones.mask(enterprise.contact_phone),
         "history": labelled(selectors.enterprise_history(enterprise)),
         "can_edit": user_may_open(request.user, "vip:enterprise_edit"),
     }
     return render(request, "vip/enterprise_detail.html", context)
 
 
+@search_by_post("q")
 @require_http_methods(["GET", "POST"])
 def enterprise_member_add(request, pk):
     enterprise = selectors.enterprise_get(pk)
@@ -135,7 +137,7 @@ def enterprise_member_add(request, pk):
         else:
             errors = [message for field in form.errors.values() for message in field]
         status = 422
-    search = MemberSearchForm(request.GET or None)
+    search = MemberSearchForm(search_params(request) or None)
     query = parse_query(search.cleaned_data["q"] if search.is_valid() else "")
     clients = client_search_for_user(request.user, query)
     context = {

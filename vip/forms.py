@@ -10,9 +10,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from clientmgmt import validation
 from guide.selectors import escorts, user_label
+from zhongdu import phones
 from zhongdu.forms import DayField, IdField
+from zhongdu.private_query import post_search
 
 from . import services
 from .models import Enterprise, Tier, VipStanding
@@ -337,7 +338,7 @@ class EnterpriseForm(forms.ModelForm):
         )
 
     def clean_contact_phone(self):
-        return validation.clean_phone(self.cleaned_data.get("contact_phone", ""))
+        return phones.normalise(self.cleaned_data.get("contact_phone", ""))
 
     def clean(self):
         data = super().clean()
@@ -376,6 +377,7 @@ class MemberSearchForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _filter_helper(self, Column("q", css_class="col-sm-12 col-lg-6"), submit=_("Search"))
+        post_search(self.helper)  # a full number never goes into an address
 
 
 class MemberAddForm(forms.Form):

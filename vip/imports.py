@@ -29,8 +29,8 @@ from clientmgmt.imports import ImportFileError, map_headers, read_table
 from clientmgmt.models import Client
 from clientmgmt.selectors import client_duplicates
 from clientmgmt.services import client_create
-from zhongdu import audit, crypto
-from zhongdu.masking import mask_id_number, mask_phone
+from zhongdu import audit, crypto, phones
+from zhongdu.masking import mask_id_number
 
 from . import services
 from .models import Enterprise
@@ -79,7 +79,7 @@ class ImportRow:
 
     @property
     def phone_masked(self) -> str:
-        return mask_phone(self.phone)
+        return phones.mask(self.phone)
 
     @property
     def id_number_masked(self) -> str:
@@ -125,7 +125,7 @@ def _checked(number: int, values: dict) -> ImportRow:
     row = ImportRow(number)
     for name, clean in (
         ("name", validation.clean_name),
-        ("phone", validation.clean_phone),
+        ("phone", phones.normalise),
         ("id_number", validation.clean_id_number),
     ):
         try:

@@ -18,12 +18,11 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientmgmt import validation
 from clientmgmt.models import Client
 from clientmgmt.services import client_set_vip
 from consult.services import booking_policy_set_vip_share
 from guide.models import Charge
-from zhongdu import audit, roles
+from zhongdu import audit, phones, roles
 
 from .models import (
     Enterprise,
@@ -595,7 +594,7 @@ def _enterprise_apply(enterprise: Enterprise, data: dict) -> list[str]:
     if not enterprise.name:
         raise ValidationError({"name": _("Enter the enterprise's name.")})
     try:
-        enterprise.contact_phone = validation.clean_phone(enterprise.contact_phone)
+        enterprise.contact_phone = phones.normalise(enterprise.contact_phone)
     except ValidationError as exc:
         raise ValidationError({"contact_phone": exc.messages}) from None
     start, end = enterprise.agreement_start, enterprise.agreement_end

@@ -42,7 +42,6 @@ returned `provider_id`. Do not let the provider SDK retry on its own (the outbox
 """
 
 import logging
-import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -58,12 +57,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from zhongdu.masking import mask_phone
+from zhongdu import phones
 
 logger = logging.getLogger(__name__)
-
-# E.164: "+", a country code that does not start with 0, at most 15 digits in all.
-E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 # Seconds: long enough for Twilio on a slow day, short enough that a hung connection does not hold
 # an outbox worker (and its claimed row) for minutes.
@@ -113,8 +109,8 @@ def send(*, to: str, body: str, reference: str = "", status_callback: str = "") 
     """Send one SMS to an E.164 number. `reference` (e.g. the outbox row id) only goes to logs;
     `status_callback` is this message's own delivery-report URL (empty: none)."""
     # Checked here, not only by Twilio, so development and tests see the same failure as production.
-    if not E164.fullmatch(to):
-        raise PermanentError("invalid-number", f"{mask_phone(to) or 'empty'} is not E.164")
+    if not phones.is_e164(to):
+        raise PermanentError("invalid-number", f"{phones.mask(to) or 'empty'} is not E.164")
     try:
         backend = BACKENDS[settings.SMS_BACKEND]
     except KeyError:
@@ -162,7 +158,7 @@ class ConsoleBackend:
     ) -> SendResult:
         provider_id = f"console-{uuid.uuid4()}"
         # repr() keeps a multi-line body on one line.
-        line = f"SMS to {mask_phone(to)} [{reference or '-'}] {provider_id}: {body!r}"
+        line = f"SMS to {phones.mask(to)} [{reference or '-'}] {provider_id}: {body!r}"
         if status_callback:
             line += f" (status to {status_callback})"
         print(line)  # printing is this backend's whole job
@@ -263,7 +259,8 @@ class TwilioBackend:
             # Read timeouts and the rest: the POST was sent and no answer came back.
             code = "read-timeout" if isinstance(exc, requests.ReadTimeout) else "http"
             raise UnknownOutcomeError(code, str(exc)) from exc
-        logger.info("SMS %s to %s accepted by Twilio as %s", reference, mask_phone(to), message.sid)
+        masked = phones.mask(to)
+        logger.info("SMS %s to %s accepted by Twilio as %s", reference, masked, message.sid)
         return SendResult(provider_id=message.sid, status=message.status or "")
 
     def _http_error(self, exc, to: str) -> SmsError:
@@ -274,7 +271,7 @@ class TwilioBackend:
         text = exc.msg if isinstance(exc, TwilioRestException) else exc.detail or exc.title
         # Twilio repeats the number in its error text ("The 'To' number +86... is not valid");
         # this message is stored and logged, so it gets the same masking as everything else.
-        text = str(text).replace(to, mask_phone(to))
+        text = str(text).replace(to, phones.mask(to))
         if status == 429 or code == "21611":  # too many requests / too many queued for our number
             return TransientError(code, text, retry_after=self._retry_after())
         if status == 503:  # Twilio refused the request unread (overload, maintenance)

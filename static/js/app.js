@@ -20,3 +20,18 @@ document.addEventListener("click", (event) => {
   select.value = button.dataset.value;
   select.dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// A live search (hx-get) inside [data-private-search] that holds a full phone or ID number posts
+// instead, as the search forms do: the number must not travel in an address. The server side and
+// the rule (seven digits or more, however separated) are zhongdu/private_query.py's.
+const FULL_NUMBER = /\d(?:[\s\-()./]*\d){6,}/;
+document.addEventListener("htmx:configRequest", (event) => {
+  const detail = event.detail;
+  if (detail.verb !== "get" || !detail.elt.closest("[data-private-search]")) return;
+  const values = Array.from(detail.formData.values());
+  if (!values.some((value) => typeof value === "string" && FULL_NUMBER.test(value))) return;
+  detail.verb = "post";
+  detail.useUrlParams = false;
+  detail.headers["Content-Type"] = "application/x-www-form-urlencoded"; // htmx sets it for posts only
+  detail.parameters["_search"] = "1";
+});

@@ -23,8 +23,7 @@ from pypinyin import Style, lazy_pinyin
 from clientmgmt.models import Client
 from demo import bench
 from demo.clients import seed_clients
-from zhongdu import crypto, roles
-from zhongdu.masking import national_digits
+from zhongdu import crypto, phones, roles
 
 BENCH_USERNAME = "bench_frontdesk"
 
@@ -107,7 +106,7 @@ def _scenarios(rows, rng, n):
     with_id = [row for row in rows if row.id_number_encrypted]
     scenarios = [
         (bench.BASELINE, [reverse("home")] * n),
-        ("search: full phone", [q(national_digits(row.phone)) for row in pick(with_phone)]),
+        ("search: full phone", [q(phones.national_digits(row.phone)) for row in pick(with_phone)]),
         ("search: last 4 digits", [q(row.phone_last4) for row in pick(with_phone)]),
         ("search: Chinese name", [q(row.name) for row in pick(rows)]),
         ("search: pinyin initials", [q(_initials(row.name)) for row in pick(rows)]),
