@@ -2,11 +2,12 @@
 log and the audit trail, and returns the model. Nothing here sends a message."""
 
 import datetime
+import hashlib
 import json
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -108,14 +109,81 @@ def _save(client: Client) -> None:
         raise
 
 
+def client_phone_lock(phone: str) -> None:
+    """Hold the lock on this phone number until the transaction ends: registrations of one
+    number take turns, so the second sees the record the first wrote. A transaction-scoped
+    advisory lock on a 64-bit hash of the normalised number (a rare hash collision only makes two
+    numbers wait for each other). SQLite has one writer at a time anyway: nothing to do."""
+    phone = validation.clean_phone(phone or "")
+    if not phone or connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"client-phone:{phone}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
+
+
+def client_same_person(*, phone: str, name: str, date_of_birth=None) -> Client | None:
+    """The live record this registration describes: the same phone and the same name or date of
+    birth. A phone alone is not the person (a family often shares one mobile)."""
+    if not phone:
+        return None
+    same = Q(name=validation.clean_name(name or ""))
+    if date_of_birth is not None:
+        same |= Q(date_of_birth=date_of_birth)
+    rows = Client.objects.filter(same, phone=validation.clean_phone(phone))
+    return rows.exclude(status=Client.Status.MERGED).order_by("pk").first()
+
+
 @transaction.atomic
-def client_create(*, data: dict, by, request=None, event_kind=ClientEvent.Kind.CREATED) -> Client:
-    client = Client(created_by=by)
+def client_register(
+    *,
+    data: dict,
+    by,
+    request=None,
+    request_key: str = "",
+    distinct: bool = False,
+    event_kind=ClientEvent.Kind.CREATED,
+) -> tuple[Client, bool]:
+    """(the client, whether the record is new): every way a client is registered (the client
+    form, the walk-in desk, the event door, imports) comes here, so a double click, two tabs or
+    two clerks make one record. Under the phone's lock (client_phone_lock): the record the same
+    form (`request_key`, its one-time key) wrote, else the same person already on file
+    (client_same_person, unless staff saw the records and confirmed a `distinct` person), else a
+    new record."""
+    client_phone_lock(data.get("phone", ""))
+    if request_key and (found := Client.objects.filter(request_key=request_key).first()):
+        return found, False
+    if not distinct and (
+        same := client_same_person(
+            phone=data.get("phone", ""),
+            name=data.get("name", ""),
+            date_of_birth=data.get("date_of_birth"),
+        )
+    ):
+        return same, False
+    client = Client(created_by=by, request_key=request_key)
     fields = _apply(client, data, by)
-    _save(client)
+    try:
+        _save(client)
+    except IntegrityError:
+        # The same form without a phone (no lock) wrote it a moment ago: the key's index decided.
+        if request_key and (found := Client.objects.filter(request_key=request_key).first()):
+            return found, False
+        raise
     ClientEvent.objects.create(client=client, kind=event_kind, actor=by, fields=fields)
     audit.record(audit.Action.CREATE, actor=by, obj=client, fields=fields, request=request)
-    return client
+    return client, True
+
+
+def client_create(
+    *, data: dict, by, request=None, event_kind=ClientEvent.Kind.CREATED, distinct=False
+) -> Client:
+    """A client record, or the same person's record already on file (client_register)."""
+    return client_register(
+        data=data, by=by, request=request, event_kind=event_kind, distinct=distinct
+    )[0]
 
 
 @transaction.atomic

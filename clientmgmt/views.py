@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import audit
+from zhongdu.forms import new_form_key
 from zhongdu.roles import user_may_open, user_roles
 
 from . import selectors, services
@@ -56,12 +57,24 @@ def _form_page(request, form, client=None, duplicates=()):
 def _save_client(request, form, client=None):
     """Shared by create and edit: duplicates first, then the service."""
     data = form.service_data()
+    key = form.cleaned_data["key"] if client is None else ""
+    if registered := selectors.client_registered_by(key):
+        return redirect(registered)  # the same form sent again: its record is made
     duplicates, stop = form.check_duplicates(exclude_pk=client.pk if client else None)
     if stop:
         return _form_page(request, form, client, duplicates)
     try:
         if client is None:
-            client = services.client_create(data=data, by=request.user, request=request)
+            client, new = services.client_register(
+                data=data,
+                by=request.user,
+                request=request,
+                request_key=key,
+                distinct=form.cleaned_data["confirm_distinct"],
+            )
+            if not new:
+                messages.info(request, _("This person is already on file: here is the record."))
+                return redirect(client)
         else:
             client = services.client_update(
                 client=client, data=data, by=request.user, request=request
@@ -81,7 +94,11 @@ def client_create(request):
             return _save_client(request, form)
     else:
         form = ClientForm(
-            initial={"name": request.GET.get("name", ""), "phone": request.GET.get("phone", "")}
+            initial={
+                "name": request.GET.get("name", ""),
+                "phone": request.GET.get("phone", ""),
+                "key": new_form_key(),
+            }
         )
     return _form_page(request, form)
 

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.search import parse_query
-from clientmgmt.selectors import client_get_for_user, client_search
+from clientmgmt.selectors import client_get_for_user, client_registered_by, client_search
+from zhongdu.forms import new_form_key
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
@@ -177,7 +178,7 @@ def event_door(request, pk):
     new_form = None
     if not clients or request.GET.get("new"):
         phone = national_digits(query.value) if query.kind == "phone" else ""
-        new_form = DoorClientForm(event=event, initial={"phone": phone})
+        new_form = DoorClientForm(event=event, initial={"phone": phone, "key": new_form_key()})
     return _door_page(
         request,
         event,
@@ -217,7 +218,9 @@ def event_register(request, pk):
     form = DoorClientForm(request.POST, event=event)
     if not form.is_valid():
         return _door_page(request, event, search=search, new_form=form, status=422)
-    duplicates, stop = form.check_duplicates()
+    key = form.cleaned_data["key"]
+    # The same form sent again skips the duplicates (its own record is one): the service finds it.
+    duplicates, stop = ([], False) if client_registered_by(key) else form.check_duplicates()
     if stop:
         return _door_page(
             request,
@@ -229,7 +232,12 @@ def event_register(request, pk):
         )
     try:
         attendance = events.event_register_new(
-            event=event, data=form.service_data(), by=request.user, request=request
+            event=event,
+            data=form.service_data(),
+            by=request.user,
+            request=request,
+            request_key=key,
+            distinct=form.cleaned_data["confirm_distinct"],
         )
     except ValidationError as exc:
         form.add_error(None, exc)

@@ -275,17 +275,28 @@ def event_attend(*, event: Event, client: Client, by, request=None) -> tuple[Eve
     return attendance, True
 
 
-def event_register_new(*, event: Event, data: dict, by, request=None) -> EventAttendance:
+def event_register_new(
+    *, event: Event, data: dict, by, request=None, request_key: str = "", distinct: bool = False
+) -> EventAttendance:
     """Someone new at the door: a client record (clientmgmt's rules: name, phone, ID card) with
-    the event's channel as the way they heard of the hospital, ticked in at once."""
+    the event's channel as the way they heard of the hospital, ticked in at once. The same form
+    sent twice (`request_key`, its one-time key), or a person already on file, is ticked in once
+    (clientmgmt.services.client_register)."""
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
-        _room_left(locked, None)
-        client = client_services.client_create(
-            data={**data, "source_channel": locked.channel}, by=by, request=request
+        client, new = client_services.client_register(
+            data={**data, "source_channel": locked.channel},
+            by=by,
+            request=request,
+            request_key=request_key,
+            distinct=distinct,
         )
+        if not new and (found := EventAttendance.objects.filter(event=locked, client=client)):
+            return found.first()
+        # Full: nothing is written (the new record rolls back with this transaction).
+        _room_left(locked, None if new else client)
         attendance = EventAttendance.objects.create(
-            event=locked, client=client, by=by, registered_here=True
+            event=locked, client=client, by=by, registered_here=new
         )
         audit.record(audit.Action.CREATE, actor=by, obj=attendance, request=request)
     return attendance

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt import services as clients
 from clientmgmt.referral_selectors import referrals_open_by_client
 from clientmgmt.search import parse_query
-from clientmgmt.selectors import client_get_for_user, client_search
+from clientmgmt.selectors import client_get_for_user, client_registered_by, client_search
 from consult.selectors import booking_get_for_user
 from zhongdu import audit
+from zhongdu.forms import new_form_key
 from zhongdu.masking import national_digits
 from zhongdu.roles import user_may_open
 
@@ -122,7 +123,9 @@ def walk_in(request):
     new_form = None
     if not matches or request.GET.get("new"):
         phone = national_digits(query.value) if query.kind == "phone" else ""
-        new_form = WalkInClientForm(initial={"phone": phone, "categories": ["is_patient"]})
+        new_form = WalkInClientForm(
+            initial={"phone": phone, "categories": ["is_patient"], "key": new_form_key()}
+        )
         # The number is typed: the clerk goes on with the name.
         search.fields["phone"].widget.attrs.pop("autofocus", None)
         new_form.fields["name"].widget.attrs["autofocus"] = True
@@ -133,17 +136,29 @@ def _register_new(request, search):
     form = WalkInClientForm(request.POST)
     if not form.is_valid():
         return _walk_in_page(request, search=search, new_form=form, status=422)
+    key = form.cleaned_data["key"]
+    if registered := client_registered_by(key):
+        return _register(request, registered)  # the same form sent again: on to its visit
     duplicates, stop = form.check_duplicates()
     if stop:
         return _walk_in_page(
             request, search=search, new_form=form, duplicates=duplicates, status=409
         )
     try:
+        # The client and the visit in one transaction, under the phone's lock (client_register):
+        # a second click waits, then finds both.
         with transaction.atomic():
-            client = clients.client_create(
-                data=form.service_data(), by=request.user, request=request
+            client, _new = clients.client_register(
+                data=form.service_data(),
+                by=request.user,
+                request=request,
+                request_key=key,
+                distinct=form.cleaned_data["confirm_distinct"],
             )
             visit = services.visit_register_walk_in(client=client, by=request.user, request=request)
+    except services.AlreadyHere as exc:
+        messages.warning(request, _errors(exc))
+        return redirect(exc.visit or "guide:today")
     except ValidationError as exc:
         form.add_error(None, exc)
         return _walk_in_page(request, search=search, new_form=form, status=422)
