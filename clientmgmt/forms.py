@@ -242,3 +242,4 @@ class ImportUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
+    key = FormKeyField()

@@ -8,6 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zhongdu.forms import new_form_key
 from zhongdu.roles import user_may_open
 
 from . import referral_selectors as selectors
@@ -48,14 +49,14 @@ def referral_new(request):
     if client.status == Client.Status.MERGED and client.merged_into_id:
         return redirect(f"{request.path}?client={client.merged_into_id}")
     if request.method == "GET":
-        initial = {"source": Referral.Source.MARKETING}
+        initial = {"source": Referral.Source.MARKETING, "key": new_form_key()}
         return _new_page(request, client, ReferralForm(initial=initial))
     form = ReferralForm(request.POST)
     if not form.is_valid():
         return _new_page(request, client, form, status=422)
     try:
         referrals.referral_create(
-            client=client, by=request.user, request=request, **form.cleaned_data
+            client=client, by=request.user, request=request, **form.create_kwargs()
         )
     except ValidationError as exc:
         form.add_error(None, exc)

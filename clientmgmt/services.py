@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from zhongdu import audit, crypto
 from zhongdu.masking import mask_id_number, mask_phone
+from zhongdu.services import create_once
 
 from . import imports, validation
 from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
@@ -536,8 +537,19 @@ def _duplicates_by_row(cleaned_rows: list[dict]) -> list[list[int]]:
 
 
 @transaction.atomic
-def client_import_create(*, file_name: str, raw: bytes, by, request=None) -> ClientImport:
-    """Read and check an uploaded list; nothing is written to clients until it is started."""
+def client_import_create(
+    *, file_name: str, raw: bytes, by, request=None, request_key: str = ""
+) -> ClientImport:
+    """Read and check an uploaded list; nothing is written to clients until it is started. The
+    upload form sent twice (`request_key`, its one-time key) makes one import."""
+    return create_once(
+        ClientImport,
+        request_key,
+        lambda: _import_create(file_name, raw, by=by, request=request, request_key=request_key),
+    )[0]
+
+
+def _import_create(file_name: str, raw: bytes, *, by, request, request_key) -> ClientImport:
     table = imports.read_table(file_name, raw)
     if not table:
         raise imports.ImportFileError(_("The file is empty."))
@@ -568,7 +580,7 @@ def client_import_create(*, file_name: str, raw: bytes, by, request=None) -> Cli
         checked.append((number, cleaned, errors))
     duplicates = _duplicates_by_row([cleaned for _n, cleaned, errors in checked])
     job = ClientImport.objects.create(
-        file_name=file_name[:200], uploaded_by=by, total_rows=len(checked)
+        file_name=file_name[:200], uploaded_by=by, total_rows=len(checked), request_key=request_key
     )
     ClientImportRow.objects.bulk_create(
         [
@@ -636,8 +648,9 @@ def _import_row(row: ClientImportRow, by) -> tuple[str, Client | None]:
                 blanks["id_number"] = data["id_number"]
             return ClientImportRow.Outcome.MERGED, client_update(client=target, data=blanks, by=by)
         return ClientImportRow.Outcome.SKIPPED, target
-    client = client_create(data=data, by=by, event_kind=ClientEvent.Kind.IMPORTED)
-    return ClientImportRow.Outcome.CREATED, client
+    # Registered meanwhile (the desk, another import): the row finds the person (client_register).
+    client, new = client_register(data=data, by=by, event_kind=ClientEvent.Kind.IMPORTED)
+    return ClientImportRow.Outcome.CREATED if new else ClientImportRow.Outcome.SKIPPED, client
 
 
 def _finish_import_row(job, row) -> None:

@@ -344,12 +344,18 @@ def merge_undo(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(
+        request.POST or None, request.FILES or None, initial={"key": new_form_key()}
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             job = services.client_import_create(
-                file_name=upload.name, raw=upload.read(), by=request.user, request=request
+                file_name=upload.name,
+                raw=upload.read(),
+                by=request.user,
+                request=request,
+                request_key=form.cleaned_data["key"],
             )
         except ImportFileError as exc:
             form.add_error("file", str(exc))

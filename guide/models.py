@@ -650,6 +650,8 @@ class ChargeImport(models.Model):
     rows = models.JSONField(_("rows"), default=list)
     result = models.JSONField(_("result"), default=dict, blank=True)
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    # The upload form's one-time key (zhongdu.forms.FormKeyField): one import per upload.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("charge import")
@@ -660,6 +662,12 @@ class ChargeImport(models.Model):
             models.UniqueConstraint(fields=["token"], name="chargeimport_token_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=["preview", "done"]), name="chargeimport_status_valid"
+            ),
+            # One import per upload form (a double click on "upload" uploads once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="chargeimport_request_key_unique",
             ),
         ]
 

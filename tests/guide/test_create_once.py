@@ -1,0 +1,26 @@
+"""Forms of the front desk that create something carry a one-time key: the same form posted
+twice (a double click on a slow network, a resubmitted tab) writes one record. (The walk-in is
+tested in test_walk_in_once.py.)"""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from guide.models import ChargeImport
+
+pytestmark = pytest.mark.django_db
+
+UPLOAD = reverse("guide:charge_import_upload")
+CSV = "就诊号,项目编码,数量,金额,流水号,收费时间\n1,GH001,1,20,B-1,2026-11-29 09:00\n".encode()
+
+
+def test_a_double_click_on_upload_keeps_one_charge_import(front_desk_client):
+    page = front_desk_client.get(UPLOAD)
+    key = page.context["form"].initial["key"]
+    assert f'name="key" value="{key}"' in page.content.decode()
+    answers = [
+        front_desk_client.post(UPLOAD, {"file": SimpleUploadedFile("charges.csv", CSV), "key": key})
+        for _click in range(2)
+    ]
+    job = ChargeImport.objects.get()
+    assert [answer["Location"] for answer in answers] == [job.get_absolute_url()] * 2
