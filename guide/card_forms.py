@@ -7,7 +7,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from zhongdu.forms import DayField
+from zhongdu.forms import DayField, FormKeyField
 from zhongdu.models import PriceItem
 
 from . import selectors, services
@@ -223,13 +223,14 @@ class ExamOrderForm(forms.Form):
             "invalid_pk_value": _("Choose examinations from the list."),
         },
     )
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's own <form> carries the token
-        self.helper.layout = Layout(Field("package"), Field("items"))
+        self.helper.layout = Layout(Field("package"), Field("items"), "key")
 
     def clean(self):
         data = super().clean()

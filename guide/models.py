@@ -556,6 +556,9 @@ class ExamOrder(models.Model):
     assessment_started_at = models.DateTimeField(
         _("health assessment started"), null=True, blank=True
     )
+    # The order form's one-time key (zhongdu.forms.FormKeyField): one order (and one charge)
+    # per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("exam order")
@@ -583,6 +586,12 @@ class ExamOrder(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_at__isnull=False),
                 name="examorder_completed_has_time",
+            ),
+            # One order per order form (a double click orders and charges once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="examorder_request_key_unique",
             ),
         ]
 

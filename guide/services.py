@@ -24,6 +24,7 @@ from consult import services as consult
 from consult.models import Booking
 from zhongdu import audit
 from zhongdu.models import PriceItem
+from zhongdu.services import create_once
 
 from .models import (
     Charge,
@@ -587,10 +588,12 @@ def card_set_status(
 # --- Exam orders --------------------------------------------------------------------
 
 
-def exam_order_create(*, client, by, package=None, items=(), visit=None, request=None) -> ExamOrder:
+def exam_order_create(
+    *, client, by, package=None, items=(), visit=None, request=None, request_key: str = ""
+) -> ExamOrder:
     """An exam card order: the package's examinations plus any chosen singly. Opened during a
     visit, the package (or each single examination) is charged to that visit. The client becomes
-    an exam client."""
+    an exam client. The same form sent twice (`request_key`, its one-time key) orders once."""
     _check_client(client)
     chosen = list(package.items.all()) if package is not None else []
     chosen += [item for item in items if item not in chosen]
@@ -600,8 +603,11 @@ def exam_order_create(*, client, by, package=None, items=(), visit=None, request
         raise ValidationError(_("This package is no longer offered."))
     if visit is not None and visit.client_id != client.pk:
         raise ValidationError(_("This visit is another client's."))
-    with transaction.atomic():
-        order = ExamOrder.objects.create(client=client, package=package, visit=visit, ordered_by=by)
+
+    def write():
+        order = ExamOrder.objects.create(
+            client=client, package=package, visit=visit, ordered_by=by, request_key=request_key
+        )
         ExamOrderItem.objects.bulk_create(
             [ExamOrderItem(order=order, price_item=item) for item in chosen]
         )
@@ -610,7 +616,10 @@ def exam_order_create(*, client, by, package=None, items=(), visit=None, request
                 charge_add(visit=visit, price_item=price_item, by=by)
         client_note_activity(client_id=client.pk, categories=("is_exam_client",))
         audit.record(audit.Action.CREATE, actor=by, obj=order, request=request)
-    return order
+        return order
+
+    with transaction.atomic():
+        return create_once(ExamOrder, request_key, write)[0]
 
 
 def _billable(package, items):

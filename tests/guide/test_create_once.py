@@ -6,7 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from guide.models import ChargeImport
+from guide.models import Charge, ChargeImport, ExamOrder
+from tests.clientmgmt.factories import ClientFactory
+from tests.guide.factories import price, walk_in
+from zhongdu.models import PriceItem
 
 pytestmark = pytest.mark.django_db
 
@@ -24,3 +27,19 @@ def test_a_double_click_on_upload_keeps_one_charge_import(front_desk_client):
     ]
     job = ChargeImport.objects.get()
     assert [answer["Location"] for answer in answers] == [job.get_absolute_url()] * 2
+
+
+def test_a_double_click_on_order_makes_one_exam_order_and_charges_the_visit_once(
+    front_desk_client,
+):
+    person = ClientFactory()
+    visit = walk_in(client=person)
+    exam = price("JC020", "80.00", category=PriceItem.Category.EXAM)
+    url = reverse("guide:exam_new") + f"?client={person.pk}&visit={visit.pk}"
+    page = front_desk_client.get(url)
+    key = page.context["form"].initial["key"]
+    assert f'name="key" value="{key}"' in page.content.decode()
+    answers = [front_desk_client.post(url, {"items": [exam.pk], "key": key}) for _click in (1, 2)]
+    order = ExamOrder.objects.get()
+    assert [answer["Location"] for answer in answers] == [order.get_absolute_url()] * 2
+    assert Charge.objects.filter(visit=visit).count() == 1
