@@ -44,11 +44,16 @@ def _form_page(request, form, event=None, status=200):
 
 @require_http_methods(["GET", "POST"])
 def event_new(request):
-    form = EventForm(request.POST or None)
+    form = EventForm(request.POST or None, initial={"key": new_form_key()})
     if request.method == "GET" or not form.is_valid():
         return _form_page(request, form, status=200 if request.method == "GET" else 422)
     try:
-        event = events.event_create(by=request.user, request=request, **form.service_data())
+        event = events.event_create(
+            by=request.user,
+            request=request,
+            request_key=form.cleaned_data["key"],
+            **form.service_data(),
+        )
     except ValidationError as exc:
         form.add_error(None, exc)
         return _form_page(request, form, status=422)

@@ -30,6 +30,7 @@ from messaging.models import Purpose
 from messaging.selectors import campaign_segment
 from zhongdu import audit
 from zhongdu.models import Channel
+from zhongdu.services import create_once
 
 from .models import Event, EventAttendance, EventInvitation
 
@@ -82,17 +83,25 @@ def _channel_for(title: str, starts_at: datetime.datetime) -> Channel:
     return Channel.objects.create(name=name, kind=Channel.Kind.COMMUNITY)
 
 
-def event_create(*, by, request=None, **fields) -> Event:
+def event_create(*, by, request=None, request_key: str = "", **fields) -> Event:
+    """A new event with its own channel. The same form sent twice (`request_key`, its one-time
+    key) saves one event."""
     unknown = set(fields) - set(EVENT_FIELDS)
     if unknown:
         raise ValueError(f"not event fields: {sorted(unknown)}")
     _check_times(fields["starts_at"], fields.get("ends_at"))
     fields["segment"] = _segment(fields.get("segment"))
-    with transaction.atomic():
+
+    def write():
         channel = _channel_for(fields["title"], fields["starts_at"])
-        event = Event.objects.create(channel=channel, created_by=by, **fields)
+        event = Event.objects.create(
+            channel=channel, created_by=by, request_key=request_key, **fields
+        )
         audit.record(audit.Action.CREATE, actor=by, obj=event, request=request)
-    return event
+        return event
+
+    with transaction.atomic():
+        return create_once(Event, request_key, write)[0]
 
 
 def event_update(*, event: Event, by, request=None, **fields) -> Event:

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from clientmgmt.models import Client
-from followup.models import EventAttendance
-from tests.followup.test_events import make_event
+from followup.models import Event, EventAttendance
+from tests.followup.test_events import _at, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +30,21 @@ def test_a_double_click_at_the_door_registers_and_ticks_in_someone_new_once(fron
     assert first.status_code == second.status_code == 302
     attendance = EventAttendance.objects.get()
     assert Client.objects.get() == attendance.client and attendance.registered_here
+
+
+def test_a_double_click_on_save_makes_one_event_and_one_channel(client_manager_client):
+    new = reverse("followup:event_new")
+    page = client_manager_client.get(new)
+    key = page.context["form"].initial["key"]
+    assert f'name="key" value="{key}"' in page.content.decode()
+    form = {
+        "title": "皮肤健康学校：春季过敏",
+        "kind": "lecture",
+        "starts_at": _at(10, 14).strftime("%Y-%m-%dT%H:%M"),
+        "place": "三楼多功能厅",
+        "capacity": "50",
+        "key": key,
+    }
+    answers = [client_manager_client.post(new, form) for _click in (1, 2)]
+    event = Event.objects.get()
+    assert [answer["Location"] for answer in answers] == [event.get_absolute_url()] * 2
