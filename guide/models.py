@@ -311,6 +311,8 @@ class Charge(models.Model):
         related_name="+",
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
+    # The desk's charge form's one-time key (zhongdu.forms.FormKeyField): one line per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("charge")
@@ -330,6 +332,12 @@ class Charge(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="charge_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(source__in=["desk", "import"]), name="charge_source_valid"
+            ),
+            # One line per charge form (a double click on "add charge" bills once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="charge_request_key_unique",
             ),
         ]
 

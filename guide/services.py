@@ -337,9 +337,11 @@ def charge_add(
     source: str = Charge.Source.DESK,
     reference: str | None = None,
     charged_at=None,
+    request_key: str = "",
 ) -> Charge:
     """One line of a visit's bill: the price-list item times the quantity, or the amount the
-    billing system charged (a discount). Left visits and inactive items take no charges."""
+    billing system charged (a discount). Left visits and inactive items take no charges. The
+    desk's form sent twice (`request_key`, its one-time key) adds one line."""
     if quantity is None or quantity < 1:
         raise ValidationError(_("The quantity must be at least 1."))
     if quantity > 999:
@@ -348,7 +350,8 @@ def charge_add(
         raise ValidationError(_("This item is no longer on the price list."))
     if visit.status == Status.LEFT:
         raise ValidationError(_("This client left without being seen: nothing to charge."))
-    with transaction.atomic():
+
+    def write():
         charge = Charge.objects.create(
             visit=visit,
             client_id=visit.client_id,
@@ -360,6 +363,7 @@ def charge_add(
             reference=reference or None,
             charged_at=charged_at or timezone.now(),
             created_by=by,
+            request_key=request_key,
         )
         _add_event(
             visit,
@@ -367,7 +371,10 @@ def charge_add(
             by=by,
             detail=f"{price_item.code} {price_item.name} × {quantity} = ¥{charge.amount}",
         )
-    return charge
+        return charge
+
+    with transaction.atomic():
+        return create_once(Charge, request_key, write)[0]
 
 
 def charge_void(*, charge: Charge, reason: str, by, request=None) -> Charge:

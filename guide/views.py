@@ -226,7 +226,7 @@ def _visit_page(request, visit, *, triage_form=None, charge_form=None, status=20
         "can_write": can_write,
         "triage_form": triage_form if can_write and triageable else None,
         "next_states": _next_states(visit) if can_write else [],
-        "charge_form": (charge_form or ChargeForm())
+        "charge_form": (charge_form or ChargeForm(initial={"key": new_form_key()}))
         if can_write and visit.status != Visit.Status.LEFT
         else None,
         "exam_orders": visit.exam_orders.select_related("package__price_item"),
@@ -299,7 +299,8 @@ def charge_add(request, pk):
     if not form.is_valid():
         return _visit_page(request, visit, charge_form=form, status=422)
     try:
-        services.charge_add(visit=visit, by=request.user, **form.cleaned_data)
+        data = dict(form.cleaned_data)
+        services.charge_add(visit=visit, by=request.user, request_key=data.pop("key"), **data)
     except ValidationError as exc:
         form.add_error(None, exc)
         return _visit_page(request, visit, charge_form=form, status=422)

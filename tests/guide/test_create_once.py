@@ -43,3 +43,16 @@ def test_a_double_click_on_order_makes_one_exam_order_and_charges_the_visit_once
     order = ExamOrder.objects.get()
     assert [answer["Location"] for answer in answers] == [order.get_absolute_url()] * 2
     assert Charge.objects.filter(visit=visit).count() == 1
+
+
+def test_a_double_click_on_add_charge_bills_one_line(front_desk_client):
+    visit = walk_in()
+    registration = price("GH001", "20.00")
+    page = front_desk_client.get(visit.get_absolute_url())
+    key = page.context["charge_form"].initial["key"]
+    assert f'name="key" value="{key}"' in page.content.decode()
+    url = reverse("guide:charge_add", args=[visit.pk])
+    form = {"price_item": registration.pk, "quantity": "1", "key": key}
+    answers = [front_desk_client.post(url, form) for _click in (1, 2)]
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert Charge.objects.filter(visit=visit).count() == 1
