@@ -116,6 +116,7 @@ class CardIssueForm(forms.Form):
     )
     months = _months_field()
     fee = _fee_field()
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,7 +126,14 @@ class CardIssueForm(forms.Form):
         self.helper.layout = Layout(
             Row(Column("number"), Column("level")),
             Row(Column("valid_from"), Column("months"), Column("fee")),
+            "key",
         )
+
+    def issue_kwargs(self) -> dict:
+        """card_issue's arguments: the form's one-time key issues the card once."""
+        data = dict(self.cleaned_data)
+        data["request_key"] = data.pop("key")
+        return data
 
     def clean_number(self):
         # The number's shape (letters then digits) is the one the client search recognises.

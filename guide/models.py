@@ -389,6 +389,8 @@ class MembershipCard(models.Model):
         related_name="+",
     )
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    # The issuing form's one-time key (zhongdu.forms.FormKeyField): one card per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("membership card")
@@ -408,6 +410,12 @@ class MembershipCard(models.Model):
                 fields=["client"],
                 condition=Q(status__in=["active", "suspended"]),
                 name="card_one_live_per_client",
+            ),
+            # One card per issuing form (a double click finds the card it issued).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="card_request_key_unique",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["active", "suspended", "cancelled"]),

@@ -12,6 +12,7 @@ stamps the time of each step and appends a VisitEvent.
 
 import calendar
 import datetime
+import functools
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -489,10 +490,30 @@ def card_issue(
     fee: Decimal,
     by,
     request=None,
+    request_key: str = "",
 ) -> MembershipCard:
     """Issue a membership card: the client becomes a member. The number is the printed card's;
-    the database refuses a number in use and a second live card for the client."""
+    the database refuses a number in use and a second live card for the client. The same form
+    sent twice (`request_key`, its one-time key) returns the card it issued."""
     _check_client(client)
+    write = functools.partial(
+        _card_issue,
+        client=client,
+        number=number,
+        level=level,
+        valid_from=valid_from,
+        months=months,
+        fee=fee,
+        by=by,
+        request=request,
+        request_key=request_key,
+    )
+    return create_once(MembershipCard, request_key, write)[0]
+
+
+def _card_issue(
+    *, client, number, level, valid_from, months, fee, by, request, request_key
+) -> MembershipCard:
     number = card_number_clean(number)
     _check_months(months)
     if level not in MembershipCard.Level.values:
@@ -520,6 +541,7 @@ def card_issue(
                 valid_until=valid_until,
                 fee=fee,
                 issued_by=by,
+                request_key=request_key,
             )
             MembershipCardEvent.objects.create(
                 card=card,

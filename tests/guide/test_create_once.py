@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from guide.models import Charge, ChargeImport, ExamOrder
+from guide.models import Charge, ChargeImport, ExamOrder, MembershipCard
 from tests.clientmgmt.factories import ClientFactory
 from tests.guide.factories import price, walk_in
 from zhongdu.models import PriceItem
@@ -56,3 +56,15 @@ def test_a_double_click_on_add_charge_bills_one_line(front_desk_client):
     answers = [front_desk_client.post(url, form) for _click in (1, 2)]
     assert [answer.status_code for answer in answers] == [302, 302]
     assert Charge.objects.filter(visit=visit).count() == 1
+
+
+def test_a_double_click_on_issue_finds_the_card_it_issued(front_desk_client):
+    person = ClientFactory()
+    url = reverse("guide:card_new") + f"?client={person.pk}"
+    page = front_desk_client.get(url)
+    form = dict(page.context["form"].initial)
+    assert f'name="key" value="{form["key"]}"' in page.content.decode()
+    form |= {"level": "standard", "valid_from": form["valid_from"].isoformat()}
+    answers = [front_desk_client.post(url, form) for _click in (1, 2)]
+    card = MembershipCard.objects.get()
+    assert [answer["Location"] for answer in answers] == [card.get_absolute_url()] * 2
