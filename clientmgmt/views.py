@@ -58,9 +58,10 @@ def _save_client(request, form, client=None):
     """Shared by create and edit: duplicates first, then the service."""
     data = form.service_data()
     key = form.cleaned_data["key"] if client is None else ""
+    duplicates, stop = form.check_duplicates(exclude_pk=client.pk if client else None)
+    # After the duplicates: a first click committing in between is found here, not shown there.
     if registered := selectors.client_registered_by(key):
         return redirect(registered)  # the same form sent again: its record is made
-    duplicates, stop = form.check_duplicates(exclude_pk=client.pk if client else None)
     if stop:
         return _form_page(request, form, client, duplicates)
     try:

@@ -223,9 +223,12 @@ def event_register(request, pk):
     form = DoorClientForm(request.POST, event=event)
     if not form.is_valid():
         return _door_page(request, event, search=search, new_form=form, status=422)
+    duplicates, stop = form.check_duplicates()
+    # The same form sent again (checked after the duplicates, so a first click committing in
+    # between is found) skips them: its own record is one, and the service finds it.
     key = form.cleaned_data["key"]
-    # The same form sent again skips the duplicates (its own record is one): the service finds it.
-    duplicates, stop = ([], False) if client_registered_by(key) else form.check_duplicates()
+    if client_registered_by(key):
+        duplicates, stop = [], False
     if stop:
         return _door_page(
             request,

@@ -137,9 +137,10 @@ def _register_new(request, search):
     if not form.is_valid():
         return _walk_in_page(request, search=search, new_form=form, status=422)
     key = form.cleaned_data["key"]
+    duplicates, stop = form.check_duplicates()
+    # After the duplicates: a first click committing in between is found here, not shown there.
     if registered := client_registered_by(key):
         return _register(request, registered)  # the same form sent again: on to its visit
-    duplicates, stop = form.check_duplicates()
     if stop:
         return _walk_in_page(
             request, search=search, new_form=form, duplicates=duplicates, status=409
