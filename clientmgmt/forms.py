@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhongdu import phones
-from zhongdu.forms import IdField
+from zhongdu.forms import FormKeyField, IdField
 from zhongdu.models import Channel
 
 from . import validation
@@ -37,6 +37,8 @@ class ClientForm(forms.ModelForm):
         label=_("I checked the records above: this is a different person."),
         required=False,
     )
+    # A new record's one-time key: a double click or a second tab registers the person once.
+    key = FormKeyField()
 
     class Meta:
         model = Client
@@ -130,6 +132,7 @@ class ClientForm(forms.ModelForm):
             HTML('{% if duplicates %}<div class="alert alert-warning">{% endif %}'),
             "confirm_distinct",
             HTML("{% if duplicates %}</div>{% endif %}"),
+            "key",
             Submit("save", _("Save"), css_class="btn-primary"),
         )
 
@@ -240,3 +243,4 @@ class ImportUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
+    key = FormKeyField()

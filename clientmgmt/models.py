@@ -176,6 +176,9 @@ class Client(models.Model):
         related_name="+",
         editable=False,
     )
+    # The one-time key of the form that registered the client (zhongdu.forms.FormKeyField): a
+    # double click or a resubmitted tab finds this record instead of writing a second.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("client")
@@ -224,6 +227,12 @@ class Client(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(sex__in=["female", "male", "unknown"]), name="client_sex_valid"
+            ),
+            # One record per registration form (clientmgmt.services.client_register).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="client_request_key_unique",
             ),
         ]
 
@@ -352,6 +361,8 @@ class ClientImport(models.Model):
     processed_rows = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The upload form's one-time key (zhongdu.forms.FormKeyField): one import per upload.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("client import")
@@ -359,6 +370,12 @@ class ClientImport(models.Model):
         constraints = [
             # The page address: unguessable, unlike the row id.
             models.UniqueConstraint(fields=["token"], name="clientimport_token_unique"),
+            # One import per upload form (a double click on "upload" uploads once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="clientimport_request_key_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["preview", "queued", "running", "done"]),
                 name="clientimport_status_valid",

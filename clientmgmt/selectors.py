@@ -172,6 +172,11 @@ def client_search_for_user(user, query: ClientQuery) -> list[ShownClient]:
     return clients_shown_for_user(user, client_search(query))
 
 
+def client_registered_by(key: str) -> Client | None:
+    """The record a registration form's one-time key wrote, if any (the form sent again)."""
+    return Client.objects.filter(request_key=key).first() if key else None
+
+
 def client_duplicates(*, phone="", id_number="", name="", date_of_birth=None, exclude_pk=None):
     """Existing records that may be the same person: same phone, same ID card, or same name and
     date of birth."""

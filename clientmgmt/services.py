@@ -2,17 +2,19 @@
 log and the audit trail, and returns the model. Nothing here sends a message."""
 
 import datetime
+import hashlib
 import json
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhongdu import audit, crypto, phones
 from zhongdu.masking import mask_id_number
+from zhongdu.services import create_once
 
 from . import imports, validation
 from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
@@ -107,14 +109,81 @@ def _save(client: Client) -> None:
         raise
 
 
+def client_phone_lock(phone: str) -> None:
+    """Hold the lock on this phone number until the transaction ends: registrations of one
+    number take turns, so the second sees the record the first wrote. A transaction-scoped
+    advisory lock on a 64-bit hash of the normalised number (a rare hash collision only makes two
+    numbers wait for each other). SQLite has one writer at a time anyway: nothing to do."""
+    phone = phones.normalise(phone or "")
+    if not phone or connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"client-phone:{phone}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
+
+
+def client_same_person(*, phone: str, name: str, date_of_birth=None) -> Client | None:
+    """The live record this registration describes: the same phone and the same name or date of
+    birth. A phone alone is not the person (a family often shares one mobile)."""
+    if not phone:
+        return None
+    same = Q(name=validation.clean_name(name or ""))
+    if date_of_birth is not None:
+        same |= Q(date_of_birth=date_of_birth)
+    rows = Client.objects.filter(same, phone=phones.normalise(phone))
+    return rows.exclude(status=Client.Status.MERGED).order_by("pk").first()
+
+
 @transaction.atomic
-def client_create(*, data: dict, by, request=None, event_kind=ClientEvent.Kind.CREATED) -> Client:
-    client = Client(created_by=by)
+def client_register(
+    *,
+    data: dict,
+    by,
+    request=None,
+    request_key: str = "",
+    distinct: bool = False,
+    event_kind=ClientEvent.Kind.CREATED,
+) -> tuple[Client, bool]:
+    """(the client, whether the record is new): every way a client is registered (the client
+    form, the walk-in desk, the event door, imports) comes here, so a double click, two tabs or
+    two clerks make one record. Under the phone's lock (client_phone_lock): the record the same
+    form (`request_key`, its one-time key) wrote, else the same person already on file
+    (client_same_person, unless staff saw the records and confirmed a `distinct` person), else a
+    new record."""
+    client_phone_lock(data.get("phone", ""))
+    if request_key and (found := Client.objects.filter(request_key=request_key).first()):
+        return found, False
+    if not distinct and (
+        same := client_same_person(
+            phone=data.get("phone", ""),
+            name=data.get("name", ""),
+            date_of_birth=data.get("date_of_birth"),
+        )
+    ):
+        return same, False
+    client = Client(created_by=by, request_key=request_key)
     fields = _apply(client, data, by)
-    _save(client)
+    try:
+        _save(client)
+    except IntegrityError:
+        # The same form without a phone (no lock) wrote it a moment ago: the key's index decided.
+        if request_key and (found := Client.objects.filter(request_key=request_key).first()):
+            return found, False
+        raise
     ClientEvent.objects.create(client=client, kind=event_kind, actor=by, fields=fields)
     audit.record(audit.Action.CREATE, actor=by, obj=client, fields=fields, request=request)
-    return client
+    return client, True
+
+
+def client_create(
+    *, data: dict, by, request=None, event_kind=ClientEvent.Kind.CREATED, distinct=False
+) -> Client:
+    """A client record, or the same person's record already on file (client_register)."""
+    return client_register(
+        data=data, by=by, request=request, event_kind=event_kind, distinct=distinct
+    )[0]
 
 
 @transaction.atomic
@@ -495,8 +564,19 @@ def _duplicates_by_row(cleaned_rows: list[dict]) -> list[list[int]]:
 
 
 @transaction.atomic
-def client_import_create(*, file_name: str, raw: bytes, by, request=None) -> ClientImport:
-    """Read and check an uploaded list; nothing is written to clients until it is started."""
+def client_import_create(
+    *, file_name: str, raw: bytes, by, request=None, request_key: str = ""
+) -> ClientImport:
+    """Read and check an uploaded list; nothing is written to clients until it is started. The
+    upload form sent twice (`request_key`, its one-time key) makes one import."""
+    return create_once(
+        ClientImport,
+        request_key,
+        lambda: _import_create(file_name, raw, by=by, request=request, request_key=request_key),
+    )[0]
+
+
+def _import_create(file_name: str, raw: bytes, *, by, request, request_key) -> ClientImport:
     table = imports.read_table(file_name, raw)
     if not table:
         raise imports.ImportFileError(_("The file is empty."))
@@ -527,7 +607,7 @@ def client_import_create(*, file_name: str, raw: bytes, by, request=None) -> Cli
         checked.append((number, cleaned, errors))
     duplicates = _duplicates_by_row([cleaned for _n, cleaned, errors in checked])
     job = ClientImport.objects.create(
-        file_name=file_name[:200], uploaded_by=by, total_rows=len(checked)
+        file_name=file_name[:200], uploaded_by=by, total_rows=len(checked), request_key=request_key
     )
     ClientImportRow.objects.bulk_create(
         [
@@ -595,8 +675,9 @@ def _import_row(row: ClientImportRow, by) -> tuple[str, Client | None]:
                 blanks["id_number"] = data["id_number"]
             return ClientImportRow.Outcome.MERGED, client_update(client=target, data=blanks, by=by)
         return ClientImportRow.Outcome.SKIPPED, target
-    client = client_create(data=data, by=by, event_kind=ClientEvent.Kind.IMPORTED)
-    return ClientImportRow.Outcome.CREATED, client
+    # Registered meanwhile (the desk, another import): the row finds the person (client_register).
+    client, new = client_register(data=data, by=by, event_kind=ClientEvent.Kind.IMPORTED)
+    return ClientImportRow.Outcome.CREATED if new else ClientImportRow.Outcome.SKIPPED, client
 
 
 def _finish_import_row(job, row) -> None:

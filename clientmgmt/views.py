@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from zhongdu import audit
 from zhongdu.exports import audited_download
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
@@ -64,12 +64,25 @@ def _form_page(request, form, client=None, duplicates=()):
 def _save_client(request, form, client=None):
     """Shared by create and edit: duplicates first, then the service."""
     data = form.service_data()
+    key = form.cleaned_data["key"] if client is None else ""
     duplicates, stop = form.check_duplicates(exclude_pk=client.pk if client else None)
+    # After the duplicates: a first click committing in between is found here, not shown there.
+    if registered := selectors.client_registered_by(key):
+        return redirect(registered)  # the same form sent again: its record is made
     if stop:
         return _form_page(request, form, client, duplicates)
     try:
         if client is None:
-            client = services.client_create(data=data, by=request.user, request=request)
+            client, new = services.client_register(
+                data=data,
+                by=request.user,
+                request=request,
+                request_key=key,
+                distinct=form.cleaned_data["confirm_distinct"],
+            )
+            if not new:
+                messages.info(request, _("This person is already on file: here is the record."))
+                return redirect(client)
         else:
             client = services.client_update(
                 client=client, data=data, by=request.user, request=request
@@ -90,7 +103,13 @@ def client_create(request):
             return _save_client(request, form)
     else:
         asked = search_params(request)
-        form = ClientForm(initial={"name": asked.get("name", ""), "phone": asked.get("phone", "")})
+        form = ClientForm(
+            initial={
+                "name": asked.get("name", ""),
+                "phone": asked.get("phone", ""),
+                "key": new_form_key(),
+            }
+        )
     return _form_page(request, form)
 
 
@@ -301,12 +320,18 @@ def merge_undo(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(
+        request.POST or None, request.FILES or None, initial={"key": new_form_key()}
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             job = services.client_import_create(
-                file_name=upload.name, raw=upload.read(), by=request.user, request=request
+                file_name=upload.name,
+                raw=upload.read(),
+                by=request.user,
+                request=request,
+                request_key=form.cleaned_data["key"],
             )
         except ImportFileError as exc:
             form.add_error("file", str(exc))

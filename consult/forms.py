@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhongdu import phones
-from zhongdu.forms import DayField, IdField
+from zhongdu.forms import DayField, FormKeyField, IdField
 from zhongdu.models import Channel, ClinicSession, Department, Expert
 
 from .models import Booking, Enquiry, Recall
@@ -88,6 +88,7 @@ class BookingForm(forms.Form):
     )
     kind = forms.ChoiceField(label=_("Kind"), choices=Booking.Kind.choices)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    key = FormKeyField()
 
 
 class RescheduleForm(forms.Form):
@@ -141,6 +142,8 @@ class EnquiryForm(forms.ModelForm):
             "call_back_date": forms.DateInput({"type": "date"}),
         }
 
+    key = FormKeyField()
+
     def __init__(self, *args, known_client=False, **kwargs):
         super().__init__(*args, **kwargs)
         if known_client:
@@ -170,6 +173,7 @@ class EnquiryForm(forms.ModelForm):
             Field("answer"),
             Row(Column("outcome"), Column("referred_expert"), Column("call_back_date")),
             Field("duration_seconds", css_class="w-auto"),
+            "key",
         )
 
     def clean_prospect_phone(self):
@@ -186,6 +190,12 @@ class EnquiryForm(forms.ModelForm):
             data.get("prospect_name") or data.get("prospect_phone")
         ):
             raise forms.ValidationError(_("Enter the caller's name or phone number."))
+        return data
+
+    def create_kwargs(self) -> dict:
+        """enquiry_create's arguments: the form's one-time key records the enquiry once."""
+        data = dict(self.cleaned_data)
+        data["request_key"] = data.pop("key")
         return data
 
 
@@ -229,6 +239,7 @@ class PublicBookingRequestForm(forms.Form):
         required=False,
         widget=forms.TextInput({"autocomplete": "off", "tabindex": "-1"}),
     )
+    key = FormKeyField()
 
     def __init__(self, *args, today=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -245,6 +256,7 @@ class PublicBookingRequestForm(forms.Form):
                 "preferred_date",
                 "message",
                 Field("website", wrapper_class="d-none", aria_hidden="true"),
+                "key",
             ),
             Submit("send", _("Send my request"), css_class="btn-lg w-100"),
         )

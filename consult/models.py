@@ -95,6 +95,8 @@ class Booking(models.Model):
     )
     created_at = models.DateTimeField(_("booked at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The booking form's one-time key (zhongdu.forms.FormKeyField): one booking per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("booking")
@@ -128,6 +130,12 @@ class Booking(models.Model):
                 fields=["client", "session"],
                 condition=Q(status="booked"),
                 name="booking_client_session_live_unique",
+            ),
+            # One booking per booking form (a double click finds the first).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="booking_request_key_unique",
             ),
         ]
 
@@ -290,6 +298,9 @@ class Enquiry(models.Model):
         blank=True,
         related_name="+",
     )
+    # The recording form's one-time key (the call screen's, the public page's): one enquiry per
+    # form (zhongdu.forms.FormKeyField).
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("enquiry")
@@ -334,6 +345,12 @@ class Enquiry(models.Model):
             models.CheckConstraint(
                 condition=Q(client__isnull=False) | ~Q(prospect_name="") | ~Q(prospect_phone=""),
                 name="enquiry_has_a_caller",
+            ),
+            # One enquiry per form (a double click on "save" records one).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="enquiry_request_key_unique",
             ),
         ]
 

@@ -14,6 +14,7 @@ reminder's idempotency key names the session, so the moved booking gets a fresh 
 """
 
 import datetime
+import functools
 import logging
 
 from django.core.exceptions import ValidationError
@@ -26,6 +27,7 @@ from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
 from zhongdu import phones
 from zhongdu.models import ClinicSession
+from zhongdu.services import create_once
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt, Recall
 
@@ -113,19 +115,36 @@ def booking_create(
     vip: bool = False,
     note: str = "",
     enquiry: Enquiry | None = None,
+    request_key: str = "",
 ) -> Booking:
     """Book `client` into `session`, or raise SessionFull with the next free sessions.
 
     VIP bookings may use the places held back for VIPs and are marked priority. `enquiry` is the
     enquiry the booking is made from (the call screen's "booked"): it must be the client's, or a
     prospect's from the client's number, which the booking attaches to the client. The analysis
-    counts a linked enquiry as converted (consult.stats).
+    counts a linked enquiry as converted (consult.stats). The same form sent twice
+    (`request_key`, its one-time key) returns the booking it made the first time.
     """
     _check_vip(client=client, vip=vip)
     if kind not in Booking.Kind.values:
         raise ValidationError(_("Unknown kind of booking."))
     if enquiry is not None and not enquiry.is_from(client):
         raise ValidationError(_("That enquiry is not from this client."))
+    write = functools.partial(
+        _booking_write,
+        client=client,
+        session=session,
+        kind=kind,
+        by=by,
+        vip=vip,
+        note=note,
+        enquiry=enquiry,
+        request_key=request_key,
+    )
+    return create_once(Booking, request_key, write)[0]
+
+
+def _booking_write(*, client, session, kind, by, vip, note, enquiry, request_key) -> Booking:
     try:
         with transaction.atomic():
             if not _take_place(session_id=session.pk, vip=vip):
@@ -138,6 +157,7 @@ def booking_create(
                 note=note[:300],
                 enquiry=enquiry,
                 created_by=by,
+                request_key=request_key,
             )
             BookingEvent.objects.create(
                 booking=booking,
@@ -371,10 +391,12 @@ def enquiry_create(
     call_back_date=None,
     duration_seconds: int = 0,
     follows: Enquiry | None = None,
+    request_key: str = "",
 ) -> Enquiry:
     """Record what a consultant did with a caller. A client's enquiry keeps no prospect
     details (the client record has them). `follows` is the queued enquiry this one answers (a
     call-back made, an online request called): it is marked handled in the same transaction.
+    The same form sent twice (`request_key`, its one-time key) records one enquiry.
 
     A prospect who books is first registered through the client form (the view sends the
     consultant there), so the client record is made once, with its duplicate checks.
@@ -397,15 +419,20 @@ def enquiry_create(
         call_back_date=call_back_date if outcome == Enquiry.Outcome.CALL_BACK else None,
         duration_seconds=max(int(duration_seconds or 0), 0),
         consultant=by,
+        request_key=request_key,
     )
     _check_enquiry(enquiry)
-    with transaction.atomic():
+
+    def write():
         enquiry.save()
         if follows is not None:
             enquiry_mark_handled(enquiry=follows, by=by)
         if client is not None:
             enquiries_attach_to_client(client=client)
-    return enquiry
+        return enquiry
+
+    with transaction.atomic():
+        return create_once(Enquiry, request_key, write)[0]
 
 
 def enquiries_attach_to_client(*, client) -> int:
@@ -442,31 +469,56 @@ def public_request_attempt(*, ip: str | None, phone: str = "") -> PublicRequestA
 
 
 def enquiry_request_create(
-    *, name: str, phone: str, department=None, preferred_date=None, message: str = "", ip=None
+    *,
+    name: str,
+    phone: str,
+    department=None,
+    preferred_date=None,
+    message: str = "",
+    ip=None,
+    request_key: str = "",
 ) -> Enquiry:
     """An online booking request from the public page: an unhandled online-form enquiry in the
     consultants' queue, or RateLimited. Never looks the caller up among clients: the page must
-    reveal nothing about who is one."""
+    reveal nothing about who is one. The page sent twice (`request_key`, its one-time key) makes
+    one request and counts one attempt."""
     phone = phones.normalise(phone)
     with transaction.atomic():
-        if not public_request_allowed(ip=ip, phone=phone):
-            raise RateLimited(
-                _(
-                    "We have already received your request. Please wait for our call, "
-                    "or try again in an hour."
-                ),
-                code="rate_limited",
-            )
-        public_request_attempt(ip=ip, phone=phone)
-        return Enquiry.objects.create(
-            prospect_name=name.strip()[:50],
-            prospect_phone=phone,
-            contact_channel=Enquiry.ContactChannel.ONLINE_FORM,
-            direction=Enquiry.Direction.INBOUND,
-            department=department,
-            preferred_date=preferred_date,
-            question=message,
+        return create_once(
+            Enquiry,
+            request_key,
+            lambda: _request_write(
+                name=name,
+                phone=phone,
+                department=department,
+                preferred_date=preferred_date,
+                message=message,
+                ip=ip,
+                request_key=request_key,
+            ),
+        )[0]
+
+
+def _request_write(*, name, phone, department, preferred_date, message, ip, request_key):
+    if not public_request_allowed(ip=ip, phone=phone):
+        raise RateLimited(
+            _(
+                "We have already received your request. Please wait for our call, "
+                "or try again in an hour."
+            ),
+            code="rate_limited",
         )
+    public_request_attempt(ip=ip, phone=phone)
+    return Enquiry.objects.create(
+        prospect_name=name.strip()[:50],
+        prospect_phone=phone,
+        contact_channel=Enquiry.ContactChannel.ONLINE_FORM,
+        direction=Enquiry.Direction.INBOUND,
+        department=department,
+        preferred_date=preferred_date,
+        question=message,
+        request_key=request_key,
+    )
 
 
 # --- No-shows and recall ------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.selectors import client_get_for_user
 from referrals.selectors import referrals_to_call
 from zhongdu.audit import client_ip
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
@@ -97,7 +97,8 @@ def booking_new(request):
     client = client_get_for_user(request.user, request.GET["client"], write=True)
     enquiry = selectors.enquiry_for_booking(request.GET.get("enquiry"), client=client)
     if request.method == "GET":
-        return _new_page(request, client, BookingForm(), enquiry=enquiry)
+        form = BookingForm(initial={"key": new_form_key()})
+        return _new_page(request, client, form, enquiry=enquiry)
     form = BookingForm(request.POST)
     if not form.is_valid():
         return _new_page(request, client, form, status=422, enquiry=enquiry)
@@ -110,6 +111,7 @@ def booking_new(request):
             vip=client.is_vip,
             enquiry=enquiry,
             by=request.user,
+            request_key=form.cleaned_data["key"],
         )
     except services.SessionFull as exc:
         form.add_error(None, exc)
@@ -233,14 +235,14 @@ def call(request):
         if form.is_valid():
             try:
                 enquiry = services.enquiry_create(
-                    by=request.user, client=client, follows=follows, **form.cleaned_data
+                    by=request.user, client=client, follows=follows, **form.create_kwargs()
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 return _after_enquiry(request, enquiry)
     else:
-        initial = {"prospect_phone": phone[:30]}
+        initial = {"prospect_phone": phone[:30], "key": new_form_key()}
         if follows is not None:
             initial |= {"direction": Enquiry.Direction.OUTBOUND, "department": follows.department}
         form = EnquiryForm(initial=initial, known_client=client is not None)
@@ -274,7 +276,9 @@ def queue(request):
 def public_book(request):
     """The public booking-request page: no login, and nothing on it depends on whether the
     person is a client (the same thanks page for everyone, bots included)."""
-    form = PublicBookingRequestForm(request.POST or None, today=timezone.localdate())
+    form = PublicBookingRequestForm(
+        request.POST or None, today=timezone.localdate(), initial={"key": new_form_key()}
+    )
     if request.method == "GET" or not form.is_valid():
         return _public_page(request, form, status=200 if request.method == "GET" else 422)
     ip = client_ip(request)
@@ -290,6 +294,7 @@ def public_book(request):
             preferred_date=data["preferred_date"],
             message=data["message"],
             ip=ip,
+            request_key=data["key"],
         )
     except services.RateLimited as exc:
         form.add_error(None, exc)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.forms import ClientForm
 from messaging.forms import CATEGORY_CHOICES
+from zhongdu.forms import FormKeyField
 from zhongdu.models import Channel, Department
 
 from .models import Event, EventInvitation
@@ -40,6 +41,7 @@ class EventForm(forms.ModelForm):
     visited_within_days = forms.IntegerField(
         label=_("Visited in the last … days"), required=False, min_value=1, max_value=3650
     )
+    key = FormKeyField()
     capacity = forms.IntegerField(
         label=_("Places"),
         min_value=1,
@@ -114,6 +116,7 @@ class EventForm(forms.ModelForm):
                     Column("visited_within_days", "vip_only", css_class="col-md-3"),
                 ),
             ),
+            "key",
         )
 
     def clean(self):

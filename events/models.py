@@ -56,6 +56,8 @@ class Event(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The new-event form's one-time key (zhongdu.forms.FormKeyField): one event per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("event")
@@ -75,6 +77,12 @@ class Event(models.Model):
                 name="event_ends_after_start",
             ),
             models.UniqueConstraint(fields=["channel"], name="event_channel_unique"),
+            # One event per new-event form (a double click saves one event and one channel).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="event_request_key_unique",
+            ),
         ]
 
     def __str__(self):

@@ -30,6 +30,7 @@ from messaging.models import Purpose
 from messaging.selectors import campaign_segment
 from zhongdu import audit
 from zhongdu.models import Channel
+from zhongdu.services import create_once
 
 from .models import Event, EventAttendance, EventInvitation
 
@@ -82,17 +83,25 @@ def _channel_for(title: str, starts_at: datetime.datetime) -> Channel:
     return Channel.objects.create(name=name, kind=Channel.Kind.COMMUNITY)
 
 
-def event_create(*, by, request=None, **fields) -> Event:
+def event_create(*, by, request=None, request_key: str = "", **fields) -> Event:
+    """A new event with its own channel. The same form sent twice (`request_key`, its one-time
+    key) saves one event."""
     unknown = set(fields) - set(EVENT_FIELDS)
     if unknown:
         raise ValueError(f"not event fields: {sorted(unknown)}")
     _check_times(fields["starts_at"], fields.get("ends_at"))
     fields["segment"] = _segment(fields.get("segment"))
-    with transaction.atomic():
+
+    def write():
         channel = _channel_for(fields["title"], fields["starts_at"])
-        event = Event.objects.create(channel=channel, created_by=by, **fields)
+        event = Event.objects.create(
+            channel=channel, created_by=by, request_key=request_key, **fields
+        )
         audit.record(audit.Action.CREATE, actor=by, obj=event, request=request)
-    return event
+        return event
+
+    with transaction.atomic():
+        return create_once(Event, request_key, write)[0]
 
 
 def event_update(*, event: Event, by, request=None, **fields) -> Event:
@@ -275,17 +284,28 @@ def event_attend(*, event: Event, client: Client, by, request=None) -> tuple[Eve
     return attendance, True
 
 
-def event_register_new(*, event: Event, data: dict, by, request=None) -> EventAttendance:
+def event_register_new(
+    *, event: Event, data: dict, by, request=None, request_key: str = "", distinct: bool = False
+) -> EventAttendance:
     """Someone new at the door: a client record (clientmgmt's rules: name, phone, ID card) with
-    the event's channel as the way they heard of the hospital, ticked in at once."""
+    the event's channel as the way they heard of the hospital, ticked in at once. The same form
+    sent twice (`request_key`, its one-time key), or a person already on file, is ticked in once
+    (clientmgmt.services.client_register)."""
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
-        _room_left(locked, None)
-        client = client_services.client_create(
-            data={**data, "source_channel": locked.channel}, by=by, request=request
+        client, new = client_services.client_register(
+            data={**data, "source_channel": locked.channel},
+            by=by,
+            request=request,
+            request_key=request_key,
+            distinct=distinct,
         )
+        if not new and (found := EventAttendance.objects.filter(event=locked, client=client)):
+            return found.first()
+        # Full: nothing is written (the new record rolls back with this transaction).
+        _room_left(locked, None if new else client)
         attendance = EventAttendance.objects.create(
-            event=locked, client=client, by=by, registered_here=True
+            event=locked, client=client, by=by, registered_here=new
         )
         audit.record(audit.Action.CREATE, actor=by, obj=attendance, request=request)
     return attendance

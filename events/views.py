@@ -12,11 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import (
     client_get_for_user,
+    client_registered_by,
     client_search_for_user,
     clients_shown_for_user,
 )
 from zhongdu import phones
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open
 
@@ -44,11 +45,16 @@ def _form_page(request, form, event=None, status=200):
 
 @require_http_methods(["GET", "POST"])
 def event_new(request):
-    form = EventForm(request.POST or None)
+    form = EventForm(request.POST or None, initial={"key": new_form_key()})
     if request.method == "GET" or not form.is_valid():
         return _form_page(request, form, status=200 if request.method == "GET" else 422)
     try:
-        event = events.event_create(by=request.user, request=request, **form.service_data())
+        event = events.event_create(
+            by=request.user,
+            request=request,
+            request_key=form.cleaned_data["key"],
+            **form.service_data(),
+        )
     except ValidationError as exc:
         form.add_error(None, exc)
         return _form_page(request, form, status=422)
@@ -180,7 +186,7 @@ def event_door(request, pk):
     new_form = None
     if not clients or request.GET.get("new"):
         phone = phones.national_digits(query.value) if query.kind == "phone" else ""
-        new_form = DoorClientForm(event=event, initial={"phone": phone})
+        new_form = DoorClientForm(event=event, initial={"phone": phone, "key": new_form_key()})
     return _door_page(
         request,
         event,
@@ -221,6 +227,11 @@ def event_register(request, pk):
     if not form.is_valid():
         return _door_page(request, event, search=search, new_form=form, status=422)
     duplicates, stop = form.check_duplicates()
+    # The same form sent again (checked after the duplicates, so a first click committing in
+    # between is found) skips them: its own record is one, and the service finds it.
+    key = form.cleaned_data["key"]
+    if client_registered_by(key):
+        duplicates, stop = [], False
     if stop:
         return _door_page(
             request,
@@ -234,7 +245,12 @@ def event_register(request, pk):
         )
     try:
         attendance = events.event_register_new(
-            event=event, data=form.service_data(), by=request.user, request=request
+            event=event,
+            data=form.service_data(),
+            by=request.user,
+            request=request,
+            request_key=key,
+            distinct=form.cleaned_data["confirm_distinct"],
         )
     except ValidationError as exc:
         form.add_error(None, exc)

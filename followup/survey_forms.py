@@ -1,7 +1,6 @@
 # Forms of the survey pages: they check the shape of input; followup.surveys enforces the rules
 # (scores in range, a used or expired link). Kept apart from the calls' and plans' forms.
 import datetime
-import uuid
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
@@ -11,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from messaging.forms import SegmentFields
-from zhongdu.forms import MomentField
+from zhongdu.forms import FormKeyField, MomentField, new_form_key
 from zhongdu.models import Department
 
 from .models import SurveyQuestion, SurveyResponse, SurveyTemplate
@@ -188,12 +187,12 @@ class SurveyRoundForm(SegmentFields):
 
     # A one-time key made when the form is first shown and sent back with every POST: the
     # service makes one round per key, so a double click asks the segment once.
-    key = forms.CharField(widget=forms.HiddenInput, max_length=40, required=False)
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial["key"] = uuid.uuid4().hex
+            self.initial["key"] = new_form_key()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(

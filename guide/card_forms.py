@@ -7,7 +7,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from zhongdu.forms import DayField
+from zhongdu.forms import DayField, FormKeyField
 from zhongdu.models import PriceItem
 from zhongdu.private_query import post_search
 
@@ -118,6 +118,7 @@ class CardIssueForm(forms.Form):
     )
     months = _months_field()
     fee = _fee_field()
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,7 +128,14 @@ class CardIssueForm(forms.Form):
         self.helper.layout = Layout(
             Row(Column("number"), Column("level")),
             Row(Column("valid_from"), Column("months"), Column("fee")),
+            "key",
         )
+
+    def issue_kwargs(self) -> dict:
+        """card_issue's arguments: the form's one-time key issues the card once."""
+        data = dict(self.cleaned_data)
+        data["request_key"] = data.pop("key")
+        return data
 
     def clean_number(self):
         # The number's shape (letters then digits) is the one the client search recognises.
@@ -225,13 +233,14 @@ class ExamOrderForm(forms.Form):
             "invalid_pk_value": _("Choose examinations from the list."),
         },
     )
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's own <form> carries the token
-        self.helper.layout = Layout(Field("package"), Field("items"))
+        self.helper.layout = Layout(Field("package"), Field("items"), "key")
 
     def clean(self):
         data = super().clean()

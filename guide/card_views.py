@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.selectors import client_get_for_user
+from zhongdu.forms import new_form_key
 from zhongdu.pagination import keyset_page
 from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
@@ -92,6 +93,7 @@ def card_new(request):
             "valid_from": timezone.localdate(),
             "months": DEFAULT_MONTHS,
             "fee": "0.00",
+            "key": new_form_key(),
         }
         return _new_page(request, client, CardIssueForm(initial=initial))
     form = CardIssueForm(request.POST)
@@ -99,7 +101,7 @@ def card_new(request):
         return _new_page(request, client, form, status=422)
     try:
         card = services.card_issue(
-            client=client, by=request.user, request=request, **form.cleaned_data
+            client=client, by=request.user, request=request, **form.issue_kwargs()
         )
     except ValidationError as exc:
         form.add_error(None, exc)  # "this number is in use" lands on the number field

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.imports import MAX_BYTES
+from zhongdu.forms import FormKeyField
 
 # The day figures cover the hospital's own years; beyond them a date is a typing mistake (and
 # the previous/next day links must stay within what a date can hold).
@@ -66,6 +67,7 @@ class ChargeImportUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
+    key = FormKeyField()
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

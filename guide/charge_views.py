@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.imports import ImportFileError
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 
 from . import imports, selectors, services
 from .charge_forms import ChargeImportUploadForm, ChargeVoidForm
@@ -41,12 +41,17 @@ def charge_void(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def charge_import_upload(request):
-    form = ChargeImportUploadForm(request.POST or None, request.FILES or None)
+    form = ChargeImportUploadForm(
+        request.POST or None, request.FILES or None, initial={"key": new_form_key()}
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             job = imports.charge_import_create(
-                file_name=upload.name, raw=upload.read(), by=request.user
+                file_name=upload.name,
+                raw=upload.read(),
+                by=request.user,
+                request_key=form.cleaned_data["key"],
             )
         except ImportFileError as exc:
             form.add_error("file", str(exc))

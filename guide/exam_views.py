@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.selectors import client_get_for_user
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -72,7 +72,7 @@ def exam_new(request):
         else None
     )
     if request.method == "GET":
-        return _new_page(request, client, visit, ExamOrderForm())
+        return _new_page(request, client, visit, ExamOrderForm(initial={"key": new_form_key()}))
     form = ExamOrderForm(request.POST)
     if not form.is_valid():
         return _new_page(request, client, visit, form, status=422)
@@ -84,6 +84,7 @@ def exam_new(request):
             visit=visit,
             by=request.user,
             request=request,
+            request_key=form.cleaned_data["key"],
         )
     except ValidationError as exc:
         form.add_error(None, exc)

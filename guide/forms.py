@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.forms import ClientForm
+from zhongdu.forms import FormKeyField
 from zhongdu.models import Department, Expert, PriceItem
 
 from . import selectors
@@ -140,6 +141,7 @@ class ChargeForm(forms.Form):
         decimal_places=2,
         help_text=_("Leave empty for the list price times the quantity."),
     )
+    key = FormKeyField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -154,5 +156,6 @@ class ChargeForm(forms.Form):
                 Column("quantity", css_class="col-md-2"),
                 Column("amount", css_class="col-md-4"),
             ),
+            "key",
             Submit("add", _("Add charge")),
         )

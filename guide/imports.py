@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from clientmgmt.imports import MAX_BYTES, ImportFileError, read_table
 from zhongdu import audit
 from zhongdu.models import PriceItem
+from zhongdu.services import create_once
 
 from . import services
 from .models import Charge, ChargeImport, Visit
@@ -464,13 +465,21 @@ def _preview_row(data: dict, job: ChargeImport, charged: set[str]) -> PreviewRow
     )
 
 
-def charge_import_create(*, file_name: str, raw: bytes, by) -> ChargeImport:
+def charge_import_create(*, file_name: str, raw: bytes, by, request_key: str = "") -> ChargeImport:
     """Read and check a billing file and keep it for the preview; no charge is written yet.
-    Raises ImportFileError (nothing saved) when the file cannot be used."""
-    rows = parse_charges(file_name, raw)
-    return ChargeImport.objects.create(
-        file_name=file_name[:200], uploaded_by=by, rows=[row.to_json() for row in rows]
-    )
+    Raises ImportFileError (nothing saved) when the file cannot be used. The upload form sent
+    twice (`request_key`, its one-time key) keeps one import."""
+
+    def write():
+        rows = parse_charges(file_name, raw)
+        return ChargeImport.objects.create(
+            file_name=file_name[:200],
+            uploaded_by=by,
+            rows=[row.to_json() for row in rows],
+            request_key=request_key,
+        )
+
+    return create_once(ChargeImport, request_key, write)[0]
 
 
 class AlreadyDone(ValidationError):

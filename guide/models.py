@@ -305,6 +305,8 @@ class Charge(models.Model):
         related_name="+",
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
+    # The desk's charge form's one-time key (zhongdu.forms.FormKeyField): one line per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("charge")
@@ -324,6 +326,12 @@ class Charge(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="charge_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(source__in=["desk", "import"]), name="charge_source_valid"
+            ),
+            # One line per charge form (a double click on "add charge" bills once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="charge_request_key_unique",
             ),
         ]
 
@@ -375,6 +383,8 @@ class MembershipCard(models.Model):
         related_name="+",
     )
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    # The issuing form's one-time key (zhongdu.forms.FormKeyField): one card per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("membership card")
@@ -394,6 +404,12 @@ class MembershipCard(models.Model):
                 fields=["client"],
                 condition=Q(status__in=["active", "suspended"]),
                 name="card_one_live_per_client",
+            ),
+            # One card per issuing form (a double click finds the card it issued).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="card_request_key_unique",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["active", "suspended", "cancelled"]),
@@ -550,6 +566,9 @@ class ExamOrder(models.Model):
     assessment_started_at = models.DateTimeField(
         _("health assessment started"), null=True, blank=True
     )
+    # The order form's one-time key (zhongdu.forms.FormKeyField): one order (and one charge)
+    # per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("exam order")
@@ -577,6 +596,12 @@ class ExamOrder(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_at__isnull=False),
                 name="examorder_completed_has_time",
+            ),
+            # One order per order form (a double click orders and charges once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="examorder_request_key_unique",
             ),
         ]
 
@@ -644,6 +669,8 @@ class ChargeImport(models.Model):
     rows = models.JSONField(_("rows"), default=list)
     result = models.JSONField(_("result"), default=dict, blank=True)
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    # The upload form's one-time key (zhongdu.forms.FormKeyField): one import per upload.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("charge import")
@@ -654,6 +681,12 @@ class ChargeImport(models.Model):
             models.UniqueConstraint(fields=["token"], name="chargeimport_token_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=["preview", "done"]), name="chargeimport_status_valid"
+            ),
+            # One import per upload form (a double click on "upload" uploads once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="chargeimport_request_key_unique",
             ),
         ]
 

@@ -12,6 +12,7 @@ stamps the time of each step and appends a VisitEvent.
 
 import calendar
 import datetime
+import functools
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from consult.models import Booking
 from referrals.services import referrals_note_arrival
 from zhongdu import audit
 from zhongdu.models import PriceItem
+from zhongdu.services import create_once
 
 from .models import (
     Charge,
@@ -339,9 +341,11 @@ def charge_add(
     source: str = Charge.Source.DESK,
     reference: str | None = None,
     charged_at=None,
+    request_key: str = "",
 ) -> Charge:
     """One line of a visit's bill: the price-list item times the quantity, or the amount the
-    billing system charged (a discount). Left visits and inactive items take no charges."""
+    billing system charged (a discount). Left visits and inactive items take no charges. The
+    desk's form sent twice (`request_key`, its one-time key) adds one line."""
     if quantity is None or quantity < 1:
         raise ValidationError(_("The quantity must be at least 1."))
     if quantity > 999:
@@ -350,7 +354,8 @@ def charge_add(
         raise ValidationError(_("This item is no longer on the price list."))
     if visit.status == Status.LEFT:
         raise ValidationError(_("This client left without being seen: nothing to charge."))
-    with transaction.atomic():
+
+    def write():
         charge = Charge.objects.create(
             visit=visit,
             client_id=visit.client_id,
@@ -362,6 +367,7 @@ def charge_add(
             reference=reference or None,
             charged_at=charged_at or timezone.now(),
             created_by=by,
+            request_key=request_key,
         )
         _add_event(
             visit,
@@ -369,7 +375,10 @@ def charge_add(
             by=by,
             detail=f"{price_item.code} {price_item.name} × {quantity} = ¥{charge.amount}",
         )
-    return charge
+        return charge
+
+    with transaction.atomic():
+        return create_once(Charge, request_key, write)[0]
 
 
 def charge_void(*, charge: Charge, reason: str, by, request=None) -> Charge:
@@ -484,10 +493,30 @@ def card_issue(
     fee: Decimal,
     by,
     request=None,
+    request_key: str = "",
 ) -> MembershipCard:
     """Issue a membership card: the client becomes a member. The number is the printed card's;
-    the database refuses a number in use and a second live card for the client."""
+    the database refuses a number in use and a second live card for the client. The same form
+    sent twice (`request_key`, its one-time key) returns the card it issued."""
     _check_client(client)
+    write = functools.partial(
+        _card_issue,
+        client=client,
+        number=number,
+        level=level,
+        valid_from=valid_from,
+        months=months,
+        fee=fee,
+        by=by,
+        request=request,
+        request_key=request_key,
+    )
+    return create_once(MembershipCard, request_key, write)[0]
+
+
+def _card_issue(
+    *, client, number, level, valid_from, months, fee, by, request, request_key
+) -> MembershipCard:
     number = card_number_clean(number)
     _check_months(months)
     if level not in MembershipCard.Level.values:
@@ -515,6 +544,7 @@ def card_issue(
                 valid_until=valid_until,
                 fee=fee,
                 issued_by=by,
+                request_key=request_key,
             )
             MembershipCardEvent.objects.create(
                 card=card,
@@ -590,10 +620,12 @@ def card_set_status(
 # --- Exam orders --------------------------------------------------------------------
 
 
-def exam_order_create(*, client, by, package=None, items=(), visit=None, request=None) -> ExamOrder:
+def exam_order_create(
+    *, client, by, package=None, items=(), visit=None, request=None, request_key: str = ""
+) -> ExamOrder:
     """An exam card order: the package's examinations plus any chosen singly. Opened during a
     visit, the package (or each single examination) is charged to that visit. The client becomes
-    an exam client."""
+    an exam client. The same form sent twice (`request_key`, its one-time key) orders once."""
     _check_client(client)
     chosen = list(package.items.all()) if package is not None else []
     chosen += [item for item in items if item not in chosen]
@@ -603,8 +635,11 @@ def exam_order_create(*, client, by, package=None, items=(), visit=None, request
         raise ValidationError(_("This package is no longer offered."))
     if visit is not None and visit.client_id != client.pk:
         raise ValidationError(_("This visit is another client's."))
-    with transaction.atomic():
-        order = ExamOrder.objects.create(client=client, package=package, visit=visit, ordered_by=by)
+
+    def write():
+        order = ExamOrder.objects.create(
+            client=client, package=package, visit=visit, ordered_by=by, request_key=request_key
+        )
         ExamOrderItem.objects.bulk_create(
             [ExamOrderItem(order=order, price_item=item) for item in chosen]
         )
@@ -613,7 +648,10 @@ def exam_order_create(*, client, by, package=None, items=(), visit=None, request
                 charge_add(visit=visit, price_item=price_item, by=by)
         client_note_activity(client_id=client.pk, categories=("is_exam_client",))
         audit.record(audit.Action.CREATE, actor=by, obj=order, request=request)
-    return order
+        return order
+
+    with transaction.atomic():
+        return create_once(ExamOrder, request_key, write)[0]
 
 
 def _billable(package, items):

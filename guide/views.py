@@ -12,11 +12,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt import services as clients
 from clientmgmt.search import parse_query
-from clientmgmt.selectors import client_get_for_user, client_search, clients_shown_for_user
+from clientmgmt.selectors import (
+    client_get_for_user,
+    client_registered_by,
+    client_search,
+    clients_shown_for_user,
+)
 from consult.selectors import booking_get_for_user
 from referrals.selectors import referrals_open_by_client
 from zhongdu import audit, phones
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
@@ -120,7 +125,9 @@ def walk_in(request):
     new_form = None
     if not matches or request.GET.get("new"):
         phone = phones.national_digits(query.value) if query.kind == "phone" else ""
-        new_form = WalkInClientForm(initial={"phone": phone, "categories": ["is_patient"]})
+        new_form = WalkInClientForm(
+            initial={"phone": phone, "categories": ["is_patient"], "key": new_form_key()}
+        )
         # The number is typed: the clerk goes on with the name.
         search.fields["phone"].widget.attrs.pop("autofocus", None)
         new_form.fields["name"].widget.attrs["autofocus"] = True
@@ -131,17 +138,30 @@ def _register_new(request, search):
     form = WalkInClientForm(request.POST)
     if not form.is_valid():
         return _walk_in_page(request, search=search, new_form=form, status=422)
+    key = form.cleaned_data["key"]
     duplicates, stop = form.check_duplicates()
+    # After the duplicates: a first click committing in between is found here, not shown there.
+    if registered := client_registered_by(key):
+        return _register(request, registered)  # the same form sent again: on to its visit
     if stop:
         return _walk_in_page(
             request, search=search, new_form=form, duplicates=duplicates, status=409
         )
     try:
+        # The client and the visit in one transaction, under the phone's lock (client_register):
+        # a second click waits, then finds both.
         with transaction.atomic():
-            client = clients.client_create(
-                data=form.service_data(), by=request.user, request=request
+            client, _new = clients.client_register(
+                data=form.service_data(),
+                by=request.user,
+                request=request,
+                request_key=key,
+                distinct=form.cleaned_data["confirm_distinct"],
             )
             visit = services.visit_register_walk_in(client=client, by=request.user, request=request)
+    except services.AlreadyHere as exc:
+        messages.warning(request, error_text(exc))
+        return redirect(exc.visit or "guide:today")
     except ValidationError as exc:
         form.add_error(None, exc)
         return _walk_in_page(request, search=search, new_form=form, status=422)
@@ -209,7 +229,7 @@ def _visit_page(request, visit, *, triage_form=None, charge_form=None, status=20
         "can_write": can_write,
         "triage_form": triage_form if can_write and triageable else None,
         "next_states": _next_states(visit) if can_write else [],
-        "charge_form": (charge_form or ChargeForm())
+        "charge_form": (charge_form or ChargeForm(initial={"key": new_form_key()}))
         if can_write and visit.status != Visit.Status.LEFT
         else None,
         "exam_orders": visit.exam_orders.select_related("package__price_item"),
@@ -282,7 +302,8 @@ def charge_add(request, pk):
     if not form.is_valid():
         return _visit_page(request, visit, charge_form=form, status=422)
     try:
-        services.charge_add(visit=visit, by=request.user, **form.cleaned_data)
+        data = dict(form.cleaned_data)
+        services.charge_add(visit=visit, by=request.user, request_key=data.pop("key"), **data)
     except ValidationError as exc:
         form.add_error(None, exc)
         return _visit_page(request, visit, charge_form=form, status=422)

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.forms import DayField, IdField
+from zhongdu.forms import DayField, FormKeyField, IdField
 from zhongdu.models import Channel, Department
 
 from .models import Campaign, OutboxMessage, Purpose, SmsTemplate
@@ -86,6 +86,8 @@ class SegmentFields(forms.Form):
 
 
 class CampaignForm(SegmentFields, forms.ModelForm):
+    key = FormKeyField()
+
     class Meta:
         model = Campaign
         fields = ["name", "template", "send_at"]
@@ -101,6 +103,7 @@ class CampaignForm(SegmentFields, forms.ModelForm):
             Row(Column("name", css_class="col-md-6"), Column("template", css_class="col-md-6")),
             self.segment_row(),
             "send_at",
+            "key",
         )
 
     def clean_send_at(self):

@@ -285,10 +285,21 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The campaign form's one-time key (zhongdu.forms.FormKeyField): a double click on "confirm"
+    # makes one campaign, so nobody receives its message twice.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
+        constraints = [
+            # One campaign per campaign form.
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="campaign_request_key_unique",
+            ),
+        ]
 
     def __str__(self):
         return self.name

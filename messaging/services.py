@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from clientmgmt import services as client_services
 from zhongdu import phones, sms
+from zhongdu.services import create_once
 
 from .models import (
     Campaign,
@@ -599,22 +600,30 @@ def outbox_mark_sent(*, message: OutboxMessage, by) -> OutboxMessage:
 
 
 @transaction.atomic
-def campaign_create(*, name: str, template, segment: dict, send_at, by) -> Campaign:
-    """Save the campaign and build its messages in the background."""
+def campaign_create(
+    *, name: str, template, segment: dict, send_at, by, request_key: str = ""
+) -> Campaign:
+    """Save the campaign and build its messages in the background. The same form confirmed
+    twice (`request_key`, its one-time key) makes one campaign."""
     from .selectors import campaign_recipients
     from .tasks import campaign_build
 
-    campaign = Campaign.objects.create(
-        name=name,
-        template=template,
-        segment=segment,
-        send_at=send_at,
-        created_by=by,
-        status=Campaign.Status.BUILDING,
-        total=campaign_recipients(segment, template.kind).count(),
-    )
-    campaign_build.delay_on_commit(campaign.pk)
-    return campaign
+    def write():
+        campaign = Campaign.objects.create(
+            name=name,
+            template=template,
+            segment=segment,
+            send_at=send_at,
+            created_by=by,
+            status=Campaign.Status.BUILDING,
+            total=campaign_recipients(segment, template.kind).count(),
+            request_key=request_key,
+        )
+        campaign_build.delay_on_commit(campaign.pk)
+        return campaign
+
+    with transaction.atomic():
+        return create_once(Campaign, request_key, write)[0]
 
 
 def campaign_build(*, campaign_id: int, batch: int = 500) -> None:

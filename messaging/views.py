@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import phones
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
@@ -89,7 +89,7 @@ def campaign_list(request):
 
 @require_http_methods(["GET", "POST"])
 def campaign_create(request):
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(request.POST or None, initial={"key": new_form_key()})
     recipients = None
     if request.method == "POST" and form.is_valid():
         template = form.cleaned_data["template"]
@@ -101,6 +101,7 @@ def campaign_create(request):
                 segment=form.segment(),
                 send_at=form.cleaned_data["send_at"],
                 by=request.user,
+                request_key=form.cleaned_data["key"],
             )
             return redirect(campaign)
     context = {"form": form, "recipients": recipients}

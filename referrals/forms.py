@@ -6,10 +6,14 @@ from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from zhongdu.forms import FormKeyField
+
 from .models import Referral
 
 
 class ReferralForm(forms.ModelForm):
+    key = FormKeyField()
+
     class Meta:
         model = Referral
         fields = ["source", "referrer", "note"]
@@ -23,7 +27,14 @@ class ReferralForm(forms.ModelForm):
         self.helper.layout = Layout(
             Row(Column("source", css_class="col-md-4"), Column("referrer", css_class="col-md-8")),
             "note",
+            "key",
         )
+
+    def create_kwargs(self) -> dict:
+        """referral_create's arguments: the form's one-time key records the referral once."""
+        data = dict(self.cleaned_data)
+        data["request_key"] = data.pop("key")
+        return data
 
     def _post_clean(self):
         # The service builds the referral; ModelForm must not build one first.

@@ -58,6 +58,8 @@ class Referral(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    # The recording form's one-time key (zhongdu.forms.FormKeyField): one referral per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("referral")
@@ -81,6 +83,12 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=Q(source__in=["marketing", "clinic", "doctor", "enterprise", "other"]),
                 name="referral_source_valid",
+            ),
+            # One referral per recording form (a double click records it once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="referral_request_key_unique",
             ),
         ]
 

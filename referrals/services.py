@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from clientmgmt.models import Client
 from zhongdu import audit
+from zhongdu.services import create_once
 
 from .models import Referral, ReferralEvent
 
@@ -37,8 +38,17 @@ class IllegalTransition(ValidationError):
 
 
 def referral_create(
-    *, client: Client, by, source: str, referrer: str, note: str = "", request=None
+    *,
+    client: Client,
+    by,
+    source: str,
+    referrer: str,
+    note: str = "",
+    request=None,
+    request_key: str = "",
 ) -> Referral:
+    """Record a referral; the same form sent twice (`request_key`, its one-time key) records
+    one."""
     if client.status == Client.Status.MERGED:
         raise ValidationError(
             _("This record was merged into another one; use the surviving record.")
@@ -48,19 +58,24 @@ def referral_create(
     referrer = (referrer or "").strip()
     if not referrer:
         raise ValidationError(_("Name the referring person or organisation."))
-    with transaction.atomic():
+
+    def write():
         referral = Referral.objects.create(
             client=client,
             source=source,
             referrer=referrer[:100],
             note=(note or "").strip(),
             created_by=by,
+            request_key=request_key,
         )
         ReferralEvent.objects.create(
             referral=referral, to_status=Status.NEW, note=referral.note[:300], actor=by
         )
         audit.record(audit.Action.CREATE, actor=by, obj=referral, request=request)
-    return referral
+        return referral
+
+    with transaction.atomic():
+        return create_once(Referral, request_key, write)[0]
 
 
 def referral_set_status(

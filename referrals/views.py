@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.models import Client
 from clientmgmt.selectors import client_get_for_user
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.roles import user_may_open
 
 from . import selectors
@@ -50,14 +50,14 @@ def referral_new(request):
     if client.status == Client.Status.MERGED and client.merged_into_id:
         return redirect(f"{request.path}?client={client.merged_into_id}")
     if request.method == "GET":
-        initial = {"source": Referral.Source.MARKETING}
+        initial = {"source": Referral.Source.MARKETING, "key": new_form_key()}
         return _new_page(request, client, ReferralForm(initial=initial))
     form = ReferralForm(request.POST)
     if not form.is_valid():
         return _new_page(request, client, form, status=422)
     try:
         referrals.referral_create(
-            client=client, by=request.user, request=request, **form.cleaned_data
+            client=client, by=request.user, request=request, **form.create_kwargs()
         )
     except ValidationError as exc:
         form.add_error(None, exc)

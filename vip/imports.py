@@ -28,7 +28,7 @@ from clientmgmt import validation
 from clientmgmt.imports import ImportFileError, map_headers, read_table
 from clientmgmt.models import Client
 from clientmgmt.selectors import client_duplicates
-from clientmgmt.services import client_create
+from clientmgmt.services import client_create, client_phone_lock
 from zhongdu import audit, crypto, phones
 from zhongdu.masking import mask_id_number
 
@@ -282,6 +282,9 @@ def _register_and_add(row: ImportRow, *, enterprise, by, request) -> bool:
     """A new client record for a row that matched nobody, and the employee; False when a
     possible duplicate appeared since the preview (left for a person to look at)."""
     with transaction.atomic():
+        # Under the phone's lock, as every registration (clientmgmt.services.client_register):
+        # the desk registering the same number waits, or is waited for, and is found.
+        client_phone_lock(row.phone)
         if client_duplicates(
             phone=row.phone,
             id_number=row.id_number,

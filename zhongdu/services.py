@@ -1,8 +1,34 @@
-from django.db import transaction
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .models import Heartbeat, Notification
+
+T = TypeVar("T")
+
+
+def create_once(model: type[T], key: str, create: Callable[[], T]) -> tuple[T, bool]:
+    """(the record, whether this call wrote it) for a form's one-time key
+    (zhongdu.forms.FormKeyField): the record that key wrote, else what `create()` writes, which
+    must store `key` in the model's `request_key` (under a partial unique index). A double click
+    or a resubmitted tab finds the first record; a submission racing it waits on the unique index
+    and, refused (by that index or by any rule the first one's row now breaks), finds it too."""
+    if not key:
+        return create(), True
+    rows = model._default_manager.filter(request_key=key)
+    if (found := rows.first()) is not None:
+        return found, False
+    try:
+        with transaction.atomic():
+            return create(), True
+    except (IntegrityError, ValidationError):
+        if (found := rows.first()) is None:
+            raise
+        return found, False
 
 
 @transaction.atomic
