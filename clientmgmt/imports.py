@@ -11,6 +11,8 @@ import io
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from zhongdu.controlchars import cells_checked
+
 from . import validation
 
 MAX_ROWS = 10_000
@@ -105,7 +107,8 @@ def _parse_date(text: str):
 
 def check_row(values: dict[str, str]) -> tuple[dict, list[str]]:
     """(cleaned data for client_create, error messages) for one row."""
-    cleaned, errors = {}, []
+    values, errors = cells_checked(values, multiline=("notes",))
+    cleaned = {}
 
     def attempt(field, func):
         try:
