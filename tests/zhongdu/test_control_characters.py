@@ -453,19 +453,23 @@ def _role_for(name):
 
 
 def _writes(queries):
+    # A statement the driver refused (a NUL) is captured without its SQL.
+    statements = [q["sql"] or "" for q in queries]
     return [
-        q["sql"][:120]
-        for q in queries
-        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
-        and "django_session" not in q["sql"]
+        sql[:120]
+        for sql in statements
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        and "django_session" not in sql
     ]
 
 
 def _form_key(method, path, field):
-    """Fields sent once each: per form (the admin's add and change forms are one form), and the
-    fields every page's forms share (the CSRF token, the admin's buttons) once in the walk."""
+    """Fields sent once each: per form (the admin's add and change forms are one form, an
+    inline's rows are one row), and the fields every page's forms share (the CSRF token, the
+    admin's buttons) once in the walk."""
     if field in SHARED_FIELDS:
         return (method, "*", field)
+    field = re.sub(r"-(\d+|__prefix__)-", "-n-", field)
     try:
         view = resolve(path).view_name
     except Resolver404:
@@ -491,8 +495,12 @@ def test_every_page_refuses_nul_in_each_parameter_and_field_without_storing_anyt
 
     for name, (url, kwargs) in sorted(_urls().items()):
         browser = browsers[_role_for(name)]
-        # A NUL in the address itself, where the URL's converters let one through.
+        # A NUL in the address itself, where the URL's converters let one through (the
+        # admin's pages of every model once: one view serves them all).
         for kwarg in kwargs:
+            if name.startswith("admin:") and (kwarg, name.rpartition("_")[2]) in tried:
+                continue
+            tried.add((kwarg, name.rpartition("_")[2]))
             try:
                 bad = reverse(name, kwargs={k: NUL if k == kwarg else "1" for k in kwargs})
             except NoReverseMatch:
@@ -523,5 +531,5 @@ def test_every_page_refuses_nul_in_each_parameter_and_field_without_storing_anyt
                 send(browser, form["method"], action, data, f"[{field}]")
     assert problems == []
     # The walk reached the forms: the client form's fields, the admin's, the public booking's.
-    fields = {field for _method, _view, field in tried}
+    fields = {key[-1] for key in tried}
     assert {"name", "phone", "notes", "csrfmiddlewaretoken", "_save"} <= fields, fields
