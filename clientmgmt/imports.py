@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from zhongdu import phones
+from zhongdu.controlchars import cells_checked
 
 from . import validation
 
@@ -107,7 +108,8 @@ def _parse_date(text: str):
 
 def check_row(values: dict[str, str]) -> tuple[dict, list[str]]:
     """(cleaned data for client_create, error messages) for one row."""
-    cleaned, errors = {}, []
+    values, errors = cells_checked(values, multiline=("notes",))
+    cleaned = {}
 
     def attempt(field, func):
         try:

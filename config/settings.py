@@ -87,6 +87,8 @@ MIDDLEWARE = [
     # After messages: it tells the user why they were signed out.
     "zhongdu.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before the access check, whose refusals are audited with the request's data.
+    "zhongdu.middleware.ControlCharacterMiddleware",
     "zhongdu.middleware.RoleAccessMiddleware",
     "zhongdu.middleware.OutOfRangeMiddleware",
     # Axes last, as its documentation asks: it turns lockouts into the lockout page.

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from clientmgmt.imports import MAX_BYTES, ImportFileError, read_table
 from zhongdu import audit
+from zhongdu.controlchars import cells_checked
 from zhongdu.models import PriceItem
 from zhongdu.services import create_once
 
@@ -230,7 +231,8 @@ def _charged_at(text: str) -> datetime.datetime | None:
 
 def _shape(number: int, cells: dict[str, str]) -> tuple[ParsedRow, int | None]:
     """The row with its cleaned values and shape errors, and the visit number it names."""
-    row = ParsedRow(row=number, cells=cells)
+    cells, errors = cells_checked(cells)
+    row = ParsedRow(row=number, cells=cells, errors=errors)
 
     def attempt(func, text):
         try:

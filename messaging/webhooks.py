@@ -10,6 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from zhongdu.controlchars import accepts_control_characters, strip_control_characters
+
 from . import services
 from .models import OutboxMessage
 
@@ -25,7 +27,14 @@ def _signed_by_twilio(request) -> bool:
     return RequestValidator(token).validate(url, request.POST.dict(), signature)
 
 
+def _field(request, name, *, multiline=False) -> str:
+    # What Twilio sends cannot be refused (an SMS may hold anything), and Postgres cannot hold a
+    # NUL: the control characters go, after the signature was checked on the fields as sent.
+    return strip_control_characters(request.POST.get(name, ""), multiline=multiline)
+
+
 @csrf_exempt  # the provider cannot send a CSRF token; the signature authenticates it
+@accepts_control_characters
 @require_POST
 def twilio_status(request, token):
     if not _signed_by_twilio(request):
@@ -36,21 +45,22 @@ def twilio_status(request, token):
         raise Http404 from None
     services.outbox_provider_report(
         message=message,
-        provider_status=request.POST.get("MessageStatus", ""),
-        provider_id=request.POST.get("MessageSid", ""),
-        error_code=request.POST.get("ErrorCode", ""),
+        provider_status=_field(request, "MessageStatus"),
+        provider_id=_field(request, "MessageSid"),
+        error_code=_field(request, "ErrorCode"),
     )
     return HttpResponse(status=204)
 
 
 @csrf_exempt
+@accepts_control_characters
 @require_POST
 def twilio_inbound(request):
     if not _signed_by_twilio(request):
         return HttpResponseForbidden()
     services.inbound_receive(
-        provider_id=request.POST.get("MessageSid", ""),
-        from_number=request.POST.get("From", ""),
-        body=request.POST.get("Body", ""),
+        provider_id=_field(request, "MessageSid"),
+        from_number=_field(request, "From"),
+        body=_field(request, "Body", multiline=True),
     )
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")

@@ -30,6 +30,7 @@ from clientmgmt.models import Client
 from clientmgmt.selectors import client_duplicates
 from clientmgmt.services import client_create, client_phone_lock
 from zhongdu import audit, crypto, phones
+from zhongdu.controlchars import cells_checked
 from zhongdu.masking import mask_id_number
 
 from . import services
@@ -122,7 +123,8 @@ def read_rows(file_name: str, raw: bytes) -> list[ImportRow]:
 
 
 def _checked(number: int, values: dict) -> ImportRow:
-    row = ImportRow(number)
+    values, errors = cells_checked(values)
+    row = ImportRow(number, errors=errors)
     for name, clean in (
         ("name", validation.clean_name),
         ("phone", phones.normalise),

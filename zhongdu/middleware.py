@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from . import audit
+from .controlchars import has_control_characters
 from .roles import PUBLIC, SIGNED_IN, access_rule, user_roles
 
 logger = logging.getLogger(__name__)
@@ -101,3 +102,54 @@ class OutOfRangeMiddleware:
             return None
         logger.warning("Out-of-range input on %s: %s", request.path, exception)
         return render(request, "400.html", status=400)
+
+
+class ControlCharacterMiddleware:
+    """Refuses NUL and the other control characters (zhongdu.controlchars) in the address, the
+    query string and posted fields with a 400 page that says what is wrong, before the view and
+    the access check read them: Postgres cannot hold NUL (a server error, on Postgres only) and
+    nobody types the others. Tab, CR and LF are allowed in posted values (a textarea's lines);
+    forms check the shape of the rest. It runs in process_view, so the page is rendered for the
+    signed-in user, and must come before RoleAccessMiddleware, whose refusal is audited.
+
+    A view marked accepts_control_characters (Twilio's webhooks) gets its posted fields as sent
+    and cleans them itself. A NUL that still reaches the database (a header, a cookie) is caught
+    by process_exception: a 400 page and a warning in the log, not a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not self._refused(request, view_func):
+            return None
+        logger.warning("Control character refused on %r", request.path)
+        return render(request, "400_control_characters.html", status=400)
+
+    @staticmethod
+    def _refused(request, view_func) -> bool:
+        if has_control_characters(request.path) or any(
+            has_control_characters(key) or any(has_control_characters(v) for v in values)
+            for key, values in request.GET.lists()
+        ):
+            return True
+        if request.method != "POST" or getattr(view_func, "accepts_control_characters", False):
+            return False
+        # Uploaded files' names need no check: Django drops their unprintable characters.
+        return any(
+            has_control_characters(key)
+            or any(has_control_characters(v, multiline=True) for v in values)
+            for key, values in request.POST.lists()
+        )
+
+    def process_exception(self, request, exception):
+        # psycopg's words for a NUL in a parameter, and Postgres's for one in JSON.
+        nul = (isinstance(exception, ValueError) and "NUL (0x00)" in str(exception)) or (
+            isinstance(exception, DataError) and "\\u0000" in str(exception)
+        )
+        if not nul:
+            return None
+        logger.warning("NUL reached the database on %r: %s", request.path, exception)
+        return render(request, "400_control_characters.html", status=400)

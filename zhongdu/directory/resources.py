@@ -9,9 +9,11 @@ preview, before anything is saved.
 
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from zhongdu.controlchars import cells_checked
 from zhongdu.models import Department, PriceItem
 
 
@@ -72,3 +74,10 @@ class PriceItemResource(resources.ModelResource):
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
+
+    def before_import_row(self, row, **kwargs):
+        # Before the row's code is looked up: Postgres cannot hold (or even look for) a NUL.
+        # The row is shown as invalid in the preview, and nothing of the file is imported.
+        _cells, errors = cells_checked(dict(row))
+        if errors:
+            raise ValidationError(errors)
