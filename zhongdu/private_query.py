@@ -45,8 +45,12 @@ def _stash(request, values: dict[str, list[str]]) -> str:
         for token, entry in request.session.get(SESSION_KEY, {}).items()
         if now - entry["at"] < LIFETIME_SECONDS
     }
-    # The same search again (a live search typing on, the board refreshing) keeps its token.
+    # The same search again (a live search typing on, the board refreshing, the page's own links)
+    # keeps its token; while it has most of its life left the session is not written at all (a
+    # session write was three of a search page's queries).
     token = next((t for t, entry in store.items() if entry["values"] == values), None)
+    if token is not None and now - store[token]["at"] < LIFETIME_SECONDS // 2:
+        return token
     token = token or secrets.token_urlsafe(9)
     store[token] = {"at": now, "values": values}
     newest = sorted(store.items(), key=lambda item: item[1]["at"])[-KEEP:]
