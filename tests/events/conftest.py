@@ -1,10 +1,1 @@
-import pytest
-from django.utils import translation
-
-
-@pytest.fixture(autouse=True)
-def _english_messages():
-    """Service messages are matched in English here; the pages' own language is set per request
-    (Accept-Language) and the Chinese catalogue is tested apart."""
-    with translation.override("en"):
-        yield
+from tests.english import english_messages  # noqa: F401 (an autouse fixture: English here)
