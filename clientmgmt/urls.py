@@ -4,7 +4,7 @@ from django.urls import include, path
 from . import archive_views, views
 
 app_name = "clientmgmt"
-# Mounted at the site's root (zhongdu/urls.py): the client record lives under /clients/, the
+# Mounted at the site's root (config/urls.py): the client record lives under /clients/, the
 # client-management department's own pages under /clientmgmt/ (the addresses its issue names).
 client_patterns = [
     path("", views.client_list, name="client_list"),

@@ -59,9 +59,11 @@ INSTALLED_APPS = [
     # Project apps, lowest layer first (docs/architecture.md).
     "zhongdu",
     "clientmgmt",
+    # complaints and referrals before messaging, out of layer order on purpose: apps register their
+    # timeline sources in this order, which is the order of the client page's filter.
+    "complaints",
     "referrals",
     "messaging",
-    "complaints",
     "consult",
     "guide",
     "followup",

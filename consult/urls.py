@@ -10,7 +10,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="consult:queue"), name="index"),
     path("call/", views.call, name="call"),
     path("queue/", views.queue, name="queue"),
-    # Public, no login. The lead aliases it at the top level as /book/ (zhongdu/urls.py).
+    # Public, no login. The lead aliases it at the top level as /book/ (config/urls.py).
     path("book/", views.public_book, name="public_book"),
     path("book/thanks/", views.public_book_thanks, name="public_book_thanks"),
     path("bookings/", views.booking_list, name="booking_list"),

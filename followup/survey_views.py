@@ -1,6 +1,6 @@
 """The survey pages.
 
-- The public survey at /s/<token>/ (name "survey", zhongdu/urls.py): no sign-in, the token is
+- The public survey at /s/<token>/ (name "survey", config/urls.py): no sign-in, the token is
   the key. It shows the person's first name and the visit date and nothing else about them.
 - The visit slip with the survey's QR code, printed by the front desk at the end of a visit.
 - The weekly satisfaction summary for the marketing department (每周填写医院客户满意度调查表),

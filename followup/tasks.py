@@ -1,5 +1,5 @@
 # Celery tasks of Follow-up: ids in, one service call, acks_late, time limits. The three below
-# are beat's periodic sweeps (zhongdu/schedules.py): each selects rows by state, works in bounded
+# are beat's periodic sweeps (config/schedules.py): each selects rows by state, works in bounded
 # batches and is safe to re-run or to redeliver, so there are no Celery retries.
 from celery import shared_task
 

@@ -1,5 +1,5 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "followup:<name>".
-# The public survey page is at the site's root, /s/<token>/ (zhongdu/urls.py, name "survey").
+# The public survey page is at the site's root, /s/<token>/ (config/urls.py, name "survey").
 from django.urls import path
 from django.views.generic import RedirectView
 

@@ -4,8 +4,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _sync_roles(sender, using, **kwargs):
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
     from .roles import sync_group_permissions
 
+    # post_migrate runs app by app and zhongdu is among the first: without this, a first migrate
+    # gave the roles none of the permissions of the apps after it (managers without reports).
+    # create_permissions is idempotent, and Django calls it for each app afterwards anyway.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
     sync_group_permissions()
 
 

@@ -211,7 +211,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # The survey behind the QR code: public, found by its unguessable token only.
     "survey": PUBLIC,
     # Complaints: anyone who serves clients records one; client management handles them;
-    # managers oversee (complaints.services; object rules in clientmgmt.selectors).
+    # managers oversee (complaints.services; object rules in complaints.selectors).
     "complaints:complaint_list": COMPLAINT_READERS,
     "complaints:complaint_detail": COMPLAINT_READERS,
     "complaints:complaint_new": CLIENT_EDITORS,
