@@ -17,6 +17,7 @@ from clientmgmt.models import Client
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit, roles
 from zhongdu.forms import new_form_key
+from zhongdu.private_query import address, search_params
 from zhongdu.roles import user_may_open
 
 from . import selectors
@@ -99,15 +100,17 @@ def _new_page(request, client, form, status=200):
 
 
 def _new_initial(request) -> dict:
-    """Prefilled from a call or a survey: ?source=followup.call:12&words=..."""
-    source = request.GET.get("source", "")[:60]
-    channel = request.GET.get("channel", "")
+    """Prefilled from a call or a survey: ?source=followup.call:12&words=... (words holding a full
+    number arrive as a token: zhongdu.private_query)."""
+    asked = search_params(request)
+    source = asked.get("source", "")[:60]
+    channel = asked.get("channel", "")
     if channel not in Complaint.Channel.values:
         channel = channel_for_source(source)
     return {
         "channel": channel,
         "severity": Complaint.Severity.NORMAL,
-        "words": request.GET.get("words", "")[:4000],
+        "words": asked.get("words", "")[:4000],
         "source": source,
         "key": new_form_key(),
     }
@@ -121,9 +124,12 @@ def complaint_new(request):
         return render(request, "complaints/complaint_new.html", {"client": None})
     client = client_get_for_user(request.user, request.GET["client"], write=True)
     if client.status == Client.Status.MERGED and client.merged_into_id:
-        query = request.GET.copy()
+        query = search_params(request)
         query["client"] = client.merged_into_id
-        return redirect(reverse("complaints:complaint_new") + "?" + query.urlencode())
+        # The client's words may hold a phone number: they travel on as a token, never in full.
+        return redirect(
+            address(request, reverse("complaints:complaint_new"), query, private=["words"])
+        )
     may_assign = selectors.is_handler(request.user)
     if request.method == "GET":
         return _new_page(

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clientmgmt.models import Client
 from complaints import selectors as complaint_selectors
 from complaints import services as complaints
 from complaints.models import Complaint, ComplaintEvent
@@ -351,6 +352,21 @@ def test_a_complaint_from_a_survey_is_prefilled(consultant_client):
     form = page.context["form"]
     assert form.initial["channel"] == "survey" and form.initial["words"] == "等了两个小时"
     assert 'value="followup.surveyresponse:3"' in _body(page) and "王芳" in _body(page)
+
+
+def test_a_merged_records_prefilled_complaint_moves_on_with_no_number_in_the_address(
+    consultant_client,
+):
+    survivor, merged = ClientFactory(name="王芳"), ClientFactory(name="王芳")
+    Client.objects.filter(pk=merged.pk).update(status=Client.Status.MERGED, merged_into=survivor)
+    words = "请回电 138 1234 5678，等了两个小时"
+    query = {"client": merged.pk, "source": "followup.surveyresponse:3", "words": words}
+    moved = consultant_client.get(NEW, query, **EN)
+    assert moved.status_code == 302
+    assert "1234" not in moved["Location"] and "t=" in moved["Location"]
+    page = consultant_client.get(moved["Location"], **EN)
+    assert page.context["client"] == survivor
+    assert page.context["form"].initial["words"] == words
 
 
 @pytest.mark.parametrize("role", sorted(roles.CLIENT_EDITORS))
