@@ -153,28 +153,29 @@ def client_register(
     (client_same_person, unless staff saw the records and confirmed a `distinct` person), else a
     new record."""
     client_phone_lock(data.get("phone", ""))
-    if request_key and (found := Client.objects.filter(request_key=request_key).first()):
-        return found, False
-    if not distinct and (
-        same := client_same_person(
-            phone=data.get("phone", ""),
-            name=data.get("name", ""),
-            date_of_birth=data.get("date_of_birth"),
-        )
-    ):
-        return same, False
-    client = Client(created_by=by, request_key=request_key)
-    fields = _apply(client, data, by)
-    try:
+    wrote = []
+
+    def register() -> Client:
+        if not distinct and (
+            same := client_same_person(
+                phone=data.get("phone", ""),
+                name=data.get("name", ""),
+                date_of_birth=data.get("date_of_birth"),
+            )
+        ):
+            return same
+        client = Client(created_by=by, request_key=request_key)
+        fields = _apply(client, data, by)
         _save(client)
-    except IntegrityError:
-        # The same form without a phone (no lock) wrote it a moment ago: the key's index decided.
-        if request_key and (found := Client.objects.filter(request_key=request_key).first()):
-            return found, False
-        raise
-    ClientEvent.objects.create(client=client, kind=event_kind, actor=by, fields=fields)
-    audit.record(audit.Action.CREATE, actor=by, obj=client, fields=fields, request=request)
-    return client, True
+        ClientEvent.objects.create(client=client, kind=event_kind, actor=by, fields=fields)
+        audit.record(audit.Action.CREATE, actor=by, obj=client, fields=fields, request=request)
+        wrote.append(client)
+        return client
+
+    # The form's key first (a double click), then the same person, then a new record; a form
+    # without a phone (no lock) racing itself is settled by the key's unique index.
+    client, _ = create_once(Client, request_key, register)
+    return client, bool(wrote)
 
 
 def client_create(
