@@ -19,6 +19,7 @@ COPY complaints ./complaints
 COPY consult ./consult
 COPY guide ./guide
 COPY followup ./followup
+COPY surveys ./surveys
 COPY events ./events
 COPY vip ./vip
 COPY reports ./reports

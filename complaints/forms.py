@@ -22,7 +22,7 @@ SOURCE = re.compile(r"^[a-z_]+\.[a-z_]+:\d+(:[a-z0-9_]+)?$")
 SOURCE_CHANNELS = {
     "followup.followupcall": Complaint.Channel.RETURN_CALL,
     "followup.call": Complaint.Channel.RETURN_CALL,
-    "followup.surveyresponse": Complaint.Channel.SURVEY,
+    "surveys.surveyresponse": Complaint.Channel.SURVEY,
 }
 
 

@@ -14,11 +14,11 @@ DEFAULT_SCHEDULES = [
     # with recalls, later runs find nothing left (consult.services.booking_mark_no_shows).
     ("consult.bookings_mark_no_shows", "consult.tasks.bookings_mark_no_shows", 3600),
     # Follow-up's survey SMS: a visit's link two hours after it ends (the slip's QR code comes
-    # first), and one reminder to non-responders (followup.surveys).
-    ("followup.surveys_send", "followup.tasks.surveys_send", 900),
-    ("followup.surveys_remind", "followup.tasks.surveys_remind", 3600),
-    # Market survey rounds whose sending job stopped are started again (followup.survey_rounds).
-    ("followup.survey_rounds_resume", "followup.tasks.survey_rounds_resume", 600),
+    # first), and one reminder to non-responders (surveys.services).
+    ("surveys.send", "surveys.tasks.surveys_send", 900),
+    ("surveys.remind", "surveys.tasks.surveys_remind", 3600),
+    # Market survey rounds whose sending job stopped are started again (surveys.services).
+    ("surveys.rounds_resume", "surveys.tasks.survey_rounds_resume", 600),
     # Completed exam orders start their health assessment call and plan (followup.services).
     ("followup.exam_followups_start", "followup.tasks.exam_followups_start", 3600),
     # Complaint deadlines: warns the handler before one, escalates to the managers when one is

@@ -60,13 +60,15 @@ INSTALLED_APPS = [
     "zhongdu",
     "clientmgmt",
     # complaints and referrals before messaging, out of layer order on purpose: apps register their
-    # timeline sources in this order, which is the order of the client page's filter.
+    # timeline sources in this order, which is the order of the client page's filter (surveys
+    # after followup for the same reason: calls, plans, then satisfaction answers).
     "complaints",
     "referrals",
     "messaging",
     "consult",
     "guide",
     "followup",
+    "surveys",
     "events",
     "vip",
     "reports",

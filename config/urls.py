@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from consult import views as consult_views
-from followup import survey_views
+from surveys import views as survey_views
 from zhongdu import views
 from zhongdu.directory import views as directory_views
 
@@ -43,6 +43,7 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("consult/", include("consult.urls")),
     path("guide/", include("guide.urls")),
+    path("followup/surveys/", include("surveys.urls")),
     path("followup/", include("followup.urls")),
     path("", include("events.urls")),
     path("vip/", include("vip.urls")),

@@ -13,8 +13,8 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from demo import bulk
-from followup.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyResponse, SurveyTemplate
 from guide.models import Visit
+from surveys.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyResponse, SurveyTemplate
 
 BATCH = 20_000
 PER_RESPONSE = len(CALL_DIMENSIONS) + 1

@@ -7,9 +7,9 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from followup import survey_rounds, surveys
-from followup.models import Dimension, SurveyQuestion, SurveyRound, SurveyTemplate
 from messaging.models import Kind, Purpose, SmsTemplate
+from surveys import services as surveys
+from surveys.models import Dimension, SurveyQuestion, SurveyRound, SurveyTemplate
 
 Type = SurveyQuestion.Type
 
@@ -206,12 +206,12 @@ def seed_market_round(*, by) -> dict:
         segment=segment,
         send_at=send_at,
         expires_at=send_at + datetime.timedelta(days=14),
-        total=survey_rounds.round_recipients(segment).count(),
+        total=surveys.round_recipients(segment).count(),
         started_at=send_at,
         progress_at=send_at,
         created_by=by,
     )
-    while not survey_rounds.round_send(round_id=survey_round.pk):
+    while not surveys.round_send(round_id=survey_round.pk):
         pass
     survey_round.refresh_from_db()
     questions = list(template.questions.all())

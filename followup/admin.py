@@ -3,7 +3,7 @@
 # Calls and plans are worked on the workbench and the plan pages, whose services keep the
 # timepoints' calls and SMS, the call history and the audit trail right: here they are read-only
 # (a call's subject and script may be corrected). Phone numbers only ever appear masked. The survey
-# models are registered in survey_admin.py.
+# engine's models are registered in surveys/admin.py.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +32,7 @@ class ClientPhoneMixin:
 
 @admin.register(FollowUpPolicy)
 class FollowUpPolicyAdmin(PolicyAdmin):
-    list_display = ["__str__", "max_attempts", "survey_valid_days", "recovery_score"]
+    list_display = ["__str__", "max_attempts"]
 
 
 class CarePlanTemplateStepInline(admin.TabularInline):
@@ -132,6 +132,3 @@ class CarePlanAdmin(ClientPhoneMixin, ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [CarePlanStepInline]
-
-
-from . import survey_admin  # noqa: E402, F401

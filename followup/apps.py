@@ -8,19 +8,16 @@ class FollowupConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
+        from surveys import services as surveys
 
-        from . import selectors
+        from . import selectors, services
 
         for kind, label, rows, entry in (
             ("call", _("Return-visit calls"), selectors.call_rows, selectors.call_entry),
             ("plan", _("Care plans"), selectors.plan_rows, selectors.plan_entry),
-            (
-                "survey",
-                _("Satisfaction answers"),
-                selectors.response_rows,
-                selectors.response_entry,
-            ),
         ):
             registry.register_timeline_source(
                 registry.TimelineSource(kind=kind, label=label, rows=rows, entry=entry)
             )
+        # A low survey answer: the return-visit desk calls the client back.
+        surveys.register_recovery(services.recovery_call_create)

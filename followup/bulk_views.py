@@ -13,7 +13,7 @@ from clientmgmt.selectors import clients_get_for_user
 from clientmgmt.services import BULK_LIMIT
 
 from . import services
-from .call_forms import CallBulkForm
+from .forms import CallBulkForm
 
 
 def _back_to_archives(query: str):

@@ -17,7 +17,7 @@ from zhongdu.forms import error_text, new_form_key
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
-from .call_forms import CallFilterForm, CallNewForm, CallRecordForm, ReassignForm
+from .forms import CallFilterForm, CallNewForm, CallRecordForm, ReassignForm
 from .models import FollowUpCall, FollowUpPolicy
 
 Reason = FollowUpCall.Reason

@@ -19,8 +19,8 @@ from zhongdu.forms import FormKeyField, new_form_key
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
+from .forms import PlanCancelForm, PlanChooserForm, PlanTextsForm, StepFormSet
 from .models import CarePlan, CarePlanStep
-from .plan_forms import PlanCancelForm, PlanChooserForm, PlanTextsForm, StepFormSet
 
 STEPS_PREFIX = "steps"
 

@@ -1,5 +1,5 @@
 """Reads of Follow-up: querysets that already select_related what their page shows, the call
-workbench's queue, and the client page's timeline sources (calls, plans, survey answers)."""
+workbench's queue, and the client page's timeline sources (calls, plans)."""
 
 import datetime
 
@@ -22,8 +22,6 @@ from .models import (
     CarePlanStep,
     CarePlanTemplate,
     FollowUpCall,
-    SurveyInvitation,
-    SurveyResponse,
 )
 
 # Who works return-visit calls and care plans, and who oversees them (zhongdu/roles.py).
@@ -233,28 +231,6 @@ def plan_steps(plan) -> list:
     return steps
 
 
-def invitation_by_token(token: str) -> SurveyInvitation | None:
-    return (
-        SurveyInvitation.objects.select_related("template", "client", "visit__department")
-        .filter(token=token)
-        .first()
-    )
-
-
-# --- The weekly summary -------------------------------------------------------------
-
-
-def week_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """Monday 00:00 to the next Monday 00:00, hospital time, of the week holding `day`."""
-    tz = timezone.get_default_timezone()
-    monday = day - datetime.timedelta(days=day.weekday())
-    start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=tz)
-    return start, start + datetime.timedelta(days=7)
-
-
-# The weekly summary itself is followup/survey_selectors.weekly_summary.
-
-
 # --- The client page's timeline -----------------------------------------------------
 
 _TEXT = CharField()
@@ -323,31 +299,16 @@ def plan_entry(row) -> TimelineEntry:
     )
 
 
-def response_rows(client):
-    return SurveyResponse.objects.filter(client=client).values(
-        **timeline_columns(
-            kind="survey",
-            at="submitted_at",
-            status="source",
-            first="lowest_score",
-            second="recommend",
-            third="comment",
+def client_next_followup(client, *, today=None) -> datetime.date | None:
+    """The next planned timepoint of the client's live care plans, from today on (one query)."""
+    return (
+        CarePlanStep.objects.filter(
+            plan__client=client,
+            plan__status=CarePlan.Status.ACTIVE,
+            status=CarePlanStep.Status.PLANNED,
+            due_on__gte=today or timezone.localdate(),
         )
-    )
-
-
-def response_entry(row) -> TimelineEntry:
-    parts = []
-    if row["t_first"]:
-        parts.append(_("lowest score %(score)s/5") % {"score": row["t_first"]})
-    if row["t_second"]:
-        parts.append(_("recommend %(score)s/10") % {"score": row["t_second"]})
-    if row["t_third"]:
-        parts.append(row["t_third"][:200])
-    return TimelineEntry(
-        at=row["t_at"],
-        kind="survey",
-        title=_("Satisfaction answers (%(source)s)")
-        % {"source": SurveyResponse.Source(row["t_status"]).label},
-        detail=" · ".join(str(part) for part in parts),
+        .order_by("due_on")
+        .values_list("due_on", flat=True)
+        .first()
     )

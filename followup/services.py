@@ -10,7 +10,9 @@ calls), claimed or reassigned later. Each dial is a CallAttempt; an unanswered c
 the next working day until FollowUpPolicy.max_attempts, then closes as unreachable; a wrong
 number flags the client's phone for correction.
 
-Surveys are followup/surveys.py.
+Service recovery. A low survey answer (from the survey page or a call) makes a call within one
+working day: the survey engine decides the answer is low and calls recovery_call_create, which
+followup registers (surveys.services.register_recovery, in FollowupConfig.ready).
 """
 
 import datetime
@@ -33,11 +35,12 @@ from guide import selectors as guide_selectors
 from guide import services as guide_services
 from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose
+from surveys import services as surveys
+from surveys.models import CALL_DIMENSIONS, SurveyResponse
 from zhongdu import audit, roles
 from zhongdu.workcalendar import WorkCalendar
 
 from .models import (
-    CALL_DIMENSIONS,
     CallAttempt,
     CarePlan,
     CarePlanStep,
@@ -120,6 +123,7 @@ def call_create(
     step=None,
     visit=None,
     source: str = "",
+    recovery_for=None,
     assigned_to=None,
     by=None,
 ) -> FollowUpCall:
@@ -140,6 +144,7 @@ def call_create(
         step=step,
         visit=visit,
         source=source[:60],
+        recovery_for=recovery_for,
         due_on=due_on,
         planned_on=due_on,
         priority=client.is_vip,
@@ -348,14 +353,44 @@ def do_call_record(*, call: FollowUpCall, dial: CallDial, by, request=None) -> F
     return call
 
 
+def recovery_call_create(response: SurveyResponse, *, by=None) -> FollowUpCall:
+    """Service recovery: a client manager calls within one working day (one call per response:
+    its source is unique)."""
+    calendar = WorkCalendar.load()
+    due = calendar.working_day_on_or_after(timezone.localdate())
+    scores = []
+    if response.lowest_score is not None:
+        scores.append(_("lowest score %(score)s/5") % {"score": response.lowest_score})
+    if response.recommend is not None:
+        scores.append(_("recommend %(score)s/10") % {"score": response.recommend})
+    return call_create(
+        client=response.client,
+        due_on=due,
+        reason=FollowUpCall.Reason.SERVICE_RECOVERY,
+        title=_("Low satisfaction: %(scores)s") % {"scores": ", ".join(scores)},
+        script=_(
+            "Thank the client for their answers, apologise, ask what went wrong and what would"
+            " put it right; raise a complaint if they want one."
+        ),
+        visit=response.visit,
+        source=surveys.response_source(response),
+        recovery_for=response,
+        by=by,
+    )
+
+
 def _reached(call: FollowUpCall, dial: CallDial, *, by, request) -> None:
     """What a reached client's dial leads to: their answers, the next call, a complaint."""
     if dial.scores or dial.recommend is not None or dial.comment.strip():
-        from .surveys import response_record_call
-
-        response_record_call(
-            call=call, scores=dial.scores, recommend=dial.recommend, comment=dial.comment, by=by
+        call.survey_response = surveys.response_record_call(
+            client=call.client,
+            visit=call.visit,
+            scores=dial.scores,
+            recommend=dial.recommend,
+            comment=dial.comment,
+            by=by,
         )
+        call.save(update_fields=["survey_response"])
     if dial.next_call_on is not None:
         call_create(
             client=call.client,

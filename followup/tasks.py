@@ -1,42 +1,12 @@
-# Celery tasks of Follow-up: ids in, one service call, acks_late, time limits. The three below
-# are beat's periodic sweeps (config/schedules.py): each selects rows by state, works in bounded
-# batches and is safe to re-run or to redeliver, so there are no Celery retries.
+# Celery tasks of Follow-up: ids in, one service call, acks_late, time limits. The sweep below is
+# beat's (config/schedules.py): it selects rows by state, works in bounded batches and is safe to
+# re-run or to redeliver, so there are no Celery retries. (The survey sweeps are surveys.tasks.)
 from celery import shared_task
 
-from . import services, survey_rounds, surveys
-
-
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
-def surveys_send() -> int:
-    # Visits that ended: the survey link by SMS, once per visit (the invitation's sms_sent_at is
-    # set by a conditional update, the outbox key is unique).
-    return surveys.surveys_send_after_visits()
-
-
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
-def surveys_remind() -> int:
-    # One reminder per unanswered SMS survey (reminded_at is set by a conditional update).
-    return surveys.surveys_remind()
+from . import services
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def exam_followups_start() -> int:
     # Completed exam orders: the health-management plan and assessment call, once per order.
     return services.exam_followups_start()
-
-
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
-def survey_round_send(round_id: int) -> bool:
-    # A market survey round's invitations, a bounded number of batches per run; the job queues
-    # itself again until the segment is done. Safe to redeliver: each batch starts after the
-    # last client id committed, and the invitation and outbox keys are unique.
-    done = survey_rounds.round_send(round_id=round_id)
-    if not done:
-        survey_round_send.delay_on_commit(round_id)
-    return done
-
-
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
-def survey_rounds_resume() -> int:
-    # Market survey rounds whose job stopped without finishing are queued again.
-    return survey_rounds.rounds_resume()

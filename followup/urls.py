@@ -1,9 +1,9 @@
 # Every URL added here must be declared in zhongdu/roles.py PAGE_ACCESS as "followup:<name>".
-# The public survey page is at the site's root, /s/<token>/ (config/urls.py, name "survey").
+# The survey pages under /followup/surveys/ are the surveys app's (surveys/urls.py).
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import bulk_views, call_views, plan_views, round_views, survey_views
+from . import bulk_views, call_views, plan_views, views
 
 app_name = "followup"
 urlpatterns = [
@@ -20,12 +20,5 @@ urlpatterns = [
     path("plans/<id:pk>/", plan_views.plan_detail, name="plan_detail"),
     path("plans/<id:pk>/edit/", plan_views.plan_edit, name="plan_edit"),
     path("plans/<id:pk>/cancel/", plan_views.plan_cancel, name="plan_cancel"),
-    path("visits/<id:pk>/slip/", survey_views.visit_slip, name="visit_slip"),
-    path("surveys/weekly/", survey_views.weekly, name="survey_weekly"),
-    path("surveys/weekly/export/", survey_views.weekly_export, name="survey_weekly_export"),
-    path("surveys/responses/", survey_views.response_list, name="response_list"),
-    path("surveys/rounds/", round_views.round_list, name="survey_round_list"),
-    path("surveys/rounds/new/", round_views.round_new, name="survey_round_new"),
-    path("surveys/rounds/<id:pk>/", round_views.round_detail, name="survey_round_detail"),
-    path("surveys/rounds/<id:pk>/export/", round_views.round_export, name="survey_round_export"),
+    path("visits/<id:pk>/slip/", views.visit_slip, name="visit_slip"),
 ]

@@ -3,7 +3,7 @@ sheet per section, this month beside the previous one (zhongdu.exports)."""
 
 from django.utils.translation import gettext as _
 
-from followup.models import Dimension
+from surveys.models import Dimension
 from zhongdu import exports
 
 

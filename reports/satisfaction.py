@@ -2,7 +2,7 @@
 figure computed once here, in SQL aggregates, into plain JSON data that the page, the Excel
 export and the frozen monthly pack all render.
 
-Which answers count is defined by followup.survey_selectors.satisfaction_responses (the
+Which answers count is defined by surveys.selectors.satisfaction_responses (the
 satisfaction survey's and those given on return-visit calls); complaints by
 complaints.selectors.complaint_figures. A closed month is cached in MonthlyReport and
 recomputed nightly while late data may still arrive (reports.tasks); the current month is
@@ -18,8 +18,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from complaints.selectors import complaint_figures, month_bounds
-from followup.models import CALL_DIMENSIONS, Dimension, FollowUpCall, SurveyAnswer, SurveyInvitation
-from followup.survey_selectors import satisfaction_responses
+from followup.models import FollowUpCall
+from surveys.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyInvitation
+from surveys.selectors import satisfaction_responses
 
 from .models import MonthlyReport
 

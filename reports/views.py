@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from complaints.models import Complaint
-from followup.models import Dimension
+from surveys.models import Dimension
 from zhongdu.exports import audited_download
 from zhongdu.forms import FIRST_DAY
 

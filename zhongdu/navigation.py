@@ -89,19 +89,19 @@ SECTIONS = [
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
-        "followup:survey_weekly",
+        "surveys:weekly",
         _("Weekly satisfaction"),
         _("The week's survey and call answers by dimension and department, with every comment."),
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
-        "followup:response_list",
+        "surveys:response_list",
         _("Survey answers"),
         _("Every answer from the survey page and from calls; those that need recovery."),
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
-        "followup:survey_round_list",
+        "surveys:round_list",
         _("Market surveys"),
         _("Market surveys sent by SMS to a segment of clients, and what the answers say."),
         CLIENT_MANAGEMENT_GROUP,

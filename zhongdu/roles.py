@@ -187,14 +187,14 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # The visit slip with its survey QR code is printed by the front desk at the end of a visit.
     "followup:visit_slip": GUIDE_DESK | {CLIENT_MANAGER},
     # The weekly survey summary is for the marketing department, through client management.
-    "followup:survey_weekly": FOLLOWUP_READERS,
-    "followup:survey_weekly_export": FOLLOWUP_READERS,
-    "followup:response_list": FOLLOWUP_READERS,
+    "surveys:weekly": FOLLOWUP_READERS,
+    "surveys:weekly_export": FOLLOWUP_READERS,
+    "surveys:response_list": FOLLOWUP_READERS,
     # Market survey rounds (市场调查): client management sends them, follow-up's readers read.
-    "followup:survey_round_list": FOLLOWUP_READERS,
-    "followup:survey_round_new": FOLLOWUP_DESK,
-    "followup:survey_round_detail": FOLLOWUP_READERS,
-    "followup:survey_round_export": FOLLOWUP_READERS,
+    "surveys:round_list": FOLLOWUP_READERS,
+    "surveys:round_new": FOLLOWUP_DESK,
+    "surveys:round_detail": FOLLOWUP_READERS,
+    "surveys:round_export": FOLLOWUP_READERS,
     # A maintenance call to each client ticked in the archives (followup.bulk_views).
     "followup:call_bulk": FOLLOWUP_DESK,
     # Events: run by client management and the VIP managers, read by managers; the front desk
@@ -306,6 +306,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "consult.*",
         "guide.*",
         "followup.*",
+        "surveys.*",
         "events.*",
         "vip.*",
         "reports.*",

@@ -18,6 +18,7 @@ LAYERS = {
     "complaints": 1.7,  # escalations go to the managers through messaging's outbox
     "consult": 2,
     "guide": 2.5,
+    "surveys": 2.7,
     "followup": 3,
     "events": 3,
     "vip": 3.5,  # reads follow-up (a VIP's return-visit cadence)

@@ -15,8 +15,8 @@ from tests.complaints.factories import make_complaint
 from tests.conftest import ROLE_USERNAMES
 from tests.factories import UserFactory
 from tests.followup.factories import make_call, make_plan, plan_template
-from tests.followup.survey_factories import answered, finished_visit
 from tests.guide.factories import exam_order, price
+from tests.surveys.factories import answered, finished_visit
 from tests.zhongdu.factories import DepartmentFactory
 from zhongdu import roles
 from zhongdu.models import AuditEvent, PriceItem

@@ -14,13 +14,14 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from complaints.models import Complaint
-from followup import surveys
-from followup.models import FollowUpCall, SurveyQuestion
+from followup.models import FollowUpCall
+from surveys import services as surveys
+from surveys.models import SurveyQuestion
 from tests.browser import page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
-from tests.followup.factories import satisfaction_survey
 from tests.guide.factories import triaged, walk_in
+from tests.surveys.factories import satisfaction_survey
 from tests.zhongdu.factories import DepartmentFactory
 from zhongdu import roles
 

@@ -346,12 +346,12 @@ def test_the_new_page_without_a_client_sends_to_the_client_search(front_desk_cli
 
 def test_a_complaint_from_a_survey_is_prefilled(consultant_client):
     person = ClientFactory(name="王芳")
-    query = {"client": person.pk, "source": "followup.surveyresponse:3", "words": "等了两个小时"}
+    query = {"client": person.pk, "source": "surveys.surveyresponse:3", "words": "等了两个小时"}
     page = consultant_client.get(NEW, query, **EN)
     assert page.status_code == 200
     form = page.context["form"]
     assert form.initial["channel"] == "survey" and form.initial["words"] == "等了两个小时"
-    assert 'value="followup.surveyresponse:3"' in _body(page) and "王芳" in _body(page)
+    assert 'value="surveys.surveyresponse:3"' in _body(page) and "王芳" in _body(page)
 
 
 def test_a_merged_records_prefilled_complaint_moves_on_with_no_number_in_the_address(
@@ -360,7 +360,7 @@ def test_a_merged_records_prefilled_complaint_moves_on_with_no_number_in_the_add
     survivor, merged = ClientFactory(name="王芳"), ClientFactory(name="王芳")
     Client.objects.filter(pk=merged.pk).update(status=Client.Status.MERGED, merged_into=survivor)
     words = "请回电 138 1234 5678，等了两个小时"
-    query = {"client": merged.pk, "source": "followup.surveyresponse:3", "words": words}
+    query = {"client": merged.pk, "source": "surveys.surveyresponse:3", "words": words}
     moved = consultant_client.get(NEW, query, **EN)
     assert moved.status_code == 302
     assert "1234" not in moved["Location"] and "t=" in moved["Location"]

@@ -5,13 +5,7 @@ import datetime
 from django.utils import timezone
 
 from followup import services
-from followup.models import (
-    CarePlanTemplate,
-    CarePlanTemplateStep,
-    Dimension,
-    SurveyQuestion,
-    SurveyTemplate,
-)
+from followup.models import CarePlanTemplate, CarePlanTemplateStep
 from messaging.models import Kind, Purpose, SmsTemplate
 from tests.clientmgmt.factories import ClientFactory
 
@@ -57,59 +51,6 @@ def make_call(*, client=None, due_on=None, **kwargs):
     return services.call_create(
         client=client or ClientFactory(), due_on=due_on or timezone.localdate(), **kwargs
     )
-
-
-def satisfaction_survey(default=True):
-    template = SurveyTemplate.objects.create(
-        code="satisfaction", name="满意度调查", name_en="Satisfaction survey", is_default=default
-    )
-    for order, dimension in enumerate(
-        [
-            Dimension.DOCTOR,
-            Dimension.NURSING,
-            Dimension.FRONT_DESK,
-            Dimension.ENVIRONMENT,
-            Dimension.WAITING,
-            Dimension.OVERALL,
-        ]
-    ):
-        SurveyQuestion.objects.create(
-            template=template,
-            order=order,
-            text=f"您对{Dimension(dimension).label}满意吗？",
-            text_en=f"How satisfied are you with: {Dimension(dimension).label}?",
-            dimension=dimension,
-        )
-    SurveyQuestion.objects.create(
-        template=template,
-        order=10,
-        text="您愿意向亲友推荐我院吗？",
-        text_en="Would you recommend us?",
-        type=SurveyQuestion.Type.RECOMMEND,
-        dimension=Dimension.RECOMMEND,
-    )
-    SurveyQuestion.objects.create(
-        template=template,
-        order=11,
-        text="您的意见和建议",
-        text_en="Your comments",
-        type=SurveyQuestion.Type.TEXT,
-        dimension=Dimension.COMMENT,
-        required=False,
-    )
-    return template
-
-
-def all_answers(template, score=5, recommend=9, comment=""):
-    answers = {}
-    for question in template.questions.all():
-        if question.type == SurveyQuestion.Type.SCALE:
-            answers[question.pk] = str(score)
-        elif question.type == SurveyQuestion.Type.RECOMMEND:
-            answers[question.pk] = str(recommend)
-        elif question.type == SurveyQuestion.Type.TEXT:
-            answers[question.pk] = comment
-    return answers
 
 
 def days(n):

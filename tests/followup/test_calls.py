@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from clientmgmt.models import Client
 from complaints.models import Complaint
-from followup.models import CallAttempt, FollowUpCall, FollowUpPolicy, SurveyResponse
+from followup.models import CallAttempt, FollowUpCall, FollowUpPolicy
+from surveys.models import SurveyResponse
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import UserFactory
 from tests.followup.factories import days, make_call, make_plan, make_vip, pool_call
@@ -371,7 +372,7 @@ def test_a_reached_client_gives_scores_a_recommendation_the_course_and_a_next_ca
     call.refresh_from_db()
     assert (call.status, call.outcome, call.course) == (Status.DONE, "reached", "improving")
     assert call.rehab_guidance and "客户满意" in call.notes
-    response = SurveyResponse.objects.get(call=call)
+    response = SurveyResponse.objects.get(answered_on_call=call)
     scores = dict(response.answers.filter(score__isnull=False).values_list("dimension", "score"))
     assert scores == {"doctor": 5, "nursing": 4, "overall": 5, "recommend": 9}
     assert response.comment == "恢复得很好" and response.department == visit.department

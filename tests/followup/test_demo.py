@@ -7,8 +7,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from followup.models import CarePlan, CarePlanTemplate, FollowUpCall, SurveyResponse
+from followup.models import CarePlan, CarePlanTemplate, FollowUpCall
 from messaging.models import OutboxMessage
+from surveys.models import SurveyResponse
 
 pytestmark = pytest.mark.django_db
 

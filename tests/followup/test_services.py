@@ -9,30 +9,17 @@ from django.utils import timezone
 
 from clientmgmt.models import Client
 from complaints.models import Complaint
-from followup import services, surveys
-from followup.models import (
-    CallAttempt,
-    CarePlan,
-    CarePlanStep,
-    FollowUpCall,
-    FollowUpPolicy,
-    SurveyInvitation,
-    SurveyResponse,
-)
+from followup import services
+from followup.models import CallAttempt, CarePlan, CarePlanStep, FollowUpCall, FollowUpPolicy
 from guide import services as guide_services
 from messaging.models import OutboxMessage
+from surveys import services as surveys
+from surveys.models import SurveyInvitation, SurveyResponse
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import UserFactory
-from tests.followup.factories import (
-    all_answers,
-    days,
-    make_call,
-    make_plan,
-    plan_template,
-    satisfaction_survey,
-    sms_template,
-)
+from tests.followup.factories import days, make_call, make_plan, plan_template, sms_template
 from tests.guide.factories import exam_package, triaged, walk_in
+from tests.surveys.factories import all_answers, satisfaction_survey
 from tests.zhongdu.factories import DepartmentFactory
 from zhongdu import roles
 from zhongdu.models import CalendarDay
@@ -201,7 +188,7 @@ def test_a_reached_call_records_the_answers_and_the_next_call(handlers):
         rehab_guidance=True,
         next_call_on=days(14),
     )
-    response = SurveyResponse.objects.get(call=call)
+    response = SurveyResponse.objects.get(answered_on_call=call)
     assert response.source == SurveyResponse.Source.CALL
     assert response.department.name == "皮肤科" and response.visit == visit
     assert response.lowest_score == 4 and response.recommend == 9
@@ -245,6 +232,9 @@ def test_a_low_score_on_a_call_starts_service_recovery_within_a_working_day(hand
     )
     recovery = FollowUpCall.objects.get(reason=FollowUpCall.Reason.SERVICE_RECOVERY)
     assert recovery.client == call.client
+    # The call keeps the answers given on it; the recovery call points back to them.
+    call.refresh_from_db()
+    assert recovery.recovery_for == call.survey_response and call.survey_response.lowest_score == 1
     assert recovery.due_on <= timezone.localdate() + datetime.timedelta(days=7)
     assert recovery.assigned_to in handlers
     # Not a complaint: the comment does not say so.

@@ -13,16 +13,16 @@ from openpyxl import load_workbook
 from complaints import services as complaints
 from consult.models import Booking
 from followup import services as followup
-from followup import surveys
-from followup.models import SurveyResponse
 from guide import services as guide
 from guide.models import Charge, Visit
 from reports import figures, packs, rollups, satisfaction, selectors
 from reports.models import DailyFigure, MonthlyReport
+from surveys import services as surveys
+from surveys.models import SurveyResponse
 from tests.clientmgmt.factories import ClientFactory
 from tests.consult.factories import make_booking, make_enquiry
-from tests.followup.factories import all_answers, satisfaction_survey
 from tests.guide.factories import booked_today, checked_in, price, triaged, walk_in
+from tests.surveys.factories import all_answers, satisfaction_survey
 from tests.zhongdu.factories import DepartmentFactory
 from zhongdu import roles
 from zhongdu.models import AuditEvent, Channel, Notification
@@ -182,7 +182,7 @@ def test_unanswered_calls_still_count_on_the_day_they_were_planned_for():
 def test_the_trend_counts_responses_as_the_report_does():
     """A response with a recommend score but no 1-5 answer is a response in the month's total;
     the live trend (this month) counts it too, as the cached months do."""
-    from followup.models import Dimension, SurveyAnswer
+    from surveys.models import Dimension, SurveyAnswer
 
     template = satisfaction_survey()
     _answered(template, score=4, recommend=9)

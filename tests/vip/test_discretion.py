@@ -15,7 +15,7 @@ from tests.clientmgmt.factories import ClientFactory
 from tests.conftest import ROLE_USERNAMES
 from tests.factories import UserFactory
 from tests.followup.factories import make_plan
-from tests.followup.survey_factories import answered
+from tests.surveys.factories import answered
 from vip.models import VipStanding
 from zhongdu import roles
 from zhongdu.models import AuditEvent
@@ -164,12 +164,12 @@ def test_survey_answers_do_not_name_a_vip_to_others(client_for):
     person = make_vip()
     answered(client=person, score=4, comment="服务很好")
     manager = client_for(roles.CLIENT_MANAGER)
-    page = manager.get(reverse("followup:response_list")).content.decode()
+    page = manager.get(reverse("surveys:response_list")).content.decode()
     assert "服务很好" in page and 'data-testid="vip-hidden"' in page
     assert "贵宾甲" not in page
-    weekly = manager.get(reverse("followup:survey_weekly")).content.decode()
+    weekly = manager.get(reverse("surveys:weekly")).content.decode()
     assert "服务很好" in weekly and f"/clients/{person.pk}/" not in weekly
-    officer = client_for(roles.MANAGER).get(reverse("followup:response_list")).content.decode()
+    officer = client_for(roles.MANAGER).get(reverse("surveys:response_list")).content.decode()
     assert "贵宾甲" in officer
 
 
@@ -261,7 +261,7 @@ def test_lists_and_exports_ask_the_discretion_rule_once_whatever_the_number_of_v
         return {row[0]: row[3] for row in rows}, count
 
     def responses():
-        response, count = measured(reverse("followup:response_list"))
+        response, count = measured(reverse("surveys:response_list"))
         return {r.client_id: r.client_shown for r in response.context["page"].items}, count
 
     add_vips(2)

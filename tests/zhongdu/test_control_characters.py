@@ -256,7 +256,7 @@ SHARED_FIELDS = {
 }
 # The model whose first row each URL's argument names, by the URL name's longest prefix.
 ARGUMENT_ROWS = {
-    "survey": ("followup.SurveyInvitation", "token"),
+    "survey": ("surveys.SurveyInvitation", "token"),
     "clientmgmt:client_": ("clientmgmt.Client", "pk"),
     "clientmgmt:health_archive": ("clientmgmt.Client", "pk"),
     "clientmgmt:import_": ("clientmgmt.ClientImport", "token"),
@@ -279,7 +279,7 @@ ARGUMENT_ROWS = {
     "followup:call_": ("followup.FollowUpCall", "pk"),
     "followup:plan_": ("followup.CarePlan", "pk"),
     "followup:visit_slip": ("guide.Visit", "pk"),
-    "followup:survey_round_": ("followup.SurveyRound", "pk"),
+    "surveys:round_": ("surveys.SurveyRound", "pk"),
     "events:event_rsvp": ("events.EventInvitation", "pk"),
     "events:event_": ("events.Event", "pk"),
     "vip:candidate_": ("vip.VipCandidate", "pk"),

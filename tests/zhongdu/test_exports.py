@@ -22,17 +22,17 @@ from openpyxl import load_workbook
 from clientmgmt import services as client_services
 from clientmgmt.models import Client
 from consult.models import Enquiry
-from followup import survey_rounds, surveys
-from followup import tasks as followup_tasks
-from followup.models import Dimension, SurveyQuestion, SurveyTemplate
 from guide import services as guide_services
 from messaging.models import Kind, Purpose, SmsTemplate
 from reports import packs
+from surveys import services as survey_rounds
+from surveys import services as surveys
+from surveys import tasks as survey_tasks
+from surveys.models import Dimension, SurveyQuestion, SurveyTemplate
 from tests.clientmgmt.factories import ClientFactory
 from tests.consult.factories import make_enquiry
-from tests.followup.factories import satisfaction_survey
-from tests.followup.survey_factories import answered
 from tests.guide.factories import price, walk_in
+from tests.surveys.factories import answered, satisfaction_survey
 from tests.vip.factories import policy, vip
 from tests.zhongdu.factories import ChannelFactory, DepartmentFactory
 from zhongdu import exports, roles, sms
@@ -252,8 +252,8 @@ EXPORT_PAGES = {
     "clientmgmt:archive_export": roles.CLIENT_MANAGER,
     "consult:stats_export": roles.MANAGER,
     "vip:vip_costs_export": roles.VIP_MANAGER,
-    "followup:survey_weekly_export": roles.MANAGER,
-    "followup:survey_round_export": roles.CLIENT_MANAGER,
+    "surveys:weekly_export": roles.MANAGER,
+    "surveys:round_export": roles.CLIENT_MANAGER,
     "guide:daily_export": roles.FRONT_DESK,
     "reports:satisfaction_export": roles.MANAGER,
     "reports:pack_export": roles.MANAGER,
@@ -332,7 +332,7 @@ def formula_world(db, settings):
     survey_round = survey_rounds.round_create(
         name="冬季需求调查", template=market, segment={}, send_at=timezone.now(), by=clerk
     )
-    while not followup_tasks.survey_round_send.apply(args=[survey_round.pk]).get():
+    while not survey_tasks.survey_round_send.apply(args=[survey_round.pk]).get():
         pass  # the worker's job, until every invitation is written
     for invitation, text in zip(survey_round.invitations.order_by("pk"), EVIL, strict=False):
         surveys.survey_submit(invitation=invitation, answers={question.pk: text})
@@ -353,9 +353,9 @@ def _requests(name, world, http):
         case "vip:vip_costs_export":
             url = reverse(name, args=[world["clients"][0].pk])
             return [("post", url, {"reason": "核对账单"})]
-        case "followup:survey_weekly_export":
+        case "surveys:weekly_export":
             return [("get", reverse(name), {"week": today})]
-        case "followup:survey_round_export":
+        case "surveys:round_export":
             return [("get", reverse(name, args=[world["round"].pk]), {})]
         case "guide:daily_export":
             return [("get", reverse(name), {"date": today})]

@@ -13,9 +13,8 @@ from consult.forms import BookingForm, EnquiryForm, PublicBookingRequestForm
 from consult.models import Booking, Enquiry
 from events.forms import DoorClientForm, EventForm
 from events.models import Event
-from followup.call_forms import CallNewForm
-from followup.models import CarePlan, SurveyRound
-from followup.survey_forms import SurveyRoundForm
+from followup.forms import CallNewForm
+from followup.models import CarePlan
 from guide.card_forms import CardIssueForm, ExamOrderForm
 from guide.charge_forms import ChargeImportUploadForm
 from guide.forms import ChargeForm, WalkInClientForm
@@ -24,6 +23,8 @@ from messaging.forms import CampaignForm
 from messaging.models import Campaign
 from referrals.forms import ReferralForm
 from referrals.models import Referral
+from surveys.forms import SurveyRoundForm
+from surveys.models import SurveyRound
 from zhongdu.forms import FormKeyField
 
 CREATE_FORMS = [

@@ -277,7 +277,7 @@ GET_FILTER_PAGES = [
     "vip:roster",
     "audit_event_list",
     "guide:daily",
-    "followup:survey_weekly",
+    "surveys:weekly",
 ]
 # What a GET form may ask for in a text box: record numbers and account names, never a person's
 # phone or ID number (those search forms post, above).

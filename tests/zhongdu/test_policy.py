@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 
 from consult.models import BookingPolicy
 from followup.models import FollowUpPolicy
+from surveys.models import SurveyPolicy
 from tests.factories import UserFactory
 from vip.models import VipPolicy
 from zhongdu.models import Immutable, Policy, WorkingHours
 
 pytestmark = pytest.mark.django_db
 
-SINGLETONS = [BookingPolicy, FollowUpPolicy, WorkingHours]
+SINGLETONS = [BookingPolicy, FollowUpPolicy, SurveyPolicy, WorkingHours]
 
 
 @pytest.mark.parametrize("model", SINGLETONS)

@@ -23,9 +23,9 @@ from demo import bench
 from demo.bulk_answers import seed_answers
 from demo.bulk_visits import seed_visits
 from demo.clients import seed_clients
-from followup.models import SurveyAnswer
 from guide.models import Visit
 from reports import rollups, satisfaction
+from surveys.models import SurveyAnswer
 from zhongdu import roles
 
 
