@@ -24,6 +24,8 @@ from messaging.forms import CampaignForm
 from messaging.models import Campaign
 from referrals.forms import ReferralForm
 from referrals.models import Referral
+from vip.forms import EnterpriseImportConfirmForm
+from vip.models import EnterpriseImport
 from zhongdu.forms import FormKeyField
 
 CREATE_FORMS = [
@@ -44,6 +46,7 @@ CREATE_FORMS = [
     ChargeForm,
     ChargeImportUploadForm,
     CampaignForm,
+    EnterpriseImportConfirmForm,
 ]
 # The records those forms write, each keyed by `request_key` (complaints and calls keep the key
 # as their origin, `source` = "form:<key>", under their own unique index).
@@ -61,6 +64,7 @@ KEYED_MODELS = [
     Charge,
     ChargeImport,
     Campaign,
+    EnterpriseImport,
 ]
 
 
