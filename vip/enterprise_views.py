@@ -20,7 +20,7 @@ from clientmgmt.imports import ImportFileError
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_get_for_user, client_search_for_user
 from zhongdu import phones
-from zhongdu.forms import error_text
+from zhongdu.forms import error_text, new_form_key
 from zhongdu.private_query import search_by_post, search_params
 from zhongdu.roles import user_may_open
 
@@ -218,7 +218,9 @@ def _import_preview(request, enterprise):
         "file_name": upload.name,
         "counts": counts,
         "writable": counts[imports.ADD] + counts[imports.NEW],
-        "confirm_form": EnterpriseImportConfirmForm(initial={"payload": payload}),
+        "confirm_form": EnterpriseImportConfirmForm(
+            initial={"payload": payload, "key": new_form_key()}
+        ),
     }
     return render(request, "vip/enterprise_import_preview.html", context)
 
@@ -235,13 +237,14 @@ def _import_confirm(request, enterprise):
         return _upload_page(
             request, enterprise, EnterpriseImportForm(), errors=[str(exc)], status=422
         )
-    counts = imports.enterprise_import_apply(
+    job = imports.enterprise_import_apply(
         enterprise=enterprise,
         rows=rows,
         create_new=form.cleaned_data["new_records"] == form.CREATE,
         file_name=file_name,
         by=request.user,
         request=request,
+        request_key=form.cleaned_data["key"],
     )
     messages.success(
         request,
@@ -249,6 +252,6 @@ def _import_confirm(request, enterprise):
             "Employees added: %(added)s (registered as new clients: %(created)s). Rows left"
             " out: %(skipped)s."
         )
-        % counts,
+        % job.counts,
     )
-    return redirect(enterprise)
+    return redirect(job)

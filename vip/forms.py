@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from guide.selectors import escorts, user_label
 from zhongdu import phones
-from zhongdu.forms import DayField, IdField
+from zhongdu.forms import DayField, FormKeyField, IdField
 from zhongdu.private_query import post_search
 
 from . import services
@@ -411,6 +411,7 @@ class EnterpriseImportConfirmForm(forms.Form):
     CREATE, SKIP = "create", "skip"
 
     payload = forms.CharField(widget=forms.HiddenInput)
+    key = FormKeyField()
     new_records = forms.ChoiceField(
         label=_("Rows that match no client"),
         choices=[
@@ -424,4 +425,4 @@ class EnterpriseImportConfirmForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _embedded_helper("payload", "new_records")
+        self.helper = _embedded_helper("payload", "key", "new_records")

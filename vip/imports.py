@@ -12,6 +12,8 @@ check (clientmgmt.selectors.client_duplicates), since the preview was shown.
 Nothing is written until the preview is confirmed. The preview's rows travel in the confirm
 form, encrypted (they hold ID numbers) and signed for this enterprise and this user, valid for
 an hour; they are matched again at the confirmation, so what changed in between is respected.
+The confirm form carries a one-time key (zhongdu.forms.FormKeyField): a confirmation posted twice
+applies the file once (the record of what it did, vip.models.EnterpriseImport, keeps the key).
 """
 
 import json
@@ -32,9 +34,10 @@ from clientmgmt.services import client_create, client_phone_lock
 from zhongdu import audit, crypto, phones
 from zhongdu.controlchars import cells_checked
 from zhongdu.masking import mask_id_number
+from zhongdu.services import create_once
 
 from . import services
-from .models import Enterprise
+from .models import Enterprise, EnterpriseImport
 
 MAX_ROWS = 2000
 PREVIEW_MAX_AGE = 3600  # seconds between the preview and its confirmation
@@ -233,14 +236,42 @@ def preview_load(payload: str, *, enterprise, user) -> tuple[str, list[ImportRow
 
 
 def enterprise_import_apply(
-    *, enterprise, rows: list[ImportRow], create_new: bool, file_name: str, by, request=None
-) -> dict:
-    """Add the matched clients and (when asked) register the rows that match nobody. Each row in
-    its own savepoint: a row refused (added meanwhile, registered meanwhile) stops nothing.
-    One confirmation per enterprise at a time: a second one (another manager confirming the same
-    file, a double click) waits on the enterprise's row, then matches the rows again and finds
-    them done, instead of registering the same people twice. Returns counts: added, created,
-    skipped."""
+    *,
+    enterprise,
+    rows: list[ImportRow],
+    create_new: bool,
+    file_name: str,
+    by,
+    request=None,
+    request_key: str = "",
+) -> EnterpriseImport:
+    """Add the matched clients and (when asked) register the rows that match nobody; returns the
+    import's record with its counts (added, created, skipped). The confirm form's one-time key
+    (`request_key`): the same confirmation posted twice (a double click, a resubmitted tab)
+    finds the first one's record and applies nothing."""
+    return create_once(
+        EnterpriseImport,
+        request_key,
+        lambda: _import_apply(
+            enterprise=enterprise,
+            rows=rows,
+            create_new=create_new,
+            file_name=file_name,
+            by=by,
+            request=request,
+            request_key=request_key,
+        ),
+    )[0]
+
+
+def _import_apply(
+    *, enterprise, rows, create_new, file_name, by, request, request_key
+) -> EnterpriseImport:
+    """Each row in its own savepoint: a row refused (added meanwhile, registered meanwhile) stops
+    nothing. One confirmation per enterprise at a time: a second one (another manager confirming
+    the same file from another preview) waits on the enterprise's row, then matches the rows again
+    and finds them done, instead of registering the same people twice. The same confirmation
+    racing itself waits there too, and its record is then refused by the key's unique index."""
     counts = {"added": 0, "created": 0, "skipped": 0}
     with transaction.atomic():
         Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
@@ -255,6 +286,13 @@ def enterprise_import_apply(
             counts[outcome] += 1
             if outcome == "created":
                 counts["added"] += 1
+        done = EnterpriseImport.objects.create(
+            enterprise=enterprise,
+            file_name=file_name[:200],
+            imported_by=by,
+            request_key=request_key,
+            **counts,
+        )
         audit.record(
             audit.Action.UPDATE,
             actor=by,
@@ -263,7 +301,7 @@ def enterprise_import_apply(
             object_repr=f"{enterprise.name}: {json.dumps(counts)} from {file_name}"[:200],
             request=request,
         )
-    return counts
+    return done
 
 
 def _apply_row(row: ImportRow, *, enterprise, create_new: bool, by, request) -> str:

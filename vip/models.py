@@ -239,6 +239,55 @@ class EnterpriseMember(models.Model):
         return f"{self.enterprise} · {self.client_id}"
 
 
+class EnterpriseImport(AppendOnlyModel):
+    """A confirmed import of an enterprise's employees (vip.imports) and what it did. Written once,
+    by the confirmation, under the confirm form's one-time key: the same confirmation posted again
+    finds this row and its counts instead of applying the file a second time."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="imports"
+    )
+    file_name = models.CharField(_("file"), max_length=200)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+    added = models.PositiveIntegerField(_("employees added"), default=0)
+    created = models.PositiveIntegerField(_("registered as new clients"), default=0)
+    skipped = models.PositiveIntegerField(_("rows left out"), default=0)
+    # The confirm form's one-time key (zhongdu.forms.FormKeyField): one import per confirmation.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("employee import")
+        verbose_name_plural = _("employee imports")
+        ordering = ["-imported_at", "-pk"]
+        constraints = [
+            # One import per confirm form (a double click on "confirm" imports once).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="enterpriseimport_request_key_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.enterprise} · {self.file_name}"
+
+    def get_absolute_url(self):
+        # An import has no page of its own: its result is shown on the enterprise's page.
+        return self.enterprise.get_absolute_url()
+
+    @property
+    def counts(self) -> dict:
+        return {"added": self.added, "created": self.created, "skipped": self.skipped}
+
+
 class VipStanding(models.Model):
     """A client's VIP standing: one row per client who is or was a VIP. `valid_until` moves on
     every night the client still qualifies; once it passes (the grace period) the standing

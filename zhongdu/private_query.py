@@ -29,8 +29,11 @@ LIFETIME_SECONDS = 30 * 60  # long enough to work through a caller's matches, sh
 KEEP = 20  # tokens per session; the oldest go first
 
 # Seven digits or more, however separated: a phone number (a landline without its area code has
-# seven) or an ID card number. Last-4 searches, ages and years stay below it.
-FULL_NUMBER = re.compile(r"\d(?:[\s\-()./]*\d){6,}")
+# seven) or an ID card number. Last-4 searches, ages and years stay below it. This is the rule's
+# one home: the live searches' script (static/js/app.js) reads the threshold from the page, where
+# base.html renders it on <body data-full-number-digits> ({% full_number_digits %}).
+FULL_NUMBER_DIGITS = 7
+FULL_NUMBER = re.compile(rf"\d(?:[\s\-()./]*\d){{{FULL_NUMBER_DIGITS - 1},}}")
 _NOT_SEARCH_TERMS = {MARKER, TOKEN, "csrfmiddlewaretoken"}
 
 

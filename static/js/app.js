@@ -23,8 +23,13 @@ document.addEventListener("click", (event) => {
 
 // A live search (hx-get) inside [data-private-search] that holds a full phone or ID number posts
 // instead, as the search forms do: the number must not travel in an address. The server side and
-// the rule (seven digits or more, however separated) are zhongdu/private_query.py's.
-const FULL_NUMBER = /\d(?:[\s\-()./]*\d){6,}/;
+// the rule (so many digits or more, however separated) are zhongdu/private_query.py's; the server
+// renders the number of digits on <body data-full-number-digits>. Without it every digit counts:
+// a search that posts is always answered, an address with a full number cannot be taken back.
+const FULL_NUMBER = (() => {
+  const digits = Number.parseInt(document.body.dataset.fullNumberDigits, 10) || 1;
+  return new RegExp(String.raw`\d(?:[\s\-()./]*\d){${digits - 1},}`);
+})();
 document.addEventListener("htmx:configRequest", (event) => {
   const detail = event.detail;
   if (detail.verb !== "get" || !detail.elt.closest("[data-private-search]")) return;

@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib import auth
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +20,7 @@ from clientmgmt.models import Client
 from tests.clientmgmt.factories import ID_NUMBERS
 from tests.vip.factories import client, enterprise, policy, spend, vip
 from vip import services
-from vip.models import Enterprise, EnterpriseMember, VipEvent, VipStanding
+from vip.models import Enterprise, EnterpriseImport, EnterpriseMember, VipEvent, VipStanding
 from zhongdu import roles
 from zhongdu.models import AuditEvent
 
@@ -354,8 +355,8 @@ def _preview(http, firm, upload):
 
 
 def _confirm(http, firm, preview, new_records="create", **extra):
-    payload = preview.context["confirm_form"].initial["payload"]
-    data = {"payload": payload, "new_records": new_records}
+    initial = preview.context["confirm_form"].initial
+    data = {"payload": initial["payload"], "key": initial["key"], "new_records": new_records}
     return http.post(_url("vip:enterprise_import", firm), data, **EN, **extra)
 
 
@@ -434,6 +435,55 @@ def test_confirming_adds_the_found_and_registers_the_new_without_duplicates(
     assert set(_outcomes(again).values()) == {"member"}
     assert "No row can be added" in _body(again)
     assert Client.objects.count() == clients + 1
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("张伟", "13800000001", ""), ("赵磊", "13700000005", "")],  # asks about new records
+        [("张伟", "13800000001", "")],  # nothing new: the choice is a hidden field
+    ],
+)
+def test_the_confirmation_carries_a_one_time_key(vip_manager_client, firm, known, rows):
+    preview = _preview(vip_manager_client, firm, _csv(*rows))
+    key = preview.context["confirm_form"].initial["key"]
+    assert f'name="key" value="{key}"' in _body(preview)
+    again = _preview(vip_manager_client, firm, _csv(*rows))
+    assert again.context["confirm_form"].initial["key"] != key
+
+
+def test_a_double_click_on_confirm_imports_once_and_shows_the_same_result(
+    vip_manager_client, firm, known
+):
+    upload = _csv(
+        ("张伟", "13800000001", ""), ("赵磊", "13700000005", ""), ("陈静", "13800000004", "")
+    )
+    clients = Client.objects.count()
+    preview = _preview(vip_manager_client, firm, upload)
+    pages = [_confirm(vip_manager_client, firm, preview, follow=True) for _click in (1, 2)]
+    job = EnterpriseImport.objects.get()
+    assert (job.enterprise, job.file_name) == (firm, "employees.csv")
+    assert job.imported_by == auth.get_user(vip_manager_client)
+    assert job.counts == {"added": 2, "created": 1, "skipped": 1}
+    for page in pages:
+        assert page.redirect_chain == [(firm.get_absolute_url(), 302)]
+        assert "Employees added: 2 (registered as new clients: 1). Rows left out: 1." in _body(page)
+    assert Client.objects.count() == clients + 1
+    assert EnterpriseMember.objects.filter(enterprise=firm).count() == 2
+    assert AuditEvent.objects.filter(object_repr__contains="employees.csv").count() == 1
+
+
+def test_a_second_preview_of_the_same_file_is_a_second_import_that_adds_nobody(
+    vip_manager_client, firm, known
+):
+    upload = ("张伟", "13800000001", ""), ("赵磊", "13700000005", "")
+    first = _preview(vip_manager_client, firm, _csv(*upload))
+    second = _preview(vip_manager_client, firm, _csv(*upload))
+    _confirm(vip_manager_client, firm, first)
+    page = _confirm(vip_manager_client, firm, second, follow=True)
+    assert "Employees added: 0 (registered as new clients: 0). Rows left out: 2." in _body(page)
+    assert [job.counts["added"] for job in EnterpriseImport.objects.order_by("pk")] == [2, 0]
+    assert EnterpriseMember.objects.filter(enterprise=firm).count() == 2
 
 
 def test_rows_that_match_nobody_may_be_left_out(vip_manager_client, firm, known):

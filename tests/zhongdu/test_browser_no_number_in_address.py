@@ -1,6 +1,6 @@
 """In a real browser: the live client search finds a client by the full number typed into the
 box, and neither the address bar nor any request's address carries it (issue 13); a name search
-keeps its readable address."""
+and a number one digit short of a full one are searched by GET."""
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
@@ -12,15 +12,20 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
+from zhongdu.private_query import FULL_NUMBER_DIGITS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _requested_addresses(browser) -> list[str]:
-    entries = browser.execute_script(
+def _requests(browser) -> list[str]:
+    """The addresses the page requested (htmx's included): a GET's carries its query."""
+    return browser.execute_script(
         "return performance.getEntriesByType('resource').map((e) => e.name)"
     )
-    return [*entries, browser.current_url]
+
+
+def _requested_addresses(browser) -> list[str]:
+    return [*_requests(browser), browser.current_url]
 
 
 def test_the_live_search_finds_a_full_number_without_putting_it_in_an_address(browser):
@@ -56,5 +61,19 @@ def test_the_live_search_finds_a_full_number_without_putting_it_in_an_address(br
     search.send_keys("王芳")
     wait.until(lambda d: "王芳" in d.find_element(By.CSS_SELECTOR, "#client-results").text)
     wait.until(ec.url_contains("?q="))
+
+    # The script's threshold is the server's (read from the page): one digit short of a full
+    # number is still searched by GET, a full number posts and its address is a token.
+    digits = "34567890123456789012"
+    short, full = digits[: FULL_NUMBER_DIGITS - 1], digits[:FULL_NUMBER_DIGITS]
+    search = browser.find_element(By.ID, "client-q")
+    search.clear()
+    search.send_keys(short)
+    wait.until(lambda d: any(f"q={short}" in address for address in _requests(d)))
+    search = browser.find_element(By.ID, "client-q")
+    search.clear()
+    search.send_keys(full)
+    wait.until(ec.url_contains("?t="))
+    assert not [address for address in _requested_addresses(browser) if full in address]
     messages = [entry["message"] for entry in browser.get_log("browser")]
     assert [m for m in messages if "Content Security Policy" in m] == [], messages

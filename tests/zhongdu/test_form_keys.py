@@ -25,6 +25,8 @@ from referrals.forms import ReferralForm
 from referrals.models import Referral
 from surveys.forms import SurveyRoundForm
 from surveys.models import SurveyRound
+from vip.forms import EnterpriseImportConfirmForm
+from vip.models import EnterpriseImport
 from zhongdu.forms import FormKeyField
 
 CREATE_FORMS = [
@@ -45,6 +47,7 @@ CREATE_FORMS = [
     ChargeForm,
     ChargeImportUploadForm,
     CampaignForm,
+    EnterpriseImportConfirmForm,
 ]
 # The records those forms write, each keyed by `request_key` (complaints and calls keep the key
 # as their origin, `source` = "form:<key>", under their own unique index).
@@ -62,6 +65,7 @@ KEYED_MODELS = [
     Charge,
     ChargeImport,
     Campaign,
+    EnterpriseImport,
 ]
 
 

@@ -7,16 +7,18 @@ three spellings and a full ID card number; names and last-4 searches stay readab
 
 import html
 import re
+from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from guide.models import Visit
 from tests.clientmgmt.factories import ClientFactory
 from tests.events.test_events import make_event
 from tests.vip.factories import enterprise
-from zhongdu.private_query import MARKER, TOKEN
+from zhongdu.private_query import FULL_NUMBER_DIGITS, MARKER, TOKEN, holds_full_number
 
 pytestmark = pytest.mark.django_db
 
@@ -239,6 +241,21 @@ def test_names_and_last_four_digits_stay_readable_get_addresses(client_manager_c
     assert posted.status_code == 302
     assert unquote_plus(posted["Location"]) == f"{url}?q={typed}"
     assert TOKEN not in client_manager_client.get(posted["Location"]).context["q"]
+
+
+def test_the_live_searches_read_the_full_number_rule_from_the_server(client_manager_client):
+    """The script that switches live searches to POST (static/js/app.js) takes its threshold from
+    the page, rendered from the Python rule: one home, no second copy to drift."""
+    page = client_manager_client.get(reverse("clientmgmt:client_list"))
+    body = page.content.decode()
+    assert "data-private-search" in body
+    digits = re.search(r'<body[^>]* data-full-number-digits="(\d+)"', body)
+    assert digits and int(digits.group(1)) == FULL_NUMBER_DIGITS
+    assert holds_full_number("1" * FULL_NUMBER_DIGITS)
+    assert not holds_full_number("1" * (FULL_NUMBER_DIGITS - 1))
+    script = (Path(settings.BASE_DIR) / "static" / "js" / "app.js").read_text()
+    assert "dataset.fullNumberDigits" in script
+    assert not re.search(r"\{\d+,\d*\}", script), "a digit count of its own in the script"
 
 
 def test_a_token_is_good_only_in_the_session_that_made_it(client_for, person):

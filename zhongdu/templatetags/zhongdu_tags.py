@@ -1,6 +1,15 @@
 from django import template
 
+from zhongdu import private_query
+
 register = template.Library()
+
+
+@register.simple_tag
+def full_number_digits() -> int:
+    """How many digits make a full phone or ID number (zhongdu.private_query), for the live
+    searches' script, which reads it from base.html's <body data-full-number-digits>."""
+    return private_query.FULL_NUMBER_DIGITS
 
 
 @register.filter
