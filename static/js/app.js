@@ -26,9 +26,11 @@ document.addEventListener("click", (event) => {
 // the rule (so many digits or more, however separated) are zhongdu/private_query.py's; the server
 // renders the number of digits on <body data-full-number-digits>. Without it every digit counts:
 // a search that posts is always answered, an address with a full number cannot be taken back.
+// \p{Nd} is any decimal digit, as Python's \d: full-width digits (１３９…, typed with a Chinese
+// input method) are a number too.
 const FULL_NUMBER = (() => {
   const digits = Number.parseInt(document.body.dataset.fullNumberDigits, 10) || 1;
-  return new RegExp(String.raw`\d(?:[\s\-()./]*\d){${digits - 1},}`);
+  return new RegExp(String.raw`\p{Nd}(?:[\s\-()./]*\p{Nd}){${digits - 1},}`, "u");
 })();
 document.addEventListener("htmx:configRequest", (event) => {
   const detail = event.detail;

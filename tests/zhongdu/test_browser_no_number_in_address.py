@@ -2,6 +2,8 @@
 box, and neither the address bar nor any request's address carries it (issue 13); a name search
 and a number one digit short of a full one are searched by GET."""
 
+from urllib.parse import quote
+
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -75,5 +77,18 @@ def test_the_live_search_finds_a_full_number_without_putting_it_in_an_address(br
     search.send_keys(full)
     wait.until(ec.url_contains("?t="))
     assert not [address for address in _requested_addresses(browser) if full in address]
+
+    # Full-width digits (a Chinese input method) are digits too, as on the server.
+    search = browser.find_element(By.ID, "client-q")
+    search.clear()
+    search.send_keys("王芳")
+    wait.until(ec.url_contains("?q="))
+    wide = "".join(chr(ord(digit) + 0xFEE0) for digit in full)  # ３４５… (U+FF10 onwards)
+    search = browser.find_element(By.ID, "client-q")
+    search.clear()
+    search.send_keys(wide)
+    wait.until(ec.url_contains("?t="))
+    encoded = quote(wide)
+    assert not [a for a in _requested_addresses(browser) if wide in a or encoded in a]
     messages = [entry["message"] for entry in browser.get_log("browser")]
     assert [m for m in messages if "Content Security Policy" in m] == [], messages
