@@ -38,6 +38,7 @@ from messaging.models import OutboxMessage, Purpose
 from surveys import services as surveys
 from surveys.models import CALL_DIMENSIONS, SurveyResponse
 from zhongdu import audit, roles
+from zhongdu.services import create_once
 from zhongdu.workcalendar import WorkCalendar
 
 from .models import (
@@ -577,10 +578,29 @@ def plan_create(
     """A care plan for the client: the template's texts (or those given), and its timepoints
     (the template's defaults from `starts_on`, or `steps` as staff adjusted them). The same
     `request_key` (the form's one-time key) returns the plan it wrote the first time."""
-    if request_key:
-        existing = CarePlan.objects.filter(request_key=request_key).first()
-        if existing is not None:
-            return existing
+
+    def write() -> CarePlan:
+        return _plan_write(
+            client=client,
+            by=by,
+            starts_on=starts_on,
+            template=template,
+            kind=kind,
+            visit=visit,
+            exam_order=exam_order,
+            steps=steps,
+            request=request,
+            request_key=request_key,
+            texts=texts,
+        )
+
+    return create_once(CarePlan, request_key, write)[0]
+
+
+@transaction.atomic
+def _plan_write(
+    *, client, by, starts_on, template, kind, visit, exam_order, steps, request, request_key, texts
+) -> CarePlan:
     _check_client(client)
     if visit is not None and visit.client_id != client.pk:
         raise ValidationError(_("This visit is another client's."))
@@ -595,30 +615,21 @@ def plan_create(
             if name not in texts and hasattr(template, name):
                 texts[name] = getattr(template, name)
     steps = default_steps(template, starts_on) if steps is None else steps
-    try:
-        with transaction.atomic():
-            plan = CarePlan.objects.create(
-                client=client,
-                visit=visit,
-                exam_order=exam_order,
-                template=template,
-                kind=kind,
-                starts_on=starts_on,
-                created_by=by,
-                request_key=request_key,
-                **{name: value or "" for name, value in texts.items()},
-            )
-            for values in steps:
-                step = CarePlanStep.objects.create(plan=plan, **_step_values(values))
-                _schedule_step(step, by=by)
-            audit.record(audit.Action.CREATE, actor=by, obj=plan, request=request)
-    except IntegrityError:
-        # The same form's key committed a moment ago (a second click; a unique index decided).
-        if request_key:
-            existing = CarePlan.objects.filter(request_key=request_key).first()
-            if existing is not None:
-                return existing
-        raise
+    plan = CarePlan.objects.create(
+        client=client,
+        visit=visit,
+        exam_order=exam_order,
+        template=template,
+        kind=kind,
+        starts_on=starts_on,
+        created_by=by,
+        request_key=request_key,
+        **{name: value or "" for name, value in texts.items()},
+    )
+    for values in steps:
+        step = CarePlanStep.objects.create(plan=plan, **_step_values(values))
+        _schedule_step(step, by=by)
+    audit.record(audit.Action.CREATE, actor=by, obj=plan, request=request)
     return plan
 
 

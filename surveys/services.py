@@ -21,6 +21,7 @@ from messaging import services as messaging
 from messaging.models import Purpose
 from messaging.selectors import campaign_recipients
 from zhongdu import audit
+from zhongdu.services import create_once
 
 from .models import (
     Dimension,
@@ -389,10 +390,23 @@ def round_create(
 ) -> SurveyRound:
     """Save the round and start writing its invitations in the background. The same
     `request_key` (the form's one-time key) returns the round it made the first time."""
-    if request_key:
-        existing = SurveyRound.objects.filter(request_key=request_key).first()
-        if existing is not None:
-            return existing
+
+    def write() -> SurveyRound:
+        return _round_write(
+            name=name,
+            template=template,
+            segment=segment,
+            send_at=send_at,
+            by=by,
+            request=request,
+            request_key=request_key,
+        )
+
+    return create_once(SurveyRound, request_key, write)[0]
+
+
+@transaction.atomic
+def _round_write(*, name, template, segment, send_at, by, request, request_key) -> SurveyRound:
     if template.kind != SurveyTemplate.Kind.MARKET or not template.active:
         raise ValidationError(_("Choose an active market survey."))
     if not template.questions.exists():
@@ -404,25 +418,20 @@ def round_create(
     from .tasks import survey_round_send  # the task module imports this one
 
     days = SurveyPolicy.current().survey_valid_days
-    try:
-        with transaction.atomic():
-            survey_round = SurveyRound.objects.create(
-                request_key=request_key,
-                name=name,
-                template=template,
-                segment=segment,
-                send_at=send_at,
-                expires_at=send_at + datetime.timedelta(days=days),
-                total=round_recipients(segment).count(),
-                started_at=timezone.now(),
-                progress_at=timezone.now(),
-                created_by=by,
-            )
-            audit.record(audit.Action.CREATE, actor=by, obj=survey_round, request=request)
-            survey_round_send.delay_on_commit(survey_round.pk)
-    except IntegrityError:
-        # The same key committed a moment ago, from a second click (a unique index decided).
-        return SurveyRound.objects.get(request_key=request_key)
+    survey_round = SurveyRound.objects.create(
+        request_key=request_key,
+        name=name,
+        template=template,
+        segment=segment,
+        send_at=send_at,
+        expires_at=send_at + datetime.timedelta(days=days),
+        total=round_recipients(segment).count(),
+        started_at=timezone.now(),
+        progress_at=timezone.now(),
+        created_by=by,
+    )
+    audit.record(audit.Action.CREATE, actor=by, obj=survey_round, request=request)
+    survey_round_send.delay_on_commit(survey_round.pk)
     return survey_round
 
 
