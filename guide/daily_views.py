@@ -17,17 +17,18 @@ from django.views.decorators.http import require_GET
 
 from consult.services import DAY_OVER_HOUR
 from zhongdu.exports import audited_download
+from zhongdu.forms import SHOWN_FIRST_DAY, SHOWN_LAST_DAY
 from zhongdu.roles import user_may_open
 
 from . import exports, selectors
-from .charge_forms import FIRST_DAY, LAST_DAY, DayForm
+from .charge_forms import DayForm
 
 
 def _day(request) -> tuple[DayForm, datetime.date]:
     """The form and the day it asks for; today when the day is missing or malformed (the form
     then carries the error)."""
     form = DayForm(request.GET or None, initial={"date": timezone.localdate()})
-    day = form.cleaned_data.get("date") if form.is_valid() else None
+    day = form.day
     return form, day or timezone.localdate()
 
 
@@ -43,8 +44,8 @@ def daily(request):
         "tables": exports.daily_tables(figures),
         "is_today": day == timezone.localdate(),
         "is_future": day > timezone.localdate(),
-        "previous_day": day - one_day if day > FIRST_DAY else None,
-        "next_day": day + one_day if day < LAST_DAY else None,
+        "previous_day": day - one_day if day > SHOWN_FIRST_DAY else None,
+        "next_day": day + one_day if day < SHOWN_LAST_DAY else None,
         "sweep_hour": f"{DAY_OVER_HOUR}:00",
         "may_open_queue": user_may_open(request.user, "consult:queue"),
         "export_url": reverse("guide:daily_export") + "?" + urlencode({"date": day.isoformat()}),

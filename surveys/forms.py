@@ -10,16 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from messaging.forms import SegmentFields
-from zhongdu.forms import FormKeyField, MomentField, new_form_key
+from zhongdu.forms import DayPickerForm, FormKeyField, MomentField, new_form_key
 from zhongdu.models import Department
 
 from .models import SurveyQuestion, SurveyResponse, SurveyTemplate
-
-# The summary covers the hospital's own years; beyond them a date is a typing mistake (and the
-# previous/next week links must stay within what a date can hold). The week field is a plain
-# DateField bounded here, with its own message, rather than zhongdu.forms.DayField (1900–2099).
-FIRST_DAY = datetime.date(2000, 1, 1)
-LAST_DAY = datetime.date(2099, 12, 31)
 
 Type = SurveyQuestion.Type
 SCALES = {
@@ -89,35 +83,11 @@ class SurveyForm(forms.Form):
         }
 
 
-class WeekForm(forms.Form):
+class WeekForm(DayPickerForm):
     """Any day of the week to show; this week when it is missing or malformed."""
 
-    week = forms.DateField(
-        label=_("Any day of the week"),
-        required=False,
-        widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": _("Write the day as 2026-03-01.")},
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_class = "d-print-none mb-3"
-        self.helper.disable_csrf = True
-        self.helper.layout = Row(
-            Column("week", css_class="col-sm-6 col-md-4 col-lg-3"),
-            Column(Submit("show", _("Show")), css_class="col-auto align-self-end mb-3"),
-        )
-
-    def clean_week(self):
-        day = self.cleaned_data["week"]
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(
-                _("Choose a day between %(first)s and %(last)s.")
-                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
-            )
-        return day
+    day_field = "week"
+    day_label = _("Any day of the week")
 
 
 class ResponseFilterForm(WeekForm):

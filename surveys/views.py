@@ -26,11 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clientmgmt.selectors import clients_shown_for_user
 from zhongdu.exports import audited_download
+from zhongdu.forms import SHOWN_FIRST_DAY, SHOWN_LAST_DAY
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
 from . import exports, selectors, services
-from .forms import FIRST_DAY, LAST_DAY, ResponseFilterForm, SurveyForm, SurveyRoundForm, WeekForm
+from .forms import ResponseFilterForm, SurveyForm, SurveyRoundForm, WeekForm
 
 # Two-character surnames: the given name starts after them (欧阳娜娜 → 娜娜).
 # (A split string: thirty quoted pairs would take thirty lines once formatted.)
@@ -150,8 +151,7 @@ def _week(request) -> tuple[WeekForm, datetime.date]:
     """The form and the day it asks for; today when the day is missing or malformed (the form
     then carries the error)."""
     form = WeekForm(request.GET or None)
-    day = form.cleaned_data.get("week") if form.is_valid() else None
-    return form, day or timezone.localdate()
+    return form, form.day or timezone.localdate()
 
 
 @require_GET
@@ -167,8 +167,8 @@ def weekly(request):
         "tables": exports.weekly_tables(summary),
         "comments": _comment_rows(summary, request.user),
         "is_this_week": start == this_week,
-        "previous_week": start - week if start - week >= FIRST_DAY else None,
-        "next_week": start + week if start + week <= LAST_DAY else None,
+        "previous_week": start - week if start - week >= SHOWN_FIRST_DAY else None,
+        "next_week": start + week if start + week <= SHOWN_LAST_DAY else None,
         "export_url": reverse("surveys:weekly_export")
         + "?"
         + urlencode({"week": start.isoformat()}),

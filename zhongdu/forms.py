@@ -26,6 +26,55 @@ def _check_day(day: datetime.date | None) -> None:
         )
 
 
+# The days a page of figures may show (a day's or a week's): the hospital's own years; beyond
+# them a date is a typing mistake, and the previous/next links must stay within what a date can
+# hold.
+SHOWN_FIRST_DAY = datetime.date(2000, 1, 1)
+SHOWN_LAST_DAY = LAST_DAY
+
+
+class DayPickerForm(forms.Form):
+    """The GET form above a page of one day's or one week's figures: one optional day field
+    (`day_field`, labelled `day_label`). A missing or malformed day is not an error page: the
+    view shows today and the form says what was wrong."""
+
+    day_field = "date"
+    day_label = _("Day")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.day_field] = forms.DateField(
+            label=self.day_label,
+            required=False,
+            widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d"),
+            error_messages={"invalid": _("Write the day as 2026-03-01.")},
+        )
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "d-print-none mb-3"
+        self.helper.disable_csrf = True
+        self.helper.layout = Row(
+            Column(self.day_field, css_class="col-sm-6 col-md-4 col-lg-3"),
+            Column(Submit("show", _("Show")), css_class="col-auto align-self-end mb-3"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        day = cleaned.get(self.day_field)
+        if day is not None and not SHOWN_FIRST_DAY <= day <= SHOWN_LAST_DAY:
+            self.add_error(
+                self.day_field,
+                _("Choose a day between %(first)s and %(last)s.")
+                % {"first": SHOWN_FIRST_DAY.isoformat(), "last": SHOWN_LAST_DAY.isoformat()},
+            )
+        return cleaned
+
+    @property
+    def day(self) -> datetime.date | None:
+        """The day asked for, or None when it is missing or malformed."""
+        return self.cleaned_data.get(self.day_field) if self.is_valid() else None
+
+
 def error_text(exc: ValidationError) -> str:
     """What a refused action says to the user: the messages of a service's ValidationError as
     one line, for a flash message."""
