@@ -12,7 +12,9 @@ so a model that takes it up keeps its table. What still works, on purpose:
   the system's own re-pointing of rows (a client merge moves the merged record's history to the
   survivor; its undo moves it back), never for changing what a row says.
 
-On Postgres the audit trail also has a trigger refusing UPDATE and DELETE (zhongdu/migrations).
+On Postgres the audit trail also has a trigger refusing UPDATE and DELETE (zhongdu/migrations),
+and in production the application's database role may only insert into and read it
+(zhongdu/dbroles.py).
 """
 
 from django.core.exceptions import ValidationError
