@@ -7,12 +7,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from django.conf import settings
 
 from tests.zhongdu.test_settings import PRODUCTION
+from zhongdu import dbroles
 
 ROOT = Path(settings.BASE_DIR)
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -159,3 +161,96 @@ def test_the_compose_environment_with_its_defaults_passes_the_deploy_check():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Database roles (zhongdu/dbroles.py): migrate as the owner, the application as a role that
+# may only insert into and read the audit trail. The postgres service's environment is the one
+# source of the two names; the init script reads them from it.
+
+POSTGRES = COMPOSE["services"]["postgres"]["environment"]
+OWNER, APP = POSTGRES["ZHONGDU_DB_OWNER"], POSTGRES["ZHONGDU_DB_APP"]
+INITDB = "/docker-entrypoint-initdb.d/"
+
+
+def _database_url(service: str):
+    return urlsplit(_interpolate(_environment(service)["DATABASE_URL"], {}))
+
+
+def _init_script() -> Path:
+    mounts = [v.split(":") for v in COMPOSE["services"]["postgres"]["volumes"]]
+    scripts = [source for source, target, *_ in mounts if target.startswith(INITDB)]
+    assert len(scripts) == 1, mounts
+    return ROOT / scripts[0]
+
+
+def test_postgres_runs_the_role_script_from_the_repository_when_it_creates_the_database():
+    script = _init_script()
+    assert script.is_file()
+    # The image runs an executable *.sh (and only sources one that is not).
+    assert script.suffix == ".sh" and os.access(script, os.X_OK)
+    mounts = COMPOSE["services"]["postgres"]["volumes"]
+    assert any(m.startswith(f"./{script.relative_to(ROOT)}:{INITDB}") for m in mounts)
+
+
+def test_the_owner_the_application_role_and_the_superuser_are_three_roles():
+    assert len({OWNER, APP, POSTGRES["POSTGRES_USER"]}) == 3
+    owner_password = REFERENCE.fullmatch(POSTGRES["ZHONGDU_DB_OWNER_PASSWORD"])
+    app_password = REFERENCE.fullmatch(POSTGRES["ZHONGDU_DB_APP_PASSWORD"])
+    assert owner_password["name"] != app_password["name"]
+    assert owner_password["arg"] != app_password["arg"]
+
+
+def test_migrate_connects_as_the_owner_and_grants_the_application_role_after_migrating():
+    url = _database_url("migrate")
+    assert (url.username, url.path) == (OWNER, f"/{POSTGRES['POSTGRES_DB']}")
+    assert url.password == _interpolate(POSTGRES["ZHONGDU_DB_OWNER_PASSWORD"], {})
+    shell, flag, command = COMPOSE["services"]["migrate"]["command"]
+    assert (shell, flag) == ("sh", "-c")
+    # Each step runs only if the one before succeeded: web, worker and beat wait for the end.
+    steps = [step.strip() for step in command.split("&&")]
+    grant = f"python manage.py db_grant_app_role {APP}"
+    assert steps.index(grant) > steps.index("python manage.py migrate --noinput")
+    # Everything else migrate gets is what the application gets.
+    migrate = _environment("migrate")
+    assert {k: v for k, v in migrate.items() if k != "DATABASE_URL"} == {
+        k: v for k, v in _environment("web").items() if k != "DATABASE_URL"
+    }
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_web_worker_and_beat_connect_as_the_application_role(service):
+    url = _database_url(service)
+    assert (url.username, url.path) == (APP, f"/{POSTGRES['POSTGRES_DB']}")
+    assert url.username not in {OWNER, POSTGRES["POSTGRES_USER"]}
+    assert url.password == _interpolate(POSTGRES["ZHONGDU_DB_APP_PASSWORD"], {})
+    assert (url.hostname, url.port) == ("postgres", 5432)
+
+
+def test_the_init_script_makes_both_roles_and_the_owners_default_privileges():
+    script = _init_script().read_text()
+    for variable in POSTGRES:
+        if variable.startswith("ZHONGDU_DB_"):
+            assert f'"${{{variable}:?' in script, f"the script does not require {variable}"
+    assert '-v owner="$ZHONGDU_DB_OWNER"' in script
+    assert '-v app="$ZHONGDU_DB_APP"' in script
+    sql = " ".join(script.split("<<'SQL'", 1)[1].split())
+    assert 'CREATE ROLE :"owner" LOGIN NOSUPERUSER' in sql
+    assert 'CREATE ROLE :"app" LOGIN NOSUPERUSER' in sql
+    assert 'ALTER DATABASE :"db" OWNER TO :"owner";' in sql
+    default = (
+        r'ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public'
+        r' GRANT (.+?) ON (\w+) TO :"app";'
+    )
+    granted = {kind: set(privileges.split(", ")) for privileges, kind in re.findall(default, sql)}
+    # The same privileges db_grant_app_role gives on the tables that exist; never TRUNCATE.
+    assert granted == {
+        "TABLES": set(dbroles.TABLE_PRIVILEGES),
+        "SEQUENCES": set(dbroles.SEQUENCE_PRIVILEGES),
+    }
+    assert dbroles.SCHEMA == "public"
+
+
+def test_the_health_check_waits_for_the_server_the_init_script_has_finished_with():
+    # During the init scripts the image's server listens on its socket only.
+    check = " ".join(COMPOSE["services"]["postgres"]["healthcheck"]["test"])
+    assert "pg_isready -h 127.0.0.1" in check
