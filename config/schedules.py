@@ -5,6 +5,9 @@ command creates what is missing and leaves edited schedules alone."""
 DEFAULT_SCHEDULES = [
     # (name, task, every seconds)
     ("zhongdu.heartbeat", "zhongdu.tasks.heartbeat", 60),
+    # Seals the audit rows older than AUDIT_SEAL_LAG_SECONDS into chained HMAC blocks
+    # (zhongdu.services.audit_seal; checked by `manage.py audit_verify`).
+    ("zhongdu.audit_seal", "zhongdu.tasks.audit_seal", 60),
     # Due and lost messages are queued, abandoned claims settled (messaging.services).
     ("messaging.outbox_sweep", "messaging.tasks.outbox_sweep", 10),
     # Keeps four weeks of dated clinic sessions ahead of today; existing sessions are left alone.

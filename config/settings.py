@@ -334,6 +334,9 @@ if DEBUG:
     SEARCH_HASH_KEY = env.str(
         "SEARCH_HASH_KEY", default=hashlib.sha256(f"hash:{SECRET_KEY}".encode()).hexdigest()
     )
+    AUDIT_SEAL_KEYS = env.list(
+        "AUDIT_SEAL_KEYS", default=[hashlib.sha256(f"audit-seal:{SECRET_KEY}".encode()).hexdigest()]
+    )
 else:
     FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
     SEARCH_HASH_KEY = env.str("SEARCH_HASH_KEY", default="")
@@ -341,6 +344,18 @@ else:
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEYS and SEARCH_HASH_KEY must be set when DJANGO_DEBUG is false."
         )
+    AUDIT_SEAL_KEYS = env.list("AUDIT_SEAL_KEYS", default=[])
+    if not AUDIT_SEAL_KEYS:
+        raise ImproperlyConfigured("AUDIT_SEAL_KEYS must be set when DJANGO_DEBUG is false.")
+# The audit trail is sealed in chained HMAC blocks (zhongdu/auditseal.py) with AUDIT_SEAL_KEYS:
+# comma-separated secrets, the first seals new blocks, the others only verify the blocks they
+# sealed (rotation). They live outside the database, so whoever can rewrite audit rows cannot
+# rewrite the seals. Make one with `python -c "import secrets; print(secrets.token_hex(32))"`.
+# Only rows older than the lag are sealed: longer than any transaction that writes an audit row
+# stays open (requests, task batches), or its late commit would read as an insertion.
+AUDIT_SEAL_LAG_SECONDS = 300
+# Rows per block, at most (each block keeps 16 bytes a row to name a row that no longer matches).
+AUDIT_SEAL_BATCH_SIZE = 2000
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -60,6 +60,7 @@ def main():
             "DJANGO_ALLOWED_HOSTS": "localhost",
             "FIELD_ENCRYPTION_KEYS": "Wm3vH0w4n7QKfXq5b1o8Yx2cLp6Tz9Rj3Ue0Sa4Dk1E=",
             "SEARCH_HASH_KEY": "bench-only",
+            "AUDIT_SEAL_KEYS": "bench-only",
         }
         with WorkerProcess(env, concurrency=args.concurrency):
             time.sleep(3)  # let the pool start before the clock does

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, CalendarDay, Heartbeat, WorkingHours
+from .models import AuditEvent, AuditSeal, CalendarDay, Heartbeat, WorkingHours
 
 admin.site.site_header = _("Zhongdu customer-service centre")
 admin.site.site_title = _("Zhongdu administration")
@@ -92,6 +92,15 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditSeal)
+class AuditSealAdmin(ReadOnlyAdmin):
+    """The seals over the audit trail, to look at; `manage.py audit_verify` checks them."""
+
+    list_display = ("pk", "first_audit_id", "last_audit_id", "row_count", "key_id", "sealed_at")
+    exclude = ("row_macs",)  # 16 bytes a row of binary: nothing to read
+    show_full_result_count = False
 
 
 @admin.register(Heartbeat)

@@ -38,7 +38,7 @@ APPEND_ONLY_SEQUENCE_REFUSED = ("UPDATE",)
 # The application may not lock their rows either: SELECT ... FOR UPDATE or FOR SHARE and LOCK
 # TABLE in SHARE mode or stronger need UPDATE. Code that must serialise over them (a job sealing
 # the audit trail) takes an advisory lock, or locks a row of an ordinary table.
-APPEND_ONLY_MODELS = ("zhongdu.AuditEvent",)
+APPEND_ONLY_MODELS = ("zhongdu.AuditEvent", "zhongdu.AuditSeal")
 
 # Unquoted Postgres identifiers only: the role name is written into the SQL (GRANT takes no
 # parameters), so anything else is refused rather than quoted.

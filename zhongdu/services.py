@@ -1,12 +1,16 @@
+import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Heartbeat, Notification
+from . import auditseal
+from .models import AuditSeal, Heartbeat, Notification
 
 T = TypeVar("T")
 
@@ -67,3 +71,82 @@ def notify_role(*, role: str, text: str, url: str = "") -> int:
 
     users = get_user_model().objects.filter(is_active=True, groups__name=role).distinct()
     return sum(notify(user, text, url) is not None for user in users)
+
+
+# --- The audit seal -------------------------------------------------------------------------
+
+# The advisory lock sealers take turns on (a fixed 64-bit number: "zhongdu audit seal").
+AUDIT_SEAL_LOCK = int.from_bytes(
+    hashlib.blake2b(b"zhongdu-audit-seal", digest_size=8).digest(), "big", signed=True
+)
+
+
+def audit_seal() -> AuditSeal | None:
+    """Seal the next block of the audit trail: the rows after the last block, in id order, up to
+    AUDIT_SEAL_BATCH_SIZE, stopping at the first row younger than AUDIT_SEAL_LAG_SECONDS (why:
+    zhongdu/auditseal.py). Returns the block, or None when there was nothing old enough to seal
+    or another sealer is at work.
+
+    Writers never wait for it: it reads committed rows and takes no lock on them. Sealers take
+    turns on a transaction-scoped advisory lock on Postgres (a second one gives up at once, as
+    the first is sealing the same rows); the unique previous digest and first id refuse a second
+    block for the same rows anywhere else (SQLite has one writer at a time anyway)."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.AUDIT_SEAL_LAG_SECONDS)
+    seal_key_id, key = auditseal.sealing_key()
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [AUDIT_SEAL_LOCK])
+                    if not cursor.fetchone()[0]:
+                        return None
+            last = AuditSeal.objects.order_by("-first_audit_id").first()
+            rows = auditseal.sealable_rows()
+            if last is not None:
+                rows = rows.filter(id__gt=last.last_audit_id)
+            ids, macs = [], []
+            for row in rows[: settings.AUDIT_SEAL_BATCH_SIZE]:
+                if row[1] >= cutoff:  # occurred_at: too fresh; this row and all after it wait
+                    break
+                ids.append(row[0])
+                macs.append(auditseal.row_mac(key, row))
+            if not ids:
+                return None
+            block = AuditSeal(
+                first_audit_id=ids[0],
+                last_audit_id=ids[-1],
+                row_count=len(ids),
+                previous_digest=last.digest if last is not None else "",
+                key_id=seal_key_id,
+                sealed_at=now,
+                row_macs=auditseal.pack_row_macs(ids, macs),
+            )
+            block.digest = auditseal.block_digest(
+                key,
+                key_id=block.key_id,
+                previous_digest=block.previous_digest,
+                first_audit_id=block.first_audit_id,
+                last_audit_id=block.last_audit_id,
+                row_count=block.row_count,
+                sealed_at=block.sealed_at,
+                macs=macs,
+            )
+            block.save()
+            return block
+    except IntegrityError:
+        # Another sealer wrote the block for these rows first (the unique previous digest or
+        # first id refused this one): nothing lost, the next run starts after its block.
+        if AuditSeal.objects.filter(first_audit_id__gte=ids[0]).exists():
+            return None
+        raise
+
+
+def audit_seal_pending(*, max_blocks: int = 50) -> list[AuditSeal]:
+    """Seal what is old enough, a block (one transaction) at a time, at most `max_blocks`
+    (the beat job's time limit; the next run goes on). Safe to re-run: it starts after the last
+    block."""
+    blocks = []
+    while len(blocks) < max_blocks and (block := audit_seal()) is not None:
+        blocks.append(block)
+    return blocks

@@ -14,8 +14,8 @@ from django.db import DatabaseError, connection, models, transaction
 
 from clientmgmt.models import Client
 from tests.clientmgmt.factories import ClientFactory
-from zhongdu import audit, dbroles
-from zhongdu.models import AppendOnlyModel, AuditEvent
+from zhongdu import audit, dbroles, services
+from zhongdu.models import AppendOnlyModel, AuditEvent, AuditSeal
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,7 @@ ROLE = "zhongdu_test_app"
 # SQLSTATE insufficient_privilege: "permission denied for table" and "must be owner of table".
 INSUFFICIENT_PRIVILEGE = "42501"
 AUDIT_TABLE = AuditEvent._meta.db_table
+SEAL_TABLE = AuditSeal._meta.db_table
 ALL_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
@@ -113,6 +114,28 @@ def test_the_app_role_cannot_change_empty_alter_or_drop_the_audit_trail(app_role
 
 
 @on_postgres
+def test_the_app_role_seals_the_audit_trail_but_cannot_change_or_empty_the_seals(
+    app_role, settings
+):
+    settings.AUDIT_SEAL_LAG_SECONDS = 0
+    audit.record(audit.Action.VIEW, object_type="client", object_id="7")
+    with acting_as(app_role):
+        # The beat job runs as the application role: reading the rows, an advisory lock, an
+        # INSERT of the block.
+        block = services.audit_seal()
+        assert block is not None and block.row_count >= 1
+        for sql in (
+            f"UPDATE {SEAL_TABLE} SET digest = ''",
+            f"DELETE FROM {SEAL_TABLE}",
+            f"TRUNCATE {SEAL_TABLE}",
+            f"ALTER TABLE {SEAL_TABLE} DISABLE TRIGGER ALL",
+        ):
+            assert _refused(sql) == INSUFFICIENT_PRIVILEGE, sql
+    assert AuditSeal.objects.filter(pk=block.pk).exists()
+    assert _table_privileges(app_role, SEAL_TABLE) == {"SELECT", "INSERT"}
+
+
+@on_postgres
 def test_the_app_role_cannot_give_itself_back_what_was_taken(app_role):
     with acting_as(app_role), connection.cursor() as cursor:
         # Postgres only warns ("no privileges were granted"): it holds no grant option.
@@ -134,9 +157,10 @@ def test_the_app_role_works_the_ordinary_tables_as_usual(app_role):
 @on_postgres
 def test_every_table_gets_exactly_the_application_privileges(app_role):
     tables = connection.introspection.django_table_names(only_existing=True)
-    assert AUDIT_TABLE in tables
+    protected = {model._meta.db_table for model in dbroles.append_only_models()}
+    assert {AUDIT_TABLE, SEAL_TABLE} <= protected <= set(tables)
     for table in tables:
-        expected = {"SELECT", "INSERT"} if table == AUDIT_TABLE else set(dbroles.TABLE_PRIVILEGES)
+        expected = {"SELECT", "INSERT"} if table in protected else set(dbroles.TABLE_PRIVILEGES)
         assert _table_privileges(app_role, table) == expected, table
 
 

@@ -14,6 +14,7 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "kefu.zhongdu.example",
     "FIELD_ENCRYPTION_KEYS": "Wm3vH0w4n7QKfXq5b1o8Yx2cLp6Tz9Rj3Ue0Sa4Dk1E=",
     "SEARCH_HASH_KEY": "d1f0c6a7b2e94f3e8a5c7b9d0e1f2a3b",
+    "AUDIT_SEAL_KEYS": "5e0c2b7f9a1d4e6c8b3a5f7d9e1c2b4a6f8d0e2c4b6a8f1d3e5c7b9a0d2f4e6c",
 }
 
 

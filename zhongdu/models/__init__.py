@@ -1,5 +1,6 @@
 from .appendonly import AppendOnlyModel, AppendOnlyQuerySet, Immutable
 from .audit import AuditAction, AuditEvent, Heartbeat
+from .auditseal import AuditSeal
 from .calendar import CalendarDay, WorkingHours
 from .directory import (
     Channel,
@@ -18,6 +19,7 @@ __all__ = [
     "AppendOnlyQuerySet",
     "AuditAction",
     "AuditEvent",
+    "AuditSeal",
     "CalendarDay",
     "Channel",
     "ClinicSession",
