@@ -65,7 +65,12 @@ def test_seed_demo_refuses_a_short_password():
 def test_demo_users_can_sign_in(client):
     call_command("seed_demo", password="winter-plum-2026")
     response = client.post(
-        "/accounts/login/", {"username": "frontdesk", "password": "winter-plum-2026"}
+        "/accounts/login/",
+        {
+            "login_view-current_step": "auth",
+            "auth-username": "frontdesk",
+            "auth-password": "winter-plum-2026",
+        },
     )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
