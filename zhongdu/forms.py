@@ -7,7 +7,6 @@ from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 from django_otp.forms import OTPAuthenticationFormMixin
 from two_factor import forms as two_factor_forms
 
@@ -197,10 +196,8 @@ _OTP_ERROR_MESSAGES = {
     **OTPAuthenticationFormMixin.otp_error_messages,
     "token_required": _("Enter the code from your authenticator app."),
     "invalid_token": WRONG_CODE,
-    "n_failed_attempts": ngettext_lazy(
-        "Too many wrong codes (%(failure_count)d). Wait a moment before you try again.",
-        "Too many wrong codes (%(failure_count)d). Wait a moment before you try again.",
-        "failure_count",
+    "n_failed_attempts": _(
+        "Too many wrong codes in a row (%(failure_count)d). Wait a moment, then try again."
     ),
     "verification_not_allowed": _("Codes cannot be checked at the moment. Try again shortly."),
 }
