@@ -182,8 +182,9 @@ TWO_FACTOR_REQUIRED_ROLES = env.list(
 )
 # The password step is forgotten if the code does not follow within five minutes.
 TWO_FACTOR_LOGIN_TIMEOUT = 300
-# The admin's own sign-in page sends to the project's (it would skip the second factor).
-TWO_FACTOR_PATCH_ADMIN = True
+# The admin's own sign-in page sends to the project's (zhongdu.admin.admin_login), not the
+# library's patch, which sent administrators already signed in there too.
+TWO_FACTOR_PATCH_ADMIN = False
 # A page that needs a verified session (backup codes) sends an unverified one to the account's
 # two-factor page, which offers to enrol; the sign-in page would send a signed-in user back.
 OTP_LOGIN_URL = "two_factor:profile"

@@ -226,10 +226,19 @@ def test_a_removed_device_stops_verifying_its_sessions_within_a_minute(client, m
     assert response["Location"].startswith(SETUP)
 
 
-def test_the_admins_own_sign_in_page_sends_to_the_two_factor_sign_in(client):
-    response = client.get("/admin/login/")
-    assert response.status_code == 302
-    assert response["Location"].startswith(LOGIN)
+def test_the_admins_own_sign_in_page_is_the_two_factor_sign_in(client_for):
+    administrator = client_for(roles.ADMINISTRATOR)
+    # Signed in and verified: on to the admin, as Django's own admin sign-in does.
+    going_on = administrator.get("/admin/login/?next=/admin/auth/")
+    assert going_on["Location"] == "/admin/auth/"
+    # A password posted to the admin's form signs nobody in: it is not a sign-in form.
+    administrator.post(reverse("logout"))
+    _user(roles.FRONT_DESK)
+    posted = administrator.post(
+        "/admin/login/", {"username": "lin", "password": TEST_PASSWORD}, follow=False
+    )
+    assert posted["Location"].startswith(LOGIN)
+    assert not _signed_in(administrator)
 
 
 # --- Other staff --------------------------------------------------------------------------------
