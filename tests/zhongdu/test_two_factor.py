@@ -5,6 +5,7 @@ their forms post them, codes computed from the device's secret."""
 
 import time
 from base64 import b32decode
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -177,6 +178,19 @@ def test_the_wrong_code_message_is_in_chinese_by_default(client):
     assert "身份验证器应用中的验证码" in body  # the field's label
 
 
+def test_a_code_long_after_the_password_starts_the_sign_in_again(client, monkeypatch):
+    device = _device(_user(roles.MANAGER))
+    _password_step(client)
+    code = _code(device)
+    # The wizard's clock (the library's module), five minutes and a second later.
+    later = SimpleNamespace(time=lambda: time.time() + 301)
+    monkeypatch.setattr("two_factor.views.core.time", later)
+    page = _code_step(client, code)
+    assert "sign in again" in page.content.decode()
+    assert "auth-username" in page.content.decode()
+    assert not _signed_in(client)
+
+
 def test_a_backup_code_signs_in_once(client):
     user = _user(roles.MANAGER)
     _device(user)
@@ -220,8 +234,9 @@ def test_a_removed_device_stops_verifying_its_sessions_within_a_minute(client, m
     _code_step(client, _code(device))
     assert client.get("/clients/").status_code == 200
     device.delete()
-    now = time.time()
-    monkeypatch.setattr("zhongdu.middleware.time.time", lambda: now + 61)
+    # The middleware's clock, a minute and a second later.
+    later = SimpleNamespace(time=lambda: time.time() + 61)
+    monkeypatch.setattr("zhongdu.middleware.time", later)
     response = client.get("/clients/")
     assert response["Location"].startswith(SETUP)
 
