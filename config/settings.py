@@ -53,6 +53,12 @@ INSTALLED_APPS = [
     "template_partials",
     "django_htmx",
     "axes",
+    # Two-factor sign-in: django-otp's devices (authenticator apps, backup codes) and
+    # django-two-factor-auth's sign-in wizard and enrolment pages. No phone or SMS methods.
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "two_factor",
     "csp",
     "django_celery_beat",
     "import_export",
@@ -87,9 +93,15 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session entered a second-factor code (django_otp's
+    # OTPMiddleware, its device look-up made at most once a minute).
+    "zhongdu.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: it tells the user why they were signed out.
     "zhongdu.middleware.SessionTimeoutMiddleware",
+    # After the timeout (an expired session is signed out, not sent to enrol): the roles that
+    # must use two-factor sign-in enrol before any page, and enter a code at every sign-in.
+    "zhongdu.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before the access check, whose refusals are audited with the request's data.
     "zhongdu.middleware.ControlCharacterMiddleware",
@@ -156,9 +168,28 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "zhongdu.audit.client_ip"
+# Reads the sign-in wizard's username field (auth-username) when axes has no credentials.
+# AXES_USERNAME_FORM_FIELD stays "username": axes names the credentials' key after it, and
+# authenticate() is called with username= whatever the form.
 AXES_USERNAME_CALLABLE = "zhongdu.audit.axes_username"
 # How many reverse proxies (that append to X-Forwarded-For) stand in front of the application.
 DJANGO_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+
+# Two-factor sign-in (django-two-factor-auth): these roles must enrol an authenticator app and
+# enter its code at every sign-in; anyone else may enrol. Role names as in zhongdu/roles.py.
+TWO_FACTOR_REQUIRED_ROLES = env.list(
+    "TWO_FACTOR_REQUIRED_ROLES", default=["administrator", "manager", "vip_manager"]
+)
+# The password step is forgotten if the code does not follow within five minutes.
+TWO_FACTOR_LOGIN_TIMEOUT = 300
+# The admin's own sign-in page sends to the project's (zhongdu.admin.admin_login), not the
+# library's patch, which sent administrators already signed in there too.
+TWO_FACTOR_PATCH_ADMIN = False
+# A page that needs a verified session (backup codes) sends an unverified one to the account's
+# two-factor page, which offers to enrol; the sign-in page would send a signed-in user back.
+OTP_LOGIN_URL = "two_factor:profile"
+# Administrators may remove a lost phone's device in the admin, never read its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions: an idle timeout counted from the last request, and an absolute lifetime.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60

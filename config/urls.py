@@ -2,11 +2,21 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
+from two_factor import views as two_factor_views
 
 from consult import views as consult_views
 from surveys import views as survey_views
-from zhongdu import views
+from zhongdu import signin, views
 from zhongdu.directory import views as directory_views
+
+two_factor_urls = [
+    path("", signin.ProfileView.as_view(), name="profile"),
+    path("setup/", signin.SetupView.as_view(), name="setup"),
+    path("qrcode/", two_factor_views.QRGeneratorView.as_view(), name="qr"),
+    path("setup/complete/", two_factor_views.SetupCompleteView.as_view(), name="setup_complete"),
+    path("backup/tokens/", two_factor_views.BackupTokensView.as_view(), name="backup_tokens"),
+    path("disable/", signin.DisableView.as_view(), name="disable"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,11 +29,11 @@ urlpatterns = [
     path("desk/", directory_views.knowledge_desk, name="knowledge_desk"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    # The two-factor sign-in wizard (password, then a code where the user has a device).
+    path("accounts/login/", signin.LoginView.as_view(), name="login"),
+    # Enrolment, backup codes and turning it off: the library's pages, in its namespace (its
+    # views and templates reverse "two_factor:*"), without its own second sign-in address.
+    path("accounts/two_factor/", include((two_factor_urls, "two_factor"))),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",

@@ -2,9 +2,12 @@
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import UserFactory
 from zhongdu import roles
+from zhongdu.roles import two_factor_required
 
 ROLE_USERNAMES = {
     roles.FRONT_DESK: "t_frontdesk",
@@ -31,17 +34,43 @@ def role_user(db):
     return make
 
 
+def verify_session(client, user):
+    """Give a signed-in test client's session what a sign-in with an authenticator app's code
+    leaves: the user's device (made once, named "default" as the enrolment names it) recorded
+    as the one that verified this session (django_otp's OTPMiddleware reads it)."""
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, name="default", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
 @pytest.fixture
 def client_for(role_user):
-    """client_for("consultant") -> a test client signed in as that role; None -> anonymous."""
+    """client_for("consultant") -> a test client signed in as that role; None -> anonymous.
+    The roles that must sign in with two factors get a device and a session verified by it."""
 
     def make(role):
         client = Client()
         if role is not None:
-            client.force_login(role_user(role))
+            user = role_user(role)
+            client.force_login(user)
+            if two_factor_required(user):
+                verify_session(client, user)
         return client
 
     return make
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's superuser client, verified as a sign-in with a code: a superuser holds
+    every role, so must use two-factor sign-in."""
+    client.force_login(admin_user)
+    verify_session(client, admin_user)
+    return client
 
 
 @pytest.fixture

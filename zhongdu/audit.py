@@ -43,11 +43,21 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+# The username field of the sign-in form: the first ("auth") step of django-two-factor-auth's
+# sign-in wizard, whose forms are prefixed with their step's name.
+SIGN_IN_USERNAME_FIELD = "auth-username"
+
+
 def axes_username(request, credentials) -> str:
     """The username axes records, cut to what a username can be (its column is 255 long, and
-    anyone may type anything into the sign-in form)."""
-    source = credentials if credentials is not None else request.POST
-    return str((source or {}).get("username", ""))[:150]
+    anyone may type anything into the sign-in form). Axes passes the credentials given to
+    authenticate() when it has them (their key is "username", whatever the form), and otherwise
+    the request, whose sign-in form is the wizard's."""
+    if credentials is not None:
+        username = credentials.get("username")
+    else:
+        username = request.POST.get(SIGN_IN_USERNAME_FIELD)
+    return str(username or "")[:150]
 
 
 def record(

@@ -7,6 +7,8 @@ from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_otp.forms import OTPAuthenticationFormMixin
+from two_factor import forms as two_factor_forms
 
 from .models import AuditEvent
 
@@ -173,3 +175,77 @@ class AuditFilterForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError(_("The start date must not be after the end date."))
         return cleaned
+
+
+# --- Two-factor sign-in ------------------------------------------------------------------------
+# django-two-factor-auth's forms with the project's own words: the library ships no zh_Hans
+# catalogue (only zh_CN, which Django does not use for zh-hans), so its labels and messages would
+# stay English on a Chinese page.
+
+_CODE_WIDGET_ATTRS = {
+    "autofocus": "autofocus",
+    "inputmode": "numeric",
+    "autocomplete": "one-time-code",
+    "pattern": "[0-9]*",
+}
+WRONG_CODE = _(
+    "That code is not right. Enter the six digits your authenticator app shows now (check that "
+    "the phone's clock is right)."
+)
+_OTP_ERROR_MESSAGES = {
+    **OTPAuthenticationFormMixin.otp_error_messages,
+    "token_required": _("Enter the code from your authenticator app."),
+    "invalid_token": WRONG_CODE,
+    "n_failed_attempts": _(
+        "Too many wrong codes in a row (%(failure_count)d). Wait a moment, then try again."
+    ),
+    "verification_not_allowed": _("Codes cannot be checked at the moment. Try again shortly."),
+}
+
+
+class SignInCodeForm(two_factor_forms.AuthenticationTokenForm):
+    """The sign-in wizard's second step: the six digits of the user's authenticator app."""
+
+    otp_token = forms.RegexField(
+        label=_("Code from your authenticator app"),
+        regex=r"^[0-9]*$",
+        min_length=6,
+        max_length=6,
+        error_messages={"invalid": WRONG_CODE},
+        widget=forms.TextInput(attrs=_CODE_WIDGET_ATTRS),
+    )
+    otp_error_messages = _OTP_ERROR_MESSAGES
+
+
+class BackupCodeForm(two_factor_forms.BackupTokenForm):
+    """The sign-in wizard's last resort: a printed backup code (each works once)."""
+
+    otp_token = forms.CharField(
+        label=_("Backup code"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autofocus": "autofocus", "autocomplete": "off"}),
+    )
+    otp_error_messages = {
+        **_OTP_ERROR_MESSAGES,
+        "invalid_token": _("That backup code is not valid."),
+    }
+
+
+class EnrolCodeForm(two_factor_forms.TOTPDeviceForm):
+    """Setting up an authenticator app: the first code it shows proves it holds the secret."""
+
+    token = forms.IntegerField(
+        label=_("Code from your authenticator app"),
+        min_value=0,
+        max_value=999999,
+        error_messages={"invalid": WRONG_CODE, "max_value": WRONG_CODE, "min_value": WRONG_CODE},
+        widget=forms.TextInput(attrs=_CODE_WIDGET_ATTRS),
+    )
+    error_messages = {"invalid_token": WRONG_CODE}
+
+
+class TwoFactorDisableForm(two_factor_forms.DisableForm):
+    understand = forms.BooleanField(
+        label=_("Yes, turn off two-factor sign-in for my account"),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )

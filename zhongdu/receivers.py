@@ -7,7 +7,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from . import audit
-from .middleware import SESSION_LAST_SEEN, SESSION_STARTED
+from .middleware import SESSION_DEVICE_CHECKED, SESSION_LAST_SEEN, SESSION_STARTED
 
 
 @receiver(user_logged_in, dispatch_uid="zhongdu_audit_login")
@@ -16,6 +16,8 @@ def on_login(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[SESSION_STARTED] = now
         request.session[SESSION_LAST_SEEN] = now
+        # A sign-in with a code has just found its device (zhongdu.middleware.OTPMiddleware).
+        request.session[SESSION_DEVICE_CHECKED] = now
     audit.record(audit.Action.LOGIN, actor=user, request=request)
 
 

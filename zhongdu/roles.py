@@ -6,6 +6,7 @@ and tests/zhongdu/test_access.py walks every URL pattern against it, so a page t
 declared here fails the suite instead of being silently open.
 """
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 FRONT_DESK = "front_desk"
@@ -82,6 +83,15 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "password_change": SIGNED_IN,
     "password_change_done": SIGNED_IN,
     "set_language": PUBLIC,
+    # Two-factor sign-in (django-two-factor-auth's pages; the sign-in itself is "login"): anyone
+    # signed in enrols an authenticator app, prints backup codes, or turns it off where their
+    # roles allow (zhongdu.middleware.TwoFactorMiddleware sends the roles that must use it here).
+    "two_factor:profile": SIGNED_IN,
+    "two_factor:setup": SIGNED_IN,
+    "two_factor:qr": SIGNED_IN,
+    "two_factor:setup_complete": SIGNED_IN,
+    "two_factor:backup_tokens": SIGNED_IN,
+    "two_factor:disable": SIGNED_IN,
     "healthz": PUBLIC,
     "book": PUBLIC,
     "home": SIGNED_IN,
@@ -297,6 +307,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ADMINISTRATOR: (
         "auth.*",
         "axes.*",
+        # A lost phone: the administrator removes its device and the user enrols again (the
+        # secrets stay hidden in the admin: OTP_ADMIN_HIDE_SENSITIVE_DATA).
+        "otp_totp.view_totpdevice",
+        "otp_totp.delete_totpdevice",
+        "otp_static.view_staticdevice",
+        "otp_static.delete_staticdevice",
         "django_celery_beat.*",
         "zhongdu.*",
         "clientmgmt.*",
@@ -339,6 +355,12 @@ def user_roles(user) -> frozenset[str]:
         names = user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)
         cached = user._zhongdu_roles = frozenset(names)
     return cached
+
+
+def two_factor_required(user) -> bool:
+    """Whether the user must sign in with a second factor: they hold one of the roles named by
+    the TWO_FACTOR_REQUIRED_ROLES setting (the environment variable of the same name)."""
+    return bool(user_roles(user) & frozenset(settings.TWO_FACTOR_REQUIRED_ROLES))
 
 
 def user_may_open(user, view_name: str) -> bool:

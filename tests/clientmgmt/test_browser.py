@@ -22,8 +22,8 @@ def test_the_front_desk_finds_a_client_by_last_four_digits_reveals_the_phone_and
     ClientFactory(name="王芳", phone="13800001111")
 
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("frontdesk")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("frontdesk")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 

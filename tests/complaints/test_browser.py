@@ -77,8 +77,8 @@ def test_a_low_survey_score_becomes_a_complaint_closed_with_its_result(browser):
 
     # The client manager signs in and finds it in their queue.
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("clientmgr")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("clientmgr")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
     browser.get(browser.live_url + "/clientmgmt/complaints/")
     link = wait.until(

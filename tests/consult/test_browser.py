@@ -24,8 +24,8 @@ def test_a_phone_enquiry_becomes_a_booking(browser):
     session = future_session(days=2, capacity=5)
 
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("consultant")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("consultant")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
@@ -75,8 +75,8 @@ def test_the_week_calendar_has_seven_columns_on_a_desk_and_stacks_on_a_phone(bro
         make_booking(session=session)
 
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("consultant")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("consultant")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
     url = browser.live_url + "/consult/bookings/?view=week"

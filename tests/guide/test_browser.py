@@ -44,8 +44,8 @@ def test_the_morning_flow_at_the_front_desk(browser):
     regular = ClientFactory(name="李娜", phone="13933334444")
 
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("frontdesk")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("frontdesk")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 

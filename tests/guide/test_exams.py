@@ -495,8 +495,8 @@ def test_the_front_desk_ticks_examinations_off_in_place_and_completes_the_exam(b
     UserFactory(username="desk", roles=[roles.FRONT_DESK])
     order = exam_order(package=exam_package())
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("desk")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("desk")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait = WebDriverWait(browser, 30)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 

@@ -15,10 +15,17 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
 
 
+def _credentials(username, password):
+    """The first step of the sign-in wizard, as its form posts it."""
+    return {
+        "login_view-current_step": "auth",
+        "auth-username": username,
+        "auth-password": password,
+    }
+
+
 def _sign_in(client, username="nurse", password=TEST_PASSWORD, ip="10.0.0.1"):
-    return client.post(
-        LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip, follow=False
-    )
+    return client.post(LOGIN, _credentials(username, password), REMOTE_ADDR=ip, follow=False)
 
 
 def test_it_signs_in_with_username_and_password_and_records_it(client):
@@ -75,13 +82,13 @@ def test_behind_a_proxy_the_lock_is_per_client_not_per_proxy(client, settings):
     for _ in range(5):
         client.post(
             LOGIN,
-            {"username": "nurse", "password": "wrong-password"},
+            _credentials("nurse", "wrong-password"),
             REMOTE_ADDR="10.0.0.9",
             HTTP_X_FORWARDED_FOR="203.0.113.1",
         )
     other_desk = client.post(
         LOGIN,
-        {"username": "nurse", "password": TEST_PASSWORD},
+        _credentials("nurse", TEST_PASSWORD),
         REMOTE_ADDR="10.0.0.9",
         HTTP_X_FORWARDED_FOR="203.0.113.2",
     )
@@ -89,7 +96,7 @@ def test_behind_a_proxy_the_lock_is_per_client_not_per_proxy(client, settings):
 
 
 def test_an_absurdly_long_username_is_refused_not_crashed_on(client):
-    response = client.post(LOGIN, {"username": "x" * 5000, "password": "whatever-it-is"})
+    response = client.post(LOGIN, _credentials("x" * 5000, "whatever-it-is"))
     assert response.status_code == 200
     assert AuditEvent.objects.get(action="login-failed").actor_username == "x" * 150
 
@@ -99,7 +106,7 @@ def test_a_forged_forwarded_address_is_ignored(client, settings):
     UserFactory(username="nurse")
     response = client.post(
         LOGIN,
-        {"username": "nurse", "password": TEST_PASSWORD},
+        _credentials("nurse", TEST_PASSWORD),
         REMOTE_ADDR="10.0.0.9",
         HTTP_X_FORWARDED_FOR="not-an-ip",
     )

@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _sign_in(browser, username):
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD)
+    browser.find_element(By.NAME, "auth-username").send_keys(username)
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form[action='/accounts/login/'] button").click()
 
 

@@ -37,8 +37,8 @@ def test_the_live_search_finds_a_full_number_without_putting_it_in_an_address(br
     ClientFactory(name="王芳", phone="13800001111")
 
     browser.get(browser.live_url + "/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys("frontdesk")
-    browser.find_element(By.NAME, "password").send_keys(TEST_PASSWORD + Keys.ENTER)
+    browser.find_element(By.NAME, "auth-username").send_keys("frontdesk")
+    browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
     wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 

@@ -51,8 +51,8 @@ def test_the_front_desk_finds_its_way_on_a_phone(phone):
     phone.get(phone.live_url + "/accounts/login/")
     assert phone.execute_script("return window.innerWidth") == WIDTH
     assert phone.execute_script(NO_SIDEWAYS_SCROLL)
-    phone.find_element(By.NAME, "username").send_keys("frontdesk")
-    phone.find_element(By.NAME, "password").send_keys(TEST_PASSWORD)
+    phone.find_element(By.NAME, "auth-username").send_keys("frontdesk")
+    phone.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD)
     phone.find_element(By.CSS_SELECTOR, "form[action='/accounts/login/'] button").click()
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "您好，小王"))
 

@@ -1,8 +1,15 @@
+import io
+import re
+from base64 import b32decode
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from zhongdu import roles
 from zhongdu.roles import user_roles
@@ -65,10 +72,70 @@ def test_seed_demo_refuses_a_short_password():
 def test_demo_users_can_sign_in(client):
     call_command("seed_demo", password="winter-plum-2026")
     response = client.post(
-        "/accounts/login/", {"username": "frontdesk", "password": "winter-plum-2026"}
+        "/accounts/login/",
+        {
+            "login_view-current_step": "auth",
+            "auth-username": "frontdesk",
+            "auth-password": "winter-plum-2026",
+        },
     )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+DEMO_PASSWORD = "winter-plum-2026"
+
+
+def _seed(password=DEMO_PASSWORD):
+    out = io.StringIO()
+    call_command("seed_demo", password=password, stdout=out)
+    return out.getvalue()
+
+
+def _printed(output, username):
+    """(secret, backup codes) printed for a demo user."""
+    match = re.search(rf"^  {username}: secret (\w+)[^;]*; backup codes ([\w ]+)$", output, re.M)
+    return match.group(1), match.group(2).split()
+
+
+def test_seed_demo_gives_the_users_who_need_a_code_a_secret_and_backup_codes():
+    output = _seed()
+    with_devices = set(TOTPDevice.objects.values_list("user__username", flat=True))
+    assert with_devices == {"admin", "manager", "vipmgr"}
+    for username in with_devices:
+        secret, codes = _printed(output, username)
+        device = TOTPDevice.objects.get(user__username=username)
+        assert b32decode(secret) == device.bin_key
+        assert device.name == "default" and device.confirmed
+        assert len(codes) == 5
+    assert "frontdesk: secret" not in output
+
+
+def test_seed_demo_again_keeps_the_secrets_and_makes_no_more_devices():
+    first = _seed()
+    second = _seed(password="spring-lotus-2027")
+    assert TOTPDevice.objects.count() == 3
+    assert StaticDevice.objects.count() == 3
+    for username in ("admin", "manager", "vipmgr"):
+        assert _printed(first, username) == _printed(second, username)
+    assert "(new secret)" in first and "(new secret)" not in second
+
+
+def test_a_demo_manager_signs_in_with_the_printed_secret(client):
+    secret, _codes = _printed(_seed(), "manager")
+    login = "/accounts/login/"
+    client.post(
+        login,
+        {
+            "login_view-current_step": "auth",
+            "auth-username": "manager",
+            "auth-password": "winter-plum-2026",
+        },
+    )
+    code = f"{totp(b32decode(secret)):06d}"
+    response = client.post(login, {"login_view-current_step": "token", "token-otp_token": code})
+    assert response["Location"] == "/"
+    assert client.get("/reports/").status_code == 200
 
 
 def test_the_role_groups_hold_the_permissions_the_table_gives_them():

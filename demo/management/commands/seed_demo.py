@@ -12,8 +12,10 @@ from demo.front_desk import seed_front_desk
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
+from demo.two_factor import seed_two_factor
 from demo.vips import seed_vips
 from zhongdu import roles
+from zhongdu.roles import two_factor_required
 
 # Demo usernames are a contract: the README, the browser tests and later issues use them.
 DEMO_USERS = [
@@ -60,6 +62,10 @@ class Command(BaseCommand):
         if dry_run:
             for username, role, _name in DEMO_USERS:
                 self.stdout.write(f"would create or reset {username} ({role})")
+                if role in settings.TWO_FACTOR_REQUIRED_ROLES:
+                    self.stdout.write(
+                        f"would give {username} an authenticator secret where missing"
+                    )
             self.stdout.write("would add the demo hospital's directory and SMS templates")
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
             self.stdout.write("would add triage keywords, exam packages and today's arrivals")
@@ -75,6 +81,7 @@ class Command(BaseCommand):
             for username, role, first_name in DEMO_USERS:
                 self._upsert(username, role, first_name, password)
         self.stdout.write(self.style.SUCCESS(f"{len(DEMO_USERS)} demo users ready."))
+        self._two_factor()
         # Before the clients: their source channels come from the directory.
         sessions = seed_directory()
         self.stdout.write(f"Demo hospital directory ready ({sessions} new clinic sessions).")
@@ -120,6 +127,24 @@ class Command(BaseCommand):
         )
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
+
+    def _two_factor(self):
+        """The demo users who must sign in with a code get a device; print how to sign in."""
+        users = get_user_model().objects.filter(username__in=[name for name, *_ in DEMO_USERS])
+        required = [user for user in users.order_by("username") if two_factor_required(user)]
+        if not required:
+            return
+        self.stdout.write(
+            "Two-factor sign-in: these users also need a code. Type the secret into an"
+            " authenticator app (time-based, 6 digits), or use one backup code (each works once):"
+        )
+        for user in required:
+            device = seed_two_factor(user)
+            note = " (new secret)" if device.created else ""
+            self.stdout.write(
+                f"  {user.username}: secret {device.secret}{note};"
+                f" backup codes {' '.join(device.backup_codes)}"
+            )
 
     def _upsert(self, username, role, first_name, password):
         user, created = get_user_model().objects.get_or_create(username=username)
