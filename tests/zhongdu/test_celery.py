@@ -25,6 +25,9 @@ def test_the_app_is_configured_for_safe_delivery():
 def test_a_real_worker_runs_a_task_from_the_broker_and_writes_to_the_database():
     # The worker runs in a thread of this process, consuming from the configured broker (Redis
     # in CI's first run, the in-memory transport otherwise) with its own database connection.
+    # Tasks other tests queued on commit (no worker ran them) wait on the same broker: without
+    # them the worker's first task is this one.
+    celery_app.control.purge()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         tasks.heartbeat.delay("worker-test")
         deadline = time.monotonic() + 20
