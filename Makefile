@@ -28,9 +28,11 @@ run: install
 	HOST=$(HOST) PORT=$(PORT) DEMO_PASSWORD="$(DEMO_PASSWORD)" bash scripts/run-dev.sh
 
 ## The whole test suite (SQLite and an in-process broker unless DATABASE_URL / CELERY_BROKER_URL
-## point at Postgres and Redis).
+## point at Postgres and Redis): most tests over TEST_PROCESSES processes, then the browser and
+## real-worker tests one at a time (scripts/test.sh).
+TEST_PROCESSES ?= auto
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTEST=$(BIN)/pytest TEST_PROCESSES=$(TEST_PROCESSES) bash scripts/test.sh $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

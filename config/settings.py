@@ -6,6 +6,7 @@ SMS printed to the console. Production is switched on by variables, never by ano
 see the configuration table in README.md.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -285,6 +286,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    if TESTING and os.environ.get("PYTEST_XDIST_WORKER"):
+        # `make test` runs the suite in several processes on one test broker: each keeps its
+        # queues under its own prefix (a worker process a test starts inherits it), so no test
+        # consumes, or purges, another process's tasks.
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = (
+            f"{os.environ['PYTEST_XDIST_WORKER']}:"
+        )
 # Results are not needed: tasks record their effect in the database.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
