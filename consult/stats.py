@@ -60,6 +60,12 @@ CHANNEL = "channel"
 DIMENSION_LABELS = {CONSULTANT: _("Consultant"), CHANNEL: _("Marketing channel")}
 DIMENSION_TITLES = {CONSULTANT: _("By consultant"), CHANNEL: _("By marketing channel")}
 NO_CONSULTANT = _("No consultant")
+# The chart's series: the conversion of the period's enquiries, step by step.
+CHART_SERIES = {
+    "enquiries": _("Enquiries"),
+    "converted": _("Booked"),
+    "converted_arrived": _("Arrived"),
+}
 NO_CHANNEL = _("No channel recorded")
 
 USER_NAME_FIELDS = ("username", "first_name", "last_name")
@@ -197,6 +203,29 @@ class Stats:
     @property
     def is_empty(self) -> bool:
         return not any(table.groups for table in self.tables)
+
+    @property
+    def by_bucket(self) -> list[tuple[datetime.date, Figures]]:
+        """The whole desk's figures per bucket, oldest first, every bucket of the period
+        (added up from the consultant table, which holds every enquiry and booking once)."""
+        totals = {start: Figures() for start in self.buckets}
+        for group in self.tables[0].groups if self.tables else ():
+            for start, figures in group.buckets.items():
+                totals.setdefault(start, Figures()).add(figures)
+        return sorted(totals.items())
+
+    @property
+    def chart(self) -> dict:
+        """What the page's chart draws: enquiries, those booked and those arrived per bucket."""
+        rows = self.by_bucket
+        shape = "%Y-%m" if self.period == MONTH else "%m-%d"
+        return {
+            "labels": [start.strftime(shape) for start, _figures in rows],
+            "series": [
+                (CHART_SERIES[name], [getattr(figures, name) for _start, figures in rows])
+                for name in CHART_SERIES
+            ],
+        }
 
 
 def period_buckets(period: str, today: datetime.date | None = None) -> list[datetime.date]:

@@ -92,3 +92,16 @@ def last_refreshed():
     return (
         DailyFigure.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
     )
+
+
+def daily_figures(keys, start: datetime.date, end: datetime.date) -> dict:
+    """{key: {day: value}} of the centre's figures `keys` on each day from `start` to `end`
+    (inclusive), from the rollups in one query (dailyfigure_key_day_idx); a day with no row is
+    missing from its key's dict. The caller makes today's rows fresh first (period_figures)."""
+    values: dict = {key: {} for key in keys}
+    rows = DailyFigure.objects.filter(
+        key__in=list(keys), dimension="", day__range=(start, end)
+    ).values_list("key", "day", "value")
+    for key, day, value in rows:
+        values[key][day] = value
+    return values

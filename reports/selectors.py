@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhongdu.models import Channel, Department
 
-from . import figures, rollups
+from . import figures, rollups, satisfaction
 from .figures import CHANNEL, DEPARTMENT, rate
 
 
@@ -82,7 +82,7 @@ def dashboard(*, today=None) -> dict:
     ]
     by_key = {row.key: row for row in rows}
     live = figures.live_figures()
-    return {
+    data = {
         "today": today,
         "month_start": month_start,
         "rows": rows,
@@ -104,6 +104,8 @@ def dashboard(*, today=None) -> dict:
         "departments": _departments(month_totals),
         "refreshed_at": rollups.last_refreshed(),
     }
+    # The charts: read after period_figures above has made today's rollups fresh.
+    return {**data, **dashboard_charts(today, channels=data["channels"])}
 
 
 def _rates(rows: dict) -> list[dict]:
@@ -152,6 +154,40 @@ def _rates(rows: dict) -> list[dict]:
             **pair("calls_done", "calls_due"),
         },
     ]
+
+
+# The dashboard's daily chart: these figures over the last CHART_DAYS days, today included.
+CHART_DAYS = 30
+CHART_KEYS = ("enquiries", "bookings", "arrivals")
+
+
+def dashboard_charts(today: datetime.date, *, channels: list[dict]) -> dict:
+    """What the dashboard's charts draw (two queries): the last 30 days, the conversion by
+    channel (the funnel's rows that have a rate) and satisfaction over twelve months."""
+    trend = satisfaction.kept_trend(today)
+    return {
+        "daily": daily_chart(today),
+        "channel_chart": [row for row in channels if row["booking_rate"] is not None],
+        "satisfaction_trend": trend,
+        "satisfaction_empty": all(point["average"] is None for point in trend),
+    }
+
+
+def daily_chart(today: datetime.date, *, days: int = CHART_DAYS) -> dict:
+    """The centre's enquiries, bookings and arrivals on each of the last `days` days, from the
+    rollups in one query: the labels and series the chart draws and the rows of the table that
+    gives its numbers to those who cannot see it."""
+    start = today - datetime.timedelta(days=days - 1)
+    values = rollups.daily_figures(CHART_KEYS, start, today)
+    dates = [start + datetime.timedelta(days=n) for n in range(days)]
+    counts = {key: [int(values[key].get(day, 0)) for day in dates] for key in CHART_KEYS}
+    return {
+        "labels": [f"{day:%m-%d}" for day in dates],
+        "series": [(figures.BY_KEY[key].label, counts[key]) for key in CHART_KEYS],
+        "heads": [figures.BY_KEY[key].label for key in CHART_KEYS],
+        "rows": [(day, [counts[key][n] for key in CHART_KEYS]) for n, day in enumerate(dates)],
+        "empty": not any(any(series) for series in counts.values()),
+    }
 
 
 def _names(model, ids):

@@ -1,20 +1,24 @@
 # Views of Reports: the managers' dashboard, the monthly satisfaction report, its Excel export
-# and the monthly packs. Roles in zhongdu/roles.py; the permission reports.view_reports too.
+# and the monthly packs (preview, made by hand, Excel and PDF). Roles in zhongdu/roles.py; the
+# permission reports.view_reports too.
 import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from complaints.models import Complaint
 from surveys.models import Dimension
 from zhongdu.exports import audited_download
 from zhongdu.forms import FIRST_DAY
+from zhongdu.pdf import pdf_export, render_pdf
 
-from . import exports, satisfaction, selectors
+from . import exports, packs, satisfaction, selectors
+from .forms import PackMakeForm
 from .models import MonthlyReport
 
 view_reports = permission_required("reports.view_reports", raise_exception=True)
@@ -47,9 +51,10 @@ def dashboard(request):
     return render(request, "reports/dashboard.html", selectors.dashboard())
 
 
-def _report_page(request, data, previous, *, month, pack=None, status=200):
+def _report_context(data, previous, *, month, pack=None, preview=False) -> dict:
+    """What the page and the PDF show of a month's report (its data, the month before)."""
     previous = previous or {}
-    context = {
+    return {
         "data": data,
         "previous": previous,
         "dimension_rows": [
@@ -76,9 +81,25 @@ def _report_page(request, data, previous, *, month, pack=None, status=200):
         "next_month": (month + datetime.timedelta(days=32)).replace(day=1),
         "this_month": timezone.localdate().replace(day=1),
         "pack": pack,
+        "preview": preview,
         "dimensions": satisfaction.DIMENSIONS,
     }
-    return render(request, "reports/satisfaction.html", context, status=status)
+
+
+def _report_page(request, data, previous, *, month, pack=None, preview=False):
+    context = _report_context(data, previous, month=month, pack=pack, preview=preview)
+    return render(request, "reports/satisfaction.html", context)
+
+
+def _pdf(request, data, previous, *, month, name, pack=None, preview=False):
+    context = _report_context(data, previous, month=month, pack=pack, preview=preview)
+    return audited_download(
+        request,
+        pdf_export(render_pdf("reports/pack_pdf.html", context, request=request)),
+        filename=name,
+        object_type="reports.satisfaction",
+        object_repr=f"monthly satisfaction report {data['month']} (PDF)",
+    )
 
 
 @require_GET
@@ -117,8 +138,56 @@ def _xlsx(request, data, previous, *, name):
 @require_GET
 @view_reports
 def pack_list(request):
-    packs = MonthlyReport.objects.filter(is_pack=True).only("pk", "month", "computed_at")
-    return render(request, "reports/pack_list.html", {"packs": packs})
+    made = MonthlyReport.objects.filter(is_pack=True).only("pk", "month", "computed_at")
+    missing = packs.months_without_pack()
+    form = PackMakeForm(months=missing) if missing else None
+    return render(request, "reports/pack_list.html", {"packs": made, "form": form})
+
+
+def _preview_data():
+    """This month to date, as its pack will be (and the month before, as the pack keeps it)."""
+    month = timezone.localdate().replace(day=1)
+    data = satisfaction.report_for(month)
+    return month, data, satisfaction.report_for(satisfaction.previous_month(month))
+
+
+@require_GET
+@view_reports
+def pack_preview(request):
+    month, data, previous = _preview_data()
+    return _report_page(request, data, previous, month=month, preview=True)
+
+
+@require_GET
+@view_reports
+def pack_preview_pdf(request):
+    month, data, previous = _preview_data()
+    return _pdf(
+        request, data, previous, month=month, name=f"pack-{month:%Y-%m}-preview", preview=True
+    )
+
+
+@require_POST
+@view_reports
+def pack_make(request):
+    # Any closed month of the window is accepted, made or not: a double click's second post
+    # finds the first one's pack (packs.pack_make), it is not refused.
+    form = PackMakeForm(request.POST, months=packs.closed_months())
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("reports:pack_list")
+    try:
+        pack, made = packs.pack_make(month=form.cleaned_data["month"], by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("reports:pack_list")
+    named = {"month": f"{pack.month:%Y-%m}"}
+    if made:
+        messages.success(request, _("The pack of %(month)s is made.") % named)
+    else:
+        messages.info(request, _("The pack of %(month)s was made already.") % named)
+    return redirect(pack)
 
 
 @require_GET
@@ -133,3 +202,17 @@ def pack_detail(request, pk):
 def pack_export(request, pk):
     pack = get_object_or_404(MonthlyReport, pk=pk, is_pack=True)
     return _xlsx(request, pack.data, pack.data.get("previous"), name=f"pack-{pack.month:%Y-%m}")
+
+
+@require_GET
+@view_reports
+def pack_pdf(request, pk):
+    pack = get_object_or_404(MonthlyReport, pk=pk, is_pack=True)
+    return _pdf(
+        request,
+        pack.data,
+        pack.data.get("previous"),
+        month=pack.month,
+        name=f"pack-{pack.month:%Y-%m}",
+        pack=pack,
+    )

@@ -271,6 +271,12 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "reports:pack_list": REPORT_READERS,
     "reports:pack_detail": REPORT_READERS,
     "reports:pack_export": REPORT_READERS,
+    "reports:pack_pdf": REPORT_READERS,
+    # This month's pack before it is made, on screen and as a PDF.
+    "reports:pack_preview": REPORT_READERS,
+    "reports:pack_preview_pdf": REPORT_READERS,
+    # A closed month's missing pack, made by a manager (or an administrator).
+    "reports:pack_make": REPORT_READERS,
     # Administration.
     "audit_event_list": frozenset({ADMINISTRATOR, MANAGER}),
     # The Django admin is the administrators' tool for configuring the hospital; the admin then

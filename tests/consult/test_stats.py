@@ -12,6 +12,7 @@ from clientmgmt.models import Client
 from consult import stats
 from consult.models import Booking, Enquiry, Recall
 from tests.factories import UserFactory
+from tests.html_tables import table_rows
 from tests.zhongdu.factories import ChannelFactory
 from zhongdu import roles
 from zhongdu.models import AuditEvent
@@ -377,3 +378,39 @@ def test_the_page_and_the_export_agree_on_linked_conversions(manager_client):
     assert alice_total[2:5] == (1, 1, 100)
     about = dict(workbook["About"].iter_rows(values_only=True))
     assert "made from it on the call screen" in about["Conversion"]
+
+
+def test_the_chart_gives_the_whole_desks_figures_week_by_week(desk, manager_client):
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert 'aria-label="Enquiries, booked and arrived"' in html
+    rows = table_rows(html, "stats-chart-figures")
+    assert rows[0] == ["Week of", "Enquiries", "Booked", "Arrived", "Enquiry → booking"]
+    weeks = {row[0]: row[1:] for row in rows[1:]}
+    assert len(weeks) == stats.PERIODS[stats.WEEK]  # every week, those without figures too
+    week0, week2, week6 = (f"{at.date()}" for at in desk["weeks"])
+    # This week: Alice's two calls (both booked, one arrived) and Bob's prospect.
+    assert weeks[week0] == ["3", "2", "1", "66.7%"]
+    assert weeks[week2] == ["1", "0", "0", "0.0%"]
+    assert weeks[week6] == ["1", "0", "0", "0.0%"]
+    quiet = f"{desk['weeks'][0].date() - datetime.timedelta(weeks=1)}"
+    assert weeks[quiet] == ["0", "0", "0", "—"]
+    # The chart draws the same numbers (its columns' titles).
+    assert f"<title>Enquiries, {desk['weeks'][0]:%m-%d}: 3</title>" in html
+    assert f"<title>Arrived, {desk['weeks'][0]:%m-%d}: 1</title>" in html
+
+
+def test_the_chart_by_month_has_a_column_group_a_month(desk, manager_client):
+    page = manager_client.get(reverse("consult:stats") + "?period=month")
+    rows = table_rows(page.content.decode(), "stats-chart-figures")
+    assert len(rows) == 1 + stats.PERIODS[stats.MONTH]
+    # All six enquiries: the one ten weeks ago is inside six months.
+    assert sum(int(row[1]) for row in rows[1:]) == 6
+    assert page.context["stats"].tables[0].total.enquiries == 6
+
+
+def test_an_empty_period_draws_no_chart_and_no_error(manager_client):
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert 'data-testid="stats-chart"' not in page.content.decode()
+    assert [figures.enquiries for _start, figures in page.context["stats"].by_bucket] == [0] * 8
