@@ -164,7 +164,11 @@ class RoleAccessMiddleware:
         if rule == SIGNED_IN or (rule is not None and user_roles(request.user) & rule):
             return None
         audit.record(
-            audit.Action.DENIED, object_type="url", object_id=view_name[:64], request=request
+            audit.Action.DENIED,
+            object_type="url",
+            object_id=view_name[:64],
+            object_repr=request.path,
+            request=request,
         )
         raise PermissionDenied
 
