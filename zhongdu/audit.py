@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.text import capfirst
 
 from .models import AuditEvent
@@ -34,6 +35,24 @@ def object_types() -> dict:
             types[model._meta.label_lower] = capfirst(model._meta.verbose_name)
         types.update(getattr(app_config, "audit_object_types", {}))
     return dict(sorted(types.items()))
+
+
+def changed_field_labels(object_type: str, fields) -> list:
+    """The changed fields as staff name them: the model's verbose names, and for what is not a
+    field (a merge, the encrypted ID number) the model's AUDIT_FIELD_LABELS; anything else as
+    written."""
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return list(fields)
+    extra = getattr(model, "AUDIT_FIELD_LABELS", {})
+    labels = []
+    for name in fields:
+        try:
+            labels.append(extra.get(name) or capfirst(model._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:
+            labels.append(name)
+    return labels
 
 
 def object_type_label(object_type: str):

@@ -41,6 +41,9 @@ def audit_event_list(request):
     page = keyset_page(events, before=request.GET.get("before"))
     for event in page.items:
         event.object_label = audit.object_type_label(event.object_type)
+        event.field_labels = audit.changed_field_labels(event.object_type, event.changed_fields)
+        # A refused page: its address says more than its URL name.
+        event.number = "" if event.object_type == "url" and event.object_repr else event.object_id
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
