@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 DEMO_PASSWORD ?= zhongdu-demo-2026
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Survey links, the visit slip's QR code and Twilio's callbacks are built on it: by default the
+# address `make run` serves at (`make run PORT=8101` sends links to :8101).
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run test lint format messages clean bench bench-sms
 
@@ -21,11 +24,12 @@ install: $(VENV)/.installed
 
 ## Run the application with demo data: web server + Celery worker and beat (embedded broker and
 ## SQLite unless DATABASE_URL / CELERY_BROKER_URL say otherwise). SMS are printed to the console.
+## Ctrl-C stops all three within a few seconds.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py install_schedules
-	$(BIN)/python manage.py seed_demo --password "$(DEMO_PASSWORD)"
-	HOST=$(HOST) PORT=$(PORT) DEMO_PASSWORD="$(DEMO_PASSWORD)" bash scripts/run-dev.sh
+	PUBLIC_BASE_URL="$(PUBLIC_BASE_URL)" $(BIN)/python manage.py seed_demo --password "$(DEMO_PASSWORD)"
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) PUBLIC_BASE_URL="$(PUBLIC_BASE_URL)" DEMO_PASSWORD="$(DEMO_PASSWORD)" bash scripts/run-dev.sh
 
 ## The whole test suite (SQLite and an in-process broker unless DATABASE_URL / CELERY_BROKER_URL
 ## point at Postgres and Redis): most tests over TEST_PROCESSES processes, then the browser and

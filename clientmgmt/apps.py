@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ClientmgmtConfig(AppConfig):
     name = "clientmgmt"
     verbose_name = _("Client management")
+    # The audit trail's word for a client (zhongdu.audit.object_types): staff open a record.
+    audit_object_types = {"clientmgmt.client": _("Client record")}
 
     def ready(self):
         from . import registry, search  # noqa: F401  (search registers the term_prefix lookup)

@@ -180,6 +180,14 @@ class Client(models.Model):
     # double click or a resubmitted tab finds this record instead of writing a second.
     request_key = models.CharField(max_length=40, blank=True, editable=False)
 
+    # What the audit trail's "changed fields" call the changes that are not one field
+    # (zhongdu.audit.changed_field_labels).
+    AUDIT_FIELD_LABELS = {
+        "id_number": _("ID card"),
+        "merge": _("Merged"),
+        "unmerge": _("Merge undone"),
+    }
+
     class Meta:
         verbose_name = _("client")
         verbose_name_plural = _("clients")

@@ -23,6 +23,9 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# With DEBUG on, an unknown address still gets the product's 404 page (the demo is shown to
+# staff); a developer who wants Django's technical 404 page (the URL patterns tried) sets this.
+DEBUG_TECHNICAL_404 = env.bool("DJANGO_DEBUG_TECHNICAL_404", default=False)
 # Tests set this so that a developer's DJANGO_DEBUG does not change what the suite checks.
 TESTING = env.bool("ZHONGDU_TESTING", default=False)
 
@@ -108,6 +111,9 @@ MIDDLEWARE = [
     "zhongdu.middleware.ControlCharacterMiddleware",
     "zhongdu.middleware.RoleAccessMiddleware",
     "zhongdu.middleware.OutOfRangeMiddleware",
+    # With DEBUG on, the product's 404 page rather than Django's technical one (unless
+    # DEBUG_TECHNICAL_404): after CommonMiddleware, whose slash redirect answers some 404s.
+    "zhongdu.middleware.NotFoundPageMiddleware",
     # Axes last, as its documentation asks: it turns lockouts into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ConsultConfig(AppConfig):
     name = "consult"
     verbose_name = _("Consultation desk")
+    # What the audit trail calls the export of the analysis page (zhongdu.audit.object_types).
+    audit_object_types = {"consult.stats": _("Consultation analysis")}
 
     def ready(self):
         from clientmgmt import registry

@@ -42,5 +42,5 @@ def consult_stats_export(request):
         exports.stats_workbook(figures),
         filename=f"consult-stats-{period}-{stamp}",
         object_type="consult.stats",
-        object_repr=f"consultation analysis by {period} since {figures.since.isoformat()}",
+        object_repr=f"{stats.PERIOD_LABELS[period]} {figures.since.isoformat()}–",
     )

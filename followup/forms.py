@@ -308,7 +308,7 @@ class PlanTextsForm(forms.Form):
 
 class SmsTemplateChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.code} · {obj.get_purpose_display()}"
+        return obj.choice_label
 
 
 class StepForm(forms.Form):

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class GuideConfig(AppConfig):
     name = "guide"
     verbose_name = _("Front desk")
+    # What the audit trail calls the export of the day's figures (zhongdu.audit.object_types).
+    audit_object_types = {"guide.daily": _("Daily figures")}
 
     def ready(self):
         from clientmgmt import registry

@@ -65,5 +65,5 @@ def daily_export(request):
         filename=f"daily-{day.isoformat()}",
         object_type="guide.daily",
         object_id=day.isoformat(),
-        object_repr=f"front desk figures of {day.isoformat()}",
+        object_repr=day.isoformat(),
     )

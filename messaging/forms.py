@@ -96,6 +96,7 @@ class CampaignForm(SegmentFields, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = SmsTemplate.objects.filter(active=True)
+        self.fields["template"].label_from_instance = lambda template: template.choice_label
         self.fields["send_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.helper = FormHelper()
         self.helper.form_tag = False

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -48,6 +49,8 @@ PLACEHOLDERS = {
     "text": _("free text"),
 }
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
+# The bracketed signature a mainland SMS opens with (【{hospital}】).
+SIGNATURE_PREFIX = re.compile(r"^\s*【[^】]*】")
 
 
 def template_placeholders(body: str) -> set[str]:
@@ -87,7 +90,23 @@ class SmsTemplate(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.code} ({self.language})"
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """What staff call the template: its purpose, with its language when that is not the
+        hospital's own. The code is the senders' key, not a word for people."""
+        name = str(self.get_purpose_display())
+        if self.language != settings.LANGUAGE_CODE:
+            name = f"{name} ({self.get_language_display()})"
+        return name
+
+    @property
+    def choice_label(self) -> str:
+        """A picker's line: the name and the opening of the text (templates may share a
+        purpose), without the signature and the placeholders."""
+        text = PLACEHOLDER.sub("", SIGNATURE_PREFIX.sub("", self.body)).strip()
+        return f"{self.display_name}: {Truncator(text).chars(24)}"
 
     def clean(self):
         unknown = template_placeholders(self.body) - set(PLACEHOLDERS)

@@ -131,7 +131,7 @@ def _xlsx(request, data, previous, *, name):
         exports.workbook(data, previous),
         filename=name,
         object_type="reports.satisfaction",
-        object_repr=f"monthly satisfaction report {data['month']}",
+        object_repr=str(data["month"]),
     )
 
 

@@ -193,8 +193,8 @@ def round_workbook(survey_round) -> exports.Export:
             ]
         )
     about = book.sheet(_("About"))
-    about.append([_("Name"), survey_round.name])
-    about.append([_("Survey"), survey_round.template.name_in(get_language() or "")])
+    about.append([_("Survey name"), survey_round.name])
+    about.append([_("Questionnaire"), survey_round.template.name_in(get_language() or "")])
     about.append([_("Invited"), survey_round.invited])
     send_at = timezone.localtime(survey_round.send_at)
     about.append([_("Send at"), send_at.strftime("%Y-%m-%d %H:%M")])

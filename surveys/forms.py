@@ -141,9 +141,9 @@ class SurveyRoundForm(SegmentFields):
     """A market survey round: the survey, the segment (messaging's campaign segment) and when the
     SMS go out."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Survey name"), max_length=100)
     template = forms.ModelChoiceField(
-        label=_("Survey"),
+        label=_("Questionnaire"),
         queryset=SurveyTemplate.objects.filter(kind=SurveyTemplate.Kind.MARKET, active=True),
         empty_label=None,
         error_messages={"invalid_choice": _("Choose one of the market surveys offered.")},

@@ -191,7 +191,7 @@ def weekly_export(request):
         filename=f"survey-week-{start}",
         object_type="surveys.survey_weekly",
         object_id=start,
-        object_repr=f"satisfaction summary of the week of {start}",
+        object_repr=f"{start}–",
     )
 
 

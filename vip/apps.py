@@ -1,10 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class VipConfig(AppConfig):
     name = "vip"
-    verbose_name = _("VIP")
+    verbose_name = pgettext_lazy("section", "VIP")
+    # What the audit trail calls a VIP's cost statement (zhongdu.audit.object_types).
+    audit_object_types = {"vip.costs": _("VIP costs")}
 
     def ready(self):
         from clientmgmt import registry

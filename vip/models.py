@@ -140,7 +140,7 @@ class VipPolicy(VersionedPolicy):
 
 
 class Tier(models.TextChoices):
-    STANDARD = "standard", _("VIP")
+    STANDARD = "standard", pgettext_lazy("VIP tier", "VIP")
     GOLD = "gold", _("Gold VIP")
     PLATINUM = "platinum", _("Platinum VIP")
 

@@ -217,7 +217,7 @@ def vip_costs_export(request, client_id):
         filename=name,
         object_type="vip.costs",
         object_id=str(standing.client_id),
-        object_repr=f"VIP costs {first.isoformat()}..{last.isoformat()}",
+        object_repr=f"{first.isoformat()} – {last.isoformat()}",
         reason=form.cleaned_data["reason"],
     )
 

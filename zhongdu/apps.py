@@ -20,6 +20,9 @@ def _sync_roles(sender, using, **kwargs):
 class ZhongduConfig(AppConfig):
     name = "zhongdu"
     verbose_name = _("Hospital and system")
+    # The audit trail's words for what is not a model (zhongdu.audit.object_types): a refused
+    # page is recorded with its URL name.
+    audit_object_types = {"url": _("Page")}
 
     def ready(self):
         from django.core.checks import register

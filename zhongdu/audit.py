@@ -6,13 +6,64 @@ Writes one append-only row. Call it inside the transaction of the change it reco
 that rolls back leaves no audit row, and a change that commits always has one.
 """
 
+import functools
 import ipaddress
+from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.text import capfirst
 
 from .models import AuditEvent
 
 Action = AuditEvent.Action
+
+
+@functools.cache
+def object_types() -> dict:
+    """What the trail's object types are called on staff pages, lazily translated, for the
+    project's own apps: each model's verbose name (audit.record(obj=...) writes its label, e.g.
+    "clientmgmt.client") and the types an app declares for what is not a model (its AppConfig's
+    audit_object_types: an export, a report page). Sorted by type, not by name: the names depend
+    on the viewer's language."""
+    types = {}
+    for app_config in apps.get_app_configs():
+        if Path(app_config.path).parent != Path(settings.BASE_DIR):
+            continue  # Django's and the libraries' apps
+        for model in app_config.get_models():
+            types[model._meta.label_lower] = capfirst(model._meta.verbose_name)
+        types.update(getattr(app_config, "audit_object_types", {}))
+    return dict(sorted(types.items()))
+
+
+def changed_field_labels(object_type: str, fields) -> list:
+    """The changed fields as staff name them: the model's verbose names, and for what is not a
+    field (a merge, the encrypted ID number) the model's AUDIT_FIELD_LABELS; anything else as
+    written."""
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return list(fields)
+    extra = getattr(model, "AUDIT_FIELD_LABELS", {})
+    labels = []
+    for name in fields:
+        try:
+            labels.append(extra.get(name) or capfirst(model._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:
+            labels.append(name)
+    return labels
+
+
+def object_type_label(object_type: str):
+    """How staff name an audited object type ("clientmgmt.client" -> "Client"); any other
+    installed model by its verbose name; an unknown type as written."""
+    if object_type in object_types():
+        return object_types()[object_type]
+    try:
+        return capfirst(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
 
 
 def client_ip(request):

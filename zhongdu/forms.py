@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.forms import OTPAuthenticationFormMixin
 from two_factor import forms as two_factor_forms
 
+from . import audit
 from .models import AuditEvent
 
 # The days a form accepts: a birthday in 1900 and a plan to 2099 are real; 0001-01-01 and
@@ -148,13 +149,17 @@ class AuditFilterForm(forms.Form):
         required=False,
         choices=[("", _("All actions")), *AuditEvent.Action.choices],
     )
-    object_type = forms.CharField(label=_("Object type"), required=False, max_length=100)
-    object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
+    # The records by the names staff use (zhongdu.audit.object_types); the value is the type the
+    # trail holds, so an address written with "clientmgmt.client" still filters.
+    object_type = forms.ChoiceField(label=_("Record"), required=False)
+    object_id = forms.CharField(label=_("Record number"), required=False, max_length=64)
     date_from = DayField(label=_("From"), required=False)
     date_to = DayField(label=_("To"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        types = sorted(audit.object_types().items(), key=lambda item: str(item[1]))
+        self.fields["object_type"].choices = [("", _("All records")), *types]
         self.helper = FormHelper()
         self.helper.form_method = "get"
         self.helper.layout = Layout(

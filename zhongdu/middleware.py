@@ -6,13 +6,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import MiddlewareNotUsed, PermissionDenied
 from django.db import DataError
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import middleware as otp_middleware
 from two_factor.utils import default_device
@@ -162,7 +164,11 @@ class RoleAccessMiddleware:
         if rule == SIGNED_IN or (rule is not None and user_roles(request.user) & rule):
             return None
         audit.record(
-            audit.Action.DENIED, object_type="url", object_id=view_name[:64], request=request
+            audit.Action.DENIED,
+            object_type="url",
+            object_id=view_name[:64],
+            object_repr=request.path,
+            request=request,
         )
         raise PermissionDenied
 
@@ -237,3 +243,31 @@ class ControlCharacterMiddleware:
             return None
         logger.warning("NUL reached the database on %r: %s", request.path, exception)
         return render(request, "400_control_characters.html", status=400)
+
+
+class NotFoundPageMiddleware:
+    """With DEBUG on (`make run`, the demo), an unknown address still gets the product's 404 page,
+    not Django's technical one, which lists every URL pattern and is no page for staff trying the
+    demo. Not loaded without DEBUG (Django renders the product's page itself), nor when a
+    developer asks for the technical page (settings.DEBUG_TECHNICAL_404).
+
+    An address that resolves to nothing never reaches a view, so it is resolved here first; a
+    view's Http404 (a record that does not exist) is caught in process_exception. Placed after
+    CommonMiddleware, whose answer to a 404 (the address with a slash appended) still applies."""
+
+    def __init__(self, get_response):
+        if not settings.DEBUG or settings.DEBUG_TECHNICAL_404:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+        except Resolver404 as exception:
+            return page_not_found(request, exception)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None

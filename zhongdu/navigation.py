@@ -3,6 +3,7 @@ lets them in. A section whose URL is not installed yet is left out."""
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .roles import user_may_open
 
@@ -12,7 +13,8 @@ from .roles import user_may_open
 FRONT_DESK_GROUP = _("Front desk")
 CONSULTATION_GROUP = _("Consultation")
 CLIENT_MANAGEMENT_GROUP = _("Client management")
-VIP_GROUP = _("VIP")
+# "VIP" alone is a column's word (a client who is one); the menu is the VIP desk's section.
+VIP_GROUP = pgettext_lazy("section", "VIP")
 SECTIONS = [
     ("home", _("Workbench"), _("Your work for today.")),
     ("clientmgmt:client_list", _("Clients"), _("Find a client by name, pinyin, phone or ID card.")),

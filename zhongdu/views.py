@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from . import audit
 from .forms import AuditFilterForm
 from .navigation import sections_for
 from .pagination import keyset_page
@@ -38,6 +39,11 @@ def audit_event_list(request):
     else:
         events = select_audit_events(filters=form.cleaned_data if form.is_bound else None)
     page = keyset_page(events, before=request.GET.get("before"))
+    for event in page.items:
+        event.object_label = audit.object_type_label(event.object_type)
+        event.field_labels = audit.changed_field_labels(event.object_type, event.changed_fields)
+        # A refused page: its address says more than its URL name.
+        event.number = "" if event.object_type == "url" and event.object_repr else event.object_id
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode()}

@@ -26,6 +26,7 @@ NOT_PASSED = {
     "TWILIO_API_BASE_URL": "tests and benchmarks only: the local fake of Twilio's API",
     "CELERY_TASK_ALWAYS_EAGER": "tests only",
     "ZHONGDU_TESTING": "tests only",
+    "DJANGO_DEBUG_TECHNICAL_404": "development only: it changes nothing without DJANGO_DEBUG",
 }
 # Set by the compose file itself, not taken from the operator's environment.
 FIXED = {"DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"}

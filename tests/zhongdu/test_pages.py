@@ -1,5 +1,5 @@
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views.defaults import server_error
 
@@ -111,6 +111,47 @@ def test_a_missing_page_shows_the_friendly_404(front_desk_client):
     body = response.content.decode()
     assert "Page not found" in body
     assert "Traceback" not in body and "urlpatterns" not in body
+
+
+# Django's technical 404 page (DEBUG on) says why it is shown.
+TECHNICAL_404 = "DEBUG = True"
+
+
+def _product_404(response, words="页面不存在"):
+    body = response.content.decode()
+    return response.status_code == 404 and words in body and TECHNICAL_404 not in body
+
+
+def test_an_unknown_address_shows_the_product_404_while_debugging(front_desk_client, settings):
+    settings.DEBUG = True  # `make run`: pytest-django runs with DEBUG off
+    assert _product_404(front_desk_client.get("/no/such/page/"))
+    assert _product_404(
+        front_desk_client.get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="en"), "Page not found"
+    )
+    assert _product_404(Client().get("/no/such/page/"))  # not signed in
+
+
+def test_a_missing_record_shows_the_product_404_while_debugging(front_desk_client, settings):
+    settings.DEBUG = True
+    url = reverse("clientmgmt:client_detail", args=[987654])
+    assert _product_404(front_desk_client.get(url))
+
+
+def test_an_address_missing_its_slash_is_still_redirected_while_debugging(client, settings):
+    settings.DEBUG = True
+    response = client.get("/healthz")
+    assert response.status_code == 301 and response["Location"] == "/healthz/"
+
+
+def test_a_developer_may_ask_for_the_technical_404(front_desk_client, settings):
+    settings.DEBUG = True
+    settings.DEBUG_TECHNICAL_404 = True
+    response = front_desk_client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert TECHNICAL_404 in response.content.decode()
+    assert "urlpatterns" in response.content.decode() or "URLconf" in response.content.decode()
+    missing = front_desk_client.get(reverse("clientmgmt:client_detail", args=[987654]))
+    assert missing.status_code == 404 and TECHNICAL_404 in missing.content.decode()
 
 
 def test_a_refused_page_shows_the_friendly_403(front_desk_client):

@@ -1,0 +1,210 @@
+"""Staff pages read as staff say it, in Chinese and in English: a record's kind by its name, not
+its model label; an SMS template by its purpose, not its code; a VIP tier, a company's or a
+survey's name under the right heading."""
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.models import Campaign, Kind, Purpose, SmsTemplate
+from surveys import services as survey_rounds
+from surveys.models import Dimension, SurveyQuestion, SurveyTemplate
+from tests.clientmgmt.factories import ClientFactory
+from tests.followup.factories import make_plan
+from tests.vip.factories import enterprise, vip
+from zhongdu import audit
+
+pytestmark = pytest.mark.django_db
+
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+EN = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
+# A model label ("clientmgmt.client") or an SMS template's code.
+CODES = re.compile(r"\b(?:clientmgmt|messaging|vip|zhongdu)\.[a-z_]+\b|booking_confirmation")
+
+
+def _html(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _table(html: str, testid: str) -> str:
+    return html.split(f'data-testid="{testid}"', 1)[1].split("</table>", 1)[0]
+
+
+def _headings(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<th[^>]*>(.*?)</th>", html)
+    ]
+
+
+@pytest.fixture
+def confirmation(db):
+    return SmsTemplate.objects.create(
+        code="booking_confirmation",
+        purpose=Purpose.BOOKING_CONFIRMATION,
+        kind=Kind.SERVICE,
+        body="【{hospital}】{name}您好，您已预约{date} {time}{department}{expert}专家门诊。",
+    )
+
+
+# --- The audit trail -------------------------------------------------------------------------
+
+
+def test_the_audit_trail_names_each_record_as_staff_do(manager_client, confirmation):
+    person = ClientFactory(name="王小红")
+    audit.record(audit.Action.VIEW, obj=person)
+    audit.record(audit.Action.UPDATE, obj=person, fields=["source_channel", "id_number", "merge"])
+    audit.record(audit.Action.UPDATE, obj=confirmation)
+    audit.record(audit.Action.EXPORT, object_type="vip.costs", object_id="7")
+    audit.record(
+        audit.Action.DENIED, object_type="url", object_id="audit_event_list", object_repr="/audit/"
+    )
+    url = reverse("audit_event_list")
+    for language, words in (
+        (ZH, ["客户档案", "短信模板", "VIP费用", "页面", "预约确认", "身份证号, 已合并, 来源渠道"]),
+        # The record's own words (the template's name) are kept as they were written.
+        (EN, ["Client record", "SMS template", "VIP costs", "Page", "预约确认", "ID card, Merged"]),
+    ):
+        table = _table(_html(manager_client.get(url, **language)), "audit-table")
+        assert CODES.search(table) is None, CODES.search(table)
+        assert "<td>url" not in table and "#audit_event_list" not in table
+        assert "/audit/" in table  # the refused page's address
+        for field in ("source_channel", "id_number", "merge"):
+            assert field not in table, field
+        for word in words:
+            assert word in table, word
+
+
+def test_the_audit_filter_offers_records_by_name_and_still_filters_by_type(manager_client):
+    audit.record(audit.Action.VIEW, obj=ClientFactory())
+    audit.record(audit.Action.VIEW, object_type="vip.costs", object_id="7")
+    html = _html(manager_client.get(reverse("audit_event_list"), **ZH))
+    assert '<option value="clientmgmt.client">客户档案</option>' in html
+    assert "对象类型" not in html
+    response = manager_client.get(reverse("audit_event_list"), {"object_type": "vip.costs"})
+    assert [event.object_type for event in response.context["page"].items] == ["vip.costs"]
+    unknown = manager_client.get(reverse("audit_event_list"), {"object_type": "no.such"})
+    assert unknown.status_code == 200 and unknown.context["form"].errors["object_type"]
+
+
+def test_every_model_of_the_project_has_a_name_for_the_trail():
+    types = audit.object_types()
+    assert str(types["clientmgmt.client"]) == "客户档案"
+    assert all(CODES.search(str(label)) is None for label in types.values())
+    assert audit.object_type_label("no.such") == "no.such"  # nothing better to show
+
+
+# --- SMS templates ---------------------------------------------------------------------------
+
+
+def test_campaigns_name_their_template_not_its_code(client_manager_client, confirmation):
+    campaign = Campaign.objects.create(
+        name="复诊提醒",
+        template=confirmation,
+        send_at=timezone.now() + datetime.timedelta(days=1),
+        created_by=get_user_model().objects.get(username="t_clientmgr"),
+    )
+    for language, word in ((ZH, "预约确认"), (EN, "Booking confirmation")):
+        for url in (reverse("messaging:campaign_list"), campaign.get_absolute_url()):
+            html = _html(client_manager_client.get(url, **language))
+            assert word in html and "booking_confirmation" not in html, url
+    form = _html(client_manager_client.get(reverse("messaging:campaign_create"), **ZH))
+    assert "预约确认: 您好，您已预约" in form and "booking_confirmation" not in form
+    headings = _headings(_html(client_manager_client.get(reverse("messaging:campaign_list"))))
+    assert "活动名称" in headings and "姓名" not in headings
+
+
+def test_a_care_plan_offers_sms_by_purpose_not_code(client_manager_client, confirmation):
+    plan = make_plan(client=ClientFactory())
+    url = reverse("followup:plan_edit", args=[plan.pk])
+    for language, words in (
+        (ZH, ["预约确认: 您好，您已预约", "复诊提醒: 您好，请于来院复查。"]),
+        (EN, ["Booking confirmation: ", "Follow-up reminder: "]),
+    ):
+        html = _html(client_manager_client.get(url, **language))
+        assert all(word in html for word in words), words
+        assert "booking_confirmation" not in html and "followup_reminder" not in html
+
+
+# --- VIP tiers, enterprises, market surveys ---------------------------------------------------
+
+
+def test_a_vip_of_the_first_tier_is_a_vip_not_the_vip_desk(vip_manager_client):
+    standing = vip(ClientFactory(name="赵先生"))
+    assert standing.tier == "standard"
+    roster = reverse("vip:roster")
+    zh = _html(vip_manager_client.get(roster, **ZH))
+    assert "<td>普通VIP</td>" in zh
+    assert "VIP 管理" in zh  # the menu: the VIP desk's section
+    assert "<td>VIP 管理</td>" not in zh
+    detail = _html(vip_manager_client.get(reverse("vip:vip_detail", args=[standing.client_id])))
+    assert "普通VIP" in detail and "VIP 管理</span>" not in detail
+    assert "<td>VIP</td>" in _html(vip_manager_client.get(roster, **EN))
+
+
+def test_the_enterprise_list_heads_company_names_as_such(vip_manager_client):
+    enterprise(name="郑州重工集团")
+    url = reverse("vip:enterprise_list")
+    zh = _headings(_table(_html(vip_manager_client.get(url, **ZH)), "enterprises"))
+    assert "企业名称" in zh and "姓名" not in zh
+    assert "Enterprise name" in _headings(_html(vip_manager_client.get(url, **EN)))
+
+
+def test_market_surveys_are_headed_by_survey_name_and_questionnaire(client_manager_client):
+    template = SurveyTemplate.objects.create(
+        code="market", name="市场调查", name_en="Market survey", kind=SurveyTemplate.Kind.MARKET
+    )
+    SmsTemplate.objects.create(
+        code="market_survey",
+        purpose=Purpose.SURVEY,
+        kind=Kind.MARKETING,
+        body="【{hospital}】{name}您好，诚邀您填写问卷：{link} 回复TD退订",
+    )
+    SurveyQuestion.objects.create(
+        template=template,
+        order=0,
+        type=SurveyQuestion.Type.SCALE,
+        text="您对我院的价格满意吗？",
+        text_en="Are you satisfied with our prices?",
+        dimension=Dimension.OTHER,
+    )
+    survey_rounds.round_create(
+        name="冬季需求调查",
+        template=template,
+        segment={},
+        send_at=timezone.now(),
+        by=get_user_model().objects.get(username="t_clientmgr"),
+    )
+    url = reverse("surveys:round_list")
+    zh = _headings(_table(_html(client_manager_client.get(url, **ZH)), "rounds"))
+    assert zh[:2] == ["调查名称", "问卷"]
+    en = _headings(_table(_html(client_manager_client.get(url, **EN)), "rounds"))
+    assert en[:2] == ["Survey name", "Questionnaire"]
+
+
+# --- Templates --------------------------------------------------------------------------------
+
+
+def test_no_template_comment_spans_lines():
+    """Django's {# #} comment is one line long: one spread over lines is printed on the page (a
+    note about app.js and private_query, on the client search, the board and the desk)."""
+    root = Path(settings.BASE_DIR)
+    templates = [
+        path
+        for path in root.glob("**/templates/**/*.html")
+        if ".venv" not in path.parts and "var" not in path.parts
+    ]
+    assert len(templates) > 100
+    spread = [
+        f"{path.relative_to(root)}:{number}"
+        for path in templates
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "{#" in line and "#}" not in line.split("{#", 1)[1]
+    ]
+    assert spread == []
