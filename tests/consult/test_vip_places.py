@@ -172,3 +172,13 @@ def test_the_client_pages_timeline_marks_a_vip_booking_priority(vip_manager_clie
     assert 'data-testid="timeline-badge">Priority<' in html
     html = vip_manager_client.get(other.get_absolute_url(), **EN).content.decode()
     assert "timeline-badge" not in html
+
+
+def test_the_health_archive_marks_a_vip_booking_priority(vip_manager_client):
+    person = make_vip(ClientFactory(name="贵宾"))
+    make_booking(client=person, session=future_session(capacity=20), vip=True)
+    url = reverse("clientmgmt:health_archive", args=[person.pk])
+    assert (
+        'data-testid="timeline-badge">Priority<'
+        in vip_manager_client.get(url, **EN).content.decode()
+    )
