@@ -223,6 +223,13 @@ class RevealForm(forms.Form):
     )
 
 
+class MergePickForm(forms.Form):
+    """The records already picked on the merge page (its links carry them, nobody types them)."""
+
+    survivor = IdField(required=False)
+    merged = IdField(required=False)
+
+
 class MergeForm(forms.Form):
     survivor = IdField(widget=forms.HiddenInput)
     merged = IdField(widget=forms.HiddenInput)

@@ -55,6 +55,7 @@ class TimelineEntry:
     actor: str = ""
     url: str = ""
     extra: dict = field(default_factory=dict)
+    badge: str = ""  # a short flag shown beside the title ("Priority" on a VIP booking)
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,16 @@ def client_search_for_user(user, query: ClientQuery) -> list[ShownClient]:
     return clients_shown_for_user(user, client_search(query))
 
 
+def merge_candidates(user, query: ClientQuery, *, leave_out=()) -> list[ShownClient]:
+    """What the merge page offers for a search: the records `user` may see whole (a VIP's only
+    to those who serve them, the discretion rule), merged records and `leave_out` left out."""
+    return [
+        shown
+        for shown in client_search_for_user(user, query)
+        if shown.whole and shown.pk not in leave_out
+    ]
+
+
 def client_registered_by(key: str) -> Client | None:
     """The record a registration form's one-time key wrote, if any (the form sent again)."""
     return Client.objects.filter(request_key=key).first() if key else None

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,7 +17,7 @@ from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
 from . import exports, selectors, services
-from .forms import ClientForm, ImportUploadForm, MergeForm, RevealForm
+from .forms import ClientForm, ImportUploadForm, MergeForm, MergePickForm, RevealForm
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow, ClientMerge
 from .registry import (
@@ -27,6 +28,8 @@ from .registry import (
 )
 from .search import parse_query
 
+MERGE_PAGE = "clientmgmt:merge_select"
+
 
 @search_by_post("q")
 @require_GET
@@ -35,6 +38,7 @@ def client_list(request):
     query = parse_query(q)
     # The page's links carry the search as its address does: a full number only as a token.
     new = {"name": q} if query.kind == "name" else {"phone": q} if query.kind == "phone" else {}
+    clients = selectors.client_search_for_user(request.user, query)
     context = {
         "q": q,
         "query": query,
@@ -42,7 +46,8 @@ def client_list(request):
         "export_url": address(
             request, reverse("clientmgmt:client_export"), {"q": q}, private=["q"]
         ),
-        "clients": selectors.client_search_for_user(request.user, query),
+        "clients": clients,
+        "rows": _with_merge_links(request, clients, q),
         "limit": selectors.SEARCH_LIMIT,
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_import": user_may_open(request.user, "clientmgmt:import_upload"),
@@ -51,13 +56,37 @@ def client_list(request):
     return render(request, template, context)
 
 
+def _with_merge_links(request, clients, q) -> list[tuple]:
+    """(client, "Merge with…" link) for the search results: a link on each record the user may
+    see whole, for a role that merges; the merge page then offers this search's other records
+    (a full number travels only as a token)."""
+    if not user_may_open(request.user, MERGE_PAGE):
+        return [(client, "") for client in clients]
+    url = reverse(MERGE_PAGE)
+    return [
+        (
+            client,
+            address(request, url, {"merged": client.pk, "q": q}, private=["q"])
+            if client.whole
+            else "",
+        )
+        for client in clients
+    ]
+
+
 def _form_page(request, form, client=None, duplicates=()):
     # A duplicate may be a VIP this user does not serve: its summary, not its birth date or ID.
     duplicates = selectors.clients_shown_for_user(request.user, duplicates)
+    offers = _merge_offers(request.user, duplicates, client)
     return render(
         request,
         "clientmgmt/client_form.html",
-        {"form": form, "client": client, "duplicates": duplicates},
+        {
+            "form": form,
+            "client": client,
+            "duplicates": duplicates,
+            "duplicate_rows": [(other, offers.get(other.pk, [])) for other in duplicates],
+        },
     )
 
 
@@ -166,7 +195,7 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "can_reveal": request.user.has_perm("clientmgmt.reveal_client_contact"),
         "can_edit": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_archive": request.user.has_perm("clientmgmt.archive_client"),
-        "can_merge": request.user.has_perm("clientmgmt.merge_client"),
+        "can_merge": user_may_open(request.user, MERGE_PAGE),
         "opt_in_methods": Client.OptInMethod.choices,
         "can_book": user_may_open(request.user, "consult:booking_new"),
         # The front desk's card and exam-order pages, by URL name (clientmgmt imports no guide).
@@ -274,16 +303,52 @@ def client_export(request):
     )
 
 
+def _merge_url(**records) -> str:
+    """The side-by-side view of two records (or the merge page with one picked): record
+    references in the link, nothing to type."""
+    return f"{reverse(MERGE_PAGE)}?{urlencode(records)}"
+
+
+def _merge_offers(user, shown, client=None) -> dict:
+    """{duplicate id: [(the record to merge it with, link)]} for the duplicate warning: on an
+    edit each duplicate with the record being edited, on a new record each pair of the
+    duplicates found; only records the user may see whole, and only for a role that merges."""
+    if not user_may_open(user, MERGE_PAGE):
+        return {}
+    visible = [other for other in shown if other.whole]
+    if client is not None:
+        return {
+            other.pk: [(client, _merge_url(survivor=other.pk, merged=client.pk))]
+            for other in visible
+        }
+    return {
+        other.pk: [(first, _merge_url(survivor=first.pk, merged=other.pk)) for first in visible[:i]]
+        for i, other in enumerate(visible)
+        if i
+    }
+
+
+@search_by_post("q")
 @require_http_methods(["GET", "POST"])
 def merge_select(request):
-    form = MergeForm(request.POST or request.GET or None)
+    """Two records side by side (the record references come in the links of the client page,
+    the search results and the duplicate warning), or the search that picks them: by name,
+    last four digits or a number, posted, so a full number never enters an address."""
+    if request.method == "POST":
+        form = MergeForm(request.POST)
+    else:
+        picks = MergePickForm(request.GET)
+        chosen = picks.cleaned_data if picks.is_valid() else {}
+        if not (chosen.get("survivor") and chosen.get("merged")):
+            return _merge_search(request, chosen)
+        form = MergeForm(request.GET)
     pair = None
-    if form.is_bound and form.is_valid():
+    if form.is_valid():
         survivor = selectors.client_get_for_user(
-            request.user, form.cleaned_data["survivor"], write=True, whole=True
+            request.user, form.cleaned_data["survivor"], whole=True
         )
         merged = selectors.client_get_for_user(
-            request.user, form.cleaned_data["merged"], write=True, whole=True
+            request.user, form.cleaned_data["merged"], whole=True
         )
         pair = (survivor, merged)
         if request.method == "POST":
@@ -297,6 +362,34 @@ def merge_select(request):
                 messages.success(request, _("The records were merged. You can undo this below."))
                 return redirect(merge)
     return render(request, "clientmgmt/merge_select.html", {"form": form, "pair": pair})
+
+
+def _merge_search(request, chosen):
+    """The merge page with one record picked (find the other) or none (find the first)."""
+    role, pk = next(((name, pk) for name, pk in chosen.items() if pk), (None, None))
+    picked = selectors.client_get_for_user(request.user, pk, whole=True) if pk else None
+    q = search_params(request).get("q", "")
+    query = parse_query(q)
+    candidates = selectors.merge_candidates(
+        request.user, query, leave_out={picked.pk} if picked else ()
+    )
+    if picked is None:
+        links = [{"merged": other.pk, "q": q} for other in candidates]
+    else:
+        other_role = "merged" if role == "survivor" else "survivor"
+        links = [{role: picked.pk, other_role: other.pk} for other in candidates]
+    url = reverse(MERGE_PAGE)
+    context = {
+        "picked": picked,
+        "picked_as": role,
+        "q": q,
+        "query": query,
+        "candidates": [
+            (other, address(request, url, link, private=["q"]))
+            for other, link in zip(candidates, links, strict=True)
+        ],
+    }
+    return render(request, "clientmgmt/merge_search.html", context)
 
 
 @require_GET

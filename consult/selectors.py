@@ -4,12 +4,23 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, TextField, Value
-from django.db.models.functions import Cast, Coalesce, Concat, Substr
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Least, Substr
 from django.http import Http404
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
@@ -96,6 +107,7 @@ class WeekBooking:
     status_label: str
     vip: bool
     url: str
+    priority: bool = False
 
 
 @dataclass
@@ -140,16 +152,17 @@ def booking_week(*, monday: datetime.date, department=None, expert=None, status:
     url = reverse("consult:booking_detail", args=[0]).replace("/0/", "/{}/")
     per_session: dict[int, list[WeekBooking]] = {}
     rows = bookings.order_by("-priority", "id").values_list(
-        "id", "session_id", "status", "priority", "client__name"
+        "id", "session_id", "status", "priority", "client__name", "client__is_vip"
     )
-    for pk, session_id, booking_status, priority, name in rows:
+    for pk, session_id, booking_status, priority, name, is_vip in rows:
         per_session.setdefault(session_id, []).append(
             WeekBooking(
                 name=name,
                 status=booking_status,
                 status_label=labels.get(booking_status, booking_status),
-                vip=priority,
+                vip=is_vip,
                 url=url.format(pk),
+                priority=priority,
             )
         )
 
@@ -214,14 +227,24 @@ def _not_over(qs):
 
 
 def _with_free_places(qs, *, vip: bool):
-    """Sessions with a place this client may take; annotates `free` (places they may book)."""
-    if vip:
-        limit = F("capacity")
-    else:
-        share = BookingPolicy.current().vip_share_percent
-        limit = F("capacity") - F("capacity") * Value(share) / Value(100)
+    """Sessions with a place this client may take; annotates `free` (places they may book),
+    `held` (the places held back for VIPs, BookingPolicy.held_for_vip: integer division on
+    Postgres and SQLite, as consult.services._take_place counts them) and `held_free` (how many
+    of those are still free: the held places are the last to go, so they are what is left of
+    the session up to their number)."""
+    share = BookingPolicy.current().vip_share_percent
+    held = ExpressionWrapper(F("capacity") * Value(share) / Value(100), output_field=IntegerField())
+    limit = F("capacity") if vip else F("capacity") - F("held")
     free = ExpressionWrapper(limit - F("booked"), output_field=IntegerField())
-    return _not_over(qs).annotate(free=free).filter(free__gt=0)
+    held_free = ExpressionWrapper(
+        Least(F("held"), F("capacity") - F("booked")), output_field=IntegerField()
+    )
+    return (
+        _not_over(qs)
+        .annotate(held=held)
+        .annotate(free=free, held_free=held_free)
+        .filter(free__gt=0)
+    )
 
 
 def sessions_bookable(
@@ -280,13 +303,21 @@ def booking_rows(client):
                 output_field=_TEXT,
             ),
             second="session__expert__name",
-            third=Concat("session__department__name", Value("|"), "kind", output_field=_TEXT),
+            # department|kind|P: "P" marks a VIP booking served first (the "Priority" badge).
+            third=Concat(
+                "session__department__name",
+                Value("|"),
+                "kind",
+                Value("|"),
+                Case(When(priority=True, then=Value("P")), default=Value("")),
+                output_field=_TEXT,
+            ),
         )
     )
 
 
 def booking_entry(row) -> TimelineEntry:
-    department, _sep, kind = row["t_third"].partition("|")
+    department, kind, priority = [*row["t_third"].split("|"), "", ""][:3]
     return TimelineEntry(
         at=row["t_at"],
         kind="booking",
@@ -299,6 +330,7 @@ def booking_entry(row) -> TimelineEntry:
         },
         detail=f"{department} · {Booking.Kind(kind).label}" if kind in Booking.Kind.values else "",
         url=reverse("consult:booking_detail", args=[row["t_number"]]),
+        badge=pgettext("booking", "Priority") if priority == "P" else "",
     )
 
 
@@ -458,6 +490,7 @@ def recalls_due(*, today=None):
             "client__name",
             "client__phone",
             "booking__id",
+            "booking__priority",
             "booking__session__id",
             "booking__session__date",
             "booking__session__start_time",

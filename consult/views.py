@@ -127,16 +127,15 @@ def booking_new(request):
 
 def _detail_page(request, booking, *, reschedule_form=None, cancel_form=None, status=200):
     can_change = _can_book(request.user) and booking.status == booking.Status.BOOKED
+    vip = booking.priority and booking.client.is_vip
     context = {
         "booking": booking,
         "history": selectors.booking_history(booking),
         "can_change": can_change,
         "reschedule_form": reschedule_form or RescheduleForm(),
         "cancel_form": cancel_form or CancelForm(),
-        "sessions": selectors.sessions_bookable(
-            vip=booking.priority and booking.client.is_vip,
-            department=booking.session.department,
-        )
+        "vip": vip,
+        "sessions": selectors.sessions_bookable(vip=vip, department=booking.session.department)
         if can_change
         else [],
     }

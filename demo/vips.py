@@ -11,16 +11,19 @@ Idempotent: nothing is made when the first demo enterprise exists.
 import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clientmgmt.models import Client
+from consult import services as consult
+from consult.models import Booking
 from guide import selectors as guide_selectors
 from guide import services as guide_services
 from guide.models import Visit, VisitEvent
 from vip import services
 from vip.models import Enterprise, VipCandidate, VipStanding
 from zhongdu import roles
-from zhongdu.models import Department, PriceItem
+from zhongdu.models import ClinicSession, Department, PriceItem
 
 # The seed's 认定标准 with its [X] filled the way a private dermatology hospital might: personal
 # VIP from ¥50,000 a year (gold ¥100,000, platinum ¥300,000); an enterprise with an agreement
@@ -120,11 +123,30 @@ def seed_vips(*, by) -> dict:
         standing = VipStanding.objects.filter(client=person).first()
         if standing is not None:
             services.escort_assign(standing=standing, escort=escort, by=by)
+    _book_today([platinum, gold], by=desk)
     return {
         "vips": VipStanding.objects.filter(status=VipStanding.Status.ACTIVE).count(),
         "enterprises": len(firms),
         "candidates": VipCandidate.objects.filter(status=VipCandidate.Status.PENDING).count(),
     }
+
+
+def _book_today(people, *, by) -> None:
+    """The escorted VIPs are expected today (the front desk's board shows them with their
+    escort and the priority mark), booked as VIPs into today's first sessions with a place."""
+    sessions = ClinicSession.objects.filter(
+        date=timezone.localdate(), status=ClinicSession.Status.SCHEDULED
+    ).order_by("start_time", "pk")
+    for person, session in zip(people, sessions, strict=False):
+        if not VipStanding.objects.filter(client=person, status=VipStanding.Status.ACTIVE).exists():
+            continue
+        person.refresh_from_db()
+        try:
+            consult.booking_create(
+                client=person, session=session, kind=Booking.Kind.EXPERT, by=by, vip=True
+            )
+        except ValidationError:  # the session is full (SessionFull is one): no VIP today
+            continue
 
 
 def _free_clients(n: int) -> list[Client]:

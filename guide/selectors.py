@@ -12,6 +12,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,7 @@ from consult.models import Booking
 from zhongdu import phones, roles
 from zhongdu.models import ClinicSession, Department, Expert
 
+from . import registry
 from .models import (
     Charge,
     ExamOrder,
@@ -89,6 +91,11 @@ class BoardRow:
     state: str
     state_label: str
     escort: str = ""
+    # A VIP's named escort (vip's standing, through guide.registry), shown when the visit has
+    # no escort of its own yet (an expected booking, or none chosen at the desk).
+    named_escort: str = ""
+    # A VIP booking (or a walk-in registered as a VIP) is served first: the "Priority" badge.
+    priority: bool = False
     kind: str = ""
     waiting: str = ""
     booking_id: int | None = None
@@ -249,6 +256,7 @@ def _booking_row(row, labels: _Labels) -> BoardRow:
         state=state,
         state_label=labels.states[state],
         escort=escort,
+        priority=row["priority"],
         kind=labels.kinds.get(row["kind"], ""),
         waiting=labels.waiting(row["visit__status"], row["visit__arrived_at"]),
         booking_id=row["pk"],
@@ -272,10 +280,24 @@ def _walk_in_row(row, labels: _Labels) -> BoardRow:
         state=row["status"],
         state_label=labels.states[row["status"]],
         escort=_escort_label(row, "escort__"),
+        priority=row["priority"],
         kind=labels.visit_types.get(row["visit_type"], ""),
         waiting=labels.waiting(row["status"], row["arrived_at"]),
         visit_url=labels.visit_url.format(row["pk"]),
     )
+
+
+def _name_escorts(rows) -> None:
+    """Each VIP row without an escort of its own gets the VIP's named escort: one query for the
+    whole board (none when no VIP is on it), through the hook the VIP layer registers."""
+    waiting = {row.client_id for row in rows if row.vip and not row.escort}
+    if not waiting:
+        return
+    clients = [SimpleNamespace(pk=pk, is_vip=True) for pk in waiting]
+    named = {pk: user_label(user) for pk, user in registry.default_escorts(clients).items()}
+    for row in rows:
+        if row.vip and not row.escort:
+            row.named_escort = named.get(row.client_id, "")
 
 
 def board(*, day=None, q: str = "", department=None, state: str = "") -> Board:
@@ -286,6 +308,7 @@ def board(*, day=None, q: str = "", department=None, state: str = "") -> Board:
     rows = [_booking_row(row, labels) for row in _board_bookings(day, q, department)]
     rows += [_walk_in_row(row, labels) for row in _board_walk_ins(day, q, department)]
     rows.sort(key=lambda row: row.sort_key)
+    _name_escorts(rows)
     counted = Counter(row.state for row in rows)
     return Board(
         day=day,

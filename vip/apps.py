@@ -23,4 +23,4 @@ class VipConfig(AppConfig):
         )
         # A VIP who arrives is walked through by their named escort (seed: 专人引导), unless the
         # desk chose someone else.
-        guide_registry.register_default_escort(selectors.named_escort)
+        guide_registry.register_default_escort(selectors.named_escort, many=selectors.named_escorts)

@@ -7,24 +7,28 @@ from html import escape
 
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import pgettext
 
 register = template.Library()
 
 _ITEM = (
-    '<li><a href="{url}">{name}</a>{vip}'
+    '<li><a href="{url}">{name}</a>{vip}{priority}'
     ' <span class="badge booking-{status}">{status_label}</span></li>'
 )
 _VIP = ' <span class="badge text-bg-warning">VIP</span>'
+_PRIORITY = ' <span class="badge text-bg-danger" data-testid="priority">{label}</span>'
 
 
 @register.simple_tag
 def week_bookings(bookings):
     """The <li> items of one session's bookings (consult.selectors.WeekBooking)."""
+    priority = _PRIORITY.format(label=escape(pgettext("booking", "Priority")))
     html = "".join(
         _ITEM.format(
             url=escape(booking.url),
             name=escape(booking.name),
             vip=_VIP if booking.vip else "",
+            priority=priority if booking.priority else "",
             status=escape(booking.status),
             status_label=escape(booking.status_label),
         )

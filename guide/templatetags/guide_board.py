@@ -15,7 +15,7 @@ register = template.Library()
 
 _ROW = (
     '<tr class="{vip_class}" data-testid="board-row" data-client="{client}" data-state="{state}">'
-    '<td>{time}</td><td>{name}{vip}{walk_in}</td><td class="masked">{phone}</td>'
+    '<td>{time}</td><td>{name}{vip}{priority}{walk_in}</td><td class="masked">{phone}</td>'
     "<td>{department}</td><td>{doctor}</td><td>{kind}</td>"
     '<td><span class="badge board-{state}">{state_label}</span>'
     ' <span class="small text-body-secondary">{waiting}</span></td>'
@@ -26,6 +26,15 @@ _ROW = (
 @register.simple_tag
 def board_rows(rows, can_receive):
     vip = ' <span class="badge text-bg-warning">VIP</span>'
+    priority = (
+        ' <span class="badge text-bg-danger" data-testid="priority">'
+        + escape(pgettext("booking", "Priority"))
+        + "</span>"
+    )
+    named = (
+        '<span data-testid="named-escort">{name}</span>'
+        ' <span class="small text-body-secondary">' + escape(_("(named escort)")) + "</span>"
+    )
     walk_in = f' <span class="badge text-bg-light border">{escape(_("walk-in"))}</span>'
     no_escort = f'<span class="text-danger small">{escape(_("no escort yet"))}</span>'
     check_in = (
@@ -48,6 +57,8 @@ def board_rows(rows, can_receive):
     def escort(row):
         if row.escort:
             return escape(row.escort)
+        if row.named_escort:
+            return named.format(name=escape(row.named_escort))
         return no_escort if row.vip and row.visit_url else ""
 
     html = "\n".join(
@@ -58,6 +69,7 @@ def board_rows(rows, can_receive):
             time=escape(row.time),
             name=escape(row.client_name),
             vip=vip if row.vip else "",
+            priority=priority if row.priority else "",
             walk_in=walk_in if row.walk_in else "",
             phone=escape(row.phone),
             department=escape(row.department),

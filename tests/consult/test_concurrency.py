@@ -16,9 +16,10 @@ from django.utils import translation
 from consult import services
 from consult.models import Booking, BookingPolicy
 from messaging.models import OutboxMessage, Purpose
+from tests.at_once import call_at_once
 from tests.clientmgmt.factories import ClientFactory
 
-from .factories import booking_templates, future_session
+from .factories import booking_templates, future_session, make_vip
 
 THREADS = 20
 
@@ -78,3 +79,40 @@ def test_twenty_consultants_booking_the_last_place_get_one_booking():
     reminders = OutboxMessage.objects.filter(purpose=Purpose.BOOKING_REMINDER)
     assert list(reminders.values_list("client_id", flat=True)) == [booking.client_id]
     assert OutboxMessage.objects.count() == 2
+
+
+def test_the_places_held_for_vips_survive_a_rush_of_non_vips_and_go_to_the_vips():
+    """Capacity 10 with 20 % held for VIPs (2 places), 7 booked: one place is open to all.
+    Fifteen other clients and three VIPs press "book" together: one other client gets the open
+    place, two VIPs get the held ones, and nobody overbooks the session."""
+    BookingPolicy.objects.create(vip_share_percent=20)
+    session = future_session(capacity=10)
+    session.booked = 7
+    session.save(update_fields=["booked"])
+    others = [ClientFactory() for _ in range(15)]
+    vips = [make_vip(ClientFactory()) for _ in range(3)]
+
+    def presser(client, vip):
+        def press_book():
+            with translation.override("en"):  # a new thread starts in the default language
+                try:
+                    services.booking_create(
+                        client=client, session=session, kind="expert", by=None, vip=vip
+                    )
+                except services.SessionFull:
+                    return (vip, "full")
+            return (vip, "booked")
+
+        return press_book
+
+    people = [(client, False) for client in others] + [(client, True) for client in vips]
+    outcomes = call_at_once([presser(client, vip) for client, vip in people])
+
+    assert [answer for answer in outcomes if not isinstance(answer, tuple)] == []
+    booked = [vip for vip, result in outcomes if result == "booked"]
+    # The open place may go to a VIP too; the held ones never to anyone else.
+    assert booked.count(False) <= 1 and len(booked) == 3
+    assert booked.count(True) >= 2
+    session.refresh_from_db()
+    assert session.booked == session.capacity == 10
+    assert Booking.objects.filter(session=session, priority=False).count() == booked.count(False)

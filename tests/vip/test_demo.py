@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from config.schedules import DEFAULT_SCHEDULES
 from demo.vips import POLICY
@@ -14,7 +15,7 @@ from tests.vip.factories import client, policy, spend
 from vip import tasks
 from vip.models import Enterprise, VipCandidate, VipPolicy, VipStanding
 from zhongdu import roles
-from zhongdu.models import Notification
+from zhongdu.models import ClinicSession, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +100,13 @@ def test_the_nightly_job_tells_the_vip_managers_of_lapses():
     assert counts["lapsed"] == 1
     notice = Notification.objects.get(recipient=manager)
     assert "1" in notice.text and notice.url == "/vip/"
+
+
+def test_seed_demo_puts_the_escorted_vips_on_todays_board(client_for):
+    call_command("seed_demo", password="winter-plum-2026")
+    if not ClinicSession.objects.filter(date=timezone.localdate()).exists():
+        pytest.skip("no clinic sessions today (a day the demo hospital is closed)")
+    board = client_for(roles.FRONT_DESK).get(reverse("guide:today")).context["board"]
+    vips = [row for row in board.rows if row.vip]
+    assert board.vips == len(vips) >= 1
+    assert all(row.priority and (row.escort or row.named_escort) for row in vips)
