@@ -4,7 +4,18 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, TextField, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.http import Http404
 from django.urls import reverse
@@ -495,3 +506,79 @@ def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
     )
     figures["days"] = days
     return figures
+
+
+# --- The conversion rules every figure shares -------------------------------------------
+# consult.stats (the desk's analysis) and reports.figures (the managers' dashboard, its daily
+# rollups and drill-down lists) count with these, so that the same words mean the same rows
+# everywhere: an enquiry "led to a booking", a booking "came from an enquiry", "arrived", a
+# no-show "was rebooked".
+
+# How long after an enquiry a booking for the same client still counts as its result.
+CONVERSION_WINDOW = datetime.timedelta(days=30)
+
+
+def _conversions():
+    """The bookings an enquiry (OuterRef) led to: made from it on the call screen
+    (booking_enquiry_idx), whenever; or made for its client within CONVERSION_WINDOW after it
+    (booking_client_created_idx). Needs the enquiry annotated with `window_end`."""
+    return Booking.objects.filter(
+        Q(enquiry=OuterRef("pk"))
+        | Q(
+            client=OuterRef("client"),
+            created_at__gte=OuterRef("created_at"),
+            created_at__lte=OuterRef("window_end"),
+        )
+    )
+
+
+def enquiries_with_outcome(qs):
+    """`qs` (enquiries) annotated with `has_booking` (it led to a booking) and `has_arrival`
+    (one of those bookings arrived)."""
+    conversions = _conversions()
+    return qs.annotate(
+        window_end=F("created_at") + CONVERSION_WINDOW,
+        has_booking=Exists(conversions),
+        has_arrival=Exists(conversions.filter(status=Booking.Status.ARRIVED)),
+    )
+
+
+def enquiries_booked(qs):
+    """The enquiries of `qs` that led to a booking: a subset of `qs`, each counted once."""
+    return enquiries_with_outcome(qs).filter(has_booking=True)
+
+
+def bookings_from_enquiry(qs):
+    """`qs` (bookings) annotated with `from_enquiry`: made from an enquiry, or made for a client
+    who enquired within CONVERSION_WINDOW before (the mirror of _conversions)."""
+    recent = Enquiry.objects.filter(
+        client=OuterRef("client"),
+        created_at__lte=OuterRef("created_at"),
+        created_at__gte=OuterRef("window_start"),
+    )
+    return qs.annotate(
+        window_start=F("created_at") - CONVERSION_WINDOW,
+        from_enquiry=ExpressionWrapper(
+            Q(enquiry__isnull=False) | Exists(recent), output_field=BooleanField()
+        ),
+    )
+
+
+def bookings_direct(qs):
+    """The bookings of `qs` no enquiry led to (online, at the desk, a client calling to book
+    without a recorded enquiry): their own figure, never a rate's numerator."""
+    return bookings_from_enquiry(qs).filter(from_enquiry=False)
+
+
+def bookings_arrived(qs):
+    """The bookings of `qs` that were checked in (the front desk's check-in sets arrived)."""
+    return qs.filter(status=Booking.Status.ARRIVED)
+
+
+def bookings_no_show(qs):
+    return qs.filter(status=Booking.Status.NO_SHOW)
+
+
+def no_shows_rebooked(qs):
+    """The no-shows of `qs` whose recall ended in a new booking."""
+    return bookings_no_show(qs).filter(recall__status=Recall.Status.REBOOKED)

@@ -41,14 +41,16 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Booking, Enquiry
 
-CONVERSION_WINDOW = datetime.timedelta(days=30)
+# The window is the shared rule's (consult.selectors), re-exported for the page and export.
+from .selectors import CONVERSION_WINDOW as CONVERSION_WINDOW
+from .selectors import enquiries_with_outcome
 
 WEEK = "week"
 MONTH = "month"
@@ -236,25 +238,12 @@ def _label(dimension: str, parts: tuple) -> str:
 
 
 def _enquiry_rows(period: str, since: datetime.datetime, group_fields: tuple):
-    """One query: enquiries, conversions and call time per group and bucket. A booking made
-    from the enquiry (booking_enquiry_idx) or for its client within the window
-    (booking_client_created_idx) converts it: one EXISTS over both."""
-    conversions = Booking.objects.filter(
-        Q(enquiry=OuterRef("pk"))
-        | Q(
-            client=OuterRef("client"),
-            created_at__gte=OuterRef("created_at"),
-            created_at__lte=OuterRef("window_end"),
-        )
-    )
+    """One query: enquiries, conversions and call time per group and bucket. The conversion
+    rule is consult.selectors.enquiries_with_outcome, the one the managers' dashboard counts
+    with: one EXISTS over the linked booking and the client's bookings in the window."""
     return (
-        Enquiry.objects.filter(created_at__gte=since)
-        .annotate(
-            window_end=F("created_at") + CONVERSION_WINDOW,
-            has_booking=Exists(conversions),
-            has_arrival=Exists(conversions.filter(status=Booking.Status.ARRIVED)),
-            bucket=_trunc(period, "created_at"),
-        )
+        enquiries_with_outcome(Enquiry.objects.filter(created_at__gte=since))
+        .annotate(bucket=_trunc(period, "created_at"))
         .values("bucket", *group_fields)
         .annotate(
             enquiries=Count("pk"),

@@ -4,6 +4,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +15,8 @@ from surveys.models import Dimension
 from zhongdu.exports import audited_download
 from zhongdu.forms import FIRST_DAY
 
-from . import exports, satisfaction, selectors
+from . import exports, figures, satisfaction, selectors
+from .forms import RecordsForm
 from .models import MonthlyReport
 
 view_reports = permission_required("reports.view_reports", raise_exception=True)
@@ -45,6 +47,27 @@ def _month(request):
 @view_reports
 def dashboard(request):
     return render(request, "reports/dashboard.html", selectors.dashboard())
+
+
+@require_GET
+@view_reports
+def figure_records(request, key):
+    """The records a dashboard figure counts over a period (?from=&to=, the month to date by
+    default), of one channel (?channel=, 0: not recorded)."""
+    figure = figures.BY_KEY.get(key)
+    if figure is None:
+        raise Http404
+    today = timezone.localdate()
+    form = RecordsForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or _("Check the period."))
+        filters = {}
+    else:
+        filters = form.cleaned_data
+    start = filters.get("start") or today.replace(day=1)
+    end = filters.get("end") or max(start, today)
+    records = selectors.figure_records(figure, start, end, channel=filters.get("channel"))
+    return render(request, "reports/figure_records.html", {"records": records, "form": form})
 
 
 def _report_page(request, data, previous, *, month, pack=None, status=200):
