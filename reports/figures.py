@@ -439,3 +439,51 @@ def rate(numerator, denominator) -> float | None:
     if not denominator:
         return None
     return round(100 * float(numerator) / float(denominator), 1)
+
+
+def definitions_markdown() -> str:
+    """docs/figures.md: every figure and rate with its definition in English and Chinese, as
+    the dashboard shows them (`manage.py figures_doc > docs/figures.md`; a test keeps the file
+    equal to this)."""
+    from django.utils import translation
+
+    def both(text) -> tuple[str, str]:
+        with translation.override("en"):
+            english = str(text)
+        with translation.override("zh-hans"):
+            chinese = str(text)
+        return english, chinese
+
+    lines = [
+        "# The dashboard's figures",
+        "",
+        "Generated from `reports/figures.py` (`python manage.py figures_doc > docs/figures.md`);",
+        "`tests/reports/test_rates.py` fails when this file and the code differ. Each figure is",
+        "counted on the day its record belongs to and opens the list of the records it counts",
+        "(`/reports/figures/<key>/`). A rate's numerator is always a subset of its denominator.",
+        f"The conversion window is {WINDOW_DAYS} days.",
+        "",
+        "## Figures",
+        "",
+        "| key | figure | definition | 指标 | 定义 |",
+        "|---|---|---|---|---|",
+    ]
+    for figure in FIGURES:
+        (label, label_zh), (text, text_zh) = both(figure.label), both(figure.definition)
+        lines.append(f"| `{figure.key}` | {label} | {text} | {label_zh} | {text_zh} |")
+    lines += [
+        "",
+        "## Rates",
+        "",
+        "| rate | = | definition | 比率 | 定义 |",
+        "|---|---|---|---|---|",
+    ]
+    for r in RATES:
+        (label, label_zh), (text, text_zh) = both(r.label), both(r.definition)
+        formula = f"`{r.numerator}` ÷ `{r.denominator}`"
+        lines.append(f"| {label} | {formula} | {text} | {label_zh} | {text_zh} |")
+    lines += ["", "## Now (read live)", "", "| key | definition | 定义 |", "|---|---|---|"]
+    for key, definition in LIVE_DEFINITIONS.items():
+        text, text_zh = both(definition)
+        lines.append(f"| `{key}` | {text} | {text_zh} |")
+    return "\n".join(lines) + "\n"

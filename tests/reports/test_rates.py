@@ -466,3 +466,126 @@ def test_the_daily_rollups_sum_to_the_live_computation(world):
             assert data["by_key"][figure.key].month == live.get(("", 0), 0), figure.key
 
     _in_one_example(world, check)
+
+
+# --- Examples: the definitions on the page, the drill-down page, the shared rules -----------
+
+
+def test_docs_figures_md_is_the_definitions_of_the_code():
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    written = (Path(django_settings.BASE_DIR) / "docs" / "figures.md").read_text("utf-8")
+    assert written == figures.definitions_markdown()
+
+
+def _english(http, url, **params):
+    return http.get(url, params, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_each_figure_and_rate_on_the_dashboard_carries_its_definition_and_its_list(
+    manager_client,
+):
+    from django.urls import reverse
+    from django.utils import translation
+
+    make_enquiry(client=ClientFactory())
+    page = _english(manager_client, reverse("reports:dashboard"))
+    html = page.content.decode()
+    with translation.override("en"):
+        for figure in figures.FIGURES:
+            assert f'title="{figure.definition}"'.replace("'", "&#x27;") in html, figure.key
+            assert reverse("reports:figure_records", args=[figure.key]) in html
+        for r in figures.RATES:
+            assert f'title="{r.definition}"'.replace("'", "&#x27;") in html, r.key
+    chinese = manager_client.get(reverse("reports:dashboard"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "促成预约的咨询" in chinese.content.decode()
+    rows = page.context["channels"]
+    assert {"booking_rate", "arrival_rate", "revenue"} <= set(rows[0])
+
+
+def test_the_drill_down_lists_the_records_the_figure_counts(manager_client):
+    from django.urls import reverse
+
+    tv = ChannelFactory(name="电视")
+    person = ClientFactory()
+    enquiry = make_enquiry(client=person, marketing_channel=tv)
+    make_enquiry(client=ClientFactory(), marketing_channel=tv)  # no booking follows
+    booking = consult.booking_create(
+        client=person,
+        session=ClinicSessionFactory(date=timezone.localdate() + datetime.timedelta(days=2)),
+        kind=Booking.Kind.EXPERT,
+        by=None,
+        enquiry=enquiry,
+    )
+    today = timezone.localdate().isoformat()
+    url = reverse("reports:figure_records", args=["enquiries_booked"])
+    page = _english(manager_client, url, **{"from": today, "to": today, "channel": tv.pk})
+    assert page.status_code == 200
+    assert page.context["records"].total == 1 and len(page.context["records"].rows) == 1
+    assert page.context["records"].rows[0]["pk"] == enquiry.pk
+    bookings = _english(manager_client, reverse("reports:figure_records", args=["bookings"]))
+    assert booking.get_absolute_url() in bookings.content.decode()
+    assert person.name not in bookings.content.decode()  # no client details on the list
+
+
+def test_a_bad_period_gets_a_message_and_an_unknown_figure_is_not_found(manager_client):
+    from django.urls import reverse
+
+    url = reverse("reports:figure_records", args=["enquiries"])
+    for params in (
+        {"from": "2026-13-01"},
+        {"from": "2026-03-02", "to": "2026-03-01"},
+        {"from": "2020-01-01", "to": "2026-01-01"},
+        {"channel": "abc"},
+    ):
+        page = manager_client.get(url, params, follow=True)
+        assert page.status_code == 200, params
+    # Control characters are refused at the edge, as everywhere.
+    assert manager_client.get(url, {"from": "2026\x00-01-01"}).status_code == 400
+    missing = manager_client.get(reverse("reports:figure_records", args=["nothing"]))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["consultant", "front_desk", "client_manager", "vip_manager"])
+def test_only_report_readers_open_the_drill_down(client_for, role):
+    from django.urls import reverse
+
+    url = reverse("reports:figure_records", args=["revenue"])
+    assert client_for(role).get(url).status_code == 403
+
+
+def test_revenue_goes_to_the_channel_of_the_clients_first_enquiry_when_nothing_else_names_one():
+    radio = ChannelFactory(name="广播")
+    person = ClientFactory()  # no channel of their own
+    make_enquiry(client=person, marketing_channel=radio)
+    visit = walk_in(client=person)
+    assert visit.channel_id is None
+    guide.charge_add(visit=visit, price_item=price(amount="300.00"), by=None)
+    today = timezone.localdate()
+    revenue = figures.BY_KEY["revenue"].compute(today)
+    assert revenue[(CHANNEL, radio.pk)] == Decimal("300.00")
+    assert (CHANNEL, 0) not in revenue
+
+
+def test_the_consultation_analysis_and_the_dashboard_count_the_same_conversions():
+    from consult import stats
+
+    today = timezone.localdate()
+    person, other = ClientFactory(), ClientFactory()
+    make_enquiry(client=person)
+    make_enquiry(client=person)
+    make_enquiry(client=other)
+    consult.booking_create(
+        client=person,
+        session=ClinicSessionFactory(date=today + datetime.timedelta(days=2)),
+        kind=Booking.Kind.EXPERT,
+        by=None,
+    )
+    month = today.replace(day=1)
+    analysis = stats.consult_stats(period=stats.MONTH, today=today)
+    total = analysis.tables[0].total
+    dashboard = figures.BY_KEY["enquiries_booked"].compute_period(month, today)[("", 0)]
+    assert total.converted == dashboard == 2
+    assert total.enquiries == figures.BY_KEY["enquiries"].compute_period(month, today)[("", 0)]
