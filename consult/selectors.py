@@ -582,3 +582,15 @@ def bookings_no_show(qs):
 def no_shows_rebooked(qs):
     """The no-shows of `qs` whose recall ended in a new booking."""
     return bookings_no_show(qs).filter(recall__status=Recall.Status.REBOOKED)
+
+
+def appointments_due(start: datetime.date, end: datetime.date):
+    """The bookings for sessions from `start` to `end`: cancelled ones left out, and those still
+    open in a session the hospital cancelled (the end-of-day sweep leaves them alone, so they
+    would otherwise stay expected for ever). The front desk's day figures and the dashboard's
+    appointments due, no-shows and recall recovery count these."""
+    return (
+        Booking.objects.filter(session__date__range=(start, end))
+        .exclude(status=Booking.Status.CANCELLED)
+        .exclude(status=Booking.Status.BOOKED, session__status=ClinicSession.Status.CANCELLED)
+    )

@@ -102,9 +102,7 @@ def bookings_made(start, end):
 
 
 def bookings_due(start, end):
-    return Booking.objects.filter(session__date__range=(start, end)).exclude(
-        status=Booking.Status.CANCELLED
-    )
+    return consult.appointments_due(start, end)
 
 
 def visits(start, end, **filters):
@@ -249,7 +247,10 @@ FIGURES = [
     Figure(
         "bookings_due",
         _("Appointments due"),
-        _("Bookings for the day's sessions, cancelled ones left out."),
+        _(
+            "Bookings for the day's sessions, cancelled ones left out (and those of sessions the"
+            " hospital cancelled)."
+        ),
         bookings_due,
         when="session__date",
     ),

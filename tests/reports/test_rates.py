@@ -41,7 +41,7 @@ pytestmark = pytest.mark.django_db
 
 WINDOW = datetime.timedelta(days=figures.WINDOW_DAYS)
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -448,7 +448,7 @@ def test_every_rate_stays_within_0_and_100_and_every_funnel_only_narrows(world):
     _in_one_example(world, check)
 
 
-@settings(SETTINGS, max_examples=6)
+@settings(SETTINGS, max_examples=10)
 @given(world=WORLD)
 def test_the_daily_rollups_sum_to_the_live_computation(world):
     def check(made):
@@ -589,3 +589,23 @@ def test_the_consultation_analysis_and_the_dashboard_count_the_same_conversions(
     dashboard = figures.BY_KEY["enquiries_booked"].compute_period(month, today)[("", 0)]
     assert total.converted == dashboard == 2
     assert total.enquiries == figures.BY_KEY["enquiries"].compute_period(month, today)[("", 0)]
+
+
+def test_a_booking_left_open_in_a_cancelled_session_is_not_due_on_the_dashboard_or_at_the_desk():
+    from guide.selectors import daily_figures
+    from zhongdu.models import ClinicSession
+
+    day = timezone.localdate() - datetime.timedelta(days=1)
+    kept = consult.booking_create(
+        client=ClientFactory(), session=ClinicSessionFactory(date=day), kind="expert", by=None
+    )
+    consult.booking_set_status(booking=kept, new_status=Booking.Status.NO_SHOW, by=None)
+    stranded = consult.booking_create(
+        client=ClientFactory(), session=ClinicSessionFactory(date=day), kind="expert", by=None
+    )
+    ClinicSession.objects.filter(pk=stranded.session_id).update(
+        status=ClinicSession.Status.CANCELLED
+    )
+    due = figures.BY_KEY["bookings_due"].compute(day)[("", 0)]
+    assert due == daily_figures(day).bookings == 1
+    assert figures.BY_KEY["no_shows"].compute(day)[("", 0)] == 1
