@@ -539,7 +539,7 @@ def enquiries_with_outcome(qs):
     return qs.annotate(
         window_end=F("created_at") + CONVERSION_WINDOW,
         has_booking=Exists(conversions),
-        has_arrival=Exists(conversions.filter(status=Booking.Status.ARRIVED)),
+        has_arrival=Exists(conversions.filter(ARRIVED)),
     )
 
 
@@ -570,18 +570,24 @@ def bookings_direct(qs):
     return bookings_from_enquiry(qs).filter(from_enquiry=False)
 
 
+# A booking's outcomes, as conditions (for a filter, or a Count's filter in consult.stats).
+ARRIVED = Q(status=Booking.Status.ARRIVED)  # checked in at the front desk
+NO_SHOW = Q(status=Booking.Status.NO_SHOW)  # not checked in by the end of its day
+REBOOKED = NO_SHOW & Q(recall__status=Recall.Status.REBOOKED)  # its recall ended in a booking
+
+
 def bookings_arrived(qs):
-    """The bookings of `qs` that were checked in (the front desk's check-in sets arrived)."""
-    return qs.filter(status=Booking.Status.ARRIVED)
+    """The bookings of `qs` that were checked in."""
+    return qs.filter(ARRIVED)
 
 
 def bookings_no_show(qs):
-    return qs.filter(status=Booking.Status.NO_SHOW)
+    return qs.filter(NO_SHOW)
 
 
 def no_shows_rebooked(qs):
     """The no-shows of `qs` whose recall ended in a new booking."""
-    return bookings_no_show(qs).filter(recall__status=Recall.Status.REBOOKED)
+    return qs.filter(REBOOKED)
 
 
 def appointments_due(start: datetime.date, end: datetime.date):

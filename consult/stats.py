@@ -47,10 +47,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Booking, Enquiry
+from .selectors import ARRIVED, NO_SHOW, enquiries_with_outcome
 
 # The window is the shared rule's (consult.selectors), re-exported for the page and export.
 from .selectors import CONVERSION_WINDOW as CONVERSION_WINDOW
-from .selectors import enquiries_with_outcome
 
 WEEK = "week"
 MONTH = "month"
@@ -265,8 +265,8 @@ def _booking_rows(period: str, since: datetime.datetime, group_fields: tuple):
         .values("bucket", *group_fields)
         .annotate(
             bookings=Count("pk"),
-            arrivals=Count("pk", filter=Q(status=status.ARRIVED)),
-            no_shows=Count("pk", filter=Q(status=status.NO_SHOW)),
+            arrivals=Count("pk", filter=ARRIVED),
+            no_shows=Count("pk", filter=NO_SHOW),
             cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
         )
         .order_by()
