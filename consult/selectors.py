@@ -5,11 +5,14 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
     Q,
     TextField,
     Value,
@@ -528,3 +531,97 @@ def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
     )
     figures["days"] = days
     return figures
+
+
+# --- The conversion rules every figure shares -------------------------------------------
+# consult.stats (the desk's analysis) and reports.figures (the managers' dashboard, its daily
+# rollups and drill-down lists) count with these, so that the same words mean the same rows
+# everywhere: an enquiry "led to a booking", a booking "came from an enquiry", "arrived", a
+# no-show "was rebooked".
+
+# How long after an enquiry a booking for the same client still counts as its result.
+CONVERSION_WINDOW = datetime.timedelta(days=30)
+
+
+def _conversions():
+    """The bookings an enquiry (OuterRef) led to: made from it on the call screen
+    (booking_enquiry_idx), whenever; or made for its client within CONVERSION_WINDOW after it
+    (booking_client_created_idx). Needs the enquiry annotated with `window_end`."""
+    return Booking.objects.filter(
+        Q(enquiry=OuterRef("pk"))
+        | Q(
+            client=OuterRef("client"),
+            created_at__gte=OuterRef("created_at"),
+            created_at__lte=OuterRef("window_end"),
+        )
+    )
+
+
+def enquiries_with_outcome(qs):
+    """`qs` (enquiries) annotated with `has_booking` (it led to a booking) and `has_arrival`
+    (one of those bookings arrived)."""
+    conversions = _conversions()
+    return qs.annotate(
+        window_end=F("created_at") + CONVERSION_WINDOW,
+        has_booking=Exists(conversions),
+        has_arrival=Exists(conversions.filter(ARRIVED)),
+    )
+
+
+def enquiries_booked(qs):
+    """The enquiries of `qs` that led to a booking: a subset of `qs`, each counted once."""
+    return enquiries_with_outcome(qs).filter(has_booking=True)
+
+
+def bookings_from_enquiry(qs):
+    """`qs` (bookings) annotated with `from_enquiry`: made from an enquiry, or made for a client
+    who enquired within CONVERSION_WINDOW before (the mirror of _conversions)."""
+    recent = Enquiry.objects.filter(
+        client=OuterRef("client"),
+        created_at__lte=OuterRef("created_at"),
+        created_at__gte=OuterRef("window_start"),
+    )
+    return qs.annotate(
+        window_start=F("created_at") - CONVERSION_WINDOW,
+        from_enquiry=ExpressionWrapper(
+            Q(enquiry__isnull=False) | Exists(recent), output_field=BooleanField()
+        ),
+    )
+
+
+def bookings_direct(qs):
+    """The bookings of `qs` no enquiry led to (online, at the desk, a client calling to book
+    without a recorded enquiry): their own figure, never a rate's numerator."""
+    return bookings_from_enquiry(qs).filter(from_enquiry=False)
+
+
+# A booking's outcomes, as conditions (for a filter, or a Count's filter in consult.stats).
+ARRIVED = Q(status=Booking.Status.ARRIVED)  # checked in at the front desk
+NO_SHOW = Q(status=Booking.Status.NO_SHOW)  # not checked in by the end of its day
+REBOOKED = NO_SHOW & Q(recall__status=Recall.Status.REBOOKED)  # its recall ended in a booking
+
+
+def bookings_arrived(qs):
+    """The bookings of `qs` that were checked in."""
+    return qs.filter(ARRIVED)
+
+
+def bookings_no_show(qs):
+    return qs.filter(NO_SHOW)
+
+
+def no_shows_rebooked(qs):
+    """The no-shows of `qs` whose recall ended in a new booking."""
+    return qs.filter(REBOOKED)
+
+
+def appointments_due(start: datetime.date, end: datetime.date):
+    """The bookings for sessions from `start` to `end`: cancelled ones left out, and those still
+    open in a session the hospital cancelled (the end-of-day sweep leaves them alone, so they
+    would otherwise stay expected for ever). The front desk's day figures and the dashboard's
+    appointments due, no-shows and recall recovery count these."""
+    return (
+        Booking.objects.filter(session__date__range=(start, end))
+        .exclude(status=Booking.Status.CANCELLED)
+        .exclude(status=Booking.Status.BOOKED, session__status=ClinicSession.Status.CANCELLED)
+    )

@@ -41,14 +41,16 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Booking, Enquiry
+from .selectors import ARRIVED, NO_SHOW, enquiries_with_outcome
 
-CONVERSION_WINDOW = datetime.timedelta(days=30)
+# The window is the shared rule's (consult.selectors), re-exported for the page and export.
+from .selectors import CONVERSION_WINDOW as CONVERSION_WINDOW
 
 WEEK = "week"
 MONTH = "month"
@@ -265,25 +267,12 @@ def _label(dimension: str, parts: tuple) -> str:
 
 
 def _enquiry_rows(period: str, since: datetime.datetime, group_fields: tuple):
-    """One query: enquiries, conversions and call time per group and bucket. A booking made
-    from the enquiry (booking_enquiry_idx) or for its client within the window
-    (booking_client_created_idx) converts it: one EXISTS over both."""
-    conversions = Booking.objects.filter(
-        Q(enquiry=OuterRef("pk"))
-        | Q(
-            client=OuterRef("client"),
-            created_at__gte=OuterRef("created_at"),
-            created_at__lte=OuterRef("window_end"),
-        )
-    )
+    """One query: enquiries, conversions and call time per group and bucket. The conversion
+    rule is consult.selectors.enquiries_with_outcome, the one the managers' dashboard counts
+    with: one EXISTS over the linked booking and the client's bookings in the window."""
     return (
-        Enquiry.objects.filter(created_at__gte=since)
-        .annotate(
-            window_end=F("created_at") + CONVERSION_WINDOW,
-            has_booking=Exists(conversions),
-            has_arrival=Exists(conversions.filter(status=Booking.Status.ARRIVED)),
-            bucket=_trunc(period, "created_at"),
-        )
+        enquiries_with_outcome(Enquiry.objects.filter(created_at__gte=since))
+        .annotate(bucket=_trunc(period, "created_at"))
         .values("bucket", *group_fields)
         .annotate(
             enquiries=Count("pk"),
@@ -305,8 +294,8 @@ def _booking_rows(period: str, since: datetime.datetime, group_fields: tuple):
         .values("bucket", *group_fields)
         .annotate(
             bookings=Count("pk"),
-            arrivals=Count("pk", filter=Q(status=status.ARRIVED)),
-            no_shows=Count("pk", filter=Q(status=status.NO_SHOW)),
+            arrivals=Count("pk", filter=ARRIVED),
+            no_shows=Count("pk", filter=NO_SHOW),
             cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
         )
         .order_by()

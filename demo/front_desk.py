@@ -11,14 +11,18 @@ import datetime
 import random
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from clientmgmt.models import Client
 from consult import services as consult
-from consult.models import Booking
+from consult.models import Booking, Enquiry
 from guide import services
 from guide.models import ExamPackage, MembershipCard, TriageKeyword
-from zhongdu.models import ClinicSession, Department, PriceItem
+from zhongdu import roles
+from zhongdu.models import Channel, ClinicSession, Department, PriceItem
+
+User = get_user_model()
 
 # Words callers use, beyond each department's own specialties (which become keywords too).
 EXTRA_KEYWORDS = [
@@ -105,12 +109,18 @@ def seed_morning(*, by, seed: int = 2026) -> int:
     if not sessions or len(clients) < MORNING_BOOKINGS + 4:
         return 0
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
+    channels = list(Channel.objects.filter(active=True).order_by("pk"))
+    consultant = User.objects.filter(groups__name=roles.CONSULTANT).order_by("pk").first() or by
     made = 0
     for n, client in enumerate(clients[:MORNING_BOOKINGS]):
         session = sessions[n % len(sessions)]
+        # Two bookings in three (those who arrive among them) come from a call taken this
+        # morning (the funnel's enquiries that led to a booking); the others were booked
+        # without one (online, at the desk).
+        enquiry = _morning_enquiry(client, channels, by=consultant, rng=rng) if n % 3 != 2 else None
         try:
             booking = consult.booking_create(
-                client=client, session=session, kind=Booking.Kind.EXPERT, by=by
+                client=client, session=session, kind=Booking.Kind.EXPERT, by=by, enquiry=enquiry
             )
         except consult.SessionFull:
             continue
@@ -128,6 +138,43 @@ def seed_morning(*, by, seed: int = 2026) -> int:
         )
     _demo_card_and_exam(clients[MORNING_BOOKINGS + 2 :], by=by)
     return made
+
+
+def _morning_enquiry(client, channels, *, by, rng):
+    """A call from `client` this morning, naming the channel they heard of us through (their
+    record's, or one of the hospital's when the record has none), which the consultant booked."""
+    channel = client.source_channel or (rng.choice(channels) if channels else None)
+    return consult.enquiry_create(
+        by=by,
+        client=client,
+        outcome=Enquiry.Outcome.BOOKED,
+        marketing_channel=channel,
+        topic=rng.choice(["湿疹", "痤疮", "色斑", "脱发", "白癜风"]),
+        duration_seconds=rng.randint(90, 420),
+    )
+
+
+def seed_enquiries(*, by, seed: int = 2027, count: int = 8) -> int:
+    """This morning's calls that did not (yet) end in a booking: prospects asking about prices
+    and doctors, by the channel they named. Nothing when today already has enquiries without a
+    booking. Returns the number made."""
+    today = timezone.localdate()
+    if Enquiry.objects.filter(created_at__date=today, client__isnull=True).exists():
+        return 0
+    channels = list(Channel.objects.filter(active=True).order_by("pk"))
+    rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
+    consultant = User.objects.filter(groups__name=roles.CONSULTANT).order_by("pk").first() or by
+    for n in range(count):
+        consult.enquiry_create(
+            by=consultant,
+            outcome=rng.choice([Enquiry.Outcome.INFORMATION, Enquiry.Outcome.NOT_INTERESTED]),
+            prospect_name=rng.choice(["王女士", "李先生", "张女士", "刘先生"]),
+            prospect_phone=f"+861390371{n:04d}",
+            marketing_channel=rng.choice(channels) if channels and n % 4 else None,
+            topic=rng.choice(["祛斑价格", "儿童湿疹", "激光脱毛", "体检套餐"]),
+            duration_seconds=rng.randint(60, 300),
+        )
+    return count
 
 
 def _arrive(booking, *, by, rng):
@@ -182,4 +229,5 @@ def seed_front_desk(*, by) -> dict:
         "keywords": seed_keywords(),
         "packages": seed_packages(),
         "bookings": seed_morning(by=by),
+        "enquiries": seed_enquiries(by=by),
     }

@@ -26,6 +26,7 @@ from django.utils.translation import pgettext_lazy
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
+from consult import selectors as consult_selectors
 from consult.models import Booking
 from zhongdu import phones, roles
 from zhongdu.models import ClinicSession, Department, Expert
@@ -690,13 +691,9 @@ def daily_figures(day: datetime.date) -> DailyFigures:
         for v in visits
         if v.seen_at is not None
     ]
-    # A booking still open in a session the hospital cancelled is not expected: the end-of-day
-    # sweep leaves those alone, so they would otherwise stay "still expected" for ever.
-    bookings = (
-        Booking.objects.filter(session__date=day)
-        .exclude(status=Booking.Status.CANCELLED)
-        .exclude(status=Booking.Status.BOOKED, session__status=ClinicSession.Status.CANCELLED)
-    )
+    # The dashboard's appointments due (consult.selectors): a booking still open in a session
+    # the hospital cancelled is not expected.
+    bookings = consult_selectors.appointments_due(day, day)
     booking_counts = bookings.aggregate(
         total=Count("pk"),
         arrived=Count("pk", filter=Q(status=Booking.Status.ARRIVED)),

@@ -1,31 +1,40 @@
-"""Every figure of the managers' dashboard, defined once: what it counts, from which records,
-for one day, aggregated in SQL (one query per figure and breakdown, no loop over rows).
+"""Every figure of the managers' dashboard, defined once: which records it counts, from which
+table, over which days. The daily rollups (reports.rollups), the dashboard's rates and funnel,
+the drill-down lists (reports:figure_records) and docs/figures.md all read these definitions;
+the consultation analysis (consult.stats) shares the conversion rules with them
+(consult.selectors: enquiries_booked, bookings_direct, bookings_arrived, no_shows_rebooked).
 
-A figure is counted on the day its event happens (an enquiry on the day it came in, a booking on
-the day it was made, an arrival on the day of the visit, revenue on the day it was charged). The
-funnel's steps are therefore the period's flows, not one cohort followed through: "enquiries 120
-→ bookings 80" reads "this month 120 enquiries came in and 80 bookings were made". Each figure's
-`definition` says exactly that on the page.
+A figure is the number (or, for revenue, the sum) of the rows its `records(start, end)` returns
+for the days from `start` to `end`; each record belongs to one day (an enquiry to the day it came
+in, a booking to the day it was made, an arrival to the day of the visit, revenue to the day it
+was charged, a no-show to the day of its appointment). A rate divides two figures over the same
+records: its numerator is always a filter of its denominator's rows, so it cannot pass 100 %.
 
-reports.rollups keeps DailyFigure rows from these definitions; the dashboard sums them (and
-computes today live).
+Outcomes that come later (a booking made weeks after an enquiry, an arrival on the appointment
+day, a no-show rebooked) are counted on the day of the record they belong to: its figure grows
+until the outcome is known. The nightly refresh reaches back 40 days, longer than the 30-day
+conversion window.
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Complaint
+from consult import selectors as consult
 from consult.models import Booking, Enquiry, Recall
 from followup.models import FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import OutboxMessage
 
 CHANNEL, DEPARTMENT = "channel", "department"
+WINDOW_DAYS = consult.CONVERSION_WINDOW.days
 
 
 def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -34,16 +43,41 @@ def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime
     return start, start + datetime.timedelta(days=1)
 
 
+def _between(field_name: str, start: datetime.date, end: datetime.date) -> Q:
+    """Rows whose moment `field_name` falls on the days from `start` to `end`, in the
+    hospital's time zone."""
+    return Q(
+        **{f"{field_name}__gte": day_bounds(start)[0], f"{field_name}__lt": day_bounds(end)[1]}
+    )
+
+
 @dataclass(frozen=True)
 class Figure:
     key: str
     label: object
     definition: object
-    # (day) -> {(dimension, id): value}; dimension "" is the whole centre.
-    compute: object
-    dimensions: tuple = ()
-    money: bool = False
-    extras: dict = field(default_factory=dict)
+    # (start day, end day) -> the queryset of the records the figure counts.
+    records: Callable
+    # {dimension: field path or annotation of `records`} for the breakdowns.
+    dimensions: dict = field(default_factory=dict)
+    # The field summed (revenue); empty: the records are counted.
+    sums: str = ""
+    # The field the drill-down list shows as the record's moment.
+    when: str = "created_at"
+
+    @property
+    def money(self) -> bool:
+        return bool(self.sums)
+
+    def _value(self):
+        return Sum(self.sums) if self.sums else Count("pk")
+
+    def compute(self, day: datetime.date) -> dict:
+        """{("", 0): the day's value} plus {(dimension, id): value} per breakdown."""
+        return self.compute_period(day, day)
+
+    def compute_period(self, start: datetime.date, end: datetime.date) -> dict:
+        return _grouped(self.records(start, end), self._value(), self.dimensions)
 
 
 def _grouped(qs, value, dimensions: dict) -> dict:
@@ -56,168 +90,308 @@ def _grouped(qs, value, dimensions: dict) -> dict:
     return result
 
 
-def _count(model_qs_for_day, dimensions=None):
-    def compute(day):
-        return _grouped(model_qs_for_day(day), Count("pk"), dimensions or {})
-
-    return compute
+# --- The records --------------------------------------------------------------------------
 
 
-def _created(model, field_name="created_at"):
-    def qs(day):
-        start, end = day_bounds(day)
-        return model.objects.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
-
-    return qs
+def enquiries(start, end):
+    return Enquiry.objects.filter(_between("created_at", start, end))
 
 
-def _visits(day, **filters):
-    return Visit.objects.filter(day=day, **filters)
+def bookings_made(start, end):
+    return Booking.objects.filter(_between("created_at", start, end))
 
 
-def _revenue(day):
-    start, end = day_bounds(day)
-    qs = Charge.objects.filter(voided_at__isnull=True, charged_at__gte=start, charged_at__lt=end)
-    return _grouped(
-        qs, Sum("amount"), {CHANNEL: "visit__channel_id", DEPARTMENT: "visit__department_id"}
+def bookings_due(start, end):
+    return consult.appointments_due(start, end)
+
+
+def visits(start, end, **filters):
+    return Visit.objects.filter(day__range=(start, end), **filters)
+
+
+def _first_enquiry_channel():
+    """The marketing channel of the client's first enquiry that names one
+    (enquiry_client_created_idx)."""
+    return Subquery(
+        Enquiry.objects.filter(client=OuterRef("client"), marketing_channel__isnull=False)
+        .order_by("created_at", "pk")
+        .values("marketing_channel")[:1]
     )
 
 
-def _bookings_due(day):
-    return Booking.objects.filter(session__date=day).exclude(status=Booking.Status.CANCELLED)
-
-
-def _sms(status_filter):
-    def compute(day):
-        start, end = day_bounds(day)
-        qs = OutboxMessage.objects.filter(created_at__gte=start, created_at__lt=end).filter(
-            status_filter
+def charges(start, end):
+    """The lines charged on those days, voided ones left out, each with `revenue_channel`: the
+    channel recorded on its visit at the front desk, else the client's channel (how they heard
+    of us), else the channel of the client's first enquiry; none of them: not recorded."""
+    return Charge.objects.filter(
+        _between("charged_at", start, end), voided_at__isnull=True
+    ).annotate(
+        revenue_channel=Coalesce(
+            "visit__channel_id",
+            "client__source_channel_id",
+            _first_enquiry_channel(),
+            output_field=IntegerField(),
         )
-        return _grouped(qs, Count("pk"), {})
-
-    return compute
+    )
 
 
-def _calls_due(day, **filters):
+def _sms(statuses):
+    def records(start, end):
+        return OutboxMessage.objects.filter(_between("created_at", start, end), status__in=statuses)
+
+    return records
+
+
+def calls_due(start, end):
     # planned_on, not due_on: an unanswered call moves on to the next working day, but it was
     # due on the day it was planned for.
-    return FollowUpCall.objects.filter(planned_on=day, **filters).exclude(
+    return FollowUpCall.objects.filter(planned_on__range=(start, end)).exclude(
         status=FollowUpCall.Status.CANCELLED
     )
 
+
+_SENT = [OutboxMessage.Status.SENT, OutboxMessage.Status.DELIVERED]
+_BOOKING_CHANNEL = {CHANNEL: "client__source_channel_id"}
+_VISIT_DIMENSIONS = {CHANNEL: "channel_id", DEPARTMENT: "department_id"}
 
 FIGURES = [
     Figure(
         "enquiries",
         _("Enquiries"),
-        _("Enquiries recorded that day (phone, web, WeChat, online form, in person)."),
-        _count(_created(Enquiry), {CHANNEL: "marketing_channel_id"}),
-        (CHANNEL,),
+        _(
+            "Enquiries recorded on the day (phone, web, WeChat, online form, in person); by the"
+            " channel the caller named."
+        ),
+        enquiries,
+        {CHANNEL: "marketing_channel_id"},
+    ),
+    Figure(
+        "enquiries_booked",
+        _("Enquiries that led to a booking"),
+        _(
+            "Of the day's enquiries, those that led to a booking: one made from the enquiry, or"
+            " one made for the same client within 30 days after it. Each enquiry counts once;"
+            " by the enquiry's channel."
+        ),
+        lambda start, end: consult.enquiries_booked(enquiries(start, end)),
+        {CHANNEL: "marketing_channel_id"},
     ),
     Figure(
         "bookings",
         _("Bookings made"),
-        _("Bookings made that day, whatever became of them; by the client's channel."),
-        _count(_created(Booking), {CHANNEL: "client__source_channel_id"}),
-        (CHANNEL,),
+        _(
+            "Bookings made on the day, whatever became of them; by the client's channel (how they"
+            " heard of us)."
+        ),
+        bookings_made,
+        _BOOKING_CHANNEL,
+    ),
+    Figure(
+        "bookings_direct",
+        _("Bookings without an enquiry"),
+        _(
+            "Of the day's bookings, those no enquiry led to (online, at the desk, a client"
+            " calling to book): not made from an enquiry, and no enquiry of the client in the 30"
+            " days before."
+        ),
+        lambda start, end: consult.bookings_direct(bookings_made(start, end)),
+        _BOOKING_CHANNEL,
+    ),
+    Figure(
+        "bookings_arrived",
+        _("Bookings that arrived"),
+        _("Of the bookings made on the day, those checked in at the front desk (so far)."),
+        lambda start, end: consult.bookings_arrived(bookings_made(start, end)),
+        _BOOKING_CHANNEL,
     ),
     Figure(
         "arrivals",
         _("Arrivals"),
-        _("Visits registered at the front desk that day: checked-in bookings and walk-ins."),
-        _count(lambda day: _visits(day), {CHANNEL: "channel_id", DEPARTMENT: "department_id"}),
-        (CHANNEL, DEPARTMENT),
+        _(
+            "Visits registered at the front desk on the day: checked-in bookings and walk-ins; by"
+            " the channel recorded at the desk."
+        ),
+        visits,
+        _VISIT_DIMENSIONS,
+        when="arrived_at",
     ),
     Figure(
         "first_visits",
         _("First visits"),
         _("Arrivals whose visit type is a first visit: new clients."),
-        _count(lambda day: _visits(day, visit_type=Visit.Type.FIRST), {CHANNEL: "channel_id"}),
-        (CHANNEL,),
+        lambda start, end: visits(start, end, visit_type=Visit.Type.FIRST),
+        {CHANNEL: "channel_id"},
+        when="arrived_at",
     ),
     Figure(
         "return_visits",
         _("Return visits (复诊)"),
         _("Arrivals whose visit type is a return visit."),
-        _count(lambda day: _visits(day, visit_type=Visit.Type.RETURN), {CHANNEL: "channel_id"}),
-        (CHANNEL,),
+        lambda start, end: visits(start, end, visit_type=Visit.Type.RETURN),
+        {CHANNEL: "channel_id"},
+        when="arrived_at",
     ),
     Figure(
         "revenue",
         _("Revenue"),
-        _("Charges recorded that day, voided lines left out (yuan)."),
-        _revenue,
-        (CHANNEL, DEPARTMENT),
-        money=True,
+        _(
+            "Charges recorded on the day, voided lines left out (yuan). By channel: the channel"
+            " recorded on the visit at the front desk, else the client's channel, else the"
+            " channel of the client's first enquiry; with none of them, not recorded."
+        ),
+        charges,
+        {CHANNEL: "revenue_channel", DEPARTMENT: "visit__department_id"},
+        sums="amount",
+        when="charged_at",
     ),
     Figure(
         "bookings_due",
         _("Appointments due"),
-        _("Bookings for that day's sessions, cancelled ones left out."),
-        _count(_bookings_due),
+        _(
+            "Bookings for the day's sessions, cancelled ones left out (and those of sessions the"
+            " hospital cancelled)."
+        ),
+        bookings_due,
+        when="session__date",
     ),
     Figure(
         "no_shows",
         _("No-shows"),
-        _("Bookings for that day's sessions not checked in by the end of the day."),
-        _count(lambda day: _bookings_due(day).filter(status=Booking.Status.NO_SHOW)),
+        _("Of the appointments due on the day, those not checked in (swept at 21:00)."),
+        lambda start, end: consult.bookings_no_show(bookings_due(start, end)),
+        when="session__date",
+    ),
+    Figure(
+        "no_shows_rebooked",
+        _("No-shows rebooked"),
+        _("Of the day's no-shows, those whose recall ended in a new booking (so far)."),
+        lambda start, end: consult.no_shows_rebooked(bookings_due(start, end)),
+        when="session__date",
     ),
     Figure(
         "recalls_reached",
         _("Recalls reached"),
-        _("No-shows the consultants reached on the phone that day."),
-        _count(_created(Recall, "reached_at")),
-    ),
-    Figure(
-        "recalls_rebooked",
-        _("Recalls rebooked"),
-        _("No-shows rebooked, counted on the day the recall was settled."),
-        _count(
-            lambda day: _created(Recall, "handled_at")(day).filter(status=Recall.Status.REBOOKED)
-        ),
+        _("No-shows the consultants reached on the phone on the day."),
+        lambda start, end: Recall.objects.filter(_between("reached_at", start, end)),
+        when="reached_at",
     ),
     Figure(
         "complaints",
         _("Complaints received"),
-        _("Complaints recorded that day, from any channel."),
-        _count(_created(Complaint, "received_at"), {DEPARTMENT: "department_id"}),
-        (DEPARTMENT,),
+        _("Complaints recorded on the day, from any channel."),
+        lambda start, end: Complaint.objects.filter(_between("received_at", start, end)),
+        {DEPARTMENT: "department_id"},
+        when="received_at",
     ),
     Figure(
         "sms_sent",
         _("SMS sent"),
-        _("Messages written that day that reached the provider (sent or delivered)."),
-        _sms(Q(status__in=[OutboxMessage.Status.SENT, OutboxMessage.Status.DELIVERED])),
+        _("Messages written on the day that reached the provider (sent or delivered)."),
+        _sms(_SENT),
     ),
     Figure(
         "sms_delivered",
         _("SMS delivered"),
-        _("Messages written that day that the provider reported delivered."),
-        _sms(Q(status=OutboxMessage.Status.DELIVERED)),
+        _("Of the messages sent, those the provider reported delivered."),
+        _sms([OutboxMessage.Status.DELIVERED]),
     ),
     Figure(
         "sms_failed",
         _("SMS failed"),
-        _("Messages written that day that failed for good, or whose outcome is unknown."),
-        _sms(Q(status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.UNKNOWN])),
+        _("Messages written on the day that failed for good, or whose outcome is unknown."),
+        _sms([OutboxMessage.Status.FAILED, OutboxMessage.Status.UNKNOWN]),
     ),
     Figure(
         "calls_due",
         _("Return-visit calls due"),
         _(
-            "Return-visit calls planned for that day, cancelled ones left out (an unanswered"
+            "Return-visit calls planned for the day, cancelled ones left out (an unanswered"
             " call tried again later still counts on the day it was planned for)."
         ),
-        _count(lambda day: _calls_due(day)),
+        calls_due,
+        when="planned_on",
     ),
     Figure(
         "calls_done",
         _("Return-visit calls made"),
-        _("Of the calls due that day, those done (the client reached or refused)."),
-        _count(lambda day: _calls_due(day, status=FollowUpCall.Status.DONE)),
+        _("Of the calls due on the day, those done (the client reached or refused)."),
+        lambda start, end: calls_due(start, end).filter(status=FollowUpCall.Status.DONE),
+        when="planned_on",
     ),
 ]
 BY_KEY = {figure.key: figure for figure in FIGURES}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """numerator ÷ denominator, two figures whose records are a subset of one another."""
+
+    key: str
+    label: object
+    definition: object
+    numerator: str
+    denominator: str
+
+
+RATES = [
+    Rate(
+        "enquiry_booking",
+        _("Enquiry → booking"),
+        _(
+            "Enquiries of the period that led to a booking (made from the enquiry, or for the"
+            " same client within 30 days after it) ÷ enquiries of the period. Bookings no"
+            " enquiry led to are a figure of their own."
+        ),
+        "enquiries_booked",
+        "enquiries",
+    ),
+    Rate(
+        "booking_arrival",
+        _("Booking → arrival"),
+        _("Bookings made in the period that were checked in ÷ bookings made in the period."),
+        "bookings_arrived",
+        "bookings",
+    ),
+    Rate(
+        "return_visits",
+        _("Return-visit rate (复诊率)"),
+        _("Arrivals of the period that were return visits ÷ arrivals of the period."),
+        "return_visits",
+        "arrivals",
+    ),
+    Rate(
+        "no_shows",
+        _("No-show rate"),
+        _("Appointments due in the period not checked in ÷ appointments due in the period."),
+        "no_shows",
+        "bookings_due",
+    ),
+    Rate(
+        "recall_recovery",
+        _("Recall recovery"),
+        _("No-shows of the period that were rebooked ÷ no-shows of the period."),
+        "no_shows_rebooked",
+        "no_shows",
+    ),
+    Rate(
+        "sms_delivered",
+        _("SMS delivered"),
+        _(
+            "Messages written in the period reported delivered ÷ those written in the period"
+            " that reached the provider."
+        ),
+        "sms_delivered",
+        "sms_sent",
+    ),
+    Rate(
+        "calls_done",
+        _("Return-visit calls made"),
+        _("Calls due in the period that were done ÷ calls due in the period."),
+        "calls_done",
+        "calls_due",
+    ),
+]
+RATES_BY_KEY = {r.key: r for r in RATES}
 
 
 def compute_day(day: datetime.date) -> dict:
@@ -266,3 +440,51 @@ def rate(numerator, denominator) -> float | None:
     if not denominator:
         return None
     return round(100 * float(numerator) / float(denominator), 1)
+
+
+def definitions_markdown() -> str:
+    """docs/figures.md: every figure and rate with its definition in English and Chinese, as
+    the dashboard shows them (`manage.py figures_doc > docs/figures.md`; a test keeps the file
+    equal to this)."""
+    from django.utils import translation
+
+    def both(text) -> tuple[str, str]:
+        with translation.override("en"):
+            english = str(text)
+        with translation.override("zh-hans"):
+            chinese = str(text)
+        return english, chinese
+
+    lines = [
+        "# The dashboard's figures",
+        "",
+        "Generated from `reports/figures.py` (`python manage.py figures_doc > docs/figures.md`);",
+        "`tests/reports/test_rates.py` fails when this file and the code differ. Each figure is",
+        "counted on the day its record belongs to and opens the list of the records it counts",
+        "(`/reports/figures/<key>/`). A rate's numerator is always a subset of its denominator.",
+        f"The conversion window is {WINDOW_DAYS} days.",
+        "",
+        "## Figures",
+        "",
+        "| key | figure | definition | 指标 | 定义 |",
+        "|---|---|---|---|---|",
+    ]
+    for figure in FIGURES:
+        (label, label_zh), (text, text_zh) = both(figure.label), both(figure.definition)
+        lines.append(f"| `{figure.key}` | {label} | {text} | {label_zh} | {text_zh} |")
+    lines += [
+        "",
+        "## Rates",
+        "",
+        "| rate | = | definition | 比率 | 定义 |",
+        "|---|---|---|---|---|",
+    ]
+    for r in RATES:
+        (label, label_zh), (text, text_zh) = both(r.label), both(r.definition)
+        formula = f"`{r.numerator}` ÷ `{r.denominator}`"
+        lines.append(f"| {label} | {formula} | {text} | {label_zh} | {text_zh} |")
+    lines += ["", "## Now (read live)", "", "| key | definition | 定义 |", "|---|---|---|"]
+    for key, definition in LIVE_DEFINITIONS.items():
+        text, text_zh = both(definition)
+        lines.append(f"| `{key}` | {text} | {text_zh} |")
+    return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ from followup.models import FollowUpCall
 from surveys.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyInvitation
 from surveys.selectors import satisfaction_responses
 
+from . import figures
 from .models import MonthlyReport
 
 TREND_MONTHS = 12
@@ -95,15 +96,13 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
     invitations = SurveyInvitation.objects.filter(
         created_at__gte=start, created_at__lt=end, template__kind="satisfaction"
     ).aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(used_at__isnull=False)))
-    calls = (
-        FollowUpCall.objects.filter(planned_on__gte=month, planned_on__lt=end.date())
-        .exclude(status=FollowUpCall.Status.CANCELLED)
-        .aggregate(
-            due=Count("pk"),
-            done=Count("pk", filter=Q(status=FollowUpCall.Status.DONE)),
-            reached=Count("pk", filter=Q(outcome=FollowUpCall.Outcome.REACHED)),
-            unreachable=Count("pk", filter=Q(status=FollowUpCall.Status.UNREACHABLE)),
-        )
+    # The dashboard's "return-visit calls due" (reports.figures), over the month's days.
+    last_day = timezone.localtime(end).date() - datetime.timedelta(days=1)
+    calls = figures.calls_due(month, last_day).aggregate(
+        due=Count("pk"),
+        done=Count("pk", filter=Q(status=FollowUpCall.Status.DONE)),
+        reached=Count("pk", filter=Q(outcome=FollowUpCall.Outcome.REACHED)),
+        unreachable=Count("pk", filter=Q(status=FollowUpCall.Status.UNREACHABLE)),
     )
     lowest = list(
         responses.filter(Q(needs_recovery=True) | Q(lowest_score__lte=2))

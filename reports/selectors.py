@@ -26,6 +26,7 @@ class Row:
     today: object
     month: object
     url: str = ""
+    today_url: str = ""
     money: bool = False
 
 
@@ -34,27 +35,14 @@ def _value(totals, key, slot=("", 0)):
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
-def _links(today: datetime.date, month_start: datetime.date) -> dict:
-    day = {"date": today.isoformat()}
+def records_url(key: str, start: datetime.date, end: datetime.date, **extra) -> str:
+    """The drill-down list of a figure: the records it counts over those days."""
+    query = {"from": start.isoformat(), "to": end.isoformat(), **extra}
+    return reverse("reports:figure_records", args=[key]) + "?" + urlencode(query)
+
+
+def _live_links() -> dict:
     return {
-        "enquiries": reverse("consult:stats") + "?" + urlencode({"period": "month"}),
-        "bookings": reverse("consult:booking_list") + "?" + urlencode(day),
-        "arrivals": reverse("guide:daily") + "?" + urlencode(day),
-        "first_visits": reverse("guide:daily") + "?" + urlencode(day),
-        "return_visits": reverse("guide:daily") + "?" + urlencode(day),
-        "revenue": reverse("guide:daily") + "?" + urlencode(day),
-        "bookings_due": reverse("consult:booking_list") + "?" + urlencode(day),
-        "no_shows": reverse("consult:queue"),
-        "recalls_reached": reverse("consult:queue"),
-        "recalls_rebooked": reverse("consult:queue"),
-        "complaints": reverse("complaints:complaint_list"),
-        "sms_sent": reverse("messaging:outbox_list") + "?" + urlencode({"status": "sent"}),
-        "sms_delivered": reverse("messaging:outbox_list")
-        + "?"
-        + urlencode({"status": "delivered"}),
-        "sms_failed": reverse("messaging:outbox_attention"),
-        "calls_due": reverse("followup:call_list"),
-        "calls_done": reverse("followup:call_list"),
         "complaints_open": reverse("complaints:complaint_list"),
         "complaints_overdue": reverse("complaints:complaint_list") + "?overdue=1",
         "vip_count": reverse("vip:roster"),
@@ -67,7 +55,7 @@ def dashboard(*, today=None) -> dict:
     month_start = today.replace(day=1)
     month_totals = rollups.period_figures(month_start, today, today=today)
     day_totals = rollups.period_figures(today, today, today=today)
-    links = _links(today, month_start)
+    links = _live_links()
     rows = [
         Row(
             key=figure.key,
@@ -75,7 +63,8 @@ def dashboard(*, today=None) -> dict:
             definition=figure.definition,
             today=_value(day_totals, figure.key),
             month=_value(month_totals, figure.key),
-            url=links.get(figure.key, ""),
+            url=records_url(figure.key, month_start, today),
+            today_url=records_url(figure.key, today, today),
             money=figure.money,
         )
         for figure in figures.FIGURES
@@ -87,7 +76,7 @@ def dashboard(*, today=None) -> dict:
         "month_start": month_start,
         "rows": rows,
         "by_key": by_key,
-        "rates": _rates(by_key),
+        "rates": _rates(by_key, today=today, month_start=month_start),
         "live": [
             Row(
                 key=key,
@@ -100,7 +89,9 @@ def dashboard(*, today=None) -> dict:
             )
             for key, value in live.items()
         ],
-        "channels": _funnel(month_totals),
+        "channels": _funnel(month_totals, today=today, month_start=month_start),
+        "funnel_columns": FUNNEL_COLUMNS,
+        "funnel_definition": FUNNEL_DEFINITION,
         "departments": _departments(month_totals),
         "refreshed_at": rollups.last_refreshed(),
     }
@@ -108,51 +99,20 @@ def dashboard(*, today=None) -> dict:
     return {**data, **dashboard_charts(today, channels=data["channels"])}
 
 
-def _rates(rows: dict) -> list[dict]:
-    """The month's rates, each with its definition: numerator / denominator of rolled figures."""
-
-    def pair(numerator, denominator):
-        return {
-            "today": rate(rows[numerator].today, rows[denominator].today),
-            "month": rate(rows[numerator].month, rows[denominator].month),
-        }
-
+def _rates(rows: dict, *, today, month_start) -> list[dict]:
+    """The rates of reports.figures.RATES for today and the month: numerator ÷ denominator of
+    figures whose records are a subset of one another; each links to its numerator's records."""
     return [
         {
-            "label": _("Enquiry → booking"),
-            "definition": _("Bookings made ÷ enquiries, in the period (flows, not one cohort)."),
-            **pair("bookings", "enquiries"),
-        },
-        {
-            "label": _("Booking → arrival"),
-            "definition": _("Arrivals ÷ bookings made, in the period."),
-            **pair("arrivals", "bookings"),
-        },
-        {
-            "label": _("Return-visit rate (复诊率)"),
-            "definition": _("Return visits ÷ arrivals, in the period."),
-            **pair("return_visits", "arrivals"),
-        },
-        {
-            "label": _("No-show rate"),
-            "definition": _("No-shows ÷ appointments due, in the period (swept at 21:00)."),
-            **pair("no_shows", "bookings_due"),
-        },
-        {
-            "label": _("Recall recovery"),
-            "definition": _("No-shows rebooked ÷ no-shows, in the period."),
-            **pair("recalls_rebooked", "no_shows"),
-        },
-        {
-            "label": _("SMS delivered"),
-            "definition": _("Delivered ÷ sent, of the messages written in the period."),
-            **pair("sms_delivered", "sms_sent"),
-        },
-        {
-            "label": _("Return-visit calls made"),
-            "definition": _("Calls done ÷ calls due, in the period."),
-            **pair("calls_done", "calls_due"),
-        },
+            "key": r.key,
+            "label": r.label,
+            "definition": r.definition,
+            "today": rate(rows[r.numerator].today, rows[r.denominator].today),
+            "month": rate(rows[r.numerator].month, rows[r.denominator].month),
+            "url": records_url(r.numerator, month_start, today),
+            "denominator_url": records_url(r.denominator, month_start, today),
+        }
+        for r in figures.RATES
     ]
 
 
@@ -194,35 +154,69 @@ def _names(model, ids):
     return dict(model.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
-def _funnel(totals) -> list[dict]:
-    """The month's funnel per marketing channel: enquiries → bookings → arrivals → return visits
-    → revenue (each counted by its own channel link: the enquiry's channel, the booking client's
-    channel, the visit's channel)."""
-    ids = {
-        slot[1]
-        for key in ("enquiries", "bookings", "arrivals", "return_visits", "revenue")
-        for slot in totals.get(key, {})
-        if slot[0] == CHANNEL
+_FUNNEL = (
+    "enquiries",
+    "enquiries_booked",
+    "bookings",
+    "bookings_direct",
+    "bookings_arrived",
+    "arrivals",
+    "return_visits",
+    "revenue",
+)
+
+
+def _column(key, *, rate_key=""):
+    if rate_key:
+        found = figures.RATES_BY_KEY[rate_key]
+        return {"key": key, "label": found.label, "definition": found.definition, "rate": True}
+    figure = figures.BY_KEY[key]
+    return {
+        "key": key,
+        "label": figure.label,
+        "definition": figure.definition,
+        "rate": False,
+        "money": figure.money,
     }
+
+
+FUNNEL_COLUMNS = [
+    _column("enquiries"),
+    _column("enquiries_booked"),
+    _column("booking_rate", rate_key="enquiry_booking"),
+    _column("bookings"),
+    _column("bookings_direct"),
+    _column("bookings_arrived"),
+    _column("arrival_rate", rate_key="booking_arrival"),
+    _column("arrivals"),
+    _column("return_visits"),
+    _column("revenue"),
+]
+FUNNEL_DEFINITION = _(
+    "Each rate counts both its parts by one channel: enquiry → booking by the channel the caller"
+    " named, booking → arrival by the booking client's channel. Arrivals count by the channel"
+    " recorded at the front desk; revenue by the visit's channel, else the client's, else the"
+    " channel of the client's first enquiry; with none of them it is not recorded."
+)
+
+
+def _funnel(totals, *, today, month_start) -> list[dict]:
+    """The month's funnel per marketing channel. Each rate keeps one channel link for both its
+    parts: enquiry → booking by the enquiry's channel (enquiries that led to a booking ÷
+    enquiries), booking → arrival by the booking client's channel (bookings that arrived ÷
+    bookings made); arrivals by the channel recorded at the desk, revenue by its attribution
+    (reports.figures.charges). Channel 0 is "not recorded"."""
+    ids = {slot[1] for key in _FUNNEL for slot in totals.get(key, {}) if slot[0] == CHANNEL}
     names = _names(Channel, ids)
     rows = []
     for pk in sorted(ids, key=lambda i: (i == 0, names.get(i, ""))):
         slot = (CHANNEL, pk)
-        enquiries = _value(totals, "enquiries", slot)
-        bookings = _value(totals, "bookings", slot)
-        arrivals = _value(totals, "arrivals", slot)
-        rows.append(
-            {
-                "name": names.get(pk, ""),
-                "enquiries": enquiries,
-                "bookings": bookings,
-                "arrivals": arrivals,
-                "return_visits": _value(totals, "return_visits", slot),
-                "revenue": _value(totals, "revenue", slot),
-                "booking_rate": rate(bookings, enquiries),
-                "arrival_rate": rate(arrivals, bookings),
-            }
-        )
+        row = {"id": pk, "name": names.get(pk, "")}
+        row.update({key: _value(totals, key, slot) for key in _FUNNEL})
+        row["booking_rate"] = rate(row["enquiries_booked"], row["enquiries"])
+        row["arrival_rate"] = rate(row["bookings_arrived"], row["bookings"])
+        row["urls"] = {key: records_url(key, month_start, today, channel=pk) for key in _FUNNEL}
+        rows.append(row)
     return rows
 
 
@@ -254,3 +248,89 @@ _LIVE_LABELS = {
     "vip_count": _("VIPs"),
     "vip_spend": _("VIP spend"),
 }
+
+
+# --- Drill-down: the records a figure counts -----------------------------------------------
+
+# The list shows the newest records first, at most this many; the total is the figure's own.
+RECORDS_LIMIT = 500
+
+# Where a record of each kind opens (its own page checks the reader's access to it).
+_RECORD_PAGES = {
+    "consult.booking": ("pk", "consult:booking_detail"),
+    "consult.recall": ("pk", "consult:recall_detail"),
+    "guide.visit": ("pk", "guide:visit_detail"),
+    "guide.charge": ("visit_id", "guide:visit_detail"),
+    "complaints.complaint": ("pk", "complaints:complaint_detail"),
+    "followup.followupcall": ("pk", "followup:call_detail"),
+    "messaging.outboxmessage": ("pk", "messaging:message_detail"),
+}
+
+
+@dataclass
+class Records:
+    figure: figures.Figure
+    start: datetime.date
+    end: datetime.date
+    channel: int | None
+    channel_name: str
+    total: object
+    rows: list
+
+    @property
+    def cut(self) -> bool:
+        return len(self.rows) >= RECORDS_LIMIT
+
+
+def _moment(value) -> str:
+    if isinstance(value, datetime.datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    return value.isoformat() if value else ""
+
+
+def _of_channel(qs, path: str, channel: int):
+    return qs.filter(**({f"{path}__isnull": True} if channel == 0 else {path: channel}))
+
+
+def figure_records(
+    figure: figures.Figure, start: datetime.date, end: datetime.date, *, channel=None
+) -> Records:
+    """The records `figure` counts from `start` to `end` (of one channel: 0 is "not
+    recorded"), newest first, without client details: the record's number and page, its
+    moment, channel, department and amount. `total` is computed from the same queryset, so
+    it is the figure's value over the period."""
+    qs = figure.records(start, end)
+    channel_path = figure.dimensions.get(CHANNEL)
+    department_path = figure.dimensions.get(DEPARTMENT)
+    if channel is not None and channel_path:
+        qs = _of_channel(qs, channel_path, channel)
+    else:
+        channel = None
+    total = qs.aggregate(v=figure._value())["v"] or 0
+    link = _RECORD_PAGES.get(qs.model._meta.label_lower)
+    fields = ["pk", figure.when, link[0] if link else "pk", channel_path, department_path]
+    fields = [name for name in dict.fromkeys([*fields, figure.sums]) if name]
+    newest = qs.order_by(f"-{figure.when}", "-pk").values(*fields)
+    values = list(newest[:RECORDS_LIMIT])
+    channels = _names(Channel, {v[channel_path] for v in values if channel_path} | {channel})
+    departments = _names(Department, {v[department_path] for v in values if department_path})
+    rows = [
+        {
+            "pk": v["pk"],
+            "when": _moment(v[figure.when]),
+            "url": reverse(link[1], args=[v[link[0]]]) if link else "",
+            "channel": channels.get(v[channel_path], "") if channel_path else None,
+            "department": departments.get(v[department_path], "") if department_path else None,
+            "amount": v[figure.sums] if figure.sums else None,
+        }
+        for v in values
+    ]
+    return Records(
+        figure=figure,
+        start=start,
+        end=end,
+        channel=channel,
+        channel_name=channels.get(channel, "") if channel else "",
+        total=total,
+        rows=rows,
+    )

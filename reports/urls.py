@@ -6,6 +6,7 @@ from . import views
 app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("figures/<slug:key>/", views.figure_records, name="figure_records"),
     path("satisfaction/", views.satisfaction_report, name="satisfaction"),
     path("satisfaction/export/", views.satisfaction_export, name="satisfaction_export"),
     path("packs/", views.pack_list, name="pack_list"),

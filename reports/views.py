@@ -6,6 +6,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +18,8 @@ from zhongdu.exports import audited_download
 from zhongdu.forms import FIRST_DAY
 from zhongdu.pdf import pdf_export, render_pdf
 
-from . import exports, packs, satisfaction, selectors
-from .forms import PackMakeForm
+from . import exports, figures, packs, satisfaction, selectors
+from .forms import PackMakeForm, RecordsForm
 from .models import MonthlyReport
 
 view_reports = permission_required("reports.view_reports", raise_exception=True)
@@ -49,6 +50,27 @@ def _month(request):
 @view_reports
 def dashboard(request):
     return render(request, "reports/dashboard.html", selectors.dashboard())
+
+
+@require_GET
+@view_reports
+def figure_records(request, key):
+    """The records a dashboard figure counts over a period (?from=&to=, the month to date by
+    default), of one channel (?channel=, 0: not recorded)."""
+    figure = figures.BY_KEY.get(key)
+    if figure is None:
+        raise Http404
+    today = timezone.localdate()
+    form = RecordsForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or _("Check the period."))
+        filters = {}
+    else:
+        filters = form.cleaned_data
+    start = filters.get("start") or today.replace(day=1)
+    end = filters.get("end") or max(start, today)
+    records = selectors.figure_records(figure, start, end, channel=filters.get("channel"))
+    return render(request, "reports/figure_records.html", {"records": records, "form": form})
 
 
 def _report_context(data, previous, *, month, pack=None, preview=False) -> dict:

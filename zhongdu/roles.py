@@ -266,6 +266,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Reports: the managers' (客户总监 and leadership) dashboard and monthly satisfaction report;
     # the views also require the permission reports.view_reports.
     "reports:dashboard": REPORT_READERS,
+    "reports:figure_records": REPORT_READERS,
     "reports:satisfaction": REPORT_READERS,
     "reports:satisfaction_export": REPORT_READERS,
     "reports:pack_list": REPORT_READERS,

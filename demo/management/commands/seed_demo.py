@@ -68,7 +68,7 @@ class Command(BaseCommand):
                     )
             self.stdout.write("would add the demo hospital's directory and SMS templates")
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
-            self.stdout.write("would add triage keywords, exam packages and today's arrivals")
+            self.stdout.write("would add keywords, exam packages, today's calls and arrivals")
             self.stdout.write("would add care-plan templates and a few plans and calls under way")
             self.stdout.write("would add the satisfaction and market surveys and their SMS")
             self.stdout.write("would add a few referrals and two events (one past, one VIP-only)")
@@ -93,7 +93,9 @@ class Command(BaseCommand):
         front_desk = seed_front_desk(by=frontdesk)
         self.stdout.write(
             "Front desk ready ({keywords} triage keywords, {packages} exam packages and"
-            " {bookings} bookings today created).".format(**front_desk)
+            " {bookings} bookings and {enquiries} other enquiries today created).".format(
+                **front_desk
+            )
         )
         followup = seed_followup_plans(by=get_user_model().objects.get(username="clientmgr"))
         self.stdout.write(
