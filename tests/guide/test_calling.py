@@ -288,7 +288,9 @@ def test_station_actions_refuse_get_and_other_roles(client_for, action):
 
 def test_a_refused_action_is_shown_not_a_server_error(clinician_client):
     ticket = _patient(DepartmentFactory())
-    answer = clinician_client.post(reverse("guide:ticket_done", args=[ticket.pk]), follow=True)
+    answer = clinician_client.post(
+        reverse("guide:ticket_done", args=[ticket.pk]), follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert answer.status_code == 200
     assert "cannot be" in answer.content.decode()
     assert clinician_client.post(reverse("guide:ticket_call", args=[999999])).status_code == 404
