@@ -18,7 +18,7 @@ from clientmgmt.models import Client
 from consult import services as consult
 from consult.models import Booking, Enquiry
 from guide import services
-from guide.models import ExamPackage, MembershipCard, TriageKeyword
+from guide.models import DisplayScreen, ExamPackage, MembershipCard, TriageKeyword
 from zhongdu import roles
 from zhongdu.models import Channel, ClinicSession, Department, PriceItem
 
@@ -222,6 +222,18 @@ def _demo_card_and_exam(clients, *, by):
     if package is not None:
         visit = services.visit_register_walk_in(client=exam_client, by=by)
         services.exam_order_create(client=exam_client, package=package, visit=visit, by=by)
+
+
+DEMO_SCREEN_NAME = "候诊区大屏（演示）"
+
+
+def seed_display_screen(*, by) -> DisplayScreen | None:
+    """One waiting-room screen for the first department, kept across runs (its link too)."""
+    screen = DisplayScreen.objects.filter(name=DEMO_SCREEN_NAME, revoked_at__isnull=True).first()
+    department = Department.objects.filter(active=True).order_by("sort_order", "name").first()
+    if screen is None and department is not None:
+        screen = services.display_screen_create(name=DEMO_SCREEN_NAME, department=department, by=by)
+    return screen
 
 
 def seed_front_desk(*, by) -> dict:

@@ -12,11 +12,13 @@ from zhongdu.admin import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
     Charge,
     ChargeImport,
+    DisplayScreen,
     ExamOrder,
     ExamOrderItem,
     ExamPackage,
     MembershipCard,
     MembershipCardEvent,
+    QueueTicket,
     TriageKeyword,
     Visit,
     VisitEvent,
@@ -170,3 +172,37 @@ class ChargeImportAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["uploaded_by"]
     search_fields = ["file_name"]
+
+
+# --- Queue numbers and screens ------------------------------------------------------------
+
+
+@admin.register(QueueTicket)
+class QueueTicketAdmin(ReadOnlyAdmin):
+    """Queue numbers are given by triage and moved at the calling station: looked up here."""
+
+    list_display = ["number", "department", "day", "status", "expert", "calls", "called_at"]
+    list_filter = ["status", "department", "day"]
+    list_select_related = ["department", "expert"]
+    date_hierarchy = "day"
+    exclude = ["visit"]
+
+
+@admin.register(DisplayScreen)
+class DisplayScreenAdmin(ReadOnlyAdmin):
+    """Waiting-room screens are made on their own page (guide:display_list, which shows the
+    links); here they are listed and may be revoked. The token is the screen's password: the
+    admin does not show it."""
+
+    list_display = ["name", "department", "created_at", "created_by", "revoked_at"]
+    list_filter = ["department", "revoked_at"]
+    list_select_related = ["department", "created_by"]
+    exclude = ["token", "request_key"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected screens' links"))
+    def revoke(self, request, queryset):
+        from .services import display_screen_revoke
+
+        for screen in queryset.filter(revoked_at__isnull=True):
+            display_screen_revoke(screen=screen, by=request.user, request=request)

@@ -91,6 +91,9 @@ class TriageForm(forms.Form):
     escort = forms.ModelChoiceField(
         label=_("Escort"), queryset=selectors.escorts().none(), required=False
     )
+    # The doctors offered are those in clinic today (a session today); the others of the
+    # department only on request (or when the visit already names one, as a booking may).
+    all_doctors = forms.BooleanField(label=_("Show all doctors"), required=False)
 
     def __init__(self, *args, department=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,17 +101,35 @@ class TriageForm(forms.Form):
         self.fields["escort"].queryset = selectors.escorts()
         self.fields["escort"].label_from_instance = selectors.user_label
         chosen = self._chosen_department(department)
-        self.doctors = selectors.doctors_on_duty(department=chosen)
+        doctors = selectors.doctors_on_duty(department=chosen)
+        # Any doctor of the department is accepted; the list shows who is in clinic today.
         self.fields["expert"].queryset = Expert.objects.filter(
-            pk__in=[doctor.expert.pk for doctor in self.doctors]
+            pk__in=[doctor.expert.pk for doctor in doctors]
         )
-        labels = {doctor.expert.pk: doctor.label for doctor in self.doctors}
+        labels = {doctor.expert.pk: doctor.label for doctor in doctors}
         self.fields["expert"].label_from_instance = lambda expert: labels.get(
             expert.pk, expert.name
         )
+        show_all = self._show_all()
+        current = str(self["expert"].value() or "")
+        self.doctors = [
+            doctor
+            for doctor in doctors
+            if show_all or doctor.session is not None or str(doctor.expert.pk) == current
+        ]
+        self.hidden_doctors = len(doctors) - len(self.doctors)
         self.fields["expert"].choices = [("", _("Any doctor"))] + [
             (doctor.expert.pk, doctor.label) for doctor in self.doctors
         ]
+
+    def triage_data(self) -> dict:
+        """What the triage service takes (the "show all" switch only shapes the list)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "all_doctors"}
+
+    def _show_all(self) -> bool:
+        if self.is_bound:
+            return self.data.get("all_doctors") in ("on", "1", "true")
+        return bool(self.initial.get("all_doctors"))
 
     def _chosen_department(self, fallback):
         if self.is_bound:
@@ -118,6 +139,44 @@ class TriageForm(forms.Form):
                 return None
         initial = self.initial.get("department")
         return initial if isinstance(initial, Department) else fallback
+
+
+class CallingForm(forms.Form):
+    """The calling station's department (and doctor, whose numbers come with those for any
+    doctor of the department)."""
+
+    department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
+    expert = forms.ModelChoiceField(
+        label=_("Doctor"), queryset=Expert.objects.none(), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = selectors.departments_for_triage()
+        self.fields["expert"].queryset = Expert.objects.filter(active=True).order_by("name")
+        self.fields["expert"].empty_label = _("All doctors")
+        for name in ("department", "expert"):
+            self.fields[name].widget.attrs["class"] = "form-select"
+
+
+class DisplayScreenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Screen"),
+        max_length=60,
+        help_text=_("Where it hangs, for example: 2F waiting room, left."),
+    )
+    department = DepartmentChoiceField(label=_("Department"), queryset=Department.objects.none())
+    key = FormKeyField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = selectors.departments_for_triage()
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(Column("name", css_class="col-md-6"), Column("department", css_class="col-md-6")),
+            "key",
+            Submit("make", _("Make the screen's link")),
+        )
 
 
 class StatusForm(forms.Form):

@@ -8,6 +8,7 @@ and stamps the time of the step, so waiting times can be measured.
 """
 
 import datetime
+import secrets
 import uuid
 
 from django.conf import settings
@@ -220,6 +221,10 @@ class VisitEvent(AppendOnlyModel):
         STATUS = "status", _("Status changed")
         CHARGE = "charge", _("Charge recorded")
         CHARGE_VOIDED = "charge_voided", _("Charge voided")
+        # The calling station (queue numbers): each call, recall and skip of the visit's number.
+        CALLED = "called", pgettext_lazy("visit event", "Called")
+        RECALLED = "recalled", pgettext_lazy("visit event", "Called again")
+        SKIPPED = "skipped", pgettext_lazy("visit event", "Skipped (not there)")
 
     visit = models.ForeignKey(
         Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="events"
@@ -695,3 +700,176 @@ class ChargeImport(models.Model):
 
     def get_absolute_url(self):
         return reverse("guide:charge_import_detail", args=[self.token])
+
+
+# --- Queue numbers and calling ----------------------------------------------------------
+
+
+class QueueCounter(models.Model):
+    """A department's queue on one day: the last number given out (the next triage takes the one
+    after it, under this row's lock) and the queue's version, which every change to the queue's
+    tickets raises (the display and the station poll it; an unchanged version: an empty answer)."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("queue counter")
+        verbose_name_plural = _("queue counters")
+        constraints = [
+            # One counter per department and day: the lock numbers are taken under, and the
+            # polls' one indexed lookup of the version.
+            models.UniqueConstraint(
+                fields=["department", "day"], name="queuecounter_dept_day_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.department_id} {self.day:%Y-%m-%d} #{self.last_number}"
+
+
+class QueueTicket(models.Model):
+    """A triaged visit's queue number in its department for the day. The number is kept through
+    calls, recalls and skips (a patient called back after a skip keeps it); a visit sent to
+    another department gets a new number there and this one is cancelled."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", pgettext_lazy("queue ticket", "Waiting")
+        CALLED = "called", pgettext_lazy("queue ticket", "Called")
+        SKIPPED = "skipped", pgettext_lazy("queue ticket", "Skipped")
+        DONE = "done", pgettext_lazy("queue ticket", "Seen")
+        CANCELLED = "cancelled", pgettext_lazy("queue ticket", "Cancelled")
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="queue_tickets"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    number = models.PositiveIntegerField(_("queue number"))
+    # The doctor the triage chose; none when any doctor of the department may see the patient.
+    expert = models.ForeignKey(
+        Expert,
+        verbose_name=_("doctor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    calls = models.PositiveSmallIntegerField(_("times called"), default=0)
+    called_at = models.DateTimeField(_("last called at"), null=True, blank=True)
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("called by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("given at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("queue number")
+        verbose_name_plural = _("queue numbers")
+        ordering = ["day", "department", "number"]
+        indexes = [
+            # The calling station's and the display's list: a department's live tickets today.
+            models.Index(fields=["department", "day", "status"], name="queueticket_dept_day_idx"),
+            # A visit's live ticket (re-triage, a visit leaving).
+            models.Index(fields=["visit", "status"], name="queueticket_visit_status_idx"),
+        ]
+        constraints = [
+            # A number is given once per department and day, however many clerks triage at once.
+            models.UniqueConstraint(
+                fields=["department", "day", "number"], name="queueticket_dept_day_number_unique"
+            ),
+            # A visit holds at most one live number.
+            models.UniqueConstraint(
+                fields=["visit"],
+                condition=Q(status__in=["waiting", "called", "skipped"]),
+                name="queueticket_one_live_per_visit",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "called", "skipped", "done", "cancelled"]),
+                name="queueticket_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="queueticket_number_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.number:03d}"
+
+    @property
+    def label(self) -> str:
+        """The number as the display and the station show it: 007."""
+        return f"{self.number:03d}"
+
+    @property
+    def state(self) -> str:
+        """What the station showed of the number when its buttons were drawn ("called:2"): an
+        action posted with a state the number has left is a second click and changes nothing."""
+        return f"{self.status}:{self.calls}"
+
+
+def new_display_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class DisplayScreen(models.Model):
+    """A waiting-room screen: it opens the display of its department by an unguessable link that
+    an administrator makes per screen (no sign-in on the screen) and may revoke."""
+
+    name = models.CharField(_("name"), max_length=60, help_text=_("Where the screen hangs."))
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="display_screens",
+    )
+    token = models.CharField(max_length=64, default=new_display_token, editable=False)
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("made by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # The screen form's one-time key (zhongdu.forms.FormKeyField): one screen per form.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("display screen")
+        verbose_name_plural = _("display screens")
+        ordering = ["department", "name"]
+        constraints = [
+            # The display's address: its every poll looks the screen up by this token.
+            models.UniqueConstraint(fields=["token"], name="displayscreen_token_unique"),
+            # One screen per form (a double click on "make" makes one).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="displayscreen_request_key_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("guide:display", args=[self.token])
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -28,16 +28,20 @@ from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
 from consult import selectors as consult_selectors
 from consult.models import Booking
-from zhongdu import phones, roles
+from zhongdu import live, phones, roles
+from zhongdu.masking import mask_name
 from zhongdu.models import ClinicSession, Department, Expert
 
 from . import registry
 from .models import (
     Charge,
+    DisplayScreen,
     ExamOrder,
     ExamPackage,
     MembershipCard,
     MembershipCardEvent,
+    QueueCounter,
+    QueueTicket,
     TriageKeyword,
     Visit,
     VisitEvent,
@@ -862,3 +866,148 @@ def exam_entry(row) -> TimelineEntry:
 def _money(value) -> str:
     # SQLite hands a UNION's decimals back as numbers: show them as yuan and fen, always.
     return f"{Decimal(str(value)):.2f}"
+
+
+# --- Queue numbers and calling -------------------------------------------------------
+
+CALLING_ROLES = roles.CALLING_DESK
+LIVE_TICKET_STATUSES = ("waiting", "called", "skipped")
+# The display shows this many numbers called and waiting: what a screen across a room can hold.
+DISPLAY_CALLED = 4
+DISPLAY_WAITING = 12
+
+
+def queue_version(*, department_id, day=None) -> str:
+    """The version of a department's queue today (zhongdu.live): one indexed lookup."""
+    day = day or timezone.localdate()
+    counter = (
+        QueueCounter.objects.filter(department_id=department_id, day=day)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return live.version(day, counter)
+
+
+def display_screen_live(token: str, *, day=None) -> DisplayScreen | None:
+    """The live screen of a display link, with its department and its queue's version today
+    (`queue_version`), in ONE query on two unique indexes (the token, the counter's department
+    and day): every poll of every screen asks it. None for an unknown or revoked link."""
+    day = day or timezone.localdate()
+    if not token or len(token) > 64:
+        return None
+    version = QueueCounter.objects.filter(department=OuterRef("department"), day=day).values(
+        "version"
+    )[:1]
+    try:
+        screen = (
+            DisplayScreen.objects.filter(token=token, revoked_at__isnull=True)
+            .select_related("department")
+            .annotate(counter=Subquery(version))
+            .get()
+        )
+    except DisplayScreen.DoesNotExist:
+        return None
+    screen.queue_version = live.version(day, screen.counter)
+    return screen
+
+
+def display_screens():
+    return DisplayScreen.objects.select_related("department", "created_by").order_by(
+        "revoked_at", "department__sort_order", "name"
+    )
+
+
+def display_screen_get_for_user(user, pk) -> DisplayScreen:
+    try:
+        screen = DisplayScreen.objects.get(pk=pk)
+    except (DisplayScreen.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    _require(user, roles.DISPLAY_KEEPERS)
+    return screen
+
+
+def ticket_get_for_user(user, pk) -> QueueTicket:
+    """The one way the calling station fetches a queue number: 404 if none, 403 if the user
+    does not call patients."""
+    try:
+        ticket = QueueTicket.objects.select_related("visit", "department").get(pk=pk)
+    except (QueueTicket.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    _require(user, CALLING_ROLES)
+    return ticket
+
+
+@dataclass
+class QueueRow:
+    ticket_id: int
+    number: str
+    name: str
+    status: str
+    status_label: str
+    doctor: str
+    state: str
+    calls: int
+    called_at: datetime.datetime | None
+    priority: bool
+    visit_url: str = ""
+
+
+@dataclass
+class QueueBoard:
+    department: Department
+    called: list[QueueRow]
+    waiting: list[QueueRow]
+    skipped: list[QueueRow]
+
+    @property
+    def next(self) -> QueueRow | None:
+        return self.waiting[0] if self.waiting else None
+
+
+def queue_board(*, department, expert=None, reader=None, day=None) -> QueueBoard:
+    """A department's live queue today (the numbers called, waiting and skipped), for the
+    calling station (`reader`: names as that user may see them, clientmgmt's rule) or for the
+    waiting-room display (no reader: names masked, 张*伟). With `expert`, the numbers for that
+    doctor and those for any doctor. Waiting: VIPs first (seed: priority), then by number. Two
+    queries (the tickets; for a reader, the discretion rule)."""
+    from clientmgmt.selectors import clients_shown_for_user
+
+    day = day or timezone.localdate()
+    tickets = QueueTicket.objects.filter(
+        department=department, day=day, status__in=LIVE_TICKET_STATUSES
+    ).select_related("visit__client", "expert")
+    if expert is not None:
+        tickets = tickets.filter(Q(expert=expert) | Q(expert__isnull=True))
+    tickets = list(tickets.order_by("number"))
+    clients = [ticket.visit.client for ticket in tickets]
+    if reader is None:
+        names = [mask_name(client.name) for client in clients]
+    else:
+        names = [shown.name or "" for shown in clients_shown_for_user(reader, clients)]
+    rows = []
+    for ticket, name in zip(tickets, names, strict=True):
+        rows.append(
+            QueueRow(
+                ticket_id=ticket.pk,
+                number=ticket.label,
+                name=name,
+                status=ticket.status,
+                status_label=QueueTicket.Status(ticket.status).label,
+                doctor=ticket.expert.name if ticket.expert else "",
+                state=ticket.state,
+                calls=ticket.calls,
+                called_at=ticket.called_at,
+                priority=ticket.visit.priority,
+                visit_url=reverse("guide:visit_detail", args=[ticket.visit_id])
+                if reader is not None
+                else "",
+            )
+        )
+    called = sorted(
+        (row for row in rows if row.status == "called"), key=lambda row: row.called_at, reverse=True
+    )
+    waiting = sorted(
+        (row for row in rows if row.status == "waiting"), key=lambda row: not row.priority
+    )
+    skipped = [row for row in rows if row.status == "skipped"]
+    return QueueBoard(department=department, called=called, waiting=waiting, skipped=skipped)

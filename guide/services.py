@@ -17,8 +17,10 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clientmgmt.services import client_note_activity
 from consult import services as consult
@@ -30,10 +32,13 @@ from zhongdu.services import create_once
 
 from .models import (
     Charge,
+    DisplayScreen,
     ExamOrder,
     ExamOrderItem,
     MembershipCard,
     MembershipCardEvent,
+    QueueCounter,
+    QueueTicket,
     Visit,
     VisitEvent,
 )
@@ -237,6 +242,8 @@ def visit_set_status(*, visit: Visit, new_status: str, by, detail: str = "") -> 
         locked.status = new_status
         setattr(locked, _STAMPS[new_status], now)
         locked.save(update_fields=["status", _STAMPS[new_status], "updated_at"])
+        if new_status in _CLOSES_TICKET:
+            _queue_close(visit_id=locked.pk, status=_CLOSES_TICKET[new_status])
         _add_event(
             locked,
             VisitEvent.Action.STATUS,
@@ -284,7 +291,8 @@ def visit_triage(
         locked.chief_complaint = (chief_complaint or "").strip()[:200]
         locked.escort = escort
         locked.save()
-        detail = f"{department.name} ({department.floor})"
+        ticket = _queue_assign(visit=locked, department=department, expert=expert)
+        detail = f"{department.name} ({department.floor}) " + _number(ticket)
         if expert is not None:
             detail += f" · {expert.name}"
         _add_event(locked, VisitEvent.Action.TRIAGED, by=by, detail=detail)
@@ -301,6 +309,197 @@ def visit_triage(
         )
     visit.refresh_from_db()
     return visit
+
+
+# --- Queue numbers and calling ---------------------------------------------------------
+# A triaged visit holds one live queue number of its department for the day (QueueTicket); the
+# numbers come from a (department, day) counter row taken under its row lock, so two triages at
+# once get consecutive numbers. Each change to a department's tickets raises the counter's
+# version, which the calling station and the waiting-room display poll (zhongdu.live).
+
+TicketStatus = QueueTicket.Status
+LIVE_TICKET_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SKIPPED)
+
+# Every allowed move of a queue number, in one place. A called number may be called again
+# (recall); a skipped one is called back with the number it had. Seen and cancelled are final.
+TICKET_TRANSITIONS: dict[str, set[str]] = {
+    TicketStatus.WAITING: {TicketStatus.CALLED, TicketStatus.SKIPPED, TicketStatus.CANCELLED},
+    TicketStatus.CALLED: {
+        TicketStatus.CALLED,
+        TicketStatus.SKIPPED,
+        TicketStatus.DONE,
+        TicketStatus.CANCELLED,
+    },
+    TicketStatus.SKIPPED: {TicketStatus.CALLED, TicketStatus.CANCELLED},
+    TicketStatus.DONE: set(),
+    TicketStatus.CANCELLED: set(),
+}
+# The calling station's actions: the status each leaves the number in, and whether it counts as
+# a call (the display shows the number as called again).
+TICKET_ACTIONS: dict[str, str] = {
+    "call": TicketStatus.CALLED,
+    "recall": TicketStatus.CALLED,
+    "skip": TicketStatus.SKIPPED,
+    "done": TicketStatus.DONE,
+}
+_ACTION_EVENTS = {
+    "call": VisitEvent.Action.CALLED,
+    "recall": VisitEvent.Action.RECALLED,
+    "skip": VisitEvent.Action.SKIPPED,
+}
+TICKET_ACTION_LABELS = {
+    "call": gettext_lazy("called"),
+    "recall": gettext_lazy("called again"),
+    "skip": gettext_lazy("skipped"),
+    "done": gettext_lazy("finished"),
+}
+# A visit that reaches the doctor or ends otherwise gives its number up.
+_CLOSES_TICKET = {
+    Status.WITH_DOCTOR: TicketStatus.DONE,
+    Status.DONE: TicketStatus.DONE,
+    Status.LEFT: TicketStatus.CANCELLED,
+}
+
+
+def _queue_counter_locked(*, department_id, day) -> QueueCounter:
+    """The department's counter for the day, locked until the transaction ends: the triages of
+    one department take their numbers one after another (other departments do not wait)."""
+    rows = QueueCounter.objects.select_for_update().filter(department_id=department_id, day=day)
+    counter = rows.first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                QueueCounter.objects.create(department_id=department_id, day=day)
+        except IntegrityError:
+            pass  # another triage made it a moment ago: wait for its lock below
+        counter = rows.get()
+    return counter
+
+
+def _queue_changed(*, department_id, day) -> None:
+    """Raise the version of a department's queue: the polls of its station and display see it."""
+    QueueCounter.objects.filter(department_id=department_id, day=day).update(
+        version=F("version") + 1
+    )
+
+
+def _queue_assign(*, visit: Visit, department, expert) -> QueueTicket:
+    """The visit's live number in `department` today: kept when the visit is triaged there again
+    (its doctor updated), otherwise the next number of the department, and a number it held
+    elsewhere cancelled. Runs inside the triage's transaction, with the visit row locked."""
+    day = timezone.localdate()
+    live = (
+        QueueTicket.objects.select_for_update()
+        .filter(visit=visit, status__in=LIVE_TICKET_STATUSES)
+        .first()
+    )
+    if live is not None and live.department_id == department.pk and live.day == day:
+        if live.expert_id != (expert.pk if expert else None):
+            live.expert = expert
+            live.save(update_fields=["expert", "updated_at"])
+            _queue_changed(department_id=department.pk, day=day)
+        return live
+    if live is not None:
+        live.status = TicketStatus.CANCELLED
+        live.save(update_fields=["status", "updated_at"])
+        _queue_changed(department_id=live.department_id, day=live.day)
+    counter = _queue_counter_locked(department_id=department.pk, day=day)
+    counter.last_number += 1
+    counter.version += 1
+    counter.save(update_fields=["last_number", "version"])
+    return QueueTicket.objects.create(
+        visit=visit, department=department, day=day, number=counter.last_number, expert=expert
+    )
+
+
+def _queue_close(*, visit_id, status: str) -> None:
+    for ticket in QueueTicket.objects.select_for_update().filter(
+        visit_id=visit_id, status__in=LIVE_TICKET_STATUSES
+    ):
+        ticket.status = status
+        ticket.save(update_fields=["status", "updated_at"])
+        _queue_changed(department_id=ticket.department_id, day=ticket.day)
+
+
+def _number(ticket: QueueTicket) -> str:
+    return _("No. %(number)s") % {"number": ticket.label}
+
+
+def ticket_act(
+    *, ticket: QueueTicket, action: str, by, seen: str = "", request=None
+) -> tuple[QueueTicket, bool]:
+    """Call, recall, skip or finish a queue number at the calling station: (the ticket, whether
+    this call changed it). Locks the ticket row; `seen` (QueueTicket.state as the page showed it)
+    makes a double click or a second clinician pressing the same button change it once. Each
+    change is a visit event and an audit row; "done" sends the visit to the doctor."""
+    if action not in TICKET_ACTIONS:
+        raise ValidationError(_("Unknown action."))
+    target = TICKET_ACTIONS[action]
+    with transaction.atomic():
+        locked = QueueTicket.objects.select_for_update().select_related("visit").get(pk=ticket.pk)
+        if seen and seen != locked.state:
+            return locked, False
+        allowed = TICKET_TRANSITIONS[locked.status]
+        if target not in allowed or (action == "recall") != (locked.status == target):
+            raise IllegalTransition(
+                _("Number %(number)s is %(status)s: it cannot be %(action)s.")
+                % {
+                    "number": locked.label,
+                    "status": TicketStatus(locked.status).label,
+                    "action": TICKET_ACTION_LABELS[action],
+                }
+            )
+        now = timezone.now()
+        fields = ["status", "updated_at"]
+        locked.status = target
+        if target == TicketStatus.CALLED:
+            locked.calls += 1
+            locked.called_at = now
+            locked.called_by = by
+            fields += ["calls", "called_at", "called_by"]
+        locked.save(update_fields=fields)
+        if action in _ACTION_EVENTS:
+            _add_event(locked.visit, _ACTION_EVENTS[action], by=by, detail=_number(locked), at=now)
+        elif locked.visit.status == Status.WAITING:
+            visit_set_status(visit=locked.visit, new_status=Status.WITH_DOCTOR, by=by)
+        _queue_changed(department_id=locked.department_id, day=locked.day)
+        audit.record(
+            audit.Action.UPDATE,
+            actor=by,
+            obj=locked,
+            fields=[name for name in fields if name != "updated_at"],
+            reason=action,
+            request=request,
+        )
+    return locked, True
+
+
+def display_screen_create(*, name: str, department, by, request_key: str = "", request=None):
+    """A waiting-room screen's link for a department (its token unguessable); one per form."""
+
+    def create():
+        screen = DisplayScreen.objects.create(
+            name=name.strip()[:60], department=department, created_by=by, request_key=request_key
+        )
+        audit.record(audit.Action.CREATE, actor=by, obj=screen, request=request)
+        return screen
+
+    screen, _created = create_once(DisplayScreen, request_key, create)
+    return screen
+
+
+def display_screen_revoke(*, screen: DisplayScreen, by, request=None) -> DisplayScreen:
+    """The screen's link stops working (404) at once; revoking twice changes nothing."""
+    with transaction.atomic():
+        revoked = DisplayScreen.objects.filter(pk=screen.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            audit.record(
+                audit.Action.UPDATE, actor=by, obj=screen, fields=["revoked_at"], request=request
+            )
+    screen.refresh_from_db()
+    return screen
 
 
 def _session_today(*, expert, department):

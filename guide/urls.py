@@ -2,7 +2,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import card_views, charge_views, daily_views, exam_views, views
+from . import calling_views, card_views, charge_views, daily_views, exam_views, views
 
 app_name = "guide"
 urlpatterns = [
@@ -40,6 +40,20 @@ urlpatterns = [
     path("exams/items/<id:pk>/done/", exam_views.exam_item_done, name="exam_item_done"),
     path("exams/<id:pk>/complete/", exam_views.exam_complete, name="exam_complete"),
     path("exams/<id:pk>/cancel/", exam_views.exam_cancel, name="exam_cancel"),
+    # Calling (叫号): the clinicians' station, one URL per action, and the waiting-room display.
+    path("calling/", calling_views.calling, name="calling"),
+    *(
+        path(
+            f"calling/tickets/<id:pk>/{action}/",
+            calling_views.ticket_act,
+            {"action": action},
+            name=f"ticket_{action}",
+        )
+        for action in ("call", "recall", "skip", "done")
+    ),
+    path("display/<str:token>/", calling_views.display, name="display"),
+    path("displays/", calling_views.display_list, name="display_list"),
+    path("displays/<id:pk>/revoke/", calling_views.display_revoke, name="display_revoke"),
     path("daily/", daily_views.daily, name="daily"),
     path("daily/export/", daily_views.daily_export, name="daily_export"),
 ]

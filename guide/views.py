@@ -257,7 +257,7 @@ def visit_triage(request, pk):
     if not form.is_valid():
         return _visit_page(request, visit, triage_form=form, status=422)
     try:
-        services.visit_triage(visit=visit, by=request.user, request=request, **form.cleaned_data)
+        services.visit_triage(visit=visit, by=request.user, request=request, **form.triage_data())
     except ValidationError as exc:
         form.add_error(None, exc)
         return _visit_page(request, visit, triage_form=form, status=409)

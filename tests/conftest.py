@@ -16,6 +16,7 @@ ROLE_USERNAMES = {
     roles.VIP_MANAGER: "t_vipmgr",
     roles.MANAGER: "t_manager",
     roles.ADMINISTRATOR: "t_admin",
+    roles.CLINICIAN: "t_clinician",
 }
 
 
@@ -96,6 +97,11 @@ def vip_manager_client(client_for):
 @pytest.fixture
 def manager_client(client_for):
     return client_for(roles.MANAGER)
+
+
+@pytest.fixture
+def clinician_client(client_for):
+    return client_for(roles.CLINICIAN)
 
 
 @pytest.fixture

@@ -37,6 +37,18 @@ SECTIONS = [
         FRONT_DESK_GROUP,
     ),
     (
+        "guide:calling",
+        _("Calling station"),
+        _("Call the patients waiting for your department by their queue numbers."),
+        FRONT_DESK_GROUP,
+    ),
+    (
+        "guide:display_list",
+        _("Waiting-room screens"),
+        _("The links that open the queue display on the waiting rooms' screens."),
+        FRONT_DESK_GROUP,
+    ),
+    (
         "guide:daily",
         _("Daily figures"),
         _("The day's arrivals, bookings, no-shows, waiting times, cards and exams."),

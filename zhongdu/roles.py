@@ -15,6 +15,9 @@ CLIENT_MANAGER = "client_manager"
 VIP_MANAGER = "vip_manager"
 MANAGER = "manager"
 ADMINISTRATOR = "administrator"
+# Doctors and nurses (医护): they call the patients the front desk sent them, at the calling
+# station; later clinical features reuse the role.
+CLINICIAN = "clinician"
 
 ROLE_LABELS = {
     FRONT_DESK: _("Front desk"),
@@ -23,6 +26,7 @@ ROLE_LABELS = {
     VIP_MANAGER: _("VIP manager"),
     MANAGER: _("Manager"),
     ADMINISTRATOR: _("Administrator"),
+    CLINICIAN: _("Clinician"),
 }
 ALL_ROLES = frozenset(ROLE_LABELS)
 
@@ -68,6 +72,11 @@ EVENT_DOOR = EVENT_DESK | {FRONT_DESK}
 VIP_DESK = frozenset({VIP_MANAGER, ADMINISTRATOR})
 VIP_DECIDERS = VIP_DESK | {MANAGER}
 VIP_READERS = VIP_DECIDERS
+
+# Queue numbers and calling: doctors and nurses call their department's patients at the calling
+# station; administrators look on and make the waiting-room display screens' links.
+CALLING_DESK = frozenset({CLINICIAN, ADMINISTRATOR})
+DISPLAY_KEEPERS = frozenset({ADMINISTRATOR})
 
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
@@ -178,6 +187,17 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "guide:exam_item_done": CARD_DESK,
     "guide:exam_complete": CARD_DESK,
     "guide:exam_cancel": CARD_DESK,
+    # Calling (叫号): the clinician's station calls, recalls, skips and finishes queue numbers;
+    # the waiting-room display is public, found by its screen's unguessable token only (an
+    # administrator makes one per screen and may revoke it).
+    "guide:calling": CALLING_DESK,
+    "guide:ticket_call": CALLING_DESK,
+    "guide:ticket_recall": CALLING_DESK,
+    "guide:ticket_skip": CALLING_DESK,
+    "guide:ticket_done": CALLING_DESK,
+    "guide:display": PUBLIC,
+    "guide:display_list": DISPLAY_KEEPERS,
+    "guide:display_revoke": DISPLAY_KEEPERS,
     # The day's figures: the front desk reports them (seed: 各种报表的统计), managers read them.
     "guide:daily": frozenset({FRONT_DESK, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     "guide:daily_export": frozenset({FRONT_DESK, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
@@ -304,6 +324,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "clientmgmt.archive_client",
     ),
     VIP_MANAGER: _CLIENT_DESK,
+    # Clinicians read the records of the patients they see; they register nobody.
+    CLINICIAN: ("clientmgmt.view_client",),
     MANAGER: (
         "reports.view_reports",
         "zhongdu.view_auditevent",

@@ -1,13 +1,16 @@
 """The front desk's demo data: made through the real services, once."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from consult.models import Booking
-from guide.models import ExamPackage, TriageKeyword, Visit
+from guide.models import DisplayScreen, ExamPackage, TriageKeyword, Visit
+from zhongdu import roles
 from zhongdu.models import ClinicSession
+from zhongdu.roles import two_factor_required, user_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +41,17 @@ def test_seed_demo_makes_the_front_desk_data_once():
     counts = (TriageKeyword.objects.count(), Booking.objects.count(), Visit.objects.count())
     call_command("seed_demo", password="winter-plum-2026")
     assert (TriageKeyword.objects.count(), Booking.objects.count(), Visit.objects.count()) == counts
+
+
+def test_seed_demo_gives_the_doctor_the_calling_station_and_one_waiting_room_screen(client):
+    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026")
+    screen = DisplayScreen.objects.get()
+    assert client.get(screen.get_absolute_url()).status_code == 200
+    doctor = get_user_model().objects.get(username="doctor")
+    assert user_roles(doctor) == {roles.CLINICIAN}
+    assert not two_factor_required(doctor)
+    client.force_login(doctor)
+    station = client.get(reverse("guide:calling"))
+    assert station.status_code == 200
+    assert station.context["board"].department == screen.department

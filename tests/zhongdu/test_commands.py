@@ -30,6 +30,7 @@ DEMO = {
     "clientmgr": roles.CLIENT_MANAGER,
     "vipmgr": roles.VIP_MANAGER,
     "manager": roles.MANAGER,
+    "doctor": roles.CLINICIAN,
 }
 
 
@@ -47,7 +48,7 @@ def test_seed_demo_creates_one_user_per_role_with_the_password():
 def test_seed_demo_is_idempotent_and_resets_the_password():
     call_command("seed_demo", password="winter-plum-2026")
     call_command("seed_demo", password="spring-lotus-2027")
-    assert get_user_model().objects.filter(username__in=DEMO).count() == 6
+    assert get_user_model().objects.filter(username__in=DEMO).count() == len(DEMO)
     assert get_user_model().objects.get(username="frontdesk").check_password("spring-lotus-2027")
 
 
@@ -61,7 +62,7 @@ def test_seed_demo_refuses_in_production_unless_forced():
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo", password="winter-plum-2026")
     call_command("seed_demo", password="winter-plum-2026", force=True)
-    assert get_user_model().objects.filter(username__in=DEMO).count() == 6
+    assert get_user_model().objects.filter(username__in=DEMO).count() == len(DEMO)
 
 
 def test_seed_demo_refuses_a_short_password():

@@ -69,6 +69,8 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "guide:today",
         "guide:card_list",
         "guide:exam_list",
+        "guide:calling",
+        "guide:display_list",
         "guide:daily",
         "consult:queue",
         "consult:booking_list",
@@ -91,6 +93,16 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "admin:index",
     ]
     assert admin_client_.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_clinician_sees_the_calling_station(clinician_client):
+    response = clinician_client.get(reverse("home"))
+    assert _nav_urls(response) == [
+        "home",
+        "clientmgmt:client_list",
+        "guide:calling",
+        "knowledge_desk",
+    ]
 
 
 def test_a_user_without_a_role_is_told_so(client, django_user_model):

@@ -8,7 +8,7 @@ from demo import clients as demo
 from demo.directory import seed_directory
 from demo.events import seed_events
 from demo.followup import seed_followup_plans
-from demo.front_desk import seed_front_desk
+from demo.front_desk import seed_display_screen, seed_front_desk
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
@@ -25,6 +25,7 @@ DEMO_USERS = [
     ("clientmgr", roles.CLIENT_MANAGER, "客户管理"),
     ("vipmgr", roles.VIP_MANAGER, "VIP 专员"),
     ("manager", roles.MANAGER, "客户总监"),
+    ("doctor", roles.CLINICIAN, "医生"),
 ]
 
 
@@ -69,6 +70,7 @@ class Command(BaseCommand):
             self.stdout.write("would add the demo hospital's directory and SMS templates")
             self.stdout.write(f"would add the {demo.DEMO_CLIENTS} demo clients where missing")
             self.stdout.write("would add keywords, exam packages, today's calls and arrivals")
+            self.stdout.write("would add a waiting-room display screen where missing")
             self.stdout.write("would add care-plan templates and a few plans and calls under way")
             self.stdout.write("would add the satisfaction and market surveys and their SMS")
             self.stdout.write("would add a few referrals and two events (one past, one VIP-only)")
@@ -97,6 +99,12 @@ class Command(BaseCommand):
                 **front_desk
             )
         )
+        screen = seed_display_screen(by=get_user_model().objects.get(username="admin"))
+        if screen is not None:
+            self.stdout.write(
+                f"Waiting-room display of {screen.department.name}:"
+                f" {screen.get_absolute_url()} (no sign-in; revoke it at /guide/displays/)."
+            )
         followup = seed_followup_plans(by=get_user_model().objects.get(username="clientmgr"))
         self.stdout.write(
             "Follow-up ready ({templates} care-plan templates, {plans} care plans and"
