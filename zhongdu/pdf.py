@@ -3,13 +3,16 @@
     pdf = render_pdf("reports/pack_pdf.html", {"data": data}, request=request)
     return exports.audited_download(request, pdf_export(pdf), filename="pack-2026-11", ...)
 
-Templates extend `zhongdu/pdf_base.html`: A4 pages with margins, the hospital's name and the page
-number in the margins, and the "Noto Sans CJK SC" family for the text (Debian's fonts-noto-cjk;
-WeasyPrint itself needs Pango: libpango-1.0-0 and libpangoft2-1.0-0, see the README). Charts are
+Templates extend `zhongdu/pdf_base.html`, laid out by `zhongdu/pdf.css`: A4 pages with margins,
+the hospital's name and the page number in the margins, and the "Noto Sans CJK SC" family for the
+text (Debian's fonts-noto-cjk; WeasyPrint itself needs Pango: libpango-1.0-0 and
+libpangoft2-1.0-0, see the README). Charts are
 inline SVG (zhongdu.charts), so nothing is fetched: the renderer is given a URL fetcher that
 refuses every address but inline `data:` ones, and a template can never make the server call
 the network or read its files.
 """
+
+from pathlib import Path
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -17,6 +20,9 @@ from django.utils.translation import gettext as _
 from .exports import Export
 
 PDF_TYPE = "application/pdf"
+# The pages' layout, given to WeasyPrint as a file: templates carry no inline style (the
+# content-security policy's rule for every template).
+STYLESHEET = Path(__file__).with_name("pdf.css")
 
 
 def hospital_name() -> str:
@@ -36,11 +42,13 @@ def _no_fetching(url, *args, **kwargs):
 def render_pdf(template_name: str, context: dict, *, request=None) -> bytes:
     """The template rendered (with the request's context processors when given) as a PDF."""
     # Imported here: WeasyPrint loads Pango when imported, which only the PDF views need.
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     context = {"hospital": hospital_name(), **context}
     html = render_to_string(template_name, context, request=request)
-    return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+    return HTML(string=html, url_fetcher=_no_fetching).write_pdf(
+        stylesheets=[CSS(filename=str(STYLESHEET), url_fetcher=_no_fetching)]
+    )
 
 
 def pdf_export(content: bytes) -> Export:
