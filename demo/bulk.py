@@ -9,6 +9,7 @@ Rows are dicts keyed by the model's attnames (client_id, not client); missing on
 field's default.
 """
 
+import contextlib
 import csv
 import io
 import json
@@ -77,3 +78,42 @@ def write(model, rows, *, with_id: bool = False) -> None:
         [model(**{name: row[name] for name in attnames if name in row}) for row in rows],
         batch_size=1000,
     )
+
+
+@contextlib.contextmanager
+def given_times(model):
+    """bulk_create keeps the times the rows give: auto_now / auto_now_add are off meanwhile (a
+    seeded history's rows were made on their own day, not now). Not thread-safe: for seeding."""
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def insert(model, rows, *, batch_size: int = 1000) -> None:
+    """Write rows (dicts, as for write()) and set each row's "id", so that other rows can point
+    at it: ids taken from the sequence then COPY on Postgres, bulk_create elsewhere (which reads
+    the new ids back on SQLite and Postgres). Times the rows give are kept (given_times)."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for row, pk in zip(rows, take_ids(cursor, model, len(rows)), strict=True):
+                row["id"] = pk
+            copy_rows(cursor, model, rows, with_id=True)
+        return
+    attnames = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
+    objects = [model(**{name: row[name] for name in attnames if name in row}) for row in rows]
+    with given_times(model):
+        model.objects.bulk_create(objects, batch_size=batch_size)
+    for row, obj in zip(rows, objects, strict=True):
+        row["id"] = obj.pk
