@@ -44,7 +44,14 @@ from followup.models import FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import Campaign, Kind, OutboxMessage, Purpose, SmsTemplate
 from reports import packs, rollups, satisfaction
-from surveys.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyResponse, SurveyTemplate
+from surveys.models import (
+    CALL_DIMENSIONS,
+    Dimension,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyResponse,
+    SurveyTemplate,
+)
 from zhongdu.directory.services import MAX_WEEKS, clinic_sessions_generate
 from zhongdu.models import Channel, ClinicSession, Department, Expert, PriceItem
 
@@ -71,9 +78,9 @@ CHANNEL_WEIGHTS = {
 }
 CONTACT = [("phone", 45), ("wechat", 20), ("web_chat", 15), ("online_form", 10), ("in_person", 10)]
 OUTCOMES = [
-    ("booked", 45),
-    ("information", 24),
-    ("call_back", 14),
+    ("booked", 40),
+    ("information", 27),
+    ("call_back", 16),
     ("not_interested", 10),
     ("referred", 7),
 ]
@@ -148,6 +155,7 @@ class History:
         self.users, self.today, self.seed = users, today, seed
         self.now = timezone.now()
         self.rows = defaultdict(list)  # model -> rows
+        self.past_bookings = 0
         self.complaints = []  # (day, rng draw) made through the services afterwards
         self.channels = dict(Channel.objects.filter(active=True).values_list("name", "pk"))
         self.channel_pairs = [
@@ -173,9 +181,11 @@ class History:
 
     # --- The people ---------------------------------------------------------------------------
     def load_pool(self, first: datetime.date) -> None:
-        rows = Client.objects.filter(status=Client.Status.ACTIVE, phone__gt="").values_list(
-            "pk", "source_channel_id", "phone", "created_at"
-        )
+        # Clients who know how they heard of the hospital: each figure by channel then counts
+        # the same people (the enquiry's, the booking client's and the visit's channel agree).
+        rows = Client.objects.filter(
+            status=Client.Status.ACTIVE, phone__gt="", source_channel__isnull=False
+        ).values_list("pk", "source_channel_id", "phone", "created_at")
         self.pool_later = sorted(
             ({"id": pk, "source_channel_id": ch, "phone": ph, "at": at} for pk, ch, ph, at in rows),
             key=lambda c: c["at"],
@@ -214,12 +224,15 @@ class History:
         self._admit(_at(day, 0))
         quiet = 0.5 if day.weekday() == 6 else 0.8 if day.weekday() == 5 else 1.0
         new = iter(range(NEW_PER_DAY))
-        for i in range(max(1, round(rng.gauss(16, 4) * quiet))):
+        # Most visits are booked, most bookings come from enquiries: per day about 22
+        # enquiries, 11 bookings (9 of them from an enquiry), 10 arrivals (a walk-in every other
+        # day): enquiry → booking about 45 %, booking → arrival about 90 %.
+        for i in range(max(1, round(rng.gauss(22, 5) * quiet))):
             self._enquiry(day, i, rng, new)
-        for _n in range(round(rng.gauss(6, 2) * quiet)):
+        for _n in range(max(0, round(rng.gauss(2, 1) * quiet))):
             client = rng.choice(self.pool)
             self._booking(client, None, _at(day, 9, rng.randrange(540)), rng)
-        for _n in range(round(rng.gauss(4, 1.5) * quiet)):
+        for _n in range(int(rng.random() < 0.45 * quiet)):
             self._walk_in(day, rng, new)
         # About one complaint in three days; the last three days' two each, so that the newest
         # are still at every step of their workflow.
@@ -272,7 +285,9 @@ class History:
         }
         self.rows[Enquiry].append(enquiry)
         if outcome == "booked":
-            self._booking(client, enquiry, at + datetime.timedelta(minutes=3), rng, department)
+            later = at + datetime.timedelta(minutes=3)
+            if self._booking(client, enquiry, later, rng, department) is None:
+                enquiry["outcome"] = "information"  # no place in the next fortnight
 
     def _booking(self, client, enquiry, at, rng, department=None, *, rebooking=False):
         session = self._session(client, at.date(), rng, department)
@@ -280,8 +295,16 @@ class History:
             return None
         status = "booked"
         if session["date"] < self.today:
-            r = rng.random()
-            status = "no_show" if r < 0.1 else "cancelled" if r < 0.14 else "arrived"
+            # By cadence, not by chance, so that a few days have their no-show too: one booking
+            # in ten not kept, one in twenty-five cancelled.
+            self.past_bookings += 1
+            status = (
+                "no_show"
+                if self.past_bookings % 10 == 1
+                else "cancelled"
+                if self.past_bookings % 25 == 12
+                else "arrived"
+            )
         if status != "cancelled":
             session["booked"] += 1
         booking = {
@@ -389,8 +412,7 @@ class History:
         n = next(new, None)
         arrived = _at(day, 8, rng.randrange(510))
         if n is not None and rng.random() < 0.5:
-            channel = self.channels.get("路过/步行") or _pick(rng, self.channel_pairs)
-            client = self.new_client(day, n, rng, channel, arrived)
+            client = self.new_client(day, n, rng, _pick(rng, self.channel_pairs), arrived)
         else:
             client = rng.choice(self.pool)
         self._visit(client, day, arrived, rng)
@@ -417,7 +439,7 @@ class History:
             "expert_id": expert,
             "session_id": session["id"] if session else None,
             "chief_complaint": "",
-            "channel_id": client["source_channel_id"] or self.channels.get("其他"),
+            "channel_id": client["source_channel_id"],
             "priority": False,
             "arrived_at": arrived,
             "triaged_at": arrived + datetime.timedelta(minutes=3),
@@ -453,10 +475,29 @@ class History:
         r = rng.random()
         if r < 0.25:
             self._call(client, visit, day, rng)
-        elif r < 0.4:
-            at = _at(day + datetime.timedelta(days=1), 20, rng.randrange(60))
-            if at < self.now:
-                self._response(client, visit, "survey", at, rng)
+        elif r < 0.6:
+            self._invitation(client, visit, rng)
+
+    def _invitation(self, client, visit, rng):
+        """The survey's QR code on the visit slip; a good third answer it the next evening."""
+        if self.survey is None:
+            return
+        at = visit["finished_at"]
+        invitation = {
+            "token": f"{rng.getrandbits(128):032x}",
+            "template_id": self.survey.pk,
+            "client_id": client,
+            "visit_id": visit,
+            "channel": "qr",
+            "created_at": at,
+            "expires_at": at + datetime.timedelta(days=14),
+        }
+        self.rows[SurveyInvitation].append(invitation)
+        answered = _at(visit["day"] + datetime.timedelta(days=1), 20, rng.randrange(60))
+        if rng.random() < 0.4 and answered < self.now:
+            invitation["used_at"] = answered
+            response = self._response(client, visit, "survey", answered, rng)
+            response["invitation_id"] = invitation
 
     def _call(self, client, visit, day, rng):
         due = day + datetime.timedelta(days=3)
@@ -582,6 +623,7 @@ class History:
         Visit,
         Charge,
         Recall,
+        SurveyInvitation,
         SurveyResponse,
         SurveyAnswer,
         FollowUpCall,
