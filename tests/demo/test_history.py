@@ -18,12 +18,14 @@ from demo import history
 from demo.clients import seed_demo_clients
 from demo.directory import seed_directory
 from demo.front_desk import MORNING_BOOKINGS, seed_morning
+from demo.vips import seed_lapsed_vips
 from followup.models import FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import Campaign, OutboxMessage
 from reports import figures, rollups
 from reports.models import DailyFigure, MonthlyReport
 from surveys.models import SurveyAnswer, SurveyInvitation, SurveyResponse
+from vip.models import VipEvent, VipStanding
 from zhongdu import roles
 from zhongdu.models import ClinicSession
 
@@ -183,6 +185,23 @@ def test_seeding_again_adds_no_row_and_a_longer_history_only_the_days_missing():
     added = seeded.filter(request_key__startswith=f"demo-h:{first.isoformat()}:")
     assert added.exists() and added.count() == seeded.count() - counts["Enquiry"]
     assert history.seed_history(users=users, days=DAYS + 1)["days"] == 0
+
+
+def test_two_vips_qualified_a_year_ago_lapse_at_the_nightly_run_once():
+    call_command("seed_demo", password="winter-plum-2026", days=0, stdout=io.StringIO())
+    frontdesk = get_user_model().objects.get(username="frontdesk")
+    assert seed_lapsed_vips(by=frontdesk) == 2
+    lapsed = VipStanding.objects.filter(status=VipStanding.Status.LAPSED)
+    assert lapsed.count() == 2
+    for standing in lapsed:
+        actions = list(
+            VipEvent.objects.filter(client=standing.client_id)
+            .order_by("at")
+            .values_list("action", flat=True)
+        )
+        assert actions == ["granted", "lapsed"]
+        assert not standing.client.is_vip
+    assert seed_lapsed_vips(by=frontdesk) == 0
 
 
 def _morning(hour, minute):

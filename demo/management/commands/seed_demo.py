@@ -14,7 +14,7 @@ from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
 from demo.two_factor import seed_two_factor
-from demo.vips import seed_vips
+from demo.vips import LAPSED, seed_lapsed_vips, seed_vips
 from zhongdu import roles
 from zhongdu.roles import two_factor_required
 
@@ -159,6 +159,9 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"History ready (the last {days} days were there already).")
+        if days >= LAPSED[0][0]:  # the story of a lapse needs the year it spans
+            lapsed = seed_lapsed_vips(by=users["frontdesk"])
+            self.stdout.write(f"VIP lapses ready ({lapsed} lapsed at the nightly run).")
         reports = seed_reports(days=history["missing"])
         self.stdout.write(
             "Reports ready ({rollups} daily figures, {months} months, {packs} packs"
