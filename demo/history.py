@@ -40,7 +40,10 @@ from demo.clients import (
     drop_taken_id_numbers,
     encrypt_id_numbers,
 )
-from followup.models import FollowUpCall
+from events import services as events_services
+from events.models import Event, EventAttendance, EventInvitation
+from followup import services as followup_services
+from followup.models import CarePlan, CarePlanTemplate, FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import Campaign, Kind, OutboxMessage, Purpose, SmsTemplate
 from reports import packs, rollups, satisfaction
@@ -158,9 +161,12 @@ class History:
         self.past_bookings = 0
         self.complaints = []  # (day, rng draw) made through the services afterwards
         self.channels = dict(Channel.objects.filter(active=True).values_list("name", "pk"))
+        # The directory's channels (an event's own channel is for the people met there).
         self.channel_pairs = [
-            (pk, CHANNEL_WEIGHTS.get(name, 3)) for name, pk in self.channels.items()
-        ]
+            (self.channels[name], weight)
+            for name, weight in CHANNEL_WEIGHTS.items()
+            if name in self.channels
+        ] or [(pk, 1) for pk in self.channels.values()]
         self.departments = list(Department.objects.filter(active=True))
         self.experts = defaultdict(list)
         for expert in Expert.objects.filter(active=True).prefetch_related("departments"):
@@ -790,10 +796,13 @@ def seed_history(*, users, days: int = DAYS, seed: int = SEED, today=None) -> di
     history.load_pool(missing[0])
     if not history.pool:
         return {"days": 0, "missing": []}
+    history.days = missing
     for day in missing:
         history.day(day)
     written = history.write()
     complaints = _complaints(history, history.complaints, users["clientmgr"])
+    plans = _care_plans(history, users["clientmgr"])
+    events = _events(history, users["clientmgr"])
     return {
         "days": len(missing),
         "missing": missing,
@@ -803,7 +812,116 @@ def seed_history(*, users, days: int = DAYS, seed: int = SEED, today=None) -> di
         "visits": written[Visit],
         "charges": written[Charge],
         "complaints": complaints,
+        "plans": plans,
+        "events": events,
     }
+
+
+# --- Events: a free clinic or a lecture a month, through the events' services ---------------
+EVENTS = [
+    (Event.Kind.FREE_CLINIC, "社区皮肤健康义诊", "金水区文化路社区服务中心"),
+    (Event.Kind.LECTURE, "皮肤健康学校：四季护肤讲座", "本院三楼多功能厅"),
+]
+
+
+@transaction.atomic  # one commit, as above
+def _events(history, by) -> int:
+    """On the 20th of each seeded month (a Saturday's worth of people): the event, its
+    invitations three weeks before, the replies, and the people who came ticked in at the door.
+    Idempotent by title."""
+    clients = [c for c in history.pool if c["id"]]
+    made = 0
+    for day in history.days:
+        if day.day != 20 or len(clients) < 40:
+            continue
+        kind, name, place = EVENTS[day.month % 2]
+        title = f"{name}（{day:%Y年%m月}）"
+        if Event.objects.filter(title=title).exists():
+            continue
+        rng = random.Random(f"{history.seed}:event:{day}")  # noqa: S311 (demo data)
+        event = events_services.event_create(
+            by=by,
+            title=title,
+            kind=kind,
+            starts_at=_at(day, 9),
+            ends_at=_at(day, 12),
+            place=place,
+            capacity=40,
+            description="专家现场答疑，免费皮肤检测。",
+            segment={"categories": ["is_patient"]},
+            vip_only=False,
+        )
+        invited_at = _at(day - datetime.timedelta(days=21), 10)
+        guests = rng.sample(clients, 30)
+        EventInvitation.objects.bulk_create(
+            [
+                EventInvitation(
+                    event=event,
+                    client_id=guest["id"],
+                    sms_key=events_services.invitation_key(event.pk, guest["id"]),
+                    created_at=invited_at,
+                    rsvp=("yes" if n % 3 else "no") if n < 18 else "",
+                    rsvp_at=invited_at + datetime.timedelta(days=2) if n < 18 else None,
+                    rsvp_by=by if n < 18 else None,
+                )
+                for n, guest in enumerate(guests)
+            ]
+        )
+        Event.objects.filter(pk=event.pk).update(
+            invitations_started_at=invited_at, invitations_done_at=invited_at
+        )
+        came = Client.objects.filter(pk__in=[g["id"] for g in guests[1:18:3] + guests[2:18:3]])
+        for client in came:
+            events_services.event_attend(event=event, client=client, by=by)
+        EventAttendance.objects.filter(event=event).update(at=_at(day, 9, 20))
+        made += 1
+    return made
+
+
+# --- Care plans: through plan_create (its steps, calls and SMS), the past calls made ----------
+@transaction.atomic  # one commit, as above
+def _care_plans(history, by) -> int:
+    """A care plan a week, for a visit to a department that has a plan template, counted from
+    the visit; the timepoints before yesterday were called (reached), the later ones are on the
+    workbench. Idempotent by the plan's one-time key."""
+    templates = {
+        t.department_id: t for t in CarePlanTemplate.objects.filter(department__isnull=False)
+    }
+    weekly = {}
+    for visit in history.rows[Visit]:
+        if visit["status"] == "done" and visit["department_id"] in templates:
+            weekly.setdefault(visit["day"].isocalendar()[:2], visit)
+    made = 0
+    for visit in weekly.values():
+        key = f"{KEY}:plan:{visit['day'].isoformat()}"
+        if CarePlan.objects.filter(request_key=key).exists():
+            continue
+        plan = followup_services.plan_create(
+            client=Client.objects.get(pk=visit["client_id"]),
+            by=by,
+            starts_on=visit["day"],
+            template=templates[visit["department_id"]],
+            visit=Visit.objects.get(pk=visit["id"]),
+            request_key=key,
+        )
+        CarePlan.objects.filter(pk=plan.pk).update(created_at=visit["finished_at"])
+        calls = FollowUpCall.objects.filter(plan=plan)
+        calls.update(created_at=visit["finished_at"])
+        done = calls.filter(due_on__lt=history.today - datetime.timedelta(days=1))
+        for pk, due in done.values_list("pk", "due_on"):
+            FollowUpCall.objects.filter(pk=pk).update(
+                status="done",
+                attempts=1,
+                outcome="reached",
+                course="improving",
+                rehab_guidance=True,
+                closed_at=_at(due, 10, pk % 420),
+                closed_by=by,
+            )
+        if not calls.exclude(status="done").exists():
+            CarePlan.objects.filter(pk=plan.pk).update(status=CarePlan.Status.COMPLETED)
+        made += 1
+    return made
 
 
 @transaction.atomic  # one commit, as above

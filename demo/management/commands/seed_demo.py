@@ -155,7 +155,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 "History ready ({days} days: {clients} new clients, {enquiries} enquiries,"
                 " {bookings} bookings, {visits} visits, {charges} charges, {complaints}"
-                " complaints).".format(**history)
+                " complaints, {plans} care plans, {events} events).".format(**history)
             )
         else:
             self.stdout.write(f"History ready (the last {days} days were there already).")
