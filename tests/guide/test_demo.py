@@ -19,7 +19,7 @@ def _development(settings):
 
 
 def test_seed_demo_opens_the_day_on_a_board_with_arrivals_at_every_step(front_desk_client):
-    call_command("seed_demo", password="winter-plum-2026", days=3)
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     assert TriageKeyword.objects.filter(keyword="荨麻疹").exists()
     assert ExamPackage.objects.count() == 4
     assert ExamPackage.objects.get(price_item__code="TC001").items.count() == 4
@@ -36,7 +36,7 @@ def test_seed_demo_opens_the_day_on_a_board_with_arrivals_at_every_step(front_de
 
 
 def test_seed_demo_makes_the_front_desk_data_once():
-    call_command("seed_demo", password="winter-plum-2026", days=3)
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     counts = (TriageKeyword.objects.count(), Booking.objects.count(), Visit.objects.count())
-    call_command("seed_demo", password="winter-plum-2026", days=3)
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     assert (TriageKeyword.objects.count(), Booking.objects.count(), Visit.objects.count()) == counts
