@@ -7,14 +7,17 @@ enquiry; a prospect who books becomes a client with the enquiry's channel); book
 desk too; the bookings of past sessions arrived (a visit in the session's hours, with its
 charges), no-shows (~10 %, each with its recall, a third rebooked) or cancelled; walk-ins;
 return-visit calls after some visits, their answers and the survey page's answers; booking SMS;
-complaints through their workflow (the last days' still open, one overdue); a campaign a month.
-Visits carry the client's source channel, so revenue per channel is the real channels'.
+complaints through their workflow (the last days' still open, one overdue); a campaign a month
+(to those who agreed to marketing SMS); a care plan a week; an event a month. Visits carry the
+client's source channel, so revenue per channel is the real channels'. Then (seed_reports) the
+daily rollups of the seeded days, their months' reports and the closed months' packs.
 
-Rows are written in bulk (demo.bulk: COPY on Postgres, bulk_create elsewhere); complaints go
-through their services (deadlines, events, audit), then are dated back. Deterministic: each day
-draws from its own random.Random seeded with the day, so a day looks the same whichever run makes
-it. Idempotent by day: every seeded day has an enquiry keyed `demo-h:<day>:0`, and days that have
-it are left alone (a run on a later day adds only the days since).
+Rows are written in bulk (demo.bulk: COPY on Postgres, bulk_create elsewhere); complaints, care
+plans and events go through their services (deadlines, events, audit), then are dated back.
+Deterministic: each day draws from its own random.Random seeded with the day, so a day looks the
+same whichever run makes it. Idempotent by day: every seeded day has an enquiry keyed
+`demo-h:<day>:0`, and days that have it are left alone (a run on a later day adds only the days
+since).
 """
 
 import datetime
@@ -23,7 +26,7 @@ import uuid
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 
@@ -191,9 +194,21 @@ class History:
         # the same people (the enquiry's, the booking client's and the visit's channel agree).
         rows = Client.objects.filter(
             status=Client.Status.ACTIVE, phone__gt="", source_channel__isnull=False
-        ).values_list("pk", "source_channel_id", "phone", "created_at")
+        ).values_list(
+            "pk", "source_channel_id", "phone", "created_at", "service_sms", "marketing_opt_in"
+        )
         self.pool_later = sorted(
-            ({"id": pk, "source_channel_id": ch, "phone": ph, "at": at} for pk, ch, ph, at in rows),
+            (
+                {
+                    "id": pk,
+                    "source_channel_id": channel,
+                    "phone": phone,
+                    "at": at,
+                    "service_sms": service,
+                    "marketing": marketing,
+                }
+                for pk, channel, phone, at, service, marketing in rows
+            ),
             key=lambda c: c["at"],
         )
         self.pool = []
@@ -219,7 +234,14 @@ class History:
         if row["marketing_opt_in"]:
             row["marketing_opt_in_at"] = at
         self.rows[Client].append(row)
-        client = {"id": None, "row": row, "source_channel_id": channel_id, "phone": row["phone"]}
+        client = {
+            "id": None,
+            "row": row,
+            "source_channel_id": channel_id,
+            "phone": row["phone"],
+            "service_sms": True,
+            "marketing": row["marketing_opt_in"],
+        }
         self.pool.append(client)
         return client
 
@@ -326,7 +348,8 @@ class History:
         }
         self.rows[Booking].append(booking)
         self._booking_events(booking, session, at)
-        self._sms(client, at, rng, f"booking:{at.date()}:{len(self.rows[Booking])}")
+        if client["service_sms"]:
+            self._sms(client, at, rng, f"booking:{at.date()}:{len(self.rows[Booking])}")
         if status == "arrived":
             start = _at(session["date"], session["start"].hour, session["start"].minute)
             arrived = start + datetime.timedelta(minutes=rng.randint(-20, 60))
@@ -601,10 +624,12 @@ class History:
 
     def _campaign(self, day, rng):
         template = self.templates.get(Purpose.HEALTH_TIP)
-        if template is None or len(self.pool) < 20:
+        # Marketing SMS only to those who agreed to them.
+        consenting = [c for c in self.pool if c["marketing"]]
+        if template is None or len(consenting) < 20:
             return
         at = _at(day, 10)
-        audience = rng.sample(self.pool, min(len(self.pool), 60))
+        audience = rng.sample(consenting, min(len(consenting), 60))
         campaign = {
             "name": f"{day:%Y年%m月}皮肤健康提示",
             "template_id": template.pk,
@@ -644,7 +669,7 @@ class History:
             if clients:
                 encrypt_id_numbers(clients)
                 drop_taken_id_numbers(clients)
-                (_write_postgres if bulk.connection.vendor == "postgresql" else _write_orm)(
+                (_write_postgres if connection.vendor == "postgresql" else _write_orm)(
                     clients, True
                 )
                 for client in self.pool:
