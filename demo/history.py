@@ -248,6 +248,7 @@ class History:
     # --- One day ------------------------------------------------------------------------------
     def day(self, day: datetime.date) -> None:
         rng = random.Random(f"{self.seed}:{day.isoformat()}")  # noqa: S311 (demo data)
+        self.current, self.serial = day, 0
         self.generator = ClientGenerator(seed=f"{self.seed}:{day}", by_id=self.users["frontdesk"])
         self._admit(_at(day, 0))
         quiet = 0.5 if day.weekday() == 6 else 0.8 if day.weekday() == 5 else 1.0
@@ -269,6 +270,12 @@ class History:
             self.complaints.append((day, n, rng.random(), rng.randrange(10**6)))
         if day.day == 15:
             self._campaign(day, rng)
+
+    def _serial(self, kind) -> str:
+        """A key unique to what the day being seeded makes (its visits, calls and SMS may fall
+        on later days, which another run seeds)."""
+        self.serial += 1
+        return f"{kind}:{self.current.isoformat()}:{self.serial}"
 
     def _enquiry(self, day, i, rng, new) -> None:
         at = _at(day, 8, rng.randrange(660))
@@ -349,7 +356,7 @@ class History:
         self.rows[Booking].append(booking)
         self._booking_events(booking, session, at)
         if client["service_sms"]:
-            self._sms(client, at, rng, f"booking:{at.date()}:{len(self.rows[Booking])}")
+            self._sms(client, at, rng, self._serial("booking"))
         if status == "arrived":
             start = _at(session["date"], session["start"].hour, session["start"].minute)
             arrived = start + datetime.timedelta(minutes=rng.randint(-20, 60))
@@ -534,7 +541,7 @@ class History:
             "client_id": client,
             "reason": "manual",
             "visit_id": visit,
-            "source": f"{KEY}:call:{day.isoformat()}:{len(self.rows[FollowUpCall])}",
+            "source": f"{KEY}:{self._serial('call')}",
             "title": "就诊后回访",
             "script": "问候客户，询问就诊后的恢复情况和对服务的意见。",
             "due_on": due,
@@ -643,8 +650,9 @@ class History:
             "request_key": f"{KEY}:campaign:{day.isoformat()}",
         }
         self.rows[Campaign].append(campaign)
-        for n, client in enumerate(audience):
-            self._sms(client, at, rng, f"campaign:{day}:{n}", template=template, campaign=campaign)
+        for client in audience:
+            key = self._serial("campaign")
+            self._sms(client, at, rng, key, template=template, campaign=campaign)
 
     # --- Writing ------------------------------------------------------------------------------
     ORDER = [
@@ -812,15 +820,15 @@ def seed_history(*, users, days: int = DAYS, seed: int = SEED, today=None) -> di
     first = today - datetime.timedelta(days=days)
     missing = sorted({first + datetime.timedelta(days=n) for n in range(days)} - seeded_days())
     if not missing:
-        return {"days": 0, "missing": []}
+        return {"days": 0, "missing": [], "touched": []}
     _ensure_sessions(missing[0], today)
     history = History(users={k: u.pk for k, u in users.items()}, today=today, seed=seed)
     if not history.departments or not history.channel_pairs:
-        return {"days": 0, "missing": []}
+        return {"days": 0, "missing": [], "touched": []}
     _load_sessions(history, missing[0], today)
     history.load_pool(missing[0])
     if not history.pool:
-        return {"days": 0, "missing": []}
+        return {"days": 0, "missing": [], "touched": []}
     history.days = missing
     for day in missing:
         history.day(day)
@@ -828,9 +836,15 @@ def seed_history(*, users, days: int = DAYS, seed: int = SEED, today=None) -> di
     complaints = _complaints(history, history.complaints, users["clientmgr"])
     plans = _care_plans(history, users["clientmgr"])
     events = _events(history, users["clientmgr"])
+    # The days whose figures changed: those seeded, and the later ones their bookings, visits and
+    # calls fell on (already seeded by an earlier, shorter run).
+    touched = set(missing) | {v["day"] for v in history.rows[Visit]}
+    touched |= {s["date"] for s in history.changed_sessions()}
+    touched |= {c["planned_on"] for c in history.rows[FollowUpCall]}
     return {
         "days": len(missing),
         "missing": missing,
+        "touched": sorted(day for day in touched if day < today),
         "clients": written[Client],
         "enquiries": written[Enquiry],
         "bookings": written[Booking],

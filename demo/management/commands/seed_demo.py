@@ -162,7 +162,7 @@ class Command(BaseCommand):
         if days >= LAPSED[0][0]:  # the story of a lapse needs the year it spans
             lapsed = seed_lapsed_vips(by=users["frontdesk"])
             self.stdout.write(f"VIP lapses ready ({lapsed} lapsed at the nightly run).")
-        reports = seed_reports(days=history["missing"])
+        reports = seed_reports(days=history["touched"])
         self.stdout.write(
             "Reports ready ({rollups} daily figures, {months} months, {packs} packs"
             " created).".format(**reports)
