@@ -14,8 +14,9 @@ daily rollups of the seeded days, their months' reports and the closed months' p
 
 Rows are written in bulk (demo.bulk: COPY on Postgres, bulk_create elsewhere); complaints, care
 plans and events go through their services (deadlines, events, audit), then are dated back.
-Deterministic: each day draws from its own random.Random seeded with the day, so a day looks the
-same whichever run makes it. Idempotent by day: every seeded day has an enquiry keyed
+Deterministic: each day draws from its own random.Random seeded with the day (the same database
+and days give the same history; a day seeded by a later run differs only where the earlier
+run's bookings fill its sessions). Idempotent by day: every seeded day has an enquiry keyed
 `demo-h:<day>:0`, and days that have it are left alone (a run on a later day adds only the days
 since).
 """
@@ -170,12 +171,14 @@ class History:
             for name, weight in CHANNEL_WEIGHTS.items()
             if name in self.channels
         ] or [(pk, 1) for pk in self.channels.values()]
-        self.departments = list(Department.objects.filter(active=True))
+        # Ordered, as everything the draws pick from: the same history on every database.
+        self.departments = list(Department.objects.filter(active=True).order_by("pk"))
         self.experts = defaultdict(list)
-        for expert in Expert.objects.filter(active=True).prefetch_related("departments"):
+        experts = Expert.objects.filter(active=True).order_by("pk")
+        for expert in experts.prefetch_related("departments"):
             for department in expert.departments.all():
                 self.experts[department.pk].append(expert.pk)
-        prices = list(PriceItem.objects.filter(active=True))
+        prices = list(PriceItem.objects.filter(active=True).order_by("pk"))
         self.registration = [p for p in prices if p.code in ("GH001", "GH002", "GH003")]
         self.items = defaultdict(list)
         for item in prices:
@@ -209,7 +212,7 @@ class History:
                 }
                 for pk, channel, phone, at, service, marketing in rows
             ),
-            key=lambda c: c["at"],
+            key=lambda c: (c["at"], c["id"]),  # the same order on every database
         )
         self.pool = []
         self.visited = set(Visit.objects.values_list("client_id", flat=True).distinct().order_by())
@@ -463,13 +466,16 @@ class History:
         left = rng.random() < 0.03
         seen = arrived + datetime.timedelta(minutes=rng.randint(10, 50))
         key = _key(client)
+        # Drawn whatever it is used for, so that the day's later draws do not depend on who has
+        # been here before (today's morning, an earlier run).
+        kind = rng.choice(VISIT_TYPES)
         first = key not in self.visited
         self.visited.add(key)
         visit = {
             "client_id": client,
             "booking_id": booking,
             "day": day,
-            "visit_type": "first" if first else rng.choice(VISIT_TYPES),
+            "visit_type": "first" if first else kind,
             "status": "left" if left else "done",
             "department_id": department,
             "expert_id": expert,
@@ -720,7 +726,8 @@ def _load_sessions(history, first, today):
     rows = ClinicSession.objects.filter(
         date__gte=first, date__lte=today + datetime.timedelta(days=15), status="scheduled"
     ).values("id", "date", "start_time", "department_id", "expert_id", "capacity", "booked")
-    for row in rows.order_by("date", "start_time", "pk"):
+    # Not by id: the directory numbers new sessions in no particular order.
+    for row in rows.order_by("date", "start_time", "department_id", "expert_id", "pk"):
         history.sessions[row["date"]].append(
             {
                 "id": row["id"],
