@@ -67,23 +67,7 @@ def seed_answers(n_answers: int, *, months: int = 13, seed=None, stdout=None) ->
                 }
             )
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    for row, rid in zip(
-                        responses,
-                        bulk.take_ids(cursor, SurveyResponse, len(responses)),
-                        strict=True,
-                    ):
-                        row["id"] = rid
-                    bulk.copy_rows(cursor, SurveyResponse, responses, with_id=True)
-            else:
-                objects = [
-                    SurveyResponse(**{k: v for k, v in row.items() if not k.startswith("_")})
-                    for row in responses
-                ]
-                SurveyResponse.objects.bulk_create(objects, batch_size=1000)
-                for row, obj in zip(responses, objects, strict=True):
-                    row["id"] = obj.pk
+            bulk.insert(SurveyResponse, responses)
             for row in responses:
                 for dimension, score in zip(CALL_DIMENSIONS, row["_scores"], strict=True):
                     answers.append(

@@ -84,18 +84,7 @@ def seed_visits(
                 }
             )
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    for row, pk in zip(
-                        visit_rows, bulk.take_ids(cursor, Visit, len(visit_rows)), strict=True
-                    ):
-                        row["id"] = pk
-                    bulk.copy_rows(cursor, Visit, visit_rows, with_id=True)
-            else:
-                objects = [Visit(**row) for row in visit_rows]
-                Visit.objects.bulk_create(objects, batch_size=1000)
-                for row, obj in zip(visit_rows, objects, strict=True):
-                    row["id"] = obj.pk
+            bulk.insert(Visit, visit_rows)
             for row in visit_rows:
                 if row["status"] == "left":
                     continue

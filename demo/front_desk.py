@@ -89,12 +89,17 @@ def seed_packages() -> int:
     return created
 
 
-def seed_morning(*, by, seed: int = 2026) -> int:
-    """Today's bookings for some demo clients, a third of them arrived and moving through their
-    visits, two walk-ins, a membership card and an exam order. Nothing when today already has
-    bookings. Returns the number of bookings made."""
-    today = timezone.localdate()
-    if Booking.objects.filter(session__date=today).exists():
+def seed_morning(*, by, seed: int = 2026, now=None) -> int:
+    """Today's bookings for some demo clients, a third of those whose session has begun by `now`
+    arrived and moving through their visits, then (once the first session has begun) two
+    walk-ins and an exam order, and a membership card. Nobody is in the clinic before their
+    session: at 08:00 the afternoon's patients are still booked, and before the first session
+    nobody has arrived. Nothing when today's bookings were made already (bookings a seeded
+    history made on earlier days for today do not count). Returns the number of bookings made."""
+    now = timezone.localtime(now)
+    today = now.date()
+    midnight = datetime.datetime.combine(today, datetime.time.min, tzinfo=now.tzinfo)
+    if Booking.objects.filter(session__date=today, created_at__gte=midnight).exists():
         return 0
     sessions = list(
         ClinicSession.objects.filter(date=today, status=ClinicSession.Status.SCHEDULED)
@@ -111,6 +116,7 @@ def seed_morning(*, by, seed: int = 2026) -> int:
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     channels = list(Channel.objects.filter(active=True).order_by("pk"))
     consultant = User.objects.filter(groups__name=roles.CONSULTANT).order_by("pk").first() or by
+    begun = [s for s in sessions if _starts(s) <= now]
     made = 0
     for n, client in enumerate(clients[:MORNING_BOOKINGS]):
         session = sessions[n % len(sessions)]
@@ -125,8 +131,11 @@ def seed_morning(*, by, seed: int = 2026) -> int:
         except consult.SessionFull:
             continue
         made += 1
-        if n % 3 == 0:
-            _arrive(booking, by=by, rng=rng)
+        if n % 3 == 0 and session in begun:
+            _arrive(booking, by=by, rng=rng, now=now)
+    if not begun:
+        _demo_card_and_exam(clients[MORNING_BOOKINGS + 2 :], by=by, exam=False)
+        return made
     for client in clients[MORNING_BOOKINGS : MORNING_BOOKINGS + 2]:
         visit = services.visit_register_walk_in(client=client, by=by)
         services.visit_triage(
@@ -177,7 +186,13 @@ def seed_enquiries(*, by, seed: int = 2027, count: int = 8) -> int:
     return count
 
 
-def _arrive(booking, *, by, rng):
+def _starts(session) -> datetime.datetime:
+    return datetime.datetime.combine(
+        session.date, session.start_time, tzinfo=timezone.get_default_timezone()
+    )
+
+
+def _arrive(booking, *, by, rng, now):
     """Check in, triage and move along: some waiting, some with the doctor, some done."""
     visit = services.visit_check_in(booking=booking, by=by)
     visit = services.visit_triage(
@@ -187,11 +202,13 @@ def _arrive(booking, *, by, rng):
         chief_complaint=rng.choice(["复诊", "湿疹反复", "痤疮", "色斑咨询", "皮肤瘙痒"]),
         by=by,
     )
-    # Half an hour's wait, as the morning goes: arrival earlier than now.
-    minutes = rng.randint(5, 45)
-    type(visit).objects.filter(pk=visit.pk).update(
-        arrived_at=timezone.now() - datetime.timedelta(minutes=minutes)
+    # Half an hour's wait, as the morning goes: arrival earlier than now, and at most twenty
+    # minutes before the session begins.
+    arrived = max(
+        now - datetime.timedelta(minutes=rng.randint(5, 45)),
+        _starts(booking.session) - datetime.timedelta(minutes=20),
     )
+    type(visit).objects.filter(pk=visit.pk).update(arrived_at=arrived)
     step = rng.random()
     if step > 0.4:
         visit = services.visit_set_status(visit=visit, new_status="with_doctor", by=by)
@@ -202,7 +219,7 @@ def _arrive(booking, *, by, rng):
             services.charge_add(visit=visit, price_item=registration, by=by)
 
 
-def _demo_card_and_exam(clients, *, by):
+def _demo_card_and_exam(clients, *, by, exam=True):
     if len(clients) < 2:
         return
     member, exam_client = clients[:2]
@@ -219,7 +236,7 @@ def _demo_card_and_exam(clients, *, by):
                 by=by,
             )
     package = ExamPackage.objects.filter(price_item__code="TC003").first()
-    if package is not None:
+    if package is not None and exam:
         visit = services.visit_register_walk_in(client=exam_client, by=by)
         services.exam_order_create(client=exam_client, package=package, visit=visit, by=by)
 

@@ -21,7 +21,7 @@ from guide import selectors as guide_selectors
 from guide import services as guide_services
 from guide.models import Visit, VisitEvent
 from vip import services
-from vip.models import Enterprise, VipCandidate, VipStanding
+from vip.models import Enterprise, VipCandidate, VipEvent, VipPolicy, VipStanding
 from zhongdu import roles
 from zhongdu.models import ClinicSession, Department, PriceItem
 
@@ -197,3 +197,43 @@ def _spend(client, plan, *, by, today) -> None:
             finished_at=at + datetime.timedelta(minutes=60),
         )
         VisitEvent._base_manager.filter(visit=visit).update(at=at)  # append-only: backdated
+
+
+# Qualified a year and a week ago on one course of treatment (¥63,000), nothing since: VIPs
+# through their grace period, lapsed at the nightly run (the history's story of a lapse).
+LAPSED = [(375, [("SS005", 14, 0)])]
+LAPSED_QUALIFIED_DAYS_AGO = 370
+
+
+def seed_lapsed_vips(*, by, today=None) -> int:
+    """Two clients who qualified on their spend a year ago (granted by rule on that day, as the
+    nightly run then did) and lapsed at the nightly run since. `by`: the front-desk user who
+    charged them. Idempotent: nothing when a standing has lapsed already. Returns the lapsed."""
+    today = today or timezone.localdate()
+    policy = VipPolicy.current()
+    if policy is None or VipStanding.objects.filter(status=VipStanding.Status.LAPSED).exists():
+        return 0
+    if not PriceItem.objects.filter(code="SS005").exists():
+        return 0
+    # Demo clients registered before they spent (the history's clients are younger).
+    before = today - datetime.timedelta(days=400)
+    people = [
+        client
+        for client in Client.objects.filter(
+            status=Client.Status.ACTIVE, is_vip=False, phone__gt="", created_at__date__lt=before
+        ).order_by("pk")[60:70]
+        if not guide_selectors.open_visit_for(client)
+        and not guide_selectors.todays_booking_for(client)
+    ][:2]
+    qualified = today - datetime.timedelta(days=LAPSED_QUALIFIED_DAYS_AGO)
+    for person in people:
+        _spend(person, LAPSED, by=by, today=today)
+        spend = sum(charge.amount for charge in person.charges.all())
+        services.grant(
+            client_id=person.pk, kind="personal", policy=policy, spend=spend, today=qualified
+        )
+        at = datetime.datetime.combine(
+            qualified, datetime.time(2, 0), tzinfo=timezone.get_default_timezone()
+        )
+        VipEvent._base_manager.filter(client=person).update(at=at)  # append-only: backdated
+    return services.qualification_run(today=today)["lapsed"] if people else 0

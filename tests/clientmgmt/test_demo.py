@@ -131,14 +131,14 @@ def test_seed_demo_creates_the_demo_clients_once_through_the_service():
     # The demo clients, and the new people met at the demo's past free clinic (registered at
     # the door by the client manager: demo.events).
     met = len(event_demo.NEW_PEOPLE)
-    call_command("seed_demo", password="winter-plum-2026", stdout=io.StringIO())
+    call_command("seed_demo", password="winter-plum-2026", days=0, stdout=io.StringIO())
     assert Client.objects.count() == demo.DEMO_CLIENTS + met
     created = ClientEvent.objects.filter(kind=ClientEvent.Kind.CREATED)
     assert created.count() == demo.DEMO_CLIENTS + met
     makers = [event.actor.username for event in created.select_related("actor")]
     assert makers.count("frontdesk") == demo.DEMO_CLIENTS
     assert makers.count("clientmgr") == met
-    call_command("seed_demo", password="winter-plum-2026", stdout=io.StringIO())
+    call_command("seed_demo", password="winter-plum-2026", days=0, stdout=io.StringIO())
     assert Client.objects.count() == demo.DEMO_CLIENTS + met
 
 
@@ -146,7 +146,7 @@ def test_seed_demo_creates_the_demo_clients_once_through_the_service():
 @pytest.mark.usefixtures("_development")
 def test_seed_demo_generates_more_clients_on_request_and_prints_the_rate():
     out = io.StringIO()
-    call_command("seed_demo", password="winter-plum-2026", clients=25, stdout=out)
+    call_command("seed_demo", password="winter-plum-2026", days=0, clients=25, stdout=out)
     assert Client.objects.count() == demo.DEMO_CLIENTS + len(event_demo.NEW_PEOPLE) + 25
     assert "rows/s" in out.getvalue()
 
@@ -154,7 +154,9 @@ def test_seed_demo_generates_more_clients_on_request_and_prints_the_rate():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("_development")
 def test_seed_demo_dry_run_creates_no_client():
-    call_command("seed_demo", password="winter-plum-2026", dry_run=True, stdout=io.StringIO())
+    call_command(
+        "seed_demo", password="winter-plum-2026", days=0, dry_run=True, stdout=io.StringIO()
+    )
     assert not Client.objects.exists()
 
 

@@ -21,7 +21,7 @@ def _development(settings):
 
 
 def test_seed_demo_gives_clientmgr_calls_due_today_and_one_overdue():
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     assert CarePlanTemplate.objects.count() == 5
     laser = CarePlanTemplate.objects.get(name="激光术后护理")
     assert [step.day_offset for step in laser.steps.all()] == [1, 3, 7, 30]
@@ -41,13 +41,13 @@ def test_seed_demo_gives_clientmgr_calls_due_today_and_one_overdue():
 
 
 def test_seed_demo_makes_the_follow_up_data_once():
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     counts = (
         CarePlanTemplate.objects.count(),
         CarePlan.objects.count(),
         FollowUpCall.objects.count(),
     )
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     assert (
         CarePlanTemplate.objects.count(),
         CarePlan.objects.count(),

@@ -37,7 +37,7 @@ def _counts():
 
 
 def test_seed_demo_makes_vips_of_every_kind_enterprises_and_candidates(client_for):
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     current = VipPolicy.current()
     assert current.personal_annual_spend == POLICY["personal_annual_spend"] == Decimal("50000")
     assert current.created_by.get_username() == "vipmgr"
@@ -62,9 +62,9 @@ def test_seed_demo_makes_vips_of_every_kind_enterprises_and_candidates(client_fo
 
 
 def test_seed_demo_makes_the_vip_data_once():
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     counts = _counts()
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     assert _counts() == counts
 
 

@@ -35,7 +35,7 @@ DEMO = {
 
 
 def test_seed_demo_creates_one_user_per_role_with_the_password():
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     users = get_user_model().objects.filter(username__in=DEMO)
     assert {user.username: set(user_roles(user)) for user in users} == {
         name: {role} for name, role in DEMO.items()
@@ -46,32 +46,32 @@ def test_seed_demo_creates_one_user_per_role_with_the_password():
 
 
 def test_seed_demo_is_idempotent_and_resets_the_password():
-    call_command("seed_demo", password="winter-plum-2026")
-    call_command("seed_demo", password="spring-lotus-2027")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
+    call_command("seed_demo", password="spring-lotus-2027", days=0)
     assert get_user_model().objects.filter(username__in=DEMO).count() == len(DEMO)
     assert get_user_model().objects.get(username="frontdesk").check_password("spring-lotus-2027")
 
 
 def test_seed_demo_dry_run_changes_nothing():
-    call_command("seed_demo", password="winter-plum-2026", dry_run=True)
+    call_command("seed_demo", password="winter-plum-2026", days=0, dry_run=True)
     assert not get_user_model().objects.filter(username__in=DEMO).exists()
 
 
 @override_settings(DEBUG=False)
 def test_seed_demo_refuses_in_production_unless_forced():
     with pytest.raises(CommandError, match="--force"):
-        call_command("seed_demo", password="winter-plum-2026")
-    call_command("seed_demo", password="winter-plum-2026", force=True)
+        call_command("seed_demo", password="winter-plum-2026", days=0)
+    call_command("seed_demo", password="winter-plum-2026", days=0, force=True)
     assert get_user_model().objects.filter(username__in=DEMO).count() == len(DEMO)
 
 
 def test_seed_demo_refuses_a_short_password():
     with pytest.raises(CommandError, match="10 characters"):
-        call_command("seed_demo", password="short")
+        call_command("seed_demo", password="short", days=0)
 
 
 def test_demo_users_can_sign_in(client):
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     response = client.post(
         "/accounts/login/",
         {
@@ -89,7 +89,7 @@ DEMO_PASSWORD = "winter-plum-2026"
 
 def _seed(password=DEMO_PASSWORD):
     out = io.StringIO()
-    call_command("seed_demo", password=password, stdout=out)
+    call_command("seed_demo", password=password, days=0, stdout=out)
     return out.getvalue()
 
 
@@ -140,7 +140,7 @@ def test_a_demo_manager_signs_in_with_the_printed_secret(client):
 
 
 def test_the_role_groups_hold_the_permissions_the_table_gives_them():
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     admin = get_user_model().objects.get(username="admin")
     manager = get_user_model().objects.get(username="manager")
     frontdesk = get_user_model().objects.get(username="frontdesk")

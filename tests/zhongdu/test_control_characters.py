@@ -375,7 +375,7 @@ def _world(django_user_model):
     from reports import packs
     from tests.consult.factories import make_no_show
 
-    call_command("seed_demo", password="walk-the-pages", force=True, stdout=io.StringIO())
+    call_command("seed_demo", password="walk-the-pages", days=3, force=True, stdout=io.StringIO())
     by = django_user_model.objects.get(username="admin")
     people = list(Client.objects.order_by("pk")[:3])
     services.client_import_create(

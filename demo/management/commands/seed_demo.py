@@ -9,11 +9,12 @@ from demo.directory import seed_directory
 from demo.events import seed_events
 from demo.followup import seed_followup_plans
 from demo.front_desk import seed_display_screen, seed_front_desk
+from demo.history import DAYS, seed_history, seed_reports
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
 from demo.two_factor import seed_two_factor
-from demo.vips import seed_vips
+from demo.vips import LAPSED, seed_lapsed_vips, seed_vips
 from zhongdu import roles
 from zhongdu.roles import two_factor_required
 
@@ -49,8 +50,15 @@ class Command(BaseCommand):
             metavar="N",
             help="also generate N more clients in bulk (COPY on Postgres), printing the rate",
         )
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=DAYS,
+            metavar="N",
+            help=f"days of history before today (default {DAYS}, thirteen months; tests use a few)",
+        )
 
-    def handle(self, *args, password, force, dry_run, clients, **options):
+    def handle(self, *args, password, force, dry_run, clients, days, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "Refusing to create demo users with DJANGO_DEBUG=false;"
@@ -60,6 +68,8 @@ class Command(BaseCommand):
             raise CommandError("The demo password must be at least 10 characters long.")
         if clients < 0:
             raise CommandError("--clients must be 0 or more.")
+        if days < 0:
+            raise CommandError("--days must be 0 or more.")
         if dry_run:
             for username, role, _name in DEMO_USERS:
                 self.stdout.write(f"would create or reset {username} ({role})")
@@ -75,6 +85,10 @@ class Command(BaseCommand):
             self.stdout.write("would add the satisfaction and market surveys and their SMS")
             self.stdout.write("would add a few referrals and two events (one past, one VIP-only)")
             self.stdout.write("would add the VIP policy, two enterprises, VIPs and candidates")
+            self.stdout.write(
+                f"would add the history of the last {days} days where missing, their daily"
+                " figures and the packs of the closed months"
+            )
             if clients:
                 self.stdout.write(f"would generate {clients:,} more clients")
             return
@@ -135,8 +149,34 @@ class Command(BaseCommand):
             "Market survey ready ({rounds} round created, {invited} invited, {answered}"
             " answered).".format(**market)
         )
+        self._history(days)
         if clients:
             demo.seed_clients(clients, by=frontdesk, stdout=self.stdout)
+
+    def _history(self, days):
+        users = {
+            user.username: user
+            for user in get_user_model().objects.filter(
+                username__in=["frontdesk", "consultant", "clientmgr"]
+            )
+        }
+        history = seed_history(users=users, days=days)
+        if history["days"]:
+            self.stdout.write(
+                "History ready ({days} days: {clients} new clients, {enquiries} enquiries,"
+                " {bookings} bookings, {visits} visits, {charges} charges, {complaints}"
+                " complaints, {plans} care plans, {events} events).".format(**history)
+            )
+        else:
+            self.stdout.write(f"History ready (the last {days} days were there already).")
+        if days >= LAPSED[0][0]:  # the story of a lapse needs the year it spans
+            lapsed = seed_lapsed_vips(by=users["frontdesk"])
+            self.stdout.write(f"VIP lapses ready ({lapsed} lapsed at the nightly run).")
+        reports = seed_reports(days=history["touched"])
+        self.stdout.write(
+            "Reports ready ({rollups} daily figures, {months} months, {packs} packs"
+            " created).".format(**reports)
+        )
 
     def _two_factor(self):
         """The demo users who must sign in with a code get a device; print how to sign in."""
