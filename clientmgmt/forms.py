@@ -233,6 +233,7 @@ class MergePickForm(forms.Form):
 class MergeForm(forms.Form):
     survivor = IdField(widget=forms.HiddenInput)
     merged = IdField(widget=forms.HiddenInput)
+    key = FormKeyField()
 
     def clean(self):
         cleaned = super().clean()

@@ -3,11 +3,13 @@ import json
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from zhongdu import crypto, roles
 
-from .models import Client, ClientEvent, ClientImport
+from .models import Client, ClientEvent, ClientImport, ClientMerge
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
@@ -180,6 +182,52 @@ def merge_candidates(user, query: ClientQuery, *, leave_out=()) -> list[ShownCli
         for shown in client_search_for_user(user, query)
         if shown.whole and shown.pk not in leave_out
     ]
+
+
+def merge_get_for_user(user, pk) -> ClientMerge:
+    """The one way views fetch a merge (its result page, its undo): 404 if there is none, 403
+    unless `user` may see both records whole, as merging them asked (the discretion rule: a VIP's
+    merge only for those who serve them)."""
+    try:
+        merge = ClientMerge.objects.select_related(
+            "survivor", "merged", "merged_by", "undone_by"
+        ).get(pk=pk)
+    except (ClientMerge.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    pair = [merge.survivor, merge.merged]
+    if whole_record_ids(user, pair) != {client.pk for client in pair}:
+        raise PermissionDenied
+    return merge
+
+
+# The merge page, which the duplicate warnings, the client page and the search results link to.
+MERGE_PAGE = "clientmgmt:merge_select"
+
+
+def merge_url(**records) -> str:
+    """The side-by-side view of two records (or the merge page with one picked): record
+    references in the link, nothing to type."""
+    return f"{reverse(MERGE_PAGE)}?{urlencode(records)}"
+
+
+def merge_offers(user, shown, client=None) -> dict:
+    """{duplicate id: [(the record to merge it with, link)]} for a duplicate warning (the client
+    form's, the walk-in's): on an edit each duplicate with the record being edited, on a new
+    record each pair of the duplicates found; only records the user may see whole (`shown`:
+    ShownClient), and only for a role that may open the merge page."""
+    if not roles.user_may_open(user, MERGE_PAGE):
+        return {}
+    visible = [other for other in shown if other.whole]
+    if client is not None:
+        return {
+            other.pk: [(client, merge_url(survivor=other.pk, merged=client.pk))]
+            for other in visible
+        }
+    return {
+        other.pk: [(first, merge_url(survivor=first.pk, merged=other.pk)) for first in visible[:i]]
+        for i, other in enumerate(visible)
+        if i
+    }
 
 
 def client_registered_by(key: str) -> Client | None:

@@ -430,10 +430,21 @@ def merge_relations() -> list[tuple[type, str]]:
     return relations
 
 
-@transaction.atomic
-def client_merge(*, survivor: Client, merged: Client, by, request=None) -> ClientMerge:
+def client_merge(
+    *, survivor: Client, merged: Client, by, request=None, request_key: str = ""
+) -> ClientMerge:
     """Move every row of every relation (merge_relations) from `merged` to `survivor`, fill the
-    survivor's blanks, and mark `merged` as merged. Sends nothing to the client."""
+    survivor's blanks, and mark `merged` as merged. Sends nothing to the client. The merge form
+    sent twice (`request_key`, its one-time key: a double click) finds the first merge."""
+    return create_once(
+        ClientMerge,
+        request_key,
+        lambda: _merge(survivor, merged, by=by, request=request, request_key=request_key),
+    )[0]
+
+
+@transaction.atomic
+def _merge(survivor: Client, merged: Client, *, by, request, request_key) -> ClientMerge:
     # Lock both rows (in id order, so two opposite merges cannot deadlock).
     locked = {
         c.pk: c
@@ -477,6 +488,7 @@ def client_merge(*, survivor: Client, merged: Client, by, request=None) -> Clien
         survivor=survivor,
         merged=merged,
         merged_by=by,
+        request_key=request_key,
         moved=moved,
         filled={"fields": {k: _jsonable(v) for k, v in filled.items()}, "id": bool(taken_id)},
     )
