@@ -336,6 +336,19 @@ class ClientMerge(models.Model):
     # finds this merge instead of refusing the second click.
     request_key = models.CharField(max_length=40, blank=True, editable=False)
 
+    # Where both records hold a value and they differ, staff choose which one the survivor keeps
+    # (the side-by-side view): {field: the columns that go with it}. The survivor's own value
+    # stays unless the merged record's is chosen; the undo puts it back (`filled`).
+    KEEPABLE = {
+        "sex": ("sex",),
+        "date_of_birth": ("date_of_birth",),
+        "phone": ("phone", "phone_last4"),
+        "education": ("education",),
+        "family_status": ("family_status",),
+        "health_status": ("health_status",),
+        "exam_status": ("exam_status",),
+    }
+
     class Meta:
         verbose_name = _("client merge")
         verbose_name_plural = _("client merges")

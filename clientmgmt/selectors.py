@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from zhongdu import crypto, roles
@@ -198,6 +199,36 @@ def merge_get_for_user(user, pk) -> ClientMerge:
     if whole_record_ids(user, pair) != {client.pk for client in pair}:
         raise PermissionDenied
     return merge
+
+
+def merge_differences(survivor: Client, merged: Client, *, keep_merged=()) -> list[dict]:
+    """The fields (ClientMerge.KEEPABLE) where both records hold a value and the values differ,
+    for the side-by-side view to ask which one stays: each with its label, both values as staff
+    read them (a phone masked) and whether the merged record's is chosen."""
+    rows = []
+    for name in ClientMerge.KEEPABLE:
+        ours, theirs = getattr(survivor, name), getattr(merged, name)
+        if ours in (None, "", Client.Sex.UNKNOWN) or theirs in (None, "", Client.Sex.UNKNOWN):
+            continue  # a blank is filled from the other record: nothing to choose
+        if ours == theirs:
+            continue
+        rows.append(
+            {
+                "name": name,
+                "label": capfirst(Client._meta.get_field(name).verbose_name),
+                "values": (_shown_value(survivor, name), _shown_value(merged, name)),
+                "merged_chosen": name in keep_merged,
+            }
+        )
+    return rows
+
+
+def _shown_value(client: Client, name: str) -> str:
+    if name == "phone":
+        return client.phone_masked
+    if name == "date_of_birth":
+        return client.date_of_birth.isoformat()
+    return str(getattr(client, f"get_{name}_display")())
 
 
 # The merge page, which the duplicate warnings, the client page and the search results link to.

@@ -431,20 +431,34 @@ def merge_relations() -> list[tuple[type, str]]:
 
 
 def client_merge(
-    *, survivor: Client, merged: Client, by, request=None, request_key: str = ""
+    *,
+    survivor: Client,
+    merged: Client,
+    by,
+    request=None,
+    request_key: str = "",
+    keep_merged=(),
 ) -> ClientMerge:
     """Move every row of every relation (merge_relations) from `merged` to `survivor`, fill the
-    survivor's blanks, and mark `merged` as merged. Sends nothing to the client. The merge form
-    sent twice (`request_key`, its one-time key: a double click) finds the first merge."""
+    survivor's blanks, take the merged record's value of the fields in `keep_merged`
+    (ClientMerge.KEEPABLE: staff chose it over the survivor's), and mark `merged` as merged.
+    Sends nothing to the client. The merge form sent twice (`request_key`, its one-time key: a
+    double click) finds the first merge."""
+    unknown = set(keep_merged) - set(ClientMerge.KEEPABLE)
+    if unknown:
+        raise ValueError(f"not fields a merge may take: {sorted(unknown)}")
+    taken = {column for name in keep_merged for column in ClientMerge.KEEPABLE[name]}
     return create_once(
         ClientMerge,
         request_key,
-        lambda: _merge(survivor, merged, by=by, request=request, request_key=request_key),
+        lambda: _merge(
+            survivor, merged, by=by, request=request, request_key=request_key, taken=taken
+        ),
     )[0]
 
 
 @transaction.atomic
-def _merge(survivor: Client, merged: Client, *, by, request, request_key) -> ClientMerge:
+def _merge(survivor: Client, merged: Client, *, by, request, request_key, taken) -> ClientMerge:
     # Lock both rows (in id order, so two opposite merges cannot deadlock).
     locked = {
         c.pk: c
@@ -468,9 +482,10 @@ def _merge(survivor: Client, merged: Client, *, by, request, request_key) -> Cli
             moved[f"{model._meta.label}.{field_name}"] = ids
     filled = {}
     for name in FILLABLE:
-        if _blank(getattr(survivor, name)) and not _blank(getattr(merged, name)):
-            filled[name] = getattr(survivor, name)
-            setattr(survivor, name, getattr(merged, name))
+        ours, theirs = getattr(survivor, name), getattr(merged, name)
+        if not _blank(theirs) and ours != theirs and (_blank(ours) or name in taken):
+            filled[name] = ours
+            setattr(survivor, name, theirs)
     taken_id = {}
     if not survivor.id_number_hash and merged.id_number_hash:
         taken_id = {name: getattr(merged, name) for name in ID_COLUMNS}

@@ -333,6 +333,7 @@ def merge_select(request):
                     by=request.user,
                     request=request,
                     request_key=form.cleaned_data["key"],
+                    keep_merged=form.keep_merged(),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -343,7 +344,15 @@ def merge_select(request):
             _audit_merge_read(request, pair)
     # The one-time key the merge button sends: a double click finds the first merge.
     key = getattr(form, "cleaned_data", {}).get("key") or new_form_key()
-    return render(request, "clientmgmt/merge_select.html", {"form": form, "pair": pair, "key": key})
+    context = {
+        "form": form,
+        "pair": pair,
+        "key": key,
+        "differences": selectors.merge_differences(*pair, keep_merged=form.keep_merged())
+        if pair
+        else [],
+    }
+    return render(request, "clientmgmt/merge_select.html", context)
 
 
 def _audit_merge_read(request, clients):

@@ -122,6 +122,51 @@ def test_the_undo_shows_who_undid_it_and_a_second_undo_changes_nothing(client_ma
     assert Client.objects.filter(status=Client.Status.ACTIVE).count() == 2
 
 
+# --- The values kept -------------------------------------------------------------------------
+
+
+def _differing_pair():
+    stays = ClientFactory(name="王芳", phone="13912345678", date_of_birth=datetime.date(1990, 3, 7))
+    goes = ClientFactory(
+        name="王芳",
+        phone="13700000002",
+        date_of_birth=datetime.date(1991, 4, 8),
+        education="",
+        health_status="good",
+    )
+    return stays, goes
+
+
+def test_the_side_by_side_view_asks_which_value_stays_where_the_two_differ(
+    client_manager_client,
+):
+    stays, goes = _differing_pair()
+    page = client_manager_client.get(MERGE, {"survivor": stays.pk, "merged": goes.pk}, **EN)
+    rows = page.context["differences"]
+    assert [row["name"] for row in rows] == ["date_of_birth", "phone"]  # blanks: no choice
+    assert rows[1]["values"] == ("139****5678", "137****0002")
+    body = page.content.decode()
+    assert "13912345678" not in body and "13700000002" not in body
+    # The record that stays keeps its own values unless the other's is chosen.
+    assert 'name="keep_phone" value="survivor" id="keep-phone-survivor" checked' in body
+
+
+def test_the_values_chosen_from_the_merged_record_stay_and_the_undo_puts_them_back(
+    client_manager_client,
+):
+    stays, goes = _differing_pair()
+    _merged(client_manager_client, stays, goes, keep_phone="merged", keep_date_of_birth="survivor")
+    stays.refresh_from_db()
+    assert (stays.phone, stays.phone_last4) == ("+8613700000002", "0002")
+    assert stays.date_of_birth == datetime.date(1990, 3, 7)
+    assert stays.health_status == "good"  # its blank, filled from the merged record
+    merge = ClientMerge.objects.get()
+    client_manager_client.post(reverse("clientmgmt:merge_undo", args=[merge.pk]))
+    stays.refresh_from_db()
+    assert (stays.phone, stays.phone_last4) == ("+8613912345678", "5678")
+    assert stays.health_status == ""
+
+
 # --- One merge per click ------------------------------------------------------------------------
 
 
