@@ -1,4 +1,5 @@
 import json
+import re
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Q
@@ -313,6 +314,9 @@ def client_event_rows(client):
     )
 
 
+_RECORD_NUMBER = re.compile(r"#\d+")
+
+
 def client_event_entry(row) -> TimelineEntry:
     kind = row["t_status"]
     fields = [] if kind in _FIELDS_NOT_SHOWN else json.loads(row["t_second"] or "[]")
@@ -320,7 +324,9 @@ def client_event_entry(row) -> TimelineEntry:
         at=row["t_at"],
         kind=kind,
         title=str(ClientEvent.Kind(kind).label) if kind in ClientEvent.Kind.values else kind,
-        detail=row["t_first"],
+        # Merges written before the timeline named the other record gave its number ("#12"):
+        # an internal number staff do not use, left out.
+        detail="" if _RECORD_NUMBER.fullmatch(row["t_first"] or "") else row["t_first"],
         actor=row["t_actor"],
         extra={"fields": _field_labels(fields)},
     )

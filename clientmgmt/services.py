@@ -508,14 +508,20 @@ def _merge(survivor: Client, merged: Client, *, by, request, request_key, taken)
         filled={"fields": {k: _jsonable(v) for k, v in filled.items()}, "id": bool(taken_id)},
     )
     ClientEvent.objects.create(
-        client=survivor, kind=ClientEvent.Kind.MERGED_IN, actor=by, detail=f"#{merged.pk}"
+        client=survivor, kind=ClientEvent.Kind.MERGED_IN, actor=by, detail=_known_as(merged)
     )
     ClientEvent.objects.create(
-        client=merged, kind=ClientEvent.Kind.MERGED_AWAY, actor=by, detail=f"#{survivor.pk}"
+        client=merged, kind=ClientEvent.Kind.MERGED_AWAY, actor=by, detail=_known_as(survivor)
     )
     for client in (survivor, merged):
         audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["merge"], request=request)
     return merge
+
+
+def _known_as(client: Client) -> str:
+    """The other record of a merge as the timeline names it: as staff know it (name and masked
+    phone, two records of one person often share the name), never by its record number."""
+    return f"{client.name} ({client.phone_masked})" if client.phone else client.name
 
 
 def _jsonable(value):
@@ -556,9 +562,9 @@ def client_unmerge(*, merge: ClientMerge, by, request=None) -> ClientMerge:
     merged.save()
     merge.undone_at, merge.undone_by = timezone.now(), by
     merge.save(update_fields=["undone_at", "undone_by"])
-    for client in (survivor, merged):
+    for client, other in ((survivor, merged), (merged, survivor)):
         ClientEvent.objects.create(
-            client=client, kind=ClientEvent.Kind.UNMERGED, actor=by, detail=f"#{merge.pk}"
+            client=client, kind=ClientEvent.Kind.UNMERGED, actor=by, detail=_known_as(other)
         )
         audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["unmerge"], request=request)
     return merge

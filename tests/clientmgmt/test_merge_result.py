@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from clientmgmt.models import Client, ClientMerge
+from clientmgmt.models import Client, ClientEvent, ClientMerge
 from tests.at_once import needs_postgres, post_at_once
 from tests.clientmgmt.factories import ClientFactory
 from tests.vip.factories import vip
@@ -120,6 +120,22 @@ def test_the_undo_shows_who_undid_it_and_a_second_undo_changes_nothing(client_ma
     assert "already been undone" in again.content.decode()
     assert "Undone" in _visible_text(again) and "#" not in _visible_text(again)
     assert Client.objects.filter(status=Client.Status.ACTIVE).count() == 2
+
+
+def test_the_client_pages_history_names_the_other_record_as_staff_know_it(
+    client_manager_client,
+):
+    stays, goes = _pair()
+    _merged(client_manager_client, stays, goes)
+    client_manager_client.post(
+        reverse("clientmgmt:merge_undo", args=[ClientMerge.objects.get().pk])
+    )
+    # A merge recorded before the history named the other record kept its number.
+    ClientEvent.objects.create(client=stays, kind=ClientEvent.Kind.MERGED_IN, detail="#12")
+    page = client_manager_client.get(stays.get_absolute_url(), **EN)
+    text = _visible_text(page)
+    assert text.count("王芳 (137****0002)") == 2  # merged in, then the merge undone
+    assert "#" not in text
 
 
 # --- The values kept -------------------------------------------------------------------------
