@@ -8,7 +8,7 @@ from zhongdu.forms import FormKeyField, IdField
 from zhongdu.models import Channel
 
 from . import validation
-from .models import Client
+from .models import Client, ClientMerge
 
 CATEGORY_CHOICES = [
     ("is_patient", _("Patient")),
@@ -233,6 +233,20 @@ class MergePickForm(forms.Form):
 class MergeForm(forms.Form):
     survivor = IdField(widget=forms.HiddenInput)
     merged = IdField(widget=forms.HiddenInput)
+    key = FormKeyField()
+
+    KEEP = (("survivor", _("the record that stays")), ("merged", _("the merged record")))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Where the two differ, whose value the record that stays keeps (its own unless chosen).
+        for name in ClientMerge.KEEPABLE:
+            self.fields[f"keep_{name}"] = forms.ChoiceField(choices=self.KEEP, required=False)
+
+    def keep_merged(self) -> list[str]:
+        """The fields whose value staff chose from the merged record."""
+        data = getattr(self, "cleaned_data", {})
+        return [name for name in ClientMerge.KEEPABLE if data.get(f"keep_{name}") == "merged"]
 
     def clean(self):
         cleaned = super().clean()

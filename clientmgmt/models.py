@@ -332,6 +332,22 @@ class ClientMerge(models.Model):
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The merge form's one-time key (zhongdu.forms.FormKeyField): a double click on "Merge"
+    # finds this merge instead of refusing the second click.
+    request_key = models.CharField(max_length=40, blank=True, editable=False)
+
+    # Where both records hold a value and they differ, staff choose which one the survivor keeps
+    # (the side-by-side view): {field: the columns that go with it}. The survivor's own value
+    # stays unless the merged record's is chosen; the undo puts it back (`filled`).
+    KEEPABLE = {
+        "sex": ("sex",),
+        "date_of_birth": ("date_of_birth",),
+        "phone": ("phone", "phone_last4"),
+        "education": ("education",),
+        "family_status": ("family_status",),
+        "health_status": ("health_status",),
+        "exam_status": ("exam_status",),
+    }
 
     class Meta:
         verbose_name = _("client merge")
@@ -339,6 +355,14 @@ class ClientMerge(models.Model):
         indexes = [
             models.Index(fields=["survivor"], name="clientmerge_survivor_idx"),
             models.Index(fields=["merged"], name="clientmerge_merged_idx"),
+        ]
+        constraints = [
+            # One merge per merge form (clientmgmt.services.client_merge).
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=~Q(request_key=""),
+                name="clientmerge_request_key_unique",
+            ),
         ]
 
     def __str__(self):

@@ -1,13 +1,17 @@
 import json
+import re
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from zhongdu import crypto, roles
 
-from .models import Client, ClientEvent, ClientImport
+from .models import Client, ClientEvent, ClientImport, ClientMerge
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
@@ -182,6 +186,82 @@ def merge_candidates(user, query: ClientQuery, *, leave_out=()) -> list[ShownCli
     ]
 
 
+def merge_get_for_user(user, pk) -> ClientMerge:
+    """The one way views fetch a merge (its result page, its undo): 404 if there is none, 403
+    unless `user` may see both records whole, as merging them asked (the discretion rule: a VIP's
+    merge only for those who serve them)."""
+    try:
+        merge = ClientMerge.objects.select_related(
+            "survivor", "merged", "merged_by", "undone_by"
+        ).get(pk=pk)
+    except (ClientMerge.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    pair = [merge.survivor, merge.merged]
+    if whole_record_ids(user, pair) != {client.pk for client in pair}:
+        raise PermissionDenied
+    return merge
+
+
+def merge_differences(survivor: Client, merged: Client, *, keep_merged=()) -> list[dict]:
+    """The fields (ClientMerge.KEEPABLE) where both records hold a value and the values differ,
+    for the side-by-side view to ask which one stays: each with its label, both values as staff
+    read them (a phone masked) and whether the merged record's is chosen."""
+    rows = []
+    for name in ClientMerge.KEEPABLE:
+        ours, theirs = getattr(survivor, name), getattr(merged, name)
+        if ours in (None, "", Client.Sex.UNKNOWN) or theirs in (None, "", Client.Sex.UNKNOWN):
+            continue  # a blank is filled from the other record: nothing to choose
+        if ours == theirs:
+            continue
+        rows.append(
+            {
+                "name": name,
+                "label": capfirst(Client._meta.get_field(name).verbose_name),
+                "values": (_shown_value(survivor, name), _shown_value(merged, name)),
+                "merged_chosen": name in keep_merged,
+            }
+        )
+    return rows
+
+
+def _shown_value(client: Client, name: str) -> str:
+    if name == "phone":
+        return client.phone_masked
+    if name == "date_of_birth":
+        return client.date_of_birth.isoformat()
+    return str(getattr(client, f"get_{name}_display")())
+
+
+# The merge page, which the duplicate warnings, the client page and the search results link to.
+MERGE_PAGE = "clientmgmt:merge_select"
+
+
+def merge_url(**records) -> str:
+    """The side-by-side view of two records (or the merge page with one picked): record
+    references in the link, nothing to type."""
+    return f"{reverse(MERGE_PAGE)}?{urlencode(records)}"
+
+
+def merge_offers(user, shown, client=None) -> dict:
+    """{duplicate id: [(the record to merge it with, link)]} for a duplicate warning (the client
+    form's, the walk-in's): on an edit each duplicate with the record being edited, on a new
+    record each pair of the duplicates found; only records the user may see whole (`shown`:
+    ShownClient), and only for a role that may open the merge page."""
+    if not roles.user_may_open(user, MERGE_PAGE):
+        return {}
+    visible = [other for other in shown if other.whole]
+    if client is not None:
+        return {
+            other.pk: [(client, merge_url(survivor=other.pk, merged=client.pk))]
+            for other in visible
+        }
+    return {
+        other.pk: [(first, merge_url(survivor=first.pk, merged=other.pk)) for first in visible[:i]]
+        for i, other in enumerate(visible)
+        if i
+    }
+
+
 def client_registered_by(key: str) -> Client | None:
     """The record a registration form's one-time key wrote, if any (the form sent again)."""
     return Client.objects.filter(request_key=key).first() if key else None
@@ -234,6 +314,9 @@ def client_event_rows(client):
     )
 
 
+_RECORD_NUMBER = re.compile(r"#\d+")
+
+
 def client_event_entry(row) -> TimelineEntry:
     kind = row["t_status"]
     fields = [] if kind in _FIELDS_NOT_SHOWN else json.loads(row["t_second"] or "[]")
@@ -241,7 +324,9 @@ def client_event_entry(row) -> TimelineEntry:
         at=row["t_at"],
         kind=kind,
         title=str(ClientEvent.Kind(kind).label) if kind in ClientEvent.Kind.values else kind,
-        detail=row["t_first"],
+        # Merges written before the timeline named the other record gave its number ("#12"):
+        # an internal number staff do not use, left out.
+        detail="" if _RECORD_NUMBER.fullmatch(row["t_first"] or "") else row["t_first"],
         actor=row["t_actor"],
         extra={"fields": _field_labels(fields)},
     )

@@ -430,10 +430,35 @@ def merge_relations() -> list[tuple[type, str]]:
     return relations
 
 
-@transaction.atomic
-def client_merge(*, survivor: Client, merged: Client, by, request=None) -> ClientMerge:
+def client_merge(
+    *,
+    survivor: Client,
+    merged: Client,
+    by,
+    request=None,
+    request_key: str = "",
+    keep_merged=(),
+) -> ClientMerge:
     """Move every row of every relation (merge_relations) from `merged` to `survivor`, fill the
-    survivor's blanks, and mark `merged` as merged. Sends nothing to the client."""
+    survivor's blanks, take the merged record's value of the fields in `keep_merged`
+    (ClientMerge.KEEPABLE: staff chose it over the survivor's), and mark `merged` as merged.
+    Sends nothing to the client. The merge form sent twice (`request_key`, its one-time key: a
+    double click) finds the first merge."""
+    unknown = set(keep_merged) - set(ClientMerge.KEEPABLE)
+    if unknown:
+        raise ValueError(f"not fields a merge may take: {sorted(unknown)}")
+    taken = {column for name in keep_merged for column in ClientMerge.KEEPABLE[name]}
+    return create_once(
+        ClientMerge,
+        request_key,
+        lambda: _merge(
+            survivor, merged, by=by, request=request, request_key=request_key, taken=taken
+        ),
+    )[0]
+
+
+@transaction.atomic
+def _merge(survivor: Client, merged: Client, *, by, request, request_key, taken) -> ClientMerge:
     # Lock both rows (in id order, so two opposite merges cannot deadlock).
     locked = {
         c.pk: c
@@ -457,9 +482,10 @@ def client_merge(*, survivor: Client, merged: Client, by, request=None) -> Clien
             moved[f"{model._meta.label}.{field_name}"] = ids
     filled = {}
     for name in FILLABLE:
-        if _blank(getattr(survivor, name)) and not _blank(getattr(merged, name)):
-            filled[name] = getattr(survivor, name)
-            setattr(survivor, name, getattr(merged, name))
+        ours, theirs = getattr(survivor, name), getattr(merged, name)
+        if not _blank(theirs) and ours != theirs and (_blank(ours) or name in taken):
+            filled[name] = ours
+            setattr(survivor, name, theirs)
     taken_id = {}
     if not survivor.id_number_hash and merged.id_number_hash:
         taken_id = {name: getattr(merged, name) for name in ID_COLUMNS}
@@ -477,18 +503,25 @@ def client_merge(*, survivor: Client, merged: Client, by, request=None) -> Clien
         survivor=survivor,
         merged=merged,
         merged_by=by,
+        request_key=request_key,
         moved=moved,
         filled={"fields": {k: _jsonable(v) for k, v in filled.items()}, "id": bool(taken_id)},
     )
     ClientEvent.objects.create(
-        client=survivor, kind=ClientEvent.Kind.MERGED_IN, actor=by, detail=f"#{merged.pk}"
+        client=survivor, kind=ClientEvent.Kind.MERGED_IN, actor=by, detail=_known_as(merged)
     )
     ClientEvent.objects.create(
-        client=merged, kind=ClientEvent.Kind.MERGED_AWAY, actor=by, detail=f"#{survivor.pk}"
+        client=merged, kind=ClientEvent.Kind.MERGED_AWAY, actor=by, detail=_known_as(survivor)
     )
     for client in (survivor, merged):
         audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["merge"], request=request)
     return merge
+
+
+def _known_as(client: Client) -> str:
+    """The other record of a merge as the timeline names it: as staff know it (name and masked
+    phone, two records of one person often share the name), never by its record number."""
+    return f"{client.name} ({client.phone_masked})" if client.phone else client.name
 
 
 def _jsonable(value):
@@ -529,9 +562,9 @@ def client_unmerge(*, merge: ClientMerge, by, request=None) -> ClientMerge:
     merged.save()
     merge.undone_at, merge.undone_by = timezone.now(), by
     merge.save(update_fields=["undone_at", "undone_by"])
-    for client in (survivor, merged):
+    for client, other in ((survivor, merged), (merged, survivor)):
         ClientEvent.objects.create(
-            client=client, kind=ClientEvent.Kind.UNMERGED, actor=by, detail=f"#{merge.pk}"
+            client=client, kind=ClientEvent.Kind.UNMERGED, actor=by, detail=_known_as(other)
         )
         audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["unmerge"], request=request)
     return merge

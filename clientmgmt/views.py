@@ -3,10 +3,9 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,7 +18,7 @@ from zhongdu.roles import user_may_open, user_roles
 from . import exports, selectors, services
 from .forms import ClientForm, ImportUploadForm, MergeForm, MergePickForm, RevealForm
 from .imports import ImportFileError
-from .models import Client, ClientImport, ClientImportRow, ClientMerge
+from .models import Client, ClientImport, ClientImportRow
 from .registry import (
     link_rule,
     record_panels,
@@ -28,7 +27,7 @@ from .registry import (
 )
 from .search import parse_query
 
-MERGE_PAGE = "clientmgmt:merge_select"
+MERGE_PAGE = selectors.MERGE_PAGE
 
 
 @search_by_post("q")
@@ -77,7 +76,7 @@ def _with_merge_links(request, clients, q) -> list[tuple]:
 def _form_page(request, form, client=None, duplicates=()):
     # A duplicate may be a VIP this user does not serve: its summary, not its birth date or ID.
     duplicates = selectors.clients_shown_for_user(request.user, duplicates)
-    offers = _merge_offers(request.user, duplicates, client)
+    offers = selectors.merge_offers(request.user, duplicates, client)
     return render(
         request,
         "clientmgmt/client_form.html",
@@ -303,31 +302,6 @@ def client_export(request):
     )
 
 
-def _merge_url(**records) -> str:
-    """The side-by-side view of two records (or the merge page with one picked): record
-    references in the link, nothing to type."""
-    return f"{reverse(MERGE_PAGE)}?{urlencode(records)}"
-
-
-def _merge_offers(user, shown, client=None) -> dict:
-    """{duplicate id: [(the record to merge it with, link)]} for the duplicate warning: on an
-    edit each duplicate with the record being edited, on a new record each pair of the
-    duplicates found; only records the user may see whole, and only for a role that merges."""
-    if not user_may_open(user, MERGE_PAGE):
-        return {}
-    visible = [other for other in shown if other.whole]
-    if client is not None:
-        return {
-            other.pk: [(client, _merge_url(survivor=other.pk, merged=client.pk))]
-            for other in visible
-        }
-    return {
-        other.pk: [(first, _merge_url(survivor=first.pk, merged=other.pk)) for first in visible[:i]]
-        for i, other in enumerate(visible)
-        if i
-    }
-
-
 @search_by_post("q")
 @require_http_methods(["GET", "POST"])
 def merge_select(request):
@@ -354,14 +328,37 @@ def merge_select(request):
         if request.method == "POST":
             try:
                 merge = services.client_merge(
-                    survivor=survivor, merged=merged, by=request.user, request=request
+                    survivor=survivor,
+                    merged=merged,
+                    by=request.user,
+                    request=request,
+                    request_key=form.cleaned_data["key"],
+                    keep_merged=form.keep_merged(),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 messages.success(request, _("The records were merged. You can undo this below."))
                 return redirect(merge)
-    return render(request, "clientmgmt/merge_select.html", {"form": form, "pair": pair})
+        else:
+            _audit_merge_read(request, pair)
+    # The one-time key the merge button sends: a double click finds the first merge.
+    key = getattr(form, "cleaned_data", {}).get("key") or new_form_key()
+    context = {
+        "form": form,
+        "pair": pair,
+        "key": key,
+        "differences": selectors.merge_differences(*pair, keep_merged=form.keep_merged())
+        if pair
+        else [],
+    }
+    return render(request, "clientmgmt/merge_select.html", context)
+
+
+def _audit_merge_read(request, clients):
+    """The merge pages show both records (date of birth, masked numbers): a read of each."""
+    for client in clients:
+        audit.record(audit.Action.VIEW, obj=client, reason="merge", request=request)
 
 
 def _merge_search(request, chosen):
@@ -394,15 +391,14 @@ def _merge_search(request, chosen):
 
 @require_GET
 def merge_detail(request, pk):
-    merge = get_object_or_404(
-        ClientMerge.objects.select_related("survivor", "merged", "merged_by", "undone_by"), pk=pk
-    )
+    merge = selectors.merge_get_for_user(request.user, pk)
+    _audit_merge_read(request, (merge.survivor, merge.merged))
     return render(request, "clientmgmt/merge_detail.html", {"merge": merge})
 
 
 @require_POST
 def merge_undo(request, pk):
-    merge = get_object_or_404(ClientMerge, pk=pk)
+    merge = selectors.merge_get_for_user(request.user, pk)
     try:
         services.client_unmerge(merge=merge, by=request.user, request=request)
         messages.success(request, _("The merge was undone: both records are active again."))

@@ -17,6 +17,7 @@ from clientmgmt.selectors import (
     client_registered_by,
     client_search,
     clients_shown_for_user,
+    merge_offers,
 )
 from consult.selectors import booking_get_for_user
 from referrals.selectors import referrals_open_by_client
@@ -86,6 +87,8 @@ def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), 
     # Matches and duplicates as this user may see them: a VIP they do not serve shows the
     # summary (no date of birth, no ID number; the discretion rule, clientmgmt.selectors).
     shown = clients_shown_for_user(request.user, matches)
+    duplicates = clients_shown_for_user(request.user, duplicates)
+    offers = merge_offers(request.user, duplicates)
     context = {
         "search": search,
         "matches": [
@@ -98,7 +101,10 @@ def _walk_in_page(request, *, search, matches=(), new_form=None, duplicates=(), 
             for client, shown_client in zip(matches, shown, strict=True)
         ],
         "new_form": new_form,
-        "duplicates": clients_shown_for_user(request.user, duplicates),
+        "duplicates": duplicates,
+        # Two records found may be one person: a role that merges (not the front desk) is
+        # offered the side-by-side view of each pair (clientmgmt.selectors.merge_offers).
+        "duplicate_rows": [(other, offers.get(other.pk, [])) for other in duplicates],
     }
     return render(request, "guide/walk_in.html", context, status=status)
 

@@ -1,13 +1,14 @@
 """Every form that creates something carries the one-time key (zhongdu.forms.FormKeyField), and
 every model it creates stores that key under a partial unique index: one mechanism, so a double
 click or two tabs never make two records. Each form's double click is tested beside its pages
-(test_create_once.py, test_register_once.py, test_walk_in_once.py)."""
+(test_create_once.py, test_register_once.py, test_walk_in_once.py,
+tests/clientmgmt/test_merge_result.py)."""
 
 import pytest
 from django.db.models import Q, UniqueConstraint
 
-from clientmgmt.forms import ClientForm, ImportUploadForm
-from clientmgmt.models import Client, ClientImport
+from clientmgmt.forms import ClientForm, ImportUploadForm, MergeForm
+from clientmgmt.models import Client, ClientImport, ClientMerge
 from complaints.forms import ComplaintForm
 from consult.forms import BookingForm, EnquiryForm, PublicBookingRequestForm
 from consult.models import Booking, Enquiry
@@ -34,6 +35,7 @@ CREATE_FORMS = [
     WalkInClientForm,
     DoorClientForm,
     ImportUploadForm,
+    MergeForm,
     ReferralForm,
     ComplaintForm,
     BookingForm,
@@ -54,6 +56,7 @@ CREATE_FORMS = [
 KEYED_MODELS = [
     Client,
     ClientImport,
+    ClientMerge,
     Referral,
     Booking,
     Enquiry,
