@@ -321,15 +321,17 @@ def _expected(made: Made) -> dict:
             add("enquiries_booked", channel)
     for b in made.bookings:
         if made.within(b["at"]):
-            add("bookings", b["channel"])
+            # Bookings by the client's channel, else their first enquiry's (as revenue).
+            booking_channel = _client_channel(made, b["client"])
+            add("bookings", booking_channel)
             if b["outcome"] == "arrived":
-                add("bookings_arrived", b["channel"])
+                add("bookings_arrived", booking_channel)
             enquired = any(
                 client == b["client"] and b["at"] - WINDOW <= at <= b["at"]
                 for client, at, _channel in made.enquiries
             )
             if b["enquiry"] is None and not enquired:
-                add("bookings_direct", b["channel"])
+                add("bookings_direct", booking_channel)
         if made.within(b["day"]) and b["outcome"] != "cancelled":
             add("bookings_due", False)
             if b["outcome"] in ("no_show", "rebooked"):
@@ -367,7 +369,8 @@ def _expected(made: Made) -> dict:
 
 
 def _client_channel(made, client_id):
-    """The client's channel, else their first enquiry's (revenue's attribution)."""
+    """The client's channel, else their first enquiry's (the attribution of bookings, and of
+    revenue after the visit's channel)."""
     channel = {c.pk: ch for c, ch in made.clients}[client_id]
     if channel:
         return channel
