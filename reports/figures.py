@@ -13,7 +13,7 @@ records: its numerator is always a filter of its denominator's rows, so it canno
 Outcomes that come later (a booking made weeks after an enquiry, an arrival on the appointment
 day, a no-show rebooked) are counted on the day of the record they belong to: its figure grows
 until the outcome is known. The nightly refresh reaches back 40 days, longer than the 30-day
-conversion window.
+conversion window; an outcome later than that reaches its day through rollups.refresh_late.
 """
 
 import datetime
