@@ -483,6 +483,57 @@ def test_docs_figures_md_is_the_definitions_of_the_code():
     assert written == figures.definitions_markdown()
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_front_desks_daily_figures_define_a_figure_in_the_dashboards_words(language):
+    from django.utils import translation
+
+    from guide.exports import DEFINITIONS
+
+    with translation.override(language):
+        for key, text in DEFINITIONS.items():
+            kind, _sep, name = key.rpartition(":")
+            defined = (figures.RATES_BY_KEY if kind == "rate" else figures.BY_KEY)[name]
+            assert str(text) == str(defined.definition), key
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_consultation_analysis_shows_the_dashboards_rates_with_their_definitions(
+    language, manager_client
+):
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.html import escape
+
+    make_enquiry(client=ClientFactory())
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    with translation.override(language):
+        for key in ("enquiry_booking", "booking_arrival", "no_shows"):
+            rate = figures.RATES_BY_KEY[key]
+            assert f'title="{escape(str(rate.definition))}">{escape(str(rate.label))}<' in html
+
+
+def test_a_booking_counts_for_the_channel_of_the_clients_first_enquiry_when_they_have_none():
+    tv, web = ChannelFactory(name="TV"), ChannelFactory(name="Web")
+    client = ClientFactory(source_channel=None)
+    first = make_enquiry(client=client, marketing_channel=tv)
+    later = make_enquiry(client=client, marketing_channel=web)
+    Enquiry.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=2)
+    )
+    session = ClinicSessionFactory(date=timezone.localdate() + datetime.timedelta(days=1))
+    consult.booking_create(
+        client=client, session=session, kind=Booking.Kind.EXPERT, by=None, enquiry=later
+    )
+    today = timezone.localdate()
+    for key in ("bookings", "bookings_direct", "bookings_arrived"):
+        value = figures.BY_KEY[key].compute(today)
+        wanted = {"bookings": 1}.get(key, 0)
+        assert value.get((CHANNEL, tv.pk), 0) == wanted, key
+        assert value.get((CHANNEL, web.pk), 0) == 0, key
+        assert value.get((CHANNEL, 0), 0) == 0, key
+
+
 def _english(http, url, **params):
     return http.get(url, params, HTTP_ACCEPT_LANGUAGE="en")
 
