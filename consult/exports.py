@@ -38,7 +38,7 @@ def _headers(table, recall: bool) -> list[str]:
     if recall:
         headers += [
             _("Recalls"),
-            _("Recalls reached"),
+            _("Reached (of the recalls made)"),
             _("Recall reached (%)"),
             _("Recalls rebooked"),
             _("Recall rebooked (%)"),

@@ -506,9 +506,9 @@ def recalls_due(*, today=None):
 
 
 def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
-    """Over the bookings whose session is over, of the last `days` days (one query): how many,
-    how many were no-shows (and the rate, in %), and of their recalls how many reached the
-    client and how many rebooked them."""
+    """Over the appointments due (appointments_due) whose session is over, of the last `days`
+    days (one query): how many, how many were no-shows (and the rate, in %), and of their
+    recalls how many reached the client and how many rebooked them."""
     now = timezone.localtime()
     today = today or now.date()
     since = today - datetime.timedelta(days=days)
@@ -517,9 +517,10 @@ def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
         if today == now.date()
         else Q(session__date__lt=today)
     )
+    # The dashboard's no-show rate (no-shows ÷ appointments due), over the sessions that are over.
     figures = (
-        Booking.objects.filter(over, session__date__gte=since)
-        .exclude(status=Booking.Status.CANCELLED)
+        appointments_due(since, today)
+        .filter(over)
         .aggregate(
             over=Count("pk"),
             no_shows=Count("pk", filter=Q(status=Booking.Status.NO_SHOW)),
