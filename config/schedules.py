@@ -32,9 +32,11 @@ DEFAULT_SCHEDULES = [
         900,
     ),
     # The dashboard's daily figures: today and yesterday every five minutes, the last weeks
-    # nightly (late data), and the monthly pack on the first working day of a month.
+    # nightly (late data), older days when a booking's history touches them (an outcome later
+    # than the nightly window), and the monthly pack on the first working day of a month.
     ("reports.refresh_today", "reports.tasks.reports_refresh_today", 300),
     ("reports.refresh_nightly", "reports.tasks.reports_refresh_nightly", 86400),
+    ("reports.refresh_late", "reports.tasks.reports_refresh_late", 300),
     ("reports.monthly_pack", "reports.tasks.reports_monthly_pack", 3600),
     # VIP: the nightly qualification (grants or candidates, renewals, lapses with a notice to the
     # VIP managers; idempotent, vip.services.qualification_run). Every 86400 s from when it is

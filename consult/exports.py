@@ -25,11 +25,12 @@ def _headers(table, recall: bool) -> list[str]:
         _("Booked (from the enquiry or within %(days)s days)") % _WINDOW,
         _("Enquiry → booking (%)"),
         _("Arrived"),
-        _("Booking → arrival (%)"),
         _("Enquiry → arrival (%)"),
         _("Average call (seconds)"),
         _("Bookings made"),
-        _("Arrivals"),
+        _("Bookings that arrived"),
+        _("Booking → arrival (%)"),
+        _("Appointments due"),
         _("No-shows"),
         _("No-show rate (%)"),
         _("Cancelled"),
@@ -37,7 +38,7 @@ def _headers(table, recall: bool) -> list[str]:
     if recall:
         headers += [
             _("Recalls"),
-            _("Recalls reached"),
+            _("Reached (of the recalls made)"),
             _("Recall reached (%)"),
             _("Recalls rebooked"),
             _("Recall rebooked (%)"),
@@ -52,11 +53,12 @@ def _cells(figures, recall: bool) -> list:
         figures.converted,
         figures.enquiry_to_booking,
         figures.converted_arrived,
-        figures.booking_to_arrival,
         figures.enquiry_to_arrival,
         figures.average_call_seconds,
         figures.bookings,
         figures.arrivals,
+        figures.booking_to_arrival,
+        figures.appointments_due,
         figures.no_shows,
         figures.no_show_rate,
         figures.cancelled,
@@ -101,6 +103,33 @@ def stats_workbook(figures) -> exports.Export:
             % _WINDOW,
         ]
     )
+    # The rates' definitions, word for word the managers' dashboard's (reports.figures.RATES).
+    for label, definition in (
+        (
+            _("Enquiry → booking"),
+            _(
+                "Enquiries of the period that led to a booking (made from the enquiry, or for the"
+                " same client within 30 days after it) ÷ enquiries of the period. Bookings no"
+                " enquiry led to are a figure of their own."
+            ),
+        ),
+        (
+            _("Booking → arrival"),
+            _("Bookings made in the period that were checked in ÷ bookings made in the period."),
+        ),
+        (
+            _("No-show rate"),
+            _("Appointments due in the period not checked in ÷ appointments due in the period."),
+        ),
+        (
+            _("Marketing channel"),
+            _(
+                "Bookings, appointments and recalls count for the client's channel, else the"
+                " channel of the client's first enquiry."
+            ),
+        ),
+    ):
+        note.append([label, definition])
     if not recall:
         note.append([_("Recall"), _("Recall figures are not available yet.")])
     return book.export()

@@ -14,6 +14,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    Subquery,
     TextField,
     Value,
     When,
@@ -505,9 +506,9 @@ def recalls_due(*, today=None):
 
 
 def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
-    """Over the bookings whose session is over, of the last `days` days (one query): how many,
-    how many were no-shows (and the rate, in %), and of their recalls how many reached the
-    client and how many rebooked them."""
+    """Over the appointments due (appointments_due) whose session is over, of the last `days`
+    days (one query): how many, how many were no-shows (and the rate, in %), and of their
+    recalls how many reached the client and how many rebooked them."""
     now = timezone.localtime()
     today = today or now.date()
     since = today - datetime.timedelta(days=days)
@@ -516,9 +517,10 @@ def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
         if today == now.date()
         else Q(session__date__lt=today)
     )
+    # The dashboard's no-show rate (no-shows ÷ appointments due), over the sessions that are over.
     figures = (
-        Booking.objects.filter(over, session__date__gte=since)
-        .exclude(status=Booking.Status.CANCELLED)
+        appointments_due(since, today)
+        .filter(over)
         .aggregate(
             over=Count("pk"),
             no_shows=Count("pk", filter=Q(status=Booking.Status.NO_SHOW)),
@@ -613,6 +615,35 @@ def bookings_no_show(qs):
 def no_shows_rebooked(qs):
     """The no-shows of `qs` whose recall ended in a new booking."""
     return qs.filter(REBOOKED)
+
+
+def first_enquiry_channel():
+    """The marketing channel of the client's (OuterRef("client")) first enquiry that names
+    one (enquiry_client_created_idx)."""
+    return (
+        Enquiry.objects.filter(client=OuterRef("client"), marketing_channel__isnull=False)
+        .order_by("created_at", "pk")
+        .values("marketing_channel")[:1]
+    )
+
+
+def client_channel(*first: str):
+    """The channel a client's record is attributed to: the client's own channel (how they
+    heard of us), else their first enquiry's; None when neither is recorded. `first` names
+    fields tried before them (revenue: the visit's channel)."""
+    return Coalesce(
+        *first,
+        "client__source_channel_id",
+        Subquery(first_enquiry_channel()),
+        output_field=IntegerField(),
+    )
+
+
+def bookings_with_channel(qs):
+    """`qs` (bookings) annotated with `booking_channel`: client_channel(). Bookings carry no
+    channel of their own; the dashboard, its drill-down lists and the consultation analysis
+    count bookings (and their no-shows and recalls) by this."""
+    return qs.annotate(booking_channel=client_channel())
 
 
 def appointments_due(start: datetime.date, end: datetime.date):

@@ -18,22 +18,26 @@ Rules (the issue is silent on them, so they are decided here):
   enquiries to the client. An enquiry **converts to an arrival** (booking -> arrival) when one
   of those bookings has the status arrived.
 - A booking counts, in the period it was created in, for its consultant, who is the user that
-  made it (Booking.created_by), and for the marketing channel of its client
-  (Client.source_channel): bookings carry no channel of their own.
-- Arrivals are bookings with the status arrived; no-shows those with the status no_show. The
-  no-show rate is no-shows / (arrivals + no-shows): bookings still open or cancelled are not
-  yet an outcome, so they are left out of it.
+  made it (Booking.created_by), and for its channel as the managers' dashboard counts it
+  (consult.selectors.bookings_with_channel: the client's channel, else their first enquiry's):
+  bookings carry no channel of their own. "Bookings that arrived" are those of them with the
+  status arrived, and booking -> arrival divides them by the bookings made (the dashboard's
+  rate of the same name).
+- No-shows and the no-show rate are the dashboard's: of the appointments due in the period
+  (consult.selectors.appointments_due, by the appointment's day, not the day it was booked),
+  those not checked in; the rate divides them by the appointments due.
 - The average call length is over the enquiries with a duration recorded (duration_seconds > 0):
   an online-form request, with no call, does not pull the average down.
 - Recall outcomes: a recall (consult.models.Recall, made from a no-show) counts in the period
   it was created in, for the consultant who made the missed booking (Recall.booking.created_by)
-  and for its client's channel, like the booking it follows. Reached: the status is reached or
-  rebooked, or a reached_at time is recorded. Rebooked: the status is rebooked. Closed: the
-  status is closed (given up, or unreachable).
+  and for the channel its booking counts for, like the booking it follows. Reached: the status
+  is reached or rebooked, or a reached_at time is recorded. Rebooked: the status is rebooked.
+  Closed: the status is closed (given up, or unreachable).
 - No consultant (a public online request, a deleted user) and no channel are groups of their own.
 
-Queries: one aggregate query per dimension and source (enquiries; bookings; recalls), so six
-queries whatever the data (four while there is no Recall model: see _recall_model()).
+Queries: one aggregate query per dimension and source (enquiries; bookings made; appointments
+due; recalls), so eight queries whatever the data (six while there is no Recall model: see
+_recall_model()).
 Everything else is arithmetic in Python.
 """
 
@@ -41,13 +45,20 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import Count, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Booking, Enquiry
-from .selectors import ARRIVED, NO_SHOW, enquiries_with_outcome
+from .selectors import (
+    ARRIVED,
+    NO_SHOW,
+    appointments_due,
+    client_channel,
+    enquiries_with_outcome,
+    first_enquiry_channel,
+)
 
 # The window is the shared rule's (consult.selectors), re-exported for the page and export.
 from .selectors import CONVERSION_WINDOW as CONVERSION_WINDOW
@@ -77,19 +88,37 @@ def _user_fields(prefix: str) -> tuple:
     return (f"{prefix}_id", *(f"{prefix}__{name}" for name in USER_NAME_FIELDS))
 
 
-# (enquiry, booking, recall) group-by fields per dimension: the key then its label parts.
+# (enquiry, booking, appointment, recall) group-by fields per dimension: the key then its
+# label parts. Bookings, appointments and recalls by channel: annotated by _with_channel.
+_BOOKING_CHANNEL = ("booking_channel", "booking_channel_name")
 _GROUPS = {
     CONSULTANT: (
         _user_fields("consultant"),
+        _user_fields("created_by"),
         _user_fields("created_by"),
         _user_fields("booking__created_by"),
     ),
     CHANNEL: (
         ("marketing_channel_id", "marketing_channel__name"),
-        ("client__source_channel_id", "client__source_channel__name"),
-        ("client__source_channel_id", "client__source_channel__name"),
+        _BOOKING_CHANNEL,
+        _BOOKING_CHANNEL,
+        _BOOKING_CHANNEL,
     ),
 }
+
+
+def _with_channel(qs, dimension: str):
+    """Bookings or recalls with the channel their booking counts for (the client's, else the
+    first enquiry's: consult.selectors.client_channel) and its name, when grouped by channel."""
+    if dimension != CHANNEL:
+        return qs
+    return qs.annotate(
+        booking_channel=client_channel(),
+        booking_channel_name=Coalesce(
+            "client__source_channel__name",
+            Subquery(first_enquiry_channel().values("marketing_channel__name")[:1]),
+        ),
+    )
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -109,8 +138,9 @@ class Figures:
     calls: int = 0  # enquiries with a duration recorded
     call_seconds: int = 0
     bookings: int = 0
-    arrivals: int = 0
-    no_shows: int = 0
+    arrivals: int = 0  # bookings made that arrived (the dashboard's "bookings that arrived")
+    appointments_due: int = 0  # by the appointment's day (consult.selectors.appointments_due)
+    no_shows: int = 0  # ... of them not checked in
     cancelled: int = 0
     recalls: int = 0
     recalls_reached: int = 0
@@ -127,7 +157,8 @@ class Figures:
 
     @property
     def booking_to_arrival(self) -> float | None:
-        return _rate(self.converted_arrived, self.converted)
+        """Bookings made that arrived ÷ bookings made (the dashboard's booking → arrival)."""
+        return _rate(self.arrivals, self.bookings)
 
     @property
     def enquiry_to_arrival(self) -> float | None:
@@ -147,7 +178,8 @@ class Figures:
 
     @property
     def no_show_rate(self) -> float | None:
-        return _rate(self.no_shows, self.arrivals + self.no_shows)
+        """No-shows ÷ appointments due (the dashboard's no-show rate)."""
+        return _rate(self.no_shows, self.appointments_due)
 
     @property
     def recall_reached_rate(self) -> float | None:
@@ -285,19 +317,33 @@ def _enquiry_rows(period: str, since: datetime.datetime, group_fields: tuple):
     )
 
 
-def _booking_rows(period: str, since: datetime.datetime, group_fields: tuple):
-    """One query: bookings and their outcomes per group and bucket."""
+def _booking_rows(period: str, since: datetime.datetime, group_fields: tuple, dimension: str):
+    """One query: bookings made and their outcomes per group and bucket."""
     status = Booking.Status
     return (
-        Booking.objects.filter(created_at__gte=since)
+        _with_channel(Booking.objects.filter(created_at__gte=since), dimension)
         .annotate(bucket=_trunc(period, "created_at"))
         .values("bucket", *group_fields)
         .annotate(
             bookings=Count("pk"),
             arrivals=Count("pk", filter=ARRIVED),
-            no_shows=Count("pk", filter=NO_SHOW),
             cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
         )
+        .order_by()
+    )
+
+
+def _appointment_rows(period: str, since: datetime.datetime, group_fields: tuple, dimension: str):
+    """One query: the appointments due from the period's first day to today, and their
+    no-shows, per group and bucket of the appointment's day (the dashboard's no-show rule)."""
+    first = timezone.localtime(since, timezone.get_default_timezone()).date()
+    today = timezone.localdate(timezone=timezone.get_default_timezone())
+    function = TruncWeek if period == WEEK else TruncMonth
+    return (
+        _with_channel(appointments_due(first, today), dimension)
+        .annotate(bucket=function("session__date"))
+        .values("bucket", *group_fields)
+        .annotate(appointments_due=Count("pk"), no_shows=Count("pk", filter=NO_SHOW))
         .order_by()
     )
 
@@ -311,13 +357,13 @@ def _recall_model():
         return None
 
 
-def _recall_rows(period: str, since: datetime.datetime, group_fields: tuple):
+def _recall_rows(period: str, since: datetime.datetime, group_fields: tuple, dimension: str):
     """One query: recalls and their outcomes per group and bucket."""
     recall = _recall_model()
     status = recall.Status
     reached = Q(status__in=[status.REACHED, status.REBOOKED]) | Q(reached_at__isnull=False)
     return (
-        recall.objects.filter(created_at__gte=since)
+        _with_channel(recall.objects.filter(created_at__gte=since), dimension)
         .annotate(bucket=_trunc(period, "created_at"))
         .values("bucket", *group_fields)
         .annotate(
@@ -331,18 +377,29 @@ def _recall_rows(period: str, since: datetime.datetime, group_fields: tuple):
 
 
 _ENQUIRY_FIGURES = ("enquiries", "converted", "converted_arrived", "calls", "call_seconds")
-_BOOKING_FIGURES = ("bookings", "arrivals", "no_shows", "cancelled")
+_BOOKING_FIGURES = ("bookings", "arrivals", "cancelled")
+_APPOINTMENT_FIGURES = ("appointments_due", "no_shows")
 _RECALL_FIGURES = ("recalls", "recalls_reached", "recalls_rebooked", "recalls_closed")
 
 
 def _table(dimension: str, period: str, since: datetime.datetime) -> Table:
-    enquiry_fields, booking_fields, recall_fields = _GROUPS[dimension]
+    enquiry_fields, booking_fields, appointment_fields, recall_fields = _GROUPS[dimension]
     sources = [
         (enquiry_fields, _enquiry_rows(period, since, enquiry_fields), _ENQUIRY_FIGURES),
-        (booking_fields, _booking_rows(period, since, booking_fields), _BOOKING_FIGURES),
+        (
+            booking_fields,
+            _booking_rows(period, since, booking_fields, dimension),
+            _BOOKING_FIGURES,
+        ),
+        (
+            appointment_fields,
+            _appointment_rows(period, since, appointment_fields, dimension),
+            _APPOINTMENT_FIGURES,
+        ),
     ]
     if _recall_model() is not None:
-        sources.append((recall_fields, _recall_rows(period, since, recall_fields), _RECALL_FIGURES))
+        rows = _recall_rows(period, since, recall_fields, dimension)
+        sources.append((recall_fields, rows, _RECALL_FIGURES))
     groups: dict = {}
     for fields, rows, figures in sources:
         for row in rows:

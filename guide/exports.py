@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhongdu import exports
 
@@ -18,6 +19,38 @@ class FigureRow:
     label: str
     value: int | float | Decimal | None  # what the workbook holds
     display: str  # what the page shows
+    definition: str = ""  # the hover text: the dashboard's definition of the same figure
+
+
+# The rows that are a figure of the managers' dashboard (reports.figures, above guide, which may
+# not import it) carry its definition word for word, as hover text and in the workbook's About
+# sheet; tests/reports/test_rates.py checks each equals the dashboard's, in both languages.
+DEFINITIONS = {
+    "arrivals": gettext_lazy(
+        "Visits registered at the front desk on the day: checked-in bookings and walk-ins; by"
+        " the channel recorded at the desk."
+    ),
+    "bookings_due": gettext_lazy(
+        "Bookings for the day's sessions, cancelled ones left out (and those of sessions the"
+        " hospital cancelled)."
+    ),
+    "no_shows": gettext_lazy(
+        "Of the appointments due on the day, those not checked in (swept at 21:00)."
+    ),
+    "rate:no_shows": gettext_lazy(
+        "Appointments due in the period not checked in ÷ appointments due in the period."
+    ),
+    "revenue": gettext_lazy(
+        "Charges recorded on the day, voided lines left out (yuan). By channel: the channel"
+        " recorded on the visit at the front desk, else the client's channel, else the"
+        " channel of the client's first enquiry; with none of them, not recorded."
+    ),
+}
+
+
+def _defined(row: FigureRow, key: str) -> FigureRow:
+    row.definition = str(DEFINITIONS[key])
+    return row
 
 
 @dataclass
@@ -65,7 +98,7 @@ def daily_tables(figures: selectors.DailyFigures) -> list[FigureTable]:
             _("Arrivals"),
             figure_value,
             [
-                _count(_("Arrivals"), figures.arrivals),
+                _defined(_count(_("Arrivals"), figures.arrivals), "arrivals"),
                 _count(_("Walk-ins (no booking)"), figures.walk_ins),
                 _count(_("Left without being seen"), figures.left),
             ],
@@ -75,10 +108,11 @@ def daily_tables(figures: selectors.DailyFigures) -> list[FigureTable]:
             _("Bookings and arrivals"),
             figure_value,
             [
-                _count(_("Bookings (not cancelled)"), figures.bookings),
+                _defined(_count(_("Appointments due"), figures.bookings), "bookings_due"),
                 _count(_("Arrived"), figures.bookings_arrived),
                 _count(_("Still expected"), figures.bookings_expected),
-                _count(_("No-shows"), figures.no_shows),
+                _defined(_count(_("No-shows"), figures.no_shows), "no_shows"),
+                _defined(_percent(_("No-show rate"), figures.no_show_rate), "rate:no_shows"),
                 _percent(_("Arrival rate"), figures.arrival_rate),
             ],
         ),
@@ -113,7 +147,12 @@ def daily_tables(figures: selectors.DailyFigures) -> list[FigureTable]:
             "charges",
             _("Charges"),
             figure_value,
-            [_money(_("Total charged (voided lines left out)"), figures.charges_total)],
+            [
+                _defined(
+                    _money(_("Total charged (voided lines left out)"), figures.charges_total),
+                    "revenue",
+                )
+            ],
         ),
     ]
 
@@ -147,4 +186,8 @@ def daily_workbook(figures: selectors.DailyFigures) -> exports.Export:
             ),
         ]
     )
+    for table in daily_tables(figures):
+        for row in table.rows:
+            if row.definition:
+                note.append([row.label, row.definition])
     return book.export()

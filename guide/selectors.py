@@ -659,6 +659,11 @@ class DailyFigures:
     def arrival_rate(self):
         return round(100 * self.bookings_arrived / self.bookings, 1) if self.bookings else None
 
+    @property
+    def no_show_rate(self):
+        """The dashboard's no-show rate: no-shows ÷ appointments due (`bookings`)."""
+        return round(100 * self.no_shows / self.bookings, 1) if self.bookings else None
+
 
 def _labelled(counter: Counter, labels: dict, unknown: str) -> list[tuple[str, int]]:
     rows = [(str(labels.get(key, unknown)), n) for key, n in counter.items()]

@@ -13,7 +13,7 @@ records: its numerator is always a filter of its denominator's rows, so it canno
 Outcomes that come later (a booking made weeks after an enquiry, an arrival on the appointment
 day, a no-show rebooked) are counted on the day of the record they belong to: its figure grows
 until the outcome is known. The nightly refresh reaches back 40 days, longer than the 30-day
-conversion window.
+conversion window; an outcome later than that reaches its day through rollups.refresh_late.
 """
 
 import datetime
@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -98,7 +97,9 @@ def enquiries(start, end):
 
 
 def bookings_made(start, end):
-    return Booking.objects.filter(_between("created_at", start, end))
+    """The bookings made on those days, each with `booking_channel`: the client's channel,
+    else the channel of the client's first enquiry (consult.selectors.client_channel)."""
+    return consult.bookings_with_channel(Booking.objects.filter(_between("created_at", start, end)))
 
 
 def bookings_due(start, end):
@@ -109,30 +110,13 @@ def visits(start, end, **filters):
     return Visit.objects.filter(day__range=(start, end), **filters)
 
 
-def _first_enquiry_channel():
-    """The marketing channel of the client's first enquiry that names one
-    (enquiry_client_created_idx)."""
-    return Subquery(
-        Enquiry.objects.filter(client=OuterRef("client"), marketing_channel__isnull=False)
-        .order_by("created_at", "pk")
-        .values("marketing_channel")[:1]
-    )
-
-
 def charges(start, end):
     """The lines charged on those days, voided ones left out, each with `revenue_channel`: the
     channel recorded on its visit at the front desk, else the client's channel (how they heard
     of us), else the channel of the client's first enquiry; none of them: not recorded."""
     return Charge.objects.filter(
         _between("charged_at", start, end), voided_at__isnull=True
-    ).annotate(
-        revenue_channel=Coalesce(
-            "visit__channel_id",
-            "client__source_channel_id",
-            _first_enquiry_channel(),
-            output_field=IntegerField(),
-        )
-    )
+    ).annotate(revenue_channel=consult.client_channel("visit__channel_id"))
 
 
 def _sms(statuses):
@@ -151,7 +135,7 @@ def calls_due(start, end):
 
 
 _SENT = [OutboxMessage.Status.SENT, OutboxMessage.Status.DELIVERED]
-_BOOKING_CHANNEL = {CHANNEL: "client__source_channel_id"}
+_BOOKING_CHANNEL = {CHANNEL: "booking_channel"}
 _VISIT_DIMENSIONS = {CHANNEL: "channel_id", DEPARTMENT: "department_id"}
 
 FIGURES = [
@@ -180,8 +164,9 @@ FIGURES = [
         "bookings",
         _("Bookings made"),
         _(
-            "Bookings made on the day, whatever became of them; by the client's channel (how they"
-            " heard of us)."
+            "Bookings made on the day, whatever became of them. By channel: the client's channel"
+            " (how they heard of us), else the channel of the client's first enquiry; with"
+            " neither, not recorded."
         ),
         bookings_made,
         _BOOKING_CHANNEL,
@@ -192,7 +177,7 @@ FIGURES = [
         _(
             "Of the day's bookings, those no enquiry led to (online, at the desk, a client"
             " calling to book): not made from an enquiry, and no enquiry of the client in the 30"
-            " days before."
+            " days before. By channel as bookings made."
         ),
         lambda start, end: consult.bookings_direct(bookings_made(start, end)),
         _BOOKING_CHANNEL,
@@ -200,7 +185,10 @@ FIGURES = [
     Figure(
         "bookings_arrived",
         _("Bookings that arrived"),
-        _("Of the bookings made on the day, those checked in at the front desk (so far)."),
+        _(
+            "Of the bookings made on the day, those checked in at the front desk (so far). By"
+            " channel as bookings made."
+        ),
         lambda start, end: consult.bookings_arrived(bookings_made(start, end)),
         _BOOKING_CHANNEL,
     ),

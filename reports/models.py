@@ -41,6 +41,26 @@ class DailyFigure(models.Model):
         return f"{self.day} {self.key} {self.dimension}:{self.dimension_id} = {self.value}"
 
 
+class RollupCursor(models.Model):
+    """How far reports.rollups.refresh_late has read an append-only history (the booking
+    events): the id of the last event whose days it has refreshed. One row per history."""
+
+    name = models.CharField(_("history"), max_length=40)
+    last_id = models.BigIntegerField(_("last id read"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rollup cursor")
+        verbose_name_plural = _("rollup cursors")
+        constraints = [
+            # One cursor per history (get_or_create by name).
+            models.UniqueConstraint(fields=["name"], name="rollupcursor_name_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} > {self.last_id}"
+
+
 class MonthlyReport(models.Model):
     """A month's satisfaction report: the cache of a closed month (refreshed when late data
     arrives) or, with `is_pack`, the frozen pack generated on the first working day of the next

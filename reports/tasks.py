@@ -1,6 +1,8 @@
 # Celery tasks of Reports: no arguments, one service call each, acks_late, time limits. Every
 # one is safe to run again: a refresh replaces its days, a cache replaces its month, a pack is
 # made once (a unique index).
+import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -26,6 +28,15 @@ def reports_refresh_nightly() -> int:
     for month in (last, satisfaction.previous_month(last)):
         satisfaction.cache_month(month)
     return written
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def reports_refresh_late() -> int:
+    # Every five minutes: the days older than the nightly refresh reaches (it runs once a day,
+    # so a day it covered last night may have left its window by tonight: two days of margin)
+    # whose records had an outcome since (rollups.refresh_late).
+    before = timezone.localdate() - datetime.timedelta(days=NIGHTLY_DAYS - 2)
+    return rollups.refresh_late(before=before)
 
 
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)

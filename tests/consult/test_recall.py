@@ -391,6 +391,22 @@ def test_the_figures_count_no_shows_and_recall_outcomes():
     assert figures["rate"] == 75.0
 
 
+def test_the_queues_no_show_rate_counts_the_dashboards_appointments_due():
+    make_no_show(days_ago=2)
+    arrived = make_booking(session=past_session(1))
+    services.booking_set_status(booking=arrived, new_status="arrived", by=None)
+    # Still booked in a session the hospital cancelled: no appointment, as on the dashboard.
+    stranded = make_booking(session=past_session(1))
+    ClinicSession.objects.filter(pk=stranded.session_id).update(
+        status=ClinicSession.Status.CANCELLED
+    )
+
+    from consult.selectors import recall_figures
+
+    figures = recall_figures()
+    assert (figures["over"], figures["no_shows"], figures["rate"]) == (2, 1, 50.0)
+
+
 def test_the_queue_shows_the_figures(consultant_client):
     make_no_show()
     html = consultant_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()

@@ -15,7 +15,7 @@ from tests.factories import UserFactory
 from tests.html_tables import table_rows
 from tests.zhongdu.factories import ChannelFactory
 from zhongdu import roles
-from zhongdu.models import AuditEvent
+from zhongdu.models import AuditEvent, ClinicSession
 
 from .factories import ClientFactory, make_booking, make_enquiry
 
@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db
 # Access, declared in zhongdu/roles.py PAGE_ACCESS.
 ALLOWED = sorted({roles.CONSULTANT, roles.CLIENT_MANAGER, roles.MANAGER, roles.ADMINISTRATOR})
 REFUSED = sorted({roles.FRONT_DESK, roles.VIP_MANAGER})
-# consult_stats: enquiries, bookings and recalls, per consultant and per channel, whatever the
-# data.
-STATS_QUERIES = 6
+# consult_stats: enquiries, bookings made, appointments due and recalls, per consultant and per
+# channel, whatever the data.
+STATS_QUERIES = 8
 
 
 def _monday(weeks_ago=0, hour=10, minute=0):
@@ -47,9 +47,12 @@ def _enquiry(by, at, *, client=None, channel=None, seconds=0):
     return enquiry
 
 
-def _booking(by, client, at, status=Booking.Status.BOOKED):
+def _booking(by, client, at, status=Booking.Status.BOOKED, *, day=None):
+    """A booking made at `at`, for a session on `day` (else the factory's future session)."""
     booking = make_booking(client=client, by=by)
     Booking.objects.filter(pk=booking.pk).update(created_at=at, status=status)
+    if day is not None:
+        ClinicSession.objects.filter(pk=booking.session_id).update(date=day)
     return booking
 
 
@@ -75,11 +78,14 @@ def desk():
     x, y = _client(tv), _client(web)
     z, w = _client(), _client()
     week0, week2, week6 = _monday(0), _monday(2), _monday(6)
-    # Alice, this week: two calls on TV, both booked within days; X arrived, Y did not.
+    # Alice, this week: two calls on TV, both booked within days; X arrived, Y did not (both
+    # appointments this Monday: no-shows count on the appointment's day).
     _enquiry(alice, week0, client=x, channel=tv, seconds=120)
     _enquiry(alice, week0, client=y, channel=tv, seconds=60)
-    _booking(alice, x, week0 + datetime.timedelta(days=1), Booking.Status.ARRIVED)
-    missed = _booking(alice, y, week0 + datetime.timedelta(days=2), Booking.Status.NO_SHOW)
+    _booking(alice, x, week0 + datetime.timedelta(days=1), Booking.Status.ARRIVED, day=week0.date())
+    missed = _booking(
+        alice, y, week0 + datetime.timedelta(days=2), Booking.Status.NO_SHOW, day=week0.date()
+    )
     # ... and the no-show was recalled and rebooked.
     _recall(missed, week0 + datetime.timedelta(days=3), Recall.Status.REBOOKED)
     # Alice, six weeks ago, no channel: booked 31 days later by Bob, too late to convert.
@@ -113,7 +119,8 @@ def test_figures_per_consultant(desk):
     assert this_week.average_call_seconds == 90
     assert this_week.average_call_display == "1:30"
     assert (this_week.bookings, this_week.arrivals, this_week.no_shows) == (2, 1, 1)
-    assert this_week.no_show_rate == 50.0
+    # The dashboard's no-show rate: no-shows ÷ appointments due, by the appointment's day.
+    assert (this_week.appointments_due, this_week.no_show_rate) == (2, 50.0)
     assert (this_week.recalls, this_week.recalls_reached, this_week.recalls_rebooked) == (1, 1, 1)
     assert this_week.recall_rebooked_rate == 100.0
     assert alice.total.enquiries == 3
@@ -125,10 +132,11 @@ def test_figures_per_consultant(desk):
     assert bob.total.enquiries == 2
     assert bob.total.converted == 0
     assert bob.total.enquiry_to_booking == 0.0
-    assert bob.total.booking_to_arrival is None
+    # The dashboard's booking → arrival: bookings made that arrived ÷ bookings made.
+    assert bob.total.booking_to_arrival == 0.0
     assert bob.total.average_call_seconds == 300  # the prospect without a call is left out
     assert (bob.total.bookings, bob.total.cancelled, bob.total.arrivals) == (2, 1, 0)
-    assert bob.total.no_show_rate is None
+    assert (bob.total.appointments_due, bob.total.no_show_rate) == (0, None)  # none due yet
     assert (bob.total.recalls, bob.total.recalls_reached, bob.total.recall_reached_rate) == (
         1,
         0,
@@ -152,10 +160,13 @@ def test_figures_per_channel(desk):
     assert (tv.total.bookings, tv.total.arrivals, tv.total.no_shows) == (1, 1, 0)
     web = _group(result, stats.CHANNEL, "Web")
     assert (web.total.enquiries, web.total.converted) == (2, 0)
-    assert (web.total.bookings, web.total.no_shows, web.total.no_show_rate) == (1, 1, 100.0)
-    assert (web.total.recalls, web.total.recalls_rebooked) == (1, 1)
+    # Y (Web) did not come; Z has no channel of their own, so their booking (and its recall)
+    # counts for the channel of their first enquiry, Web, as on the dashboard.
+    assert (web.total.bookings, web.total.no_shows, web.total.no_show_rate) == (2, 1, 100.0)
+    assert (web.total.recalls, web.total.recalls_rebooked) == (2, 1)
     none = _group(result, stats.CHANNEL, str(stats.NO_CHANNEL))
-    assert (none.total.enquiries, none.total.bookings) == (1, 2)
+    # W's only enquiry named no channel: the one booking left unrecorded.
+    assert (none.total.enquiries, none.total.bookings) == (1, 1)
     table = result.tables[1]
     assert table.groups[-1] is none  # the unassigned group comes last
 
@@ -255,9 +266,22 @@ def test_the_export_is_an_xlsx_with_the_same_tables_and_is_audited(desk, manager
         "Enquiry → booking (%)",
     )
     alice_total = next(r for r in rows if r[0] == "alice" and r[1] == "Total")
-    assert alice_total[2:14] == (3, 2, 66.7, 1, 50.0, 33.3, 90, 2, 1, 1, 50.0, 0)
+    assert rows[0][8:14] == (
+        "Bookings made",
+        "Bookings that arrived",
+        "Booking → arrival (%)",
+        "Appointments due",
+        "No-shows",
+        "No-show rate (%)",
+    )
+    assert alice_total[2:15] == (3, 2, 66.7, 1, 33.3, 90, 2, 1, 50.0, 2, 1, 50.0, 0)
     # Recalls: made, reached, reached %, rebooked, rebooked %, closed.
-    assert alice_total[14:] == (1, 1, 100, 1, 100, 0)
+    assert alice_total[15:] == (1, 1, 100, 1, 100, 0)
+    # The About sheet gives the rates' definitions in the dashboard's words.
+    about = dict(workbook["About"].iter_rows(values_only=True))
+    assert about["No-show rate"] == (
+        "Appointments due in the period not checked in ÷ appointments due in the period."
+    )
     week0 = desk["weeks"][0].date().isoformat()
     alice_week = next(r for r in rows if r[0] == "alice" and r[1] == week0)
     assert alice_week[2:5] == (2, 2, 100)

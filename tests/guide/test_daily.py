@@ -150,6 +150,7 @@ def test_the_figures_of_a_constructed_day_are_right(busy_day, day):
     assert (figures.bookings, figures.bookings_arrived) == (4, 2)
     assert (figures.bookings_expected, figures.no_shows) == (1, 1)
     assert figures.arrival_rate == 50.0
+    assert figures.no_show_rate == 25.0  # the dashboard's: no-shows ÷ appointments due
     assert (figures.waiting_median, figures.waiting_p90, figures.waiting_measured) == (20, 30, 3)
     assert (figures.cards_issued, figures.cards_renewed) == (1, 1)
     assert figures.card_fees == Decimal("350.00")
@@ -198,6 +199,10 @@ def test_the_page_shows_the_tables_and_the_recall_queue(busy_day, day, front_des
         assert f'data-testid="daily-{key}"' in html
     assert "皮肤科" in html and "Walk-ins (no booking)" in html
     assert "20 min" in html and "30 min" in html
+    # Hover text: the dashboard's definition of the same figure.
+    assert (
+        'title="Of the appointments due on the day, those not checked in (swept at 21:00)."' in html
+    )
     assert "¥350.00" in html and "¥40.00" in html
     assert "hands them to the consultants' recall queue" in html
     assert reverse("consult:queue") in html
@@ -284,6 +289,7 @@ def test_the_export_is_an_xlsx_of_the_same_tables_and_is_audited(busy_day, day, 
     assert values["Left without being seen"] == 1
     assert values["Still expected"] == 1 and values["No-shows"] == 1
     assert values["Arrival rate"] == 50
+    assert values["Appointments due"] == 4 and values["No-show rate"] == 25
     assert values["First visit"] == 2 and values["Examination"] == 1
     assert values["TV"] == 2 and values["皮肤科"] == 2
     assert values["Median"] == 20 and values["90th percentile"] == 30
@@ -291,6 +297,8 @@ def test_the_export_is_an_xlsx_of_the_same_tables_and_is_audited(busy_day, day, 
     assert values["Card fees"] == 350
     assert values["Exam orders completed"] == 1
     assert values["Total charged (voided lines left out)"] == 40
+    about = dict(workbook["About"].iter_rows(values_only=True))
+    assert about["No-shows"].startswith("Of the appointments due on the day")
     titles = [row[0] for row in rows if row and row[1] is None and row[0]]
     assert "Arrivals by channel" in titles and "Waiting time, arrival to doctor" in titles
 

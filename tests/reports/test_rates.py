@@ -321,15 +321,17 @@ def _expected(made: Made) -> dict:
             add("enquiries_booked", channel)
     for b in made.bookings:
         if made.within(b["at"]):
-            add("bookings", b["channel"])
+            # Bookings by the client's channel, else their first enquiry's (as revenue).
+            booking_channel = _client_channel(made, b["client"])
+            add("bookings", booking_channel)
             if b["outcome"] == "arrived":
-                add("bookings_arrived", b["channel"])
+                add("bookings_arrived", booking_channel)
             enquired = any(
                 client == b["client"] and b["at"] - WINDOW <= at <= b["at"]
                 for client, at, _channel in made.enquiries
             )
             if b["enquiry"] is None and not enquired:
-                add("bookings_direct", b["channel"])
+                add("bookings_direct", booking_channel)
         if made.within(b["day"]) and b["outcome"] != "cancelled":
             add("bookings_due", False)
             if b["outcome"] in ("no_show", "rebooked"):
@@ -367,7 +369,8 @@ def _expected(made: Made) -> dict:
 
 
 def _client_channel(made, client_id):
-    """The client's channel, else their first enquiry's (revenue's attribution)."""
+    """The client's channel, else their first enquiry's (the attribution of bookings, and of
+    revenue after the visit's channel)."""
     channel = {c.pk: ch for c, ch in made.clients}[client_id]
     if channel:
         return channel
@@ -478,6 +481,57 @@ def test_docs_figures_md_is_the_definitions_of_the_code():
 
     written = (Path(django_settings.BASE_DIR) / "docs" / "figures.md").read_text("utf-8")
     assert written == figures.definitions_markdown()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_front_desks_daily_figures_define_a_figure_in_the_dashboards_words(language):
+    from django.utils import translation
+
+    from guide.exports import DEFINITIONS
+
+    with translation.override(language):
+        for key, text in DEFINITIONS.items():
+            kind, _sep, name = key.rpartition(":")
+            defined = (figures.RATES_BY_KEY if kind == "rate" else figures.BY_KEY)[name]
+            assert str(text) == str(defined.definition), key
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_consultation_analysis_shows_the_dashboards_rates_with_their_definitions(
+    language, manager_client
+):
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.html import escape
+
+    make_enquiry(client=ClientFactory())
+    page = manager_client.get(reverse("consult:stats"), HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    with translation.override(language):
+        for key in ("enquiry_booking", "booking_arrival", "no_shows"):
+            rate = figures.RATES_BY_KEY[key]
+            assert f'title="{escape(str(rate.definition))}">{escape(str(rate.label))}<' in html
+
+
+def test_a_booking_counts_for_the_channel_of_the_clients_first_enquiry_when_they_have_none():
+    tv, web = ChannelFactory(name="TV"), ChannelFactory(name="Web")
+    client = ClientFactory(source_channel=None)
+    first = make_enquiry(client=client, marketing_channel=tv)
+    later = make_enquiry(client=client, marketing_channel=web)
+    Enquiry.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=2)
+    )
+    session = ClinicSessionFactory(date=timezone.localdate() + datetime.timedelta(days=1))
+    consult.booking_create(
+        client=client, session=session, kind=Booking.Kind.EXPERT, by=None, enquiry=later
+    )
+    today = timezone.localdate()
+    for key in ("bookings", "bookings_direct", "bookings_arrived"):
+        value = figures.BY_KEY[key].compute(today)
+        wanted = {"bookings": 1}.get(key, 0)
+        assert value.get((CHANNEL, tv.pk), 0) == wanted, key
+        assert value.get((CHANNEL, web.pk), 0) == 0, key
+        assert value.get((CHANNEL, 0), 0) == 0, key
 
 
 def _english(http, url, **params):
