@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from messaging.models import Campaign, Kind, Purpose, SmsTemplate
 from surveys import services as survey_rounds
@@ -79,6 +79,46 @@ def test_the_audit_trail_names_each_record_as_staff_do(manager_client, confirmat
             assert field not in table, field
         for word in words:
             assert word in table, word
+
+
+def test_the_trail_says_what_an_export_held_in_the_readers_language(
+    manager_client, client_manager_client
+):
+    """A search's or the archives' export is stored as data (the kind and the count), not as
+    English prose, and the trail says it in the reader's words."""
+    ClientFactory(name="李娜")
+    client_manager_client.get(reverse("clientmgmt:client_export"), {"q": "李娜"})
+    ticked = ClientFactory(name="王小红")
+    client_manager_client.post(
+        reverse("clientmgmt:archive_export"),
+        {"client": [ticked.pk], "scope": "selected", "format": "csv", "reason": "本月回访名单"},
+    )
+    assert audit.AuditEvent.objects.filter(action="export").count() == 2
+    url = reverse("audit_event_list")
+    for language, words in (
+        (ZH, ["姓名搜索：1 位客户", "档案（勾选的客户）：1 位客户"]),
+        (EN, ["Name search: 1 client", "Archives, the ticked clients: 1 client"]),
+    ):
+        table = _table(_html(manager_client.get(url, **language)), "audit-table")
+        for word in words:
+            assert word in table, word
+        for code in ("rows", "selected", "clientmgmt.search", "&quot;note&quot;", "{"):
+            assert code not in table, code
+
+
+def test_a_capped_export_says_so_and_a_note_no_app_reads_shows_as_written():
+    # deactivate: leave the default language to the tests that follow.
+    with translation.override("zh-hans", deactivate=True):
+        note = audit.note("clientmgmt.archives", scope="filtered", rows=3, capped=3)
+        assert audit.describe(note) == (
+            "档案（筛选出的全部客户）：3 位客户（导出上限 3 位，其余未导出）"
+        )
+    with translation.override("en", deactivate=True):
+        assert audit.describe(note) == (
+            "Archives, every client of the filters: 3 clients (stopped at 3; more matched)"
+        )
+        assert audit.describe(audit.note("no.such", rows=1)) == audit.note("no.such", rows=1)
+        assert audit.describe("王小红") == "王小红"
 
 
 def test_the_audit_filter_offers_records_by_name_and_still_filters_by_type(manager_client):
