@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
+from zhongdu import sms
 from zhongdu.models import AppendOnlyModel
 
 
@@ -227,6 +228,11 @@ class OutboxMessage(models.Model):
 
     def get_absolute_url(self):
         return reverse("messaging:message_detail", args=[self.pk])
+
+    @property
+    def error_explanation(self) -> str:
+        """The error said for staff; the code and the provider's text are for support."""
+        return sms.error_explanation(self.error_code) if self.error_code else ""
 
     @property
     def status_callback_url(self):

@@ -12,13 +12,15 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging.models import Campaign, Kind, Purpose, SmsTemplate
+from clientmgmt import services as client_services
+from messaging import services as messaging_services
+from messaging.models import Campaign, Kind, OutboxMessage, Purpose, SmsTemplate
 from surveys import services as survey_rounds
 from surveys.models import Dimension, SurveyQuestion, SurveyTemplate
 from tests.clientmgmt.factories import ClientFactory
 from tests.followup.factories import make_plan
 from tests.vip.factories import enterprise, vip
-from zhongdu import audit
+from zhongdu import audit, sms
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +172,87 @@ def test_a_care_plan_offers_sms_by_purpose_not_code(client_manager_client, confi
         html = _html(client_manager_client.get(url, **language))
         assert all(word in html for word in words), words
         assert "booking_confirmation" not in html and "followup_reminder" not in html
+
+
+def test_a_missing_template_is_named_by_what_it_is_for_not_its_code():
+    with translation.override("zh-hans", deactivate=True):
+        message = str(messaging_services.template_missing("booking_confirmation").message)
+        assert message == "没有已启用的“预约确认”短信模板：请管理员在“短信模板”中添加。"
+    with translation.override("en", deactivate=True):
+        message = str(messaging_services.template_missing("market_survey").message)
+        assert "“the one this message needs”" in message and "market_survey" not in message
+
+
+def test_the_survey_round_form_names_the_missing_template_in_chinese(client_manager_client):
+    template = SurveyTemplate.objects.create(
+        code="market", name="市场调查", name_en="Market survey", kind=SurveyTemplate.Kind.MARKET
+    )
+    SurveyQuestion.objects.create(
+        template=template, order=0, type=SurveyQuestion.Type.SCALE, text="满意吗？"
+    )
+    form = {
+        "name": "冬季需求调查",
+        "template": template.pk,
+        "send_at": (timezone.localtime() + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "confirm": "yes",
+    }
+    client_services.client_set_sms_consent(client=ClientFactory(), marketing=True, method="verbal")
+    page = client_manager_client.post(reverse("surveys:round_new"), form, **ZH)
+    assert page.status_code == 422, page.status_code
+    html = page.content.decode()
+    assert "没有已启用的“市场调查邀请”短信模板" in html and "market_survey" not in html
+
+
+# --- The SMS pages: a provider's error said for staff -------------------------------------
+
+
+def _failed(error_code, error_text, status=OutboxMessage.Status.FAILED):
+    message = messaging_services.outbox_enqueue(
+        idempotency_key=f"words-{error_code}",
+        client=ClientFactory(phone="13912345678"),
+        body="明天9:30就诊",
+        purpose=Purpose.BOOKING_REMINDER,
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=status, error_code=error_code, error_text=error_text
+    )
+    return message
+
+
+@pytest.mark.parametrize(
+    ("code", "zh", "en"),
+    [
+        ("21211", "号码不是有效的电话号码。", "The number is not a valid phone number."),
+        ("21610", "客户已退订", "The client unsubscribed"),
+        ("30003", "手机无法接通（关机或不在服务区）。", "The phone could not be reached"),
+        ("30005", "号码不存在或已停用。", "The number does not exist or is no longer in use."),
+        ("30006", "号码是固定电话或无法接收短信。", "The number is a landline"),
+        ("30007", "运营商拦截了这条短信", "The carrier filtered the message out"),
+        ("http-503", "短信服务商出现故障。", "The SMS provider had a fault."),
+    ],
+)
+def test_a_message_page_explains_the_providers_error_and_keeps_the_code_for_support(
+    client_manager_client, settings, code, zh, en
+):
+    settings.SMS_BACKEND = "memory"
+    message = _failed(code, "The 'To' number +86 139****5678 is not valid.")
+    for language, words, support in ((ZH, zh, "供技术支持参考："), (EN, en, "For support:")):
+        html = _html(client_manager_client.get(message.get_absolute_url(), **language))
+        error = html.split('data-testid="error"', 1)[1].split("</span>", 1)[0]
+        assert words in error and code not in error
+        small = html.split('data-testid="error-code"', 1)[1].split("</small>", 1)[0]
+        assert support in small and code in small and "is not valid" in small
+        outbox = _table(
+            _html(client_manager_client.get(reverse("messaging:outbox_list"), **language)),
+            "outbox",
+        )
+        assert words in outbox and "is not valid" not in outbox
+
+
+def test_an_error_the_project_does_not_know_is_still_said_in_words(settings):
+    with translation.override("zh-hans", deactivate=True):
+        assert sms.error_explanation("63016") == "短信服务商报告了错误。"
+        assert sms.error_explanation("") == ""
 
 
 # --- VIP tiers, enterprises, market surveys ---------------------------------------------------
