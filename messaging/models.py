@@ -253,6 +253,8 @@ class OutboxEvent(AppendOnlyModel):
     )
 
     class Meta:
+        verbose_name = _("SMS status change")
+        verbose_name_plural = _("SMS status changes")
         indexes = [models.Index(fields=["message", "at"], name="outboxevent_message_idx")]
 
     def __str__(self):
@@ -267,6 +269,8 @@ class PhoneOptOut(models.Model):
     source = models.CharField(max_length=30)
 
     class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
         constraints = [models.UniqueConstraint(fields=["phone"], name="optout_phone_unique")]
 
     def __str__(self):
@@ -283,6 +287,8 @@ class InboundMessage(models.Model):
     action = models.CharField(max_length=20, blank=True)
 
     class Meta:
+        verbose_name = _("SMS received")
+        verbose_name_plural = _("SMS received")
         constraints = [
             models.UniqueConstraint(fields=["provider_id"], name="inbound_provider_id_unique")
         ]

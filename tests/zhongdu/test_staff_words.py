@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from clientmgmt import services as client_services
+from events import services as event_services
+from events.models import Event
 from messaging import services as messaging_services
 from messaging.models import Campaign, Kind, OutboxMessage, Purpose, SmsTemplate
 from surveys import services as survey_rounds
@@ -139,6 +141,19 @@ def test_every_model_of_the_project_has_a_name_for_the_trail():
     types = audit.object_types()
     assert str(types["clientmgmt.client"]) == "客户档案"
     assert all(CODES.search(str(label)) is None for label in types.values())
+
+
+def test_every_record_kind_of_the_trail_has_its_chinese_name():
+    """The filter offers every kind: an English verbose name (an imported row, an SMS's status
+    change, an opt-out, an SMS received were) shows through on the Chinese page."""
+    with translation.override("zh-hans", deactivate=True):
+        english = {
+            object_type: str(label)
+            for object_type, label in audit.object_types().items()
+            if not re.search(r"[\u4e00-\u9fff]", str(label))
+        }
+        assert english == {}
+        assert str(audit.object_types()["messaging.phoneoptout"]) == "短信退订"
     assert audit.object_type_label("no.such") == "no.such"  # nothing better to show
 
 
@@ -253,6 +268,24 @@ def test_an_error_the_project_does_not_know_is_still_said_in_words(settings):
     with translation.override("zh-hans", deactivate=True):
         assert sms.error_explanation("63016") == "短信服务商报告了错误。"
         assert sms.error_explanation("") == ""
+
+
+def test_an_events_invitations_are_headed_in_chinese(client_manager_client):
+    event = event_services.event_create(
+        by=None,
+        title="社区皮肤健康义诊",
+        kind=Event.Kind.FREE_CLINIC,
+        starts_at=timezone.now() + datetime.timedelta(days=7),
+        ends_at=timezone.now() + datetime.timedelta(days=7, hours=3),
+        place="文化路社区服务中心",
+        capacity=30,
+        description="",
+        segment={},
+        vip_only=False,
+    )
+    html = _html(client_manager_client.get(reverse("events:event_detail", args=[event.pk]), **ZH))
+    headings = _headings(_table(html, "invitations"))
+    assert "短信" in headings and "SMS" not in headings
 
 
 # --- VIP tiers, enterprises, market surveys ---------------------------------------------------
