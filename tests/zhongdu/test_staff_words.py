@@ -3,6 +3,7 @@ its model label; an SMS template by its purpose, not its code; a VIP tier, a com
 survey's name under the right heading."""
 
 import datetime
+import json
 import re
 from pathlib import Path
 
@@ -123,6 +124,64 @@ def test_a_capped_export_says_so_and_a_note_no_app_reads_shows_as_written():
         )
         assert audit.describe(audit.note("no.such", rows=1)) == audit.note("no.such", rows=1)
         assert audit.describe("王小红") == "王小红"
+
+
+def test_the_trail_says_other_exports_and_imports_in_the_readers_language(manager_client):
+    """The analysis page's export, a charges import, an employee list's import and an
+    employee's removal: stored as notes, said in the reader's words."""
+    manager_client.get(reverse("consult:stats_export"), **EN)  # exported by an English reader
+    stats = audit.AuditEvent.objects.get(action="export", object_type="consult.stats")
+    assert json.loads(stats.object_repr)["period"] == "week"
+    audit.record(
+        audit.Action.CREATE,
+        object_type="guide.chargeimport",
+        object_id="3",
+        object_repr=audit.note("guide.charge_import", file="11月收费.csv", imported=2),
+    )
+    firm = enterprise(name="郑州重工集团")
+    audit.record(
+        audit.Action.UPDATE,
+        obj=firm,
+        object_repr=audit.note(
+            "vip.member_import",
+            enterprise=firm.name,
+            file="employees.csv",
+            added=3,
+            created=1,
+            skipped=2,
+        ),
+    )
+    audit.record(
+        audit.Action.DELETE,
+        object_type="vip.enterprisemember",
+        object_id="5",
+        object_repr=audit.note("vip.member_removed", enterprise=firm.name, client=42),
+    )
+    url = reverse("audit_event_list")
+    for language, words in (
+        (
+            ZH,
+            [
+                "最近8周，按周，自",
+                "11月收费.csv：已导入 2 笔收费",
+                "郑州重工集团，employees.csv：添加 3 人（新建客户 1 位），跳过 2 人",
+                "郑州重工集团，客户 #42",
+            ],
+        ),
+        (
+            EN,
+            [
+                "Last 8 weeks, by week, from",
+                "11月收费.csv: 2 charges imported",
+                "郑州重工集团, employees.csv: 3 added (new client records: 1), 2 skipped",
+                "郑州重工集团, client #42",
+            ],
+        ),
+    ):
+        table = _table(_html(manager_client.get(url, **language)), "audit-table")
+        for word in words:
+            assert word in table, word
+        assert "&quot;note&quot;" not in table and "{" not in table
 
 
 def test_the_audit_filter_offers_records_by_name_and_still_filters_by_type(manager_client):
