@@ -7,6 +7,12 @@ class ClientmgmtConfig(AppConfig):
     verbose_name = _("Client management")
     # The audit trail's word for a client (zhongdu.audit.object_types): staff open a record.
     audit_object_types = {"clientmgmt.client": _("Client record")}
+    # What the trail says of an export (zhongdu.audit.note): the kind of search or list and how
+    # many clients, in the reader's language.
+    audit_notes = {
+        "clientmgmt.search": "clientmgmt.exports.describe_search_export",
+        "clientmgmt.archives": "clientmgmt.exports.describe_archive_export",
+    }
 
     def ready(self):
         from . import registry, search  # noqa: F401  (search registers the term_prefix lookup)

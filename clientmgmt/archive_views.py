@@ -104,8 +104,12 @@ def archive_export(request):
         export,
         filename=f"archives-{stamp}",
         object_type="clientmgmt.client",
-        object_repr=f"archives ({scope}): {len(rows)} rows"
-        + (f", capped at {archives.EXPORT_CAP}" if was_capped else ""),
+        object_repr=audit.note(
+            "clientmgmt.archives",
+            scope=scope,
+            rows=len(rows),
+            **({"capped": archives.EXPORT_CAP} if was_capped else {}),
+        ),
         reason=form.cleaned_data["reason"],
     )
     if was_capped:

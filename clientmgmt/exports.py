@@ -2,7 +2,9 @@
 (archives.py) share their first columns and the same rules, applied here, on the way to the one
 export builder (zhongdu.exports)."""
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from zhongdu import exports
 
@@ -49,3 +51,39 @@ def client_search_export(query, *, user) -> tuple[exports.Export, int]:
         client_search(query), user=user, extra=lambda client: [client.get_status_display()]
     )
     return exports.csv_export([*CLIENT_COLUMNS, _("Status")], rows), len(rows)
+
+
+# --- What the audit trail says of an export (zhongdu.audit.note, ClientmgmtConfig.audit_notes) --
+
+# The search's kind of query (clientmgmt.search.ClientQuery.kind).
+SEARCH_KINDS = {
+    "empty": _("client list"),
+    "name": _("name search"),
+    "phone": _("phone number search"),
+    "last4": _("search by a number's last four digits"),
+    "id_number": _("ID number search"),
+    "card": _("card number search"),
+}
+# The archive export's scope (archive_forms.ArchiveExportForm.scope).
+ARCHIVE_SCOPES = {
+    "selected": _("archives, the ticked clients"),
+    "filtered": _("archives, every client of the filters"),
+}
+
+
+def _clients(what, rows: int) -> str:
+    return ngettext("%(what)s: %(rows)s client", "%(what)s: %(rows)s clients", rows) % {
+        "what": capfirst(what),
+        "rows": rows,
+    }
+
+
+def describe_search_export(*, kind: str, rows: int) -> str:
+    return _clients(SEARCH_KINDS.get(kind, kind), rows)
+
+
+def describe_archive_export(*, scope: str, rows: int, capped: int | None = None) -> str:
+    text = _clients(ARCHIVE_SCOPES.get(scope, scope), rows)
+    if capped:
+        text += str(_(" (stopped at %(cap)s; more matched)") % {"cap": capped})
+    return text

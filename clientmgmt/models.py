@@ -453,6 +453,8 @@ class ClientImportRow(models.Model):
     )
 
     class Meta:
+        verbose_name = _("imported row")
+        verbose_name_plural = _("imported rows")
         ordering = ["row_number"]
         indexes = [
             # The job walks its rows still to do, in file order.

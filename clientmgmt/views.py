@@ -298,7 +298,7 @@ def client_export(request):
         export,
         filename=f"clients-{stamp}",
         object_type="clientmgmt.client",
-        object_repr=f"search {query.kind}: {count} rows",
+        object_repr=audit.note("clientmgmt.search", kind=query.kind, rows=count),
     )
 
 

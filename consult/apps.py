@@ -7,6 +7,7 @@ class ConsultConfig(AppConfig):
     verbose_name = _("Consultation desk")
     # What the audit trail calls the export of the analysis page (zhongdu.audit.object_types).
     audit_object_types = {"consult.stats": _("Consultation analysis")}
+    audit_notes = {"consult.stats": "consult.stats.describe_stats_export"}
 
     def ready(self):
         from clientmgmt import registry

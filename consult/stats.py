@@ -438,3 +438,11 @@ def consult_stats(*, period: str = WEEK, today: datetime.date | None = None) -> 
         tables=tables,
         recall_available=_recall_model() is not None,
     )
+
+
+def describe_stats_export(*, period: str, since: str) -> str:
+    """What the audit trail says of an export of this page (zhongdu.audit.note)."""
+    return _("%(period)s, from %(since)s") % {
+        "period": PERIOD_LABELS.get(period, period),
+        "since": since,
+    }

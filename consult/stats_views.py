@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from zhongdu import audit
 from zhongdu.exports import audited_download
 
 from . import exports, stats
@@ -42,5 +43,5 @@ def consult_stats_export(request):
         exports.stats_workbook(figures),
         filename=f"consult-stats-{period}-{stamp}",
         object_type="consult.stats",
-        object_repr=f"{stats.PERIOD_LABELS[period]} {figures.since.isoformat()}–",
+        object_repr=audit.note("consult.stats", period=period, since=figures.since.isoformat()),
     )

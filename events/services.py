@@ -147,9 +147,7 @@ def event_invitations_start(*, event: Event, by, request=None) -> Event:
     """Queue the invitations. Again after they are done: the clients who joined the audience
     since are invited (the others have their key already, so nobody gets a second SMS)."""
     if not messaging.template_available(INVITATION_TEMPLATE):
-        raise ValidationError(
-            _("There is no active SMS template %(code)s.") % {"code": INVITATION_TEMPLATE}
-        )
+        raise messaging.template_missing(INVITATION_TEMPLATE)
     if event.starts_at <= timezone.now():
         raise ValidationError(_("The event has started: it is too late to invite."))
     from .tasks import event_invitations_send  # the task module imports this one

@@ -7,6 +7,7 @@ class GuideConfig(AppConfig):
     verbose_name = _("Front desk")
     # What the audit trail calls the export of the day's figures (zhongdu.audit.object_types).
     audit_object_types = {"guide.daily": _("Daily figures")}
+    audit_notes = {"guide.charge_import": "guide.imports.describe_charge_import"}
 
     def ready(self):
         from clientmgmt import registry

@@ -29,6 +29,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clientmgmt.imports import MAX_BYTES, ImportFileError, read_table
 from zhongdu import audit
@@ -517,8 +518,17 @@ def charge_import_confirm(*, job: ChargeImport, by, request=None) -> ChargeImpor
             audit.Action.CREATE,
             actor=by,
             obj=locked,
-            object_repr=f"{locked.file_name}: {counts['imported']} charges imported",
+            object_repr=audit.note(
+                "guide.charge_import", file=locked.file_name[:100], imported=counts["imported"]
+            ),
             request=request,
         )
     job.refresh_from_db()
     return job
+
+
+def describe_charge_import(*, file: str, imported: int) -> str:
+    """What the audit trail says of an import (zhongdu.audit.note)."""
+    return ngettext(
+        "%(file)s: %(n)s charge imported", "%(file)s: %(n)s charges imported", imported
+    ) % {"file": file, "n": imported}

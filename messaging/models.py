@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
+from zhongdu import sms
 from zhongdu.models import AppendOnlyModel
 
 
@@ -229,6 +230,11 @@ class OutboxMessage(models.Model):
         return reverse("messaging:message_detail", args=[self.pk])
 
     @property
+    def error_explanation(self) -> str:
+        """The error said for staff; the code and the provider's text are for support."""
+        return sms.error_explanation(self.error_code) if self.error_code else ""
+
+    @property
     def status_callback_url(self):
         path = reverse("messaging:twilio_status", args=[self.callback_token])
         return f"{settings.PUBLIC_BASE_URL}{path}"
@@ -247,6 +253,8 @@ class OutboxEvent(AppendOnlyModel):
     )
 
     class Meta:
+        verbose_name = _("SMS status change")
+        verbose_name_plural = _("SMS status changes")
         indexes = [models.Index(fields=["message", "at"], name="outboxevent_message_idx")]
 
     def __str__(self):
@@ -261,6 +269,8 @@ class PhoneOptOut(models.Model):
     source = models.CharField(max_length=30)
 
     class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
         constraints = [models.UniqueConstraint(fields=["phone"], name="optout_phone_unique")]
 
     def __str__(self):
@@ -277,6 +287,8 @@ class InboundMessage(models.Model):
     action = models.CharField(max_length=20, blank=True)
 
     class Meta:
+        verbose_name = _("SMS received")
+        verbose_name_plural = _("SMS received")
         constraints = [
             models.UniqueConstraint(fields=["provider_id"], name="inbound_provider_id_unique")
         ]

@@ -33,6 +33,7 @@ from .models import (
     OutboxEvent,
     OutboxMessage,
     PhoneOptOut,
+    Purpose,
     SmsTemplate,
 )
 
@@ -192,13 +193,34 @@ def _template(code: str) -> SmsTemplate:
     templates = SmsTemplate.objects.filter(code=code, active=True)
     template = templates.filter(language=language).first() or templates.first()
     if template is None:
-        raise ValidationError(_("There is no active SMS template %(code)s.") % {"code": code})
+        raise template_missing(code)
     return template
 
 
 def template_available(code: str) -> bool:
     """An active template with this code exists (senders skip a message rather than fail)."""
     return SmsTemplate.objects.filter(code=code, active=True).exists()
+
+
+def template_missing(code: str, *, name=None) -> ValidationError:
+    """The refusal when no active template has this code, naming the template as staff do:
+    `name` (the sender knows what it sends), else its purpose; never the code, which is the
+    senders' key."""
+    if name is None:
+        inactive = SmsTemplate.objects.filter(code=code).first()
+        if inactive is not None:
+            name = inactive.display_name
+        elif code in Purpose.values:
+            name = Purpose(code).label
+        else:
+            name = _("the one this message needs")
+    return ValidationError(
+        _(
+            "There is no active SMS template “%(name)s”: an administrator adds it under SMS "
+            "templates."
+        )
+        % {"name": name}
+    )
 
 
 def links_allowed(phone: str) -> bool:

@@ -71,7 +71,7 @@ def pack_make(*, month: datetime.date, by, today=None) -> tuple[MonthlyReport, b
     pack = pack_generate(month=month, by=by)
     if pack is None:
         return MonthlyReport.objects.get(month=month, is_pack=True), False
-    audit.record(audit.Action.CREATE, actor=by, obj=pack, object_repr=f"monthly pack {pack}")
+    audit.record(audit.Action.CREATE, actor=by, obj=pack, object_repr=f"{pack.month:%Y-%m}")
     return pack, True
 
 

@@ -120,7 +120,7 @@ def _pdf(request, data, previous, *, month, name, pack=None, preview=False):
         pdf_export(render_pdf("reports/pack_pdf.html", context, request=request)),
         filename=name,
         object_type="reports.satisfaction",
-        object_repr=f"monthly satisfaction report {data['month']} (PDF)",
+        object_repr=f"{data['month']} (PDF)",
     )
 
 

@@ -412,9 +412,7 @@ def _round_write(*, name, template, segment, send_at, by, request, request_key) 
     if not template.questions.exists():
         raise ValidationError(_("This survey has no questions yet."))
     if not messaging.template_available(ROUND_SMS_TEMPLATE):
-        raise ValidationError(
-            _("There is no active SMS template %(code)s.") % {"code": ROUND_SMS_TEMPLATE}
-        )
+        raise messaging.template_missing(ROUND_SMS_TEMPLATE, name=_("Market survey invitation"))
     from .tasks import survey_round_send  # the task module imports this one
 
     days = SurveyPolicy.current().survey_valid_days

@@ -8,6 +8,11 @@ class VipConfig(AppConfig):
     verbose_name = pgettext_lazy("section", "VIP")
     # What the audit trail calls a VIP's cost statement (zhongdu.audit.object_types).
     audit_object_types = {"vip.costs": _("VIP costs")}
+    # What the trail says of an employee list's import and an employee's removal.
+    audit_notes = {
+        "vip.member_import": "vip.imports.describe_member_import",
+        "vip.member_removed": "vip.services.describe_member_removed",
+    }
 
     def ready(self):
         from clientmgmt import registry

@@ -16,7 +16,6 @@ The confirm form carries a one-time key (zhongdu.forms.FormKeyField): a confirma
 applies the file once (the record of what it did, vip.models.EnterpriseImport, keeps the key).
 """
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -298,7 +297,12 @@ def _import_apply(
             actor=by,
             obj=enterprise,
             fields=["members"],
-            object_repr=f"{enterprise.name}: {json.dumps(counts)} from {file_name}"[:200],
+            object_repr=audit.note(
+                "vip.member_import",
+                enterprise=enterprise.name[:50],
+                file=file_name[:50],
+                **counts,
+            ),
             request=request,
         )
     return done
@@ -339,3 +343,17 @@ def _register_and_add(row: ImportRow, *, enterprise, by, request) -> bool:
         )
         services.enterprise_add_member(enterprise=enterprise, client=client, by=by)
     return True
+
+
+def describe_member_import(*, enterprise: str, file: str, added: int, created: int, skipped: int):
+    """What the audit trail says of an employee list's import (zhongdu.audit.note)."""
+    return _(
+        "%(enterprise)s, %(file)s: %(added)s added (new client records: %(created)s), "
+        "%(skipped)s skipped"
+    ) % {
+        "enterprise": enterprise,
+        "file": file,
+        "added": added,
+        "created": created,
+        "skipped": skipped,
+    }

@@ -656,7 +656,9 @@ def enterprise_remove_member(*, member: EnterpriseMember, by, request=None) -> N
             audit.Action.DELETE,
             actor=by,
             obj=member,
-            object_repr=f"{enterprise.name} · client {client_id}",
+            object_repr=audit.note(
+                "vip.member_removed", enterprise=enterprise.name[:100], client=client_id
+            ),
             request=request,
         )
         member.delete()
@@ -760,3 +762,8 @@ def merge_check(survivor, merged) -> None:
         > 1
     ):
         raise ValidationError(_("Both records wait for a VIP decision; decide one first."))
+
+
+def describe_member_removed(*, enterprise: str, client: int) -> str:
+    """What the audit trail says of an employee taken off an enterprise (zhongdu.audit.note)."""
+    return _("%(enterprise)s, client #%(client)s") % {"enterprise": enterprise, "client": client}

@@ -8,11 +8,13 @@ that rolls back leaves no audit row, and a change that commits always has one.
 
 import functools
 import ipaddress
+import json
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
+from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 
 from .models import AuditEvent
@@ -64,6 +66,38 @@ def object_type_label(object_type: str):
         return capfirst(apps.get_model(object_type)._meta.verbose_name)
     except (LookupError, ValueError):
         return object_type
+
+
+def note(what: str, **values) -> str:
+    """The object of an event that is not one record (an export of a search or of a list) as
+    data rather than prose: what it was and its figures, e.g. note("clientmgmt.search",
+    kind="name", rows=1). The trail says it in the reader's language (describe()). `what` is a
+    key of an app's AppConfig.audit_notes."""
+    return json.dumps({"note": what, **values}, ensure_ascii=False, sort_keys=True)
+
+
+@functools.cache
+def _describers() -> dict:
+    """{note: function(**values) -> text}, from the apps' AppConfig.audit_notes (dotted paths:
+    the describers live beside the code that writes the note)."""
+    describers = {}
+    for app_config in apps.get_app_configs():
+        for what, path in getattr(app_config, "audit_notes", {}).items():
+            describers[what] = import_string(path)
+    return describers
+
+
+def describe(object_repr: str) -> str:
+    """An event's object as staff read it: a note() in the viewer's language, anything else as
+    it was written (a record's name, a refused page's address)."""
+    if not object_repr.startswith("{"):
+        return object_repr
+    try:
+        values = json.loads(object_repr)
+        describer = _describers()[values.pop("note")]
+        return str(describer(**values))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return object_repr  # not a note, or one no app describes (any more)
 
 
 def client_ip(request):

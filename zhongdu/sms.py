@@ -52,6 +52,7 @@ from typing import NamedTuple
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -103,6 +104,54 @@ class TransientError(SmsError):
 
 class UnknownOutcomeError(SmsError):
     """The provider may have accepted the message; a blind retry could send it twice."""
+
+
+# What an error stored on the outbox row means, said for staff (the SMS pages show this; the code
+# and the provider's own text stay beside it, small, for support): Twilio's error codes that
+# come up (https://www.twilio.com/docs/api/errors), this module's own codes for a connection that
+# failed, and the delivery report's status when the report carries no code.
+ERROR_EXPLANATIONS = {
+    "20003": _("The SMS account's credentials were refused: an administrator checks them."),
+    "20429": _("The SMS provider asked us to slow down: the message is sent a little later."),
+    "21211": _("The number is not a valid phone number."),
+    "21408": _("The SMS account may not send to this country or region."),
+    "21610": _(
+        "The client unsubscribed (replied TD or STOP): nothing more is sent to this number."
+    ),
+    "21611": _("Too many messages are waiting at the provider: the message is sent later."),
+    "21614": _("The number is not a mobile number."),
+    "30003": _("The phone could not be reached (switched off or out of coverage)."),
+    "30004": _("The number does not accept messages (blocked)."),
+    "30005": _("The number does not exist or is no longer in use."),
+    "30006": _("The number is a landline or cannot receive SMS."),
+    "30007": _("The carrier filtered the message out (it may have looked like spam)."),
+    "30008": _("The carrier could not deliver it and gave no reason."),
+    "connect": _("The SMS provider could not be reached: the message is sent later."),
+    "connection-lost": _(
+        "The connection to the SMS provider broke off: the message may or may not have gone out."
+    ),
+    "read-timeout": _(
+        "The SMS provider did not answer in time: the message may or may not have gone out."
+    ),
+    "http": _("The SMS provider could not be reached."),
+    "undelivered": _("The carrier could not deliver it."),
+    "failed": _("The SMS provider could not send it."),
+}
+
+
+def error_explanation(code: str) -> str:
+    """What an outbox row's error code means, in the viewer's language ("" for no error)."""
+    if not code:
+        return ""
+    if code in ERROR_EXPLANATIONS:
+        return str(ERROR_EXPLANATIONS[code])
+    if code.startswith("http-5"):
+        return str(_("The SMS provider had a fault."))
+    if code in ("http-401", "http-403"):
+        return str(ERROR_EXPLANATIONS["20003"])
+    if code == "http-429":
+        return str(ERROR_EXPLANATIONS["20429"])
+    return str(_("The SMS provider reported an error."))
 
 
 def send(*, to: str, body: str, reference: str = "", status_callback: str = "") -> SendResult:

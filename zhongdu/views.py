@@ -42,6 +42,7 @@ def audit_event_list(request):
     for event in page.items:
         event.object_label = audit.object_type_label(event.object_type)
         event.field_labels = audit.changed_field_labels(event.object_type, event.changed_fields)
+        event.description = audit.describe(event.object_repr)
         # A refused page: its address says more than its URL name.
         event.number = "" if event.object_type == "url" and event.object_repr else event.object_id
     query = request.GET.copy()

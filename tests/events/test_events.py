@@ -320,7 +320,11 @@ def test_no_invitations_without_the_template_or_after_the_start(client_manager_c
     event = make_event()
     url = reverse("events:event_invite", args=[event.pk])
     page = client_manager_client.post(url, follow=True, **EN)
-    assert "There is no active SMS template event_invitation." in _body(page)
+    assert (
+        "There is no active SMS template “Event invitation”: an administrator adds it under SMS "
+        "templates." in _body(page)
+    )
+    assert "event_invitation" not in _body(page)  # the senders' key, not a word for staff
     SmsTemplate.objects.create(
         code="event_invitation", purpose="event_invitation", kind="marketing", body="{name}"
     )

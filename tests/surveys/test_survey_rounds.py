@@ -275,7 +275,11 @@ def test_without_the_sms_template_the_form_says_what_is_missing(client_manager_c
     opted_in()
     page = client_manager_client.post(NEW, {**_form(market), "confirm": "yes"}, **EN)
     assert page.status_code == 422
-    assert "There is no active SMS template market_survey." in _body(page)
+    assert (
+        "There is no active SMS template “Market survey invitation”: an administrator adds it "
+        "under SMS templates." in _body(page)
+    )
+    assert "market_survey" not in _body(page)  # the senders' key, not a word for staff
     assert not SurveyRound.objects.exists()
 
 

@@ -35,7 +35,7 @@ from tests.guide.factories import price, walk_in
 from tests.surveys.factories import answered, satisfaction_survey
 from tests.vip.factories import policy, vip
 from tests.zhongdu.factories import ChannelFactory, DepartmentFactory
-from zhongdu import exports, roles, sms
+from zhongdu import audit, exports, roles, sms
 from zhongdu.models import AuditEvent, PriceItem
 
 ROOT = pathlib.Path(settings.BASE_DIR)
@@ -153,7 +153,7 @@ def test_the_audited_download_records_the_export_with_its_reason(rf, role_user):
         export,
         filename="clients-20260301",
         object_type="clientmgmt.client",
-        object_repr="search name: 1 rows",
+        object_repr=audit.note("clientmgmt.search", kind="name", rows=1),
         reason="本月回访名单",
     )
     assert response["Content-Type"] == exports.CSV_TYPE
@@ -163,7 +163,7 @@ def test_the_audited_download_records_the_export_with_its_reason(rf, role_user):
     assert (event.action, event.object_type, event.object_repr, event.reason) == (
         "export",
         "clientmgmt.client",
-        "search name: 1 rows",
+        '{"kind": "name", "note": "clientmgmt.search", "rows": 1}',
         "本月回访名单",
     )
     assert event.actor == request.user and event.ip_address == "10.0.0.9"
