@@ -195,8 +195,10 @@ class History:
     def load_pool(self, first: datetime.date) -> None:
         # Clients who know how they heard of the hospital: each figure by channel then counts
         # the same people (the enquiry's, the booking client's and the visit's channel agree).
+        # Not the VIPs: their bookings are made as VIP bookings (held places, priority, their
+        # escort) by demo.vips, which the bulk rows here do not model.
         rows = Client.objects.filter(
-            status=Client.Status.ACTIVE, phone__gt="", source_channel__isnull=False
+            status=Client.Status.ACTIVE, phone__gt="", source_channel__isnull=False, is_vip=False
         ).values_list(
             "pk", "source_channel_id", "phone", "created_at", "service_sms", "marketing_opt_in"
         )

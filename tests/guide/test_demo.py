@@ -46,8 +46,8 @@ def test_seed_demo_makes_the_front_desk_data_once():
 
 
 def test_seed_demo_gives_the_doctor_the_calling_station_and_one_waiting_room_screen(client):
-    call_command("seed_demo", password="winter-plum-2026")
-    call_command("seed_demo", password="winter-plum-2026")
+    call_command("seed_demo", password="winter-plum-2026", days=0)
+    call_command("seed_demo", password="winter-plum-2026", days=0)
     screen = DisplayScreen.objects.get()
     assert client.get(screen.get_absolute_url()).status_code == 200
     doctor = get_user_model().objects.get(username="doctor")

@@ -103,7 +103,9 @@ def test_the_nightly_job_tells_the_vip_managers_of_lapses():
 
 
 def test_seed_demo_puts_the_escorted_vips_on_todays_board(client_for):
-    call_command("seed_demo", password="winter-plum-2026")
+    # A few days of history too: its bookings for today must not put a VIP on the board
+    # without the priority mark and an escort.
+    call_command("seed_demo", password="winter-plum-2026", days=3)
     if not ClinicSession.objects.filter(date=timezone.localdate()).exists():
         pytest.skip("no clinic sessions today (a day the demo hospital is closed)")
     board = client_for(roles.FRONT_DESK).get(reverse("guide:today")).context["board"]
