@@ -127,7 +127,11 @@ def dashboard_charts(today: datetime.date, *, channels: list[dict]) -> dict:
     trend = satisfaction.kept_trend(today)
     return {
         "daily": daily_chart(today),
-        "channel_chart": [row for row in channels if row["booking_rate"] is not None],
+        "channel_chart": [
+            {**row, "name": row["name"] or _("Not recorded")}
+            for row in channels
+            if row["booking_rate"] is not None
+        ],
         "satisfaction_trend": trend,
         "satisfaction_empty": all(point["average"] is None for point in trend),
     }

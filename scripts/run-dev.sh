@@ -71,6 +71,7 @@ cat <<TXT
     admin       administrator          frontdesk   front desk
     consultant  consultant             clientmgr   client manager
     vipmgr      VIP manager            manager     manager
+    doctor      clinician (the calling station)
   Health: http://$HOST:$PORT/healthz/    SMS are printed to this console.
   Ctrl-C stops the server, the worker and beat.
 

@@ -29,11 +29,15 @@ GRID = "#dee2e6"
 AXIS = "#adb5bd"
 
 
-def _open(width: int, height: int, title: str) -> str:
+def _open(width: int, height: int, title: str, *, fill: bool = True) -> str:
+    """The chart's <svg>: as wide as its box (`fill`), or at most its own size (bars, whose
+    text would grow with a wide box), shrinking on a narrow screen (app.css)."""
     named = f' aria-label="{escape(str(title))}"' if title else ""
+    size = 'width="100%"' if fill else f'width="{width}" height="{height}"'
+    kind = "report-chart" if fill else "report-chart report-chart-fixed"
     return (
-        f'<svg class="report-chart" role="img"{named} viewBox="0 0 {width} {height}" '
-        f'width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="{kind}" role="img"{named} viewBox="0 0 {width} {height}" '
+        f'{size} xmlns="http://www.w3.org/2000/svg">'
     )
 
 
@@ -70,7 +74,7 @@ def bar_chart(
     label_width, gap = 150, 6
     height = len(rows) * (bar + gap) + gap
     span = width - label_width - 50
-    parts = [_open(width, height, title)]
+    parts = [_open(width, height, title, fill=False)]
     for i, row in enumerate(rows):
         y = gap + i * (bar + gap)
         value = float(row[value_key])

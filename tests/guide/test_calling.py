@@ -256,6 +256,8 @@ def test_the_station_lists_the_department_waiting_with_their_numbers(clinician_c
     assert page.status_code == 200
     assert [row.number for row in page.context["board"].waiting] == ["001", "002"]
     assert "张小伟" in body and "李娜" in body and "别科人" not in body
+    # Calling a number to the room (叫号), not telephoning the patient (致电).
+    assert ">叫号</button>" in body and "致电" not in body
     # The station remembers its department.
     assert clinician_client.get(CALLING).context["board"].department == department
 
