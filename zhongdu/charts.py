@@ -33,7 +33,7 @@ def _open(width: int, height: int, title: str, *, fill: bool = True) -> str:
     """The chart's <svg>: as wide as its box (`fill`), or at most its own size (bars, whose
     text would grow with a wide box), shrinking on a narrow screen (app.css)."""
     named = f' aria-label="{escape(str(title))}"' if title else ""
-    size = 'width="100%"' if fill else f'width="{width}" height="{height}"'
+    size = 'width="100%"' if fill else f'width="{width}"'
     kind = "report-chart" if fill else "report-chart report-chart-fixed"
     return (
         f'<svg class="{kind}" role="img"{named} viewBox="0 0 {width} {height}" '
