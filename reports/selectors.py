@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.paginator import Paginator
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -269,7 +270,7 @@ _LIVE_LABELS = {
 # --- Drill-down: the records a figure counts -----------------------------------------------
 
 # The list shows the newest records first, at most this many; the total is the figure's own.
-RECORDS_LIMIT = 500
+RECORDS_PER_PAGE = 100
 
 # Where a record of each kind opens (its own page checks the reader's access to it).
 _RECORD_PAGES = {
@@ -292,10 +293,7 @@ class Records:
     channel_name: str
     total: object
     rows: list
-
-    @property
-    def cut(self) -> bool:
-        return len(self.rows) >= RECORDS_LIMIT
+    page: object  # the Paginator's page the rows are
 
 
 def _moment(value) -> str:
@@ -309,10 +307,16 @@ def _of_channel(qs, path: str, channel: int):
 
 
 def figure_records(
-    figure: figures.Figure, start: datetime.date, end: datetime.date, *, channel=None
+    figure: figures.Figure,
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    channel=None,
+    page=None,
 ) -> Records:
     """The records `figure` counts from `start` to `end` (of one channel: 0 is "not
-    recorded"), newest first, without client details: the record's number and page, its
+    recorded"), newest first, a page of RECORDS_PER_PAGE (`page`: its number; anything else is
+    the first or last page), without client details: the record's number and page, its
     moment, channel, department and amount. `total` is computed from the same queryset, so
     it is the figure's value over the period."""
     qs = figure.records(start, end)
@@ -327,7 +331,8 @@ def figure_records(
     fields = ["pk", figure.when, link[0] if link else "pk", channel_path, department_path]
     fields = [name for name in dict.fromkeys([*fields, figure.sums]) if name]
     newest = qs.order_by(f"-{figure.when}", "-pk").values(*fields)
-    values = list(newest[:RECORDS_LIMIT])
+    shown = Paginator(newest, RECORDS_PER_PAGE).get_page(page)
+    values = list(shown.object_list)
     channels = _names(Channel, {v[channel_path] for v in values if channel_path} | {channel})
     departments = _names(Department, {v[department_path] for v in values if department_path})
     rows = [
@@ -349,4 +354,5 @@ def figure_records(
         channel_name=channels.get(channel, "") if channel else "",
         total=total,
         rows=rows,
+        page=shown,
     )

@@ -69,8 +69,16 @@ def figure_records(request, key):
         filters = form.cleaned_data
     start = filters.get("start") or today.replace(day=1)
     end = filters.get("end") or max(start, today)
-    records = selectors.figure_records(figure, start, end, channel=filters.get("channel"))
-    return render(request, "reports/figure_records.html", {"records": records, "form": form})
+    records = selectors.figure_records(
+        figure, start, end, channel=filters.get("channel"), page=request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reports/figure_records.html",
+        {"records": records, "form": form, "query": query.urlencode()},
+    )
 
 
 def _report_context(data, previous, *, month, pack=None, preview=False) -> dict:

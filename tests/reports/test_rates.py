@@ -663,3 +663,24 @@ def test_a_booking_left_open_in_a_cancelled_session_is_not_due_on_the_dashboard_
     due = figures.BY_KEY["bookings_due"].compute(day)[("", 0)]
     assert due == daily_figures(day).bookings == 1
     assert figures.BY_KEY["no_shows"].compute(day)[("", 0)] == 1
+
+
+def test_the_drill_down_list_pages_by_a_hundred_and_keeps_its_period(manager_client):
+    from django.urls import reverse
+
+    for n in range(105):
+        make_enquiry(prospect_phone=f"+861390371{n:04d}")
+    today = timezone.localdate().isoformat()
+    url = reverse("reports:figure_records", args=["enquiries"])
+    first = _english(manager_client, url, **{"from": today, "to": today})
+    assert first.context["records"].total == 105
+    assert len(first.context["records"].rows) == 100
+    body = first.content.decode()
+    assert "Page 1 of 2" in body and f"from={today}" in body and "page=2" in body
+    second = _english(manager_client, url, **{"from": today, "to": today, "page": "2"})
+    assert second.context["records"].total == 105 and len(second.context["records"].rows) == 5
+    shown = {row["pk"] for row in first.context["records"].rows}
+    assert shown.isdisjoint(row["pk"] for row in second.context["records"].rows)
+    # Whatever is typed as the page, a page is shown.
+    for page in ("abc", "0", "999999999999999999999"):
+        assert manager_client.get(url, {"page": page}).status_code == 200
