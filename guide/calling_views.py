@@ -110,7 +110,10 @@ def display(request, token):
         "live": live.attrs(reverse("guide:display", args=[token]), screen.queue_version),
     }
     template = "guide/_display_board.html" if request.htmx else "guide/display.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # A screen in a public room: no copy of its names kept by the browser or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -436,6 +436,10 @@ def ticket_act(
         raise ValidationError(_("Unknown action."))
     target = TICKET_ACTIONS[action]
     with transaction.atomic():
+        # The visit's row first, then the ticket's: the order triage and the desk's status
+        # changes lock them in (visit, then its tickets), so "done" here and a re-triage or
+        # "left" at the desk at the same moment wait for each other instead of deadlocking.
+        list(Visit.objects.select_for_update().filter(pk=ticket.visit_id).values_list("pk"))
         locked = QueueTicket.objects.select_for_update().select_related("visit").get(pk=ticket.pk)
         if seen and seen != locked.state:
             return locked, False

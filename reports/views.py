@@ -19,7 +19,7 @@ from zhongdu.forms import FIRST_DAY
 from zhongdu.pdf import pdf_export, render_pdf
 
 from . import exports, figures, packs, satisfaction, selectors
-from .forms import PackMakeForm, RecordsForm
+from .forms import MAX_DAYS, PackMakeForm, RecordsForm
 from .models import MonthlyReport
 
 view_reports = permission_required("reports.view_reports", raise_exception=True)
@@ -69,6 +69,15 @@ def figure_records(request, key):
         filters = form.cleaned_data
     start = filters.get("start") or today.replace(day=1)
     end = filters.get("end") or max(start, today)
+    # One end given: the period it makes is held to the same bounds as one given in full.
+    if end < start or (end - start).days >= MAX_DAYS:
+        messages.error(
+            request,
+            _("The end of the period is before its start.")
+            if end < start
+            else _("Choose a period of at most a year."),
+        )
+        start, end = today.replace(day=1), today
     records = selectors.figure_records(
         figure, start, end, channel=filters.get("channel"), page=request.GET.get("page")
     )

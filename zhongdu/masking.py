@@ -19,6 +19,9 @@ def mask_name(value: str) -> str:
     name = " ".join((value or "").split())
     if not name:
         return ""
+    if any(_is_cjk(char) for char in name):
+        # Spaces typed into a Chinese name ("李 娜") would otherwise keep each character whole.
+        name = name.replace(" ", "")
     if " " in name:
         return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split(" "))
     if len(name) == 1:
@@ -26,3 +29,9 @@ def mask_name(value: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _is_cjk(char: str) -> bool:
+    """A character of a Chinese (or Japanese, Korean) name: the CJK ideograph blocks."""
+    code = ord(char)
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x3FFFF

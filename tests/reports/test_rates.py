@@ -684,3 +684,20 @@ def test_the_drill_down_list_pages_by_a_hundred_and_keeps_its_period(manager_cli
     # Whatever is typed as the page, a page is shown.
     for page in ("abc", "0", "999999999999999999999"):
         assert manager_client.get(url, {"page": page}).status_code == 200
+
+
+def test_a_period_given_by_one_end_is_held_to_a_year_and_its_order(manager_client):
+    from django.urls import reverse
+
+    url = reverse("reports:figure_records", args=["enquiries"])
+    today = timezone.localdate()
+    for params, message in (
+        ({"from": "1900-01-01"}, "Choose a period of at most a year."),
+        ({"to": "2000-01-01"}, "The end of the period is before its start."),
+    ):
+        page = _english(manager_client, url, **params)
+        assert page.status_code == 200
+        assert message in page.content.decode(), params
+        # The list falls back to the month to date.
+        assert page.context["records"].start == today.replace(day=1)
+        assert page.context["records"].end == today
