@@ -10,7 +10,7 @@ from messaging import services as messaging
 from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
 from tests.conftest import ROLE_USERNAMES
 from tests.consult.factories import make_booking
-from tests.surveys.factories import invitation
+from tests.surveys.factories import finished_visit, invitation
 from zhongdu import pdf, roles, sms
 from zhongdu.models import AuditEvent, HospitalProfile
 from zhongdu.services import hospital_profile_add
@@ -201,6 +201,14 @@ def test_the_public_booking_page_shows_the_hospital_and_how_to_reach_it(client):
     body = client.get(reverse("consult:public_book"), **ZH).content.decode()
     assert "中都皮肤病医院" in body
     assert PROFILE["address"] in body and PROFILE["hotline"] in body
+    assert 'data-testid="privacy-notice"' in body and PROFILE["privacy_notice"] in body
+    assert f"隐私声明 ({PROFILE['privacy_notice_version']})" in body
+
+
+def test_a_page_without_a_privacy_notice_shows_none(client, settings):
+    settings.HOSPITAL_PROFILE_DEFAULTS = {"display_name": "中都皮肤病医院"}
+    body = client.get(reverse("consult:public_book"), **ZH).content.decode()
+    assert "中都皮肤病医院" in body and 'data-testid="privacy-notice"' not in body
 
 
 def test_the_survey_page_shows_the_name_patients_see(client):
@@ -208,4 +216,14 @@ def test_the_survey_page_shows_the_name_patients_see(client):
     made = invitation()
     body = client.get(reverse("survey", args=[made.token]), **ZH).content.decode()
     assert 'data-testid="hospital-name">中都皮肤病医院<' in body
-    assert PROFILE["hotline"] in body
+    assert PROFILE["hotline"] in body and PROFILE["privacy_notice"] in body
+
+
+def test_the_visit_slip_names_the_hospital_and_its_hotline(front_desk_client):
+    hospital_profile_add(by=None, **PROFILE)
+    visit = finished_visit()
+    body = front_desk_client.get(
+        reverse("followup:visit_slip", args=[visit.pk]), **ZH
+    ).content.decode()
+    assert 'data-testid="slip-hospital">中都皮肤病医院<' in body
+    assert PROFILE["hotline"] in body and PROFILE["address"] in body
