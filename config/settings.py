@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zhongdu.context_processors.navigation",
+                "zhongdu.context_processors.hospital",
             ],
         },
     },
@@ -357,6 +358,18 @@ SMS_MARKETING_DAILY_CAP = env.int("SMS_MARKETING_DAILY_CAP", default=1)
 SMS_CLAIM_TIMEOUT_SECONDS = env.int("SMS_CLAIM_TIMEOUT_SECONDS", default=120)
 # A due message queued this long ago and still pending had its task lost: queue it again.
 SMS_REQUEUE_AFTER_SECONDS = env.int("SMS_REQUEUE_AFTER_SECONDS", default=60)
+
+# The hospital's profile made on first use (zhongdu.models.HospitalProfile; administrators keep
+# it in the admin afterwards). Empty values are holes: a message naming one is held, not sent.
+HOSPITAL_PROFILE_DEFAULTS = {
+    "full_name": env.str("HOSPITAL_FULL_NAME", default=""),
+    "display_name": env.str("HOSPITAL_DISPLAY_NAME", default=""),
+    "address": env.str("HOSPITAL_ADDRESS", default=""),
+    "hotline": env.str("HOSPITAL_HOTLINE", default=""),
+    "opening_hours": env.str("HOSPITAL_OPENING_HOURS", default=""),
+    "website": env.str("HOSPITAL_WEBSITE", default=""),
+    "sms_signature": env.str("HOSPITAL_SMS_SIGNATURE", default=""),
+}
 
 # --- Complaints -----------------------------------------------------------------------------
 # A missed complaint deadline is always notified in the application to the managers; when this is

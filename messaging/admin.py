@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from zhongdu import phones
+from zhongdu.models import HospitalProfile
 
 from .models import PLACEHOLDERS, Campaign, PhoneOptOut, SmsTemplate, sms_segments
 
@@ -37,6 +38,12 @@ class SmsTemplateAdmin(admin.ModelAdmin):
             return _("Save to see the preview.")
         sample = {key: f"[{label}]" for key, label in PLACEHOLDERS.items()}
         sample.update(name="张伟", date="2026-12-01", time="09:30", department="皮肤科")
+        # The hospital's own values as its profile has them now.
+        sample.update(
+            (key, value)
+            for key, value in HospitalProfile.current().placeholder_values().items()
+            if value
+        )
         text = obj.render(sample)
         characters, segments = sms_segments(text)
         return format_html(

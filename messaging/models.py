@@ -48,6 +48,12 @@ PLACEHOLDERS = {
     "phone": _("hospital phone"),
     "link": _("link"),
     "text": _("free text"),
+    # From the hospital's profile (zhongdu.models.HospitalProfile.placeholder_values).
+    "hotline": _("hospital hotline"),
+    "address": _("hospital address"),
+    "opening_hours": _("opening hours"),
+    "website": _("website"),
+    "signature": _("SMS signature"),
 }
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 # The bracketed signature a mainland SMS opens with (【{hospital}】).
@@ -124,6 +130,12 @@ class SmsTemplate(models.Model):
 
     def render(self, values: dict) -> str:
         return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), self.body)
+
+    def holes(self, values: dict) -> list[str]:
+        """The placeholders of the text that these values leave empty, in order of appearance:
+        a message with a hole is held, never sent (messaging.services.outbox_enqueue)."""
+        names = dict.fromkeys(PLACEHOLDER.findall(self.body))
+        return [name for name in names if values.get(name) in (None, "")]
 
 
 class OutboxMessage(models.Model):

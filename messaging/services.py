@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from clientmgmt import services as client_services
 from zhongdu import phones, sms
+from zhongdu.models import HospitalProfile
 from zhongdu.services import create_once
 
 from .models import (
@@ -153,9 +154,15 @@ def outbox_enqueue(
     of the business event that causes it; the send is queued only when that transaction commits.
     """
     template = None
+    holes = []
     if template_code:
         template = _template(template_code)
-        body = template.render({"hospital": _("Zhongdu Hospital"), **(values or {})})
+        # The hospital's own values (name, hotline, address ...) come from its profile; a
+        # sender's value of the same name wins.
+        values = {**HospitalProfile.current().placeholder_values(), **(values or {})}
+        holes = template.holes(values)
+        # A hole stays visible in the held text ({phone}), so staff see what was missing.
+        body = template.render({**values, **{name: f"{{{name}}}" for name in holes}})
         kind = template.kind
     if not body:
         raise ValidationError(_("A message needs a text or a template."))
@@ -181,11 +188,32 @@ def outbox_enqueue(
             raise
         return existing
     OutboxEvent.objects.create(message=message, from_status="", to_status=Status.PENDING)
+    if holes:
+        # Never sent with a hole: held (suppressed) at once, the reason on its history and in
+        # the outbox list.
+        reason = hole_reason(holes)
+        outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.SUPPRESSED,
+            expected={Status.PENDING},
+            detail=reason,
+            error_text=reason[:300],
+        )
+        message.refresh_from_db()
+        return message
     if message.send_after <= timezone.now():
         from .tasks import outbox_send  # tasks import this module
 
         outbox_send.delay_on_commit(message.pk)
     return message
+
+
+def hole_reason(holes: list[str]) -> str:
+    """Why a message was held: the placeholders that had no value."""
+    return _(
+        "Held: the placeholder %(names)s has no value (the hospital's profile or the sender "
+        "left it empty)."
+    ) % {"names": ", ".join(f"{{{name}}}" for name in holes)}
 
 
 def _template(code: str) -> SmsTemplate:

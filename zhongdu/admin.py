@@ -5,7 +5,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, AuditSeal, CalendarDay, Heartbeat, WorkingHours
+from . import services
+from .models import AuditEvent, AuditSeal, CalendarDay, Heartbeat, HospitalProfile, WorkingHours
+from .models.profile import PROFILE_FIELDS
 
 admin.site.site_header = _("Zhongdu customer-service centre")
 admin.site.site_title = _("Zhongdu administration")
@@ -79,6 +81,40 @@ class PolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(HospitalProfile)
+class HospitalProfileAdmin(PolicyAdmin):
+    """Add-only, like the VIP rules: each save is a new version; the newest is in force."""
+
+    list_display = ["__str__", "display_name", "hotline", "created_by", "created_at", "note"]
+    list_select_related = ["created_by"]
+    fieldsets = [
+        (_("Names"), {"fields": ["full_name", "display_name", "sms_signature"]}),
+        (_("Contact"), {"fields": ["address", "hotline", "opening_hours", "website"]}),
+        (_("Privacy notice"), {"fields": ["privacy_notice", "privacy_notice_version"]}),
+        (None, {"fields": ["note"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:  # a version looked at: everything, who and when included
+            return [(None, {"fields": [*PROFILE_FIELDS, "note", "created_by", "created_at"]})]
+        return super().get_fieldsets(request, obj)
+
+    def get_changeform_initial_data(self, request):
+        # A new version starts as the one in force: the administrator changes what changes.
+        current = HospitalProfile.current()
+        return {name: getattr(current, name) for name in PROFILE_FIELDS}
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in PROFILE_FIELDS}
+        profile = services.hospital_profile_add(
+            by=request.user, note=form.cleaned_data["note"], **data
+        )
+        # The admin goes on with `obj` (its message, the log entry, the redirect): make it the
+        # version the service saved.
+        obj.pk, obj.created_by, obj.created_at = profile.pk, profile.created_by, profile.created_at
+        obj._state.adding, obj._state.db = False, profile._state.db
 
 
 @admin.register(AuditEvent)

@@ -1,5 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
+from .models import HospitalProfile
 from .navigation import menu_for, sections_for
 from .roles import ROLE_LABELS, user_roles
 from .selectors import BADGE_LIMIT, notifications_unread_count
@@ -28,3 +29,9 @@ def _badge(user) -> str:
     if count >= BADGE_LIMIT:
         return f"{BADGE_LIMIT - 1}+"
     return str(count) if count else ""
+
+
+def hospital(request):
+    """`hospital_profile`: the hospital's profile in force (zhongdu.models.HospitalProfile), read
+    only by a page that shows it (the slips, the public pages), once per page."""
+    return {"hospital_profile": SimpleLazyObject(HospitalProfile.current)}

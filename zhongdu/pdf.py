@@ -15,9 +15,9 @@ the network or read its files.
 from pathlib import Path
 
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
 
 from .exports import Export
+from .models import HospitalProfile
 
 PDF_TYPE = "application/pdf"
 # The pages' layout, given to WeasyPrint as a file: templates carry no inline style (the
@@ -26,9 +26,9 @@ STYLESHEET = Path(__file__).with_name("pdf.css")
 
 
 def hospital_name() -> str:
-    """The name every document the hospital hands out carries (the one msgid the slips and the
-    SMS use too)."""
-    return _("Zhongdu Hospital")
+    """The name every document the hospital hands out carries: the one patients see, from the
+    hospital's profile (the slips, the public pages and the SMS read it there too)."""
+    return HospitalProfile.current().name
 
 
 def _no_fetching(url, *args, **kwargs):

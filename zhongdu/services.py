@@ -9,8 +9,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import auditseal
-from .models import AuditSeal, Heartbeat, Notification
+from . import audit, auditseal
+from .models import AuditSeal, Heartbeat, HospitalProfile, Notification
+from .models.profile import PROFILE_FIELDS
 
 T = TypeVar("T")
 
@@ -150,3 +151,23 @@ def audit_seal_pending(*, max_blocks: int = 50) -> list[AuditSeal]:
     while len(blocks) < max_blocks and (block := audit_seal()) is not None:
         blocks.append(block)
     return blocks
+
+
+def hospital_profile_add(*, by, note: str = "", **fields) -> HospitalProfile:
+    """A new version of the hospital's profile (the old ones stay): the fields not given keep
+    the values in force."""
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    # The version in force, or (none yet) the values the first one would take: the first
+    # version added is version 1, not the defaults' row and then this one.
+    current = HospitalProfile.objects.order_by("-pk").first()
+    if current is None:
+        base = HospitalProfile.first_values()
+    else:
+        base = {name: getattr(current, name) for name in PROFILE_FIELDS}
+    values = {name: base[name] for name in PROFILE_FIELDS} | fields
+    with transaction.atomic():
+        profile = HospitalProfile.objects.create(created_by=by, note=note[:200], **values)
+        audit.record(audit.Action.CREATE, actor=by, obj=profile)
+    return profile

@@ -12,11 +12,12 @@ from followup.models import FollowUpPolicy
 from surveys.models import SurveyPolicy
 from tests.factories import UserFactory
 from vip.models import VipPolicy
-from zhongdu.models import Immutable, Policy, WorkingHours
+from zhongdu.models import HospitalProfile, Immutable, Policy, WorkingHours
 
 pytestmark = pytest.mark.django_db
 
 SINGLETONS = [BookingPolicy, FollowUpPolicy, SurveyPolicy, WorkingHours]
+VERSIONED = [VipPolicy, HospitalProfile]
 
 
 @pytest.mark.parametrize("model", SINGLETONS)
@@ -61,7 +62,7 @@ def test_a_policy_version_cannot_be_changed_or_removed():
 
 def test_every_policy_model_has_its_admin():
     policies = [m for m in admin.site._registry if issubclass(m, Policy)]
-    assert set(policies) == {*SINGLETONS, VipPolicy}
+    assert set(policies) == {*SINGLETONS, *VERSIONED}
 
 
 def _admin_of(model):
@@ -80,9 +81,10 @@ def test_a_singletons_admin_edits_the_row_and_never_adds_a_second_or_deletes(mod
     assert not model_admin.has_delete_permission(request, policy)
 
 
-def test_a_versioned_policys_admin_adds_versions_and_never_changes_or_deletes_one():
-    model_admin, request = _admin_of(VipPolicy)
-    policy = VipPolicy.current()
+@pytest.mark.parametrize("model", VERSIONED)
+def test_a_versioned_policys_admin_adds_versions_and_never_changes_or_deletes_one(model):
+    model_admin, request = _admin_of(model)
+    policy = model.current()
     assert model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request, policy)
     assert not model_admin.has_delete_permission(request, policy)

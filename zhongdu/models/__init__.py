@@ -13,6 +13,7 @@ from .directory import (
 )
 from .notifications import Notification
 from .policy import Policy, VersionedPolicy
+from .profile import HospitalProfile
 
 __all__ = [
     "AppendOnlyModel",
@@ -26,6 +27,7 @@ __all__ = [
     "Department",
     "Expert",
     "Heartbeat",
+    "HospitalProfile",
     "Immutable",
     "KnowledgeArticle",
     "Notification",

@@ -10,6 +10,7 @@ from demo.events import seed_events
 from demo.followup import seed_followup_plans
 from demo.front_desk import seed_display_screen, seed_front_desk
 from demo.history import DAYS, seed_history, seed_reports
+from demo.hospital import seed_hospital_profile
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
@@ -101,6 +102,8 @@ class Command(BaseCommand):
         # Before the clients: their source channels come from the directory.
         sessions = seed_directory()
         self.stdout.write(f"Demo hospital directory ready ({sessions} new clinic sessions).")
+        if seed_hospital_profile():
+            self.stdout.write("Demo hospital profile added.")
         templates = seed_templates()
         self.stdout.write(f"Demo SMS templates ready ({templates} created).")
         frontdesk = get_user_model().objects.get(username="frontdesk")
