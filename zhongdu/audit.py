@@ -14,6 +14,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 
@@ -165,7 +166,11 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)
+        if not object_repr:
+            # The trail is kept in the hospital's language, whichever language the person
+            # acting reads (a record's name can be a translated label).
+            with translation.override(settings.LANGUAGE_CODE):
+                object_repr = str(obj)
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
