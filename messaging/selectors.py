@@ -180,7 +180,9 @@ BREAKDOWN_KEYS = (
 )
 
 
-def audience_breakdown(clients, *, template_code: str, at=None) -> dict:
+def audience_breakdown(
+    clients, *, template_code: str = "", template=None, kind=None, at=None
+) -> dict:
     """What sending `template_code` to each of `clients` (a queryset) at `at` will do, without
     sending: will go now; deferred (over today's marketing cap: the next allowed day; quiet
     hours: the morning); or not at all (no marketing consent, opted out or refused SMS, no valid
@@ -190,7 +192,8 @@ def audience_breakdown(clients, *, template_code: str, at=None) -> dict:
 
     at = at or timezone.now()
     counts = dict.fromkeys(BREAKDOWN_KEYS, 0)
-    template = SmsTemplate.objects.filter(code=template_code, active=True).first()
+    if template is None or not template.active:
+        template = SmsTemplate.objects.filter(code=template_code or "-", active=True).first()
     sent_today = (
         marketing_sent_today(at)
         .filter(client=OuterRef("pk"))
@@ -208,6 +211,7 @@ def audience_breakdown(clients, *, template_code: str, at=None) -> dict:
         .only("pk", "phone", "service_sms", "marketing_opt_in")
     )
     quiet = rules.quiet_hours_end(at) is not None
+    kind = kind or (template.kind if template else None)  # a sender may hold a stricter kind
     for client in rows:
         if template is None:
             counts["template"] += 1
@@ -215,7 +219,7 @@ def audience_breakdown(clients, *, template_code: str, at=None) -> dict:
         reason = rules.block_reason(
             to=client.phone,
             client=client,
-            kind=template.kind,
+            kind=kind,
             body=template.body,
             opted_out=client.number_opted_out,
             now=at,
@@ -224,7 +228,7 @@ def audience_breakdown(clients, *, template_code: str, at=None) -> dict:
             reason = rules.OPTED_OUT  # the client said no to SMS: an opt-out too
         if reason:
             counts[reason if reason in counts else "other"] += 1
-        elif rules.over_cap(kind=template.kind, has_client=True, sent_today=client.sent_today):
+        elif rules.over_cap(kind=kind, has_client=True, sent_today=client.sent_today):
             counts["deferred_cap"] += 1
         elif quiet:
             counts["deferred_quiet"] += 1
