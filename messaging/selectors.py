@@ -212,7 +212,7 @@ def audience_breakdown(
     )
     quiet = rules.quiet_hours_end(at) is not None
     kind = kind or (template.kind if template else None)  # a sender may hold a stricter kind
-    for client in rows:
+    for client in rows.iterator(chunk_size=2000):
         if template is None:
             counts["template"] += 1
             continue
