@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from clientmgmt.models import Client
 from clientmgmt.registry import TimelineEntry, timeline_columns
 from messaging.models import OutboxMessage
+from messaging.selectors import audience_breakdown, campaign_segment, outbox_outcomes
 from zhongdu import roles
 
 from .models import Event, EventAttendance, EventInvitation
@@ -64,10 +65,41 @@ def invitation_get_for_user(user, pk) -> EventInvitation:
     return invitation
 
 
-def _people(model, **filters):
+INVITATION_TEMPLATE = "event_invitation"
+# An invitation whose SMS was not sent (suppressed by a rule, failed, cancelled) invited nobody.
+BLOCKED = ("suppressed", "failed", "cancelled")
+
+
+def _sms_blocked():
+    return Exists(
+        OutboxMessage.objects.filter(idempotency_key=OuterRef("sms_key"), status__in=BLOCKED)
+    )
+
+
+def invitations_reaching(event_or_ref):
+    """The event's invitations but those whose SMS was blocked: what "invited" counts."""
+    return EventInvitation.objects.filter(event=event_or_ref).exclude(_sms_blocked())
+
+
+def event_audience(event: Event):
+    """The clients the event is for (messaging's campaign segment, VIPs only for a VIP event),
+    with a mobile number; consent is the outbox's business when it sends."""
+    return campaign_segment(event.audience).exclude(phone="")
+
+
+def event_invitation_breakdown(event: Event, *, at=None) -> dict:
+    """What sending the invitations now will do to those of the audience not invited yet
+    (messaging.selectors.audience_breakdown: now, deferred, not sent and why)."""
+    not_yet = event_audience(event).exclude(
+        Exists(EventInvitation.objects.filter(event=event, client=OuterRef("pk")))
+    )
+    return audience_breakdown(not_yet, template_code=INVITATION_TEMPLATE, at=at)
+
+
+def _people(model, *conditions, **filters):
     """Distinct clients of the event's rows, as a subquery (0 when none)."""
     rows = (
-        model.objects.filter(event=OuterRef("pk"), **filters)
+        model.objects.filter(*conditions, event=OuterRef("pk"), **filters)
         .order_by()
         .values("event")
         .annotate(n=Count("client", distinct=True))
@@ -78,7 +110,7 @@ def _people(model, **filters):
 
 def _with_counts(qs):
     return qs.select_related("channel").annotate(
-        invited=_people(EventInvitation),
+        invited=_people(EventInvitation, ~_sms_blocked()),
         coming=_people(EventInvitation, rsvp=Rsvp.YES),
         came=_people(EventAttendance),
     )
@@ -148,7 +180,7 @@ def event_figures(event: Event) -> EventFigures:
     clients (records whose channel is the event's: registered at the door or later, having
     heard of the hospital there); invited clients who visited the hospital after the event.
     Four queries."""
-    invitations = EventInvitation.objects.filter(event=event)
+    invitations = invitations_reaching(event)
     invited = invitations.aggregate(
         invited=Count("client", distinct=True),
         yes=Count("client", distinct=True, filter=Q(rsvp=Rsvp.YES)),
@@ -171,11 +203,8 @@ def event_figures(event: Event) -> EventFigures:
         .exclude(status=Client.Status.MERGED)
         .count()
     )
-    sms = dict(
+    sms = outbox_outcomes(
         OutboxMessage.objects.filter(idempotency_key__startswith=f"event:{event.pk}:invite:")
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
     )
     replied = invited["yes"] + invited["no"]
     return EventFigures(
@@ -188,12 +217,7 @@ def event_figures(event: Event) -> EventFigures:
         registered_here=came["here"],
         became_clients=became,
         invited_later_visited=invited["later_visited"],
-        sms={
-            "sent": sms.get("sent", 0) + sms.get("delivered", 0),
-            "waiting": sms.get("pending", 0) + sms.get("claimed", 0),
-            "not_sent": sms.get("suppressed", 0) + sms.get("failed", 0) + sms.get("cancelled", 0),
-            "unknown": sms.get("unknown", 0),
-        },
+        sms=sms,
     )
 
 

@@ -27,14 +27,13 @@ from clientmgmt import services as client_services
 from clientmgmt.models import Client
 from messaging import services as messaging
 from messaging.models import Purpose
-from messaging.selectors import campaign_segment
 from zhongdu import audit
 from zhongdu.models import Channel
 from zhongdu.services import create_once
 
 from .models import Event, EventAttendance, EventInvitation
+from .selectors import INVITATION_TEMPLATE, event_audience
 
-INVITATION_TEMPLATE = "event_invitation"
 # Invitations written per transaction, and per run of the job (then it queues itself again).
 INVITE_BATCH = 500
 INVITE_BATCHES_PER_RUN = 20
@@ -170,12 +169,6 @@ def event_invitations_start(*, event: Event, by, request=None) -> Event:
         event_invitations_send.delay_on_commit(event.pk)
     event.refresh_from_db()
     return event
-
-
-def event_audience(event: Event):
-    """The clients the event is for (messaging's campaign segment, VIPs only for a VIP event),
-    with a mobile number; consent is the outbox's business when it sends."""
-    return campaign_segment(event.audience).exclude(phone="")
 
 
 def event_invitations_send(

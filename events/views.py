@@ -105,9 +105,14 @@ def event_detail(request, pk):
     return render(request, "events/event_detail.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def event_invite(request, pk):
+    """GET: what sending the invitations will do (messaging's rules on the audience not yet
+    invited), with the button that sends; POST: send."""
     event = selectors.event_get_for_user(request.user, pk, write=True)
+    if request.method == "GET":
+        context = {"event": event, "breakdown": selectors.event_invitation_breakdown(event)}
+        return render(request, "events/event_invite.html", context)
     try:
         events.event_invitations_start(event=event, by=request.user, request=request)
     except ValidationError as exc:

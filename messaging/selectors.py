@@ -1,6 +1,6 @@
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.http import Http404
 from django.urls import reverse
@@ -11,7 +11,8 @@ from clientmgmt.registry import TimelineEntry, timeline_columns
 from clientmgmt.selectors import clients_shown_for_user
 from zhongdu.pagination import keyset_page
 
-from .models import OutboxMessage, Purpose
+from . import rules
+from .models import OutboxMessage, PhoneOptOut, Purpose, SmsTemplate
 
 
 def outbox_list(*, filters: dict | None = None):
@@ -163,3 +164,100 @@ def campaign_recipients(segment: dict, kind: str):
 def campaign_counts(campaign) -> dict:
     counts = dict(campaign.messages.values_list("status").annotate(n=Count("pk")).order_by())
     return {status: counts.get(status, 0) for status in OutboxMessage.Status.values}
+
+
+# --- What a planned send will do ----------------------------------------------------
+
+BREAKDOWN_KEYS = (
+    "now",
+    "deferred_cap",
+    "deferred_quiet",
+    rules.NO_CONSENT,
+    rules.OPTED_OUT,
+    rules.INVALID_NUMBER,
+    "template",
+    "other",
+)
+
+
+def audience_breakdown(
+    clients, *, template_code: str = "", template=None, kind=None, at=None
+) -> dict:
+    """What sending `template_code` to each of `clients` (a queryset) at `at` will do, without
+    sending: will go now; deferred (over today's marketing cap: the next allowed day; quiet
+    hours: the morning); or not at all (no marketing consent, opted out or refused SMS, no valid
+    mobile, the template not active, other rules). The outbox's own rules (messaging.rules)
+    decide, on the numbers the messages would go to. Two queries."""
+    from .services import marketing_sent_today  # the services import this module's siblings
+
+    at = at or timezone.now()
+    counts = dict.fromkeys(BREAKDOWN_KEYS, 0)
+    if template is None or not template.active:
+        template = SmsTemplate.objects.filter(code=template_code or "-", active=True).first()
+    sent_today = (
+        marketing_sent_today(at)
+        .filter(client=OuterRef("pk"))
+        .order_by()
+        .values("client")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        clients.order_by()
+        .annotate(
+            number_opted_out=Exists(PhoneOptOut.objects.filter(phone=OuterRef("phone"))),
+            sent_today=Coalesce(Subquery(sent_today, output_field=IntegerField()), Value(0)),
+        )
+        .only("pk", "phone", "service_sms", "marketing_opt_in")
+    )
+    quiet = rules.quiet_hours_end(at) is not None
+    kind = kind or (template.kind if template else None)  # a sender may hold a stricter kind
+    for client in rows.iterator(chunk_size=2000):
+        if template is None:
+            counts["template"] += 1
+            continue
+        reason = rules.block_reason(
+            to=client.phone,
+            client=client,
+            kind=kind,
+            body=template.body,
+            opted_out=client.number_opted_out,
+            now=at,
+        )
+        if reason == rules.REFUSED_SMS:
+            reason = rules.OPTED_OUT  # the client said no to SMS: an opt-out too
+        if reason:
+            counts[reason if reason in counts else "other"] += 1
+        elif rules.over_cap(kind=kind, has_client=True, sent_today=client.sent_today):
+            counts["deferred_cap"] += 1
+        elif quiet:
+            counts["deferred_quiet"] += 1
+        else:
+            counts["now"] += 1
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+SUPPRESSED_LABELS = {**rules.BLOCK_REASONS, rules.REFUSED_SMS: rules.BLOCK_REASONS[rules.OPTED_OUT]}
+
+
+def outbox_outcomes(messages) -> dict:
+    """Final outcomes of a send (a queryset of its outbox rows), not attempts: delivered, sent
+    (no delivery report yet), waiting (pending, deferred or sending), failed, unknown, cancelled,
+    and the suppressed ones by reason (a list of (label, count)). One query."""
+    rows = messages.order_by().values_list("status", "error_code").annotate(n=Count("pk"))
+    outcomes = dict.fromkeys(
+        ("delivered", "sent", "waiting", "failed", "unknown", "cancelled", "suppressed"), 0
+    )
+    by_reason: dict[str, int] = {}
+    for status, code, n in rows:
+        if status in ("pending", "claimed"):
+            outcomes["waiting"] += n
+        elif status == "suppressed":
+            outcomes["suppressed"] += n
+            label = str(SUPPRESSED_LABELS.get(code, _("Other rules")))
+            by_reason[label] = by_reason.get(label, 0) + n
+        else:
+            outcomes[status] += n
+    outcomes["suppressed_by_reason"] = sorted(by_reason.items(), key=lambda item: -item[1])
+    return outcomes

@@ -13,7 +13,6 @@ Sending a message (outbox_send) is three steps, never one transaction:
 import datetime
 import logging
 import random
-import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +26,7 @@ from zhongdu import phones, sms
 from zhongdu.models import HospitalProfile
 from zhongdu.services import create_once
 
+from . import rules
 from .models import (
     Campaign,
     InboundMessage,
@@ -275,65 +275,45 @@ def outbox_cancel(*, idempotency_key: str, detail: str = "", actor=None) -> bool
     return done
 
 
-# --- Rules at send time -------------------------------------------------------------
+# --- Rules at send time (messaging.rules) ------------------------------------------
 
-URL = re.compile(r"(https?://|www\.)\S+|\b[\w-]+\.(com|cn|net|org|io)\b", re.IGNORECASE)
+quiet_hours_end = rules.quiet_hours_end
 
 
 def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
-    if message.expires_at and message.expires_at <= now:
-        return _("Too late: the message is no longer useful.")
-    number = phones.classify(message.to)  # the one parse of the number on its way out
-    if not number.valid:
-        return _("No valid mobile number.")
+    """The code of the rule (messaging.rules) that blocks the message for good, or ""."""
     opted_out = getattr(message, "number_opted_out", None)
     if opted_out is None:
         opted_out = PhoneOptOut.objects.filter(phone=message.to).exists()
-    if opted_out:
-        return _("The number asked for no more SMS.")
-    client = message.client  # loaded with the claim, a moment ago
-    if client is not None:
-        if not client.service_sms:
-            return _("The client refused SMS.")
-        if message.kind == Kind.MARKETING and not client.marketing_opt_in:
-            return _("No consent to marketing SMS.")
-    if message.kind == Kind.MARKETING and client is not None and _over_daily_cap(message, now):
-        return _("The client already had today's marketing SMS.")
-    if settings.SMS_BACKEND == "twilio" and number.mainland and URL.search(message.body):
-        return _("Links may not be sent to mainland numbers through Twilio.")
-    return ""
+    return rules.block_reason(
+        to=message.to,
+        client=message.client,  # loaded with the claim, a moment ago
+        kind=message.kind,
+        body=message.body,
+        opted_out=opted_out,
+        expires_at=message.expires_at,
+        now=now,
+    )
+
+
+def marketing_sent_today(now: datetime.datetime):
+    """Marketing messages that went (or are going) out today: what the daily cap counts."""
+    return OutboxMessage.objects.filter(
+        kind=Kind.MARKETING,
+        claimed_at__gte=rules.day_start(now),
+        status__in=[Status.CLAIMED, Status.SENT, Status.DELIVERED, Status.UNKNOWN],
+    )
 
 
 def _over_daily_cap(message, now) -> bool:
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     sent_today = (
-        OutboxMessage.objects.filter(
-            client=message.client,
-            kind=Kind.MARKETING,
-            claimed_at__gte=start,
-            status__in=[Status.CLAIMED, Status.SENT, Status.DELIVERED, Status.UNKNOWN],
-        )
-        .exclude(pk=message.pk)
-        .count()
+        marketing_sent_today(now).filter(client=message.client).exclude(pk=message.pk).count()
+        if message.client_id
+        else 0
     )
-    return sent_today >= settings.SMS_MARKETING_DAILY_CAP
-
-
-def quiet_hours_end(now: datetime.datetime) -> datetime.datetime | None:
-    """The end of the quiet hours (the next morning) if `now` falls in them, else None."""
-    local = timezone.localtime(now)
-    start, end = settings.SMS_QUIET_START_HOUR, settings.SMS_QUIET_END_HOUR
-    if start == end:
-        return None
-    in_quiet = (
-        (local.hour >= start or local.hour < end) if start > end else start <= local.hour < end
+    return rules.over_cap(
+        kind=message.kind, has_client=message.client_id is not None, sent_today=sent_today
     )
-    if not in_quiet:
-        return None
-    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
-    if local.hour >= end:
-        morning += datetime.timedelta(days=1)
-    return morning
 
 
 def _backoff(attempts: int, retry_after: float | None) -> datetime.timedelta:
@@ -382,7 +362,30 @@ def outbox_send(*, message_id: int) -> bool | None:
     reason = _suppression_reason(message, now)
     if reason:
         return outbox_set_status(
-            message_id=message.pk, new_status=Status.SUPPRESSED, expected=claimed, detail=reason
+            message_id=message.pk,
+            new_status=Status.SUPPRESSED,
+            expected=claimed,
+            detail=str(rules.BLOCK_REASONS[reason]),
+            error_code=reason,
+        )
+    if _over_daily_cap(message, now):
+        # Deferred to the next allowed day, never dropped (unless it would then be useless).
+        tomorrow = rules.next_allowed_day(now)
+        if message.expires_at and message.expires_at <= tomorrow:
+            return outbox_set_status(
+                message_id=message.pk,
+                new_status=Status.SUPPRESSED,
+                expected=claimed,
+                detail=_("Over today's marketing cap, and tomorrow would be too late."),
+                error_code=rules.EXPIRED,
+            )
+        return outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.PENDING,
+            expected=claimed,
+            detail=_("The client had today's marketing SMS: waits for the next day."),
+            send_after=tomorrow,
+            queued_at=None,
         )
     morning = quiet_hours_end(now)
     if morning is not None:
@@ -392,6 +395,7 @@ def outbox_send(*, message_id: int) -> bool | None:
                 new_status=Status.SUPPRESSED,
                 expected=claimed,
                 detail=_("Quiet hours: it would arrive too late."),
+                error_code=rules.EXPIRED,
             )
         return outbox_set_status(
             message_id=message.pk,

@@ -90,10 +90,16 @@ def campaign_list(request):
 @require_http_methods(["GET", "POST"])
 def campaign_create(request):
     form = CampaignForm(request.POST or None, initial={"key": new_form_key()})
-    recipients = None
+    recipients = breakdown = None
     if request.method == "POST" and form.is_valid():
         template = form.cleaned_data["template"]
         recipients = selectors.campaign_recipients(form.segment(), template.kind).count()
+        breakdown = selectors.audience_breakdown(
+            selectors.campaign_segment(form.segment()),
+            template=template,
+            template_code=template.code,
+            at=form.cleaned_data["send_at"],
+        )
         if request.POST.get("confirm") == "yes":
             campaign = services.campaign_create(
                 name=form.cleaned_data["name"],
@@ -104,14 +110,18 @@ def campaign_create(request):
                 request_key=form.cleaned_data["key"],
             )
             return redirect(campaign)
-    context = {"form": form, "recipients": recipients}
+    context = {"form": form, "recipients": recipients, "breakdown": breakdown}
     return render(request, "messaging/campaign_form.html", context)
 
 
 @require_GET
 def campaign_detail(request, pk):
     campaign = get_object_or_404(Campaign.objects.select_related("template"), pk=pk)
-    context = {"campaign": campaign, "counts": selectors.campaign_counts(campaign)}
+    context = {
+        "campaign": campaign,
+        "counts": selectors.campaign_counts(campaign),
+        "outcomes": selectors.outbox_outcomes(campaign.messages.all()),
+    }
     template = (
         "messaging/_campaign_progress.html" if request.htmx else "messaging/campaign_detail.html"
     )

@@ -183,20 +183,45 @@ def round_get(pk: int) -> SurveyRound:
     return get_object_or_404(SurveyRound.objects.select_related("template"), pk=pk)
 
 
+def _round_messages(survey_round: SurveyRound):
+    """The round's outbox rows (the keys name the round). Only the messages written since the
+    round began are read (outbox_created_idx), not the whole outbox for a key prefix no index
+    serves."""
+    from messaging.models import OutboxMessage
+
+    return OutboxMessage.objects.filter(
+        created_at__gte=survey_round.created_at,
+        idempotency_key__startswith=f"survey-round:{survey_round.pk}:",
+    )
+
+
+def round_outcomes(survey_round: SurveyRound) -> dict:
+    """The round's SMS by final outcome, the suppressed by reason (messaging.selectors)."""
+    from messaging.selectors import outbox_outcomes
+
+    return outbox_outcomes(_round_messages(survey_round))
+
+
+ROUND_SMS_TEMPLATE = "market_survey"  # the SMS a market-survey round sends
+
+
+def round_breakdown(segment: dict, *, at) -> dict:
+    """What a round with this segment sent at `at` will do to each client of the segment
+    (messaging.selectors.audience_breakdown; a round is marketing whatever its SMS template)."""
+    from messaging.models import Kind
+    from messaging.selectors import audience_breakdown, campaign_segment
+
+    return audience_breakdown(
+        campaign_segment(segment), template_code=ROUND_SMS_TEMPLATE, kind=Kind.MARKETING, at=at
+    )
+
+
 def round_message_counts(survey_round: SurveyRound) -> dict:
-    """The round's SMS by outcome (the outbox keys name the round). Polled while the round
-    sends: only the messages written since the round began are read (outbox_created_idx), not
-    the whole outbox for a key prefix no index serves."""
+    """The round's SMS by outcome. Polled while the round sends."""
     from messaging.models import OutboxMessage
 
     counts = dict(
-        OutboxMessage.objects.filter(
-            created_at__gte=survey_round.created_at,
-            idempotency_key__startswith=f"survey-round:{survey_round.pk}:",
-        )
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
+        _round_messages(survey_round).values_list("status").annotate(n=Count("pk")).order_by()
     )
     return {status: counts.get(status, 0) for status in OutboxMessage.Status.values}
 

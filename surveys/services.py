@@ -33,6 +33,7 @@ from .models import (
     SurveyRound,
     SurveyTemplate,
 )
+from .selectors import ROUND_SMS_TEMPLATE
 
 logger = logging.getLogger(__name__)
 
@@ -360,7 +361,6 @@ def surveys_remind(*, now=None, batch: int = BATCH) -> int:
 #   surveys out (surveys.selectors.satisfaction_responses). Market rounds get no reminder:
 #   one marketing message per round is enough.
 
-ROUND_SMS_TEMPLATE = "market_survey"
 ROUND_BATCH = 500
 ROUND_BATCHES_PER_RUN = 20
 # A run of the job writes a batch well within this; a round that has not moved for longer has

@@ -247,9 +247,10 @@ def round_list(request):
 @require_http_methods(["GET", "POST"])
 def round_new(request):
     form = SurveyRoundForm(request.POST or None)
-    recipients = None
+    recipients = breakdown = None
     if request.method == "POST" and form.is_valid():
         recipients = services.round_recipients(form.segment()).count()
+        breakdown = selectors.round_breakdown(form.segment(), at=form.cleaned_data["send_at"])
         if request.POST.get("confirm") == "yes" and recipients:
             try:
                 survey_round = services.round_create(
@@ -265,7 +266,7 @@ def round_new(request):
                 form.add_error(None, exc)
             else:
                 return redirect(survey_round)
-    context = {"form": form, "recipients": recipients}
+    context = {"form": form, "recipients": recipients, "breakdown": breakdown}
     status = 422 if form.errors else 200
     return render(request, "surveys/survey_round_new.html", context, status=status)
 
@@ -276,6 +277,7 @@ def round_detail(request, pk):
     context = {
         "round": survey_round,
         "counts": selectors.round_message_counts(survey_round),
+        "outcomes": selectors.round_outcomes(survey_round),
     }
     if request.htmx:
         return render(request, "surveys/_survey_round_progress.html", context)

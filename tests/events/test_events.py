@@ -20,6 +20,8 @@ from events import selectors as event_selectors
 from events import services as events
 from events import tasks
 from events.models import Event, EventAttendance, EventInvitation
+from messaging import rules
+from messaging import services as messaging_services
 from messaging import tasks as messaging_tasks
 from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
 from tests.clientmgmt.factories import ClientFactory
@@ -286,7 +288,133 @@ def test_invitations_reach_the_audience_once_each_through_the_outbox(
     send_invitations(event)
     assert invited.count() == 2 and OutboxMessage.objects.count() == 2 and len(sms.outbox) == 1
     figures = client_manager_client.get(event.get_absolute_url()).context["figures"]
-    assert (figures.invited, figures.sms["sent"], figures.sms["not_sent"]) == (2, 1, 1)
+    # "Invited" counts no blocked message (issue 16): the one without consent invited nobody.
+    assert (figures.invited, figures.sms["sent"], figures.sms["suppressed"]) == (1, 1, 1)
+
+
+def _mixed_audience():
+    """One client for each thing the rules can do to a marketing SMS."""
+    now = opted_in(name="可发")
+    no_consent = ClientFactory(name="未同意")
+    opted_out = opted_in(name="退订")
+    messaging_services.phone_opt_out(phone=opted_out.phone, source="sms")
+    bad_number = opted_in(name="错号")
+    Client.objects.filter(pk=bad_number.pk).update(phone="12345")
+    over_cap = opted_in(name="今日已发")
+    OutboxMessage.objects.create(
+        idempotency_key="earlier-today",
+        client=over_cap,
+        to=over_cap.phone,
+        body="earlier",
+        purpose=Purpose.HEALTH_TIP,
+        kind=Kind.MARKETING,
+        status=OutboxMessage.Status.SENT,
+        claimed_at=timezone.now(),
+    )
+    return now, no_consent, opted_out, bad_number, over_cap
+
+
+def _breakdown_shown(page):
+    body = _body(page)
+    keys = ("now", "deferred_cap", "deferred_quiet", "no_consent", "opted_out", "invalid_number")
+    return {key: int(body.split(f'data-count="{key}">')[1].split("<")[0]) for key in keys}
+
+
+def test_the_confirmation_says_what_the_outbox_then_does(
+    client_manager_client, invitation_template, settings
+):
+    settings.SMS_MARKETING_DAILY_CAP = 1
+    now, no_consent, opted_out, bad_number, over_cap = _mixed_audience()
+    event = make_event()
+    url = reverse("events:event_invite", args=[event.pk])
+    page = client_manager_client.get(url, **EN)
+    assert page.status_code == 200
+    assert "Deferred to the next allowed day (over today's marketing SMS cap)" in _body(page)
+    promised = _breakdown_shown(page)
+    assert promised == {
+        "now": 1,
+        "deferred_cap": 1,
+        "deferred_quiet": 0,
+        "no_consent": 1,
+        "opted_out": 1,
+        "invalid_number": 1,
+    }
+    assert page.context["breakdown"]["total"] == 5
+    assert "今日已发" not in _body(page)  # counts, not names
+    client_manager_client.post(url)
+    send_invitations(event)
+    messages = {
+        m.client_id: m for m in OutboxMessage.objects.filter(idempotency_key__startswith="event:")
+    }
+    Status = OutboxMessage.Status
+    done = {
+        "now": messages[now.pk].status == Status.SENT,
+        "no_consent": (messages[no_consent.pk].status, messages[no_consent.pk].error_code)
+        == (Status.SUPPRESSED, "no_consent"),
+        "opted_out": messages[opted_out.pk].status == Status.SUPPRESSED,
+        "invalid_number": messages[bad_number.pk].error_code == "invalid_number",
+        # Over the cap: deferred to the next allowed day, not dropped.
+        "deferred_cap": messages[over_cap.pk].status == Status.PENDING
+        and messages[over_cap.pk].send_after == rules.next_allowed_day(timezone.now()),
+    }
+    assert done == dict.fromkeys(done, True)
+    assert [m.to for m in sms.outbox] == [now.phone]
+    # Afterwards the page counts outcomes, and "invited" counts no blocked message.
+    page = client_manager_client.get(event.get_absolute_url(), **EN)
+    figures = page.context["figures"]
+    assert figures.invited == 2  # the one sent and the one deferred to tomorrow
+    assert (figures.sms["sent"], figures.sms["waiting"], figures.sms["suppressed"]) == (1, 1, 3)
+    assert dict(figures.sms["suppressed_by_reason"]) == {
+        "No consent to marketing SMS.": 1,
+        "The number asked for no more SMS.": 1,
+        "No valid mobile number.": 1,
+    }
+    assert 'data-figure="invited">2<' in _body(page)
+    assert "No valid mobile number.: 1" in _body(page)
+    # Nobody is left to invite: the confirmation says so.
+    assert client_manager_client.get(url).context["breakdown"]["total"] == 0
+
+
+def test_over_the_cap_the_invitation_goes_the_next_day(invitation_template, settings):
+    settings.SMS_MARKETING_DAILY_CAP = 1
+    *_others, over_cap = _mixed_audience()
+    event = make_event()
+    events.event_invitations_start(event=event, by=None)
+    send_invitations(event)
+    message = OutboxMessage.objects.get(
+        idempotency_key=events.invitation_key(event.pk, over_cap.pk)
+    )
+    assert message.status == OutboxMessage.Status.PENDING
+    assert message.events.last().detail == (
+        "The client had today's marketing SMS: waits for the next day."
+    )
+    # The next day the sweep sends it: deferred, never dropped.
+    OutboxMessage.objects.filter(pk=message.pk).update(send_after=timezone.now())
+    OutboxMessage.objects.filter(idempotency_key="earlier-today").update(
+        claimed_at=timezone.now() - datetime.timedelta(days=1)
+    )
+    messaging_tasks.outbox_send.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert over_cap.phone in [m.to for m in sms.outbox]
+
+
+def test_in_quiet_hours_the_confirmation_counts_the_morning(
+    client_manager_client, invitation_template, settings
+):
+    hour = timezone.localtime().hour
+    settings.SMS_QUIET_START_HOUR, settings.SMS_QUIET_END_HOUR = hour, (hour + 2) % 24
+    _mixed_audience()
+    event = make_event()
+    url = reverse("events:event_invite", args=[event.pk])
+    promised = _breakdown_shown(client_manager_client.get(url, **EN))
+    assert (promised["now"], promised["deferred_quiet"], promised["deferred_cap"]) == (0, 1, 1)
+    client_manager_client.post(url)
+    send_invitations(event)
+    waiting = OutboxMessage.objects.filter(
+        idempotency_key__startswith=f"event:{event.pk}:", status=OutboxMessage.Status.PENDING
+    )
+    assert waiting.count() == 2 and sms.outbox == []
 
 
 def test_the_job_works_in_bounded_batches_and_queues_itself_again(

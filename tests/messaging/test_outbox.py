@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from clientmgmt.models import Client
-from messaging import services
+from messaging import rules, services
 from messaging.models import OutboxMessage, PhoneOptOut
 from tests.clientmgmt.factories import ClientFactory
 from zhongdu import sms
@@ -161,7 +161,25 @@ def test_marketing_with_consent_is_sent_once_a_day():
     services.outbox_send(message_id=first.pk)
     services.outbox_send(message_id=second.pk)
     assert OutboxMessage.objects.get(pk=first.pk).status == Status.SENT
-    assert OutboxMessage.objects.get(pk=second.pk).status == Status.SUPPRESSED
+    # Over the day's cap: deferred to the next allowed day, never dropped (issue 16).
+    second = OutboxMessage.objects.get(pk=second.pk)
+    assert second.status == Status.PENDING
+    assert second.send_after == rules.next_allowed_day(timezone.now())
+    assert len(sms.outbox) == 1
+
+
+def test_over_the_cap_a_message_useless_tomorrow_is_suppressed_as_too_late():
+    client = ClientFactory()
+    Client.objects.filter(pk=client.pk).update(marketing_opt_in=True)
+    first = _message(client, key="m1", kind="marketing", purpose="health_tip")
+    second = _message(client, key="m2", kind="marketing", purpose="health_tip")
+    OutboxMessage.objects.filter(pk=second.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(minutes=5)
+    )
+    services.outbox_send(message_id=first.pk)
+    services.outbox_send(message_id=second.pk)
+    second = OutboxMessage.objects.get(pk=second.pk)
+    assert (second.status, second.error_code) == (Status.SUPPRESSED, "expired")
 
 
 def test_a_client_who_refused_sms_gets_none():

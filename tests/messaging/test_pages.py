@@ -168,6 +168,10 @@ def test_a_campaign_counts_its_recipients_then_builds_its_messages(
     form = {"name": "冬季护肤", "template": template.pk, "send_at": send_at}
     response = client_manager_client.post(reverse("messaging:campaign_create"), form)
     assert response.context["recipients"] == 2
+    # Before anything is sent, the page says what will happen to each of the segment.
+    breakdown = response.context["breakdown"]
+    assert (breakdown["now"], breakdown["no_consent"], breakdown["opted_out"]) == (2, 1, 1)
+    assert 'data-count="no_consent">1<' in response.content.decode()
     assert not Campaign.objects.exists()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client_manager_client.post(
@@ -184,6 +188,16 @@ def test_a_campaign_counts_its_recipients_then_builds_its_messages(
     assert bodies == ["客户0您好，冬季注意保湿。", "客户1您好，冬季注意保湿。"]
     page = client_manager_client.get(campaign.get_absolute_url())
     assert page.context["counts"]["pending"] == 2
+    # Afterwards it counts outcomes, the suppressed by reason (consent withdrawn meanwhile).
+    Client.objects.filter(pk=agreed[1].pk).update(marketing_opt_in=False)
+    campaign.messages.update(send_after=timezone.now())
+    for message in campaign.messages.all():
+        tasks.outbox_send.apply(args=[message.pk])
+    page = client_manager_client.get(campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en")
+    outcomes = page.context["outcomes"]
+    assert (outcomes["sent"], outcomes["suppressed"]) == (1, 1)
+    assert outcomes["suppressed_by_reason"] == [("No consent to marketing SMS.", 1)]
+    assert "No consent to marketing SMS. 1" in page.content.decode()
 
 
 def test_a_campaign_in_the_past_is_refused(client_manager_client):

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from clientmgmt import services as client_services
 from clientmgmt.models import Client
+from messaging import rules
 from messaging import tasks as messaging_tasks
 from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
 from surveys import selectors as survey_selectors
@@ -145,6 +146,10 @@ def test_a_round_asks_the_segment_who_agreed_once_each_through_the_outbox(
     form = _form(market, categories=["is_member"])
     counted = client_manager_client.post(NEW, form, **EN)
     assert "1 client will be asked, after consent and opt-out rules." in _body(counted)
+    # The breakdown before the send: one will receive it, one has no marketing consent.
+    breakdown = counted.context["breakdown"]
+    assert (breakdown["now"], breakdown["no_consent"], breakdown["total"]) == (1, 1, 2)
+    assert "Not sent: no consent to marketing SMS" in _body(counted)
     assert not SurveyRound.objects.exists()  # counting creates nothing
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         page = client_manager_client.post(NEW, {**form, "confirm": "yes"}, **EN)
@@ -186,6 +191,10 @@ def test_the_outbox_still_refuses_a_client_who_withdrew_consent_before_the_send(
     messaging_tasks.outbox_send.apply(args=[message.pk])
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.SUPPRESSED and sms.outbox == []
+    # The round's page counts the outcome by reason, not the attempt.
+    outcomes = survey_selectors.round_outcomes(survey_round)
+    assert (outcomes["sent"], outcomes["suppressed"]) == (0, 1)
+    assert outcomes["suppressed_by_reason"] == [(str(rules.BLOCK_REASONS["no_consent"]), 1)]
 
 
 def test_numbers_that_cannot_receive_links_are_counted_not_sent(settings, market, market_sms):
