@@ -351,6 +351,26 @@ def outbox_claim(*, message_id: int) -> OutboxMessage | None:
     )
 
 
+def _defer(message, claimed, until, *, waits, too_late):
+    """Back to pending until `until`, or suppressed as too late when it expires before then."""
+    if message.expires_at and message.expires_at <= until:
+        return outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.SUPPRESSED,
+            expected=claimed,
+            detail=too_late,
+            error_code=rules.EXPIRED,
+        )
+    return outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.PENDING,
+        expected=claimed,
+        detail=waits,
+        send_after=until,
+        queued_at=None,
+    )
+
+
 def outbox_send(*, message_id: int) -> bool | None:
     """Send one message if it is pending and due (None when it was not). Must not run inside a
     transaction: the claim has to be committed before the provider is called."""
@@ -370,40 +390,21 @@ def outbox_send(*, message_id: int) -> bool | None:
         )
     if _over_daily_cap(message, now):
         # Deferred to the next allowed day, never dropped (unless it would then be useless).
-        tomorrow = rules.next_allowed_day(now)
-        if message.expires_at and message.expires_at <= tomorrow:
-            return outbox_set_status(
-                message_id=message.pk,
-                new_status=Status.SUPPRESSED,
-                expected=claimed,
-                detail=_("Over today's marketing cap, and tomorrow would be too late."),
-                error_code=rules.EXPIRED,
-            )
-        return outbox_set_status(
-            message_id=message.pk,
-            new_status=Status.PENDING,
-            expected=claimed,
-            detail=_("The client had today's marketing SMS: waits for the next day."),
-            send_after=tomorrow,
-            queued_at=None,
+        return _defer(
+            message,
+            claimed,
+            rules.next_allowed_day(now),
+            waits=_("The client had today's marketing SMS: waits for the next day."),
+            too_late=_("Over today's marketing cap, and tomorrow would be too late."),
         )
     morning = quiet_hours_end(now)
     if morning is not None:
-        if message.expires_at and message.expires_at <= morning:
-            return outbox_set_status(
-                message_id=message.pk,
-                new_status=Status.SUPPRESSED,
-                expected=claimed,
-                detail=_("Quiet hours: it would arrive too late."),
-                error_code=rules.EXPIRED,
-            )
-        return outbox_set_status(
-            message_id=message.pk,
-            new_status=Status.PENDING,
-            expected=claimed,
-            detail=_("Quiet hours: waits for the morning."),
-            send_after=morning,
-            queued_at=None,
+        return _defer(
+            message,
+            claimed,
+            morning,
+            waits=_("Quiet hours: waits for the morning."),
+            too_late=_("Quiet hours: it would arrive too late."),
         )
     try:
         result = sms.send(

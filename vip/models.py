@@ -83,16 +83,6 @@ class VipPolicy(VersionedPolicy):
         default=30,
         help_text=_("VIPs get a return-visit call when they have had none for this long."),
     )
-    note = models.CharField(_("what changed and why"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("VIP policy version")

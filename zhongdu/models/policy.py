@@ -9,12 +9,16 @@ Two kinds:
   the newest row is in force and the older ones stay, so that a record can name the version
   that decided it.
 
-Both are abstract and add no column. Their admin is zhongdu.admin.PolicyAdmin.
+Both are abstract. A singleton adds no column; every version says why it was made, by whom and
+when (note, created_by, created_at). Their admin is zhongdu.admin.PolicyAdmin.
 """
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .appendonly import AppendOnlyModel
 
@@ -52,6 +56,17 @@ class VersionedPolicy(AppendOnlyModel, Policy):
     """A policy whose every change is a new, unchangeable version; the newest is in force."""
 
     versioned: ClassVar[bool] = True
+
+    note = models.CharField(_("what changed and why"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
         abstract = True

@@ -10,7 +10,6 @@ refuses to send (messaging.services.outbox_enqueue holds such a message).
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -56,16 +55,6 @@ class HospitalProfile(VersionedPolicy):
     privacy_notice_version = models.CharField(
         _("privacy notice version"), max_length=20, blank=True
     )
-    note = models.CharField(_("what changed and why"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("hospital profile version")
