@@ -75,6 +75,19 @@ def admin_client(client, admin_user):
 
 
 @pytest.fixture
+def memory_sms(settings):
+    """SMS kept in memory (zhongdu.sms) and no quiet hours unless a test sets them: the suite may
+    run at any hour."""
+    from zhongdu import sms
+
+    settings.SMS_BACKEND = "memory"
+    settings.SMS_QUIET_START_HOUR = settings.SMS_QUIET_END_HOUR = 0
+    sms.clear()
+    yield
+    sms.clear()
+
+
+@pytest.fixture
 def front_desk_client(client_for):
     return client_for(roles.FRONT_DESK)
 

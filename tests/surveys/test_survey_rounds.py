@@ -45,13 +45,8 @@ Type = SurveyQuestion.Type
 
 
 @pytest.fixture(autouse=True)
-def _memory_sms(settings):
-    settings.SMS_BACKEND = "memory"
-    settings.SMS_QUIET_START_HOUR = settings.SMS_QUIET_END_HOUR = 0  # any hour of the suite
+def _memory_sms(memory_sms, settings):
     settings.PUBLIC_BASE_URL = "https://zhongdu.example"
-    sms.clear()
-    yield
-    sms.clear()
 
 
 @pytest.fixture

@@ -24,12 +24,8 @@ REMINDER = "【{hospital}】{name}您好，提醒您明天{time}在{department}�
 
 
 @pytest.fixture(autouse=True)
-def _memory_sms(settings):
-    settings.SMS_BACKEND = "memory"
-    settings.SMS_QUIET_START_HOUR = settings.SMS_QUIET_END_HOUR = 0
-    sms.clear()
-    yield
-    sms.clear()
+def _memory_sms(memory_sms):
+    """Every test here: tests/conftest.py memory_sms."""
 
 
 def _reminder_template():
