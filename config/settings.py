@@ -326,7 +326,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 
 # --- SMS ------------------------------------------------------------------------------------
-SMS_BACKEND = env.str("SMS_BACKEND", default="console")  # console | memory | twilio
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")  # console | memory | twilio | aliyun
+# Which provider serves mainland mobiles (cn) and every other number (other), e.g.
+# "cn=aliyun,other=twilio". Empty: SMS_BACKEND serves what it may (zhongdu.sms.routes). A
+# number no route serves is held in the outbox with that reason; mainland numbers go through
+# Twilio only when an administrator enabled that cross-border route with its legal basis.
+SMS_ROUTES = {
+    key.strip(): value.strip()
+    for key, _sep, value in (
+        part.partition("=") for part in env.str("SMS_ROUTES", default="").split(",") if part.strip()
+    )
+}
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")

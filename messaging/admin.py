@@ -3,24 +3,41 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu import phones
+from zhongdu import audit, phones
+from zhongdu.admin import PolicyAdmin
 from zhongdu.models import HospitalProfile
 
-from .models import PLACEHOLDERS, Campaign, PhoneOptOut, SmsTemplate, sms_segments
+from .models import (
+    PLACEHOLDERS,
+    Campaign,
+    PhoneOptOut,
+    SmsRoutePolicy,
+    SmsTemplate,
+    sms_segments,
+)
 
 
 class SmsTemplateForm(forms.ModelForm):
     class Meta:
         model = SmsTemplate
-        fields = ["code", "language", "purpose", "kind", "body", "active"]
+        fields = [
+            "code",
+            "language",
+            "purpose",
+            "kind",
+            "body",
+            "active",
+            "provider_code",
+            "approval",
+        ]
         widgets = {"body": forms.Textarea(attrs={"rows": 4})}
 
 
 @admin.register(SmsTemplate)
 class SmsTemplateAdmin(admin.ModelAdmin):
     form = SmsTemplateForm
-    list_display = ("code", "language", "purpose", "kind", "length", "active")
-    list_filter = ("purpose", "kind", "language", "active")
+    list_display = ("code", "language", "purpose", "kind", "length", "active", "approval")
+    list_filter = ("purpose", "kind", "language", "active", "approval")
     search_fields = ("code", "body")
     readonly_fields = ("preview",)
 
@@ -71,3 +88,28 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # campaigns are created on the campaign page, which counts recipients
+
+
+@admin.register(SmsRoutePolicy)
+class SmsRoutePolicyAdmin(PolicyAdmin):
+    """Add-only: enabling (or ending) the cross-border route is a new version, with who, when
+    and the legal basis; the newest is in force (messaging.rules.cross_border_allowed)."""
+
+    list_display = ["__str__", "mainland_via_twilio", "created_by", "created_at", "note"]
+    list_select_related = ["created_by"]
+    fields = ["mainland_via_twilio", "legal_basis", "note"]
+
+    def get_fields(self, request, obj=None):
+        if obj is not None:
+            return [*self.fields, "created_by", "created_at"]
+        return self.fields
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        audit.record(
+            audit.Action.CREATE,
+            obj=obj,
+            fields=["mainland_via_twilio", "legal_basis"],
+            request=request,
+        )

@@ -16,7 +16,7 @@ from django.utils.translation import pgettext_lazy
 
 from clientmgmt.models import Client
 from zhongdu import sms
-from zhongdu.models import AppendOnlyModel
+from zhongdu.models import AppendOnlyModel, VersionedPolicy
 
 
 class Purpose(models.TextChoices):
@@ -73,6 +73,15 @@ def sms_segments(body: str) -> tuple[int, int]:
     return length, 1 if length <= 70 else -(-length // 67)
 
 
+class Approval(models.TextChoices):
+    """Where a template stands with the domestic provider (approved in its console)."""
+
+    NOT_SUBMITTED = "not_submitted", _("Not submitted")
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
 class SmsTemplate(models.Model):
     code = models.SlugField(_("code"), max_length=50)
     language = models.CharField(
@@ -85,6 +94,20 @@ class SmsTemplate(models.Model):
         help_text=_("Placeholders in braces: {name}, {date}, {time}, {department}, {expert} …"),
     )
     active = models.BooleanField(_("active"), default=True)
+    # The domestic provider sends only templates approved in its console: the code it gave the
+    # template there, and where its approval stands (entered by an administrator).
+    provider_code = models.CharField(
+        _("provider template code"),
+        max_length=40,
+        blank=True,
+        help_text=_("The code the domestic SMS provider gave this template, e.g. SMS_123456789."),
+    )
+    approval = models.CharField(
+        _("provider approval"),
+        max_length=15,
+        choices=Approval.choices,
+        default=Approval.NOT_SUBMITTED,
+    )
 
     class Meta:
         verbose_name = _("SMS template")
@@ -131,6 +154,18 @@ class SmsTemplate(models.Model):
     def render(self, values: dict) -> str:
         return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), self.body)
 
+    def parameters(self, values: dict) -> dict:
+        """The template's parameter values as the domestic provider takes them: one per
+        placeholder of the text after the signature (the provider adds the registered
+        signature itself), as text."""
+        names = dict.fromkeys(PLACEHOLDER.findall(SIGNATURE_PREFIX.sub("", self.body)))
+        return {name: str(values.get(name, "")) for name in names}
+
+    @property
+    def approved(self) -> bool:
+        """Approved in the domestic provider's console, with the code it gave."""
+        return self.approval == Approval.APPROVED and bool(self.provider_code)
+
     def holes(self, values: dict) -> list[str]:
         """The placeholders of the text that these values leave empty, in order of appearance:
         a message with a hole is held, never sent (messaging.services.outbox_enqueue)."""
@@ -164,6 +199,13 @@ class OutboxMessage(models.Model):
     template = models.ForeignKey(
         SmsTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The template's parameter values (the placeholders of its text), and the provider's code
+    # of the template: the domestic provider is sent the code and these; Twilio the text.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    provider_template = models.CharField(_("provider template code"), max_length=40, blank=True)
+    # Which provider the message goes through (messaging.rules.route_for, at enqueue); empty
+    # when no route serves the number (the message is held).
+    route = models.CharField(_("route"), max_length=10, blank=True)
     campaign = models.ForeignKey(
         "Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
@@ -349,3 +391,39 @@ class Campaign(models.Model):
 
     def get_absolute_url(self):
         return reverse("messaging:campaign_detail", args=[self.pk])
+
+
+class SmsRoutePolicy(VersionedPolicy):
+    """Whether mainland numbers may go through a foreign provider (Twilio): a cross-border
+    transfer of personal information under PIPL, off unless an administrator enables it with
+    its legal basis. Versioned: one can tell which basis was in force when."""
+
+    immutable_message = _("A route policy version cannot be changed; add a new version.")
+
+    mainland_via_twilio = models.BooleanField(
+        _("send mainland numbers through Twilio"),
+        default=False,
+        help_text=_(
+            "A cross-border transfer of personal information: only with a legal basis "
+            "(e.g. separate consent and a filed standard contract)."
+        ),
+    )
+    legal_basis = models.TextField(_("legal basis"), blank=True)
+
+    class Meta:
+        verbose_name = _("SMS route policy version")
+        verbose_name_plural = _("SMS route policy versions")
+        ordering = ["-pk"]
+
+    def __str__(self):
+        return str(_("Version %(number)s") % {"number": self.pk or "—"})
+
+    def clean(self):
+        if self.mainland_via_twilio and not self.legal_basis.strip():
+            raise ValidationError(
+                {"legal_basis": _("Enabling the cross-border route needs its legal basis.")}
+            )
+
+    @classmethod
+    def first_values(cls) -> dict:
+        return {"note": str(_("Default: no cross-border route"))}

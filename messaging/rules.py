@@ -8,12 +8,13 @@ morning; quiet hours: the end of them). Nothing is dropped for being over the ca
 
 import datetime
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu import phones
+from zhongdu import phones, sms
 
 from .models import Kind
 
@@ -26,6 +27,10 @@ OPTED_OUT = "opted_out"
 REFUSED_SMS = "refused_sms"
 NO_CONSENT = "no_consent"
 LINK_MAINLAND = "link_mainland"
+NO_ROUTE = "no_route"
+CROSS_BORDER = "cross_border"
+NOT_APPROVED = "not_approved"
+FREE_TEXT = "free_text"
 BLOCK_REASONS = {
     EXPIRED: _("Too late: the message is no longer useful."),
     INVALID_NUMBER: _("No valid mobile number."),
@@ -33,7 +38,84 @@ BLOCK_REASONS = {
     REFUSED_SMS: _("The client refused SMS."),
     NO_CONSENT: _("No consent to marketing SMS."),
     LINK_MAINLAND: _("Links may not be sent to mainland numbers through Twilio."),
+    NO_ROUTE: _("Held: no SMS provider is configured for this number."),
+    CROSS_BORDER: _(
+        "Held: mainland numbers go through the domestic SMS provider; Twilio only when an "
+        "administrator enabled that cross-border route with its legal basis."
+    ),
+    NOT_APPROVED: _("The template is not approved by the domestic SMS provider."),
+    FREE_TEXT: _("The domestic SMS provider sends only approved templates, not free text."),
 }
+
+
+# --- Routes: which provider a number goes through, and what each refuses ---------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a provider allows: `domestic` keeps mainland data in the country; `templates_only`
+    sends only templates approved in the provider's console (code and parameters); a route
+    without `links_to_mainland` refuses links in messages to mainland numbers (Twilio's China
+    rules), so senders leave them out (links_allowed: the survey's reply-by-SMS fallback)."""
+
+    domestic: bool
+    templates_only: bool = False
+    links_to_mainland: bool = True
+
+
+# The one table of the routes' rules, enforced at enqueue (services.outbox_enqueue), shown on
+# every confirmation (selectors.audience_breakdown) and in the README's SMS section.
+ROUTES = {
+    "console": Route(domestic=True),
+    "memory": Route(domestic=True),
+    "aliyun": Route(domestic=True, templates_only=True),
+    "twilio": Route(domestic=False, links_to_mainland=False),
+}
+
+
+def route_for(number: phones.Classified) -> str:
+    """The backend that serves this number ("" when none does)."""
+    return sms.routes().get("cn" if number.mainland else "other", "")
+
+
+def cross_border_allowed() -> bool:
+    """Has an administrator enabled mainland numbers through Twilio, with its legal basis?"""
+    from .models import SmsRoutePolicy
+
+    policy = SmsRoutePolicy.current()
+    return policy.mainland_via_twilio and bool(policy.legal_basis.strip())
+
+
+def route_refusal(*, number, route: str, body: str, template=None, cross_border=None) -> str:
+    """The code of the route rule that holds this message, or "". `template` None means a free
+    text; `cross_border` (whether the cross-border route is enabled) is read when needed and
+    not given."""
+    if not route:
+        return NO_ROUTE
+    rules = ROUTES.get(route, Route(domestic=False))
+    if number.mainland and not rules.domestic:
+        allowed = cross_border_allowed() if cross_border is None else cross_border
+        if not allowed:
+            return CROSS_BORDER
+    if rules.templates_only:
+        if template is None:
+            return FREE_TEXT
+        if not template.approved:
+            return NOT_APPROVED
+    if number.mainland and not rules.links_to_mainland and URL.search(body or ""):
+        return LINK_MAINLAND
+    return ""
+
+
+def links_allowed(phone: str) -> bool:
+    """May a message with a link reach this number? Not when no route serves the number, nor
+    through a route that refuses links to mainland numbers (Twilio's China rules): senders
+    then leave the SMS out (the survey's QR code on the slip is the way in)."""
+    number = phones.classify(phone)
+    route = route_for(number) if number.valid else ""
+    if not route:
+        return False
+    return ROUTES[route].links_to_mainland or not number.mainland
 
 
 def block_reason(*, to, client, kind, body, opted_out, expires_at=None, now) -> str:
@@ -52,8 +134,6 @@ def block_reason(*, to, client, kind, body, opted_out, expires_at=None, now) -> 
             return REFUSED_SMS
         if kind == Kind.MARKETING and not client.marketing_opt_in:
             return NO_CONSENT
-    if settings.SMS_BACKEND == "twilio" and number.mainland and URL.search(body or ""):
-        return LINK_MAINLAND
     return ""
 
 

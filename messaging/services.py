@@ -155,6 +155,7 @@ def outbox_enqueue(
     """
     template = None
     holes = []
+    params = {}
     if template_code:
         template = _template(template_code)
         # The hospital's own values (name, hotline, address ...) come from its profile; a
@@ -163,10 +164,13 @@ def outbox_enqueue(
         holes = template.holes(values)
         # A hole stays visible in the held text ({phone}), so staff see what was missing.
         body = template.render({**values, **{name: f"{{{name}}}" for name in holes}})
+        params = template.parameters(values)
         kind = template.kind
     if not body:
         raise ValidationError(_("A message needs a text or a template."))
     to = to or (client.phone if client else "")
+    number = phones.classify(to)
+    route = rules.route_for(number) if number.valid else ""
     message = OutboxMessage(
         idempotency_key=idempotency_key[:120],
         client=client,
@@ -175,6 +179,9 @@ def outbox_enqueue(
         purpose=purpose,
         kind=kind,
         template=template,
+        params=params,
+        provider_template=template.provider_code if template else "",
+        route=route,
         campaign=campaign,
         send_after=send_after or timezone.now(),
         expires_at=expires_at,
@@ -188,15 +195,20 @@ def outbox_enqueue(
             raise
         return existing
     OutboxEvent.objects.create(message=message, from_status="", to_status=Status.PENDING)
-    if holes:
-        # Never sent with a hole: held (suppressed) at once, the reason on its history and in
-        # the outbox list.
-        reason = hole_reason(holes)
+    # Never sent with a hole, nor through a route that refuses it (messaging.rules.ROUTES):
+    # held (suppressed) at once, the reason on its history and in the outbox list. An invalid
+    # number is left to the send-time rules, which say so.
+    refusal = ""
+    if number.valid:
+        refusal = rules.route_refusal(number=number, route=route, body=body, template=template)
+    if holes or refusal:
+        reason = hole_reason(holes) if holes else str(rules.BLOCK_REASONS[refusal])
         outbox_set_status(
             message_id=message.pk,
             new_status=Status.SUPPRESSED,
             expected={Status.PENDING},
             detail=reason,
+            error_code="" if holes else refusal,
             error_text=reason[:300],
         )
         message.refresh_from_db()
@@ -251,13 +263,7 @@ def template_missing(code: str, *, name=None) -> ValidationError:
     )
 
 
-def links_allowed(phone: str) -> bool:
-    """May a message to this number carry a link? Not to mainland numbers through Twilio, whose
-    China rules refuse links (the send-time rule below would suppress such a message)."""
-    if settings.SMS_BACKEND != "twilio":
-        return True
-    number = phones.classify(phone)
-    return number.country_code is not None and not number.mainland
+links_allowed = rules.links_allowed
 
 
 def outbox_cancel(*, idempotency_key: str, detail: str = "", actor=None) -> bool:
@@ -380,6 +386,12 @@ def outbox_send(*, message_id: int) -> bool | None:
     now = timezone.now()
     claimed = {Status.CLAIMED}
     reason = _suppression_reason(message, now)
+    number = phones.classify(message.to)
+    route = message.route or rules.route_for(number)
+    if not reason and not (route and rules.ROUTES[route].domestic):
+        # Checked again as it goes: a route or the cross-border permission withdrawn since the
+        # message was written (a domestic route's template rules were checked then).
+        reason = rules.route_refusal(number=number, route=route, body=message.body)
     if reason:
         return outbox_set_status(
             message_id=message.pk,
@@ -412,6 +424,9 @@ def outbox_send(*, message_id: int) -> bool | None:
             body=message.body,
             reference=str(message.pk),
             status_callback=message.status_callback_url,
+            template_code=message.provider_template,
+            params=message.params,
+            route=route,
         )
     except sms.TransientError as exc:
         if message.attempts >= MAX_ATTEMPTS:

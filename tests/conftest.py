@@ -88,6 +88,19 @@ def memory_sms(settings):
 
 
 @pytest.fixture
+def mainland_via_twilio(settings, db):
+    """Every number through Twilio, mainland ones on the cross-border route an administrator
+    enabled with its legal basis (messaging.rules.route_refusal)."""
+    from messaging.models import SmsRoutePolicy
+
+    settings.SMS_BACKEND = "twilio"
+    settings.SMS_ROUTES = {"cn": "twilio", "other": "twilio"}
+    return SmsRoutePolicy.objects.create(
+        mainland_via_twilio=True, legal_basis="Separate consent; standard contract filed."
+    )
+
+
+@pytest.fixture
 def front_desk_client(client_for):
     return client_for(roles.FRONT_DESK)
 

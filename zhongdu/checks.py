@@ -18,3 +18,28 @@ def check_two_factor_roles(app_configs, **kwargs):
             id="zhongdu.E001",
         )
     ]
+
+
+def check_sms_routes(app_configs, **kwargs):
+    # A mistyped route ("cn=alyun") would hold every mainland message.
+    from . import sms
+
+    errors = []
+    for key, backend in settings.SMS_ROUTES.items():
+        if key not in ("cn", "other"):
+            errors.append(
+                Error(
+                    f"SMS_ROUTES names the destination {key!r}.",
+                    hint="Destinations are cn (mainland mobiles) and other.",
+                    id="zhongdu.E002",
+                )
+            )
+        if backend not in sms.BACKENDS:
+            errors.append(
+                Error(
+                    f"SMS_ROUTES sends {key} through {backend!r}, which is no SMS backend.",
+                    hint=f"Backends are: {', '.join(sms.BACKENDS)}.",
+                    id="zhongdu.E003",
+                )
+            )
+    return errors

@@ -154,21 +154,53 @@ def error_explanation(code: str) -> str:
     return str(_("The SMS provider reported an error."))
 
 
-def send(*, to: str, body: str, reference: str = "", status_callback: str = "") -> SendResult:
+def send(
+    *,
+    to: str,
+    body: str,
+    reference: str = "",
+    status_callback: str = "",
+    template_code: str = "",
+    params: dict | None = None,
+    route: str = "",
+) -> SendResult:
     """Send one SMS to an E.164 number. `reference` (e.g. the outbox row id) only goes to logs;
-    `status_callback` is this message's own delivery-report URL (empty: none)."""
+    `status_callback` is this message's own delivery-report URL (empty: none). `template_code`
+    and `params` are the provider's template and its parameter values (a domestic provider sends
+    those; Twilio and the console the rendered `body`). `route` names the backend
+    (messaging.rules.route_for picks it by destination); empty means settings.SMS_BACKEND."""
     # Checked here, not only by Twilio, so development and tests see the same failure as production.
     if not phones.is_e164(to):
         raise PermanentError("invalid-number", f"{phones.mask(to) or 'empty'} is not E.164")
+    name = route or settings.SMS_BACKEND
     try:
-        backend = BACKENDS[settings.SMS_BACKEND]
+        backend = BACKENDS[name]
     except KeyError:
         raise ImproperlyConfigured(
-            f"SMS_BACKEND={settings.SMS_BACKEND!r}; expected one of {', '.join(BACKENDS)}."
+            f"SMS backend {name!r}; expected one of {', '.join(BACKENDS)}."
         ) from None
     return _instance(backend).send(
-        to=to, body=body, reference=reference, status_callback=status_callback
+        to=to,
+        body=body,
+        reference=reference,
+        status_callback=status_callback,
+        template_code=template_code,
+        params=params or {},
     )
+
+
+def routes() -> dict[str, str]:
+    """Which backend serves mainland numbers ("cn") and all others ("other"): settings.SMS_ROUTES
+    (from `SMS_ROUTES=cn=aliyun,other=twilio`). Without it, SMS_BACKEND serves both when it is
+    a local one (console, memory); a provider serves only what it may: Twilio the numbers
+    outside the mainland, the domestic provider the mainland ones."""
+    configured = getattr(settings, "SMS_ROUTES", None)
+    if configured:
+        return dict(configured)
+    backend = settings.SMS_BACKEND
+    if backend in LOCAL_BACKENDS:
+        return {"cn": backend, "other": backend}
+    return {"cn": backend} if backend in DOMESTIC_BACKENDS else {"other": backend}
 
 
 _instances = threading.local()
@@ -203,7 +235,14 @@ class ConsoleBackend:
     developer's terminal and log files are not where patients' phone numbers belong."""
 
     def send(
-        self, *, to: str, body: str, reference: str = "", status_callback: str = ""
+        self,
+        *,
+        to: str,
+        body: str,
+        reference: str = "",
+        status_callback: str = "",
+        template_code: str = "",
+        params: dict | None = None,
     ) -> SendResult:
         provider_id = f"console-{uuid.uuid4()}"
         # repr() keeps a multi-line body on one line.
@@ -220,6 +259,8 @@ class SentMessage(NamedTuple):
     body: str
     reference: str
     status_callback: str = ""
+    template_code: str = ""
+    params: dict | None = None
 
 
 # Every message the memory backend "sent", oldest first; tests read it and call clear().
@@ -234,9 +275,16 @@ class MemoryBackend:
     """Tests: records the message and sends nothing."""
 
     def send(
-        self, *, to: str, body: str, reference: str = "", status_callback: str = ""
+        self,
+        *,
+        to: str,
+        body: str,
+        reference: str = "",
+        status_callback: str = "",
+        template_code: str = "",
+        params: dict | None = None,
     ) -> SendResult:
-        outbox.append(SentMessage(to, body, reference, status_callback))
+        outbox.append(SentMessage(to, body, reference, status_callback, template_code, params))
         return SendResult(provider_id=f"memory-{len(outbox)}", status="sent")
 
 
@@ -279,7 +327,14 @@ class TwilioBackend:
             self.client.api.base_url = base_url.rstrip("/")
 
     def send(
-        self, *, to: str, body: str, reference: str = "", status_callback: str = ""
+        self,
+        *,
+        to: str,
+        body: str,
+        reference: str = "",
+        status_callback: str = "",
+        template_code: str = "",
+        params: dict | None = None,
     ) -> SendResult:
         # One sender, and no empty StatusCallback: arguments we have no value for are left out.
         options = (
@@ -353,3 +408,7 @@ class TwilioBackend:
 
 
 BACKENDS = {"console": ConsoleBackend, "memory": MemoryBackend, "twilio": TwilioBackend}
+# Backends that send nothing out of this machine (development, tests): they may serve any number.
+LOCAL_BACKENDS = {"console", "memory"}
+# Providers that keep mainland numbers and messages in the country.
+DOMESTIC_BACKENDS: set[str] = set()

@@ -203,12 +203,12 @@ def test_a_missing_or_invalid_number_is_suppressed_not_sent():
     assert OutboxMessage.objects.get(pk=message.pk).status == Status.SUPPRESSED
 
 
-def test_no_link_to_a_mainland_number_through_twilio(settings, monkeypatch):
-    settings.SMS_BACKEND = "twilio"
+def test_no_link_to_a_mainland_number_through_twilio(mainland_via_twilio, monkeypatch):
     monkeypatch.setattr(sms, "send", lambda **kw: pytest.fail("must not reach the provider"))
     message = _message(body="问卷：https://survey.example/abc")
     services.outbox_send(message_id=message.pk)
-    assert OutboxMessage.objects.get(pk=message.pk).status == Status.SUPPRESSED
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (Status.SUPPRESSED, rules.LINK_MAINLAND)
 
 
 def _quiet_now(settings):

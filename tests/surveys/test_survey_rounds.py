@@ -17,7 +17,7 @@ from clientmgmt import services as client_services
 from clientmgmt.models import Client
 from messaging import rules
 from messaging import tasks as messaging_tasks
-from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
+from messaging.models import Kind, OutboxMessage, Purpose, SmsRoutePolicy, SmsTemplate
 from surveys import selectors as survey_selectors
 from surveys import services as survey_rounds
 from surveys import services as surveys
@@ -192,11 +192,13 @@ def test_the_outbox_still_refuses_a_client_who_withdrew_consent_before_the_send(
     assert outcomes["suppressed_by_reason"] == [(str(rules.BLOCK_REASONS["no_consent"]), 1)]
 
 
-def test_numbers_that_cannot_receive_links_are_counted_not_sent(settings, market, market_sms):
+def test_numbers_that_cannot_receive_links_are_counted_not_sent(market, market_sms, settings):
     opted_in(phone="13800138000")  # mainland: Twilio refuses links to it
     abroad = opted_in(phone="+85291234567")
     survey_round = make_round(market, by=_clerk())
-    settings.SMS_BACKEND = "twilio"
+    # Mainland numbers through Twilio: only on the cross-border route an administrator enabled.
+    settings.SMS_ROUTES = {"cn": "twilio", "other": "twilio"}
+    SmsRoutePolicy.objects.create(mainland_via_twilio=True, legal_basis="Separate consent")
     survey_rounds.round_send(round_id=survey_round.pk)
     survey_round.refresh_from_db()
     assert (survey_round.invited, survey_round.no_link) == (1, 1)

@@ -11,7 +11,7 @@ from config.schedules import DEFAULT_SCHEDULES
 from followup import tasks as followup_tasks
 from followup.models import FollowUpCall
 from guide import services as guide_services
-from messaging.models import OutboxMessage, SmsTemplate
+from messaging.models import OutboxMessage, SmsRoutePolicy, SmsTemplate
 from surveys import services as surveys
 from surveys import tasks
 from surveys.models import SurveyInvitation, SurveyPolicy
@@ -87,8 +87,7 @@ def test_no_survey_sms_without_the_default_survey_or_the_sms_template(settings):
     assert not SurveyInvitation.objects.exists()
 
 
-def test_links_are_not_sent_to_mainland_numbers_through_twilio(ready, settings):
-    settings.SMS_BACKEND = "twilio"
+def test_links_are_not_sent_to_mainland_numbers_through_twilio(ready, mainland_via_twilio):
     mainland = finished_visit(client=ClientFactory(phone="+8613812345678"), finished_ago=3 * HOURS)
     abroad = finished_visit(client=ClientFactory(phone="+14155550123"), finished_ago=3 * HOURS)
     assert tasks.surveys_send.apply().get() == 1
@@ -141,7 +140,11 @@ def test_the_reminder_waits_the_days_the_policy_says(ready):
 
 def test_no_reminder_link_to_a_mainland_number_through_twilio(ready, settings):
     _sent(4, client=ClientFactory(phone="+8613812345678"))
-    settings.SMS_BACKEND = "twilio"
+    settings.SMS_BACKEND = "twilio"  # only Twilio: no route serves mainland numbers at all
+    assert tasks.surveys_remind.apply().get() == 0
+    assert not _survey_sms().exists()
+    settings.SMS_ROUTES = {"cn": "twilio", "other": "twilio"}
+    SmsRoutePolicy.objects.create(mainland_via_twilio=True, legal_basis="Separate consent")
     assert tasks.surveys_remind.apply().get() == 0
     assert not _survey_sms().exists()
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from consult.models import BookingPolicy
 from followup.models import FollowUpPolicy
+from messaging.models import SmsRoutePolicy
 from surveys.models import SurveyPolicy
 from tests.factories import UserFactory
 from vip.models import VipPolicy
@@ -17,7 +18,7 @@ from zhongdu.models import HospitalProfile, Immutable, Policy, WorkingHours
 pytestmark = pytest.mark.django_db
 
 SINGLETONS = [BookingPolicy, FollowUpPolicy, SurveyPolicy, WorkingHours]
-VERSIONED = [VipPolicy, HospitalProfile]
+VERSIONED = [VipPolicy, HospitalProfile, SmsRoutePolicy]
 
 
 @pytest.mark.parametrize("model", SINGLETONS)

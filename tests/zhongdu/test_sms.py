@@ -316,7 +316,10 @@ def test_the_memory_backend_records_each_message_in_order(settings):
     first = sms.send(to=TO, body="one", reference="r1", status_callback=CALLBACK)
     second = sms.send(to="+8613900001111", body="two")
 
-    assert sms.outbox == [(TO, "one", "r1", CALLBACK), ("+8613900001111", "two", "", "")]
+    assert sms.outbox == [
+        (TO, "one", "r1", CALLBACK, "", {}),
+        ("+8613900001111", "two", "", "", "", {}),
+    ]
     assert sms.outbox[0].status_callback == CALLBACK
     assert (first.provider_id, second.provider_id) == ("memory-1", "memory-2")
     sms.clear()
