@@ -56,8 +56,9 @@ PLACEHOLDERS = {
     "signature": _("SMS signature"),
 }
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
-# The bracketed signature a mainland SMS opens with (【{hospital}】).
-SIGNATURE_PREFIX = re.compile(r"^\s*【[^】]*】")
+# The bracketed signature a mainland SMS opens with: {signature} (the profile's registered one,
+# 【中都皮肤病医院】) or written out, 【{hospital}】. The domestic provider adds it itself.
+SIGNATURE_PREFIX = re.compile(r"^\s*(\{signature\}|【[^】]*】)")
 
 
 def template_placeholders(body: str) -> set[str]:

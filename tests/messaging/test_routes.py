@@ -204,3 +204,15 @@ def test_the_campaign_confirmation_says_which_messages_no_route_may_carry(
     html = page.content.decode()
     assert 'data-count="route">1<' in html and 'data-count="now">1<' in html
     assert "将在计划时间收到" in html  # planned for tomorrow, not "now"
+
+
+def test_the_parameters_leave_out_the_signature_the_provider_adds():
+    for body in ("{signature}{name}您好，{date}复诊。", "【{hospital}】{name}您好，{date}复诊。"):
+        template = SmsTemplate(code="c", purpose="other", body=body)
+        values = {
+            "signature": "【中都皮肤病医院】",
+            "hospital": "中都",
+            "name": "张伟",
+            "date": "1日",
+        }
+        assert template.parameters(values) == {"name": "张伟", "date": "1日"}
