@@ -101,8 +101,7 @@ SMS_TEMPLATES = [
     (
         "market_survey",
         Kind.MARKETING,
-        "{signature}{name}您好，为更好地提供皮肤健康服务，诚邀您填写一分钟问卷：{link}"
-        " 回复TD退订",
+        "{signature}{name}您好，为更好地提供皮肤健康服务，诚邀您填写一分钟问卷：{link} 回复TD退订",
     ),
 ]
 

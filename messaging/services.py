@@ -149,9 +149,12 @@ def outbox_enqueue(
     send_after: datetime.datetime | None = None,
     expires_at: datetime.datetime | None = None,
     campaign=None,
+    hospital_values: dict | None = None,
 ) -> OutboxMessage:
     """Write a message to the outbox, once per idempotency key. Call it inside the transaction
     of the business event that causes it; the send is queued only when that transaction commits.
+    A sender writing many messages reads the hospital's profile once and passes its
+    `hospital_values` (hospital_placeholder_values()).
     """
     template = None
     holes = []
@@ -160,7 +163,9 @@ def outbox_enqueue(
         template = _template(template_code)
         # The hospital's own values (name, hotline, address ...) come from its profile; a
         # sender's value of the same name wins.
-        values = {**HospitalProfile.current().placeholder_values(), **(values or {})}
+        if hospital_values is None:
+            hospital_values = hospital_placeholder_values()
+        values = {**hospital_values, **(values or {})}
         holes = template.holes(values)
         # A hole stays visible in the held text ({phone}), so staff see what was missing.
         body = template.render({**values, **{name: f"{{{name}}}" for name in holes}})
@@ -218,6 +223,11 @@ def outbox_enqueue(
 
         outbox_send.delay_on_commit(message.pk)
     return message
+
+
+def hospital_placeholder_values() -> dict:
+    """The placeholders the hospital's profile in force fills ({hospital}, {hotline} ...)."""
+    return HospitalProfile.current().placeholder_values()
 
 
 def hole_reason(holes: list[str]) -> str:
@@ -705,6 +715,7 @@ def campaign_build(*, campaign_id: int, batch: int = 500) -> None:
     if campaign.status != Campaign.Status.BUILDING:
         return
     recipients = campaign_recipients(campaign.segment, campaign.template.kind).order_by("pk")
+    hospital_values = hospital_placeholder_values()
     last = 0
     while True:
         clients = list(recipients.filter(pk__gt=last)[:batch])
@@ -720,6 +731,7 @@ def campaign_build(*, campaign_id: int, batch: int = 500) -> None:
                     values={"name": client.name},
                     send_after=campaign.send_at,
                     campaign=campaign,
+                    hospital_values=hospital_values,
                 )
             Campaign.objects.filter(pk=campaign.pk).update(built=campaign.messages.count())
         last = clients[-1].pk
