@@ -286,8 +286,23 @@ class OutboxMessage(models.Model):
 
     @property
     def error_explanation(self) -> str:
-        """The error said for staff; the code and the provider's text are for support."""
+        """The error said for staff; the code and the provider's text are for support. A rule
+        that held or suppressed the message says itself (messaging.rules)."""
+        from .rules import BLOCK_REASONS, PLACEHOLDER_EMPTY
+
+        if self.error_code == PLACEHOLDER_EMPTY:
+            return self.error_text  # names the placeholders
+        if self.error_code in BLOCK_REASONS:
+            return str(BLOCK_REASONS[self.error_code])
         return sms.error_explanation(self.error_code) if self.error_code else ""
+
+    @property
+    def held(self) -> bool:
+        """Held as it was written (a placeholder without a value, a route's rule): staff may
+        check it again once the cause is fixed (services.outbox_release)."""
+        from .rules import HELD
+
+        return self.status == self.Status.SUPPRESSED and self.error_code in HELD
 
     @property
     def status_callback_url(self):

@@ -58,7 +58,8 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.UNKNOWN: {Status.SENT, Status.DELIVERED, Status.FAILED, Status.PENDING},
     Status.FAILED: {Status.PENDING},  # retried by staff after fixing the number
     Status.DELIVERED: set(),
-    Status.SUPPRESSED: set(),
+    # Only a message held as it was written, checked again by staff (outbox_release).
+    Status.SUPPRESSED: {Status.PENDING},
     Status.CANCELLED: set(),
 }
 TERMINAL = {Status.DELIVERED, Status.FAILED, Status.SUPPRESSED, Status.CANCELLED}
@@ -213,7 +214,7 @@ def outbox_enqueue(
             new_status=Status.SUPPRESSED,
             expected={Status.PENDING},
             detail=reason,
-            error_code="" if holes else refusal,
+            error_code=rules.PLACEHOLDER_EMPTY if holes else refusal,
             error_text=reason[:300],
         )
         message.refresh_from_db()
@@ -655,6 +656,54 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
     )
     if not updated:
         raise ValidationError(_("Only a failed or unknown message can be sent again."))
+    from .tasks import outbox_send
+
+    outbox_send.delay_on_commit(message.pk)
+    return OutboxMessage.objects.get(pk=message.pk)
+
+
+def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
+    """Check a held message again, after its cause was fixed (the hospital's profile filled in,
+    a template approved at the provider, a route configured), and send it if nothing holds it
+    now: the text is rendered again from its template with the profile in force and the values
+    it was written with. Refused, with the reason, while something still holds it."""
+    if not message.held:
+        raise ValidationError(_("Only a message held as it was written can be checked again."))
+    # The template as it stands now (approved since, say), not as the message was loaded.
+    template = SmsTemplate.objects.filter(pk=message.template_id).first()
+    body, params = message.body, message.params
+    if template is not None:
+        values = {
+            **hospital_placeholder_values(),
+            **{name: value for name, value in message.params.items() if value},
+        }
+        holes = template.holes(values)
+        if holes:
+            raise ValidationError(hole_reason(holes))
+        body, params = template.render(values), template.parameters(values)
+    number = phones.classify(message.to)
+    route = rules.route_for(number) if number.valid else ""
+    if number.valid:
+        refusal = rules.route_refusal(number=number, route=route, body=body, template=template)
+        if refusal:
+            raise ValidationError(rules.BLOCK_REASONS[refusal])
+    released = outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.PENDING,
+        expected={Status.SUPPRESSED},
+        detail=_("Checked again by staff: nothing holds it now."),
+        actor=by,
+        body=body,
+        params=params,
+        provider_template=template.provider_code if template else "",
+        route=route,
+        send_after=timezone.now(),
+        queued_at=None,
+        error_code="",
+        error_text="",
+    )
+    if not released:
+        raise ValidationError(_("Only a message held as it was written can be checked again."))
     from .tasks import outbox_send
 
     outbox_send.delay_on_commit(message.pk)
