@@ -297,6 +297,13 @@ class OutboxMessage(models.Model):
         return sms.error_explanation(self.error_code) if self.error_code else ""
 
     @property
+    def route_label(self) -> str:
+        """The provider the message goes through, said for staff."""
+        from .rules import ROUTE_LABELS
+
+        return str(ROUTE_LABELS.get(self.route, self.route))
+
+    @property
     def held(self) -> bool:
         """Held as it was written (a placeholder without a value, a route's rule): staff may
         check it again once the cause is fixed (services.outbox_release)."""

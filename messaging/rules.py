@@ -78,6 +78,14 @@ ROUTES = {
 }
 
 
+ROUTE_LABELS = {
+    "console": _("Console (development: printed, not sent)"),
+    "memory": _("Memory (tests: not sent)"),
+    "aliyun": _("Alibaba Cloud SMS (domestic)"),
+    "twilio": _("Twilio (outside the mainland)"),
+}
+
+
 def route_for(number: phones.Classified) -> str:
     """The backend that serves this number ("" when none does)."""
     return sms.routes().get("cn" if number.mainland else "other", "")

@@ -61,6 +61,8 @@ def test_a_held_message_is_checked_again_from_its_page_once_the_profile_is_fixed
     services.outbox_send(message_id=message.pk)  # what the queued task does
     message.refresh_from_db()
     assert message.status == "sent" and message.error_code == ""
+    page = client_manager_client.get(message.get_absolute_url(), **ZH)
+    assert "内存（测试：不发送）" in page.content.decode()  # the route it went by
     assert (
         sms.outbox[0].body
         == "【中都皮肤病医院】张伟您好，明天09:30就诊，如需改期请致电0371-65588120。"
