@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from config.celery import app as celery_app
 from messaging import services
-from messaging.models import OutboxMessage
+from messaging.models import OutboxMessage, SmsRoutePolicy
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.worker_process import WorkerProcess, database_url, wait_until
 
@@ -44,6 +44,7 @@ def test_a_thousand_messages_survive_provider_errors_and_worker_kills(tmp_path, 
         "DATABASE_URL": database_url(connection.settings_dict),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SMS_BACKEND": "twilio",
+        "SMS_ROUTES": "cn=twilio,other=twilio",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
@@ -56,6 +57,9 @@ def test_a_thousand_messages_survive_provider_errors_and_worker_kills(tmp_path, 
         "SMS_REQUEUE_AFTER_SECONDS": "3",
     }
     settings.SMS_CLAIM_TIMEOUT_SECONDS, settings.SMS_REQUEUE_AFTER_SECONDS = 6, 3
+    # The route is chosen as a message is written (here) and kept: the same routes as the worker.
+    settings.SMS_ROUTES = {"cn": "twilio", "other": "twilio"}
+    SmsRoutePolicy.objects.create(mainland_via_twilio=True, legal_basis="Chaos test")
     worker = WorkerProcess(env, concurrency=4, log_path=str(tmp_path / "worker.log")).start()
     try:
         with transaction.atomic():
