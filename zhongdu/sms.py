@@ -14,7 +14,9 @@ to do next from what happened:
 Any other exception is a bug; treat it like `UnknownOutcomeError`, since it cannot tell us
 whether the message went out.
 
-`settings.SMS_BACKEND` picks the backend: "console" (development), "memory" (tests), "twilio".
+`settings.SMS_BACKEND` picks the backend: "console" (development), "memory" (tests), "twilio",
+"aliyun" (Alibaba Cloud SMS, the domestic provider); settings.SMS_ROUTES picks one per destination
+(`routes()`).
 
 `status_callback` is the URL the provider should report this message's delivery status to. Give
 each message its own (the outbox row's), so a report finds its row even before the provider's id
@@ -25,10 +27,15 @@ TWILIO_MESSAGING_SERVICE_SID when set (Twilio then picks the number from the ser
 TWILIO_FROM_NUMBER. Optional: TWILIO_API_BASE_URL (tests and the chaos run point the SDK at
 tests/fake_twilio.py with it; empty means https://api.twilio.com) and TWILIO_TIMEOUT_SECONDS.
 
+Settings read by the Alibaba Cloud backend (`AliyunBackend`): ALIYUN_ACCESS_KEY_ID,
+ALIYUN_ACCESS_KEY_SECRET, ALIYUN_SMS_SIGN_NAME (empty: the hospital profile's signature without
+its brackets); optional ALIYUN_SMS_API_BASE_URL (tests/fake_aliyun.py) and ALIYUN_TIMEOUT_SECONDS.
+Its delivery reports and replies come to messaging.webhooks.aliyun_report / aliyun_up.
+
 Adding a provider
 -----------------
-A domestic provider (Alibaba Cloud SMS, Tencent Cloud SMS, which mainland carriers prefer) is one
-new class here, say `AliyunBackend`, with the same `send(*, to, body, reference, status_callback)`
+A domestic provider (Alibaba Cloud SMS is `AliyunBackend`; Tencent Cloud SMS would be the next)
+is one new class here with the same `send(*, to, body, reference, status_callback)`
 method, registered in `BACKENDS` under the name `SMS_BACKEND` will use. Nothing outside this module
 changes. The class's whole job is to map the provider's answers onto the four outcomes above:
 return `SendResult` only when the provider accepted the message; `PermanentError` (or
