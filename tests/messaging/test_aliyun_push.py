@@ -356,3 +356,32 @@ def test_the_configured_words_are_normalised_too(settings):
     settings.SMS_OPT_OUT_WORDS = ["ＵＮＳＵＢ", ""]
     assert services.is_opt_out_reply("unsub")
     assert not services.is_opt_out_reply("")
+
+
+def test_each_route_sends_through_its_own_providers_sdk(fake, settings):
+    """cn=aliyun, other=twilio: the mainland number's template reaches Alibaba Cloud's fake,
+    the Hong Kong number's rendered text Twilio's, each through its real SDK."""
+    from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+    settings.SMS_ROUTES = {"cn": "aliyun", "other": "twilio"}
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER, settings.TWILIO_MESSAGING_SERVICE_SID = "+15005550006", ""
+    _template()
+    with FakeTwilio() as twilio:
+        settings.TWILIO_API_BASE_URL = twilio.url
+        mainland = _enqueue("cn")
+        abroad = _enqueue("hk", person=ClientFactory(phone="+85291234567"))
+        for message in (mainland, abroad):
+            services.outbox_send(message_id=message.pk)
+
+    mainland.refresh_from_db()
+    abroad.refresh_from_db()
+    assert (mainland.status, mainland.route, abroad.status, abroad.route) == (
+        Status.SENT,
+        "aliyun",
+        Status.SENT,
+        "twilio",
+    )
+    assert [r["out_id"] for r in fake.requests] == [str(mainland.pk)]
+    (sent,) = twilio.requests
+    assert sent["to"] == "+85291234567" and sent["body"].endswith("的皮肤科。")

@@ -240,3 +240,35 @@ def test_backends_of_two_routes_are_kept_side_by_side(fake, settings):
     first = sms._instance(sms.AliyunBackend)
     sms.send(to=TO, body="hi", route="memory")
     assert sms._instance(sms.AliyunBackend) is first
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "outcome"),
+    [
+        ("Throttling.User", 400, sms.TransientError),
+        ("Throttling", 503, sms.TransientError),
+        ("isv.DAY_LIMIT_CONTROL", None, sms.TransientError),
+        ("isv.OUT_OF_SERVICE", None, sms.TransientError),
+        ("isv.AMOUNT_NOT_ENOUGH", None, sms.TransientError),
+        ("isv.DENY_IP_RANGE", None, sms.TransientError),
+        ("Forbidden.RAM", 403, sms.TransientError),
+        ("isv.MOBILE_COUNT_OVER_LIMIT", None, sms.PermanentError),
+        ("isv.INVALID_PARAMETERS", None, sms.PermanentError),
+        ("isv.BLACK_KEY_CONTROL_LIMIT", None, sms.PermanentError),
+        ("isv.SOMETHING_NEW", None, sms.PermanentError),
+        ("MissingTemplateCode", 400, sms.PermanentError),
+        ("isp.SYSTEM_ERROR", None, sms.UnknownOutcomeError),
+        ("ServiceUnavailable", 503, sms.UnknownOutcomeError),
+        ("", 502, sms.UnknownOutcomeError),
+        ("Unexpected", None, sms.UnknownOutcomeError),
+    ],
+)
+def test_answers_the_fake_does_not_give_map_onto_the_four_outcomes(code, status, outcome):
+    error = sms.AliyunBackend._error(code, "", TO, status=status)
+    assert type(error) is outcome
+    assert error.code == (code or f"http-{status}")
+
+
+def test_the_number_in_the_providers_text_is_masked():
+    error = sms.AliyunBackend._error("isv.MOBILE_NUMBER_ILLEGAL", "号码13812345678非法", TO)
+    assert error.message == "号码138****5678非法"
