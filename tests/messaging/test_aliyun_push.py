@@ -385,3 +385,17 @@ def test_each_route_sends_through_its_own_providers_sdk(fake, settings):
     assert [r["out_id"] for r in fake.requests] == [str(mainland.pk)]
     (sent,) = twilio.requests
     assert sent["to"] == "+85291234567" and sent["body"].endswith("的皮肤科。")
+
+
+def test_a_guessable_secret_or_a_mistyped_allowed_address_is_reported_at_start(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.ALIYUN_PUSH_SECRET = "short"
+    settings.ALIYUN_PUSH_ALLOWED_IPS = ["106.11.0.0/16", "106.11.0.0/33"]
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check", fail_level="WARNING")
+    assert "zhongdu.W001" in str(raised.value) and "zhongdu.E004" in str(raised.value)
+    settings.ALIYUN_PUSH_SECRET = SECRET
+    settings.ALIYUN_PUSH_ALLOWED_IPS = ["106.11.0.0/16"]
+    call_command("check", fail_level="WARNING")
