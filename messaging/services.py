@@ -643,7 +643,7 @@ def aliyun_report_receive(
         message = OutboxMessage.objects.filter(pk=int(out_id)).first()
     if message is None and biz_id:
         message = OutboxMessage.objects.filter(provider_id=biz_id[:64]).first()
-    if message is None:
+    if message is None or message.route not in ("", "aliyun"):
         return None
     if message.provider_id and biz_id and message.provider_id != biz_id[:64]:
         return None  # a report of an earlier attempt, or not this message

@@ -386,6 +386,17 @@ def test_each_route_sends_through_its_own_providers_sdk(fake, settings):
     (sent,) = twilio.requests
     assert sent["to"] == "+85291234567" and sent["body"].endswith("的皮肤科。")
 
+    # A report naming the Twilio message is not Alibaba Cloud's to give.
+    services.aliyun_report_receive(
+        out_id=str(abroad.pk),
+        biz_id="",
+        phone="85291234567",
+        success=False,
+        err_code="UNDELIV",
+        err_msg="",
+    )
+    assert OutboxMessage.objects.get(pk=abroad.pk).status == Status.SENT
+
 
 def test_a_guessable_secret_or_a_mistyped_allowed_address_is_reported_at_start(settings):
     from django.core.management import call_command
