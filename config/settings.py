@@ -355,6 +355,31 @@ if SMS_BACKEND == "twilio" and not (
         "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
         " (or TWILIO_MESSAGING_SERVICE_SID)."
     )
+# Alibaba Cloud SMS, the domestic provider (zhongdu.sms.AliyunBackend): the AccessKey of a RAM
+# user allowed to send SMS.
+ALIYUN_ACCESS_KEY_ID = env.str("ALIYUN_ACCESS_KEY_ID", default="")
+ALIYUN_ACCESS_KEY_SECRET = env.str("ALIYUN_ACCESS_KEY_SECRET", default="")
+# The signature registered in its console, without the brackets; empty: the hospital profile's.
+ALIYUN_SMS_SIGN_NAME = env.str("ALIYUN_SMS_SIGN_NAME", default="")
+# The secret path segment of the two push addresses set in its console (delivery reports and
+# replies, messaging.webhooks): its pushes carry no signature, so the address is the key. Long
+# and random; empty refuses every push.
+ALIYUN_PUSH_SECRET = env.str("ALIYUN_PUSH_SECRET", default="")
+# Optional: the addresses (or networks) its pushes may come from; empty: any.
+ALIYUN_PUSH_ALLOWED_IPS = env.list("ALIYUN_PUSH_ALLOWED_IPS", default=[])
+# Only for tests and the local fake of its API (tests/fake_aliyun.py).
+ALIYUN_SMS_API_BASE_URL = env.str("ALIYUN_SMS_API_BASE_URL", default="")
+# Seconds to wait for it before the outcome is unknown (zhongdu.sms; default 10).
+ALIYUN_TIMEOUT_SECONDS = env.float("ALIYUN_TIMEOUT_SECONDS", default=10.0)
+if "aliyun" in {SMS_BACKEND, *SMS_ROUTES.values()} and not (
+    ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET
+):
+    raise ImproperlyConfigured(
+        "The aliyun SMS backend needs ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET."
+    )
+# A reply that is one of these words (after NFKC normalisation, trimming and case-folding: "ＴＤ",
+# " td ") opts the number out of SMS, as the client's own button does (messaging.optout).
+SMS_OPT_OUT_WORDS = env.list("SMS_OPT_OUT_WORDS", default=["T", "TD", "R", "N", "退订", "取消"])
 # The address at which Twilio reaches this application: status callbacks are built on it, and
 # webhook signatures are checked against it (Twilio signs the URL it called).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

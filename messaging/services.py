@@ -13,6 +13,7 @@ Sending a message (outbox_send) is three steps, never one transaction:
 import datetime
 import logging
 import random
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -560,10 +561,15 @@ RANK = {
 
 
 def outbox_provider_report(
-    *, message: OutboxMessage, provider_status: str, provider_id: str = "", error_code: str = ""
+    *,
+    message: OutboxMessage,
+    provider_status: str,
+    provider_id: str = "",
+    error_code: str = "",
+    error_text: str = "",
 ) -> bool | None:
     """A status callback. Idempotent and forward-only: a repeated or late report (sent after
-    delivered) changes nothing."""
+    delivered) changes nothing. `error_text` is the provider's own words for a failure."""
     target = PROVIDER_STATUS.get((provider_status or "").lower())
     if target is None:
         return None
@@ -578,6 +584,8 @@ def outbox_provider_report(
         fields["sent_at"] = message.sent_at or timezone.now()
     else:
         fields["error_code"] = (error_code or provider_status)[:30]
+        if error_text:
+            fields["error_text"] = error_text[:300]
     updated = outbox_set_status(
         message_id=message.pk,
         new_status=target,
@@ -590,28 +598,79 @@ def outbox_provider_report(
     return updated
 
 
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "退订", "td", "t"}
+# Twilio's own opt-out keywords: Twilio stops delivering to a number that replied one of them
+# (its error 21610 from then on), so a reply through Twilio with one of them opts out here too.
+TWILIO_STOP_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+)
 START_WORDS = {"start", "unstop", "yes", "订阅"}
 
 
-def inbound_receive(*, provider_id: str, from_number: str, body: str) -> InboundMessage:
-    """An SMS from a client. STOP / 退订 / TD opts the number out; START opts it back in.
-    Handled once per provider id, however often the provider delivers the webhook."""
+def reply_word(text: str) -> str:
+    """A reply as a keyword: NFKC (full-width ＴＤ is TD, an ideographic space a space), trimmed
+    and case-folded."""
+    return unicodedata.normalize("NFKC", text or "").strip().casefold()
+
+
+def is_opt_out_reply(text: str, *, extra_words=frozenset()) -> bool:
+    """Is this reply one of the opt-out words (settings.SMS_OPT_OUT_WORDS: T, TD, R, N, 退订,
+    取消 by default), or of the provider's own `extra_words` (already in reply_word form)?"""
+    words = {reply_word(word) for word in settings.SMS_OPT_OUT_WORDS} | set(extra_words)
+    words.discard("")
+    return reply_word(text) in words
+
+
+def inbound_receive(
+    *, provider_id: str, from_number: str, body: str, extra_stop_words=frozenset()
+) -> InboundMessage:
+    """An SMS from a client. An opt-out word (is_opt_out_reply) opts the number out, as the
+    client's own button does; START opts it back in. Handled once per provider id, however
+    often the provider delivers the webhook."""
     inbound, created = InboundMessage.objects.get_or_create(
         provider_id=provider_id[:64],
         defaults={"from_number": from_number[:20], "body": body},
     )
     if not created:
         return inbound
-    word = body.strip().lower()
-    if word in STOP_WORDS:
+    if is_opt_out_reply(body, extra_words=extra_stop_words):
         phone_opt_out(phone=from_number, source="sms")
         inbound.action = "opt_out"
-    elif word in START_WORDS:
+    elif reply_word(body) in START_WORDS:
         phone_opt_in(phone=from_number, source="sms")
         inbound.action = "opt_in"
     inbound.save(update_fields=["action"])
     return inbound
+
+
+def aliyun_report_receive(
+    *, out_id: str, biz_id: str, phone: str, success: bool, err_code: str, err_msg: str
+) -> bool | None:
+    """One delivery report pushed by Alibaba Cloud SMS. It names the message by OutId (the row
+    id the backend sent) and BizId (the provider's id, stored when the send was answered); a
+    report whose number or BizId is not the message's is someone else's and is ignored (None).
+    Forward-only and idempotent like every report: a report pushed again changes nothing."""
+    message = None
+    if out_id.isdigit():
+        message = OutboxMessage.objects.filter(pk=int(out_id)).first()
+    if message is None and biz_id:
+        message = OutboxMessage.objects.filter(provider_id=biz_id[:64]).first()
+    if message is None or message.route not in ("", "aliyun"):
+        return None
+    if message.provider_id and biz_id and message.provider_id != biz_id[:64]:
+        return None  # a report of an earlier attempt, or not this message
+    if phone and phones.national_digits(message.to) != phone and message.to.lstrip("+") != phone:
+        return None
+    if success:
+        return outbox_provider_report(
+            message=message, provider_status="delivered", provider_id=biz_id
+        )
+    return outbox_provider_report(
+        message=message,
+        provider_status="failed",
+        provider_id=biz_id,
+        error_code=err_code or "failed",
+        error_text=err_msg,
+    )
 
 
 @transaction.atomic

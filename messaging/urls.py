@@ -17,4 +17,6 @@ urlpatterns = [
     path("campaigns/<id:pk>/", views.campaign_detail, name="campaign_detail"),
     path("twilio/status/<uuid:token>/", webhooks.twilio_status, name="twilio_status"),
     path("twilio/inbound/", webhooks.twilio_inbound, name="twilio_inbound"),
+    path("aliyun/report/<str:secret>/", webhooks.aliyun_report, name="aliyun_report"),
+    path("aliyun/up/<str:secret>/", webhooks.aliyun_up, name="aliyun_up"),
 ]

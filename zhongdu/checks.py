@@ -1,7 +1,9 @@
 """System checks of the project's own settings (manage.py check, and every start)."""
 
+import ipaddress
+
 from django.conf import settings
-from django.core.checks import Error
+from django.core.checks import Error, Warning
 
 from .roles import ALL_ROLES
 
@@ -43,3 +45,35 @@ def check_sms_routes(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+# Alibaba Cloud's pushes carry no signature: the secret address is their only key.
+PUSH_SECRET_MIN_LENGTH = 32
+
+
+def check_aliyun_push(app_configs, **kwargs):
+    messages = []
+    secret = settings.ALIYUN_PUSH_SECRET
+    if secret and (len(secret) < PUSH_SECRET_MIN_LENGTH or "/" in secret):
+        messages.append(
+            Warning(
+                f"ALIYUN_PUSH_SECRET is shorter than {PUSH_SECRET_MIN_LENGTH} characters or "
+                "holds a slash: anyone who guesses it can report messages delivered or opt "
+                "numbers out.",
+                hint='python -c "import secrets; print(secrets.token_urlsafe(32))"',
+                id="zhongdu.W001",
+            )
+        )
+    for entry in settings.ALIYUN_PUSH_ALLOWED_IPS:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            # A mistyped entry would refuse the provider's every push.
+            messages.append(
+                Error(
+                    f"ALIYUN_PUSH_ALLOWED_IPS holds {entry!r}, which is no address or network.",
+                    hint="Comma-separated addresses or networks, e.g. 106.11.0.0/16.",
+                    id="zhongdu.E004",
+                )
+            )
+    return messages

@@ -128,6 +128,9 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Messaging. Webhooks authenticate the provider by its signature, not by a session.
     "messaging:twilio_status": PUBLIC,
     "messaging:twilio_inbound": PUBLIC,
+    # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
+    "messaging:aliyun_report": PUBLIC,
+    "messaging:aliyun_up": PUBLIC,
     "messaging:outbox_list": MESSAGE_WATCHERS,
     "messaging:outbox_attention": MESSAGE_WATCHERS,
     "messaging:outbox_figures": MESSAGE_WATCHERS,

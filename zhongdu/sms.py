@@ -14,7 +14,9 @@ to do next from what happened:
 Any other exception is a bug; treat it like `UnknownOutcomeError`, since it cannot tell us
 whether the message went out.
 
-`settings.SMS_BACKEND` picks the backend: "console" (development), "memory" (tests), "twilio".
+`settings.SMS_BACKEND` picks the backend: "console" (development), "memory" (tests), "twilio",
+"aliyun" (Alibaba Cloud SMS, the domestic provider); settings.SMS_ROUTES picks one per destination
+(`routes()`).
 
 `status_callback` is the URL the provider should report this message's delivery status to. Give
 each message its own (the outbox row's), so a report finds its row even before the provider's id
@@ -25,10 +27,15 @@ TWILIO_MESSAGING_SERVICE_SID when set (Twilio then picks the number from the ser
 TWILIO_FROM_NUMBER. Optional: TWILIO_API_BASE_URL (tests and the chaos run point the SDK at
 tests/fake_twilio.py with it; empty means https://api.twilio.com) and TWILIO_TIMEOUT_SECONDS.
 
+Settings read by the Alibaba Cloud backend (`AliyunBackend`): ALIYUN_ACCESS_KEY_ID,
+ALIYUN_ACCESS_KEY_SECRET, ALIYUN_SMS_SIGN_NAME (empty: the hospital profile's signature without
+its brackets); optional ALIYUN_SMS_API_BASE_URL (tests/fake_aliyun.py) and ALIYUN_TIMEOUT_SECONDS.
+Its delivery reports and replies come to messaging.webhooks.aliyun_report / aliyun_up.
+
 Adding a provider
 -----------------
-A domestic provider (Alibaba Cloud SMS, Tencent Cloud SMS, which mainland carriers prefer) is one
-new class here, say `AliyunBackend`, with the same `send(*, to, body, reference, status_callback)`
+A domestic provider (Alibaba Cloud SMS is `AliyunBackend`; Tencent Cloud SMS would be the next)
+is one new class here with the same `send(*, to, body, reference, status_callback)`
 method, registered in `BACKENDS` under the name `SMS_BACKEND` will use. Nothing outside this module
 changes. The class's whole job is to map the provider's answers onto the four outcomes above:
 return `SendResult` only when the provider accepted the message; `PermanentError` (or
@@ -41,6 +48,7 @@ onto a template and leaves `status_callback` unused, and the provider's report i
 returned `provider_id`. Do not let the provider SDK retry on its own (the outbox decides).
 """
 
+import json
 import logging
 import threading
 import uuid
@@ -48,11 +56,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import requests
+from alibabacloud_dysmsapi20170525 import models as dysms_models
+from alibabacloud_dysmsapi20170525.client import Client as DysmsClient
+from alibabacloud_tea_openapi import exceptions as aliyun_exceptions
+from alibabacloud_tea_openapi import models as aliyun_models
+from darabonba.runtime import RuntimeOptions
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from Tea.exceptions import TeaException
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -65,6 +80,9 @@ logger = logging.getLogger(__name__)
 # Seconds: long enough for Twilio on a slow day, short enough that a hung connection does not hold
 # an outbox worker (and its claimed row) for minutes.
 TWILIO_TIMEOUT = 10
+# The same for Alibaba Cloud SMS (ALIYUN_TIMEOUT_SECONDS overrides it).
+ALIYUN_TIMEOUT = 10
+ALIYUN_ENDPOINT = "dysmsapi.aliyuncs.com"
 
 
 @dataclass(frozen=True)
@@ -136,7 +154,70 @@ ERROR_EXPLANATIONS = {
     "http": _("The SMS provider could not be reached."),
     "undelivered": _("The carrier could not deliver it."),
     "failed": _("The SMS provider could not send it."),
+    # Alibaba Cloud SMS: SendSms answers (https://help.aliyun.com/document_detail/101346.html)...
+    "isv.BUSINESS_LIMIT_CONTROL": _(
+        "The SMS provider's limit of messages to this number was reached: the message is sent "
+        "later."
+    ),
+    "isv.DAY_LIMIT_CONTROL": _(
+        "The SMS account's daily limit was reached: the message is sent later."
+    ),
+    "Throttling": _("The SMS provider asked us to slow down: the message is sent a little later."),
+    "Throttling.User": _(
+        "The SMS provider asked us to slow down: the message is sent a little later."
+    ),
+    "isv.MOBILE_NUMBER_ILLEGAL": _("The number is not a valid phone number."),
+    "isv.MOBILE_COUNT_OVER_LIMIT": _("Too many numbers in one request to the SMS provider."),
+    "isv.TEMPLATE_MISSING_PARAMETERS": _(
+        "The template's values do not match the template approved with the SMS provider."
+    ),
+    "isv.INVALID_PARAMETERS": _("The SMS provider refused the request's values."),
+    "isv.INVALID_JSON_PARAM": _("The SMS provider refused the request's values."),
+    "isv.SMS_TEMPLATE_ILLEGAL": _(
+        "The SMS provider does not know this template or has not approved it."
+    ),
+    "isv.SMS_SIGNATURE_ILLEGAL": _("The SMS provider has not approved the SMS signature."),
+    "isv.BLACK_KEY_CONTROL_LIMIT": _("A value in the message contains a word the provider blocks."),
+    "isv.PARAM_LENGTH_LIMIT": _("A value in the message is longer than the provider allows."),
+    "isv.PARAM_NOT_SUPPORT_URL": _("The SMS provider takes no link as a template value."),
+    "isv.DENY_IP_RANGE": _(
+        "The SMS provider refuses requests from this server's address: an administrator "
+        "checks the account's settings."
+    ),
+    "InvalidAccessKeyId.NotFound": _(
+        "The SMS account's credentials were refused: an administrator checks them."
+    ),
+    "InvalidAccessKeyId.Inactive": _(
+        "The SMS account's credentials were refused: an administrator checks them."
+    ),
+    "SignatureDoesNotMatch": _(
+        "The SMS account's credentials were refused: an administrator checks them."
+    ),
+    "isv.OUT_OF_SERVICE": _(
+        "The SMS account is suspended: messages are sent once an administrator restores it."
+    ),
+    "isv.AMOUNT_NOT_ENOUGH": _(
+        "The SMS account's balance is too low: messages are sent once it is topped up."
+    ),
+    "isv.ACCOUNT_ABNORMAL": _(
+        "The SMS account is suspended: messages are sent once an administrator restores it."
+    ),
+    "isp.SYSTEM_ERROR": _("The SMS provider had a fault."),
+    "InternalError": _("The SMS provider had a fault."),
+    # ... and its delivery reports' codes.
+    "MOBILE_NOT_ON_SERVICE": _("The number is suspended or no longer in use."),
+    "MOBILE_ACCOUNT_ABNORMAL": _("The recipient's phone account is suspended (e.g. unpaid)."),
+    "MOBILE_IN_BLACK": _("The number does not accept messages (blocked)."),
+    "MOBILE_TERMINAL_ERROR": _("The phone could not be reached (switched off or out of coverage)."),
+    "USER_REJECT": _("The recipient refuses messages from this sender."),
+    "INVALID_NUMBER": _("The number does not exist or is no longer in use."),
+    "CONTENT_KEYWORD": _("The carrier filtered the message out (it may have looked like spam)."),
+    "SP_UNKNOWN_ERROR": _("The carrier could not deliver it and gave no reason."),
+    "UNDELIV": _("The carrier could not deliver it."),
 }
+# The outbox keeps 30 characters of a code; a longer one (isv.TEMPLATE_MISSING_PARAMETERS) is
+# still explained.
+_STORED_CODE_LENGTH = 30
 
 
 def error_explanation(code: str) -> str:
@@ -145,6 +226,10 @@ def error_explanation(code: str) -> str:
         return ""
     if code in ERROR_EXPLANATIONS:
         return str(ERROR_EXPLANATIONS[code])
+    if len(code) == _STORED_CODE_LENGTH:
+        for full, explanation in ERROR_EXPLANATIONS.items():
+            if full.startswith(code):
+                return str(explanation)
     if code.startswith("http-5"):
         return str(_("The SMS provider had a fault."))
     if code in ("http-401", "http-403"):
@@ -206,28 +291,53 @@ def routes() -> dict[str, str]:
 _instances = threading.local()
 
 
+# The settings a backend is built from: a change (a test, a chaos run) builds a new one.
+_BACKEND_SETTINGS = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_API_BASE_URL",
+    "TWILIO_TIMEOUT_SECONDS",
+    "ALIYUN_ACCESS_KEY_ID",
+    "ALIYUN_ACCESS_KEY_SECRET",
+    "ALIYUN_SMS_SIGN_NAME",
+    "ALIYUN_SMS_API_BASE_URL",
+    "ALIYUN_TIMEOUT_SECONDS",
+)
+
+
 def _instance(backend):
-    """One backend object per thread and configuration: the Twilio client keeps its HTTP
-    connection open between messages (a new TLS connection per SMS cost more than the SMS), and
-    its recorded last response is never shared between two threads."""
-    key = (
-        backend,
-        *(
-            str(getattr(settings, name, ""))
-            for name in (
-                "TWILIO_ACCOUNT_SID",
-                "TWILIO_AUTH_TOKEN",
-                "TWILIO_FROM_NUMBER",
-                "TWILIO_MESSAGING_SERVICE_SID",
-                "TWILIO_API_BASE_URL",
-                "TWILIO_TIMEOUT_SECONDS",
-            )
-        ),
-    )
-    cached = getattr(_instances, "cache", None)
+    """One backend object per thread, backend and configuration: the Twilio client keeps its
+    HTTP connection open between messages (a new TLS connection per SMS cost more than the SMS),
+    and its recorded last response is never shared between two threads. Kept per backend, so
+    that messages alternating between two routes do not rebuild the clients each time."""
+    key = tuple(str(getattr(settings, name, "")) for name in _BACKEND_SETTINGS)
+    cache = getattr(_instances, "cache", None)
+    if cache is None:
+        cache = _instances.cache = {}
+    cached = cache.get(backend)
     if cached is None or cached[0] != key:
-        cached = _instances.cache = (key, backend())
+        cached = cache[backend] = (key, backend())
     return cached[1]
+
+
+def _connection_error(exc: requests.RequestException) -> SmsError:
+    """What a failed HTTP exchange (no answer to read) says about the message."""
+    if isinstance(exc, requests.ConnectTimeout):
+        # The TCP connection never opened, so no request bytes left this machine.
+        return TransientError("connect-timeout", str(exc))
+    if isinstance(exc, requests.ConnectionError):
+        # requests uses this one class both for "could not connect" (refused, DNS) and for
+        # "the connection dropped while we waited for the answer", which comes after the
+        # provider has read our POST. Only the first is safe to retry.
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError):
+            return TransientError("connect", str(cause.reason))
+        return UnknownOutcomeError("connection-lost", str(exc))
+    # Read timeouts and the rest: the POST was sent and no answer came back.
+    code = "read-timeout" if isinstance(exc, requests.ReadTimeout) else "http"
+    return UnknownOutcomeError(code, str(exc))
 
 
 class ConsoleBackend:
@@ -348,21 +458,8 @@ class TwilioBackend:
             message = self.client.messages.create(to=to, body=body, **options)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise self._http_error(exc, to) from exc
-        except requests.ConnectTimeout as exc:
-            # The TCP connection never opened, so no request bytes left this machine.
-            raise TransientError("connect-timeout", str(exc)) from exc
-        except requests.ConnectionError as exc:
-            # requests uses this one class both for "could not connect" (refused, DNS) and for
-            # "the connection dropped while we waited for the answer", which comes after Twilio
-            # has read our POST. Only the first is safe to retry.
-            cause = exc.args[0] if exc.args else None
-            if isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError):
-                raise TransientError("connect", str(cause.reason)) from exc
-            raise UnknownOutcomeError("connection-lost", str(exc)) from exc
         except requests.RequestException as exc:
-            # Read timeouts and the rest: the POST was sent and no answer came back.
-            code = "read-timeout" if isinstance(exc, requests.ReadTimeout) else "http"
-            raise UnknownOutcomeError(code, str(exc)) from exc
+            raise _connection_error(exc) from exc
         masked = phones.mask(to)
         logger.info("SMS %s to %s accepted by Twilio as %s", reference, masked, message.sid)
         return SendResult(provider_id=message.sid, status=message.status or "")
@@ -407,8 +504,166 @@ class TwilioBackend:
         return max(0, int((moment - datetime.now(tz=UTC)).total_seconds()))
 
 
-BACKENDS = {"console": ConsoleBackend, "memory": MemoryBackend, "twilio": TwilioBackend}
+# Alibaba Cloud SMS's codes, by what they say about the message. Throttled: nothing was sent, it
+# may go a little later (like Twilio's 429).
+ALIYUN_THROTTLED = {"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL"}
+# Our account, not this message: nothing was sent, and it goes once an administrator fixed the
+# account (like Twilio's 401). Failing them for good would silently drop every queued reminder;
+# an address allow-list that leaves this server out is such a setting too.
+ALIYUN_ACCOUNT = {
+    "InvalidAccessKeyId.NotFound",
+    "InvalidAccessKeyId.Inactive",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "Forbidden.RAM",
+    "isp.RAM_PERMISSION_DENY",
+    "isv.OUT_OF_SERVICE",
+    "isv.AMOUNT_NOT_ENOUGH",
+    "isv.ACCOUNT_NOT_EXISTS",
+    "isv.ACCOUNT_ABNORMAL",
+    "isv.PRODUCT_UN_SUBSCRIPT",
+    "isv.PRODUCT_UNSUBSCRIBE",
+    "isv.DENY_IP_RANGE",
+}
+# The provider's own faults: it may or may not have taken the message.
+ALIYUN_FAULT = {"isp.SYSTEM_ERROR", "InternalError", "ServiceUnavailable"}
+# A number's per-minute limit (isv.BUSINESS_LIMIT_CONTROL) lifts after a minute.
+ALIYUN_LIMIT_RETRY_AFTER = 60
+
+
+class AliyunBackend:
+    """Alibaba Cloud SMS (dysmsapi, SendSms) through its official SDK. It sends a template
+    approved in the provider's console, by its code and parameter values, under the registered
+    signature; `body` and `status_callback` are unused (delivery reports come to the one address
+    set in the console, messaging.webhooks.aliyun_report, and find their row by `OutId`, the
+    outbox row id given here as `reference`)."""
+
+    def __init__(self):
+        names = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET")
+        missing = [name for name in names if not getattr(settings, name, "")]
+        if missing:
+            raise ImproperlyConfigured(f"The aliyun SMS backend needs {', '.join(missing)}.")
+        timeout = getattr(settings, "ALIYUN_TIMEOUT_SECONDS", None) or ALIYUN_TIMEOUT
+        milliseconds = max(1, int(timeout * 1000))
+        endpoint, protocol = ALIYUN_ENDPOINT, "https"
+        if base_url := getattr(settings, "ALIYUN_SMS_API_BASE_URL", ""):
+            # The SDK calls {protocol}://{endpoint}/ (the endpoint may carry a port), so these
+            # two move the real SDK, unchanged, onto tests/fake_aliyun.py.
+            parts = urlsplit(base_url)
+            endpoint, protocol = parts.netloc, parts.scheme or "http"
+        config = aliyun_models.Config(
+            access_key_id=settings.ALIYUN_ACCESS_KEY_ID,
+            access_key_secret=settings.ALIYUN_ACCESS_KEY_SECRET,
+            endpoint=endpoint,
+            protocol=protocol,
+            connect_timeout=milliseconds,
+            read_timeout=milliseconds,
+            # No retry_options: the SDK then makes one attempt. Retrying is the outbox's
+            # decision, made with the error classes below.
+        )
+        self.client = DysmsClient(config)
+        self.runtime = RuntimeOptions(
+            autoretry=False,
+            max_attempts=1,
+            connect_timeout=milliseconds,
+            read_timeout=milliseconds,
+        )
+        self.sign_name = getattr(settings, "ALIYUN_SMS_SIGN_NAME", "")
+
+    def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        reference: str = "",
+        status_callback: str = "",
+        template_code: str = "",
+        params: dict | None = None,
+    ) -> SendResult:
+        if not template_code:
+            # messaging.rules holds free text for this route before it gets here.
+            raise PermanentError("no-template", "Alibaba Cloud SMS sends only approved templates")
+        request = dysms_models.SendSmsRequest(
+            phone_numbers=self._number(to),
+            sign_name=self._sign_name(),
+            template_code=template_code,
+            # Every value as text: the provider refuses numbers (isv.INVALID_JSON_PARAM).
+            template_param=json.dumps(
+                {name: str(value) for name, value in (params or {}).items()}, ensure_ascii=False
+            ),
+            out_id=reference or None,
+        )
+        try:
+            response = self.client.send_sms_with_options(request, self.runtime)
+        except aliyun_exceptions.AlibabaCloudException as exc:  # an HTTP error with its body
+            raise self._error(exc.code, exc.message, to, status=exc.status_code) from exc
+        except TeaException as exc:  # no answer to read (the SDK wraps what requests raised)
+            raise self._no_answer(exc) from exc
+        answer = response.body
+        if answer is None or answer.code != "OK" or not answer.biz_id:
+            code = (answer.code if answer else "") or f"http-{response.status_code}"
+            raise self._error(code, (answer.message if answer else "") or "", to)
+        logger.info(
+            "SMS %s to %s accepted by Alibaba Cloud as %s",
+            reference,
+            phones.mask(to),
+            answer.biz_id,
+        )
+        return SendResult(provider_id=answer.biz_id, status=answer.code)
+
+    @staticmethod
+    def _number(to: str) -> str:
+        """A mainland number as its 11 digits; any other as country code and number, no +."""
+        return phones.national_digits(to) if to.startswith("+86") else to.lstrip("+")
+
+    def _sign_name(self) -> str:
+        """The registered signature, without the brackets the provider adds itself."""
+        if self.sign_name:
+            return self.sign_name
+        from zhongdu.models import HospitalProfile  # read per message: an administrator edits it
+
+        return HospitalProfile.current().signature.strip().lstrip("【").rstrip("】")
+
+    @staticmethod
+    def _error(code: str, message: str, to: str, *, status: int | None = None) -> SmsError:
+        code = code or f"http-{status}"
+        # The provider may repeat the number in its text; stored and logged, it is masked.
+        text = str(message or "")
+        for form in (to, phones.national_digits(to)):
+            if form:
+                text = text.replace(form, phones.mask(to))
+        if code in ALIYUN_THROTTLED or code.startswith("Throttling"):
+            wait = ALIYUN_LIMIT_RETRY_AFTER if code == "isv.BUSINESS_LIMIT_CONTROL" else None
+            return TransientError(code, text, retry_after=wait)
+        if code in ALIYUN_ACCOUNT or status in (401, 403):
+            return TransientError(code, text)
+        if code in ALIYUN_FAULT or (status or 0) >= 500:
+            return UnknownOutcomeError(code, text)
+        # A refusal we read, on an HTTP 4xx or in a 200's Code (isv.MOBILE_NUMBER_ILLEGAL,
+        # isv.SMS_TEMPLATE_ILLEGAL, isv.TEMPLATE_MISSING_PARAMETERS ...): not sent, and the same
+        # message would be refused again.
+        if code.startswith("isv.") or (status is not None and 400 <= status < 500):
+            return PermanentError(code, text)
+        return UnknownOutcomeError(code, text)
+
+    @staticmethod
+    def _no_answer(exc: TeaException) -> SmsError:
+        # The SDK turns what requests raised into RetryError(str(error)) inside the handler, so
+        # the original is the inner exception's context.
+        inner = getattr(exc, "inner_exception", None)
+        cause = getattr(inner, "__context__", None)
+        if isinstance(cause, requests.RequestException):
+            return _connection_error(cause)
+        return UnknownOutcomeError("http", str(inner or exc))
+
+
+BACKENDS = {
+    "console": ConsoleBackend,
+    "memory": MemoryBackend,
+    "twilio": TwilioBackend,
+    "aliyun": AliyunBackend,
+}
 # Backends that send nothing out of this machine (development, tests): they may serve any number.
 LOCAL_BACKENDS = {"console", "memory"}
 # Providers that keep mainland numbers and messages in the country.
-DOMESTIC_BACKENDS: set[str] = set()
+DOMESTIC_BACKENDS: set[str] = {"aliyun"}

@@ -104,7 +104,7 @@ def _inbound(client, body, sid="SM1", number="+8613912345678"):
     return _post(client, path, {"MessageSid": sid, "From": number, "Body": body})
 
 
-@pytest.mark.parametrize("word", ["STOP", "退订", "td", " Stop "])
+@pytest.mark.parametrize("word", ["STOP", "退订", "td", " Stop ", "ＳＴＯＰ", "ＴＤ", "取消"])
 def test_a_stop_reply_opts_the_number_and_its_clients_out(client, word):
     person = ClientFactory(phone="13912345678")
     response = _inbound(client, word)

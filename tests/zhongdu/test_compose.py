@@ -24,6 +24,7 @@ APP_SERVICES = ["web", "worker", "beat"]
 NOT_PASSED = {
     "DJANGO_STATIC_ROOT": "set in the Dockerfile: collectstatic writes there when it is built",
     "TWILIO_API_BASE_URL": "tests and benchmarks only: the local fake of Twilio's API",
+    "ALIYUN_SMS_API_BASE_URL": "tests and benchmarks only: the local fake of Alibaba Cloud's",
     "CELERY_TASK_ALWAYS_EAGER": "tests only",
     "ZHONGDU_TESTING": "tests only",
     "DJANGO_DEBUG_TECHNICAL_404": "development only: it changes nothing without DJANGO_DEBUG",
