@@ -7,38 +7,38 @@ TEMPLATES = [
         "booking_confirmation",
         Purpose.BOOKING_CONFIRMATION,
         Kind.SERVICE,
-        "【{hospital}】{name}您好，您已预约{date} {time}{department}{expert}专家门诊，"
+        "{signature}{name}您好，您已预约{date} {time}{department}{expert}专家门诊，"
         "请提前15分钟到{floor}导医台报到。",
     ),
     (
         "booking_reminder",
         Purpose.BOOKING_REMINDER,
         Kind.SERVICE,
-        "【{hospital}】{name}您好，提醒您明天{time}在{department}就诊，如需改期请致电{phone}。",
+        "{signature}{name}您好，提醒您明天{time}在{department}就诊，如需改期请致电{phone}。",
     ),
     (
         "greeting",
         Purpose.GREETING,
         Kind.SERVICE,
-        "【{hospital}】{name}您好，感谢您今天来院就诊。用药期间请注意防晒、清淡饮食，如有不适请随时联系我们。",
+        "{signature}{name}您好，感谢您今天来院就诊。用药期间请注意防晒、清淡饮食，如有不适请随时联系我们。",
     ),
     (
         "followup_reminder",
         Purpose.FOLLOWUP_REMINDER,
         Kind.SERVICE,
-        "【{hospital}】{name}您好，您的复诊时间是{date}，请按时来院复查。",
+        "{signature}{name}您好，您的复诊时间是{date}，请按时来院复查。",
     ),
     (
         "health_tip",
         Purpose.HEALTH_TIP,
         Kind.MARKETING,
-        "【{hospital}】{name}您好，冬季皮肤易干燥，洗澡水温不宜过高，浴后及时涂抹保湿霜。回复TD退订",
+        "{signature}{name}您好，冬季皮肤易干燥，洗澡水温不宜过高，浴后及时涂抹保湿霜。回复TD退订",
     ),
     (
         "event_invitation",
         Purpose.EVENT_INVITATION,
         Kind.MARKETING,
-        "【{hospital}】{name}您好，诚邀您和家人{date} {time}参加{text}。回复TD退订",
+        "{signature}{name}您好，诚邀您和家人{date} {time}参加{text}。回复TD退订",
     ),
 ]
 

@@ -91,18 +91,17 @@ SMS_TEMPLATES = [
     (
         "survey_invitation",
         Kind.SERVICE,
-        "【{hospital}】{name}您好，感谢您今天来院就诊。诚邀您花两分钟评价本次服务：{link}",
+        "{signature}{name}您好，感谢您今天来院就诊。诚邀您花两分钟评价本次服务：{link}",
     ),
     (
         "survey_reminder",
         Kind.SERVICE,
-        "【{hospital}】{name}您好，您的评价对我们很重要，问卷仍可填写：{link}",
+        "{signature}{name}您好，您的评价对我们很重要，问卷仍可填写：{link}",
     ),
     (
         "market_survey",
         Kind.MARKETING,
-        "【{hospital}】{name}您好，为更好地提供皮肤健康服务，诚邀您填写一分钟问卷：{link}"
-        " 回复TD退订",
+        "{signature}{name}您好，为更好地提供皮肤健康服务，诚邀您填写一分钟问卷：{link} 回复TD退订",
     ),
 ]
 

@@ -188,6 +188,7 @@ def event_invitations_send(
         "text": f"{event.title}（{event.place}）",
     }
     after = event.invitations_after
+    hospital_values = messaging.hospital_placeholder_values()
     for _n in range(batches):
         clients = list(audience.filter(pk__gt=after)[:batch])
         if not clients:
@@ -205,6 +206,7 @@ def event_invitations_send(
                     template_code=INVITATION_TEMPLATE,
                     values={"name": client.name, **values},
                     expires_at=event.starts_at,
+                    hospital_values=hospital_values,
                 )
             EventInvitation.objects.bulk_create(
                 [

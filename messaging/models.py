@@ -56,8 +56,9 @@ PLACEHOLDERS = {
     "signature": _("SMS signature"),
 }
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
-# The bracketed signature a mainland SMS opens with (【{hospital}】).
-SIGNATURE_PREFIX = re.compile(r"^\s*【[^】]*】")
+# The bracketed signature a mainland SMS opens with: {signature} (the profile's registered one,
+# 【中都皮肤病医院】) or written out, 【{hospital}】. The domestic provider adds it itself.
+SIGNATURE_PREFIX = re.compile(r"^\s*(\{signature\}|【[^】]*】)")
 
 
 def template_placeholders(body: str) -> set[str]:
@@ -285,8 +286,30 @@ class OutboxMessage(models.Model):
 
     @property
     def error_explanation(self) -> str:
-        """The error said for staff; the code and the provider's text are for support."""
+        """The error said for staff; the code and the provider's text are for support. A rule
+        that held or suppressed the message says itself (messaging.rules)."""
+        from .rules import BLOCK_REASONS, PLACEHOLDER_EMPTY
+
+        if self.error_code == PLACEHOLDER_EMPTY:
+            return self.error_text  # names the placeholders
+        if self.error_code in BLOCK_REASONS:
+            return str(BLOCK_REASONS[self.error_code])
         return sms.error_explanation(self.error_code) if self.error_code else ""
+
+    @property
+    def route_label(self) -> str:
+        """The provider the message goes through, said for staff."""
+        from .rules import ROUTE_LABELS
+
+        return str(ROUTE_LABELS.get(self.route, self.route))
+
+    @property
+    def held(self) -> bool:
+        """Held as it was written (a placeholder without a value, a route's rule): staff may
+        check it again once the cause is fixed (services.outbox_release)."""
+        from .rules import HELD
+
+        return self.status == self.Status.SUPPRESSED and self.error_code in HELD
 
     @property
     def status_callback_url(self):

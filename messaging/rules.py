@@ -31,6 +31,7 @@ NO_ROUTE = "no_route"
 CROSS_BORDER = "cross_border"
 NOT_APPROVED = "not_approved"
 FREE_TEXT = "free_text"
+PLACEHOLDER_EMPTY = "placeholder_empty"
 BLOCK_REASONS = {
     EXPIRED: _("Too late: the message is no longer useful."),
     INVALID_NUMBER: _("No valid mobile number."),
@@ -45,7 +46,11 @@ BLOCK_REASONS = {
     ),
     NOT_APPROVED: _("The template is not approved by the domestic SMS provider."),
     FREE_TEXT: _("The domestic SMS provider sends only approved templates, not free text."),
+    PLACEHOLDER_EMPTY: _("Held: a placeholder of the template has no value."),
 }
+# The reasons that hold a message as it is written; once the cause is fixed (the hospital's
+# profile, a template's approval, the routes) staff may check it again and release it.
+HELD = {PLACEHOLDER_EMPTY, NO_ROUTE, CROSS_BORDER, NOT_APPROVED, FREE_TEXT, LINK_MAINLAND}
 
 
 # --- Routes: which provider a number goes through, and what each refuses ---------------
@@ -70,6 +75,14 @@ ROUTES = {
     "memory": Route(domestic=True),
     "aliyun": Route(domestic=True, templates_only=True),
     "twilio": Route(domestic=False, links_to_mainland=False),
+}
+
+
+ROUTE_LABELS = {
+    "console": _("Console (development: printed, not sent)"),
+    "memory": _("Memory (tests: not sent)"),
+    "aliyun": _("Alibaba Cloud SMS (domestic)"),
+    "twilio": _("Twilio (outside the mainland)"),
 }
 
 

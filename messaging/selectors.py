@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry, timeline_columns
 from clientmgmt.selectors import clients_shown_for_user
+from zhongdu import phones
 from zhongdu.pagination import keyset_page
 
 from . import rules
@@ -176,8 +177,16 @@ BREAKDOWN_KEYS = (
     rules.OPTED_OUT,
     rules.INVALID_NUMBER,
     "template",
+    "route",
     "other",
 )
+# The route rules (messaging.rules.ROUTES) by the line of the breakdown they count on.
+ROUTE_LINES = {
+    rules.NOT_APPROVED: "template",
+    rules.FREE_TEXT: "template",
+    rules.NO_ROUTE: "route",
+    rules.CROSS_BORDER: "route",
+}
 
 
 def audience_breakdown(
@@ -186,8 +195,10 @@ def audience_breakdown(
     """What sending `template_code` to each of `clients` (a queryset) at `at` will do, without
     sending: will go now; deferred (over today's marketing cap: the next allowed day; quiet
     hours: the morning); or not at all (no marketing consent, opted out or refused SMS, no valid
-    mobile, the template not active, other rules). The outbox's own rules (messaging.rules)
-    decide, on the numbers the messages would go to. Two queries."""
+    mobile, the template not active or not approved by the provider, no SMS route for the
+    number, other rules). The outbox's own rules (messaging.rules) decide, in its order: the
+    route's rules first (they hold a message as it is written), then the send-time ones, on the
+    numbers the messages would go to. Two queries (three with a cross-border route)."""
     from .services import marketing_sent_today  # the services import this module's siblings
 
     at = at or timezone.now()
@@ -212,10 +223,33 @@ def audience_breakdown(
     )
     quiet = rules.quiet_hours_end(at) is not None
     kind = kind or (template.kind if template else None)  # a sender may hold a stricter kind
+    # The text as the route rules see it: a link placeholder is a link.
+    probe = template.render({"link": "https://link.invalid/"}) if template else ""
+    cross_border = None  # read once, when a mainland number meets a foreign route
     for client in rows.iterator(chunk_size=2000):
         if template is None:
             counts["template"] += 1
             continue
+        number = phones.classify(client.phone)
+        if number.valid:
+            route = rules.route_for(number)
+            if (
+                cross_border is None
+                and number.mainland
+                and route
+                and not rules.ROUTES[route].domestic
+            ):
+                cross_border = rules.cross_border_allowed()
+            refusal = rules.route_refusal(
+                number=number,
+                route=route,
+                body=probe,
+                template=template,
+                cross_border=bool(cross_border),
+            )
+            if refusal:
+                counts[ROUTE_LINES.get(refusal, "other")] += 1
+                continue
         reason = rules.block_reason(
             to=client.phone,
             client=client,
@@ -235,6 +269,8 @@ def audience_breakdown(
         else:
             counts["now"] += 1
     counts["total"] = sum(counts.values())
+    # A planned send: "now" is the time it is planned for.
+    counts["scheduled"] = at > timezone.now() + datetime.timedelta(minutes=1)
     return counts
 
 

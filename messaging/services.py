@@ -59,7 +59,8 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.UNKNOWN: {Status.SENT, Status.DELIVERED, Status.FAILED, Status.PENDING},
     Status.FAILED: {Status.PENDING},  # retried by staff after fixing the number
     Status.DELIVERED: set(),
-    Status.SUPPRESSED: set(),
+    # Only a message held as it was written, checked again by staff (outbox_release).
+    Status.SUPPRESSED: {Status.PENDING},
     Status.CANCELLED: set(),
 }
 TERMINAL = {Status.DELIVERED, Status.FAILED, Status.SUPPRESSED, Status.CANCELLED}
@@ -150,9 +151,12 @@ def outbox_enqueue(
     send_after: datetime.datetime | None = None,
     expires_at: datetime.datetime | None = None,
     campaign=None,
+    hospital_values: dict | None = None,
 ) -> OutboxMessage:
     """Write a message to the outbox, once per idempotency key. Call it inside the transaction
     of the business event that causes it; the send is queued only when that transaction commits.
+    A sender writing many messages reads the hospital's profile once and passes its
+    `hospital_values` (hospital_placeholder_values()).
     """
     template = None
     holes = []
@@ -161,7 +165,9 @@ def outbox_enqueue(
         template = _template(template_code)
         # The hospital's own values (name, hotline, address ...) come from its profile; a
         # sender's value of the same name wins.
-        values = {**HospitalProfile.current().placeholder_values(), **(values or {})}
+        if hospital_values is None:
+            hospital_values = hospital_placeholder_values()
+        values = {**hospital_values, **(values or {})}
         holes = template.holes(values)
         # A hole stays visible in the held text ({phone}), so staff see what was missing.
         body = template.render({**values, **{name: f"{{{name}}}" for name in holes}})
@@ -209,7 +215,7 @@ def outbox_enqueue(
             new_status=Status.SUPPRESSED,
             expected={Status.PENDING},
             detail=reason,
-            error_code="" if holes else refusal,
+            error_code=rules.PLACEHOLDER_EMPTY if holes else refusal,
             error_text=reason[:300],
         )
         message.refresh_from_db()
@@ -219,6 +225,11 @@ def outbox_enqueue(
 
         outbox_send.delay_on_commit(message.pk)
     return message
+
+
+def hospital_placeholder_values() -> dict:
+    """The placeholders the hospital's profile in force fills ({hospital}, {hotline} ...)."""
+    return HospitalProfile.current().placeholder_values()
 
 
 def hole_reason(holes: list[str]) -> str:
@@ -710,6 +721,54 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
     return OutboxMessage.objects.get(pk=message.pk)
 
 
+def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
+    """Check a held message again, after its cause was fixed (the hospital's profile filled in,
+    a template approved at the provider, a route configured), and send it if nothing holds it
+    now: the text is rendered again from its template with the profile in force and the values
+    it was written with. Refused, with the reason, while something still holds it."""
+    if not message.held:
+        raise ValidationError(_("Only a message held as it was written can be checked again."))
+    # The template as it stands now (approved since, say), not as the message was loaded.
+    template = SmsTemplate.objects.filter(pk=message.template_id).first()
+    body, params = message.body, message.params
+    if template is not None:
+        values = {
+            **hospital_placeholder_values(),
+            **{name: value for name, value in message.params.items() if value},
+        }
+        holes = template.holes(values)
+        if holes:
+            raise ValidationError(hole_reason(holes))
+        body, params = template.render(values), template.parameters(values)
+    number = phones.classify(message.to)
+    route = rules.route_for(number) if number.valid else ""
+    if number.valid:
+        refusal = rules.route_refusal(number=number, route=route, body=body, template=template)
+        if refusal:
+            raise ValidationError(rules.BLOCK_REASONS[refusal])
+    released = outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.PENDING,
+        expected={Status.SUPPRESSED},
+        detail=_("Checked again by staff: nothing holds it now."),
+        actor=by,
+        body=body,
+        params=params,
+        provider_template=template.provider_code if template else "",
+        route=route,
+        send_after=timezone.now(),
+        queued_at=None,
+        error_code="",
+        error_text="",
+    )
+    if not released:
+        raise ValidationError(_("Only a message held as it was written can be checked again."))
+    from .tasks import outbox_send
+
+    outbox_send.delay_on_commit(message.pk)
+    return OutboxMessage.objects.get(pk=message.pk)
+
+
 def outbox_mark_sent(*, message: OutboxMessage, by) -> OutboxMessage:
     """A person checked the provider's console: the unknown message did go out."""
     updated = outbox_set_status(
@@ -764,6 +823,7 @@ def campaign_build(*, campaign_id: int, batch: int = 500) -> None:
     if campaign.status != Campaign.Status.BUILDING:
         return
     recipients = campaign_recipients(campaign.segment, campaign.template.kind).order_by("pk")
+    hospital_values = hospital_placeholder_values()
     last = 0
     while True:
         clients = list(recipients.filter(pk__gt=last)[:batch])
@@ -779,6 +839,7 @@ def campaign_build(*, campaign_id: int, batch: int = 500) -> None:
                     values={"name": client.name},
                     send_after=campaign.send_at,
                     campaign=campaign,
+                    hospital_values=hospital_values,
                 )
             Campaign.objects.filter(pk=campaign.pk).update(built=campaign.messages.count())
         last = clients[-1].pk

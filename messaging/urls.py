@@ -11,6 +11,7 @@ urlpatterns = [
     path("<id:pk>/", views.message_detail, name="message_detail"),
     path("<id:pk>/retry/", views.message_retry, name="message_retry"),
     path("<id:pk>/mark-sent/", views.message_mark_sent, name="message_mark_sent"),
+    path("<id:pk>/release/", views.message_release, name="message_release"),
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_create, name="campaign_create"),
     path("campaigns/<id:pk>/", views.campaign_detail, name="campaign_detail"),

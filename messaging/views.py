@@ -66,6 +66,17 @@ def message_retry(request, pk):
 
 
 @require_POST
+def message_release(request, pk):
+    message = get_object_or_404(OutboxMessage, pk=pk)
+    try:
+        services.outbox_release(message=message, by=request.user)
+        messages.success(request, _("Nothing holds the message now: it will be sent."))
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    return redirect(message)
+
+
+@require_POST
 def message_mark_sent(request, pk):
     message = get_object_or_404(OutboxMessage, pk=pk)
     try:

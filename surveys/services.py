@@ -444,6 +444,7 @@ def round_send(
         return True
     recipients = round_recipients(survey_round.segment).only("pk", "name", "phone").order_by("pk")
     after = survey_round.sending_after
+    hospital_values = messaging.hospital_placeholder_values()
     for _n in range(batches):
         clients = list(recipients.filter(pk__gt=after)[:batch])
         if not clients:
@@ -475,7 +476,7 @@ def round_send(
                 )
                 if not created:
                     continue
-                messaging.outbox_enqueue(
+                message = messaging.outbox_enqueue(
                     idempotency_key=round_key(round_id, client.pk),
                     purpose=Purpose.SURVEY,
                     client=client,
@@ -483,8 +484,10 @@ def round_send(
                     values={"name": client.name, "link": survey_link(invitation)},
                     send_after=survey_round.send_at,
                     expires_at=survey_round.expires_at,
+                    hospital_values=hospital_values,
                 )
-                invited += 1
+                # Held as it was written (a route's rule, a hole): not an invitation sent.
+                invited += message.status != message.Status.SUPPRESSED
             after = clients[-1].pk
             survey_round.sending_after = after
             survey_round.invited += invited

@@ -137,6 +137,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "messaging:message_detail": MESSAGE_WATCHERS,
     "messaging:message_retry": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     "messaging:message_mark_sent": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
+    "messaging:message_release": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     "messaging:campaign_list": MESSAGE_WATCHERS,
     "messaging:campaign_detail": MESSAGE_WATCHERS,
     "messaging:campaign_create": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),

@@ -159,3 +159,60 @@ def test_enabling_the_cross_border_route_needs_its_legal_basis():
         policy.full_clean()
     assert "legal_basis" in raised.value.message_dict
     assert rules.cross_border_allowed() is False
+
+
+def test_a_confirmation_counts_what_the_routes_hold(settings, memory_sms):
+    from clientmgmt.models import Client
+    from messaging import selectors
+
+    SmsTemplate.objects.create(code="notice", purpose="other", body="【{hospital}】{name}您好。")
+    ClientFactory(phone=MAINLAND)
+    ClientFactory(phone="+8613812345678")
+    ClientFactory(phone=HONG_KONG)
+    everyone = Client.objects.all()
+
+    settings.SMS_ROUTES = {"cn": "aliyun", "other": "memory"}
+    breakdown = selectors.audience_breakdown(everyone, template_code="notice")
+    assert (breakdown["template"], breakdown["now"]) == (2, 1)  # not approved at the provider
+    SmsTemplate.objects.update(approval=Approval.APPROVED, provider_code="SMS_1")
+    assert selectors.audience_breakdown(everyone, template_code="notice")["now"] == 3
+
+    settings.SMS_ROUTES = {"other": "memory"}  # nothing serves mainland numbers
+    breakdown = selectors.audience_breakdown(everyone, template_code="notice")
+    assert (breakdown["route"], breakdown["now"], breakdown["total"]) == (2, 1, 3)
+    settings.SMS_ROUTES = {"cn": "twilio", "other": "memory"}  # foreign, not enabled
+    assert selectors.audience_breakdown(everyone, template_code="notice")["route"] == 2
+
+
+def test_the_campaign_confirmation_says_which_messages_no_route_may_carry(
+    client_manager_client, settings, memory_sms
+):
+    import datetime
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    template = SmsTemplate.objects.create(
+        code="n", purpose="other", body="{name}您好，门诊时间调整。"
+    )
+    ClientFactory(phone=MAINLAND)
+    ClientFactory(phone=HONG_KONG)
+    settings.SMS_BACKEND = "twilio"  # Twilio only: mainland numbers have no route
+    send_at = (timezone.localtime() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    form = {"name": "通知", "template": template.pk, "send_at": send_at}
+    page = client_manager_client.post(reverse("messaging:campaign_create"), form)
+    html = page.content.decode()
+    assert 'data-count="route">1<' in html and 'data-count="now">1<' in html
+    assert "将在计划时间收到" in html  # planned for tomorrow, not "now"
+
+
+def test_the_parameters_leave_out_the_signature_the_provider_adds():
+    for body in ("{signature}{name}您好，{date}复诊。", "【{hospital}】{name}您好，{date}复诊。"):
+        template = SmsTemplate(code="c", purpose="other", body=body)
+        values = {
+            "signature": "【中都皮肤病医院】",
+            "hospital": "中都",
+            "name": "张伟",
+            "date": "1日",
+        }
+        assert template.parameters(values) == {"name": "张伟", "date": "1日"}
