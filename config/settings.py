@@ -371,6 +371,9 @@ ALIYUN_PUSH_ALLOWED_IPS = env.list("ALIYUN_PUSH_ALLOWED_IPS", default=[])
 ALIYUN_SMS_API_BASE_URL = env.str("ALIYUN_SMS_API_BASE_URL", default="")
 # Seconds to wait for it before the outcome is unknown (zhongdu.sms; default 10).
 ALIYUN_TIMEOUT_SECONDS = env.float("ALIYUN_TIMEOUT_SECONDS", default=10.0)
+# Seconds a message waits after the provider's per-number rate limit (isv.BUSINESS_LIMIT_CONTROL,
+# lifted after a minute); a chaos run shortens it.
+ALIYUN_LIMIT_RETRY_SECONDS = env.int("ALIYUN_LIMIT_RETRY_SECONDS", default=60)
 if "aliyun" in {SMS_BACKEND, *SMS_ROUTES.values()} and not (
     ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET
 ):

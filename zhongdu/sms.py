@@ -633,7 +633,11 @@ class AliyunBackend:
             if form:
                 text = text.replace(form, phones.mask(to))
         if code in ALIYUN_THROTTLED or code.startswith("Throttling"):
-            wait = ALIYUN_LIMIT_RETRY_AFTER if code == "isv.BUSINESS_LIMIT_CONTROL" else None
+            wait = (
+                getattr(settings, "ALIYUN_LIMIT_RETRY_SECONDS", ALIYUN_LIMIT_RETRY_AFTER)
+                if code == "isv.BUSINESS_LIMIT_CONTROL"
+                else None
+            )
             return TransientError(code, text, retry_after=wait)
         if code in ALIYUN_ACCOUNT or status in (401, 403):
             return TransientError(code, text)
