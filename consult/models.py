@@ -298,6 +298,11 @@ class Enquiry(models.Model):
         blank=True,
         related_name="+",
     )
+    # What the person agreed to on the public page ({purpose: True}, clientmgmt.consent) and the
+    # privacy notice's version they were shown: recorded as the client's consents when the
+    # request is attached to a client (consult.services.enquiries_attach_to_client).
+    consents = models.JSONField(_("consents given"), default=dict, blank=True)
+    notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
     # The recording form's one-time key (the call screen's, the public page's): one enquiry per
     # form (zhongdu.forms.FormKeyField).
     request_key = models.CharField(max_length=40, blank=True, editable=False)

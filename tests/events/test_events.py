@@ -24,7 +24,7 @@ from messaging import rules
 from messaging import services as messaging_services
 from messaging import tasks as messaging_tasks
 from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant
 from tests.conftest import ROLE_USERNAMES
 from tests.factories import UserFactory
 from zhongdu import roles, sms
@@ -76,7 +76,8 @@ def make_event(**fields):
 def opted_in(**kwargs):
     """A client who agreed to marketing SMS (invitations are marketing)."""
     client = ClientFactory(**kwargs)
-    return client_services.client_set_sms_consent(client=client, marketing=True, method="verbal")
+    grant(client, "marketing_sms")
+    return client
 
 
 def vip(client):
