@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clientmgmt import services as client_services
-from clientmgmt.models import Client
+from clientmgmt.models import Client, ConsentEvent
 from events import selectors as event_selectors
 from events import services as events
 from events import tasks
@@ -572,6 +572,9 @@ def test_someone_new_is_registered_with_the_events_channel_and_ticked_in(front_d
     assert person.phone == "+8613755556666"
     attendance = EventAttendance.objects.get()
     assert attendance.client == person and attendance.registered_here
+    # The consent given at the door is recorded as given there (issue 16).
+    given = ConsentEvent.objects.get(client=person)
+    assert (given.purpose, given.granted, given.channel) == ("service_sms", True, "event_door")
 
 
 def test_someone_new_who_may_already_be_a_client_is_shown_the_record_first(front_desk_client):
