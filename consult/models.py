@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clientmgmt import consent
 from zhongdu import phones
 from zhongdu.models import AppendOnlyModel, ClinicSession, Policy
 
@@ -374,6 +375,13 @@ class Enquiry(models.Model):
     @property
     def caller_phone_masked(self) -> str:
         return phones.mask(self.caller_phone)
+
+    @property
+    def consent_labels(self) -> list:
+        """What the person agreed to on the public page, as staff name the purposes."""
+        return [
+            purpose.label for code, purpose in consent.PURPOSES.items() if self.consents.get(code)
+        ]
 
     def is_from(self, client) -> bool:
         """The enquiry is this client's, or a prospect's from the client's mobile number (a
