@@ -316,11 +316,12 @@ def consent_record(
             recorded_by=by,
             detail=detail[:200],
         )
+        in_force = current is None or current.event.at <= at
         if current is None:
             ClientConsent.objects.create(
                 client=client, purpose=purpose, granted=granted, event=event
             )
-        elif current.event.at <= at:
+        elif in_force:
             current.granted, current.event = granted, event
             current.save(update_fields=["granted", "event"])
         if log:
@@ -334,7 +335,7 @@ def consent_record(
             audit.record(
                 audit.Action.UPDATE, actor=by, obj=client, fields=[purpose], request=request
             )
-        if not granted:
+        if not granted and in_force:
             for dependant in consent.dependants(purpose):
                 if not states[dependant]:
                     continue

@@ -109,6 +109,18 @@ def test_an_older_answer_recorded_later_does_not_override_a_newer_one():
     assert ConsentEvent.objects.filter(client=person).count() == 2  # both kept
 
 
+def test_an_older_withdrawal_recorded_later_stops_nothing_said_since():
+    person = ClientFactory()
+    grant(person, "service_sms")
+    grant(person, "marketing_sms")
+    waiting = _pending(person, "m", "marketing")
+    # A refusal given three days ago, recorded only now: what the person said since stands.
+    withdraw(person, "service_sms", at=timezone.now() - datetime.timedelta(days=3))
+    assert has_consent(person, "service_sms") and has_consent(person, "marketing_sms")
+    waiting.refresh_from_db()
+    assert waiting.status == "pending"
+
+
 def test_who_has_consent_is_one_condition_on_the_client_list():
     agreed, refused, silent = ClientFactory(), ClientFactory(), ClientFactory()
     grant(agreed, "marketing_sms")
