@@ -1,13 +1,14 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from zhongdu import phones
 from zhongdu.forms import FormKeyField, IdField
-from zhongdu.models import Channel
+from zhongdu.models import Channel, HospitalProfile
 
-from . import validation
+from . import consent, validation
 from .models import Client, ClientMerge
 
 CATEGORY_CHOICES = [
@@ -19,7 +20,12 @@ CATEGORY_CHOICES = [
 
 class ClientForm(forms.ModelForm):
     """Create and edit a client. Checks the shape of what was typed; duplicates and consent
-    rules are the services' business."""
+    rules are the services' business. A new record's form shows the privacy notice (its version)
+    and asks each consent purpose (clientmgmt.consent) separately; an existing record's consents
+    are changed on its page."""
+
+    # Where the consents ticked here are recorded (the walk-in desk and the event door say so).
+    consent_channel = consent.Channel.NEW_CLIENT_FORM
 
     id_number = forms.CharField(
         label=_("ID card number"),
@@ -56,9 +62,6 @@ class ClientForm(forms.ModelForm):
             "privacy_contact_relation",
             "privacy_contact_phone",
             "source_channel",
-            "service_sms",
-            "marketing_opt_in",
-            "marketing_opt_in_method",
             "notes",
         ]
         widgets = {
@@ -85,6 +88,9 @@ class ClientForm(forms.ModelForm):
             self.initial["categories"] = [
                 name for name, _label in CATEGORY_CHOICES if getattr(self.instance, name)
             ]
+        consent_column = []
+        if not self.instance.pk:
+            consent_column = self._add_consent_fields()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -120,12 +126,7 @@ class ClientForm(forms.ModelForm):
                 Row(
                     Column("categories", css_class="col-md-4"),
                     Column("source_channel", css_class="col-md-4"),
-                    Column(
-                        "service_sms",
-                        "marketing_opt_in",
-                        "marketing_opt_in_method",
-                        css_class="col-md-4",
-                    ),
+                    Column(*consent_column, css_class="col-md-4"),
                 ),
                 "notes",
             ),
@@ -166,10 +167,8 @@ class ClientForm(forms.ModelForm):
                 _("The birth date in this ID card number (%(date)s) is not the date of birth.")
                 % {"date": validation.id_number_birth_date(id_number).isoformat()},
             )
-        if cleaned.get("marketing_opt_in") and not cleaned.get("marketing_opt_in_method"):
-            self.add_error(
-                "marketing_opt_in_method", _("Record how the client agreed to marketing SMS.")
-            )
+        if not self.instance.pk:
+            self._clean_consents(cleaned)
         for name, _label in CATEGORY_CHOICES:
             cleaned[name] = name in cleaned.get("categories", [])
         return cleaned
@@ -178,7 +177,54 @@ class ClientForm(forms.ModelForm):
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
         data.update({name: self.cleaned_data[name] for name, _label in CATEGORY_CHOICES})
         data["id_number"] = self.cleaned_data.get("id_number", "")
+        if not self.instance.pk:
+            data["consents"] = {code: self.cleaned_data[code] for code in consent.PURPOSES}
+            data["consent_channel"] = self.consent_channel
+            data["consent_method"] = self.cleaned_data.get("consent_method", "")
         return data
+
+    def _add_consent_fields(self) -> list:
+        """One tick per purpose, named by its code (clientmgmt.consent.PURPOSES), and how the
+        client said so; the notice's version above them. Returns the layout's column."""
+        version = HospitalProfile.current().privacy_notice_version
+        for code, purpose in consent.PURPOSES.items():
+            self.fields[code] = forms.BooleanField(
+                label=purpose.label,
+                required=False,
+                initial=purpose.default,
+                help_text=purpose.agreement,
+            )
+        self.fields["consent_method"] = forms.ChoiceField(
+            label=_("How the client agreed"),
+            choices=[("", "---------"), *consent.Method.choices],
+            required=False,
+        )
+        notice = format_html(
+            '<p class="small mb-1" data-testid="notice-version">{}</p>',
+            _("Privacy notice version %(version)s: read it to the client or show it.")
+            % {"version": version or "—"},
+        )
+        return [
+            HTML(notice),
+            HTML('{% include "zhongdu/_privacy_notice.html" %}'),
+            *consent.PURPOSES,
+            "consent_method",
+        ]
+
+    def _clean_consents(self, cleaned) -> None:
+        if cleaned.get(consent.MARKETING_SMS) and not cleaned.get("consent_method"):
+            self.add_error("consent_method", _("Record how the client agreed to marketing SMS."))
+        for code, purpose in consent.PURPOSES.items():
+            refused = [need for need in purpose.needs if not cleaned.get(need)]
+            if cleaned.get(code) and refused:
+                self.add_error(
+                    code,
+                    _("%(purpose)s needs consent to %(needed)s first.")
+                    % {
+                        "purpose": purpose.label,
+                        "needed": consent.get_purpose(refused[0]).label,
+                    },
+                )
 
     def check_duplicates(self, *, exclude_pk=None) -> tuple[list, bool]:
         """(records that may be this person, whether saving must stop to show them). A matching
@@ -206,6 +252,24 @@ class ClientForm(forms.ModelForm):
     def _post_clean(self):
         # The services set the instance's fields; ModelForm must not write them first.
         pass
+
+
+class ConsentForm(forms.Form):
+    """The client page's consent controls: one purpose granted or withdrawn, and how the client
+    said so (a grant needs it)."""
+
+    GRANT = "grant"
+    WITHDRAW = "withdraw"
+
+    purpose = forms.ChoiceField(choices=consent.purpose_choices)
+    answer = forms.ChoiceField(choices=[(GRANT, _("Agreed")), (WITHDRAW, _("Withdrawn"))])
+    method = forms.ChoiceField(choices=[("", ""), *consent.Method.choices], required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("answer") == self.GRANT and not cleaned.get("method"):
+            raise forms.ValidationError(_("Record how the client agreed."))
+        return cleaned
 
 
 class RevealForm(forms.Form):

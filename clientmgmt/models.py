@@ -14,6 +14,8 @@ from django.utils.translation import pgettext_lazy
 from zhongdu import phones
 from zhongdu.models import AppendOnlyModel, Channel
 
+from . import consent
+
 
 class SearchTermsField(models.TextField):
     """Space-separated search tokens (name substrings, pinyin, pinyin initials) with the
@@ -59,13 +61,6 @@ class Client(models.Model):
         ACTIVE = "active", _("Active")
         ARCHIVED = "archived", _("Archived")
         MERGED = "merged", _("Merged into another record")
-
-    class OptInMethod(models.TextChoices):
-        VERBAL = "verbal", _("Verbally, in person")
-        PHONE = "phone", _("On the phone")
-        WRITTEN = "written", _("Signed form")
-        SMS = "sms", _("SMS reply")
-        WEB = "web", _("Online form")
 
     # A person's name (姓名), not a thing's (名称): the context tells the translators apart.
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
@@ -117,23 +112,7 @@ class Client(models.Model):
         blank=True,
         related_name="+",
     )
-    # Consent. Service SMS (confirmations, reminders) are on unless the client refused them;
-    # marketing SMS only with a recorded opt-in.
-    service_sms = models.BooleanField(_("service SMS"), default=True)
-    service_sms_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
-    marketing_opt_in = models.BooleanField(_("marketing SMS"), default=False)
-    marketing_opt_in_at = models.DateTimeField(_("opted in at"), null=True, blank=True)
-    marketing_opt_in_method = models.CharField(
-        _("opted in how"), max_length=10, choices=OptInMethod.choices, blank=True
-    )
-    marketing_opt_in_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("opt-in recorded by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    # Consent is its own record (ConsentEvent, ClientConsent below; clientmgmt.consent).
     notes = models.TextField(_("notes"), blank=True)
     # Kept up to date by the front desk and VIP apps, so lists need no join to show them.
     last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True, editable=False)
@@ -186,6 +165,8 @@ class Client(models.Model):
         "id_number": _("ID card"),
         "merge": _("Merged"),
         "unmerge": _("Merge undone"),
+        # A consent recorded or withdrawn: the purpose (clientmgmt.consent).
+        **{code: purpose.label for code, purpose in consent.PURPOSES.items()},
     }
 
     class Meta:
@@ -290,7 +271,7 @@ class ClientEvent(AppendOnlyModel):
         MERGED_AWAY = "merged_away", _("Merged into another record")
         UNMERGED = "unmerged", _("Merge undone")
         IMPORTED = "imported", _("Imported from a list")
-        CONSENT = "consent", _("SMS consent changed")
+        CONSENT = "consent", _("Consent changed")
         PHONE_FLAGGED = "phone_flagged", _("Phone number reported wrong")
         REVIEWED = "reviewed", _("Archive reviewed")
 
@@ -313,6 +294,74 @@ class ClientEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.client_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ConsentEvent(AppendOnlyModel):
+    """One grant or withdrawal of consent to one purpose (clientmgmt.consent.PURPOSES), with the
+    privacy notice's version the person was shown, when, where it was recorded and by whom.
+    Append-only: the client page's consent history and any audit read it. The state in force is
+    ClientConsent, written in the same transaction (clientmgmt.services.consent_record)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consent_events")
+    purpose = models.CharField(_("purpose"), max_length=30, choices=consent.purpose_choices)
+    granted = models.BooleanField(_("granted"))
+    notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    channel = models.CharField(_("where recorded"), max_length=20, choices=consent.Channel.choices)
+    method = models.CharField(
+        _("how the client said so"), max_length=10, choices=consent.Method.choices, blank=True
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
+        indexes = [
+            # The client page's consent history (newest first), and the state rebuilt from it
+            # after a merge (the latest event per purpose).
+            models.Index(fields=["client", "-at"], name="consentevent_client_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=consent.Channel.values), name="consentevent_channel_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.client_id} {self.purpose} {'+' if self.granted else '-'} {self.at:%Y-%m-%d}"
+
+
+class ClientConsent(models.Model):
+    """The consent in force for one client and purpose: the latest ConsentEvent's answer, kept
+    beside it so that "clients who agreed to marketing SMS" is one indexed lookup per client
+    (clientmgmt.selectors.consent_condition). No row: the purpose's default."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=30, choices=consent.purpose_choices)
+    granted = models.BooleanField()
+    event = models.ForeignKey(ConsentEvent, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("consent in force")
+        verbose_name_plural = _("consents in force")
+        constraints = [
+            # One state per client and purpose; its index serves every consent condition
+            # (EXISTS ... WHERE client_id = ? AND purpose = ?) and the client page.
+            models.UniqueConstraint(
+                fields=["client", "purpose"], name="clientconsent_client_purpose_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.client_id} {self.purpose} {'+' if self.granted else '-'}"
 
 
 class ClientMerge(models.Model):

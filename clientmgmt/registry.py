@@ -21,6 +21,9 @@ importing them (a lower layer never imports a higher one):
   their task needs;
 - record panels: what the desks must see first on the client page, from a layer above (an open
   referral): `register_record_panel(panel)`, panel(user, client) -> None or (template, context);
+- consent withdrawal effects: what a withdrawal stops in the layers above, at once and in the
+  same transaction (messaging suppresses the client's pending messages of that purpose):
+  `register_consent_withdrawn(effect)`, effect(client, purpose) with the purpose's code;
 - link rules: pages whose role may open some but not all (a complaint's page is its handlers'):
   `register_link_rule("complaints:complaint_detail", rule)`, rule(user) -> bool, so the timeline
   links to them only for those the rule lets in.
@@ -44,6 +47,7 @@ _visit_sources: list = []
 _merge_checks: list = []
 _identifier_lookups: list = []
 _record_guards: list = []
+_consent_withdrawn: list = []
 
 
 @dataclass(frozen=True)
@@ -378,3 +382,15 @@ def register_link_rule(view_name: str, rule) -> None:
 
 def link_rule(view_name: str):
     return _link_rules.get(view_name)
+
+
+def register_consent_withdrawn(effect: Callable) -> None:
+    if effect not in _consent_withdrawn:
+        _consent_withdrawn.append(effect)
+
+
+def consent_withdrawn(client, purpose: str) -> None:
+    """Tell the layers above that `client` withdrew consent to `purpose` (inside the
+    withdrawal's transaction: the effects stand or fall with it)."""
+    for effect in _consent_withdrawn:
+        effect(client, purpose)

@@ -1,17 +1,20 @@
 import json
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from zhongdu import crypto, roles
 
-from .models import Client, ClientEvent, ClientImport, ClientMerge
+from . import consent
+from .models import Client, ClientConsent, ClientEvent, ClientImport, ClientMerge, ConsentEvent
 from .registry import (
     TimelineEntry,
     client_ids_by_identifier,
@@ -38,7 +41,7 @@ def client_get_for_user(user, pk, *, write=False, whole=False) -> Client:
     try:
         # Only what the client page shows: a wide join of users and the merged-into client cost
         # more to build and read than the page's own query.
-        client = Client.objects.select_related("source_channel", "marketing_opt_in_by").get(pk=pk)
+        client = Client.objects.select_related("source_channel").get(pk=pk)
     except (Client.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     if write and not (roles.user_roles(user) & CLIENT_WRITERS):
@@ -293,6 +296,9 @@ def _field_labels(names):
         if name == "id_number":
             labels.append(_("ID card number"))
             continue
+        if name in consent.PURPOSES:
+            labels.append(str(consent.PURPOSES[name].label))
+            continue
         try:
             labels.append(str(Client._meta.get_field(name).verbose_name))
         except FieldDoesNotExist:
@@ -317,8 +323,13 @@ def client_event_rows(client):
 _RECORD_NUMBER = re.compile(r"#\d+")
 
 
+_CONSENT_DETAILS = {"granted": _lazy("granted"), "withdrawn": _lazy("withdrawn")}
+
+
 def client_event_entry(row) -> TimelineEntry:
     kind = row["t_status"]
+    if kind == ClientEvent.Kind.CONSENT and row["t_first"] in _CONSENT_DETAILS:
+        row = {**row, "t_first": str(_CONSENT_DETAILS[row["t_first"]])}
     fields = [] if kind in _FIELDS_NOT_SHOWN else json.loads(row["t_second"] or "[]")
     return TimelineEntry(
         at=row["t_at"],
@@ -357,3 +368,84 @@ def client_import_counts(job) -> dict:
             rows.exclude(outcome="").values_list("outcome").annotate(n=Count("pk")).order_by()
         ),
     }
+
+
+# --- Consent (clientmgmt.consent) ------------------------------------------------
+
+
+def consent_states(client) -> dict[str, bool]:
+    """{purpose: in force} for every purpose of clientmgmt.consent, the purpose's default where
+    nothing is recorded. One query."""
+    recorded = dict(ClientConsent.objects.filter(client=client).values_list("purpose", "granted"))
+    return {code: recorded.get(code, p.default) for code, p in consent.PURPOSES.items()}
+
+
+def has_consent(client, purpose: str) -> bool:
+    return consent_states(client)[consent.get_purpose(purpose).code]
+
+
+def consent_condition(purpose: str, client=None):
+    """A filter condition: the client (`client`, an expression such as OuterRef("client");
+    default the row itself, for Client querysets) has consent to `purpose` in force. An EXISTS
+    on the (client, purpose) unique index: granted where the purpose needs a recorded consent,
+    not refused where it is on unless refused."""
+    entry = consent.get_purpose(purpose)
+    ref = client if client is not None else OuterRef("pk")
+    if entry.default:
+        return ~Exists(ClientConsent.objects.filter(client=ref, purpose=purpose, granted=False))
+    return Exists(ClientConsent.objects.filter(client=ref, purpose=purpose, granted=True))
+
+
+def clients_with_consent(clients, purpose: str):
+    """The clients of a queryset who have consent to `purpose` in force."""
+    return clients.filter(consent_condition(purpose))
+
+
+def consent_annotations(client=None) -> dict:
+    """Annotations {f"consent_{purpose}": in force} for every purpose, for a queryset of
+    clients (or, with `client` = OuterRef("client"), of rows pointing to one): the send-time
+    rules read them without a query per row (consent_from_row)."""
+    return {f"consent_{code}": consent_condition(code, client) for code in consent.PURPOSES}
+
+
+def consent_from_row(row) -> dict[str, bool]:
+    """{purpose: in force} from a row annotated with consent_annotations."""
+    return {code: bool(getattr(row, f"consent_{code}")) for code in consent.PURPOSES}
+
+
+@dataclass(frozen=True)
+class ConsentShown:
+    """One purpose on the client page: the state in force and the event that set it (None: the
+    purpose's default, nothing recorded)."""
+
+    purpose: consent.Purpose
+    granted: bool
+    event: ConsentEvent | None
+
+
+def consent_overview(client) -> tuple[list[ConsentShown], list[ConsentEvent]]:
+    """The client page's consent card: each purpose in force (with the notice version, time,
+    channel and who recorded it) and the history, newest first (the latest
+    CONSENT_HISTORY_LIMIT events, and those in force however old). One query: the events in
+    force sort first."""
+    in_force = Exists(ClientConsent.objects.filter(client=client, event=OuterRef("pk")))
+    events = list(
+        ConsentEvent.objects.filter(client=client)
+        .annotate(in_force=in_force)
+        .select_related("recorded_by")
+        .order_by("-in_force", "-at", "-pk")[: CONSENT_HISTORY_LIMIT + len(consent.PURPOSES)]
+    )
+    states = {event.purpose: event for event in events if event.in_force}
+    shown = [
+        ConsentShown(
+            purpose=purpose,
+            granted=states[code].granted if code in states else purpose.default,
+            event=states.get(code),
+        )
+        for code, purpose in consent.PURPOSES.items()
+    ]
+    history = sorted(events, key=lambda event: (event.at, event.pk), reverse=True)
+    return shown, history
+
+
+CONSENT_HISTORY_LIMIT = 50

@@ -14,12 +14,22 @@ from django.utils.translation import gettext as _
 
 from zhongdu import audit, crypto, phones
 from zhongdu.masking import mask_id_number
+from zhongdu.models import HospitalProfile
 from zhongdu.services import create_once
 
-from . import imports, validation
-from .models import Client, ClientEvent, ClientImport, ClientImportRow, ClientMerge
-from .registry import check_merge
+from . import consent, imports, validation
+from .models import (
+    Client,
+    ClientConsent,
+    ClientEvent,
+    ClientImport,
+    ClientImportRow,
+    ClientMerge,
+    ConsentEvent,
+)
+from .registry import check_merge, consent_withdrawn
 from .search import build_search_terms
+from .selectors import consent_states
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +51,6 @@ PLAIN_FIELDS = [
     "is_member",
     "is_exam_client",
     "source_channel",
-    "service_sms",
-    "marketing_opt_in",
-    "marketing_opt_in_method",
     "notes",
 ]
 # Field names written to logs instead of values: numbers never reach the audit trail.
@@ -84,14 +91,6 @@ def _apply(client: Client, data: dict, by) -> list[str]:
     now = timezone.now()
     if "phone" in changed:
         client.phone_flagged_at = None  # a corrected number is no longer the wrong one
-    if "service_sms" in changed:
-        client.service_sms_refused_at = None if client.service_sms else now
-    if "marketing_opt_in" in changed:
-        if client.marketing_opt_in:
-            client.marketing_opt_in_at, client.marketing_opt_in_by = now, by
-        else:
-            client.marketing_opt_in_at = client.marketing_opt_in_by = None
-            client.marketing_opt_in_method = ""
     client.updated_at, client.updated_by = now, by
     return sorted(set(changed))
 
@@ -151,7 +150,10 @@ def client_register(
     two clerks make one record. Under the phone's lock (client_phone_lock): the record the same
     form (`request_key`, its one-time key) wrote, else the same person already on file
     (client_same_person, unless staff saw the records and confirmed a `distinct` person), else a
-    new record."""
+    new record. A new record's consents as the form recorded them (data["consents"]: {purpose:
+    ticked}, at data["consent_channel"], data["consent_method"]) are recorded with it: a tick is
+    a grant, an unticked purpose that is on unless refused (service SMS) a refusal; the record
+    of a person already on file keeps theirs (its page changes them)."""
     client_phone_lock(data.get("phone", ""))
     wrote = []
 
@@ -167,6 +169,9 @@ def client_register(
         client = Client(created_by=by, request_key=request_key)
         fields = _apply(client, data, by)
         _save(client)
+        # The consents given with the registration are part of it: one entry on the client's
+        # log and the trail, which name them among the fields.
+        fields += _record_form_consents(client, data, by=by)
         ClientEvent.objects.create(client=client, kind=event_kind, actor=by, fields=fields)
         audit.record(audit.Action.CREATE, actor=by, obj=client, fields=fields, request=request)
         wrote.append(client)
@@ -218,34 +223,183 @@ def _set_status(client: Client, status: str, kind: str, by, request, detail=""):
     audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["status"], request=request)
 
 
+def _record_form_consents(client: Client, data: dict, *, by) -> list[str]:
+    """Record a new record's consents as its form gave them; the purposes recorded."""
+    given = data.get("consents") or {}
+    channel = data.get("consent_channel") or consent.Channel.NEW_CLIENT_FORM
+    recorded = []
+    for code, purpose in consent.PURPOSES.items():
+        if code in given and (given[code] or purpose.default):
+            consent_record(
+                client=client,
+                purpose=code,
+                granted=bool(given[code]),
+                channel=channel,
+                method=data.get("consent_method", "") if given[code] else "",
+                by=by,
+                log=False,
+            )
+            recorded.append(code)
+    return recorded
+
+
+# --- Consent (clientmgmt.consent) ------------------------------------------------
+
+
+def consent_record(
+    *,
+    client: Client,
+    purpose: str,
+    granted: bool,
+    channel: str,
+    by=None,
+    method: str = "",
+    notice_version: str | None = None,
+    at=None,
+    detail: str = "",
+    request=None,
+    log: bool = True,
+) -> ConsentEvent | None:
+    """Record that `client` granted or withdrew consent to `purpose`, with the privacy notice's
+    version in force (the hospital profile's, unless the caller knows the one the person was
+    shown), and return the event; None when it would say nothing new (the same answer to the
+    same notice, a STOP sent twice).
+
+    One transaction, holding the client row's lock so that two desks recording at once take
+    turns: the event, the state in force (unless a later answer is already on record: a public
+    request attached to the client after they answered otherwise at the desk), the client's event
+    log and the audit trail. A withdrawal withdraws the purposes that need this one
+    (consent.Purpose.needs) and stops the client's pending messages of each at once
+    (registry.consent_withdrawn); a grant is refused while a purpose it needs is withdrawn.
+    `log=False`: the caller writes the log and the trail (a registration names its consents
+    among the fields it recorded)."""
+    entry = consent.get_purpose(purpose)
+    if channel not in consent.Channel.values:
+        raise ValueError(f"not a consent channel: {channel!r}")
+    if method and method not in consent.Method.values:
+        raise ValueError(f"not a consent method: {method!r}")
+    if notice_version is None:
+        notice_version = HospitalProfile.current().privacy_notice_version
+    at = at or timezone.now()
+    with transaction.atomic():
+        Client.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+        states = consent_states(client)
+        if granted:
+            refused = [code for code in entry.needs if not states[code]]
+            if refused:
+                raise ValidationError(
+                    _("%(purpose)s needs consent to %(needed)s first.")
+                    % {
+                        "purpose": entry.label,
+                        "needed": consent.get_purpose(refused[0]).label,
+                    }
+                )
+        current = (
+            ClientConsent.objects.select_related("event")
+            .filter(client=client, purpose=purpose)
+            .first()
+        )
+        if (
+            current is not None
+            and current.granted == granted
+            and current.event.notice_version == notice_version
+        ):
+            return None
+        event = ConsentEvent.objects.create(
+            client=client,
+            purpose=purpose,
+            granted=granted,
+            notice_version=notice_version[:20],
+            at=at,
+            channel=channel,
+            method=method,
+            recorded_by=by,
+            detail=detail[:200],
+        )
+        in_force = current is None or current.event.at <= at
+        if current is None:
+            ClientConsent.objects.create(
+                client=client, purpose=purpose, granted=granted, event=event
+            )
+        elif in_force:
+            current.granted, current.event = granted, event
+            current.save(update_fields=["granted", "event"])
+        if log:
+            ClientEvent.objects.create(
+                client=client,
+                kind=ClientEvent.Kind.CONSENT,
+                actor=by,
+                fields=[purpose],
+                detail=CONSENT_GRANTED if granted else CONSENT_WITHDRAWN,
+            )
+            audit.record(
+                audit.Action.UPDATE, actor=by, obj=client, fields=[purpose], request=request
+            )
+        if not granted and in_force:
+            for dependant in consent.dependants(purpose):
+                if not states[dependant]:
+                    continue
+                consent_record(
+                    client=client,
+                    purpose=dependant,
+                    granted=False,
+                    channel=channel,
+                    by=by,
+                    method=method,
+                    notice_version=notice_version,
+                    at=at,
+                    detail=detail,
+                    request=request,
+                    log=log,
+                )
+            consent_withdrawn(client, purpose)
+    return event
+
+
+# What a consent entry on the client's event log says (translated when the timeline shows it).
+CONSENT_GRANTED = "granted"
+CONSENT_WITHDRAWN = "withdrawn"
+
+
+def consent_grant(*, client: Client, purpose: str, channel: str, **kwargs) -> ConsentEvent | None:
+    """The client agreed to `purpose` (consent_record)."""
+    return consent_record(client=client, purpose=purpose, granted=True, channel=channel, **kwargs)
+
+
+def consent_withdraw(
+    *, client: Client, purpose: str, channel: str, **kwargs
+) -> ConsentEvent | None:
+    """The client withdrew consent to `purpose`, effective at once on their pending messages
+    (consent_record)."""
+    return consent_record(client=client, purpose=purpose, granted=False, channel=channel, **kwargs)
+
+
 @transaction.atomic
-def client_set_sms_consent(
-    *, client: Client, service_sms=None, marketing=None, method="", by=None, request=None, detail=""
-) -> Client:
-    """Switch a client's SMS consent (the client page's switches, STOP replies)."""
-    data = {}
-    if service_sms is not None:
-        data["service_sms"] = service_sms
-    if marketing is not None:
-        data["marketing_opt_in"] = marketing
-        data["marketing_opt_in_method"] = method if marketing else ""
-    fields = _apply(client, data, by)
-    if not fields:
-        return client
-    _save(client)
-    ClientEvent.objects.create(
-        client=client, kind=ClientEvent.Kind.CONSENT, actor=by, fields=fields, detail=detail[:200]
-    )
-    audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=fields, request=request)
-    return client
+def consent_rebuild(client: Client) -> None:
+    """The state in force again from the client's events (the latest per purpose): after a merge
+    brought the other record's history over, or its undo took it back. What the person said
+    last stands, on whichever record they said it."""
+    latest = {}
+    for event in ConsentEvent.objects.filter(client=client).order_by("at", "pk"):
+        latest[event.purpose] = event
+    ClientConsent.objects.filter(client=client).exclude(purpose__in=list(latest)).delete()
+    for purpose, event in latest.items():
+        ClientConsent.objects.update_or_create(
+            client=client, purpose=purpose, defaults={"granted": event.granted, "event": event}
+        )
 
 
 def client_sms_opt_out(*, phone: str, source: str) -> int:
     """Every client with this number gets no more SMS (a STOP reply, the provider's report)."""
     clients = Client.objects.filter(phone=phone).exclude(status=Client.Status.MERGED)
+    channel = consent.Channel.SMS_REPLY if source == "sms" else consent.Channel.PROVIDER
     for client in clients:
-        client_set_sms_consent(
-            client=client, service_sms=False, marketing=False, detail=f"opt-out: {source}"
+        consent_withdraw(
+            client=client,
+            purpose=consent.SERVICE_SMS,
+            channel=channel,
+            method=consent.Method.SMS if source == "sms" else "",
+            detail=f"opt-out: {source}",
         )
     return len(clients)
 
@@ -253,8 +407,15 @@ def client_sms_opt_out(*, phone: str, source: str) -> int:
 def client_sms_opt_in(*, phone: str, source: str) -> int:
     """START: service SMS again (marketing needs a new, recorded consent)."""
     clients = Client.objects.filter(phone=phone).exclude(status=Client.Status.MERGED)
+    channel = consent.Channel.SMS_REPLY if source == "sms" else consent.Channel.PROVIDER
     for client in clients:
-        client_set_sms_consent(client=client, service_sms=True, detail=f"opt-in: {source}")
+        consent_grant(
+            client=client,
+            purpose=consent.SERVICE_SMS,
+            channel=channel,
+            method=consent.Method.SMS if source == "sms" else "",
+            detail=f"opt-in: {source}",
+        )
     return len(clients)
 
 
@@ -409,6 +570,9 @@ NOT_MERGED = frozenset(
         "clientmgmt.Client.merged_into",
         "clientmgmt.ClientMerge.survivor",
         "clientmgmt.ClientMerge.merged",
+        # The consent in force is rebuilt from the history that moves (consent_rebuild): two
+        # records each hold a state per purpose, and only one can stay.
+        "clientmgmt.ClientConsent.client",
     }
 )
 
@@ -515,6 +679,7 @@ def _merge(survivor: Client, merged: Client, *, by, request, request_key, taken)
     )
     for client in (survivor, merged):
         audit.record(audit.Action.UPDATE, actor=by, obj=client, fields=["merge"], request=request)
+    consent_rebuild(survivor)  # the merged record's consent history came over
     return merge
 
 
@@ -562,6 +727,8 @@ def client_unmerge(*, merge: ClientMerge, by, request=None) -> ClientMerge:
     merged.save()
     merge.undone_at, merge.undone_by = timezone.now(), by
     merge.save(update_fields=["undone_at", "undone_by"])
+    for client in (survivor, merged):
+        consent_rebuild(client)
     for client, other in ((survivor, merged), (merged, survivor)):
         ClientEvent.objects.create(
             client=client, kind=ClientEvent.Kind.UNMERGED, actor=by, detail=_known_as(other)

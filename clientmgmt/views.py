@@ -15,8 +15,15 @@ from zhongdu.forms import error_text, new_form_key
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
-from . import exports, selectors, services
-from .forms import ClientForm, ImportUploadForm, MergeForm, MergePickForm, RevealForm
+from . import consent, exports, selectors, services
+from .forms import (
+    ClientForm,
+    ConsentForm,
+    ImportUploadForm,
+    MergeForm,
+    MergePickForm,
+    RevealForm,
+)
 from .imports import ImportFileError
 from .models import Client, ClientImport, ClientImportRow
 from .registry import (
@@ -177,8 +184,11 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
     shown = request.GET.get("timeline", "")
     if shown not in dict(kinds):
         shown = ""
+    consents, consent_history = selectors.consent_overview(client)
     context = {
         "client": client,
+        "consents": consents,
+        "consent_history": consent_history,
         "timeline": _linked_for(
             request.user, timeline_for(client, kinds={shown} if shown else None)
         ),
@@ -195,7 +205,7 @@ def _detail_page(request, client, revealed=None, reveal_form=None, status=200):
         "can_edit": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_archive": request.user.has_perm("clientmgmt.archive_client"),
         "can_merge": user_may_open(request.user, MERGE_PAGE),
-        "opt_in_methods": Client.OptInMethod.choices,
+        "consent_methods": consent.Method.choices,
         "can_book": user_may_open(request.user, "consult:booking_new"),
         # The front desk's card and exam-order pages, by URL name (clientmgmt imports no guide).
         "can_issue_card": user_may_open(request.user, "guide:card_new"),
@@ -478,20 +488,27 @@ def _int(value, default=0):
 
 
 @require_POST
-def client_sms_consent(request, pk):
-    """The client page's switches: no SMS at all, no marketing, or marketing agreed (how)."""
+def client_consent(request, pk):
+    """The client page's consent controls: the client granted or withdrew one purpose."""
     client = selectors.client_get_for_user(request.user, pk, write=True, whole=True)
-    choice = request.POST.get("choice", "")
-    method = request.POST.get("method", "")
-    changes = {
-        "service_off": {"service_sms": False, "marketing": False},
-        "service_on": {"service_sms": True},
-        "marketing_off": {"marketing": False},
-        "marketing_on": {"marketing": True, "method": method},
-    }.get(choice)
-    if changes is None or (choice == "marketing_on" and method not in Client.OptInMethod.values):
-        messages.error(request, _("Record how the client agreed to marketing SMS."))
+    form = ConsentForm(request.POST)
+    if client.status == Client.Status.MERGED or not form.is_valid():
+        refused = [m for errors in form.errors.values() for m in errors]
+        messages.error(request, " ".join(refused) or _("Nothing was changed."))
         return redirect(client)
-    services.client_set_sms_consent(client=client, by=request.user, request=request, **changes)
-    messages.success(request, _("SMS consent saved."))
+    data = form.cleaned_data
+    try:
+        services.consent_record(
+            client=client,
+            purpose=data["purpose"],
+            granted=data["answer"] == ConsentForm.GRANT,
+            channel=consent.Channel.CLIENT_PAGE,
+            method=data["method"],
+            by=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+        return redirect(client)
+    messages.success(request, _("Consent recorded."))
     return redirect(client)

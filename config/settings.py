@@ -407,6 +407,10 @@ HOSPITAL_PROFILE_DEFAULTS = {
     "opening_hours": env.str("HOSPITAL_OPENING_HOURS", default=""),
     "website": env.str("HOSPITAL_WEBSITE", default=""),
     "sms_signature": env.str("HOSPITAL_SMS_SIGNATURE", default=""),
+    # What the public pages and the registration forms show before asking for consent
+    # (clientmgmt.consent); its version is recorded with each consent.
+    "privacy_notice": env.str("HOSPITAL_PRIVACY_NOTICE", default=""),
+    "privacy_notice_version": env.str("HOSPITAL_PRIVACY_NOTICE_VERSION", default=""),
 }
 
 # --- Complaints -----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 # Forms of Consultation desk: they check the shape of input; services enforce business rules.
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clientmgmt import consent
 from zhongdu import phones
 from zhongdu.forms import DayField, FormKeyField, IdField
 from zhongdu.models import Channel, ClinicSession, Department, Expert
@@ -234,6 +235,14 @@ class PublicBookingRequestForm(forms.Form):
         widget=forms.Textarea({"rows": 4}),
         help_text=_("What would you like to ask or book? (optional)"),
     )
+    # The consents, one tick each (clientmgmt.consent): health information is needed for a
+    # request that says what the person's concern is; marketing is theirs to choose.
+    health_data = forms.BooleanField(
+        label=consent.PURPOSES[consent.HEALTH_DATA].agreement, required=False
+    )
+    marketing_sms = forms.BooleanField(
+        label=consent.PURPOSES[consent.MARKETING_SMS].agreement, required=False
+    )
     website = forms.CharField(
         label=_("Leave this field empty"),
         required=False,
@@ -255,6 +264,8 @@ class PublicBookingRequestForm(forms.Form):
                 "department",
                 "preferred_date",
                 "message",
+                HTML('{% include "zhongdu/_privacy_notice.html" %}'),
+                Div("health_data", "marketing_sms", css_class="consents"),
                 Field("website", wrapper_class="d-none", aria_hidden="true"),
                 "key",
             ),
@@ -275,6 +286,28 @@ class PublicBookingRequestForm(forms.Form):
         if day and self.today and day < self.today:
             raise forms.ValidationError(_("Please choose today or a later date."))
         return day
+
+    def clean(self):
+        cleaned = super().clean()
+        concern = cleaned.get("message") or cleaned.get("department")
+        if concern and not cleaned.get("health_data"):
+            self.add_error(
+                "health_data",
+                _(
+                    "Please agree to the processing of your health information, or leave out "
+                    "your concern and the department: without your consent we may not record them."
+                ),
+            )
+        return cleaned
+
+    @property
+    def consents(self) -> dict[str, bool]:
+        """The purposes the person agreed to ({purpose: True})."""
+        return {
+            code: True
+            for code in (consent.HEALTH_DATA, consent.MARKETING_SMS)
+            if self.cleaned_data.get(code)
+        }
 
     @property
     def is_bot(self) -> bool:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clientmgmt import consent
 from zhongdu import phones
 from zhongdu.models import AppendOnlyModel, ClinicSession, Policy
 
@@ -298,6 +299,11 @@ class Enquiry(models.Model):
         blank=True,
         related_name="+",
     )
+    # What the person agreed to on the public page ({purpose: True}, clientmgmt.consent) and the
+    # privacy notice's version they were shown: recorded as the client's consents when the
+    # request is attached to a client (consult.services.enquiries_attach_to_client).
+    consents = models.JSONField(_("consents given"), default=dict, blank=True)
+    notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
     # The recording form's one-time key (the call screen's, the public page's): one enquiry per
     # form (zhongdu.forms.FormKeyField).
     request_key = models.CharField(max_length=40, blank=True, editable=False)
@@ -369,6 +375,13 @@ class Enquiry(models.Model):
     @property
     def caller_phone_masked(self) -> str:
         return phones.mask(self.caller_phone)
+
+    @property
+    def consent_labels(self) -> list:
+        """What the person agreed to on the public page, as staff name the purposes."""
+        return [
+            purpose.label for code, purpose in consent.PURPOSES.items() if self.consents.get(code)
+        ]
 
     def is_from(self, client) -> bool:
         """The enquiry is this client's, or a prospect's from the client's mobile number (a

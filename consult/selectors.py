@@ -389,6 +389,8 @@ def _queue_rows(qs):
         "call_back_date",
         "preferred_date",
         "created_at",
+        "consents",
+        "notice_version",
         "client__id",
         "client__name",
         "client__phone",

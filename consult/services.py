@@ -23,6 +23,8 @@ from django.db.models import ExpressionWrapper, F, IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientmgmt import consent
+from clientmgmt import services as client_services
 from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
 from zhongdu import phones
@@ -438,12 +440,34 @@ def enquiry_create(
 def enquiries_attach_to_client(*, client) -> int:
     """A prospect's earlier enquiries from this client's mobile number become the client's (the
     caller was registered since): they count for the client's conversion and show on their
-    timeline. Call inside the transaction that books or records for the client."""
+    timeline. Call inside the transaction that books or records for the client. The consents
+    the person gave on the public page become the client's, with the notice version they were
+    shown and the time they gave them (a later answer on record stays in force)."""
     if not client.phone:
         return 0
-    return Enquiry.objects.filter(client__isnull=True, prospect_phone=client.phone).update(
-        client=client, prospect_name="", prospect_phone=""
+    theirs = Enquiry.objects.filter(client__isnull=True, prospect_phone=client.phone)
+    given = list(
+        theirs.exclude(consents={})
+        .order_by("created_at")
+        .values_list("consents", "notice_version", "created_at")
     )
+    attached = theirs.update(client=client, prospect_name="", prospect_phone="")
+    for consents, notice_version, at in given:
+        for purpose in consents:
+            if purpose not in consent.PURPOSES:
+                continue
+            try:
+                client_services.consent_grant(
+                    client=client,
+                    purpose=purpose,
+                    channel=consent.Channel.PUBLIC_PAGE,
+                    method=consent.Method.WEB,
+                    notice_version=notice_version,
+                    at=at,
+                )
+            except ValidationError:
+                continue  # marketing while the client refuses all SMS: their refusal stands
+    return attached
 
 
 def enquiry_mark_handled(*, enquiry: Enquiry, by) -> Enquiry:
@@ -477,11 +501,15 @@ def enquiry_request_create(
     message: str = "",
     ip=None,
     request_key: str = "",
+    consents: dict | None = None,
+    notice_version: str = "",
 ) -> Enquiry:
     """An online booking request from the public page: an unhandled online-form enquiry in the
     consultants' queue, or RateLimited. Never looks the caller up among clients: the page must
     reveal nothing about who is one. The page sent twice (`request_key`, its one-time key) makes
-    one request and counts one attempt."""
+    one request and counts one attempt. The consents given on the page ({purpose: True}, with
+    the privacy notice's version shown) stay on the request until it is attached to a client
+    (enquiries_attach_to_client)."""
     phone = phones.normalise(phone)
     with transaction.atomic():
         return create_once(
@@ -495,11 +523,15 @@ def enquiry_request_create(
                 message=message,
                 ip=ip,
                 request_key=request_key,
+                consents={code: True for code, given in (consents or {}).items() if given},
+                notice_version=notice_version,
             ),
         )[0]
 
 
-def _request_write(*, name, phone, department, preferred_date, message, ip, request_key):
+def _request_write(
+    *, name, phone, department, preferred_date, message, ip, request_key, consents, notice_version
+):
     if not public_request_allowed(ip=ip, phone=phone):
         raise RateLimited(
             _(
@@ -518,6 +550,8 @@ def _request_write(*, name, phone, department, preferred_date, message, ip, requ
         preferred_date=preferred_date,
         question=message,
         request_key=request_key,
+        consents=consents,
+        notice_version=notice_version[:20],
     )
 
 

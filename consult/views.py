@@ -14,6 +14,7 @@ from clientmgmt.selectors import client_get_for_user
 from referrals.selectors import referrals_to_call
 from zhongdu.audit import client_ip
 from zhongdu.forms import error_text, new_form_key
+from zhongdu.models import HospitalProfile
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
@@ -294,6 +295,8 @@ def public_book(request):
             message=data["message"],
             ip=ip,
             request_key=data["key"],
+            consents=form.consents,
+            notice_version=HospitalProfile.current().privacy_notice_version,
         )
     except services.RateLimited as exc:
         form.add_error(None, exc)

@@ -32,7 +32,8 @@ from django.db.models import Max
 from django.utils import timezone
 from stdnum import numdb
 
-from clientmgmt.models import Client, ClientEvent
+from clientmgmt import consent
+from clientmgmt.models import Client, ClientConsent, ClientEvent, ConsentEvent
 from clientmgmt.search import build_search_terms
 from demo import bulk
 from zhongdu import crypto
@@ -40,6 +41,9 @@ from zhongdu.masking import mask_id_number
 from zhongdu.models import Channel
 
 DEMO_CLIENTS = 300
+# The notice the generated history's people were shown: the demo's years are before the
+# versioned notice (clientmgmt.consent).
+DEMO_NOTICE_VERSION = consent.BEFORE_NOTICES
 HISTORY_DAYS = 3 * 365  # clients were registered over the last three years
 OPENS, OPEN_SECONDS = 8 * 3600, 10 * 3600  # in opening hours, 08:00-18:00
 DEMO_SEED = 2026
@@ -310,12 +314,9 @@ class ClientGenerator:
             "source_channel_id": (
                 rng.choice(self.channel_ids) if self.channel_ids and rng.random() < 0.7 else None
             ),
-            "service_sms": True,
-            "service_sms_refused_at": None,
-            "marketing_opt_in": False,
-            "marketing_opt_in_at": None,
-            "marketing_opt_in_method": "",
-            "marketing_opt_in_by_id": None,
+            # Not columns: what the person said (clientmgmt.consent), written as consent events
+            # beside the row (_consent_rows).
+            "consents": [],
             "notes": rng.choice(NOTES) if rng.random() < 0.05 else "",
             "last_visit_at": (
                 self._moment(self._day(created_day), not_before=created_at)
@@ -345,15 +346,23 @@ class ClientGenerator:
             prefix = rng.choice(MOBILE_PREFIXES)
             row["privacy_contact_phone"] = f"+86{prefix}{rng.randrange(10**8):08d}"
         if rng.random() < 0.03:
-            row["service_sms"] = False
-            row["service_sms_refused_at"] = self._moment(
-                self._day(created_day), not_before=created_at
+            row["consents"].append(
+                {
+                    "purpose": consent.SERVICE_SMS,
+                    "granted": False,
+                    "at": self._moment(self._day(created_day), not_before=created_at),
+                    "method": "",
+                }
             )
-        if rng.random() < 0.2:
-            row["marketing_opt_in"] = True
-            row["marketing_opt_in_at"] = created_at
-            row["marketing_opt_in_method"] = rng.choice(OPT_IN_METHODS)
-            row["marketing_opt_in_by_id"] = self.by_id
+        elif rng.random() < 0.2:
+            row["consents"].append(
+                {
+                    "purpose": consent.MARKETING_SMS,
+                    "granted": True,
+                    "at": created_at,
+                    "method": rng.choice(OPT_IN_METHODS),
+                }
+            )
         derive(row)
         return row
 
@@ -424,6 +433,39 @@ def _created_event(row) -> dict:
     }
 
 
+def _consent_events(rows) -> list[dict]:
+    """The consent events of freshly written clients (their "id" set), as the desk that
+    registered them would have recorded them."""
+    return [
+        {
+            "client_id": row["id"],
+            "purpose": given["purpose"],
+            "granted": given["granted"],
+            "notice_version": DEMO_NOTICE_VERSION,
+            "at": given["at"],
+            "channel": consent.Channel.NEW_CLIENT_FORM,
+            "method": given["method"],
+            "recorded_by_id": row["created_by_id"],
+            "detail": "",
+        }
+        for row in rows
+        for given in row.get("consents", ())
+    ]
+
+
+def _consent_states(events) -> list[dict]:
+    # One event per client and purpose here: each is the one in force.
+    return [
+        {
+            "client_id": event["client_id"],
+            "purpose": event["purpose"],
+            "granted": event["granted"],
+            "event_id": event["id"],
+        }
+        for event in events
+    ]
+
+
 def _write_postgres(rows, events: bool) -> None:
     with connection.cursor() as cursor:
         # A larger pending list lets the GIN index of the search terms take a whole batch
@@ -436,17 +478,32 @@ def _write_postgres(rows, events: bool) -> None:
         bulk.copy_rows(cursor, Client, rows, with_id=True)
         if events:
             bulk.copy_rows(cursor, ClientEvent, [_created_event(row) for row in rows])
+        given = _consent_events(rows)
+        for event, pk in zip(given, bulk.take_ids(cursor, ConsentEvent, len(given)), strict=True):
+            event["id"] = pk
+        bulk.copy_rows(cursor, ConsentEvent, given, with_id=True)
+        bulk.copy_rows(cursor, ClientConsent, _consent_states(given))
 
 
 def _write_orm(rows, events: bool) -> None:
     attnames = [f.attname for f in Client._meta.concrete_fields if not f.primary_key]
     objects = [Client(**{name: row[name] for name in attnames if name in row}) for row in rows]
     Client.objects.bulk_create(objects, batch_size=1000)
-    if events and all(obj.pk for obj in objects):  # backends that return the new ids
+    if all(obj.pk for obj in objects):  # backends that return the new ids
         for row, obj in zip(rows, objects, strict=True):
             row["id"] = obj.pk
-        ClientEvent.objects.bulk_create(
-            [ClientEvent(**_created_event(row)) for row in rows], batch_size=1000
+        if events:
+            ClientEvent.objects.bulk_create(
+                [ClientEvent(**_created_event(row)) for row in rows], batch_size=1000
+            )
+        given = [ConsentEvent(**event) for event in _consent_events(rows)]
+        ConsentEvent.objects.bulk_create(given, batch_size=1000)
+        ClientConsent.objects.bulk_create(
+            [
+                ClientConsent(client_id=e.client_id, purpose=e.purpose, granted=e.granted, event=e)
+                for e in given
+            ],
+            batch_size=1000,
         )
 
 
@@ -515,8 +572,7 @@ def demo_profiles(count: int = DEMO_CLIENTS) -> list[dict]:
 _FORM_FIELDS = [
     "name", "sex", "date_of_birth", "education", "family_status", "health_status",
     "exam_status", "phone", "other_contact", "privacy_contact_name", "privacy_contact_relation",
-    "privacy_contact_phone", "is_patient", "is_member", "is_exam_client", "service_sms",
-    "marketing_opt_in", "marketing_opt_in_method", "notes", "id_number",
+    "privacy_contact_phone", "is_patient", "is_member", "is_exam_client", "notes", "id_number",
 ]  # fmt: skip
 
 
@@ -540,14 +596,21 @@ def seed_demo_clients(count: int = DEMO_CLIENTS, *, by=None) -> int:
         for profile in missing:
             data = {name: profile[name] for name in _FORM_FIELDS}
             data["source_channel"] = channels.get(profile["source_channel_id"])
+            # What the person said at the desk: each consent as the new-client form records it.
+            data["consents"] = {given["purpose"]: given["granted"] for given in profile["consents"]}
+            data["consent_method"] = next(
+                (given["method"] for given in profile["consents"] if given["granted"]), ""
+            )
             client = client_create(data=data, by=by)
             Client.objects.filter(pk=client.pk).update(
                 created_at=profile["created_at"],
                 updated_at=profile["created_at"],
                 last_visit_at=profile["last_visit_at"],
-                service_sms_refused_at=profile["service_sms_refused_at"],
-                marketing_opt_in_at=profile["marketing_opt_in_at"],
             )
             # Backdated through the plain base manager: the history is append-only.
             ClientEvent._base_manager.filter(client=client).update(at=profile["created_at"])
+            for given in profile["consents"]:
+                ConsentEvent._base_manager.filter(client=client, purpose=given["purpose"]).update(
+                    at=given["at"]
+                )
     return len(missing)

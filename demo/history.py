@@ -31,7 +31,9 @@ from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 
+from clientmgmt import consent
 from clientmgmt.models import Client
+from clientmgmt.selectors import consent_annotations
 from complaints import services as complaint_services
 from complaints.models import Complaint, ComplaintEvent
 from consult.models import Booking, BookingEvent, Enquiry, Recall
@@ -197,10 +199,22 @@ class History:
         # the same people (the enquiry's, the booking client's and the visit's channel agree).
         # Not the VIPs: their bookings are made as VIP bookings (held places, priority, their
         # escort) by demo.vips, which the bulk rows here do not model.
-        rows = Client.objects.filter(
-            status=Client.Status.ACTIVE, phone__gt="", source_channel__isnull=False, is_vip=False
-        ).values_list(
-            "pk", "source_channel_id", "phone", "created_at", "service_sms", "marketing_opt_in"
+        rows = (
+            Client.objects.filter(
+                status=Client.Status.ACTIVE,
+                phone__gt="",
+                source_channel__isnull=False,
+                is_vip=False,
+            )
+            .annotate(**consent_annotations())
+            .values_list(
+                "pk",
+                "source_channel_id",
+                "phone",
+                "created_at",
+                f"consent_{consent.SERVICE_SMS}",
+                f"consent_{consent.MARKETING_SMS}",
+            )
         )
         self.pool_later = sorted(
             (
@@ -233,11 +247,10 @@ class History:
             last_visit_at=None,
             source_channel_id=channel_id,
             status="active",
-            service_sms_refused_at=None,
-            service_sms=True,
         )
-        if row["marketing_opt_in"]:
-            row["marketing_opt_in_at"] = at
+        # Someone who comes to the history's desk agrees or not on the day; nobody refuses SMS.
+        row["consents"] = [{**given, "at": at} for given in row["consents"] if given["granted"]]
+        marketing = any(g["purpose"] == consent.MARKETING_SMS for g in row["consents"])
         self.rows[Client].append(row)
         client = {
             "id": None,
@@ -245,7 +258,7 @@ class History:
             "source_channel_id": channel_id,
             "phone": row["phone"],
             "service_sms": True,
-            "marketing": row["marketing_opt_in"],
+            "marketing": marketing,
         }
         self.pool.append(client)
         return client

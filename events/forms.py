@@ -8,6 +8,7 @@ from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clientmgmt import consent
 from clientmgmt.forms import ClientForm
 from messaging.forms import CATEGORY_CHOICES
 from zhongdu.forms import FormKeyField
@@ -160,6 +161,8 @@ class DoorSearchForm(forms.Form):
 class DoorClientForm(ClientForm):
     """clientmgmt's client form (its duplicate checks included) for someone new at the door:
     the way they heard of the hospital is the event's channel, not a choice."""
+
+    consent_channel = consent.Channel.EVENT_DOOR
 
     def __init__(self, *args, event, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,6 +6,7 @@ from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clientmgmt import consent
 from clientmgmt.forms import ClientForm
 from zhongdu.forms import FormKeyField
 from zhongdu.models import Department, Expert, PriceItem
@@ -67,7 +68,9 @@ class WalkInSearchForm(forms.Form):
 class WalkInClientForm(ClientForm):
     """A new client registered at the desk: the seed's registration fields (age, sex, education,
     family status, health status, exam status, contact, privacy contact person) and the channel,
-    with the client form's own checks and duplicate detection."""
+    with the client form's own checks and duplicate detection, and its consents."""
+
+    consent_channel = consent.Channel.WALK_IN
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

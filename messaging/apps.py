@@ -10,9 +10,12 @@ class MessagingConfig(AppConfig):
         from clientmgmt import registry
 
         from .selectors import outbox_entry, outbox_rows
+        from .services import client_consent_withdrawn
 
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="sms", label=_("Messages"), rows=outbox_rows, entry=outbox_entry
             )
         )
+        # A withdrawn consent stops the client's pending messages at once.
+        registry.register_consent_withdrawn(client_consent_withdrawn)

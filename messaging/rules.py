@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clientmgmt.consent import MARKETING_SMS, SERVICE_SMS
 from zhongdu import phones, sms
 
 from .models import Kind
@@ -131,10 +132,11 @@ def links_allowed(phone: str) -> bool:
     return ROUTES[route].links_to_mainland or not number.mainland
 
 
-def block_reason(*, to, client, kind, body, opted_out, expires_at=None, now) -> str:
-    """The code of the rule that blocks this message for good, or "" when none does. `client`
-    needs only service_sms and marketing_opt_in; `opted_out` is whether the number asked for no
-    more SMS."""
+def block_reason(*, to, consent, kind, body, opted_out, expires_at=None, now) -> str:
+    """The code of the rule that blocks this message for good, or "" when none does. `consent`
+    is the client's consent in force, {purpose: bool} (clientmgmt.selectors.consent_from_row),
+    or None for a message to no client; `opted_out` is whether the number asked for no more
+    SMS."""
     if expires_at and expires_at <= now:
         return EXPIRED
     number = phones.classify(to)  # the one parse of the number on its way out
@@ -142,10 +144,10 @@ def block_reason(*, to, client, kind, body, opted_out, expires_at=None, now) -> 
         return INVALID_NUMBER
     if opted_out:
         return OPTED_OUT
-    if client is not None:
-        if not client.service_sms:
+    if consent is not None:
+        if not consent[SERVICE_SMS]:
             return REFUSED_SMS
-        if kind == Kind.MARKETING and not client.marketing_opt_in:
+        if kind == Kind.MARKETING and not consent[MARKETING_SMS]:
             return NO_CONSENT
     return ""
 

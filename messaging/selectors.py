@@ -7,8 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientmgmt.consent import MARKETING_SMS, SERVICE_SMS
 from clientmgmt.registry import TimelineEntry, timeline_columns
-from clientmgmt.selectors import clients_shown_for_user
+from clientmgmt.selectors import (
+    clients_shown_for_user,
+    clients_with_consent,
+    consent_annotations,
+    consent_from_row,
+)
 from zhongdu import phones
 from zhongdu.pagination import keyset_page
 
@@ -156,9 +162,9 @@ def campaign_recipients(segment: dict, kind: str):
     """The segment after the consent and opt-out rules: who will really receive it."""
     from .models import PhoneOptOut
 
-    qs = campaign_segment(segment).filter(service_sms=True).exclude(phone="")
+    qs = clients_with_consent(campaign_segment(segment), SERVICE_SMS).exclude(phone="")
     if kind == "marketing":
-        qs = qs.filter(marketing_opt_in=True)
+        qs = clients_with_consent(qs, MARKETING_SMS)
     return qs.exclude(phone__in=PhoneOptOut.objects.values("phone"))
 
 
@@ -218,8 +224,9 @@ def audience_breakdown(
         .annotate(
             number_opted_out=Exists(PhoneOptOut.objects.filter(phone=OuterRef("phone"))),
             sent_today=Coalesce(Subquery(sent_today, output_field=IntegerField()), Value(0)),
+            **consent_annotations(),
         )
-        .only("pk", "phone", "service_sms", "marketing_opt_in")
+        .only("pk", "phone")
     )
     quiet = rules.quiet_hours_end(at) is not None
     kind = kind or (template.kind if template else None)  # a sender may hold a stricter kind
@@ -252,7 +259,7 @@ def audience_breakdown(
                 continue
         reason = rules.block_reason(
             to=client.phone,
-            client=client,
+            consent=consent_from_row(client),
             kind=kind,
             body=template.body,
             opted_out=client.number_opted_out,

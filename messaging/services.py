@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt import services as client_services
+from clientmgmt.consent import MARKETING_SMS, SERVICE_SMS
+from clientmgmt.selectors import consent_annotations, consent_from_row, consent_states
 from zhongdu import phones, sms
 from zhongdu.models import HospitalProfile
 from zhongdu.services import create_once
@@ -303,9 +305,15 @@ def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
     opted_out = getattr(message, "number_opted_out", None)
     if opted_out is None:
         opted_out = PhoneOptOut.objects.filter(phone=message.to).exists()
+    if message.client_id is None:
+        consent = None
+    elif hasattr(message, f"consent_{SERVICE_SMS}"):
+        consent = consent_from_row(message)  # read with the claim, a moment ago
+    else:
+        consent = consent_states(message.client)
     return rules.block_reason(
         to=message.to,
-        client=message.client,  # loaded with the claim, a moment ago
+        consent=consent,
         kind=message.kind,
         body=message.body,
         opted_out=opted_out,
@@ -360,11 +368,11 @@ def outbox_claim(*, message_id: int) -> OutboxMessage | None:
         OutboxEvent.objects.create(
             message_id=message_id, from_status=Status.PENDING, to_status=Status.CLAIMED
         )
-    # The opt-out check rides along with the fetch: one query fewer on every send.
+    # The opt-out and consent checks ride along with the fetch: no query of their own.
     opted_out = Exists(PhoneOptOut.objects.filter(phone=OuterRef("to")))
     return (
         OutboxMessage.objects.select_related("client")
-        .annotate(number_opted_out=opted_out)
+        .annotate(number_opted_out=opted_out, **consent_annotations(OuterRef("client")))
         .get(pk=message_id)
     )
 
@@ -676,7 +684,6 @@ def aliyun_report_receive(
 @transaction.atomic
 def phone_opt_out(*, phone: str, source: str) -> None:
     PhoneOptOut.objects.get_or_create(phone=phone, defaults={"source": source[:30]})
-    client_services.client_sms_opt_out(phone=phone, source=source)
     # Nothing still waiting may go to this number.
     for pk in OutboxMessage.objects.filter(to=phone, status=Status.PENDING).values_list(
         "pk", flat=True
@@ -687,6 +694,38 @@ def phone_opt_out(*, phone: str, source: str) -> None:
             expected={Status.PENDING},
             detail=_("Opted out."),
         )
+    # Its clients withdraw consent to SMS (their pending messages to another number stop too).
+    client_services.client_sms_opt_out(phone=phone, source=source)
+
+
+# What a withdrawn consent stops among a client's pending messages (the kinds, None for all),
+# and the rule's code the suppressed messages carry (messaging.rules).
+WITHDRAWAL_STOPS = {
+    SERVICE_SMS: (None, rules.REFUSED_SMS),
+    MARKETING_SMS: ({Kind.MARKETING}, rules.NO_CONSENT),
+}
+
+
+def client_consent_withdrawn(client, purpose: str) -> int:
+    """A client withdrew consent (clientmgmt.services.consent_record, through
+    clientmgmt.registry.consent_withdrawn; inside its transaction): their pending messages of
+    that purpose are suppressed at once, not at their send time. Returns how many."""
+    if purpose not in WITHDRAWAL_STOPS:
+        return 0
+    kinds, code = WITHDRAWAL_STOPS[purpose]
+    pending = OutboxMessage.objects.filter(client=client, status=Status.PENDING)
+    if kinds is not None:
+        pending = pending.filter(kind__in=kinds)
+    stopped = 0
+    for pk in pending.values_list("pk", flat=True):
+        stopped += outbox_set_status(
+            message_id=pk,
+            new_status=Status.SUPPRESSED,
+            expected={Status.PENDING},
+            detail=_("Consent withdrawn."),
+            error_code=code,
+        )
+    return stopped
 
 
 @transaction.atomic

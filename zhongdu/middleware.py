@@ -21,7 +21,14 @@ from two_factor.utils import default_device
 
 from . import audit
 from .controlchars import has_control_characters
-from .roles import PUBLIC, SIGNED_IN, access_rule, two_factor_required, user_roles
+from .roles import (
+    PAGE_ACCESS,
+    PUBLIC,
+    SIGNED_IN,
+    access_rule,
+    two_factor_required,
+    user_roles,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +223,7 @@ class ControlCharacterMiddleware:
         if not self._refused(request, view_func):
             return None
         logger.warning("Control character refused on %r", request.path)
-        return render(request, "400_control_characters.html", status=400)
+        return _control_character_page(request)
 
     @staticmethod
     def _refused(request, view_func) -> bool:
@@ -242,7 +249,15 @@ class ControlCharacterMiddleware:
         if not nul:
             return None
         logger.warning("NUL reached the database on %r: %s", request.path, exception)
-        return render(request, "400_control_characters.html", status=400)
+        return _control_character_page(request)
+
+
+def _control_character_page(request):
+    """The 400 page, in the public pages' dress on a page a patient opens (/book/, a survey
+    link): the hospital's, not the staff product's."""
+    match = getattr(request, "resolver_match", None)
+    public = match is not None and PAGE_ACCESS.get(match.view_name) == PUBLIC
+    return render(request, "400_control_characters.html", {"public": public}, status=400)
 
 
 class NotFoundPageMiddleware:

@@ -114,7 +114,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "clientmgmt:client_create": CLIENT_EDITORS,
     "clientmgmt:client_edit": CLIENT_EDITORS,
     "clientmgmt:client_reveal": CLIENT_EDITORS,
-    "clientmgmt:client_sms_consent": CLIENT_EDITORS,
+    "clientmgmt:client_consent": CLIENT_EDITORS,
     "clientmgmt:client_archive": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     "clientmgmt:client_restore": frozenset({CLIENT_MANAGER, ADMINISTRATOR}),
     "clientmgmt:client_export": frozenset({CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),

@@ -27,3 +27,17 @@ class ClientFactory(factory.Factory):
     def _create(cls, model_class, *args, by=None, **kwargs):
         # Each record a test asks for is made, even a duplicate (merge tests need them).
         return services.client_create(data=kwargs, by=by, distinct=True)
+
+
+def grant(client, purpose, *, by=None, channel="client_page", method="verbal", **kwargs):
+    """The client agreed to `purpose` (clientmgmt.consent), recorded as staff would."""
+    return services.consent_grant(
+        client=client, purpose=purpose, channel=channel, method=method, by=by, **kwargs
+    )
+
+
+def withdraw(client, purpose, *, by=None, channel="client_page", **kwargs):
+    """The client withdrew consent to `purpose`."""
+    return services.consent_withdraw(
+        client=client, purpose=purpose, channel=channel, by=by, **kwargs
+    )

@@ -7,10 +7,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clientmgmt import services
-from clientmgmt.models import Client, ClientEvent
+from clientmgmt.models import Client, ClientEvent, ConsentEvent
+from clientmgmt.selectors import has_consent
 from tests.clientmgmt.factories import ID_NUMBERS, ClientFactory
 from zhongdu import crypto, roles
-from zhongdu.models import AuditEvent
+from zhongdu.models import AuditEvent, HospitalProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -278,23 +279,60 @@ def test_the_export_is_masked_and_audited(client_manager_client):
 
 
 def test_consent_opt_in_records_when_how_and_by_whom(front_desk_client):
-    front_desk_client.post(NEW, _form(marketing_opt_in="on", marketing_opt_in_method="written"))
+    front_desk_client.post(NEW, _form(marketing_sms="on", consent_method="written"))
     client = Client.objects.get()
-    assert client.marketing_opt_in and client.marketing_opt_in_method == "written"
-    assert client.marketing_opt_in_by.username == "t_frontdesk"
-    assert abs(client.marketing_opt_in_at - timezone.now()) < datetime.timedelta(minutes=1)
+    assert has_consent(client, "marketing_sms")
+    event = ConsentEvent.objects.get(client=client, purpose="marketing_sms")
+    assert event.granted and event.method == "written" and event.channel == "new_client_form"
+    assert event.recorded_by.username == "t_frontdesk"
+    assert event.notice_version == HospitalProfile.current().privacy_notice_version
+    assert abs(event.at - timezone.now()) < datetime.timedelta(minutes=1)
+    # The registration names the consents it recorded among its fields, in one log entry.
+    created = client.events.get()
+    assert {"service_sms", "marketing_sms"} <= set(created.fields)
 
 
 def test_opting_in_without_saying_how_is_refused(front_desk_client):
-    response = front_desk_client.post(NEW, _form(marketing_opt_in="on"), HTTP_ACCEPT_LANGUAGE="en")
+    response = front_desk_client.post(NEW, _form(marketing_sms="on"), HTTP_ACCEPT_LANGUAGE="en")
     assert "Record how the client agreed" in response.content.decode()
+    assert not Client.objects.exists()
+
+
+def test_marketing_without_service_sms_is_refused_in_both_languages(front_desk_client):
+    form = _form(service_sms="", marketing_sms="on", consent_method="verbal")
+    response = front_desk_client.post(NEW, form, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Marketing SMS needs consent to Service SMS" in response.content.decode()
+    response = front_desk_client.post(NEW, form)
+    assert "营销短信需要先同意服务短信" in response.content.decode()
+    assert not Client.objects.exists()
 
 
 def test_service_sms_is_on_unless_refused(front_desk_client, role_user):
     front_desk_client.post(NEW, _form(service_sms=""))
     client = Client.objects.get()
-    assert client.service_sms is False and client.service_sms_refused_at is not None
+    assert has_consent(client, "service_sms") is False
+    refusal = ConsentEvent.objects.get(client=client)
+    assert (refusal.purpose, refusal.granted, refusal.channel) == (
+        "service_sms",
+        False,
+        "new_client_form",
+    )
     assert role_user(roles.FRONT_DESK).has_perm("clientmgmt.reveal_client_contact")
+
+
+def test_the_new_client_form_shows_the_notice_version_and_each_consent(front_desk_client):
+    HospitalProfile.current()
+    HospitalProfile.objects.create(
+        **{**HospitalProfile.first_values(), "privacy_notice_version": "2026-12"}
+    )
+    page = front_desk_client.get(NEW, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="notice-version"' in page and "2026-12" in page
+    for code in ("health_data", "service_sms", "marketing_sms"):
+        assert f'name="{code}"' in page
+    # An edit does not change consents: the client page does, one purpose at a time.
+    client = ClientFactory()
+    edit = front_desk_client.get(reverse("clientmgmt:client_edit", args=[client.pk]))
+    assert 'name="marketing_sms"' not in edit.content.decode()
 
 
 def test_the_client_page_runs_a_fixed_number_of_queries(
@@ -306,9 +344,10 @@ def test_the_client_page_runs_a_fixed_number_of_queries(
     front_desk_client.get(client.get_absolute_url())
     # Session, user, roles, the client with its joins, the whole timeline (every department's
     # entries in one UNION ALL), the open referrals, the user's and groups' permissions
-    # (show/edit buttons), the audit row, the user menu's count of unread notifications: 10,
-    # under the issue's ceiling of 12, whatever the number of departments.
-    with django_assert_max_num_queries(10):
+    # (show/edit buttons), the audit row, the user menu's count of unread notifications, the
+    # consents in force with their history (one query, issue 16): 11, under the issue's ceiling
+    # of 12, whatever the number of departments.
+    with django_assert_max_num_queries(11):
         response = front_desk_client.get(client.get_absolute_url())
     assert len(response.context["timeline"]) == 21
 

@@ -102,6 +102,8 @@ def test_every_relation_to_a_client_follows_a_merge_or_is_the_merges_own_bookkee
         ("clientmgmt.Client", "merged_into"),
         ("clientmgmt.ClientMerge", "survivor"),
         ("clientmgmt.ClientMerge", "merged"),
+        # The consent in force is rebuilt from the history that moves (consent_rebuild).
+        ("clientmgmt.ClientConsent", "client"),
     }
     pointing = {
         (model._meta.label, field.name)

@@ -53,7 +53,13 @@ def test_a_double_click_on_save_records_one_enquiry(consultant_client):
 
 def test_a_double_click_on_the_public_page_sends_one_request_and_counts_one(client):
     key = _hidden_key(client.get(BOOK))
-    form = {"name": "赵敏", "phone": "139 1234 0000", "message": "想看白癜风", "key": key}
+    form = {
+        "name": "赵敏",
+        "phone": "139 1234 0000",
+        "message": "想看白癜风",
+        "health_data": "on",
+        "key": key,
+    }
     first = client.post(BOOK, form, REMOTE_ADDR="203.0.113.5")
     second = client.post(BOOK, form, REMOTE_ADDR="203.0.113.5")
     assert first["Location"] == second["Location"] == reverse("consult:public_book_thanks")

@@ -291,6 +291,21 @@ def test_the_queue_shows_my_due_call_backs_and_all_unhandled_requests(consultant
     assert "13900002222" not in html and "phone=" not in html
 
 
+def test_the_queue_says_what_each_request_consented_to(consultant_client):
+    services.enquiry_request_create(
+        name="王芳",
+        phone="13900002222",
+        message="想看痤疮",
+        consents={"health_data": True, "marketing_sms": True},
+        notice_version="2026-12",
+    )
+    page = consultant_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    cell = page.split('data-testid="request-consents">')[1].split("</td>")[0]
+    assert "Processing of health information、Marketing SMS" in cell and "2026-12" in cell
+    chinese = consultant_client.get(QUEUE).content.decode()
+    assert "健康信息处理、营销短信" in chinese
+
+
 def test_an_empty_queue_says_so(consultant_client):
     page = consultant_client.get(QUEUE)
     assert 'data-testid="no-callbacks"' in page.content.decode()

@@ -21,7 +21,12 @@ THANKS = reverse("consult:public_book_thanks")
 
 
 def _send(client, ip="203.0.113.5", **data):
-    fields = {"name": "赵敏", "phone": "139 1234 0000", "message": "想看白癜风"}
+    fields = {
+        "name": "赵敏",
+        "phone": "139 1234 0000",
+        "message": "想看白癜风",
+        "health_data": "on",
+    }
     return client.post(BOOK, fields | data, REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE="en")
 
 
@@ -127,3 +132,106 @@ def test_the_short_address_serves_the_public_form(client):
     response = client.get("/book/")
     assert response.status_code == 200
     assert 'name="phone"' in response.content.decode()
+
+
+# --- The privacy notice and the consents (issue 16) ----------------------------------------
+
+PROFILE = {
+    "display_name": "中都皮肤病医院",
+    "address": "郑州市中原区建设路88号",
+    "hotline": "0371-6666 8888",
+    "privacy_notice": "我们仅为安排就诊处理您提供的健康信息。",
+    "privacy_notice_version": "2026-12",
+}
+
+
+@pytest.fixture
+def profile():
+    from zhongdu.services import hospital_profile_add
+
+    return hospital_profile_add(by=None, **PROFILE)
+
+
+def test_the_page_names_the_hospital_shows_the_notice_and_asks_each_consent(client, profile):
+    html = client.get(BOOK).content.decode()
+    assert 'data-testid="hospital-name">中都皮肤病医院<' in html
+    assert "0371-6666 8888" in html and "郑州市中原区建设路88号" in html
+    assert 'data-testid="privacy-notice"' in html and PROFILE["privacy_notice"] in html
+    assert 'name="health_data"' in html and 'name="marketing_sms"' in html
+    # Nothing is ticked for the person, and nothing of the staff product shows.
+    assert "checked" not in html
+    assert "中都客服" not in html and "main-nav" not in html
+
+
+def test_a_concern_without_the_health_consent_is_refused_in_both_languages(client, profile):
+    page = _send(client, health_data="")
+    assert page.status_code == 422
+    assert "Please agree to the processing of your health information" in page.content.decode()
+    page = client.post(BOOK, {"name": "赵敏", "phone": "13912340000", "message": "想看白癜风"})
+    assert page.status_code == 422
+    assert "请同意我们处理您的健康信息" in page.content.decode()
+    assert not Enquiry.objects.exists()
+
+
+def test_a_department_alone_is_a_health_concern_too(client, profile):
+    page = _send(client, message="", health_data="", department=DepartmentFactory().pk)
+    assert page.status_code == 422
+    assert not Enquiry.objects.exists()
+
+
+def test_a_request_with_only_a_name_and_number_needs_no_health_consent(client, profile):
+    assert _send(client, message="", health_data="").status_code == 302
+    assert Enquiry.objects.get().consents == {}
+
+
+def test_the_consents_are_kept_on_the_request_with_the_notice_version(client, profile):
+    _send(client, marketing_sms="on")
+    enquiry = Enquiry.objects.get()
+    assert enquiry.consents == {"health_data": True, "marketing_sms": True}
+    assert enquiry.notice_version == "2026-12"
+
+
+def test_the_consents_become_the_clients_when_the_request_is_attached(client, profile):
+    from clientmgmt.models import ConsentEvent
+    from clientmgmt.selectors import has_consent
+
+    _send(client, marketing_sms="on")
+    asked = Enquiry.objects.get()
+    person = ClientFactory(phone="+8613912340000", name="赵敏")
+    assert services.enquiries_attach_to_client(client=person) == 1
+    assert has_consent(person, "health_data") and has_consent(person, "marketing_sms")
+    events = ConsentEvent.objects.filter(client=person).order_by("purpose")
+    assert [(e.purpose, e.granted, e.channel, e.notice_version) for e in events] == [
+        ("health_data", True, "public_page", "2026-12"),
+        ("marketing_sms", True, "public_page", "2026-12"),
+    ]
+    assert all(e.at == asked.created_at and e.recorded_by is None for e in events)
+
+
+def test_a_refusal_on_record_outlives_an_older_request(client, profile):
+    from clientmgmt.selectors import has_consent
+    from tests.clientmgmt.factories import withdraw
+
+    _send(client, marketing_sms="on")
+    person = ClientFactory(phone="+8613912340000", name="赵敏")
+    withdraw(person, "service_sms")  # said at the desk after sending the request
+    services.enquiries_attach_to_client(client=person)
+    assert has_consent(person, "health_data")
+    assert not has_consent(person, "marketing_sms") and not has_consent(person, "service_sms")
+
+
+@pytest.mark.parametrize("field", ["name", "message", "health_data", "marketing_sms"])
+def test_control_characters_get_a_clear_answer_not_an_error(client, profile, field):
+    page = _send(client, **{field: "on\x00\x1b"})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "control character" in html
+    # In the public pages' dress: the hospital's name, not the staff product's.
+    assert 'data-testid="hospital-name">中都皮肤病医院<' in html and "中都客服" not in html
+    assert not Enquiry.objects.exists()
+
+
+def test_the_thanks_page_names_the_hospital_not_the_staff_product(client, profile):
+    html = client.get(THANKS).content.decode()
+    assert 'data-testid="hospital-name">中都皮肤病医院<' in html and "0371-6666 8888" in html
+    assert "中都客服" not in html and 'name="viewport"' in html

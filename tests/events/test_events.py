@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clientmgmt import services as client_services
-from clientmgmt.models import Client
+from clientmgmt.models import Client, ConsentEvent
 from events import selectors as event_selectors
 from events import services as events
 from events import tasks
@@ -24,7 +24,7 @@ from messaging import rules
 from messaging import services as messaging_services
 from messaging import tasks as messaging_tasks
 from messaging.models import Kind, OutboxMessage, Purpose, SmsTemplate
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant
 from tests.conftest import ROLE_USERNAMES
 from tests.factories import UserFactory
 from zhongdu import roles, sms
@@ -76,7 +76,8 @@ def make_event(**fields):
 def opted_in(**kwargs):
     """A client who agreed to marketing SMS (invitations are marketing)."""
     client = ClientFactory(**kwargs)
-    return client_services.client_set_sms_consent(client=client, marketing=True, method="verbal")
+    grant(client, "marketing_sms")
+    return client
 
 
 def vip(client):
@@ -571,6 +572,9 @@ def test_someone_new_is_registered_with_the_events_channel_and_ticked_in(front_d
     assert person.phone == "+8613755556666"
     attendance = EventAttendance.objects.get()
     assert attendance.client == person and attendance.registered_here
+    # The consent given at the door is recorded as given there (issue 16).
+    given = ConsentEvent.objects.get(client=person)
+    assert (given.purpose, given.granted, given.channel) == ("service_sms", True, "event_door")
 
 
 def test_someone_new_who_may_already_be_a_client_is_shown_the_record_first(front_desk_client):

@@ -4,10 +4,11 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from clientmgmt.models import Client
+from clientmgmt.models import ClientConsent, ConsentEvent
+from clientmgmt.selectors import has_consent
 from messaging import rules, services
 from messaging.models import OutboxMessage, PhoneOptOut
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant
 from zhongdu import sms
 
 pytestmark = pytest.mark.django_db
@@ -119,9 +120,8 @@ def test_an_unsubscribed_recipient_fails_and_opts_the_client_out(monkeypatch):
     waiting = _message(client, key="later", send_after=timezone.now() + datetime.timedelta(days=1))
     _fail_with(monkeypatch, sms.UnsubscribedError("21610", "Attempt to send to unsubscribed"))
     services.outbox_send(message_id=message.pk)
-    client.refresh_from_db()
     assert OutboxMessage.objects.get(pk=message.pk).status == Status.FAILED
-    assert client.service_sms is False
+    assert has_consent(client, "service_sms") is False
     assert PhoneOptOut.objects.filter(phone="+8613912345678").exists()
     assert OutboxMessage.objects.get(pk=waiting.pk).status == Status.SUPPRESSED
 
@@ -155,7 +155,7 @@ def test_marketing_needs_consent():
 
 def test_marketing_with_consent_is_sent_once_a_day():
     client = ClientFactory()
-    Client.objects.filter(pk=client.pk).update(marketing_opt_in=True)
+    grant(client, "marketing_sms")
     first = _message(client, key="m1", kind="marketing", purpose="health_tip")
     second = _message(client, key="m2", kind="marketing", purpose="health_tip")
     services.outbox_send(message_id=first.pk)
@@ -170,7 +170,7 @@ def test_marketing_with_consent_is_sent_once_a_day():
 
 def test_over_the_cap_a_message_useless_tomorrow_is_suppressed_as_too_late():
     client = ClientFactory()
-    Client.objects.filter(pk=client.pk).update(marketing_opt_in=True)
+    grant(client, "marketing_sms")
     first = _message(client, key="m1", kind="marketing", purpose="health_tip")
     second = _message(client, key="m2", kind="marketing", purpose="health_tip")
     OutboxMessage.objects.filter(pk=second.pk).update(
@@ -184,8 +184,17 @@ def test_over_the_cap_a_message_useless_tomorrow_is_suppressed_as_too_late():
 
 def test_a_client_who_refused_sms_gets_none():
     client = ClientFactory()
-    Client.objects.filter(pk=client.pk).update(service_sms=False)
     message = _message(client)
+    # Refused after the message was queued, but recorded behind the outbox's back: the rule at
+    # send time still stops it.
+    ClientConsent.objects.create(
+        client=client,
+        purpose="service_sms",
+        granted=False,
+        event=ConsentEvent.objects.create(
+            client=client, purpose="service_sms", granted=False, channel="client_page"
+        ),
+    )
     services.outbox_send(message_id=message.pk)
     assert OutboxMessage.objects.get(pk=message.pk).status == Status.SUPPRESSED
 

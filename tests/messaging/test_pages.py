@@ -5,10 +5,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from clientmgmt.models import Client
+from clientmgmt.models import Client, ConsentEvent
+from clientmgmt.selectors import has_consent
 from messaging import services, tasks
 from messaging.models import Campaign, OutboxMessage, PhoneOptOut, SmsTemplate, sms_segments
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant, withdraw
 from zhongdu import sms
 from zhongdu.models import AuditEvent
 
@@ -161,7 +162,8 @@ def test_a_campaign_counts_its_recipients_then_builds_its_messages(
         code="tip", purpose="health_tip", kind="marketing", body="{name}您好，冬季注意保湿。"
     )
     agreed = [ClientFactory(name=f"客户{n}", phone=f"1390000{n:04d}") for n in range(3)]
-    Client.objects.filter(pk__in=[c.pk for c in agreed]).update(marketing_opt_in=True)
+    for person in agreed:
+        grant(person, "marketing_sms")
     ClientFactory(name="未同意", phone="13911110000")  # no marketing consent
     PhoneOptOut.objects.create(phone=agreed[2].phone, source="sms")  # replied 退订
     send_at = (timezone.localtime() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT10:00")
@@ -188,8 +190,10 @@ def test_a_campaign_counts_its_recipients_then_builds_its_messages(
     assert bodies == ["客户0您好，冬季注意保湿。", "客户1您好，冬季注意保湿。"]
     page = client_manager_client.get(campaign.get_absolute_url())
     assert page.context["counts"]["pending"] == 2
-    # Afterwards it counts outcomes, the suppressed by reason (consent withdrawn meanwhile).
-    Client.objects.filter(pk=agreed[1].pk).update(marketing_opt_in=False)
+    # Afterwards it counts outcomes, the suppressed by reason (consent withdrawn meanwhile:
+    # its message is suppressed at once, not at its send time).
+    withdraw(agreed[1], "marketing_sms")
+    assert campaign.messages.get(client=agreed[1]).status == "suppressed"
     campaign.messages.update(send_after=timezone.now())
     for message in campaign.messages.all():
         tasks.outbox_send.apply(args=[message.pk])
@@ -212,19 +216,27 @@ def test_a_campaign_in_the_past_is_refused(client_manager_client):
 
 def test_the_client_page_switches_sms_off_and_it_is_audited(front_desk_client):
     person = ClientFactory()
-    url = reverse("clientmgmt:client_sms_consent", args=[person.pk])
-    front_desk_client.post(url, {"choice": "service_off"})
-    person.refresh_from_db()
-    assert person.service_sms is False and person.marketing_opt_in is False
+    url = reverse("clientmgmt:client_consent", args=[person.pk])
+    front_desk_client.post(url, {"purpose": "service_sms", "answer": "withdraw"})
+    assert has_consent(person, "service_sms") is False
+    assert has_consent(person, "marketing_sms") is False
     audited = AuditEvent.objects.get(action="update", object_id=str(person.pk))
     assert "service_sms" in audited.changed_fields and audited.actor_username == "t_frontdesk"
-    front_desk_client.post(url, {"choice": "marketing_on"})  # how? not said: refused
-    assert Client.objects.get(pk=person.pk).marketing_opt_in is False
-    front_desk_client.post(url, {"choice": "service_on"})
-    front_desk_client.post(url, {"choice": "marketing_on", "method": "written"})
-    person.refresh_from_db()
-    assert person.service_sms and person.marketing_opt_in
-    assert person.marketing_opt_in_by.username == "t_frontdesk"
+    # how? not said: refused
+    front_desk_client.post(url, {"purpose": "marketing_sms", "answer": "grant"})
+    assert has_consent(person, "marketing_sms") is False
+    # Marketing while all SMS are refused: refused too.
+    front_desk_client.post(
+        url, {"purpose": "marketing_sms", "answer": "grant", "method": "written"}
+    )
+    assert has_consent(person, "marketing_sms") is False
+    front_desk_client.post(url, {"purpose": "service_sms", "answer": "grant", "method": "phone"})
+    front_desk_client.post(
+        url, {"purpose": "marketing_sms", "answer": "grant", "method": "written"}
+    )
+    assert has_consent(person, "service_sms") and has_consent(person, "marketing_sms")
+    agreed = ConsentEvent.objects.filter(client=person, purpose="marketing_sms").get()
+    assert agreed.recorded_by.username == "t_frontdesk" and agreed.method == "written"
 
 
 def test_the_demo_templates_are_valid_and_idempotent():

@@ -2,10 +2,11 @@ import pytest
 from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
-from clientmgmt.models import Client
+from clientmgmt.models import Client, ConsentEvent
+from clientmgmt.selectors import has_consent
 from messaging import services
 from messaging.models import InboundMessage, OutboxMessage, PhoneOptOut
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant
 
 pytestmark = pytest.mark.django_db
 TOKEN = "f" * 32
@@ -109,8 +110,9 @@ def test_a_stop_reply_opts_the_number_and_its_clients_out(client, word):
     person = ClientFactory(phone="13912345678")
     response = _inbound(client, word)
     assert response.status_code == 200 and "<Response>" in response.content.decode()
-    person.refresh_from_db()
-    assert person.service_sms is False
+    assert has_consent(person, "service_sms") is False
+    refusal = ConsentEvent.objects.get(client=person)
+    assert (refusal.granted, refusal.channel, refusal.method) == (False, "sms_reply", "sms")
     assert PhoneOptOut.objects.filter(phone="+8613912345678").exists()
     assert person.events.filter(kind="consent").exists()
 
@@ -119,18 +121,17 @@ def test_start_opts_back_in(client):
     person = ClientFactory(phone="13912345678")
     _inbound(client, "退订", sid="SM1")
     _inbound(client, "START", sid="SM2")
-    person.refresh_from_db()
-    assert person.service_sms is True
+    assert has_consent(person, "service_sms") is True
     assert not PhoneOptOut.objects.exists()
 
 
 def test_the_same_inbound_message_is_handled_once(client):
-    ClientFactory(phone="13912345678")
+    person = ClientFactory(phone="13912345678")
     _inbound(client, "STOP", sid="SM9")
-    Client.objects.update(service_sms=True)  # staff re-enabled it meanwhile
+    grant(person, "service_sms")  # staff re-enabled it meanwhile
     _inbound(client, "STOP", sid="SM9")  # the provider delivers the webhook again
     assert InboundMessage.objects.count() == 1
-    assert Client.objects.get().service_sms is True
+    assert has_consent(Client.objects.get(), "service_sms") is True
 
 
 def test_an_unsigned_inbound_message_is_refused(client):

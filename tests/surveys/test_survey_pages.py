@@ -194,6 +194,25 @@ def test_a_score_outside_the_scale_is_refused_and_nothing_recorded(client):
     assert not SurveyResponse.objects.exists()
 
 
+def test_every_survey_page_is_the_hospitals_not_the_staff_products(client):
+    from zhongdu.services import hospital_profile_add
+
+    hospital_profile_add(
+        by=None, display_name="中都皮肤病医院", address="郑州市建设路88号", hotline="0371-6666 8888"
+    )
+    made = invitation()
+    pages = [client.get(_url(made), **ZH)]
+    pages.append(client.post(_url(made), _form(made.template), follow=True, **ZH))  # thanks
+    pages.append(client.get(_url(made), **ZH))  # already answered
+    pages.append(client.get(reverse("survey", args=["nope"]), **ZH))  # not valid
+    for response in pages:
+        body = _page(response)
+        assert 'data-testid="hospital-name">中都皮肤病医院<' in body
+        assert "0371-6666 8888" in body and "郑州市建设路88号" in body
+        assert 'name="viewport"' in body
+        assert "中都客服" not in body and 'data-testid="main-nav"' not in body
+
+
 def test_a_used_link_says_politely_it_has_been_answered(client):
     made = invitation()
     assert client.post(_url(made), _form(made.template), **EN).status_code == 302

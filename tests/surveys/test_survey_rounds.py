@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from clientmgmt import services as client_services
 from clientmgmt.models import Client
 from messaging import rules
 from messaging import tasks as messaging_tasks
@@ -30,7 +29,7 @@ from surveys.models import (
     SurveyRound,
     SurveyTemplate,
 )
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant, withdraw
 from tests.surveys.factories import answered, satisfaction_survey, survey_sms_templates
 from zhongdu import sms
 from zhongdu.models import AuditEvent
@@ -86,7 +85,8 @@ def market(db):
 
 def opted_in(**kwargs):
     client = ClientFactory(**kwargs)
-    return client_services.client_set_sms_consent(client=client, marketing=True, method="verbal")
+    grant(client, "marketing_sms")
+    return client
 
 
 def _clerk():
@@ -181,7 +181,7 @@ def test_the_outbox_still_refuses_a_client_who_withdrew_consent_before_the_send(
     client = opted_in()
     survey_round = make_round(market, by=_clerk())
     survey_rounds.round_send(round_id=survey_round.pk)
-    client_services.client_set_sms_consent(client=client, marketing=False, method="verbal")
+    withdraw(client, "marketing_sms")
     message = OutboxMessage.objects.get()
     messaging_tasks.outbox_send.apply(args=[message.pk])
     message.refresh_from_db()

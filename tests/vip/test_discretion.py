@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clientmgmt.models import Client
+from clientmgmt.selectors import has_consent
 from followup import services as followup
 from tests.clientmgmt.factories import ClientFactory
 from tests.conftest import ROLE_USERNAMES
@@ -117,7 +118,7 @@ def test_a_call_far_in_the_future_opens_nothing_today(client_for):
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("clientmgmt:client_sms_consent", {"choice": "service_off"}),
+        ("clientmgmt:client_consent", {"purpose": "service_sms", "answer": "withdraw"}),
         ("clientmgmt:client_archive", {}),
     ],
 )
@@ -127,7 +128,7 @@ def test_others_cannot_change_a_vips_record(client_for, name, data):
         response = client_for(role).post(reverse(name, args=[person.pk]), data)
         assert response.status_code == 403
     person.refresh_from_db()
-    assert person.service_sms and person.status == Client.Status.ACTIVE
+    assert has_consent(person, "service_sms") and person.status == Client.Status.ACTIVE
     allowed = client_for(roles.ADMINISTRATOR).post(reverse(name, args=[person.pk]), data)
     assert allowed.status_code == 302
 

@@ -19,7 +19,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
-from clientmgmt import services as client_services
 from clientmgmt.models import Client
 from consult.models import Enquiry
 from guide import services as guide_services
@@ -29,7 +28,7 @@ from surveys import services as survey_rounds
 from surveys import services as surveys
 from surveys import tasks as survey_tasks
 from surveys.models import Dimension, SurveyQuestion, SurveyTemplate
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant
 from tests.consult.factories import make_enquiry
 from tests.guide.factories import price, walk_in
 from tests.surveys.factories import answered, satisfaction_survey
@@ -300,9 +299,8 @@ def formula_world(db, settings):
         department = DepartmentFactory(name=text[:50])
         client = ClientFactory(name=text)
         Client.objects.filter(pk=client.pk).update(source_channel=channel)
-        client = client_services.client_set_sms_consent(
-            client=Client.objects.get(pk=client.pk), marketing=True, method="verbal"
-        )
+        client = Client.objects.get(pk=client.pk)
+        grant(client, "marketing_sms")
         clients.append(client)
         enquiry = make_enquiry(client=client, marketing_channel=channel)
         Enquiry.objects.filter(pk=enquiry.pk).update(created_at=timezone.now())

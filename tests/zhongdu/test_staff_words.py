@@ -13,14 +13,13 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from clientmgmt import services as client_services
 from events import services as event_services
 from events.models import Event
 from messaging import services as messaging_services
 from messaging.models import Campaign, Kind, OutboxMessage, Purpose, SmsTemplate
 from surveys import services as survey_rounds
 from surveys.models import Dimension, SurveyQuestion, SurveyTemplate
-from tests.clientmgmt.factories import ClientFactory
+from tests.clientmgmt.factories import ClientFactory, grant
 from tests.followup.factories import make_plan
 from tests.vip.factories import enterprise, vip
 from zhongdu import audit, sms
@@ -270,7 +269,7 @@ def test_the_survey_round_form_names_the_missing_template_in_chinese(client_mana
         "send_at": (timezone.localtime() + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "confirm": "yes",
     }
-    client_services.client_set_sms_consent(client=ClientFactory(), marketing=True, method="verbal")
+    grant(ClientFactory(), "marketing_sms")
     page = client_manager_client.post(reverse("surveys:round_new"), form, **ZH)
     assert page.status_code == 422, page.status_code
     html = page.content.decode()
