@@ -30,6 +30,11 @@ class Purpose:
     # Purposes that cannot stand without this one: withdrawing it withdraws them too, and they
     # cannot be granted while it is withdrawn (no marketing SMS to someone who refused all SMS).
     needs: tuple[str, ...] = ()
+    # A tick on the public booking page becomes the client's grant when the request is attached
+    # to them. Not for marketing: the page does not prove whose number was typed, so a stranger
+    # could sign a patient up; staff confirm it with the person (the consultants' queue shows
+    # the tick) and record it on the client page.
+    from_public_page: bool = False
 
 
 HEALTH_DATA = "health_data"
@@ -46,6 +51,7 @@ PURPOSES: dict[str, Purpose] = {
                 "I agree that the hospital processes the health information I give "
                 "(my skin concern) to arrange my care, as the privacy notice describes."
             ),
+            from_public_page=True,
         ),
         Purpose(
             SERVICE_SMS,

@@ -462,7 +462,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secrets in addresses (the push URLs' segment) are blanked in every line.
+    "filters": {"redact": {"()": "zhongdu.logfilters.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # axes logs every attempt; the Twilio SDK logs every request: warnings are enough.
     "loggers": {"axes": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},

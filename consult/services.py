@@ -442,7 +442,9 @@ def enquiries_attach_to_client(*, client) -> int:
     caller was registered since): they count for the client's conversion and show on their
     timeline. Call inside the transaction that books or records for the client. The consents
     the person gave on the public page become the client's, with the notice version they were
-    shown and the time they gave them (a later answer on record stays in force)."""
+    shown and the time they gave them (a later answer on record stays in force); marketing is
+    not among them (consent.Purpose.from_public_page: the page does not prove whose number was
+    typed), the consultant confirms it with the person."""
     if not client.phone:
         return 0
     theirs = Enquiry.objects.filter(client__isnull=True, prospect_phone=client.phone)
@@ -454,7 +456,7 @@ def enquiries_attach_to_client(*, client) -> int:
     attached = theirs.update(client=client, prospect_name="", prospect_phone="")
     for consents, notice_version, at in given:
         for purpose in consents:
-            if purpose not in consent.PURPOSES:
+            if purpose not in consent.PURPOSES or not consent.PURPOSES[purpose].from_public_page:
                 continue
             try:
                 client_services.consent_grant(

@@ -9,6 +9,7 @@ from zhongdu.models import HospitalProfile
 
 from .models import (
     PLACEHOLDERS,
+    Approval,
     Campaign,
     PhoneOptOut,
     SmsRoutePolicy,
@@ -31,6 +32,19 @@ class SmsTemplateForm(forms.ModelForm):
             "approval",
         ]
         widgets = {"body": forms.Textarea(attrs={"rows": 4})}
+
+    def clean(self):
+        cleaned = super().clean()
+        # A changed text is not the text the provider approved: it waits for approval again,
+        # unless the administrator records the new approval in the same save.
+        if (
+            self.instance.pk
+            and "body" in self.changed_data
+            and "approval" not in self.changed_data
+            and cleaned.get("approval") == Approval.APPROVED
+        ):
+            cleaned["approval"] = Approval.PENDING
+        return cleaned
 
 
 @admin.register(SmsTemplate)

@@ -13,6 +13,7 @@ Sending a message (outbox_send) is three steps, never one transaction:
 import datetime
 import logging
 import random
+import re
 import unicodedata
 
 from django.conf import settings
@@ -377,6 +378,22 @@ def outbox_claim(*, message_id: int) -> OutboxMessage | None:
     )
 
 
+def _route_reason_at_send(message, number, route) -> str:
+    """The route's rules checked again as the message goes: a route or the cross-border
+    permission withdrawn since it was written holds it. A domestic route's template rules were
+    checked when it was written; a message written without the provider's template code (a free
+    text, or before routes existed) is held on a route that sends only templates, never failed
+    at the provider."""
+    if not number.valid:
+        return ""  # the send-time rules said so already
+    rules_of_route = rules.ROUTES.get(route)
+    if rules_of_route is None or not rules_of_route.domestic:
+        return rules.route_refusal(number=number, route=route, body=message.body)
+    if rules_of_route.templates_only and not message.provider_template:
+        return rules.FREE_TEXT
+    return ""
+
+
 def _defer(message, claimed, until, *, waits, too_late):
     """Back to pending until `until`, or suppressed as too late when it expires before then."""
     if message.expires_at and message.expires_at <= until:
@@ -408,10 +425,8 @@ def outbox_send(*, message_id: int) -> bool | None:
     reason = _suppression_reason(message, now)
     number = phones.classify(message.to)
     route = message.route or rules.route_for(number)
-    if not reason and not (route and rules.ROUTES[route].domestic):
-        # Checked again as it goes: a route or the cross-border permission withdrawn since the
-        # message was written (a domestic route's template rules were checked then).
-        reason = rules.route_refusal(number=number, route=route, body=message.body)
+    if not reason:
+        reason = _route_reason_at_send(message, number, route)
     if reason:
         return outbox_set_status(
             message_id=message.pk,
@@ -650,6 +665,10 @@ def inbound_receive(
     return inbound
 
 
+# The row id the backend sent as OutId: ASCII digits a bigint holds ("²" is a digit to isdigit).
+OUT_ID = re.compile(r"[0-9]{1,18}")
+
+
 def aliyun_report_receive(
     *, out_id: str, biz_id: str, phone: str, success: bool, err_code: str, err_msg: str
 ) -> bool | None:
@@ -658,7 +677,7 @@ def aliyun_report_receive(
     report whose number or BizId is not the message's is someone else's and is ignored (None).
     Forward-only and idempotent like every report: a report pushed again changes nothing."""
     message = None
-    if out_id.isdigit():
+    if OUT_ID.fullmatch(out_id):
         message = OutboxMessage.objects.filter(pk=int(out_id)).first()
     if message is None and biz_id:
         message = OutboxMessage.objects.filter(provider_id=biz_id[:64]).first()
@@ -741,6 +760,16 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
     """Send a failed message again (after the number was fixed), or an unknown one that a person
     checked was not sent. The number is read again from the client's record."""
     to = message.client.phone if message.client and message.client.phone else message.to
+    # The number may have moved between the mainland and elsewhere: its route, again.
+    template = SmsTemplate.objects.filter(pk=message.template_id).first()
+    number = phones.classify(to)
+    route = rules.route_for(number) if number.valid else message.route
+    if number.valid:
+        refusal = rules.route_refusal(
+            number=number, route=route, body=message.body, template=template
+        )
+        if refusal:
+            raise ValidationError(rules.BLOCK_REASONS[refusal])
     updated = outbox_set_status(
         message_id=message.pk,
         new_status=Status.PENDING,
@@ -748,6 +777,8 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
         detail=_("Sent again by staff."),
         actor=by,
         to=to,
+        route=route,
+        provider_template=template.provider_code if template else message.provider_template,
         send_after=timezone.now(),
         queued_at=None,
         attempts=0,
@@ -770,10 +801,14 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
     # The template as it stands now (approved since, say), not as the message was loaded.
     template = SmsTemplate.objects.filter(pk=message.template_id).first()
     body, params = message.body, message.params
+    if template is not None and not template.active:
+        raise template_missing(template.code)
     if template is not None:
+        # The values it was written with; the hospital's own from the profile in force.
+        hospital = hospital_placeholder_values()
         values = {
-            **hospital_placeholder_values(),
             **{name: value for name, value in message.params.items() if value},
+            **{name: value for name, value in hospital.items() if value},
         }
         holes = template.holes(values)
         if holes:
@@ -785,7 +820,25 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
         refusal = rules.route_refusal(number=number, route=route, body=body, template=template)
         if refusal:
             raise ValidationError(rules.BLOCK_REASONS[refusal])
-    released = outbox_set_status(
+    with transaction.atomic():
+        # Still held, under a lock: a second click, or a rule that suppressed it for good since
+        # (an opt-out), leaves it as it is.
+        still_held = (
+            OutboxMessage.objects.select_for_update()
+            .filter(pk=message.pk, status=Status.SUPPRESSED, error_code__in=rules.HELD)
+            .exists()
+        )
+        released = still_held and _release(message, body, params, template, route, by)
+    if not released:
+        raise ValidationError(_("Only a message held as it was written can be checked again."))
+    from .tasks import outbox_send
+
+    outbox_send.delay_on_commit(message.pk)
+    return OutboxMessage.objects.get(pk=message.pk)
+
+
+def _release(message, body, params, template, route, by) -> bool:
+    return outbox_set_status(
         message_id=message.pk,
         new_status=Status.PENDING,
         expected={Status.SUPPRESSED},
@@ -800,12 +853,6 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
         error_code="",
         error_text="",
     )
-    if not released:
-        raise ValidationError(_("Only a message held as it was written can be checked again."))
-    from .tasks import outbox_send
-
-    outbox_send.delay_on_commit(message.pk)
-    return OutboxMessage.objects.get(pk=message.pk)
 
 
 def outbox_mark_sent(*, message: OutboxMessage, by) -> OutboxMessage:

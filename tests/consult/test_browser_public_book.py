@@ -93,13 +93,14 @@ def test_a_request_from_a_phone_needs_the_health_consent_and_keeps_both(browser)
     enquiry = Enquiry.objects.get()
     assert enquiry.consents == {"health_data": True, "marketing_sms": True}
     assert enquiry.notice_version == "2026-12"
-    # Once the consultant has the caller on file, the consents are the client's.
+    # Once the consultant has the caller on file, the health consent is the client's; the
+    # marketing tick waits for the consultant to confirm it with the person.
     person = ClientFactory(name="赵敏", phone="+8613912340000")
     services.enquiries_attach_to_client(client=person)
     assert consent_states(person) == {
         "health_data": True,
         "service_sms": True,
-        "marketing_sms": True,
+        "marketing_sms": False,
     }
     assert set(
         ConsentEvent.objects.filter(client=person).values_list("channel", "notice_version")

@@ -191,7 +191,7 @@ def test_the_consents_are_kept_on_the_request_with_the_notice_version(client, pr
     assert enquiry.notice_version == "2026-12"
 
 
-def test_the_consents_become_the_clients_when_the_request_is_attached(client, profile):
+def test_the_health_consent_becomes_the_clients_when_the_request_is_attached(client, profile):
     from clientmgmt.models import ConsentEvent
     from clientmgmt.selectors import has_consent
 
@@ -199,13 +199,16 @@ def test_the_consents_become_the_clients_when_the_request_is_attached(client, pr
     asked = Enquiry.objects.get()
     person = ClientFactory(phone="+8613912340000", name="赵敏")
     assert services.enquiries_attach_to_client(client=person) == 1
-    assert has_consent(person, "health_data") and has_consent(person, "marketing_sms")
+    assert has_consent(person, "health_data")
     events = ConsentEvent.objects.filter(client=person).order_by("purpose")
     assert [(e.purpose, e.granted, e.channel, e.notice_version) for e in events] == [
         ("health_data", True, "public_page", "2026-12"),
-        ("marketing_sms", True, "public_page", "2026-12"),
     ]
     assert all(e.at == asked.created_at and e.recorded_by is None for e in events)
+    # Marketing is not: the page does not prove whose number was typed, so anyone could sign a
+    # patient up. The tick stays on the request for the consultant to confirm on the call.
+    assert not has_consent(person, "marketing_sms")
+    assert Enquiry.objects.get().consents["marketing_sms"] is True
 
 
 def test_a_refusal_on_record_outlives_an_older_request(client, profile):

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import services
+from messaging import rules, services
 from messaging.models import (
     Approval,
     InboundMessage,
@@ -410,3 +410,47 @@ def test_a_guessable_secret_or_a_mistyped_allowed_address_is_reported_at_start(s
     settings.ALIYUN_PUSH_SECRET = SECRET
     settings.ALIYUN_PUSH_ALLOWED_IPS = ["106.11.0.0/16"]
     call_command("check", fail_level="WARNING")
+
+
+# --- Found in review ------------------------------------------------------------------------
+
+
+def test_a_message_written_before_routes_is_held_not_failed_on_the_domestic_route(fake):
+    """A row from before the routes (no route, no provider code, no parameters) cannot go as
+    a template: held for staff, never failed at the provider."""
+    _template()
+    message = _enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(route="", provider_template="", params={})
+    services.outbox_send(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.held) == (
+        Status.SUPPRESSED,
+        rules.FREE_TEXT,
+        True,
+    )
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("out_id", ["²", "9" * 30, "-1", " 1"])
+def test_a_report_with_an_odd_out_id_is_ignored_and_the_rest_applied(client, fake, out_id):
+    message = _sent(fake)
+    odd = {**fake.report(fake.requests[0]), "out_id": out_id, "biz_id": "other"}
+    good = fake.report(fake.requests[0])
+    assert _push(client, "aliyun_report", [odd, good]).json() == {"code": 0, "msg": "接收成功"}
+    assert OutboxMessage.objects.get(pk=message.pk).status == Status.DELIVERED
+
+
+def test_the_push_secret_never_reaches_a_log_line(client, fake, caplog):
+    import logging
+
+    from zhongdu.logfilters import RedactSecrets
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert _push(client, "aliyun_report", "not json").status_code == 400
+    # Django logs the refused push's path; the console handler's filter (settings.LOGGING)
+    # blanks the secret in it before any handler after it sees the line.
+    lines = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert lines == ["Bad Request: /messaging/aliyun/report/<secret>/"]
+    record = logging.LogRecord("x", logging.WARNING, "", 0, "Forbidden: %s", (f"/{SECRET}/",), None)
+    RedactSecrets().filter(record)
+    assert record.getMessage() == "Forbidden: /<secret>/"

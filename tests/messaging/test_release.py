@@ -119,3 +119,100 @@ def test_only_client_managers_and_administrators_release(settings, client_for):
     message = _reminder(settings)
     url = reverse("messaging:message_release", args=[message.pk])
     assert client_for("front_desk").post(url).status_code == 403
+
+
+def test_a_second_click_or_a_later_opt_out_leaves_a_released_or_suppressed_message_alone(settings):
+    message = _reminder(settings)
+    hospital_profile_add(by=None, **PROFILE)
+    services.outbox_release(message=message, by=None)
+    with pytest.raises(services.ValidationError):
+        services.outbox_release(message=message, by=None)  # the page loaded before the first
+    # Suppressed for good since it was loaded (an opt-out): not released.
+    OutboxMessage.objects.filter(pk=message.pk).update(status="suppressed", error_code="opted_out")
+    with pytest.raises(services.ValidationError):
+        services.outbox_release(message=message, by=None)
+    assert OutboxMessage.objects.get(pk=message.pk).status == "suppressed"
+
+
+def test_a_released_message_takes_the_profile_in_force_not_the_one_it_was_written_with(settings):
+    hospital_profile_add(by=None, **{**PROFILE, "hotline": "0371-11111111"})
+    SmsTemplate.objects.create(
+        code="notice", purpose="other", body="{name}您好，请致电{hotline}，{text}"
+    )
+    message = services.outbox_enqueue(
+        idempotency_key="n",
+        purpose="other",
+        client=ClientFactory(phone=MAINLAND),
+        template_code="notice",
+        values={"name": "张伟", "text": ""},
+    )
+    assert message.error_code == rules.PLACEHOLDER_EMPTY  # {text} left empty by the sender
+    hospital_profile_add(by=None, **{**PROFILE, "hotline": "0371-22222222"})
+    with pytest.raises(services.ValidationError):  # {text} has no value still
+        services.outbox_release(message=message, by=None)
+    OutboxMessage.objects.filter(pk=message.pk).update(params={**message.params, "text": "谢谢。"})
+    message.refresh_from_db()
+    released = services.outbox_release(message=message, by=None)
+    assert released.body == "张伟您好，请致电0371-22222222，谢谢。"
+
+
+def test_a_retry_to_a_number_moved_abroad_takes_that_numbers_route(settings):
+    settings.SMS_ROUTES = {"cn": "aliyun", "other": "memory"}
+    SmsTemplate.objects.create(
+        code="notice",
+        purpose="other",
+        body="{name}您好。",
+        approval=Approval.APPROVED,
+        provider_code="SMS_1",
+    )
+    client = ClientFactory(phone=MAINLAND)
+    message = services.outbox_enqueue(
+        idempotency_key="n",
+        purpose="other",
+        client=client,
+        template_code="notice",
+        values={"name": "张伟"},
+    )
+    assert message.route == "aliyun"
+    OutboxMessage.objects.filter(pk=message.pk).update(status="failed")
+    client.phone = "+85291234567"
+    client.save()
+    retried = services.outbox_retry(message=OutboxMessage.objects.get(pk=message.pk), by=None)
+    assert (retried.to, retried.route) == ("+85291234567", "memory")
+    # Back to the mainland with only Twilio for it: refused with the reason, left failed.
+    OutboxMessage.objects.filter(pk=message.pk).update(status="failed")
+    client.phone = MAINLAND
+    client.save()
+    settings.SMS_ROUTES = {"cn": "twilio", "other": "memory"}
+    with pytest.raises(services.ValidationError):
+        services.outbox_retry(message=OutboxMessage.objects.get(pk=message.pk), by=None)
+    assert OutboxMessage.objects.get(pk=message.pk).status == "failed"
+
+
+def test_editing_an_approved_templates_text_puts_it_back_to_awaiting_approval(admin_client_):
+    template = SmsTemplate.objects.create(
+        code="notice",
+        purpose="other",
+        body="{name}您好。",
+        approval=Approval.APPROVED,
+        provider_code="SMS_1",
+    )
+    url = reverse("admin:messaging_smstemplate_change", args=[template.pk])
+    form = {
+        "code": "notice",
+        "language": "zh-hans",
+        "purpose": "other",
+        "kind": "service",
+        "body": "{name}您好，欢迎。",
+        "active": "on",
+        "provider_code": "SMS_1",
+        "approval": "approved",
+    }
+    assert admin_client_.post(url, form).status_code == 302
+    template.refresh_from_db()
+    assert (template.body, template.approval) == ("{name}您好，欢迎。", Approval.PENDING)
+    # The new approval recorded in the same save stands.
+    form.update(body="{name}您好，欢迎光临。", approval="approved")
+    SmsTemplate.objects.filter(pk=template.pk).update(approval=Approval.PENDING)
+    admin_client_.post(url, form)
+    assert SmsTemplate.objects.get(pk=template.pk).approval == Approval.APPROVED
