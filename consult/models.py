@@ -378,9 +378,14 @@ class Enquiry(models.Model):
 
     @property
     def consent_labels(self) -> list:
-        """What the person agreed to on the public page, as staff name the purposes."""
+        """What the person agreed to on the public page, as staff name the purposes; one the
+        page cannot grant on its own (marketing) says it is to be confirmed with the person."""
         return [
-            purpose.label for code, purpose in consent.PURPOSES.items() if self.consents.get(code)
+            purpose.label
+            if purpose.from_public_page
+            else _("%(purpose)s (to confirm on the call)") % {"purpose": purpose.label}
+            for code, purpose in consent.PURPOSES.items()
+            if self.consents.get(code)
         ]
 
     def is_from(self, client) -> bool:

@@ -301,9 +301,11 @@ def test_the_queue_says_what_each_request_consented_to(consultant_client):
     )
     page = consultant_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     cell = page.split('data-testid="request-consents">')[1].split("</td>")[0]
-    assert "Processing of health information、Marketing SMS" in cell and "2026-12" in cell
+    # Marketing from the page is the person's wish, to confirm with them before it counts.
+    assert "Processing of health information、Marketing SMS (to confirm on the call)" in cell
+    assert "2026-12" in cell
     chinese = consultant_client.get(QUEUE).content.decode()
-    assert "健康信息处理、营销短信" in chinese
+    assert "健康信息处理、营销短信（待电话确认）" in chinese
 
 
 def test_an_empty_queue_says_so(consultant_client):
