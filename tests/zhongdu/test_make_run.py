@@ -111,6 +111,13 @@ def _running_in_group(pgid: int) -> list[int]:
     return running
 
 
+def _interruptible():
+    """In the child, before the script starts: Ctrl-C (SIGINT) and SIGQUIT as a terminal gives
+    them, whatever this test's own process inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def _answers(port: int) -> bool:
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=2)
@@ -156,6 +163,9 @@ def test_an_interrupt_stops_the_server_the_worker_and_beat_within_five_seconds(t
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches it
+            # As from a terminal: a suite started in the background by a shell without job
+            # control inherits SIGINT ignored, and a shell cannot trap a signal ignored on entry.
+            preexec_fn=_interruptible,
         )
     try:
         deadline = time.monotonic() + 60
