@@ -126,3 +126,22 @@ def table(results):
             f"{median / baseline:>11.1f}x"
         )
     return "\n".join(lines) + "\n"
+
+
+def database_figures() -> str:
+    """The database's size and its buffer hit ratio since the statistics were reset (Postgres),
+    for the line under a benchmark's table: whether the working set stays in memory."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_size_pretty(pg_database_size(current_database())),"
+            " current_setting('shared_buffers'),"
+            " blks_hit::float / NULLIF(blks_hit + blks_read, 0)"
+            " FROM pg_stat_database WHERE datname = current_database()"
+        )
+        size, buffers, ratio = cursor.fetchone()
+    ratio_text = "n/a" if ratio is None else f"{ratio * 100:.2f} %"
+    return f"database {size}, shared_buffers {buffers}, buffer hit ratio {ratio_text}\n"

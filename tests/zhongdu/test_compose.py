@@ -256,3 +256,33 @@ def test_the_health_check_waits_for_the_server_the_init_script_has_finished_with
     # During the init scripts the image's server listens on its socket only.
     check = " ".join(COMPOSE["services"]["postgres"]["healthcheck"]["test"])
     assert "pg_isready -h 127.0.0.1" in check
+
+
+def test_postgres_is_sized_for_the_server_the_file_documents_not_its_defaults():
+    service = COMPOSE["services"]["postgres"]
+    command = service["command"]
+    settings = dict(
+        value.split("=", 1)
+        for flag, value in zip(command[1::2], command[2::2], strict=True)
+        if flag == "-c"
+    )
+    assert command[0] == "postgres"
+    assert settings == {
+        "shared_buffers": "${POSTGRES_SHARED_BUFFERS:-2GB}",
+        "effective_cache_size": "${POSTGRES_EFFECTIVE_CACHE_SIZE:-6GB}",
+        "work_mem": "${POSTGRES_WORK_MEM:-16MB}",
+        "maintenance_work_mem": "${POSTGRES_MAINTENANCE_WORK_MEM:-512MB}",
+        "random_page_cost": "${POSTGRES_RANDOM_PAGE_COST:-1.1}",
+    }
+    # Shared memory above the buffers, and the README says how to size each for another machine.
+    assert service["shm_size"] == "${POSTGRES_SHM_SIZE:-2560m}"
+    readme = (ROOT / "README.md").read_text()
+    for variable in (
+        "POSTGRES_SHARED_BUFFERS",
+        "POSTGRES_EFFECTIVE_CACHE_SIZE",
+        "POSTGRES_WORK_MEM",
+        "POSTGRES_MAINTENANCE_WORK_MEM",
+        "POSTGRES_RANDOM_PAGE_COST",
+        "POSTGRES_SHM_SIZE",
+    ):
+        assert f"`{variable}`" in readme

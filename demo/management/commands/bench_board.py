@@ -82,6 +82,8 @@ class Command(BaseCommand):
             f" {bench.WARM_UP} warm-up requests; DEBUG off.\n"
         )
         self.stdout.write(bench.table(results))
+        if figures := bench.database_figures():
+            self.stdout.write(figures)
 
 
 def _sessions(count):

@@ -67,6 +67,8 @@ class Command(BaseCommand):
             f" interleaved, after {bench.WARM_UP} warm-up requests; DEBUG off.\n"
         )
         self.stdout.write(bench.table(results))
+        if figures := bench.database_figures():
+            self.stdout.write(figures)
 
 
 def _sample_rows(rng, wanted):

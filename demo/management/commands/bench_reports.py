@@ -87,3 +87,5 @@ class Command(BaseCommand):
             " warm-up requests; DEBUG off.\n"
         )
         self.stdout.write(bench.table(results))
+        if figures := bench.database_figures():
+            self.stdout.write(figures)
