@@ -121,6 +121,17 @@ def route_refusal(*, number, route: str, body: str, template=None, cross_border=
     return ""
 
 
+def route_check(to: str, *, body: str, template=None) -> tuple[str, str]:
+    """(route, refusal) for a message to `to` now: the backend that serves the number and the
+    code of the route rule that holds the message ("" for none). An invalid number has neither:
+    the send-time rules say so."""
+    number = phones.classify(to)
+    if not number.valid:
+        return "", ""
+    route = route_for(number)
+    return route, route_refusal(number=number, route=route, body=body, template=template)
+
+
 def links_allowed(phone: str) -> bool:
     """May a message with a link reach this number? Not when no route serves the number, nor
     through a route that refuses links to mainland numbers (Twilio's China rules): senders

@@ -179,8 +179,7 @@ def outbox_enqueue(
     if not body:
         raise ValidationError(_("A message needs a text or a template."))
     to = to or (client.phone if client else "")
-    number = phones.classify(to)
-    route = rules.route_for(number) if number.valid else ""
+    route, refusal = rules.route_check(to, body=body, template=template)
     message = OutboxMessage(
         idempotency_key=idempotency_key[:120],
         client=client,
@@ -208,9 +207,6 @@ def outbox_enqueue(
     # Never sent with a hole, nor through a route that refuses it (messaging.rules.ROUTES):
     # held (suppressed) at once, the reason on its history and in the outbox list. An invalid
     # number is left to the send-time rules, which say so.
-    refusal = ""
-    if number.valid:
-        refusal = rules.route_refusal(number=number, route=route, body=body, template=template)
     if holes or refusal:
         reason = hole_reason(holes) if holes else str(rules.BLOCK_REASONS[refusal])
         outbox_set_status(
@@ -762,14 +758,10 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
     to = message.client.phone if message.client and message.client.phone else message.to
     # The number may have moved between the mainland and elsewhere: its route, again.
     template = SmsTemplate.objects.filter(pk=message.template_id).first()
-    number = phones.classify(to)
-    route = rules.route_for(number) if number.valid else message.route
-    if number.valid:
-        refusal = rules.route_refusal(
-            number=number, route=route, body=message.body, template=template
-        )
-        if refusal:
-            raise ValidationError(rules.BLOCK_REASONS[refusal])
+    route, refusal = rules.route_check(to, body=message.body, template=template)
+    if refusal:
+        raise ValidationError(rules.BLOCK_REASONS[refusal])
+    route = route or message.route  # an invalid number: the send-time rules say so
     updated = outbox_set_status(
         message_id=message.pk,
         new_status=Status.PENDING,
@@ -814,12 +806,9 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
         if holes:
             raise ValidationError(hole_reason(holes))
         body, params = template.render(values), template.parameters(values)
-    number = phones.classify(message.to)
-    route = rules.route_for(number) if number.valid else ""
-    if number.valid:
-        refusal = rules.route_refusal(number=number, route=route, body=body, template=template)
-        if refusal:
-            raise ValidationError(rules.BLOCK_REASONS[refusal])
+    route, refusal = rules.route_check(message.to, body=body, template=template)
+    if refusal:
+        raise ValidationError(rules.BLOCK_REASONS[refusal])
     with transaction.atomic():
         # Still held, under a lock: a second click, or a rule that suppressed it for good since
         # (an opt-out), leaves it as it is.
