@@ -468,7 +468,7 @@ def enquiries_attach_to_client(*, client) -> int:
                     at=at,
                 )
             except ValidationError:
-                continue  # marketing while the client refuses all SMS: their refusal stands
+                continue  # a purpose that needs one the client withdrew: their answer stands
     return attached
 
 

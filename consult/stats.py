@@ -43,6 +43,7 @@ Everything else is arithmetic in Python.
 
 import datetime
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.apps import apps
 from django.db.models import Count, Q, Subquery, Sum
@@ -238,7 +239,7 @@ class Stats:
     def is_empty(self) -> bool:
         return not any(table.groups for table in self.tables)
 
-    @property
+    @cached_property
     def by_bucket(self) -> list[tuple[datetime.date, Figures]]:
         """The whole desk's figures per bucket, oldest first, every bucket of the period
         (added up from the consultant table, which holds every enquiry and booking once)."""

@@ -331,7 +331,10 @@ def figure_records(
     fields = ["pk", figure.when, link[0] if link else "pk", channel_path, department_path]
     fields = [name for name in dict.fromkeys([*fields, figure.sums]) if name]
     newest = qs.order_by(f"-{figure.when}", "-pk").values(*fields)
-    shown = Paginator(newest, RECORDS_PER_PAGE).get_page(page)
+    paginator = Paginator(newest, RECORDS_PER_PAGE)
+    if not figure.sums:
+        paginator.count = total  # the figure is the count of these rows: not counted twice
+    shown = paginator.get_page(page)
     values = list(shown.object_list)
     channels = _names(Channel, {v[channel_path] for v in values if channel_path} | {channel})
     departments = _names(Department, {v[department_path] for v in values if department_path})

@@ -52,9 +52,15 @@ def test_an_empty_database_gets_a_profile_from_the_settings(settings):
 
 
 def test_without_any_name_the_hospital_is_named_in_the_readers_language(settings):
+    from django.utils import translation
+
     settings.HOSPITAL_PROFILE_DEFAULTS = {}
-    assert HospitalProfile.current().name == "中都医院"
-    assert pdf.hospital_name() == "中都医院"
+    # The reader's language, set here: a test client's last request leaves its own active.
+    with translation.override("zh-hans"):
+        assert HospitalProfile.current().name == "中都医院"
+        assert pdf.hospital_name() == "中都医院"
+    with translation.override("en"):
+        assert HospitalProfile.current().name == "Zhongdu Hospital"
 
 
 def test_each_change_is_a_new_version_and_the_old_one_stays():
