@@ -9,7 +9,7 @@ PORT ?= 8000
 # address `make run` serves at (`make run PORT=8101` sends links to :8101).
 PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run test lint format messages clean bench bench-sms
+.PHONY: install run test lint format messages clean bench bench-http bench-sms
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,16 @@ BENCH_CLIENTS ?= 100000
 bench: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bench_clients --clients $(BENCH_CLIENTS)
+
+## The same pages over HTTP: gunicorn for the product and for the floor (demo/floor), driven by
+## Debian's wrk at BENCH_CONNECTIONS connections (installed here if missing; README, "Benchmark").
+BENCH_CONNECTIONS ?= 8
+BENCH_SECONDS ?= 10
+.PHONY: bench-http
+bench-http: install
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bench_http --clients $(BENCH_CLIENTS) --connections $(BENCH_CONNECTIONS) --seconds $(BENCH_SECONDS)
 
 ## Extract new msgids into the Chinese catalogue and compile it (needs GNU gettext).
 messages: install

@@ -10,16 +10,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def database_url(settings_dict) -> str:
-    """A DATABASE_URL for the database Django is connected to (in a test: the test database)."""
-    user = settings_dict.get("USER") or "postgres"
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
-
-
 class WorkerProcess:
     def __init__(self, env: dict, *, concurrency: int = 4, log_path: str | None = None):
         self.env = {**os.environ, **env}

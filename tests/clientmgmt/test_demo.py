@@ -5,15 +5,17 @@ import phonenumbers
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client as Browser
 from stdnum.cn import ric
 
 from clientmgmt import services
 from clientmgmt.models import Client, ClientEvent
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
+from demo import bench
 from demo import clients as demo
 from demo import events as event_demo
-from zhongdu import crypto
+from zhongdu import crypto, roles
 
 
 @pytest.fixture
@@ -170,13 +172,14 @@ def test_bench_clients_seeds_what_is_missing_and_prints_its_table():
     lines = out.getvalue().splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("page "))
     columns = " ".join(lines[header].split())
-    assert columns == "page median ms p95 ms db median ms queries x baseline"
+    assert columns == "page median ms p95 ms db median ms queries x baseline x floor"
     rows = lines[header + 1 :]
     if connection.vendor == "postgresql":
         # Under the table: whether the data stays in memory.
         assert rows.pop().startswith("database ") and "buffer hit ratio" in out.getvalue()
     labels = [line[:26].strip() for line in rows]
     assert labels == [
+        "floor (Django only)",
         "home page (baseline)",
         "search: full phone",
         "search: last 4 digits",
@@ -185,6 +188,31 @@ def test_bench_clients_seeds_what_is_missing_and_prints_its_table():
         "search: ID number",
         "client page",
     ]
+    # The floor is its own yardstick; every row gives its median's ratio to it.
+    assert rows[0].endswith("1.0x")
+    assert all(row.endswith("x") and row.count("x") == 2 for row in rows)
+
+
+@pytest.mark.django_db
+def test_the_floor_is_django_only_and_signed_in():
+    """The floor page answers through Django's session and authentication middleware alone (none
+    of the product's headers), runs the product's search and shows no name or number."""
+    _seed(1)
+    client = Client.objects.get()
+    user = bench.bench_user("floor_reader", roles.FRONT_DESK)
+    browser = Browser()
+    browser.handler = bench.FloorHandler()
+    url = bench.floor_urls([client.phone_last4])[0]
+    assert browser.get(url).status_code == 403  # not signed in
+    browser.force_login(user)
+    response = browser.get(url)
+    assert response.status_code == 200
+    assert f"<td>{client.pk}</td>" in response.content.decode()
+    assert client.name not in response.content.decode()
+    assert "Content-Security-Policy" not in response.headers  # no product middleware ran
+    assert "X-Frame-Options" not in response.headers
+    # The product's own URLs are not there.
+    assert browser.get("/clients/").status_code == 404
 
 
 @pytest.mark.django_db

@@ -19,11 +19,12 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from config.celery import app as celery_app
+from demo.bench import database_url
 from messaging import services
 from messaging.models import Approval, OutboxMessage, SmsTemplate
 from tests.fake_aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, FakeAliyun
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.worker_process import WorkerProcess, database_url, wait_until
+from tests.worker_process import WorkerProcess, wait_until
 
 MESSAGES = 1000  # half by each route
 KILLS = 4

@@ -23,7 +23,9 @@ def test_bench_reports_signs_in_with_two_factors_and_prints_its_table(settings):
     if connection.vendor == "postgresql":
         # Under the table: whether the data stays in memory.
         assert rows.pop().startswith("database ") and "buffer hit ratio" in out.getvalue()
+    assert " ".join(lines[header].split()).endswith("x baseline x floor")
     expected = [
+        "floor (Django only)",
         "home page (baseline)",
         "dashboard",
         "report: this month (kept)",

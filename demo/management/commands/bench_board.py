@@ -73,7 +73,12 @@ class Command(BaseCommand):
             ("board: htmx refresh", [f"{today}?refresh=1"] * n),
             ("board: last 4 digits", [f"{today}?q={rng.choice(last4)}" for _ in range(n)]),
         ]
-        results = bench.run(scenarios, user, htmx={"board: htmx refresh"})
+        results = bench.run(
+            scenarios,
+            user,
+            floor=bench.floor_urls([rng.choice(last4) for _ in range(n)]),
+            htmx={"board: htmx refresh"},
+        )
         rows = Booking.objects.filter(session__date=timezone.localdate()).count()
         walk_ins = Visit.objects.filter(day=timezone.localdate(), booking__isnull=True).count()
         self.stdout.write(

@@ -76,7 +76,7 @@ class Command(BaseCommand):
             ("report: this month (kept)", [report] * n),
             ("report: last month (cached)", [f"{report}?month={last_month:%Y-%m}"] * n),
         ]
-        results = bench.run(scenarios, user)
+        results = bench.run(scenarios, user, floor=bench.floor_urls(bench.floor_values(n)))
         self.stdout.write(
             f"\n{Client.objects.count():,} clients, {Visit.objects.count():,} visits,"
             f" {SurveyAnswer.objects.count():,} survey answers on {connection.vendor}."
