@@ -58,6 +58,9 @@ class TimelineEntry:
     detail: str = ""
     actor: str = ""
     url: str = ""
+    # The URL name of `url` (zhongdu.links.row_link), so that the page can tell whether the reader
+    # may follow it without resolving the address again; empty: resolved from `url`.
+    view_name: str = ""
     extra: dict = field(default_factory=dict)
     badge: str = ""  # a short flag shown beside the title ("Priority" on a VIP booking)
 

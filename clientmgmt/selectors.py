@@ -6,12 +6,14 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from zhongdu import crypto, roles
+from zhongdu.links import row_link
 
 from . import consent
 from .models import Client, ClientConsent, ClientEvent, ClientImport, ClientMerge, ConsentEvent
@@ -170,6 +172,38 @@ def client_search(query: ClientQuery):
         return []
     rows = list(qs[:SEARCH_LIMIT])
     rows.sort(key=lambda c: (c.name != query.value, c.status != Client.Status.ACTIVE, c.name))
+    return rows
+
+
+def search_rows(clients: list[ShownClient], merge_links=None) -> list[dict]:
+    """The search results as the results table shows them, each value worked out once per row
+    here rather than per cell in the template: the client page's address, the labels, the
+    masked numbers ("—" for none), the categories and the last visit's date. Built from what the
+    reader may see (ShownClient), so a VIP's summary still shows no ID number. `merge_links`:
+    {client id: the "Merge with…" address} for the rows that have one."""
+    link = row_link("clientmgmt:client_detail")
+    merge_links = merge_links or {}
+    rows = []
+    for client in clients:
+        last_visit, age = client.last_visit_at, client.age
+        rows.append(
+            {
+                "pk": client.pk,
+                "url": link(client.pk),
+                "name": client.name,
+                "is_vip": client.is_vip,
+                "archived": client.status == Client.Status.ARCHIVED,
+                "merge_url": merge_links.get(client.pk, ""),
+                "sex": client.get_sex_display(),
+                "age": "—" if age is None else age,
+                "phone": client.phone_masked or "—",
+                "id_number": client.id_number_masked or "—",
+                "categories": client.categories,
+                "last_visit": (
+                    timezone.localtime(last_visit).strftime("%Y-%m-%d") if last_visit else "—"
+                ),
+            }
+        )
     return rows
 
 

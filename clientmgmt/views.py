@@ -53,7 +53,7 @@ def client_list(request):
             request, reverse("clientmgmt:client_export"), {"q": q}, private=["q"]
         ),
         "clients": clients,
-        "rows": _with_merge_links(request, clients, q),
+        "rows": selectors.search_rows(clients, _merge_links(request, clients, q)),
         "limit": selectors.SEARCH_LIMIT,
         "can_create": bool(user_roles(request.user) & selectors.CLIENT_WRITERS),
         "can_import": user_may_open(request.user, "clientmgmt:import_upload"),
@@ -62,22 +62,18 @@ def client_list(request):
     return render(request, template, context)
 
 
-def _with_merge_links(request, clients, q) -> list[tuple]:
-    """(client, "Merge with…" link) for the search results: a link on each record the user may
-    see whole, for a role that merges; the merge page then offers this search's other records
-    (a full number travels only as a token)."""
+def _merge_links(request, clients, q) -> dict[int, str]:
+    """{client id: "Merge with…" link} for the search results: a link on each record the user
+    may see whole, for a role that merges; the merge page then offers this search's other
+    records (a full number travels only as a token)."""
     if not user_may_open(request.user, MERGE_PAGE):
-        return [(client, "") for client in clients]
+        return {}
     url = reverse(MERGE_PAGE)
-    return [
-        (
-            client,
-            address(request, url, {"merged": client.pk, "q": q}, private=["q"])
-            if client.whole
-            else "",
-        )
+    return {
+        client.pk: address(request, url, {"merged": client.pk, "q": q}, private=["q"])
         for client in clients
-    ]
+        if client.whole
+    }
 
 
 def _form_page(request, form, client=None, duplicates=()):
@@ -169,7 +165,7 @@ def _linked_for(user, entries):
     shown = []
     for entry in entries:
         if entry.url:
-            name = resolve(urlsplit(entry.url).path).view_name
+            name = entry.view_name or resolve(urlsplit(entry.url).path).view_name
             if name not in may_open:
                 rule = link_rule(name)
                 may_open[name] = user_may_open(user, name) and (rule is None or rule(user))

@@ -11,13 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.db.models.functions import Substr
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from zhongdu import roles
+from zhongdu.links import row_link
 from zhongdu.workcalendar import WorkCalendar
 
 from .models import Complaint, ComplaintEvent
@@ -451,5 +451,6 @@ def complaint_entry(row) -> TimelineEntry:
         },
         detail=row["t_third"],
         actor=row["t_actor"],
-        url=reverse("complaints:complaint_detail", args=[row["t_number"]]),
+        url=row_link("complaints:complaint_detail")(row["t_number"]),
+        view_name="complaints:complaint_detail",
     )

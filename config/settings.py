@@ -151,6 +151,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------------------
+# What pages keep between requests (the notification badge's count). The default lives in each
+# process, enough for one (development, tests); several web processes share Redis, so that what
+# one forgets (a notification written or read) the others forget too: CACHE_URL=redis://…/1.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- Authentication -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username+IP before any password is checked.

@@ -21,7 +21,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat, Least, Substr
 from django.http import Http404
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -30,6 +29,7 @@ from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
 from zhongdu import roles
+from zhongdu.links import row_link
 from zhongdu.models import ClinicSession
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, Recall
@@ -153,7 +153,7 @@ def booking_week(*, monday: datetime.date, department=None, expert=None, status:
         bookings = bookings.filter(status=status)
 
     labels = {value: str(label) for value, label in Booking.Status.choices}
-    url = reverse("consult:booking_detail", args=[0]).replace("/0/", "/{}/")
+    url = row_link("consult:booking_detail")
     per_session: dict[int, list[WeekBooking]] = {}
     rows = bookings.order_by("-priority", "id").values_list(
         "id", "session_id", "status", "priority", "client__name", "client__is_vip"
@@ -165,7 +165,7 @@ def booking_week(*, monday: datetime.date, department=None, expert=None, status:
                 status=booking_status,
                 status_label=labels.get(booking_status, booking_status),
                 vip=is_vip,
-                url=url.format(pk),
+                url=url(pk),
                 priority=priority,
             )
         )
@@ -333,7 +333,8 @@ def booking_entry(row) -> TimelineEntry:
             "status": Booking.Status(row["t_status"]).label,
         },
         detail=f"{department} · {Booking.Kind(kind).label}" if kind in Booking.Kind.values else "",
-        url=reverse("consult:booking_detail", args=[row["t_number"]]),
+        url=row_link("consult:booking_detail")(row["t_number"]),
+        view_name="consult:booking_detail",
         badge=pgettext("booking", "Priority") if priority == "P" else "",
     )
 

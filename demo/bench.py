@@ -24,7 +24,7 @@ from django.urls import reverse
 from pypinyin import Style, lazy_pinyin
 
 from clientmgmt.models import Client
-from demo.floor import settings as floor_settings
+from demo import floor as floor_app
 from zhongdu import crypto, phones, roles
 
 WARM_UP = 5  # requests per row before timing starts: compiled templates, warm caches
@@ -85,15 +85,15 @@ def _verify_second_factor(browser, user) -> None:
 
 
 class FloorHandler(ClientHandler):
-    """The test client's handler with the floor's middleware and URLs (demo.floor.settings), so
-    that the floor's requests run in the same process as the product's, one after the other."""
+    """The test client's handler with the floor's middleware and URLs (demo.floor), so that the
+    floor's requests run in the same process as the product's, one after the other."""
 
     def load_middleware(self, is_async=False):
-        with override_settings(MIDDLEWARE=floor_settings.MIDDLEWARE):
+        with override_settings(MIDDLEWARE=floor_app.MIDDLEWARE):
             super().load_middleware(is_async)
 
     def get_response(self, request):
-        request.urlconf = floor_settings.ROOT_URLCONF  # resolved against the floor's URLs only
+        request.urlconf = floor_app.ROOT_URLCONF  # resolved against the floor's URLs only
         return super().get_response(request)
 
 

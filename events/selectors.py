@@ -20,7 +20,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +28,7 @@ from clientmgmt.registry import TimelineEntry, timeline_columns
 from messaging.models import OutboxMessage
 from messaging.selectors import audience_breakdown, campaign_segment, outbox_outcomes
 from zhongdu import roles
+from zhongdu.links import row_link
 
 from .models import Event, EventAttendance, EventInvitation
 
@@ -330,5 +330,6 @@ def event_entry(row) -> TimelineEntry:
         kind="event",
         title=title,
         detail=" · ".join(str(part) for part in parts if part),
-        url=reverse("events:event_detail", args=[row["t_number"]]),
+        url=row_link("events:event_detail")(row["t_number"]),
+        view_name="events:event_detail",
     )

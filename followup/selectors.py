@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, Q, Value
 from django.db.models.functions import Concat
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +14,7 @@ from clientmgmt.registry import TimelineEntry, may_see_whole_record, timeline_co
 from complaints.models import Complaint
 from messaging.models import OutboxMessage
 from zhongdu import roles
+from zhongdu.links import row_link
 
 from .models import (
     CallAttempt,
@@ -266,7 +266,8 @@ def call_entry(row) -> TimelineEntry:
         },
         detail=" · ".join(str(part) for part in parts if part),
         actor=row["t_actor"],
-        url=reverse("followup:call_detail", args=[row["t_number"]]),
+        url=row_link("followup:call_detail")(row["t_number"]),
+        view_name="followup:call_detail",
     )
 
 
@@ -295,7 +296,8 @@ def plan_entry(row) -> TimelineEntry:
         },
         detail=" · ".join(part for part in (row["t_second"], row["t_third"][:200]) if part),
         actor=row["t_actor"],
-        url=reverse("followup:plan_detail", args=[row["t_number"]]),
+        url=row_link("followup:plan_detail")(row["t_number"]),
+        view_name="followup:plan_detail",
     )
 
 

@@ -29,6 +29,7 @@ from clientmgmt.search import parse_query
 from consult import selectors as consult_selectors
 from consult.models import Booking
 from zhongdu import live, phones, roles
+from zhongdu.links import row_link
 from zhongdu.masking import mask_name
 from zhongdu.models import ClinicSession, Department, Expert
 
@@ -224,8 +225,8 @@ class _Labels:
         self.visit_types = {key: str(label) for key, label in Visit.Type.choices}
         self.minutes = _("%(minutes)s min")
         # reverse() once, then fill the id in: the same URLs, without 500 reversals.
-        self.visit_url = reverse("guide:visit_detail", args=[0]).replace("/0/", "/{}/")
-        self.check_in_url = reverse("guide:check_in", args=[0]).replace("/0/", "/{}/")
+        self.visit_url = row_link("guide:visit_detail")
+        self.check_in_url = row_link("guide:check_in")
 
     def waiting(self, status, arrived_at) -> str:
         if status not in (Visit.Status.REGISTERED, Visit.Status.WAITING) or arrived_at is None:
@@ -265,8 +266,8 @@ def _booking_row(row, labels: _Labels) -> BoardRow:
         kind=labels.kinds.get(row["kind"], ""),
         waiting=labels.waiting(row["visit__status"], row["visit__arrived_at"]),
         booking_id=row["pk"],
-        visit_url=labels.visit_url.format(visit_id) if visit_id is not None else "",
-        check_in_url=labels.check_in_url.format(row["pk"]) if can_check_in else "",
+        visit_url=labels.visit_url(visit_id) if visit_id is not None else "",
+        check_in_url=labels.check_in_url(row["pk"]) if can_check_in else "",
     )
 
 
@@ -288,7 +289,7 @@ def _walk_in_row(row, labels: _Labels) -> BoardRow:
         priority=row["priority"],
         kind=labels.visit_types.get(row["visit_type"], ""),
         waiting=labels.waiting(row["status"], row["arrived_at"]),
-        visit_url=labels.visit_url.format(row["pk"]),
+        visit_url=labels.visit_url(row["pk"]),
     )
 
 
@@ -807,7 +808,8 @@ def visit_entry(row) -> TimelineEntry:
         kind="visit",
         title=_("Visit (%(status)s)") % {"status": Visit.Status(row["t_status"]).label},
         detail=" · ".join(str(part) for part in detail if part),
-        url=reverse("guide:visit_detail", args=[row["t_number"]]),
+        url=row_link("guide:visit_detail")(row["t_number"]),
+        view_name="guide:visit_detail",
     )
 
 
@@ -840,7 +842,8 @@ def card_entry(row) -> TimelineEntry:
         % {"number": row["t_first"], "action": MembershipCardEvent.Action(row["t_status"]).label},
         detail=" · ".join(str(part) for part in detail),
         actor=row["t_actor"],
-        url=reverse("guide:card_detail", args=[row["t_number"]]),
+        url=row_link("guide:card_detail")(row["t_number"]),
+        view_name="guide:card_detail",
     )
 
 
@@ -864,7 +867,8 @@ def exam_entry(row) -> TimelineEntry:
         title=_("Exam order #%(number)s: %(status)s")
         % {"number": row["t_number"], "status": ExamOrder.Status(row["t_status"]).label},
         detail=" · ".join(part for part in (row["t_first"], row["t_second"]) if part),
-        url=reverse("guide:exam_detail", args=[row["t_number"]]),
+        url=row_link("guide:exam_detail")(row["t_number"]),
+        view_name="guide:exam_detail",
     )
 
 

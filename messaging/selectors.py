@@ -3,7 +3,6 @@ import datetime
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +15,7 @@ from clientmgmt.selectors import (
     consent_from_row,
 )
 from zhongdu import phones
+from zhongdu.links import row_link
 from zhongdu.pagination import keyset_page
 
 from . import rules
@@ -126,7 +126,8 @@ def outbox_entry(row) -> TimelineEntry:
             "status": OutboxMessage.Status(status).label,
         },
         detail=row["t_second"],
-        url=reverse("messaging:message_detail", args=[row["t_number"]]),
+        url=row_link("messaging:message_detail")(row["t_number"]),
+        view_name="messaging:message_detail",
     )
 
 

@@ -1,12 +1,14 @@
 """Shared fixtures: one signed-in client per role, plus an anonymous one."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import UserFactory
 from zhongdu import roles
+from zhongdu.backends import forget_group_permissions
 from zhongdu.roles import two_factor_required
 
 ROLE_USERNAMES = {
@@ -18,6 +20,15 @@ ROLE_USERNAMES = {
     roles.ADMINISTRATOR: "t_admin",
     roles.CLINICIAN: "t_clinician",
 }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: a count kept by an earlier test (whose rows were
+    rolled back, and whose ids SQLite gives out again) must not show in this one, nor groups'
+    permissions that an earlier test changed."""
+    cache.clear()
+    forget_group_permissions()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from .models import HospitalProfile
-from .navigation import menu_for, sections_for
+from .navigation import menu_for_user, sections_for
 from .roles import ROLE_LABELS, user_roles
 from .selectors import BADGE_LIMIT, notifications_unread_count
 
@@ -11,11 +11,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_sections": [], "nav_menu": [], "nav_roles": [], "notifications_badge": ""}
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
-    sections = sections_for(user)
     roles = [ROLE_LABELS[role] for role in sorted(user_roles(user))]
     return {
-        "nav_sections": sections,
-        "nav_menu": menu_for(sections, current or ""),
+        "nav_sections": sections_for(user),
+        "nav_menu": menu_for_user(user, current or ""),
         "nav_roles": roles,
         # The user menu's badge: one COUNT, run only when a page renders it (fragments and
         # redirects do not), and at most once per page.

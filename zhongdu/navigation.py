@@ -1,11 +1,13 @@
 """The navigation: every section of the product, shown to a user only where the access table
 lets them in. A section whose URL is not installed yet is left out."""
 
-from django.urls import NoReverseMatch, reverse
+from functools import lru_cache
+
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .roles import user_may_open
+from .roles import roles_may_open, user_roles
 
 # (URL name, label, one-line description for the home page[, menu group]). Later apps add their
 # sections here. Sections of one group sit together and show as one drop-down in the navigation
@@ -154,10 +156,20 @@ SECTIONS = [
 ]
 
 
-def sections_for(user):
+def sections_for(user) -> tuple[dict, ...]:
+    """The sections `user` may open, in order (url_name, url, label, description, group). They
+    depend on the roles alone: worked out once per set of roles (and URL prefix) per process,
+    not per page. Read-only: the same tuple serves every user with those roles."""
+    if not user.is_authenticated:
+        return ()
+    return _sections(user_roles(user), get_script_prefix(), get_urlconf())
+
+
+@lru_cache(maxsize=256)
+def _sections(roles: frozenset, _prefix: str, _urlconf) -> tuple[dict, ...]:
     sections = []
     for url_name, label, description, *group in SECTIONS:
-        if not user_may_open(user, url_name):
+        if not roles_may_open(roles, url_name):
             continue
         try:
             url = reverse(url_name)
@@ -172,10 +184,23 @@ def sections_for(user):
                 "group": group[0] if group else None,
             }
         )
-    return sections
+    return tuple(sections)
 
 
-def menu_for(sections, current: str):
+def menu_for_user(user, current: str) -> tuple[dict, ...]:
+    """menu_for the sections of `user` on the page named `current`, worked out once per set of
+    roles and page per process (read-only)."""
+    if not user.is_authenticated:
+        return ()
+    return _menu(user_roles(user), get_script_prefix(), get_urlconf(), current)
+
+
+@lru_cache(maxsize=4096)
+def _menu(roles: frozenset, prefix: str, urlconf, current: str) -> tuple[dict, ...]:
+    return tuple(menu_for(_sections(roles, prefix, urlconf), current))
+
+
+def menu_for(sections, current: str) -> list[dict]:
     """The navigation bar: sections in order, those of one group folded into one drop-down
     (a group with a single visible section stays a plain link). A link is active on its own page
     and on the other pages of its app (a booking's page lights Bookings); a drop-down is active

@@ -385,8 +385,35 @@ def user_roles(user) -> frozenset[str]:
         return ALL_ROLES
     cached = getattr(user, "_zhongdu_roles", None)
     if cached is None:
-        names = user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)
-        cached = user._zhongdu_roles = frozenset(names)
+        cached = user._zhongdu_roles = user_memberships(user)[0] & ALL_ROLES
+    return cached
+
+
+def user_memberships(user) -> tuple[frozenset[str], frozenset[str]]:
+    """(the names of the user's groups, the user's own permissions as "app_label.codename"),
+    read together in one query once per request and cached on the user object: the roles every
+    page checks, and what zhongdu.backends adds to the groups' permissions (usually nothing)."""
+    cached = getattr(user, "_zhongdu_memberships", None)
+    if cached is None:
+        from django.contrib.auth.models import Group, Permission
+        from django.db.models import CharField, F, Value
+        from django.db.models.functions import Concat
+
+        kind = Value("g", output_field=CharField())
+        groups = Group.objects.filter(user=user).annotate(kind=kind, label=F("name"))
+        own = Permission.objects.filter(user=user).annotate(
+            kind=Value("p", output_field=CharField()),
+            label=Concat("content_type__app_label", Value("."), "codename"),
+        )
+        rows = (
+            groups.values_list("kind", "label")
+            .order_by()
+            .union(own.values_list("kind", "label").order_by())
+        )
+        names, permissions = set(), set()
+        for row_kind, label in rows:
+            (names if row_kind == "g" else permissions).add(label)
+        cached = user._zhongdu_memberships = (frozenset(names), frozenset(permissions))
     return cached
 
 
@@ -397,16 +424,20 @@ def two_factor_required(user) -> bool:
 
 
 def user_may_open(user, view_name: str) -> bool:
+    if not user.is_authenticated:
+        return access_rule(view_name) == PUBLIC
+    return roles_may_open(user_roles(user), view_name)
+
+
+def roles_may_open(roles: frozenset[str], view_name: str) -> bool:
+    """Whether a signed-in user holding `roles` may open the page (user_may_open, for what
+    depends on the roles alone, such as the navigation)."""
     rule = access_rule(view_name)
     if rule is None:
         return False
-    if rule == PUBLIC:
+    if rule in (PUBLIC, SIGNED_IN):
         return True
-    if not user.is_authenticated:
-        return False
-    if rule == SIGNED_IN:
-        return True
-    return bool(user_roles(user) & rule)
+    return bool(roles & rule)
 
 
 def sync_group_permissions(*, group_model=None, permission_model=None) -> None:
@@ -433,3 +464,6 @@ def sync_group_permissions(*, group_model=None, permission_model=None) -> None:
                 wanted.add(pattern)
         wanted -= NEVER_GRANTED
         group.permissions.set([all_perms[key] for key in sorted(wanted)])
+    from .backends import forget_group_permissions
+
+    forget_group_permissions()

@@ -1,5 +1,6 @@
 import datetime
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -40,10 +41,26 @@ def notifications_for(user) -> QuerySet[Notification]:
 
 
 def notifications_unread_count(user) -> int:
-    """Unread notifications of the user, counted up to BADGE_LIMIT (one query on the partial
-    index notification_unread_idx)."""
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
-    return unread[:BADGE_LIMIT].count()
+    """Unread notifications of the user, counted up to BADGE_LIMIT: kept in the cache until one
+    of the user's notifications is written or read (zhongdu.services forgets the count then), so
+    the badge on every page costs no query while nothing changed; else one query on the partial
+    index notification_unread_idx."""
+    key = badge_cache_key(user.pk)
+    count = cache.get(key)
+    if count is None:
+        unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
+        count = unread[:BADGE_LIMIT].count()
+        cache.set(key, count, BADGE_CACHE_SECONDS)
+    return count
+
+
+# How long a kept count may live: a reader that counted just before a write committed can keep
+# the old count after the write forgot it; no longer than this.
+BADGE_CACHE_SECONDS = 60
+
+
+def badge_cache_key(user_id) -> str:
+    return f"zhongdu:notifications-unread:{user_id}"
 
 
 def notification_get_for_user(user, pk) -> Notification | None:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -12,6 +13,7 @@ from django.utils import timezone
 from . import audit, auditseal
 from .models import AuditSeal, Heartbeat, HospitalProfile, Notification
 from .models.profile import PROFILE_FIELDS
+from .selectors import badge_cache_key
 
 T = TypeVar("T")
 
@@ -53,7 +55,9 @@ def notify(user, text: str, url: str = "") -> Notification | None:
     Call it inside the transaction of the event it reports: a rolled-back event leaves none."""
     if user is None or not user.is_active:
         return None
-    return Notification.objects.create(recipient=user, text=str(text)[:300], url=url[:200])
+    notification = Notification.objects.create(recipient=user, text=str(text)[:300], url=url[:200])
+    _forget_badge(user.pk)
+    return notification
 
 
 def notifications_mark_read(*, user, pk: int | None = None) -> int:
@@ -62,7 +66,18 @@ def notifications_mark_read(*, user, pk: int | None = None) -> int:
     rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if pk is not None:
         rows = rows.filter(pk=pk)
-    return rows.update(read_at=timezone.now())
+    marked = rows.update(read_at=timezone.now())
+    _forget_badge(user.pk)
+    return marked
+
+
+def _forget_badge(user_id) -> None:
+    """Forget the user's kept unread count (selectors.notifications_unread_count) now, for this
+    transaction's own pages, and again when it commits, for everyone else's (a page that counted
+    in between kept the count from before the change)."""
+    key = badge_cache_key(user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def notify_role(*, role: str, text: str, url: str = "") -> int:

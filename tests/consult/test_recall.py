@@ -29,9 +29,9 @@ TODAY = timezone.localdate
 DAY = datetime.timedelta(days=1)
 # The queue's QUEUE_QUERIES (tests/consult/test_enquiries.py) counts, after the call-backs and
 # online requests, the due recalls (client, booking and session joined) and the figures (one
-# aggregate), the referred clients to call: whatever their number; and the user menu's count of
-# unread notifications.
-QUEUE_QUERIES = 9
+# aggregate), the referred clients to call: whatever their number (the user menu's count of
+# unread notifications is kept since the first page).
+QUEUE_QUERIES = 8
 
 
 def _detail(recall):

@@ -133,11 +133,11 @@ def test_the_board_runs_the_same_queries_whatever_the_number_of_rows(
     add(2)
     front_desk_client.get(TODAY)
     # Session, user, roles, the departments of the filter, the day's bookings with their
-    # visits, the day's walk-ins, the user menu's count of unread notifications.
-    with django_assert_num_queries(7):
+    # visits, the day's walk-ins (the user menu's count of unread notifications is kept).
+    with django_assert_num_queries(6):
         front_desk_client.get(TODAY)
     add(8)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = front_desk_client.get(TODAY)
     assert len(response.context["board"].rows) == 30
 

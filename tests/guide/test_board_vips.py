@@ -109,11 +109,11 @@ def test_the_escorts_of_any_number_of_vips_cost_one_query(
 
     add(1)
     front_desk_client.get(TODAY)
-    # The board's seven (test_board.py) and the VIPs' escorts.
-    with django_assert_num_queries(8) as captured:
+    # The board's six (test_board.py) and the VIPs' escorts.
+    with django_assert_num_queries(7) as captured:
         front_desk_client.get(TODAY)
     assert any("vip_vipstanding" in q["sql"] for q in captured.captured_queries)
     add(5)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         page = front_desk_client.get(TODAY)
     assert page.context["board"].vips == 6

@@ -42,8 +42,9 @@ ALLOWED = sorted({roles.FRONT_DESK, roles.CLIENT_MANAGER, roles.MANAGER, roles.A
 REFUSED = sorted({roles.CONSULTANT, roles.VIP_MANAGER})
 # The signed-in page: the session, the user and their roles, then daily_figures' five (the
 # visits, and one aggregate each over bookings, card events, exam orders and charges), whatever
-# the number of visits; and the user menu's count of unread notifications.
-PAGE_QUERIES = 9
+# the number of visits (the user menu's count of unread notifications is kept since the first
+# page).
+PAGE_QUERIES = 8
 
 
 def at(day, hour, minute=0):

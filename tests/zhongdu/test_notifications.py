@@ -1,6 +1,6 @@
 """In-app notifications: written by services, listed newest first on /notifications/, marked
 read one by one (following their link) or all at once, and counted in the user menu's badge with
-one query per page."""
+one query when something changed, none while nothing did."""
 
 import pytest
 from django.db import connection
@@ -143,6 +143,53 @@ def test_the_badge_costs_one_query_per_page(http, me):
         http.get(reverse("home"))
     on_notifications = [q["sql"] for q in queries if "zhongdu_notification" in q["sql"]]
     assert len(on_notifications) == 1 and "COUNT" in on_notifications[0].upper()
+
+
+def _badge_queries(http, url=None):
+    with CaptureQueriesContext(connection) as queries:
+        body = _body(http.get(url or reverse("home")))
+    return [q["sql"] for q in queries if "zhongdu_notification" in q["sql"]], body
+
+
+def test_the_badge_costs_no_query_while_nothing_changed(http, me):
+    notify(me, "one")
+    counted, body = _badge_queries(http)
+    assert len(counted) == 1 and 'data-testid="notifications-badge">1' in body
+    counted, body = _badge_queries(http)
+    assert counted == [] and 'data-testid="notifications-badge">1' in body
+    # A new notification is counted on the next page.
+    notify(me, "two")
+    counted, body = _badge_queries(http)
+    assert len(counted) == 1 and 'data-testid="notifications-badge">2' in body
+    # So is one read (here: all of them, from the notifications page).
+    http.post(READ)
+    counted, body = _badge_queries(http)
+    assert len(counted) == 1 and 'data-testid="notifications-badge"' not in body
+    assert _badge_queries(http)[0] == []
+
+
+def test_the_kept_count_is_each_users_own(client, http, me, role_user):
+    other = role_user(roles.CLIENT_MANAGER)
+    notify(other, "for the other one")
+    _badge_queries(http)  # mine, kept: none unread
+    client.force_login(other)
+    assert 'data-testid="notifications-badge">1' in _badge_queries(client)[1]
+
+
+def test_a_count_is_forgotten_when_the_write_commits(me, django_capture_on_commit_callbacks):
+    """A page that counted while the notification's transaction was still open kept the old
+    count: the commit forgets it again."""
+    from django.core.cache import cache
+
+    from zhongdu.selectors import badge_cache_key, notifications_unread_count
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify(me, "one")
+        cache.set(badge_cache_key(me.pk), 0)  # what a page counting before the commit kept
+    assert notifications_unread_count(me) == 0
+    for callback in callbacks:
+        callback()
+    assert notifications_unread_count(me) == 1
 
 
 def test_pages_without_the_menu_do_not_count(client, http):

@@ -220,3 +220,19 @@ def test_the_navigation_folds_each_departments_pages_into_one_menu(front_desk_cl
         "guide:daily",
     ]
     assert [child["active"] for child in front_desk["children"]] == [True, False, False, False]
+
+
+def test_the_navigation_follows_a_change_of_roles_at_once(front_desk_client):
+    """The sections are worked out once per set of roles, not once per user: a role given or
+    taken shows on the next page."""
+    from django.contrib.auth.models import Group
+
+    response = front_desk_client.get(reverse("home"))
+    user, before = response.wsgi_request.user, _nav_urls(response)
+    assert "messaging:outbox_list" not in before
+    group = Group.objects.get(name=roles.CLIENT_MANAGER)
+    user.groups.add(group)
+    with_role = _nav_urls(front_desk_client.get(reverse("clientmgmt:client_list")))
+    assert "messaging:outbox_list" in with_role and set(before) < set(with_role)
+    user.groups.remove(group)
+    assert _nav_urls(front_desk_client.get(reverse("home"))) == before

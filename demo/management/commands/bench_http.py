@@ -4,7 +4,7 @@
 
 Seeds the clients that are missing (as bench_clients does), collects the static files, starts
 gunicorn twice on 127.0.0.1 with DEBUG off and this database and keys: the product
-(config.wsgi) and the floor (demo/floor, DJANGO_SETTINGS_MODULE=demo.floor.settings). Then, one
+(config.wsgi) and the floor (demo/floor, DJANGO_SETTINGS_MODULE=config.settings_floor). Then, one
 row at a time, wrk sends GET requests at `--connections` concurrent connections for `--seconds`
 (after a warm-up of a quarter of that), cycling through URLs with values taken from real rows,
 signed in as bench_frontdesk (the sign-in page anonymously). Prints requests per second,
@@ -128,7 +128,7 @@ class Command(BaseCommand):
             ports = {}
             for name, settings_module in (
                 ("product", "config.settings"),
-                ("floor", "demo.floor.settings"),
+                ("floor", "config.settings_floor"),
             ):
                 ports[name] = _free_port()
                 stack.enter_context(
