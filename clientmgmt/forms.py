@@ -11,11 +11,7 @@ from zhongdu.models import Channel, HospitalProfile
 from . import consent, validation
 from .models import Client, ClientMerge
 
-CATEGORY_CHOICES = [
-    ("is_patient", _("Patient")),
-    ("is_member", _("Member")),
-    ("is_exam_client", _("Exam client")),
-]
+CATEGORY_CHOICES = list(Client.CATEGORIES)
 
 
 class ClientForm(forms.ModelForm):

@@ -241,22 +241,25 @@ class Client(models.Model):
 
     @property
     def age(self):
+        return self.age_on(timezone.localdate())
+
+    def age_on(self, day):
+        """The age in whole years on `day` (None without a date of birth)."""
         if not self.date_of_birth:
             return None
-        today = timezone.localdate()
         born = self.date_of_birth
-        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    # (flag, label) of the categories a client can be in, in the order they are shown.
+    CATEGORIES = (
+        ("is_patient", _("Patient")),
+        ("is_member", _("Member")),
+        ("is_exam_client", _("Exam client")),
+    )
 
     @property
     def categories(self):
-        labels = []
-        if self.is_patient:
-            labels.append(_("Patient"))
-        if self.is_member:
-            labels.append(_("Member"))
-        if self.is_exam_client:
-            labels.append(_("Exam client"))
-        return labels
+        return [label for flag, label in self.CATEGORIES if getattr(self, flag)]
 
 
 class ClientEvent(AppendOnlyModel):

@@ -74,6 +74,7 @@ SUMMARY_FIELDS = frozenset(
         "sex",
         "get_sex_display",
         "age",
+        "age_on",
         "phone_masked",
         "is_vip",
         "is_patient",
@@ -183,9 +184,13 @@ def search_rows(clients: list[ShownClient], merge_links=None) -> list[dict]:
     {client id: the "Merge with…" address} for the rows that have one."""
     link = row_link("clientmgmt:client_detail")
     merge_links = merge_links or {}
+    # The labels in the reader's language, once for the page.
+    sexes = {value: str(label) for value, label in Client.Sex.choices}
+    categories = [(flag, str(label)) for flag, label in Client.CATEGORIES]
+    today = timezone.localdate()
     rows = []
     for client in clients:
-        last_visit, age = client.last_visit_at, client.age
+        last_visit, age = client.last_visit_at, client.age_on(today)
         rows.append(
             {
                 "pk": client.pk,
@@ -194,11 +199,11 @@ def search_rows(clients: list[ShownClient], merge_links=None) -> list[dict]:
                 "is_vip": client.is_vip,
                 "archived": client.status == Client.Status.ARCHIVED,
                 "merge_url": merge_links.get(client.pk, ""),
-                "sex": client.get_sex_display(),
+                "sex": sexes.get(client.sex, client.sex),
                 "age": "—" if age is None else age,
                 "phone": client.phone_masked or "—",
                 "id_number": client.id_number_masked or "—",
-                "categories": client.categories,
+                "categories": [label for flag, label in categories if getattr(client, flag)],
                 "last_visit": (
                     timezone.localtime(last_visit).strftime("%Y-%m-%d") if last_visit else "—"
                 ),

@@ -1,7 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from .models import HospitalProfile
-from .navigation import menu_for_user, sections_for
+from .navigation import menu_for_user, menu_html, sections_for
 from .roles import ROLE_LABELS, user_roles
 from .selectors import BADGE_LIMIT, notifications_unread_count
 
@@ -9,12 +9,19 @@ from .selectors import BADGE_LIMIT, notifications_unread_count
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_sections": [], "nav_menu": [], "nav_roles": [], "notifications_badge": ""}
+        return {
+            "nav_sections": [],
+            "nav_menu": [],
+            "nav_menu_html": "",
+            "nav_roles": [],
+            "notifications_badge": "",
+        }
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     roles = [ROLE_LABELS[role] for role in sorted(user_roles(user))]
     return {
         "nav_sections": sections_for(user),
         "nav_menu": menu_for_user(user, current or ""),
+        "nav_menu_html": menu_html(user, current or ""),
         "nav_roles": roles,
         # The user menu's badge: one COUNT, run only when a page renders it (fragments and
         # redirects do not), and at most once per page.

@@ -3,9 +3,10 @@ lets them in. A section whose URL is not installed yet is left out."""
 
 from functools import lru_cache
 
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from .roles import roles_may_open, user_roles
 
@@ -198,6 +199,22 @@ def menu_for_user(user, current: str) -> tuple[dict, ...]:
 @lru_cache(maxsize=4096)
 def _menu(roles: frozenset, prefix: str, urlconf, current: str) -> tuple[dict, ...]:
     return tuple(menu_for(_sections(roles, prefix, urlconf), current))
+
+
+def menu_html(user, current: str) -> str:
+    """The navigation bar's sections as HTML (includes/nav_menu.html), rendered once per set of
+    roles, page and language per process: the same for everyone with those roles, and nothing
+    in it depends on the request."""
+    if not user.is_authenticated:
+        return ""
+    key = (user_roles(user), get_script_prefix(), get_urlconf(), current, get_language())
+    return _menu_html(*key)
+
+
+@lru_cache(maxsize=4096)
+def _menu_html(roles, prefix, urlconf, current, _language) -> str:
+    menu = _menu(roles, prefix, urlconf, current)
+    return render_to_string("includes/nav_menu.html", {"nav_menu": menu})
 
 
 def menu_for(sections, current: str) -> list[dict]:

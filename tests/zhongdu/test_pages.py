@@ -236,3 +236,17 @@ def test_the_navigation_follows_a_change_of_roles_at_once(front_desk_client):
     assert "messaging:outbox_list" in with_role and set(before) < set(with_role)
     user.groups.remove(group)
     assert _nav_urls(front_desk_client.get(reverse("home"))) == before
+
+
+def test_the_kept_navigation_is_per_page_and_language(front_desk_client):
+    """The bar is rendered once per set of roles, page and language: each page lights its own
+    section, and each language has its own words."""
+    home = front_desk_client.get(reverse("home")).content.decode()
+    clients = front_desk_client.get(reverse("clientmgmt:client_list")).content.decode()
+    current = 'aria-current="page" href="{}"'
+    assert current.format(reverse("home")) in home
+    assert current.format(reverse("clientmgmt:client_list")) in clients
+    assert current.format(reverse("home")) not in clients
+    english = front_desk_client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">Clients</a>" in english and ">Clients</a>" not in home
+    assert ">客户</a>" in home
