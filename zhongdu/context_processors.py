@@ -21,7 +21,9 @@ def navigation(request):
     return {
         "nav_sections": sections_for(user),
         "nav_menu": menu_for_user(user, current or ""),
-        "nav_menu_html": menu_html(user, current or ""),
+        # Rendered (or taken from the per-process copy) only when a page shows the bar: not for
+        # fragments and redirects.
+        "nav_menu_html": SimpleLazyObject(lambda: menu_html(user, current or "")),
         "nav_roles": roles,
         # The user menu's badge: one COUNT, run only when a page renders it (fragments and
         # redirects do not), and at most once per page.
