@@ -25,8 +25,8 @@ def navigation(request):
         # fragments and redirects.
         "nav_menu_html": SimpleLazyObject(lambda: menu_html(user, current or "")),
         "nav_roles": roles,
-        # The user menu's badge: one COUNT, run only when a page renders it (fragments and
-        # redirects do not), and at most once per page.
+        # The user menu's badge: its count kept in the cache (selectors), else one COUNT, run
+        # only when a page renders it (fragments and redirects do not), at most once per page.
         "notifications_badge": SimpleLazyObject(lambda: _badge(user)),
     }
 

@@ -1,10 +1,13 @@
 import datetime
+import logging
 
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import AuditEvent, Notification
+
+logger = logging.getLogger(__name__)
 
 # The badge counts up to this many unread notifications (and shows 99+): a bounded COUNT.
 BADGE_LIMIT = 100
@@ -46,12 +49,22 @@ def notifications_unread_count(user) -> int:
     the badge on every page costs no query while nothing changed; else one query on the partial
     index notification_unread_idx."""
     key = badge_cache_key(user.pk)
-    count = cache.get(key)
+    count = cache_call(cache.get, key)
     if count is None:
         unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
         count = unread[:BADGE_LIMIT].count()
-        cache.set(key, count, BADGE_CACHE_SECONDS)
+        cache_call(cache.set, key, count, BADGE_CACHE_SECONDS)
     return count
+
+
+def cache_call(method, *args):
+    """A call on the cache that a cache out of service (Redis down) turns into None and a
+    warning: the badge is then counted on every page, as before it was kept; no page fails."""
+    try:
+        return method(*args)
+    except Exception:  # the backend's own errors (redis.ConnectionError, ...)
+        logger.warning("The cache did not answer %s", method.__name__, exc_info=True)
+        return None
 
 
 # How long a kept count may live: a reader that counted just before a write committed can keep

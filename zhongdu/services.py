@@ -13,7 +13,7 @@ from django.utils import timezone
 from . import audit, auditseal
 from .models import AuditSeal, Heartbeat, HospitalProfile, Notification
 from .models.profile import PROFILE_FIELDS
-from .selectors import badge_cache_key
+from .selectors import badge_cache_key, cache_call
 
 T = TypeVar("T")
 
@@ -76,8 +76,8 @@ def _forget_badge(user_id) -> None:
     transaction's own pages, and again when it commits, for everyone else's (a page that counted
     in between kept the count from before the change)."""
     key = badge_cache_key(user_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    cache_call(cache.delete, key)
+    transaction.on_commit(lambda: cache_call(cache.delete, key))
 
 
 def notify_role(*, role: str, text: str, url: str = "") -> int:

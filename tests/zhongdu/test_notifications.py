@@ -192,6 +192,19 @@ def test_a_count_is_forgotten_when_the_write_commits(me, django_capture_on_commi
     assert notifications_unread_count(me) == 1
 
 
+def test_a_cache_out_of_service_costs_a_count_not_a_page(http, me, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    notify(me, "one")
+    counted, body = _badge_queries(http)
+    assert len(counted) == 1 and 'data-testid="notifications-badge">1' in body
+    assert "The cache did not answer" in caplog.text
+
+
 def test_pages_without_the_menu_do_not_count(client, http):
     with CaptureQueriesContext(connection) as queries:
         http.post(READ)  # a redirect renders no menu
