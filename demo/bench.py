@@ -25,6 +25,7 @@ from pypinyin import Style, lazy_pinyin
 
 from clientmgmt.models import Client
 from demo import floor as floor_app
+from demo.clients import seed_clients
 from zhongdu import crypto, phones, roles
 
 WARM_UP = 5  # requests per row before timing starts: compiled templates, warm caches
@@ -209,6 +210,20 @@ def database_figures() -> str:
         size, buffers, ratio = cursor.fetchone()
     ratio_text = "n/a" if ratio is None else f"{ratio * 100:.2f} %"
     return f"database {size}, shared_buffers {buffers}, buffer hit ratio {ratio_text}\n"
+
+
+def top_up_clients(clients: int, *, stdout) -> int:
+    """Generate the clients missing up to `clients` (demo.clients.seed_clients), refresh the
+    planner's statistics on Postgres; return how many clients there are."""
+    count = Client.objects.count()
+    if count < clients:
+        stdout.write(f"{count:,} clients; generating {clients - count:,} more.")
+        seed_clients(clients - count, stdout=stdout)
+        count = clients
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return count
 
 
 def sample_clients(rng, wanted):

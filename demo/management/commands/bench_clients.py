@@ -17,9 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from clientmgmt.models import Client
 from demo import bench
-from demo.clients import seed_clients
 from zhongdu import roles
 
 BENCH_USERNAME = "bench_frontdesk"
@@ -47,14 +45,7 @@ class Command(BaseCommand):
             )
         if requests < 1:
             raise CommandError("--requests must be at least 1.")
-        count = Client.objects.count()
-        if count < clients:
-            self.stdout.write(f"{count:,} clients; generating {clients - count:,} more.")
-            seed_clients(clients - count, stdout=self.stdout)
-            count = clients
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        count = bench.top_up_clients(clients, stdout=self.stdout)
         rng = random.Random(seed)  # noqa: S311 (picks test rows, not secrets)
         wanted = requests + bench.WARM_UP
         scenarios, last4 = bench.client_scenarios(bench.sample_clients(rng, wanted), rng, wanted)

@@ -31,9 +31,7 @@ from django.db import connection
 from django.test import Client as Browser
 from django.urls import reverse
 
-from clientmgmt.models import Client
 from demo import bench
-from demo.clients import seed_clients
 from zhongdu import roles
 
 BENCH_USERNAME = "bench_frontdesk"
@@ -94,14 +92,7 @@ class Command(BaseCommand):
         database = bench.database_url()
         if database is None:
             raise CommandError("An in-memory database cannot be shared with gunicorn.")
-        count = Client.objects.count()
-        if count < clients:
-            self.stdout.write(f"{count:,} clients; generating {clients - count:,} more.")
-            seed_clients(clients - count, stdout=self.stdout)
-            count = clients
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        count = bench.top_up_clients(clients, stdout=self.stdout)
         rng = random.Random(seed)  # noqa: S311 (picks test rows, not secrets)
         paths = 200
         scenarios, last4 = bench.client_scenarios(bench.sample_clients(rng, paths), rng, paths)
