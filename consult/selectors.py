@@ -21,13 +21,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat, Least, Substr
 from django.http import Http404
+from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
+from referrals.models import Referral
 from zhongdu import roles
 from zhongdu.links import row_link
 from zhongdu.models import ClinicSession
@@ -536,6 +539,166 @@ def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
     )
     figures["days"] = days
     return figures
+
+
+# --- The queue's rows -----------------------------------------------------------------
+# The queue page (views.queue) shows its call-backs, online requests, recalls and referred
+# clients as rows prepared here, each value worked out once per row rather than per cell in the
+# template: dates as text, phones masked (the models' own *_masked), the addresses filled in
+# from a pattern reversed once (zhongdu.links.row_link, or the call screen's address reversed
+# once per page). No query beyond what the lists' own selectors read.
+
+
+def _day(value) -> str:
+    return f"{value:%Y-%m-%d}" if value else ""
+
+
+def _truncated(text: str, length: int = 80) -> str:
+    """As the truncatechars filter cuts a note or a message."""
+    return Truncator(text).chars(length)
+
+
+@dataclass
+class EnquiryRow:
+    """A call-back or an online request on the queue."""
+
+    pk: int
+    caller_name: str
+    phone: str  # masked
+    department: str  # "" for none
+    call_url: str  # the call screen for this enquiry
+    due: str = ""  # a call-back's date
+    topic: str = ""
+    received: str = ""  # an online request's date and time
+    preferred_date: str = ""
+    question: str = ""
+    consents: str = ""  # what the person agreed to, "—" for nothing
+    notice_version: str = ""
+
+
+def callback_rows(enquiries) -> list[EnquiryRow]:
+    """The consultant's call-backs due (enquiry_callbacks_due) as the queue shows them."""
+    call_url = reverse("consult:call")
+    rows = []
+    for enquiry in enquiries:
+        client = f"client={enquiry.client_id}&" if enquiry.client_id else ""
+        rows.append(
+            EnquiryRow(
+                pk=enquiry.pk,
+                caller_name=enquiry.caller_name,
+                phone=enquiry.caller_phone_masked,
+                department=enquiry.department.name if enquiry.department_id else "",
+                call_url=f"{call_url}?{client}follows={enquiry.pk}",
+                due=_day(enquiry.call_back_date),
+                topic=enquiry.topic,
+            )
+        )
+    return rows
+
+
+def online_request_rows(enquiries) -> list[EnquiryRow]:
+    """The online booking requests waiting (enquiry_online_requests) as the queue shows them:
+    the Call link names the request, never the number."""
+    call_url = reverse("consult:call")
+    return [
+        EnquiryRow(
+            pk=enquiry.pk,
+            caller_name=enquiry.caller_name,
+            phone=enquiry.caller_phone_masked,
+            department=enquiry.department.name if enquiry.department_id else "",
+            call_url=f"{call_url}?follows={enquiry.pk}",
+            received=timezone.localtime(enquiry.created_at).strftime("%Y-%m-%d %H:%M"),
+            preferred_date=_day(enquiry.preferred_date),
+            question=_truncated(enquiry.question),
+            consents="、".join(str(label) for label in enquiry.consent_labels) or "—",
+            notice_version=enquiry.notice_version,
+        )
+        for enquiry in enquiries
+    ]
+
+
+@dataclass
+class RecallRow:
+    pk: int
+    due: str
+    client_name: str
+    priority: bool  # the missed booking was a VIP's: the "Priority" badge
+    phone: str  # masked
+    missed: str  # the missed appointment: date, time, expert · department
+    attempts: int
+    url: str
+
+
+def recall_rows(recalls) -> list[RecallRow]:
+    """The recalls due (recalls_due) as the queue shows them."""
+    url = row_link("consult:recall_detail")
+    rows = []
+    for recall in recalls:
+        booking = recall.booking
+        session = booking.session
+        start = f"{session.start_time:%H:%M}" if session.start_time else ""
+        expert = session.expert.name if session.expert_id else ""
+        department = session.department.name if session.department_id else ""
+        rows.append(
+            RecallRow(
+                pk=recall.pk,
+                due=_day(recall.next_attempt_on),
+                client_name=recall.client.name,
+                priority=booking.priority,
+                phone=recall.client.phone_masked,
+                missed=f"{_day(session.date)} {start} {expert} · {department}",
+                attempts=recall.attempts,
+                url=url(recall.pk),
+            )
+        )
+    return rows
+
+
+@dataclass
+class ReferralRow:
+    """A referred client to call. `pk`, `actions` and `status_url` are what
+    referrals/_referral_actions.html reads."""
+
+    pk: int
+    created: str
+    client_name: str
+    client_url: str
+    vip: bool
+    phone: str  # masked
+    source: str
+    referrer: str
+    note: str
+    call_url: str  # the call screen for the client: the number stays out of the address
+    actions: list
+    status_url: str
+
+
+def referral_to_call_rows(referrals) -> list[ReferralRow]:
+    """The referred clients to call (referrals.selectors.referrals_to_call, which gives each
+    its `actions` and `status_url`) as the queue shows them."""
+    call_url = reverse("consult:call")
+    client_url = row_link("clientmgmt:client_detail")
+    sources = {value: str(label) for value, label in Referral.Source.choices}
+    rows = []
+    for referral in referrals:
+        client = referral.client
+        rows.append(
+            ReferralRow(
+                pk=referral.pk,
+                created=_day(timezone.localtime(referral.created_at)),
+                client_name=client.name,
+                client_url=client_url(client.pk),
+                vip=client.is_vip,
+                phone=client.phone_masked,
+                source=sources.get(referral.source, referral.source),
+                referrer=referral.referrer,
+                note=_truncated(referral.note),
+                call_url=f"{call_url}?client={client.pk}",
+                actions=referral.actions,
+                status_url=referral.status_url,
+            )
+        )
+    return rows
 
 
 # --- The conversion rules every figure shares -------------------------------------------

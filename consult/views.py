@@ -258,13 +258,23 @@ def call(request):
 
 @require_GET
 def queue(request):
+    callbacks = list(selectors.enquiry_callbacks_due(consultant=request.user))
+    online_requests = list(selectors.enquiry_online_requests())
+    recalls = list(selectors.recalls_due())
+    # Clients the marketing department (or a partner) referred: the desk calls them first.
+    referrals = referrals_to_call()
     context = {
-        "callbacks": selectors.enquiry_callbacks_due(consultant=request.user),
-        "online_requests": selectors.enquiry_online_requests(),
-        "recalls": selectors.recalls_due(),
+        # What each list holds, and its rows as the page shows them (selectors, "The queue's
+        # rows"): the template reads only the rows.
+        "callbacks": callbacks,
+        "callback_rows": selectors.callback_rows(callbacks),
+        "online_requests": online_requests,
+        "online_request_rows": selectors.online_request_rows(online_requests),
+        "recalls": recalls,
+        "recall_rows": selectors.recall_rows(recalls),
         "recall_figures": selectors.recall_figures(),
-        # Clients the marketing department (or a partner) referred: the desk calls them first.
-        "referrals": referrals_to_call(),
+        "referrals": referrals,
+        "referral_rows": selectors.referral_to_call_rows(referrals),
         "can_move_referral": user_may_open(request.user, "referrals:referral_status"),
         "next": request.get_full_path(),
         "can_call": user_may_open(request.user, "consult:call"),

@@ -85,24 +85,28 @@ def call_list(request):
     filters = form.cleaned_data if form.is_valid() else {}
     view = filters.get("view") if filters.get("view") in tabs else tabs[0]
     handler = filters.get("handler") if view == CallFilterForm.ALL else None
+    today = timezone.localdate()
     calls = selectors.call_queue(
         user=user,
+        today=today,
         everyone=view == CallFilterForm.ALL,
         pool=view == CallFilterForm.POOL,
         assignee=handler,
     )
     may_work = user_may_open(user, "followup:call_record")
     context = {
-        "calls": calls,
+        # The rows as the page shows them (selectors.CallRow), not the calls themselves.
+        "calls": selectors.call_queue_rows(calls, today=today),
         "counts": selectors.call_counts(user=user),
         "upcoming_days": selectors.UPCOMING_DAYS,
         "queue_limit": selectors.QUEUE_LIMIT,
-        "today": timezone.localdate(),
+        "today": today,
         "tabs": tabs,
         "view": view,
         "form": form,
-        "handler": handler,
-        "handlers": list(handlers) if handlers is not None else [],
+        "handler_pk": handler.pk if handler is not None else None,
+        # (pk, name) of each handler, for the filter and every row's reassign select.
+        "handlers": selectors.handler_choices(handlers) if handlers is not None else [],
         "can_claim": may_work and selectors.is_call_handler(user),
         "can_reassign": selectors.is_overseer(user)
         and user_may_open(user, "followup:call_reassign"),

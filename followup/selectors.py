@@ -1,7 +1,9 @@
 """Reads of Follow-up: querysets that already select_related what their page shows, the call
-workbench's queue, and the client page's timeline sources (calls, plans)."""
+workbench's queue (and its rows, prepared for the page), and the client page's timeline sources
+(calls, plans)."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, Q, Value
@@ -107,6 +109,76 @@ def call_queue(*, user, today=None, everyone: bool = False, assignee=None, pool:
         )
         .order_by("-priority", "due_on", "pk")[:QUEUE_LIMIT]
     )
+
+
+@dataclass
+class CallRow:
+    """One row of the workbench, every value as the page shows it (worked out once per row
+    here, not per cell in the template)."""
+
+    pk: int
+    due_on: datetime.date
+    due: str  # the due date as text
+    overdue: bool
+    client_name: str
+    vip: bool
+    phone: str  # masked (Client.phone_masked), "—" for none
+    reason: str
+    title: str  # "—" for none
+    department: str  # the visit's, "—" for none
+    attempts: int
+    assignee_id: int | None
+    assignee: str  # the handler's name, "" for the shared pool
+    url: str
+    claim_url: str
+    reassign_url: str
+
+
+def call_queue_rows(calls, *, today=None) -> list[CallRow]:
+    """The workbench's rows for `calls` (call_queue): labels in the active language, the
+    client's phone masked, the addresses of the call, of claiming and of reassigning it
+    (zhongdu.links.row_link). No query beyond what call_queue selected."""
+    today = today or timezone.localdate()
+    reasons = {value: str(label) for value, label in FollowUpCall.Reason.choices}
+    detail = row_link("followup:call_detail")
+    claim = row_link("followup:call_claim")
+    reassign = row_link("followup:call_reassign")
+    rows = []
+    for call in calls:
+        client, visit, assignee = call.client, call.visit, call.assigned_to
+        department = visit.department if visit is not None else None
+        rows.append(
+            CallRow(
+                pk=call.pk,
+                due_on=call.due_on,
+                due=f"{call.due_on:%Y-%m-%d}",
+                overdue=call.due_on < today,
+                client_name=client.name,
+                vip=client.is_vip,
+                phone=client.phone_masked or "—",
+                reason=reasons.get(call.reason, call.reason),
+                title=call.title or "—",
+                department=(department.name if department is not None else "") or "—",
+                attempts=call.attempts,
+                assignee_id=call.assigned_to_id,
+                assignee=handler_name(assignee) if assignee is not None else "",
+                url=detail(call.pk),
+                claim_url=claim(call.pk),
+                reassign_url=reassign(call.pk),
+            )
+        )
+    return rows
+
+
+def handler_name(user) -> str:
+    """A handler as the workbench names them: their full name, else their username."""
+    return user.get_full_name() or user.get_username()
+
+
+def handler_choices(handlers) -> list[tuple[int, str]]:
+    """(pk, name) of each handler, for the workbench's selects: worked out once per page, the
+    rows then compare only their handler's pk."""
+    return [(person.pk, handler_name(person)) for person in handlers]
 
 
 def call_counts(*, user, today=None) -> dict:

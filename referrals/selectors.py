@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from zhongdu import roles
+from zhongdu.links import row_link
 from zhongdu.roles import user_may_open
 
 from .models import Referral, ReferralEvent
@@ -42,8 +43,12 @@ def referral_actions(referral: Referral) -> list[dict]:
 
 
 def _with_actions(referrals):
+    """Each referral with its buttons (`actions`) and the address they post to (`status_url`,
+    the pattern reversed once: zhongdu.links.row_link), for referrals/_referral_actions.html."""
+    status_url = row_link("referrals:referral_status")
     for referral in referrals:
         referral.actions = referral_actions(referral)
+        referral.status_url = status_url(referral.pk)
     return referrals
 
 

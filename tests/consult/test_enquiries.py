@@ -291,6 +291,51 @@ def test_the_queue_shows_my_due_call_backs_and_all_unhandled_requests(consultant
     assert "13900002222" not in html and "phone=" not in html
 
 
+def _queue_row(html, section, marker):
+    """The HTML of the row of the queue's `section` that holds `marker`."""
+    table = html.split(f'data-testid="{section}"')[1].split("</section>")[0]
+    return next(row for row in table.split("<tr")[1:] if marker in row)
+
+
+def test_each_call_back_row_shows_its_enquiry_and_calls_it_by_number(consultant_client):
+    me = _user()
+    person = ClientFactory(name="周杰")
+    theirs = make_enquiry(
+        by=me,
+        client=person,
+        outcome="call_back",
+        call_back_date=TODAY() - datetime.timedelta(days=2),
+        department=DepartmentFactory(name="皮肤科"),
+        topic="复诊时间",
+    )
+    prospects = make_enquiry(by=me, outcome="call_back", call_back_date=TODAY())
+    html = consultant_client.get(QUEUE).content.decode()
+    row = _queue_row(html, "callbacks", "周杰")
+    assert f'href="{CALL}?client={person.pk}&amp;follows={theirs.pk}"' in row
+    assert f"{theirs.call_back_date:%Y-%m-%d}" in row and "皮肤科 复诊时间" in row
+    assert person.phone_masked in row and person.phone not in row
+    row = _queue_row(html, "callbacks", "李娜")  # a prospect: the Call link names the enquiry
+    assert f'href="{CALL}?follows={prospects.pk}"' in row
+    assert "139****1111" in row and "13900001111" not in row
+
+
+def test_each_online_request_row_shows_when_it_came_and_what_it_asks(consultant_client):
+    request = services.enquiry_request_create(
+        name="王芳",
+        phone="13900002222",
+        department=DepartmentFactory(name="激光科"),
+        preferred_date=TODAY() + datetime.timedelta(days=3),
+        message="想看痤疮" * 30,
+    )
+    page = consultant_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en")
+    row = _queue_row(page.content.decode(), "online-requests", "王芳")
+    assert f'href="{CALL}?follows={request.pk}"' in row
+    assert f"{timezone.localtime(request.created_at):%Y-%m-%d %H:%M}" in row
+    assert f"{request.preferred_date:%Y-%m-%d}" in row and "激光科" in row
+    assert "想看痤疮" * 19 + "想看痤…" in row  # cut at 80 characters, as truncatechars cuts
+    assert "—" in row.split('data-testid="request-consents">')[1]  # no consent given
+
+
 def test_the_queue_says_what_each_request_consented_to(consultant_client):
     services.enquiry_request_create(
         name="王芳",

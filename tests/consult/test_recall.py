@@ -11,6 +11,7 @@ from django.utils import timezone
 from config.schedules import DEFAULT_SCHEDULES
 from consult import services, tasks
 from consult.models import Booking, BookingEvent, Recall
+from tests.clientmgmt.factories import ClientFactory
 from tests.factories import UserFactory
 from zhongdu import roles
 from zhongdu.models import ClinicSession
@@ -19,6 +20,7 @@ from .factories import (
     future_session,
     make_booking,
     make_no_show,
+    make_vip,
     past_session,
 )
 
@@ -221,6 +223,30 @@ def test_the_queue_shows_the_due_recalls(consultant_client):
     html = page.content.decode()
     assert _detail(due) in html and _detail(later) not in html
     assert due.client.name in html and due.client.phone not in html
+
+
+def test_each_recall_row_names_the_missed_appointment_and_opens_the_recall(
+    consultant_client, manager_client
+):
+    session = past_session(2)
+    booking = make_booking(client=make_vip(ClientFactory()), session=session, vip=True)
+    services.booking_mark_no_shows(day=session.date)
+    plain = make_no_show(days_ago=1)
+    html = consultant_client.get(QUEUE).content.decode()
+    table = html.split('data-testid="recalls"')[1]
+    row = table.split(f'href="{_detail(booking.recall)}"')[0].rsplit("<tr>", 1)[1]
+    assert booking.client.name in row and 'data-testid="priority"' in row
+    assert booking.client.phone_masked in row and booking.client.phone not in row
+    missed = (
+        f"{session.date:%Y-%m-%d} {session.start_time:%H:%M} {session.expert.name}"
+        f" · {session.department.name}"
+    )
+    assert missed in row
+    row = table.split(f'href="{_detail(plain)}"')[0].rsplit("<tr>", 1)[1]
+    assert plain.client.name in row and 'data-testid="priority"' not in row
+    # Those who only look on open the recall to view it.
+    html = manager_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'<a href="{_detail(plain)}">View</a>' in html
 
 
 def test_an_empty_recall_list_says_so(consultant_client):

@@ -175,6 +175,47 @@ def test_a_manager_sees_everyones_queue_and_filters_by_handler(client_for, cm, c
     assert _rows(page) == [theirs.pk]
 
 
+def _row(body, call):
+    """The HTML of the call's row on the workbench."""
+    return body.split(f'<tr data-call="{call.pk}"')[1].split("</tr>")[0]
+
+
+def test_each_row_shows_its_call_as_prepared_once_with_its_addresses(client_for, cm, colleague):
+    visit = triaged(walk_in(), department=DepartmentFactory(name="激光美容科"))
+    vip = make_call(client=make_vip(ClientFactory(name="赵敏")), visit=visit, assigned_to=cm.user)
+    overdue = make_call(due_on=days(-2), assigned_to=colleague, title="")
+    pooled = pool_call(due_on=days(-1))
+    body = _body(client_for(roles.MANAGER).get(WORKBENCH, {"view": "all"}, **EN))
+    row = _row(body, vip)
+    assert f'href="{reverse("followup:call_detail", args=[vip.pk])}"' in row
+    assert f'action="{reverse("followup:call_reassign", args=[vip.pk])}"' in row
+    assert "赵敏" in row and '<span class="badge text-bg-warning">VIP</span>' in row
+    assert vip.client.phone_masked in row and vip.client.phone not in row
+    assert "激光美容科" in row and str(FollowUpCall.Reason(vip.reason).label) in row
+    assert f"{timezone.localdate():%Y-%m-%d}" in row and "overdue" not in row
+    assert 'class="table-warning"' not in row
+    row = _row(body, overdue)
+    assert row.startswith(' class="table-warning"') and "overdue" in row
+    assert f"{days(-2):%Y-%m-%d}" in row
+    assert "<td>—</td>" in row  # no subject, no visit
+    assert "VIP" not in row
+    # The reassign select marks the call's handler, named as the filter names them.
+    assert f'<option value="{colleague.pk}" selected>王芳</option>' in row
+    assert "shared pool" in _row(body, pooled)
+    # The shared pool offers a claim, to the call's own address.
+    body = _body(cm.get(WORKBENCH, {"view": "pool"}, **EN))
+    assert f'action="{reverse("followup:call_claim", args=[pooled.pk])}"' in _row(body, pooled)
+
+
+def test_the_handler_filter_marks_the_chosen_handler(client_for, cm, colleague):
+    make_call(assigned_to=colleague)
+    page = client_for(roles.MANAGER).get(WORKBENCH, {"view": "all", "handler": colleague.pk}, **EN)
+    form = _body(page).split('data-testid="handler-filter"')[1].split("</form>")[0]
+    assert f'<option value="{colleague.pk}" selected>王芳</option>' in form
+    name = cm.user.get_full_name() or cm.user.get_username()
+    assert f'<option value="{cm.user.pk}">{name}</option>' in form
+
+
 @pytest.mark.parametrize(
     "query", [{"view": "everything"}, {"handler": "x"}, {"view": "all", "handler": "99999"}]
 )

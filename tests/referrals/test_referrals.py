@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clientmgmt import services
 from referrals import selectors as referral_selectors
@@ -186,6 +187,22 @@ def test_the_consultation_desk_sees_referred_clients_to_call(consultant_client):
     # Marked contacted from the queue, it leaves the queue.
     consultant_client.post(_status_url(waiting), {"status": "contacted", "next": QUEUE})
     assert consultant_client.get(QUEUE).context["referrals"] == []
+
+
+def test_each_referral_row_links_the_client_and_calls_them_by_record(consultant_client):
+    vip = ClientFactory(name="钱多", phone="+8613912340000")
+    type(vip).objects.filter(pk=vip.pk).update(is_vip=True)
+    referral = refer(vip, source="clinic", referrer="仁心诊所", note="想做" + "光子嫩肤" * 30)
+    body = consultant_client.get(QUEUE, **EN).content.decode()
+    row = body.split('data-testid="referral-to-call"')[1].split("</tr>")[0]
+    client_url = reverse("clientmgmt:client_detail", args=[vip.pk])
+    assert f'<a href="{client_url}">钱多</a> <span class="badge text-bg-warning">VIP</span>' in row
+    assert f'href="{reverse("consult:call")}?client={vip.pk}"' in row
+    assert f'action="{_status_url(referral)}"' in row
+    assert "Partner clinic: 仁心诊所" in row
+    assert f"{timezone.localtime(referral.created_at):%Y-%m-%d}" in row
+    assert "想做" + "光子嫩肤" * 19 + "光…" in row  # the note cut at 80 characters
+    assert "139****0000" in row and "13912340000" not in row
 
 
 def test_the_front_desk_sees_a_referred_client_at_the_walk_in_search(front_desk_client):
