@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 
@@ -128,8 +129,11 @@ def user_name(path: str):
 
 
 def register_timeline_source(source: TimelineSource) -> None:
-    if source.kind not in _timeline_sources:
-        _timeline_sources[source.kind] = source
+    """Add a kind of entry to the timeline. A kind is one source's: a second source under a name
+    already taken would be dropped without a word, so it stops the start instead."""
+    registered = _timeline_sources.setdefault(source.kind, source)
+    if registered != source:
+        raise ImproperlyConfigured(f"Two timeline sources are called {source.kind!r}.")
 
 
 def timeline_kinds() -> list[tuple[str, object]]:

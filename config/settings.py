@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "surveys",
     "events",
     "vip",
+    "voice",
     "reports",
     # Demo data and benchmarks, above every layer (seed_demo, bench_*).
     "demo",
@@ -426,6 +427,14 @@ HOSPITAL_PROFILE_DEFAULTS = {
 COMPLAINT_ESCALATION_SMS = env.bool("COMPLAINT_ESCALATION_SMS", default=False)
 # Comma-separated mobile numbers (E.164, e.g. +8613812345678) of the managers on escalation duty.
 COMPLAINT_ESCALATION_PHONES = env.list("COMPLAINT_ESCALATION_PHONES", default=[])
+
+# --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
+# The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every
+# event is refused.
+CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET", default="")
+# Where the PBX serves recordings and voicemail: the only address they are fetched from (scheme,
+# host and port must match).
+CTI_RECORDING_BASE_URL = env.str("CTI_RECORDING_BASE_URL", default="")
 
 # --- Data protection ------------------------------------------------------------------------
 # Identity numbers are encrypted at rest (Fernet) and found through a keyed hash. In production

@@ -57,5 +57,6 @@ urlpatterns = [
     path("followup/", include("followup.urls")),
     path("", include("events.urls")),
     path("vip/", include("vip.urls")),
+    path("voice/", include("voice.urls")),
     path("reports/", include("reports.urls")),
 ]

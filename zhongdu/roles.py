@@ -130,6 +130,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Messaging. Webhooks authenticate the provider by its signature, not by a session.
     "messaging:twilio_status": PUBLIC,
     "messaging:twilio_inbound": PUBLIC,
+    # The PBX's CTI events: signed with CTI_WEBHOOK_SECRET, checked by the view (docs/cti.md).
+    "voice:cti_events": PUBLIC,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,
@@ -361,6 +363,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "events.*",
         "vip.*",
         "reports.*",
+        "voice.*",
     ),
 }
 # Permissions nobody is granted through a role, whatever the patterns above say.

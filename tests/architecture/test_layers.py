@@ -22,6 +22,7 @@ LAYERS = {
     "followup": 3,
     "events": 3,
     "vip": 3.5,  # reads follow-up (a VIP's return-visit cadence)
+    "voice": 3.7,  # the hotline: what a consultant sees on the phone reads every desk
     "reports": 4,
     "demo": 5,
     "config": 6,

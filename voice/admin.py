@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from .models import Agent, Call, CallQueue
+
+
+@admin.register(CallQueue)
+class CallQueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "extension", "presence", "presence_since"]
+    list_filter = ["presence", "queues"]
+    search_fields = ["extension", "user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["queues"]
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    """Read only: a call is what the PBX's events said. Its number shows masked, and the PBX's
+    recording addresses not at all."""
+
+    list_display = ["ringing_at", "direction", "number_masked", "queue", "agent", "outcome"]
+    list_filter = ["outcome", "direction", "queue"]
+    fields = [
+        "external_id",
+        "direction",
+        "number_masked",
+        "queue",
+        "queue_code",
+        "ivr_path",
+        "recording_notice",
+        "agent",
+        "extension",
+        "client",
+        "ringing_at",
+        "answered_at",
+        "ended_at",
+        "hold_seconds",
+        "outcome",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

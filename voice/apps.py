@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VoiceConfig(AppConfig):
+    name = "voice"
+    verbose_name = _("Hotline")
+
+    def ready(self):
+        from clientmgmt import registry
+
+        from .selectors import call_entry, call_rows
+
+        registry.register_timeline_source(
+            registry.TimelineSource(
+                kind="hotline", label=_("Hotline calls"), rows=call_rows, entry=call_entry
+            )
+        )

@@ -1,0 +1,188 @@
+"""The hotline's records: queues, agents (an extension and a presence per member of staff who
+answers), calls built from the PBX's CTI events, and each event taken (once)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from zhongdu import phones
+from zhongdu.models.appendonly import AppendOnlyModel
+
+
+class CallQueue(models.Model):
+    """A queue of the PBX (the hotline, the VIP line…): its code is what the PBX's events name."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("call queue")
+        verbose_name_plural = _("call queues")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Agent(models.Model):
+    """A member of staff who answers calls: the PBX rings their extension."""
+
+    class Presence(models.TextChoices):
+        AVAILABLE = "available", _("Available")
+        BUSY = "busy", _("On a call")
+        WRAP_UP = "wrap_up", _("Wrap-up")
+        AWAY = "away", _("Away")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="voice_agent",
+    )
+    extension = models.CharField(
+        _("extension"),
+        max_length=16,
+        unique=True,
+        help_text=_("The extension the PBX rings for this person, as its events name it."),
+    )
+    presence = models.CharField(
+        _("presence"), max_length=10, choices=Presence.choices, default=Presence.AWAY
+    )
+    presence_since = models.DateTimeField(_("presence since"), default=timezone.now)
+    queues = models.ManyToManyField(
+        CallQueue, verbose_name=_("queues"), blank=True, related_name="agents"
+    )
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+        ordering = ["extension"]
+
+    def __str__(self):
+        name = self.user.get_full_name() or self.user.get_username()
+        return f"{name} ({self.extension})"
+
+
+class Call(models.Model):
+    """One call of the hotline, built from its CTI events (whichever arrives first makes it)."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        ANSWERED = "answered", _("Answered")
+        ABANDONED_IVR = "abandoned_ivr", _("Abandoned in the menu")
+        ABANDONED_QUEUE = "abandoned_queue", _("Abandoned in the queue")
+        MISSED = "missed", _("Missed")
+        VOICEMAIL = "voicemail", _("Voicemail")
+
+    external_id = models.CharField(_("PBX call id"), max_length=64, unique=True)
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=Direction.choices, default=Direction.INBOUND
+    )
+    # The other party's number in E.164 where it reads as one (as the client record keeps it),
+    # else its digits as the PBX gave them; shown masked.
+    number = models.CharField(_("number"), max_length=32, blank=True)
+    called = models.CharField(_("number called"), max_length=32, blank=True)
+    queue = models.ForeignKey(
+        CallQueue,
+        verbose_name=_("queue"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    queue_code = models.CharField(_("queue code"), max_length=32, blank=True)
+    ivr_path = models.CharField(_("menu keys"), max_length=64, blank=True)
+    recording_notice = models.BooleanField(_("recording notice played"), default=False)
+    agent = models.ForeignKey(
+        Agent,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    extension = models.CharField(_("extension"), max_length=16, blank=True)
+    client = models.ForeignKey(
+        "clientmgmt.Client",
+        verbose_name=_("client"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    ringing_at = models.DateTimeField(_("ringing"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    hold_seconds = models.PositiveIntegerField(_("hold (seconds)"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS
+    )
+    # Where the PBX keeps the audio: fetched by the application, never shown to a browser.
+    recording_url = models.CharField(_("recording address"), max_length=500, blank=True)
+    voicemail_url = models.CharField(_("voicemail address"), max_length=500, blank=True)
+    voicemail_seconds = models.PositiveIntegerField(_("voicemail (seconds)"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-id"]
+        indexes = [
+            # The client page's timeline and health archive: one client's calls, newest first.
+            models.Index(fields=["client", "-ringing_at"], name="voice_call_client_idx"),
+            # An agent's calls (the pop: the call they answered last).
+            models.Index(fields=["agent", "-answered_at"], name="voice_call_agent_idx"),
+            # The figures: calls by day and outcome.
+            models.Index(fields=["ringing_at", "outcome"], name="voice_call_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.number_masked}"
+
+    @property
+    def number_masked(self) -> str:
+        return phones.mask(self.number) if self.number else ""
+
+    @property
+    def ring_seconds(self) -> int | None:
+        """From the ring to the answer (or to the end of a call nobody answered)."""
+        until = self.answered_at or self.ended_at
+        if self.ringing_at is None or until is None:
+            return None
+        return max(0, int((until - self.ringing_at).total_seconds()))
+
+    @property
+    def talk_seconds(self) -> int | None:
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return max(0, int((self.ended_at - self.answered_at).total_seconds()) - self.hold_seconds)
+
+
+class CtiEvent(AppendOnlyModel):
+    """Each event the PBX posted and the product took: its id is taken once (a replay is
+    refused), and the call's history is what these rows say."""
+
+    immutable_message = _("A CTI event is a record of what the PBX said: it is never changed.")
+
+    event_id = models.CharField(_("event id"), max_length=64, unique=True)
+    kind = models.CharField(_("type"), max_length=20)
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="events"
+    )
+    occurred_at = models.DateTimeField(_("happened"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    payload = models.JSONField(_("event"), default=dict)
+
+    class Meta:
+        verbose_name = _("CTI event")
+        verbose_name_plural = _("CTI events")
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.event_id}"

@@ -1,0 +1,212 @@
+"""Taking the PBX's CTI events (docs/cti.md): each one checked (signature, freshness, once only),
+recorded, and applied to its call."""
+
+import datetime
+import hashlib
+import hmac
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consult.selectors import callers_by_phone
+from zhongdu import phones
+from zhongdu.controlchars import has_control_characters
+
+from .models import Agent, Call, CallQueue, CtiEvent
+
+SIGNATURE_PREFIX = "sha256="
+# An event older or newer than this is refused (a replay of a captured body, a PBX clock adrift).
+FRESHNESS = datetime.timedelta(minutes=5)
+TYPES = ("ringing", "answered", "transferred", "ended", "recording_ready", "voicemail")
+# The fields each type must carry (beyond id, type, timestamp and call_id).
+REQUIRED = {
+    "ringing": ("caller",),
+    "answered": ("extension",),
+    "transferred": ("to_extension",),
+    "ended": (),
+    "recording_ready": ("url",),
+    "voicemail": ("url",),
+}
+MAX_ID = 64
+
+
+class Refused(Exception):
+    """An event the product does not take: `reason` is what the PBX is told, `status` the HTTP
+    status (403: not signed, stale or replayed; 400: signed, but not an event)."""
+
+    def __init__(self, reason: str, status: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def signature(body: bytes, secret: str) -> str:
+    """The X-CTI-Signature header's value for `body`."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_PREFIX}{digest}"
+
+
+def cti_event_take(body: bytes, signed: str, *, now=None) -> CtiEvent:
+    """Check one posted event and apply it to its call; Refused if it is not taken."""
+    secret = settings.CTI_WEBHOOK_SECRET
+    if not secret or not signed or not hmac.compare_digest(signature(body, secret), signed):
+        raise Refused("signature", 403)
+    event = _parse(body)
+    now = now or timezone.now()
+    if abs(now - event["timestamp"]) > FRESHNESS:
+        raise Refused("stale", 403)
+    try:
+        with transaction.atomic():
+            call, _created = Call.objects.get_or_create(external_id=event["call_id"])
+            call = Call.objects.select_for_update().get(pk=call.pk)
+            taken = CtiEvent.objects.create(
+                event_id=event["id"],
+                kind=event["type"],
+                call=call,
+                occurred_at=event["timestamp"],
+                received_at=now,
+                payload=event["raw"],
+            )
+            _APPLY[event["type"]](call, event)
+            call.save()
+    except IntegrityError:
+        if CtiEvent.objects.filter(event_id=event["id"]).exists():
+            raise Refused("replayed", 403) from None
+        raise
+    return taken
+
+
+def _parse(body: bytes) -> dict:
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused("not JSON", 400) from None
+    if not isinstance(raw, dict):
+        raise Refused("not an object", 400)
+    if _holds_control_characters(raw):
+        # Postgres cannot store NUL, and nobody's number or extension holds the others.
+        raise Refused("control character", 400)
+    event = {"raw": raw}
+    for name in ("id", "call_id"):
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID:
+            raise Refused(f"{name}: a string of 1 to {MAX_ID} characters", 400)
+        event[name] = value.strip()
+    if raw.get("type") not in TYPES:
+        raise Refused(f"type: one of {', '.join(TYPES)}", 400)
+    event["type"] = raw["type"]
+    try:
+        stamp = datetime.datetime.fromisoformat(str(raw.get("timestamp", "")))
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        raise Refused("timestamp: ISO 8601 with its offset", 400)
+    event["timestamp"] = stamp
+    for name in REQUIRED[event["type"]]:
+        if not isinstance(raw.get(name), str) or not raw[name].strip():
+            raise Refused(f"{name}: required for {event['type']}", 400)
+    return event
+
+
+def _holds_control_characters(value) -> bool:
+    if isinstance(value, str):
+        return has_control_characters(value)
+    if isinstance(value, dict):
+        return any(
+            _holds_control_characters(k) or _holds_control_characters(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_holds_control_characters(item) for item in value)
+    return False
+
+
+def _text(event, name, length) -> str:
+    value = event["raw"].get(name)
+    return value.strip()[:length] if isinstance(value, str) else ""
+
+
+def _seconds(event, name) -> int:
+    value = event["raw"].get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return 0
+    return min(value, 24 * 3600)
+
+
+def _number(raw: str) -> str:
+    """E.164 where the PBX's number reads as one (as the client record keeps it), else its
+    digits and plus sign as given."""
+    try:
+        return phones.normalise(raw)
+    except ValidationError:
+        return "".join(c for c in raw if c.isdigit() or c == "+")[:32]
+
+
+def _ringing(call: Call, event) -> None:
+    call.direction = (
+        Call.Direction.OUTBOUND
+        if event["raw"].get("direction") == "outbound"
+        else Call.Direction.INBOUND
+    )
+    call.number = _number(_text(event, "caller", 64))
+    call.called = _number(_text(event, "called", 64))
+    call.queue_code = _text(event, "queue", 32)
+    call.queue = CallQueue.objects.filter(code=call.queue_code).first() if call.queue_code else None
+    call.ivr_path = _text(event, "ivr_path", 64)
+    call.recording_notice = event["raw"].get("recording_notice") is True
+    if call.ringing_at is None or event["timestamp"] < call.ringing_at:
+        call.ringing_at = event["timestamp"]
+    if call.client_id is None and call.number:
+        # The caller's record when exactly one has the number; several: the consultant chooses.
+        matches = callers_by_phone(call.number)
+        if len(matches) == 1:
+            call.client = matches[0]
+
+
+def _answered(call: Call, event) -> None:
+    call.extension = _text(event, "extension", 16)
+    call.agent = Agent.objects.filter(extension=call.extension).first()
+    call.answered_at = event["timestamp"]
+    call.outcome = Call.Outcome.ANSWERED
+
+
+def _transferred(call: Call, event) -> None:
+    call.extension = _text(event, "to_extension", 16)
+    call.agent = Agent.objects.filter(extension=call.extension).first()
+
+
+def _ended(call: Call, event) -> None:
+    call.ended_at = event["timestamp"]
+    call.hold_seconds = _seconds(event, "hold_seconds")
+    if call.answered_at is not None:
+        call.outcome = Call.Outcome.ANSWERED
+    elif call.voicemail_url:
+        call.outcome = Call.Outcome.VOICEMAIL
+    else:
+        call.outcome = {
+            "ivr": Call.Outcome.ABANDONED_IVR,
+            "queue": Call.Outcome.ABANDONED_QUEUE,
+        }.get(event["raw"].get("abandoned_in"), Call.Outcome.MISSED)
+
+
+def _recording_ready(call: Call, event) -> None:
+    call.recording_url = _text(event, "url", 500)
+
+
+def _voicemail(call: Call, event) -> None:
+    call.voicemail_url = _text(event, "url", 500)
+    call.voicemail_seconds = _seconds(event, "duration_seconds")
+    if call.answered_at is None:
+        call.outcome = Call.Outcome.VOICEMAIL
+
+
+_APPLY = {
+    "ringing": _ringing,
+    "answered": _answered,
+    "transferred": _transferred,
+    "ended": _ended,
+    "recording_ready": _recording_ready,
+    "voicemail": _voicemail,
+}

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "voice"
+
+urlpatterns = [
+    path("cti/events/", views.cti_events, name="cti_events"),
+]
