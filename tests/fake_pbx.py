@@ -229,7 +229,8 @@ class FakePbx:
         return self._wav
 
     def recording_url(self, name):
-        """The URL of recording `name` on this fake, which from now on serves it."""
+        """The URL of recording `name` on this fake, which from now on serves it. Start the
+        fake first: before start() the port in the URL is not known yet (0)."""
         with self._lock:
             self._names.add(name)
         return f"{self.url}/recordings/{name}.wav"
@@ -329,7 +330,10 @@ class FakePbx:
         hold_seconds=None,
     ):
         """ringing, answered by `extension`, ended after `talk_seconds` (40-200 s at random
-        unless given), and with `recording` a recording_ready a few seconds later."""
+        unless given; hold_seconds on the ended event when given), and with `recording` a
+        recording_ready a few seconds later. Without `start` the call ends now: with a
+        talk_seconds of more than about four and a half minutes its first events would be
+        older than the product's five minutes, so give `start` or post them one at a time."""
         call_id = call_id or self._call_id()
         steps = [
             (0, "ringing", self._ringing(caller, queue, ivr_path)),
@@ -482,7 +486,10 @@ class FakePbx:
                 events = self.transferred(caller, from_ext, to_ext, queue, ivr_path, start=start)
             elif kind == "answered":
                 extension = rng.choice(extensions)
-                events = self.answered_call(caller, extension, queue, ivr_path, start=start)
+                hold = rng.randint(10, 60) if rng.random() < 0.2 else None  # put on hold
+                events = self.answered_call(
+                    caller, extension, queue, ivr_path, start=start, hold_seconds=hold
+                )
             elif kind == "abandoned_in_ivr":
                 events = self.abandoned_in_ivr(caller, rng.choice((None, "2", "3")), start=start)
             else:

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 import wave
@@ -161,6 +162,15 @@ def test_a_client_that_stops_reading_at_its_cap_does_not_break_the_fake(pbx):
     with urllib.request.urlopen(f"{pbx.url}/recordings/huge-chunked.wav", timeout=5) as response:
         response.read(64 * 1024)  # then hang up, as the product's size cap would
     assert get(pbx.recording_url("after"))[0] == 200
+
+
+def test_the_slow_recording_holds_its_answer_and_stopping_does_not_wait_for_it():
+    fake = FakePbx(hang_seconds=60).start()
+    with pytest.raises((TimeoutError, urllib.error.URLError)):
+        urllib.request.urlopen(f"{fake.url}/recordings/slow.wav", timeout=0.2)
+    started = time.monotonic()
+    fake.stop()
+    assert time.monotonic() - started < 5
 
 
 # -- signatures and events ----------------------------------------------------------------------
@@ -321,6 +331,17 @@ def test_play_stamps_each_event_when_it_is_posted(pbx):
     assert statuses == {200: len(events)}
     sent = [json.loads(body) for body, _headers in webhook.received]
     assert [event["id"] for event in sent] == [event["id"] for event in events]
+
+
+def test_play_paces_the_plan_at_the_speed_given(pbx):
+    start = datetime.now(tz=BEIJING)
+    events = pbx.missed(CALLER, "hotline", start=start)  # ringing, then ended 30-90 s later
+    gap = (timestamps(events)[1] - timestamps(events)[0]).total_seconds()
+    with Webhook() as webhook:
+        began = time.monotonic()
+        assert pbx.play(webhook.url, events, speed=gap / 0.3) == {200: 2}
+        took = time.monotonic() - began
+    assert 0.25 < took < 3
 
 
 def run_script(*args, env=None):
