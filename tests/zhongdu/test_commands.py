@@ -50,6 +50,16 @@ def test_seed_demo_is_idempotent_and_resets_the_password():
     call_command("seed_demo", password="spring-lotus-2027", days=0)
     assert get_user_model().objects.filter(username__in=DEMO).count() == len(DEMO)
     assert get_user_model().objects.get(username="frontdesk").check_password("spring-lotus-2027")
+    # The hotline's demo agents, whom the scripted PBX rings (scripts/fake_pbx.py).
+    from voice.models import Agent
+
+    agents = Agent.objects.order_by("extension")
+    assert [(a.extension, a.user.username) for a in agents] == [
+        ("8001", "consultant"),
+        ("8002", "clientmgr"),
+        ("8003", "vipmgr"),
+    ]
+    assert [q.code for q in agents[2].queues.order_by("code")] == ["hotline", "vip"]
 
 
 def test_seed_demo_dry_run_changes_nothing():

@@ -11,6 +11,7 @@ from demo.followup import seed_followup_plans
 from demo.front_desk import seed_display_screen, seed_front_desk
 from demo.history import DAYS, seed_history, seed_reports
 from demo.hospital import seed_hospital_profile
+from demo.hotline import seed_hotline
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
@@ -147,6 +148,8 @@ class Command(BaseCommand):
             "Events ready ({events} created, {invited} invited and {came} came to the past"
             " one).".format(**events)
         )
+        agents = seed_hotline()
+        self.stdout.write(f"Hotline ready ({agents} agents created; queues hotline and vip).")
         market = seed_market_round(by=clientmgr)
         self.stdout.write(
             "Market survey ready ({rounds} round created, {invited} invited, {answered}"
