@@ -8,11 +8,14 @@ class VoiceConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
+        from zhongdu.workbench import register_workbench_panel
 
-        from .selectors import call_entry, call_rows
+        from .selectors import call_entry, call_rows, presence_panel
 
         registry.register_timeline_source(
             registry.TimelineSource(
                 kind="hotline", label=_("Hotline calls"), rows=call_rows, entry=call_entry
             )
         )
+        # The agent's presence on the workbench (no query for a user who answers no calls).
+        register_workbench_panel(presence_panel)

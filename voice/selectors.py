@@ -1,12 +1,53 @@
-"""Reads of the hotline: the client page's timeline source (calls)."""
+"""Reads of the hotline: the user's agent (kept in the cache), the workbench's presence panel,
+the client page's timeline source (calls)."""
 
+from django.core.cache import cache
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
+from zhongdu.selectors import cache_call
 
-from .models import Call
+from .models import Agent, Call
+
+# How long a user's agent (or that they are none) is kept: a change in the admin shows within
+# this time; a change of presence on the workbench at once (services forget it).
+AGENT_CACHE_SECONDS = 60
+_NOT_AN_AGENT = 0  # kept for a user who answers no calls (the cache's None means "not kept")
+
+
+def agent_cache_key(user_id) -> str:
+    return f"voice:agent:{user_id}"
+
+
+def agent_for(user) -> Agent | None:
+    """The user's agent (extension, presence), or None: kept in the cache, so the workbench
+    costs no query to learn that a user answers no calls."""
+    if not user.is_authenticated:
+        return None
+    key = agent_cache_key(user.pk)
+    kept = cache_call(cache.get, key)
+    if kept is None:
+        kept = Agent.objects.filter(user=user).first() or _NOT_AN_AGENT
+        cache_call(cache.set, key, kept, AGENT_CACHE_SECONDS)
+    return kept or None
+
+
+def presence_panel(request):
+    """The workbench's hotline panel (zhongdu.workbench): the agent's extension and presence,
+    with the buttons that change it; nothing for a user who answers no calls."""
+    agent = agent_for(request.user)
+    if agent is None:
+        return None
+    return (
+        "voice/_presence_panel.html",
+        {
+            "agent": agent,
+            "choices": Agent.Presence.choices,
+            "next": request.get_full_path(),
+        },
+    )
 
 
 def call_rows(client):

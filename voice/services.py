@@ -7,15 +7,19 @@ import hmac
 import json
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consult.selectors import callers_by_phone
 from zhongdu import phones
 from zhongdu.controlchars import has_control_characters
+from zhongdu.selectors import cache_call
 
 from .models import Agent, Call, CallQueue, CtiEvent
+from .selectors import agent_cache_key
 
 SIGNATURE_PREFIX = "sha256="
 # An event older or newer than this is refused (a replay of a captured body, a PBX clock adrift).
@@ -210,3 +214,16 @@ _APPLY = {
     "recording_ready": _recording_ready,
     "voicemail": _voicemail,
 }
+
+
+def agent_set_presence(agent: Agent, presence: str) -> Agent:
+    """Set the agent's presence (available, on a call, wrap-up, away); the same one again
+    changes nothing (a double click)."""
+    if presence not in Agent.Presence.values:
+        raise ValidationError(_("Choose one of the offered states."), code="presence")
+    if agent.presence != presence:
+        agent.presence = presence
+        agent.presence_since = timezone.now()
+        agent.save(update_fields=["presence", "presence_since"])
+    cache_call(cache.delete, agent_cache_key(agent.user_id))
+    return agent

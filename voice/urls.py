@@ -6,4 +6,5 @@ app_name = "voice"
 
 urlpatterns = [
     path("cti/events/", views.cti_events, name="cti_events"),
+    path("presence/", views.presence, name="presence"),
 ]

@@ -1,12 +1,18 @@
-"""The CTI events webhook (docs/cti.md): the PBX's one door into the product."""
+"""The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence."""
 
 import logging
 
-from django.http import JsonResponse
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import services
+from zhongdu.forms import error_text
+
+from . import selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +30,20 @@ def cti_events(request):
         )
         return JsonResponse({"error": refused.reason}, status=refused.status)
     return JsonResponse({"ok": True})
+
+
+@require_POST
+def presence(request):
+    """An agent sets their presence from the workbench, and is sent back to the page they were
+    on. A user who answers no calls has no presence to set (404)."""
+    agent = selectors.agent_for(request.user)
+    if agent is None:
+        raise Http404
+    try:
+        services.agent_set_presence(agent, request.POST.get("presence", ""))
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = "home"
+    return redirect(back)

@@ -132,6 +132,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "messaging:twilio_inbound": PUBLIC,
     # The PBX's CTI events: signed with CTI_WEBHOOK_SECRET, checked by the view (docs/cti.md).
     "voice:cti_events": PUBLIC,
+    # An agent's own presence (the view answers 404 to a user who is no agent).
+    "voice:presence": SIGNED_IN,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,

@@ -17,6 +17,7 @@ from .roles import ROLE_LABELS, user_roles
 from .selectors import audit_event_list as select_audit_events
 from .selectors import notification_get_for_user, notifications_for
 from .services import notifications_mark_read
+from .workbench import workbench_panels
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def home(request):
     context = {
         "role_labels": [ROLE_LABELS[role] for role in roles],
         "sections": sections_for(request.user),
+        "panels": workbench_panels(request),
     }
     return render(request, "zhongdu/home.html", context)
 

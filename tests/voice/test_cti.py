@@ -273,3 +273,60 @@ def test_an_agent_is_set_up_in_the_admin(admin_client, role_user):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert get_user_model().objects.get(pk=user.pk).voice_agent.extension == "8001"
+
+
+# --- Presence on the workbench --------------------------------------------------------------
+
+
+def test_an_agent_sets_their_presence_on_the_workbench(client_for, agent):
+    http = client_for(roles.CONSULTANT)
+    home = http.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="hotline-presence"' in home and "extension 8001" in home
+    assert 'value="away" class="btn btn-primary" aria-pressed="true"' in home
+    response = http.post(reverse("voice:presence"), {"presence": "available", "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    agent.refresh_from_db()
+    assert agent.presence == Agent.Presence.AVAILABLE
+    # The workbench shows it at once (the kept agent was forgotten), and a double click is one.
+    home = http.get(reverse("home")).content.decode()
+    assert 'value="available" class="btn btn-primary" aria-pressed="true"' in home
+    since = agent.presence_since
+    http.post(reverse("voice:presence"), {"presence": "available", "next": "/"})
+    agent.refresh_from_db()
+    assert agent.presence_since == since
+
+
+def test_a_state_not_offered_is_refused_with_a_message(client_for, agent):
+    http = client_for(roles.CONSULTANT)
+    response = http.post(
+        reverse("voice:presence"), {"presence": "asleep"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "Choose one of the offered states." in response.content.decode()
+    agent.refresh_from_db()
+    assert agent.presence == Agent.Presence.AWAY
+
+
+def test_a_user_who_answers_no_calls_has_no_panel_and_no_presence(front_desk_client):
+    home = front_desk_client.get(reverse("home")).content.decode()
+    assert 'data-testid="hotline-presence"' not in home
+    assert (
+        front_desk_client.post(reverse("voice:presence"), {"presence": "away"}).status_code == 404
+    )
+    assert front_desk_client.get(reverse("voice:presence")).status_code == 405
+
+
+def test_the_workbench_costs_no_query_to_know_a_user_answers_no_calls(
+    front_desk_client, django_assert_num_queries
+):
+    front_desk_client.get(reverse("home"))
+    # The session, the user, their roles.
+    with django_assert_num_queries(3):
+        front_desk_client.get(reverse("home"))
+
+
+def test_the_presence_goes_back_only_to_this_site(client_for, agent):
+    http = client_for(roles.CONSULTANT)
+    response = http.post(
+        reverse("voice:presence"), {"presence": "busy", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("home")
