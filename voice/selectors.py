@@ -4,9 +4,11 @@ the client page's timeline source (calls)."""
 from django.core.cache import cache
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
+from zhongdu import live
 from zhongdu.selectors import cache_call
 
 from .models import Agent, Call
@@ -34,6 +36,23 @@ def agent_for(user) -> Agent | None:
     return kept or None
 
 
+def _in_progress(agent):
+    """The calls this agent answered and that have not ended, newest first (the agent's index)."""
+    return Call.objects.filter(
+        agent=agent, answered_at__isnull=False, ended_at__isnull=True
+    ).order_by("-answered_at")
+
+
+def pop_version(agent) -> str:
+    """What the pop shows, as a version (zhongdu.live): the call in progress, or none. One
+    indexed query, asked every second by the agent's screen."""
+    return str(_in_progress(agent).values_list("pk", flat=True).first() or 0)
+
+
+def call_in_progress(agent) -> Call | None:
+    return _in_progress(agent).select_related("client", "queue").first()
+
+
 def presence_panel(request):
     """The workbench's hotline panel (zhongdu.workbench): the agent's extension and presence,
     with the buttons that change it; nothing for a user who answers no calls."""
@@ -46,8 +65,14 @@ def presence_panel(request):
             "agent": agent,
             "choices": Agent.Presence.choices,
             "next": request.get_full_path(),
+            # The pop: polled every second, empty until this agent answers a call.
+            "pop": live.attrs(reverse("voice:pop"), "", every=POP_SECONDS),
         },
     )
+
+
+# The pop must show within two seconds of the answer: the agent's screen asks every second.
+POP_SECONDS = 1
 
 
 def call_rows(client):

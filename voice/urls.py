@@ -7,4 +7,5 @@ app_name = "voice"
 urlpatterns = [
     path("cti/events/", views.cti_events, name="cti_events"),
     path("presence/", views.presence, name="presence"),
+    path("pop/", views.pop, name="pop"),
 ]

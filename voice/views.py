@@ -5,12 +5,16 @@ import logging
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from clientmgmt.selectors import client_shown_for_user
+from zhongdu import live
 from zhongdu.forms import error_text
+from zhongdu.private_query import address
 
 from . import selectors, services
 
@@ -47,3 +51,32 @@ def presence(request):
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         back = "home"
     return redirect(back)
+
+
+@require_GET
+def pop(request):
+    """The agent's call pop (zhongdu.live): nothing new, an empty 204; else the call this agent
+    answered and is on, with its caller as this user may see them (the discretion rule) and the
+    way to the call screen; or an empty pop once the call ended."""
+    agent = selectors.agent_for(request.user)
+    if agent is None:
+        raise Http404
+    version = selectors.pop_version(agent)
+    if live.unchanged(request, version):
+        return live.no_change()
+    call = selectors.call_in_progress(agent) if version != "0" else None
+    caller, call_screen = None, ""
+    if call is not None:
+        url = reverse("consult:call")
+        if call.client_id:
+            caller = client_shown_for_user(request.user, call.client)
+            call_screen = f"{url}?client={call.client_id}"
+        else:
+            call_screen = address(request, url, {"phone": call.number}, private=["phone"])
+    context = {
+        "call": call,
+        "caller": caller,
+        "call_screen": call_screen,
+        "live": live.attrs(reverse("voice:pop"), version, every=selectors.POP_SECONDS),
+    }
+    return render(request, "voice/_pop.html", context)

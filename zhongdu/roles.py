@@ -134,6 +134,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:cti_events": PUBLIC,
     # An agent's own presence (the view answers 404 to a user who is no agent).
     "voice:presence": SIGNED_IN,
+    # The agent's call pop (404 for a user who is no agent).
+    "voice:pop": SIGNED_IN,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,

@@ -330,3 +330,82 @@ def test_the_presence_goes_back_only_to_this_site(client_for, agent):
         reverse("voice:presence"), {"presence": "busy", "next": "https://evil.example/"}
     )
     assert response["Location"] == reverse("home")
+
+
+# --- The pop on the answering agent's screen ------------------------------------------------
+
+POP = reverse("voice:pop")
+
+
+def _poll(http, since=""):
+    return http.get(POP, {"since": since}, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_the_answering_agent_and_no_one_else_gets_the_pop(client, client_for, agent, role_user):
+    person = ClientFactory(name="李娜", phone="+8613812345678")
+    other_user = role_user(roles.CLIENT_MANAGER)
+    Agent.objects.create(user=other_user, extension="8002")
+    mine, theirs = client_for(roles.CONSULTANT), client_for(roles.CLIENT_MANAGER)
+    empty = _poll(mine)
+    version = empty.content.decode().split('data-live-version="')[1].split('"')[0]
+    assert version == "0" and 'data-testid="pop-caller"' not in empty.content.decode()
+    assert _poll(mine, version).status_code == 204  # nothing new: an empty answer
+    _post(client, _ringing())
+    assert _poll(mine, version).status_code == 204  # ringing is not answered
+    _post(client, _event("answered", extension="8001"))
+    popped = _poll(mine, version)
+    html = popped.content.decode()
+    assert popped.status_code == 200 and "李娜" in html and "138****5678" in html
+    assert f'href="{reverse("consult:call")}?client={person.pk}"' in html
+    assert "13812345678" not in html
+    assert 'data-testid="pop-caller"' not in _poll(theirs).content.decode()
+    # The call ends: the pop empties.
+    now = html.split('data-live-version="')[1].split('"')[0]
+    _post(client, _event("ended"))
+    ended = _poll(mine, now)
+    assert ended.status_code == 200 and 'data-testid="pop-caller"' not in ended.content.decode()
+
+
+def test_an_unknown_callers_number_travels_as_a_token(client, client_for, agent):
+    http = client_for(roles.CONSULTANT)
+    _post(client, _ringing(caller="13900002222"))
+    _post(client, _event("answered", extension="8001"))
+    html = _poll(http).content.decode()
+    assert "A caller we do not know yet" in html and "139****2222" in html
+    link = html.split('data-testid="pop-open"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert "?t=" in link and "13900002222" not in link
+    screen = http.get(link.replace("&amp;", "&"))
+    assert screen.status_code == 200 and screen.context["phone"] == "+8613900002222"
+
+
+def test_a_vip_the_agent_does_not_serve_shows_as_their_summary(client, client_for, agent):
+    from tests.consult.factories import make_vip
+
+    make_vip(
+        ClientFactory(
+            name="贵宾甲",
+            phone="+8613812345678",
+            date_of_birth=datetime.date(1980, 5, 6),
+            notes="只与客户经理联系",
+        )
+    )
+    http = client_for(roles.CONSULTANT)
+    _post(client, _ringing())
+    _post(client, _event("answered", extension="8001"))
+    html = _poll(http).content.decode()
+    assert "贵宾甲" in html and "VIP" in html and "138****5678" in html
+    assert "1980" not in html and "只与客户经理联系" not in html
+
+
+def test_a_poll_with_nothing_new_costs_one_query_beyond_the_sign_in(
+    client_for, agent, django_assert_num_queries
+):
+    http = client_for(roles.CONSULTANT)
+    _poll(http)
+    # The session, the user, their roles (the two-factor rule), and the pop's version.
+    with django_assert_num_queries(4):
+        assert _poll(http, "0").status_code == 204
+
+
+def test_the_pop_is_an_agents(front_desk_client):
+    assert _poll(front_desk_client).status_code == 404
