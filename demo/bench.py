@@ -111,11 +111,23 @@ def floor_values(n) -> list[str]:
     return [values[i % len(values)] for i in range(n)]
 
 
-def run(scenarios, user, *, floor, htmx=frozenset()) -> dict[str, list[Sample]]:
-    """scenarios: [(label, [url, ...])], every list as long; the first WARM_UP of each are not
-    timed. `floor`: as many URLs on the floor (floor_urls), sent first in every round. Rows are
+class Post(NamedTuple):
+    """A request a benchmark posts (a webhook's event) rather than gets."""
+
+    path: str
+    body: bytes
+    headers: dict
+
+
+def run(scenarios, user, *, floor, htmx=frozenset(), answers=None) -> dict[str, list[Sample]]:
+    """scenarios: [(label, [request, ...])], every list as long; the first WARM_UP of each are
+    not timed. A request is a URL to get, a Post, or a function giving either when its turn
+    comes (untimed: an event stamped when it is sent, a poll that names the version shown).
+    `floor`: as many URLs on the floor (floor_urls), sent first in every round. Rows are
     interleaved, so a slow moment of the machine touches them all alike. Rows named in `htmx` are
-    sent as htmx requests (the fragment a page refreshes itself with)."""
+    sent as htmx requests (the fragment a page refreshes itself with). Every answer must be 200,
+    or what `answers` gives for the row ({label: {200, 204}})."""
+    answers = answers or {}
     scenarios = [(FLOOR, floor), *scenarios]
     results = {label: [] for label, _urls in scenarios}
     timer = DatabaseTimer()
@@ -132,16 +144,27 @@ def run(scenarios, user, *, floor, htmx=frozenset()) -> dict[str, list[Sample]]:
         floor_browser.cookies = browser.cookies  # the same signed-in session
         for i in range(len(scenarios[0][1])):
             for label, urls in scenarios:
+                item = urls[i]() if callable(urls[i]) else urls[i]
+                headers = {"HX-Request": "true"} if label in htmx else {}
+                sender = floor_browser if label == FLOOR else browser
                 reset_queries()  # the log keeps 9,000 queries; each count starts empty
                 timer.seconds = 0.0
                 with CaptureQueriesContext(connection) as queries:
                     started = perf_counter()
-                    headers = {"HX-Request": "true"} if label in htmx else {}
-                    sender = floor_browser if label == FLOOR else browser
-                    response = sender.get(urls[i], secure=True, headers=headers)
+                    if isinstance(item, Post):
+                        response = sender.post(
+                            item.path,
+                            item.body,
+                            content_type="application/json",
+                            secure=True,
+                            headers={**headers, **item.headers},
+                        )
+                    else:
+                        response = sender.get(item, secure=True, headers=headers)
                     elapsed = perf_counter() - started
-                if response.status_code != 200:
-                    raise CommandError(f"{label}: {urls[i]} answered {response.status_code}.")
+                if response.status_code not in answers.get(label, {200}):
+                    where = item.path if isinstance(item, Post) else item
+                    raise CommandError(f"{label}: {where} answered {response.status_code}.")
                 if i >= WARM_UP:
                     results[label].append(
                         Sample(elapsed * 1000, timer.seconds * 1000, len(queries))
