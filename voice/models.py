@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhongdu import phones
 from zhongdu.models.appendonly import AppendOnlyModel
@@ -74,7 +75,7 @@ class Call(models.Model):
 
     class Outcome(models.TextChoices):
         IN_PROGRESS = "in_progress", _("In progress")
-        ANSWERED = "answered", _("Answered")
+        ANSWERED = "answered", pgettext_lazy("call outcome", "Answered")
         ABANDONED_IVR = "abandoned_ivr", _("Abandoned in the menu")
         ABANDONED_QUEUE = "abandoned_queue", _("Abandoned in the queue")
         MISSED = "missed", _("Missed")

@@ -243,7 +243,12 @@ def test_the_call_is_on_the_clients_timeline(client, agent, front_desk_client):
     body = page.content.decode()
     assert "Call (Inbound): Answered" in body
     chinese = front_desk_client.get(person.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert "来电" in chinese.content.decode() or "通话" in chinese.content.decode()
+    assert "通话（来电）：已接听" in chinese.content.decode()
+    # The health archive lists it under its own heading, and can show calls alone.
+    archive_url = reverse("clientmgmt:health_archive", args=[person.pk])
+    archive = front_desk_client.get(archive_url, {"timeline": "hotline"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert [kind for kind, _label, _entries in archive.context["groups"]] == ["hotline"]
+    assert "Hotline calls" in archive.content.decode()
 
 
 def test_the_admin_shows_a_calls_number_masked_and_no_pbx_address(client, admin_client):
