@@ -73,6 +73,7 @@ def test_an_unsigned_or_forged_event_is_refused(client):
     forged = _post(client, event, secret="not-the-secret")
     assert forged.status_code == 403 and forged.json() == {"error": "signature"}
     assert _post(client, event, header="sha256=" + "0" * 64).status_code == 403
+    assert _post(client, event, header="sha256=签名").status_code == 403
     assert not Call.objects.exists() and not CtiEvent.objects.exists()
 
 
