@@ -8,9 +8,9 @@ class VoiceConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
-        from zhongdu.workbench import register_workbench_panel
+        from zhongdu.workbench import register_page_part, register_workbench_panel
 
-        from .selectors import call_entry, call_rows, presence_panel
+        from .selectors import call_entry, call_rows, pop_part, presence_panel
 
         registry.register_timeline_source(
             registry.TimelineSource(
@@ -19,3 +19,5 @@ class VoiceConfig(AppConfig):
         )
         # The agent's presence on the workbench (no query for a user who answers no calls).
         register_workbench_panel(presence_panel)
+        # The call pop on every page of an agent (no query for a user who answers no calls).
+        register_page_part(pop_part)

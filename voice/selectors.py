@@ -65,10 +65,16 @@ def presence_panel(request):
             "agent": agent,
             "choices": Agent.Presence.choices,
             "next": request.get_full_path(),
-            # The pop: polled every second, empty until this agent answers a call.
-            "pop": live.attrs(reverse("voice:pop"), "", every=POP_SECONDS),
         },
     )
+
+
+def pop_part(request):
+    """The call pop on every page of an agent (zhongdu.workbench page part): asked every
+    second, empty until this agent answers a call; nothing for a user who answers no calls."""
+    if agent_for(request.user) is None:
+        return None
+    return ("voice/_pop_part.html", live.attrs(reverse("voice:pop"), "", every=POP_SECONDS))
 
 
 # The pop must show within two seconds of the answer: the agent's screen asks every second.

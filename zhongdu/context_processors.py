@@ -4,6 +4,7 @@ from .models import HospitalProfile
 from .navigation import menu_for_user, menu_html, sections_for
 from .roles import ROLE_LABELS, user_roles
 from .selectors import BADGE_LIMIT, notifications_unread_count
+from .workbench import page_parts
 
 
 def navigation(request):
@@ -15,6 +16,7 @@ def navigation(request):
             "nav_menu_html": "",
             "nav_roles": [],
             "notifications_badge": "",
+            "page_parts": [],
         }
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     roles = [ROLE_LABELS[role] for role in sorted(user_roles(user))]
@@ -25,6 +27,9 @@ def navigation(request):
         # fragments and redirects.
         "nav_menu_html": SimpleLazyObject(lambda: menu_html(user, current or "")),
         "nav_roles": roles,
+        # What the apps above put on every page (zhongdu.workbench: the call pop), worked out
+        # only when a page renders it.
+        "page_parts": SimpleLazyObject(lambda: page_parts(request)),
         # The user menu's badge: its count kept in the cache (selectors), else one COUNT, run
         # only when a page renders it (fragments and redirects do not), at most once per page.
         "notifications_badge": SimpleLazyObject(lambda: _badge(user)),

@@ -415,3 +415,17 @@ def test_a_poll_with_nothing_new_costs_one_query_beyond_the_sign_in(
 
 def test_the_pop_is_an_agents(front_desk_client):
     assert _poll(front_desk_client).status_code == 404
+
+
+def test_the_pop_asks_on_every_page_of_an_agent_and_nowhere_else(client_for, agent):
+    http = client_for(roles.CONSULTANT)
+    for url in (reverse("clientmgmt:client_list"), reverse("consult:queue"), reverse("home")):
+        html = http.get(url).content.decode()
+        assert html.count('<div id="call-pop"') == 1 and f'hx-get="{POP}?since=' in html
+    fragment = http.get(reverse("clientmgmt:client_list"), {"q": "zw"}, HTTP_HX_REQUEST="true")
+    assert 'id="call-pop"' not in fragment.content.decode()  # a fragment keeps the page's
+
+
+def test_a_user_who_answers_no_calls_gets_no_pop(front_desk_client):
+    html = front_desk_client.get(reverse("clientmgmt:client_list")).content.decode()
+    assert 'id="call-pop"' not in html

@@ -7,103 +7,263 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clientmgmt', '0004_consent'),
+        ("clientmgmt", "0004_consent"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CallQueue',
+            name="CallQueue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'call queue',
-                'verbose_name_plural': 'call queues',
-                'ordering': ['name'],
+                "verbose_name": "call queue",
+                "verbose_name_plural": "call queues",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('extension', models.CharField(help_text='The extension the PBX rings for this person, as its events name it.', max_length=16, unique=True, verbose_name='extension')),
-                ('presence', models.CharField(choices=[('available', 'Available'), ('busy', 'On a call'), ('wrap_up', 'Wrap-up'), ('away', 'Away')], default='away', max_length=10, verbose_name='presence')),
-                ('presence_since', models.DateTimeField(default=django.utils.timezone.now, verbose_name='presence since')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='voice_agent', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('queues', models.ManyToManyField(blank=True, related_name='agents', to='voice.callqueue', verbose_name='queues')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "extension",
+                    models.CharField(
+                        help_text="The extension the PBX rings for this person, as its events name it.",
+                        max_length=16,
+                        unique=True,
+                        verbose_name="extension",
+                    ),
+                ),
+                (
+                    "presence",
+                    models.CharField(
+                        choices=[
+                            ("available", "Available"),
+                            ("busy", "On a call"),
+                            ("wrap_up", "Wrap-up"),
+                            ("away", "Away"),
+                        ],
+                        default="away",
+                        max_length=10,
+                        verbose_name="presence",
+                    ),
+                ),
+                (
+                    "presence_since",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="presence since"
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="voice_agent",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "queues",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="agents",
+                        to="voice.callqueue",
+                        verbose_name="queues",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'agent',
-                'verbose_name_plural': 'agents',
-                'ordering': ['extension'],
+                "verbose_name": "agent",
+                "verbose_name_plural": "agents",
+                "ordering": ["extension"],
             },
         ),
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=64, unique=True, verbose_name='PBX call id')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], default='inbound', max_length=10, verbose_name='direction')),
-                ('number', models.CharField(blank=True, max_length=32, verbose_name='number')),
-                ('called', models.CharField(blank=True, max_length=32, verbose_name='number called')),
-                ('queue_code', models.CharField(blank=True, max_length=32, verbose_name='queue code')),
-                ('ivr_path', models.CharField(blank=True, max_length=64, verbose_name='menu keys')),
-                ('recording_notice', models.BooleanField(default=False, verbose_name='recording notice played')),
-                ('extension', models.CharField(blank=True, max_length=16, verbose_name='extension')),
-                ('ringing_at', models.DateTimeField(blank=True, null=True, verbose_name='ringing')),
-                ('answered_at', models.DateTimeField(blank=True, null=True, verbose_name='answered')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('hold_seconds', models.PositiveIntegerField(default=0, verbose_name='hold (seconds)')),
-                ('outcome', models.CharField(choices=[('in_progress', 'In progress'), ('answered', 'Answered'), ('abandoned_ivr', 'Abandoned in the menu'), ('abandoned_queue', 'Abandoned in the queue'), ('missed', 'Missed'), ('voicemail', 'Voicemail')], default='in_progress', max_length=16, verbose_name='outcome')),
-                ('recording_url', models.CharField(blank=True, max_length=500, verbose_name='recording address')),
-                ('voicemail_url', models.CharField(blank=True, max_length=500, verbose_name='voicemail address')),
-                ('voicemail_seconds', models.PositiveIntegerField(default=0, verbose_name='voicemail (seconds)')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='voice.agent', verbose_name='agent')),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='clientmgmt.client', verbose_name='client')),
-                ('queue', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='voice.callqueue', verbose_name='queue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(max_length=64, unique=True, verbose_name="PBX call id"),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "Inbound"), ("outbound", "Outbound")],
+                        default="inbound",
+                        max_length=10,
+                        verbose_name="direction",
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=32, verbose_name="number")),
+                (
+                    "called",
+                    models.CharField(blank=True, max_length=32, verbose_name="number called"),
+                ),
+                (
+                    "queue_code",
+                    models.CharField(blank=True, max_length=32, verbose_name="queue code"),
+                ),
+                ("ivr_path", models.CharField(blank=True, max_length=64, verbose_name="menu keys")),
+                (
+                    "recording_notice",
+                    models.BooleanField(default=False, verbose_name="recording notice played"),
+                ),
+                (
+                    "extension",
+                    models.CharField(blank=True, max_length=16, verbose_name="extension"),
+                ),
+                ("ringing_at", models.DateTimeField(blank=True, null=True, verbose_name="ringing")),
+                (
+                    "answered_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="answered"),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "hold_seconds",
+                    models.PositiveIntegerField(default=0, verbose_name="hold (seconds)"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("in_progress", "In progress"),
+                            ("answered", "Answered"),
+                            ("abandoned_ivr", "Abandoned in the menu"),
+                            ("abandoned_queue", "Abandoned in the queue"),
+                            ("missed", "Missed"),
+                            ("voicemail", "Voicemail"),
+                        ],
+                        default="in_progress",
+                        max_length=16,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "recording_url",
+                    models.CharField(blank=True, max_length=500, verbose_name="recording address"),
+                ),
+                (
+                    "voicemail_url",
+                    models.CharField(blank=True, max_length=500, verbose_name="voicemail address"),
+                ),
+                (
+                    "voicemail_seconds",
+                    models.PositiveIntegerField(default=0, verbose_name="voicemail (seconds)"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="voice.agent",
+                        verbose_name="agent",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="clientmgmt.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="voice.callqueue",
+                        verbose_name="queue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'call',
-                'verbose_name_plural': 'calls',
-                'ordering': ['-id'],
+                "verbose_name": "call",
+                "verbose_name_plural": "calls",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='CtiEvent',
+            name="CtiEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=64, unique=True, verbose_name='event id')),
-                ('kind', models.CharField(max_length=20, verbose_name='type')),
-                ('occurred_at', models.DateTimeField(verbose_name='happened')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received')),
-                ('payload', models.JSONField(default=dict, verbose_name='event')),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='voice.call', verbose_name='call')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=64, unique=True, verbose_name="event id")),
+                ("kind", models.CharField(max_length=20, verbose_name="type")),
+                ("occurred_at", models.DateTimeField(verbose_name="happened")),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="received"
+                    ),
+                ),
+                ("payload", models.JSONField(default=dict, verbose_name="event")),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="voice.call",
+                        verbose_name="call",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'CTI event',
-                'verbose_name_plural': 'CTI events',
-                'ordering': ['occurred_at', 'id'],
+                "verbose_name": "CTI event",
+                "verbose_name_plural": "CTI events",
+                "ordering": ["occurred_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['client', '-ringing_at'], name='voice_call_client_idx'),
+            model_name="call",
+            index=models.Index(fields=["client", "-ringing_at"], name="voice_call_client_idx"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['agent', '-answered_at'], name='voice_call_agent_idx'),
+            model_name="call",
+            index=models.Index(fields=["agent", "-answered_at"], name="voice_call_agent_idx"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['ringing_at', 'outcome'], name='voice_call_day_idx'),
+            model_name="call",
+            index=models.Index(fields=["ringing_at", "outcome"], name="voice_call_day_idx"),
         ),
     ]
