@@ -35,7 +35,7 @@ COPY . .
 # collectstatic only needs some key; the real one comes from the environment at run time.
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=Wm3vH0w4n7QKfXq5b1o8Yx2cLp6Tz9Rj3Ue0Sa4Dk1E= \
     SEARCH_HASH_KEY=build-only AUDIT_SEAL_KEYS=build-only python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown -R zhongdu /app/var
+    && mkdir -p /app/var /app/private && chown -R zhongdu /app/var /app/private
 
 USER zhongdu
 EXPOSE 8000

@@ -435,6 +435,12 @@ CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET", default="")
 # Where the PBX serves recordings and voicemail: the only address they are fetched from (scheme,
 # host and port must match).
 CTI_RECORDING_BASE_URL = env.str("CTI_RECORDING_BASE_URL", default="")
+# A recording or voicemail larger than this is refused (and logged), not kept.
+CTI_RECORDING_MAX_BYTES = env.int("CTI_RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
+
+# Private files, encrypted at rest with FIELD_ENCRYPTION_KEYS (zhongdu/private_files.py): call
+# recordings and voicemail. A named volume in docker-compose; back it up with the database.
+PRIVATE_FILES_ROOT = env.path("PRIVATE_FILES_ROOT", default=VAR_DIR / "private")
 
 # --- Data protection ------------------------------------------------------------------------
 # Identity numbers are encrypted at rest (Fernet) and found through a keyed hash. In production

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Agent, Call, CallQueue
+from .models import Agent, Call, CallQueue, Recording
 
 
 @admin.register(CallQueue)
@@ -16,6 +16,19 @@ class AgentAdmin(admin.ModelAdmin):
     search_fields = ["extension", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["queues"]
+
+
+class RecordingInline(admin.TabularInline):
+    """Whether the call's recording and voicemail were fetched and kept (never where from)."""
+
+    model = Recording
+    fields = ["kind", "status", "problem", "attempts", "size", "fetched_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Call)
@@ -43,6 +56,7 @@ class CallAdmin(admin.ModelAdmin):
         "outcome",
     ]
     readonly_fields = fields
+    inlines = [RecordingInline]
 
     def has_add_permission(self, request):
         return False

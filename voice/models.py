@@ -187,3 +187,49 @@ class CtiEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.kind} {self.event_id}"
+
+
+class Recording(models.Model):
+    """A call's recording or voicemail: fetched from the PBX by a job (only from
+    CTI_RECORDING_BASE_URL, audio only, up to CTI_RECORDING_MAX_BYTES) and kept encrypted among
+    the private files (zhongdu/private_files.py). The PBX's address never reaches a browser."""
+
+    class Kind(models.TextChoices):
+        RECORDING = "recording", _("Recording")
+        VOICEMAIL = "voicemail", pgettext_lazy("a message left", "Voicemail")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be fetched")
+        KEPT = "kept", _("Kept")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Could not be fetched")
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="recordings"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    source_url = models.CharField(_("recording address"), max_length=500)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    # Why it was refused or not fetched, for the log and the administrator (a short code).
+    problem = models.CharField(_("problem"), max_length=40, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    file = models.CharField(_("private file"), max_length=200, blank=True)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    content_type = models.CharField(_("content type"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    fetched_at = models.DateTimeField(_("fetched"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recording")
+        verbose_name_plural = _("recordings")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "kind", "source_url"], name="voice_recording_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"

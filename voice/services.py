@@ -5,6 +5,10 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,12 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consult.selectors import callers_by_phone
-from zhongdu import phones
+from zhongdu import phones, private_files
 from zhongdu.controlchars import has_control_characters
 from zhongdu.selectors import cache_call
 
-from .models import Agent, Call, CallQueue, CtiEvent
+from .models import Agent, Call, CallQueue, CtiEvent, Recording
 from .selectors import agent_cache_key
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_PREFIX = "sha256="
 # An event older or newer than this is refused (a replay of a captured body, a PBX clock adrift).
@@ -150,6 +156,15 @@ def _number(raw: str) -> str:
         return "".join(c for c in raw if c.isdigit() or c == "+")[:32]
 
 
+def _fetch_later(call: Call, kind: str, url: str) -> None:
+    """A recording to fetch, once per address, by a job once this event's transaction commits."""
+    from .tasks import recording_fetch
+
+    recording, created = Recording.objects.get_or_create(call=call, kind=kind, source_url=url)
+    if created:
+        recording_fetch.delay_on_commit(recording.pk)
+
+
 def _ringing(call: Call, event) -> None:
     call.direction = (
         Call.Direction.OUTBOUND
@@ -199,10 +214,12 @@ def _ended(call: Call, event) -> None:
 
 def _recording_ready(call: Call, event) -> None:
     call.recording_url = _text(event, "url", 500)
+    _fetch_later(call, Recording.Kind.RECORDING, call.recording_url)
 
 
 def _voicemail(call: Call, event) -> None:
     call.voicemail_url = _text(event, "url", 500)
+    _fetch_later(call, Recording.Kind.VOICEMAIL, call.voicemail_url)
     call.voicemail_seconds = _seconds(event, "duration_seconds")
     if call.answered_at is None:
         call.outcome = Call.Outcome.VOICEMAIL
@@ -229,3 +246,98 @@ def agent_set_presence(agent: Agent, presence: str) -> Agent:
         agent.save(update_fields=["presence", "presence_since"])
     cache_call(cache.delete, agent_cache_key(agent.user_id))
     return agent
+
+
+# --- Recordings ---------------------------------------------------------------------------
+
+FETCH_TIMEOUT_SECONDS = 30
+CHUNK = 64 * 1024
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead off the PBX: it is an error, not followed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def recording_address_allowed(url: str) -> bool:
+    """Whether `url` is on the PBX: scheme, host and port those of CTI_RECORDING_BASE_URL, and
+    its path under the base's path. Nothing is fetched from anywhere else."""
+    base = settings.CTI_RECORDING_BASE_URL
+    if not base or not url:
+        return False
+    try:
+        want, got = urllib.parse.urlsplit(base), urllib.parse.urlsplit(url)
+        ports = (want.port, got.port)
+    except ValueError:
+        return False
+    defaults = {"http": 80, "https": 443}
+    if want.scheme not in defaults or got.scheme != want.scheme:
+        return False
+    if (got.hostname or "") != (want.hostname or "") or got.username or got.password:
+        return False
+    if (ports[1] or defaults[got.scheme]) != (ports[0] or defaults[want.scheme]):
+        return False
+    prefix = want.path if want.path.endswith("/") else want.path + "/"
+    path = urllib.parse.unquote(got.path)
+    return (got.path.startswith(prefix) or prefix == "/") and "/../" not in path + "/"
+
+
+class FetchFailed(Exception):
+    """The PBX did not answer with the recording this time: the job tries again later."""
+
+
+def recording_fetch(recording: Recording) -> Recording:
+    """Fetch a pending recording from the PBX and keep it encrypted; refuse (and log) one from
+    another address, that is not audio or that is too large. FetchFailed when the PBX could
+    not be reached or answered an error: the job tries again."""
+    if recording.status != Recording.Status.PENDING:
+        return recording
+    recording.attempts += 1
+    if not recording_address_allowed(recording.source_url):
+        return _refuse(recording, "address")
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(recording.source_url, timeout=FETCH_TIMEOUT_SECONDS) as response:
+            content_type = response.headers.get_content_type()
+            if not content_type.startswith("audio/"):
+                return _refuse(recording, "not audio")
+            cap = settings.CTI_RECORDING_MAX_BYTES
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                return _refuse(recording, "too large")
+            data = bytearray()
+            while chunk := response.read(CHUNK):
+                data += chunk
+                if len(data) > cap:
+                    return _refuse(recording, "too large")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        recording.save(update_fields=["attempts"])
+        raise FetchFailed(str(exc)) from exc
+    recording.file = private_files.save("recordings", bytes(data))
+    recording.size = len(data)
+    recording.content_type = content_type[:60]
+    recording.status = Recording.Status.KEPT
+    recording.problem = ""
+    recording.fetched_at = timezone.now()
+    recording.save()
+    return recording
+
+
+def recording_give_up(recording: Recording) -> None:
+    """After the job's last try: the recording could not be fetched."""
+    if recording.status == Recording.Status.PENDING:
+        recording.status = Recording.Status.FAILED
+        recording.problem = "unreachable"
+        recording.save(update_fields=["status", "problem"])
+        logger.warning("Recording %s could not be fetched from the PBX.", recording.pk)
+
+
+def _refuse(recording: Recording, problem: str) -> Recording:
+    recording.status = Recording.Status.REFUSED
+    recording.problem = problem
+    recording.save(update_fields=["status", "problem", "attempts"])
+    # The address is the PBX's own (or what a forged-looking event claimed): logged, not shown.
+    logger.warning("Recording %s refused (%s): %s", recording.pk, problem, recording.source_url)
+    return recording

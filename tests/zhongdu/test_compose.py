@@ -30,7 +30,7 @@ NOT_PASSED = {
     "DJANGO_DEBUG_TECHNICAL_404": "development only: it changes nothing without DJANGO_DEBUG",
 }
 # Set by the compose file itself, not taken from the operator's environment.
-FIXED = {"DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
+FIXED = {"DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "PRIVATE_FILES_ROOT"}
 # config/settings.py refuses to start without them when DJANGO_DEBUG is false.
 REQUIRED = {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "SEARCH_HASH_KEY", "AUDIT_SEAL_KEYS"}
 # Where the compose default differs from the README's on purpose: the compose file puts the
