@@ -241,6 +241,7 @@ def test_the_call_is_on_the_clients_timeline(client, agent, front_desk_client):
     entries = [e for e in page.context["timeline"] if e.kind == "hotline"]
     assert len(entries) == 1
     assert entries[0].title == "Call (Inbound): Answered" and entries[0].detail == "健康专线"
+    assert entries[0].actor == (agent.user.get_full_name() or agent.user.username)
     body = page.content.decode()
     assert "Call (Inbound): Answered" in body
     chinese = front_desk_client.get(person.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans")
