@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
@@ -51,6 +52,55 @@ def pop_version(agent) -> str:
 
 def call_in_progress(agent) -> Call | None:
     return _in_progress(agent).select_related("client", "queue").first()
+
+
+def caller_context(client) -> dict:
+    """What a consultant needs on the phone about a caller whose whole record they may see: the
+    next booking and the last one, the last enquiries, open complaints, live care plans and the
+    last survey score. A few indexed queries, made when a call pops, not on every poll."""
+    from complaints.models import Complaint
+    from consult.models import Booking, Enquiry
+    from followup.models import CarePlan
+    from surveys.models import SurveyResponse
+
+    today = timezone.localdate()
+    bookings = Booking.objects.filter(client=client).select_related(
+        "session__department", "session__expert"
+    )
+    upcoming = (
+        bookings.filter(status=Booking.Status.BOOKED, session__date__gte=today)
+        .order_by("session__date", "session__start_time")
+        .first()
+    )
+    last = (
+        bookings.filter(session__date__lt=today)
+        .order_by("-session__date", "-session__start_time")
+        .first()
+    )
+
+    def booking_text(booking):
+        if booking is None:
+            return ""
+        session = booking.session
+        return (
+            f"{session.date:%Y-%m-%d} {session.start_time:%H:%M} {session.department.name}"
+            f" · {session.expert.name} ({booking.get_status_display()})"
+        )
+
+    survey = SurveyResponse.objects.filter(client=client).order_by("-submitted_at").first()
+    return {
+        "next_booking": booking_text(upcoming),
+        "last_booking": booking_text(last),
+        "enquiries": [
+            f"{enquiry.created_at:%Y-%m-%d} {enquiry.topic or enquiry.get_outcome_display()}"
+            for enquiry in Enquiry.objects.filter(client=client).order_by("-created_at")[:2]
+        ],
+        "open_complaints": Complaint.objects.filter(client=client)
+        .exclude(status=Complaint.Status.CLOSED)
+        .count(),
+        "care_plans": CarePlan.objects.filter(client=client, status=CarePlan.Status.ACTIVE).count(),
+        "last_score": survey.lowest_score if survey is not None else None,
+    }
 
 
 def presence_panel(request):

@@ -65,18 +65,21 @@ def pop(request):
     if live.unchanged(request, version):
         return live.no_change()
     call = selectors.call_in_progress(agent) if version != "0" else None
-    caller, call_screen = None, ""
+    caller, call_screen, context = None, "", None
     if call is not None:
         url = reverse("consult:call")
         if call.client_id:
             caller = client_shown_for_user(request.user, call.client)
             call_screen = f"{url}?client={call.client_id}"
+            if caller.whole:  # a VIP this user does not serve: the summary only (discretion)
+                context = selectors.caller_context(call.client)
         else:
             call_screen = address(request, url, {"phone": call.number}, private=["phone"])
     context = {
         "call": call,
         "caller": caller,
         "call_screen": call_screen,
+        "context": context,
         "live": live.attrs(reverse("voice:pop"), version, every=selectors.POP_SECONDS),
     }
     return render(request, "voice/_pop.html", context)

@@ -430,3 +430,35 @@ def test_the_pop_asks_on_every_page_of_an_agent_and_nowhere_else(client_for, age
 def test_a_user_who_answers_no_calls_gets_no_pop(front_desk_client):
     html = front_desk_client.get(reverse("clientmgmt:client_list")).content.decode()
     assert 'id="call-pop"' not in html
+
+
+def test_the_pop_says_what_a_consultant_needs_on_the_phone(client, client_for, agent):
+    from tests.complaints.factories import make_complaint
+    from tests.consult.factories import make_booking, make_enquiry
+
+    person = ClientFactory(name="李娜", phone="+8613812345678")
+    booking = make_booking(client=person)
+    make_enquiry(client=person, topic="湿疹复诊")
+    make_complaint(client=person)
+    http = client_for(roles.CONSULTANT)
+    _post(client, _ringing())
+    _post(client, _event("answered", extension="8001"))
+    html = _poll(http).content.decode()
+    assert 'data-testid="pop-context"' in html
+    session = booking.session
+    assert f"Next booking: {session.date:%Y-%m-%d} {session.start_time:%H:%M}" in html
+    assert session.department.name in html and "湿疹复诊" in html
+    assert "Open complaints: 1" in html and "Care plans: 0" in html
+    assert "Last survey score: —" in html
+
+
+def test_a_vip_the_agent_does_not_serve_pops_without_the_context(client, client_for, agent):
+    from tests.consult.factories import make_booking, make_vip
+
+    person = make_vip(ClientFactory(name="贵宾乙", phone="+8613812345678"))
+    make_booking(client=person)
+    http = client_for(roles.CONSULTANT)
+    _post(client, _ringing())
+    _post(client, _event("answered", extension="8001"))
+    html = _poll(http).content.decode()
+    assert "贵宾乙" in html and 'data-testid="pop-context"' not in html
