@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# What a wait sees while the page it polls is being replaced (a click that navigates): an element
+# of the old document, stale, or Chromium's "Node with given id does not belong to the document",
+# which it reports as a bare WebDriverException. A wait tries again; a real failure still ends in
+# its timeout.
+NAVIGATING = (StaleElementReferenceException, WebDriverException)
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
 

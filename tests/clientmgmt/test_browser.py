@@ -1,10 +1,10 @@
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import NAVIGATING
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
@@ -24,7 +24,7 @@ def test_the_front_desk_finds_a_client_by_last_four_digits_reveals_the_phone_and
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "auth-username").send_keys("frontdesk")
     browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
     browser.get(browser.live_url + "/clients/")

@@ -7,14 +7,13 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from clientmgmt.models import Client, ClientMerge
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
@@ -42,7 +41,7 @@ def test_a_duplicate_found_while_editing_is_merged_with_a_chosen_value_and_undon
     edited = ClientFactory(
         name="王芳", phone="13700000002", date_of_birth=datetime.date(1991, 4, 8)
     )
-    wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 20, ignored_exceptions=NAVIGATING)
 
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "auth-username").send_keys("clientmgr")

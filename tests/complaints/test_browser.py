@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -17,7 +16,7 @@ from complaints.models import Complaint
 from followup.models import FollowUpCall
 from surveys import services as surveys
 from surveys.models import SurveyQuestion
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.guide.factories import triaged, walk_in
@@ -48,7 +47,7 @@ def test_a_low_survey_score_becomes_a_complaint_closed_with_its_result(browser):
     template = satisfaction_survey()
     visit = triaged(walk_in(client=ClientFactory(name="王小红")), department=DepartmentFactory())
     invitation = surveys.invitation_for_visit(visit=visit)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
 
     # The patient, not signed in, answers the survey: ones everywhere, and a complaint.
     browser.get(browser.live_url + invitation.get_absolute_url())

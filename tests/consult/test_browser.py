@@ -2,13 +2,13 @@
 books the expert on the next screen: the phone-to-booking path of the consultation desk."""
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from consult.models import Booking, Enquiry
+from tests.browser import NAVIGATING
 from tests.clientmgmt.factories import ClientFactory
 from tests.consult.factories import future_session
 from tests.factories import TEST_PASSWORD, UserFactory
@@ -26,7 +26,7 @@ def test_a_phone_enquiry_becomes_a_booking(browser):
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "auth-username").send_keys("consultant")
     browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
     # The telephone system pops the call screen with the caller's number, written its own way.
@@ -77,7 +77,7 @@ def test_the_week_calendar_has_seven_columns_on_a_desk_and_stacks_on_a_phone(bro
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "auth-username").send_keys("consultant")
     browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
     url = browser.live_url + "/consult/bookings/?view=week"
     days_js = (

@@ -4,7 +4,6 @@ its processing; the consents they give are kept with the notice's version (issue
 
 import pytest
 from django.urls import reverse
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -13,7 +12,7 @@ from clientmgmt.models import ConsentEvent
 from clientmgmt.selectors import consent_states
 from consult import services
 from consult.models import Enquiry
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.clientmgmt.factories import ClientFactory
 from zhongdu.services import hospital_profile_add
 
@@ -43,7 +42,7 @@ def test_a_request_from_a_phone_needs_the_health_consent_and_keeps_both(browser)
         privacy_notice_version="2026-12",
     )
     browser.set_window_size(375, 812)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     browser.get(browser.live_url + reverse("consult:public_book"))
     wait.until(ec.presence_of_element_located((By.NAME, "health_data")))
 

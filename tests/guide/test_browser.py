@@ -2,7 +2,6 @@
 turns out to be on record already, triage both, and move them through the visit states."""
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -11,7 +10,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from clientmgmt.models import Client
 from consult.models import Booking
 from guide.models import Visit
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.guide.factories import booked_today, keyword, today_session
@@ -46,7 +45,7 @@ def test_the_morning_flow_at_the_front_desk(browser):
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "auth-username").send_keys("frontdesk")
     browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
     # The board: 王芳 is expected; one click checks her in and opens her triage.

@@ -3,7 +3,6 @@ calls, recalls and skips them at the calling station, and the waiting-room scree
 browser, never signed in) follows within seconds with their masked names only."""
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -11,7 +10,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from guide import services
 from guide.models import QueueTicket
-from tests.browser import make_driver, page_gone
+from tests.browser import NAVIGATING, make_driver, page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.guide.factories import today_session
@@ -40,7 +39,7 @@ def _press(browser, wait, selector):
 
 def _screen_shows(screen, testid, text):
     # Polled every 3 seconds: allow a few polls.
-    WebDriverWait(screen, 15, ignored_exceptions=[StaleElementReferenceException]).until(
+    WebDriverWait(screen, 15, ignored_exceptions=NAVIGATING).until(
         lambda driver: text in driver.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]").text
     )
 
@@ -70,7 +69,7 @@ def test_the_doctor_calls_recalls_and_skips_while_the_waiting_room_screen_follow
         )
 
         # The front desk triages both to the skin clinic: they get numbers 001 and 002.
-        wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+        wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
         _sign_in(browser, wait, "frontdesk")
         for visit in visits:
             browser.get(browser.live_url + visit.get_absolute_url())
@@ -108,7 +107,7 @@ def test_the_doctor_calls_recalls_and_skips_while_the_waiting_room_screen_follow
 
         # He comes back: called back with the number he had.
         _press(browser, wait, "[data-testid=call-back]")
-        WebDriverWait(screen, 15, ignored_exceptions=[StaleElementReferenceException]).until(
+        WebDriverWait(screen, 15, ignored_exceptions=NAVIGATING).until(
             lambda driver: "001 张*伟" in _latest_called(driver)
         )
         first.refresh_from_db()

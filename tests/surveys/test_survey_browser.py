@@ -3,13 +3,12 @@ button big enough for a thumb, nothing scrolls sideways (at 390 px, nor at 360 p
 question is pointed out with the other answers kept, and the answers reach the database."""
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from surveys.models import SurveyQuestion, SurveyResponse
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.clientmgmt.factories import ClientFactory
 from tests.surveys.factories import finished_visit, invitation, satisfaction_survey
 
@@ -64,7 +63,7 @@ def test_a_patient_completes_the_survey_on_a_phone(phone):
     scales = [q for q in questions if q.type == SurveyQuestion.Type.SCALE]
     recommend = next(q for q in questions if q.type == SurveyQuestion.Type.RECOMMEND)
     comment = next(q for q in questions if q.type == SurveyQuestion.Type.TEXT)
-    wait = WebDriverWait(phone, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(phone, 30, ignored_exceptions=NAVIGATING)
 
     phone.get(phone.live_url + made.get_absolute_url())
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=survey-form]")))
@@ -120,7 +119,7 @@ def test_the_survey_fits_a_360_px_phone_in_both_languages(phone):
     made = invitation()
     _emulate(phone, 360, 740)
     phone.get(phone.live_url + made.get_absolute_url())
-    wait = WebDriverWait(phone, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(phone, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=survey-form]")))
     assert phone.execute_script("return window.innerWidth") == 360
     assert phone.execute_script(NO_SIDEWAYS_SCROLL)

@@ -1,10 +1,9 @@
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
 
@@ -27,7 +26,7 @@ def test_the_front_desk_signs_in_sees_its_navigation_and_switches_language(brows
     assert "登录" in browser.find_element(By.TAG_NAME, "h1").text
 
     _sign_in(browser, "frontdesk")
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "您好，小王"))
     nav = browser.find_element(By.CSS_SELECTOR, "[data-testid=main-nav]").text
     assert "工作台" in nav

@@ -5,12 +5,12 @@ and a number one digit short of a full one are searched by GET."""
 from urllib.parse import quote
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import NAVIGATING
 from tests.clientmgmt.factories import ClientFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
@@ -39,7 +39,7 @@ def test_the_live_search_finds_a_full_number_without_putting_it_in_an_address(br
     browser.get(browser.live_url + "/accounts/login/")
     browser.find_element(By.NAME, "auth-username").send_keys("frontdesk")
     browser.find_element(By.NAME, "auth-password").send_keys(TEST_PASSWORD + Keys.ENTER)
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=main-nav]")))
 
     browser.get(browser.live_url + "/clients/")

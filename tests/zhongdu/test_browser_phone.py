@@ -2,11 +2,11 @@
 toggler, opens with its department drop-downs, and no page scrolls sideways."""
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser import NAVIGATING
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
 
@@ -46,7 +46,7 @@ def _opened(nav):
 def test_the_front_desk_finds_its_way_on_a_phone(phone):
     roles.sync_group_permissions()
     UserFactory(username="frontdesk", first_name="小王", roles=[roles.FRONT_DESK])
-    wait = WebDriverWait(phone, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(phone, 30, ignored_exceptions=NAVIGATING)
 
     phone.get(phone.live_url + "/accounts/login/")
     assert phone.execute_script("return window.innerWidth") == WIDTH

@@ -7,13 +7,12 @@ from base64 import b32decode
 import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import page_gone
+from tests.browser import NAVIGATING, page_gone
 from tests.factories import TEST_PASSWORD, UserFactory
 from zhongdu import roles
 
@@ -40,7 +39,7 @@ def _password(browser):
 def test_a_manager_sets_up_an_app_then_signs_in_with_its_code(browser):
     roles.sync_group_permissions()
     UserFactory(username="boss", first_name="老赵", roles=[roles.MANAGER])
-    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(browser, 30, ignored_exceptions=NAVIGATING)
 
     # The password is right, but the manager has no device yet: sent to set one up.
     _password(browser)
