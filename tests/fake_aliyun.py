@@ -42,8 +42,10 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.fake_server import FakeServer
 
 ACCESS_KEY_ID = "LTAI5tFakeAccessKeyId01"
 ACCESS_KEY_SECRET = "fake-access-key-secret-0123456789"
@@ -61,7 +63,7 @@ MAINLAND_MOBILE = re.compile(r"(?:\+86|0086|86)?(?P<national>1[3-9]\d{9})")
 CHINA = timedelta(hours=8)
 
 
-class FakeAliyun:
+class FakeAliyun(FakeServer):
     def __init__(
         self,
         port=0,
@@ -101,36 +103,6 @@ class FakeAliyun:
         self._server = self._thread = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self):
-        return f"http://{self.host}:{self.port}"
-
-    def start(self):
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        self.port = self._server.server_address[1]  # the real one when port=0
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-aliyun", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
     # -- the record --------------------------------------------------------------------------
 
@@ -196,12 +168,6 @@ class FakeAliyun:
             "dest_code": "1234",
             "sequence_id": sequence_id or random.randint(10**9, 10**10),
         }
-
-
-class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 drops connections when a pool of workers sends at once.
-    request_queue_size = 128
-    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -376,3 +342,8 @@ def _encode(value):
 
 def _request_id():
     return str(uuid.uuid4()).upper()
+
+
+# The server the fake runs (tests/fake_server.py): its thread's name and its handler.
+FakeAliyun.name = "fake-aliyun"
+FakeAliyun.handler = _Handler

@@ -57,8 +57,10 @@ import uuid
 import wave
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
+
+from tests.fake_server import FakeServer
 
 SECRET = "fake-cti-webhook-secret-0123456789"
 HOTLINE = "4001234567"
@@ -153,7 +155,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-class FakePbx:
+class FakePbx(FakeServer):
     def __init__(
         self,
         port=0,
@@ -188,36 +190,6 @@ class FakePbx:
         self._server = self._thread = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self):
-        return f"http://{self.host}:{self.port}"
-
-    def start(self):
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        self.port = self._server.server_address[1]  # the real one when port=0
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-pbx", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
     # -- recordings --------------------------------------------------------------------------
 
@@ -534,11 +506,6 @@ def _json_or_none(data):
         return None
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-
-
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakePbx/1.0"
     protocol_version = "HTTP/1.1"
@@ -606,3 +573,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+
+# The server the fake runs (tests/fake_server.py): its thread's name and its handler.
+FakePbx.name = "fake-pbx"
+FakePbx.handler = _Handler

@@ -32,10 +32,12 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import phonenumbers
+
+from tests.fake_server import FakeServer
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token"
@@ -46,7 +48,7 @@ ACCEPTED = frozenset({"created", "500-accepted", "timeout-accepted"})
 MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json")
 
 
-class FakeTwilio:
+class FakeTwilio(FakeServer):
     def __init__(
         self,
         port=0,
@@ -84,37 +86,6 @@ class FakeTwilio:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    @property
-    def url(self):
-        return f"http://{self.host}:{self.port}"
-
-    def start(self):
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        self.port = self._server.server_address[1]  # the real one when port=0
-        # A short poll, because stop() waits for the loop to notice (0.5 s by default, per test).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-twilio", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
     # -- the record --------------------------------------------------------------------------
 
     @property
@@ -148,13 +119,6 @@ class FakeTwilio:
                 return outcome
             value -= share
         return "timeout" if value < self.timeout else None
-
-
-class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 drops connections when a pool of workers sends at once, which
-    # would show up as connect timeouts that real Twilio does not cause.
-    request_queue_size = 128
-    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -313,3 +277,8 @@ def _segments(body):
     single, part = (160, 153) if body.isascii() else (70, 67)
     length = len(body.encode("utf-16-le")) // 2 if not body.isascii() else len(body)
     return 1 if length <= single else -(-length // part)
+
+
+# The server the fake runs (tests/fake_server.py): its thread's name and its handler.
+FakeTwilio.name = "fake-twilio"
+FakeTwilio.handler = _Handler
