@@ -420,10 +420,21 @@ class PublicRequestAttempt(models.Model):
 
 
 class Recall(models.Model):
-    """A no-show to call back: made by the end-of-day sweep (consult.services.
-    booking_mark_no_shows), worked from the consultants' queue until the client is rebooked or
-    the recall is closed. Unreachable attempts are counted and the next one is set for the
-    following day; the third unreachable attempt closes the recall."""
+    """Someone to call back, worked from one list (the consultants' queue and the hotline's
+    callback tasks) with one outcome form:
+
+    - a no-show (kind no_show): made by the end-of-day sweep (consult.services.
+      booking_mark_no_shows) for its missed booking, until the client is rebooked or the recall
+      is closed;
+    - a callback (kind callback): a voicemail, an abandoned or a missed call of the hotline
+      (the voice app makes it, one open callback per caller however often they rang), with a
+      deadline in working minutes and an agent it is assigned to.
+
+    Unreachable attempts are counted and the next one is planned; the third closes the recall."""
+
+    class Kind(models.TextChoices):
+        NO_SHOW = "no_show", _("No-show")
+        CALLBACK = "callback", _("Callback")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -439,18 +450,40 @@ class Recall(models.Model):
         ILL = "ill", _("Ill")
         OTHER = "other", _("Other")
 
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=Kind.choices, default=Kind.NO_SHOW
+    )
     booking = models.OneToOneField(
         Booking,
         verbose_name=_("missed booking"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="recall",
     )
+    # A callback's caller may have no record: then only their number is known.
     client = models.ForeignKey(
         "clientmgmt.Client",
         verbose_name=_("client"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="recalls",
     )
+    # The number to call back (a callback's caller, in E.164 where it reads as one); shown
+    # masked, never put in an address.
+    phone = models.CharField(_("number to call"), max_length=32, blank=True)
+    # A callback's deadline, counted in working minutes from the call (zhongdu.workcalendar).
+    due_at = models.DateTimeField(_("call back by"), null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    first_attempt_at = models.DateTimeField(_("first call made"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
@@ -493,8 +526,25 @@ class Recall(models.Model):
             ),
             # A new booking rebooks the client's open recalls (consult.services).
             models.Index(fields=["client", "status"], name="recall_client_status_idx"),
+            # The figures: callbacks made in a period.
+            models.Index(fields=["kind", "created_at"], name="recall_kind_created_idx"),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["no_show", "callback"]), name="recall_kind_valid"
+            ),
+            # A no-show's recall is its missed booking's; a callback has a number to call.
+            models.CheckConstraint(
+                condition=Q(kind="callback", phone__gt="")
+                | Q(kind="no_show", booking__isnull=False, client__isnull=False),
+                name="recall_kind_has_its_subject",
+            ),
+            # One open callback per caller, however often they rang.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(kind="callback", status="open"),
+                name="recall_one_open_callback_per_number",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "reached", "rebooked", "closed"]),
                 name="recall_status_valid",
@@ -525,3 +575,16 @@ class Recall(models.Model):
 
     def get_absolute_url(self):
         return reverse("consult:recall_detail", args=[self.pk])
+
+    @property
+    def is_callback(self) -> bool:
+        return self.kind == self.Kind.CALLBACK
+
+    @property
+    def number(self) -> str:
+        """The number to call: the callback's caller's, else the client's."""
+        return self.phone or (self.client.phone if self.client_id else "")
+
+    @property
+    def number_masked(self) -> str:
+        return phones.mask(self.number) if self.number else ""

@@ -128,6 +128,32 @@ class Call(models.Model):
     recording_url = models.CharField(_("recording address"), max_length=500, blank=True)
     voicemail_url = models.CharField(_("voicemail address"), max_length=500, blank=True)
     voicemail_seconds = models.PositiveIntegerField(_("voicemail (seconds)"), default=0)
+    # What the call led to: the callback task it made (a voicemail, abandoned or missed call),
+    # the enquiry recorded on it, the complaint made of it (its voicemail attached).
+    callback = models.ForeignKey(
+        "consult.Recall",
+        verbose_name=_("callback task"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    enquiry = models.ForeignKey(
+        "consult.Enquiry",
+        verbose_name=_("enquiry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    complaint = models.ForeignKey(
+        "complaints.Complaint",
+        verbose_name=_("complaint"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
