@@ -52,6 +52,8 @@ class Agent(models.Model):
         _("presence"), max_length=10, choices=Presence.choices, default=Presence.AWAY
     )
     presence_since = models.DateTimeField(_("presence since"), default=timezone.now)
+    # Callback tasks go round-robin to the available agents: the one assigned longest ago next.
+    last_assigned_at = models.DateTimeField(_("last callback assigned"), null=True, blank=True)
     queues = models.ManyToManyField(
         CallQueue, verbose_name=_("queues"), blank=True, related_name="agents"
     )
@@ -246,6 +248,8 @@ class Recording(models.Model):
     content_type = models.CharField(_("content type"), max_length=60, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     fetched_at = models.DateTimeField(_("fetched"), null=True, blank=True)
+    # What the transcription engine heard (voice.transcription; the null engine hears nothing).
+    transcript = models.TextField(_("transcript"), blank=True)
 
     class Meta:
         verbose_name = _("recording")
