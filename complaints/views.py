@@ -17,6 +17,7 @@ from clientmgmt.models import Client
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit, roles
 from zhongdu.forms import new_form_key
+from zhongdu.origins import tell as tell_call
 from zhongdu.private_query import address, search_params
 from zhongdu.roles import user_may_open
 
@@ -145,6 +146,7 @@ def complaint_new(request):
     except ValidationError as exc:
         form.add_error(None, exc)
         return _new_page(request, client, form, status=422)
+    tell_call(request, complaint)  # made of a hotline call's voicemail (?call=): its audio
     if complaint.received_by_id != request.user.pk and not may_assign:
         # The same call or survey raised it before, recorded by someone else.
         messages.info(

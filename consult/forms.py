@@ -145,11 +145,14 @@ class EnquiryForm(forms.ModelForm):
 
     key = FormKeyField()
 
-    def __init__(self, *args, known_client=False, **kwargs):
+    def __init__(self, *args, known_client=False, on_call=False, **kwargs):
         super().__init__(*args, **kwargs)
         if known_client:
             del self.fields["prospect_name"]
             del self.fields["prospect_phone"]
+        if on_call:
+            # Recorded on a hotline call: its duration comes from the call (zhongdu.origins).
+            del self.fields["duration_seconds"]
         self.fields["outcome"].required = True
         self.fields["outcome"].choices = Enquiry.Outcome.choices
         self.fields["outcome"].error_messages["required"] = _("Choose the outcome of the enquiry.")
@@ -173,7 +176,7 @@ class EnquiryForm(forms.ModelForm):
             Field("question"),
             Field("answer"),
             Row(Column("outcome"), Column("referred_expert"), Column("call_back_date")),
-            Field("duration_seconds", css_class="w-auto"),
+            *([] if on_call else [Field("duration_seconds", css_class="w-auto")]),
             "key",
         )
 
@@ -315,7 +318,8 @@ class PublicBookingRequestForm(forms.Form):
 
 
 class RecallAttemptForm(forms.Form):
-    """One call to a no-show: reached (with the reason, then rebook or close) or unreachable."""
+    """One call to a no-show (reached, with the reason, then rebook or close; or unreachable) or
+    to a caller of the hotline (`callback`: reached or unreachable)."""
 
     REACHED = "reached"
     UNREACHABLE = "unreachable"
@@ -346,9 +350,21 @@ class RecallAttemptForm(forms.Form):
         label=_("Note"), max_length=500, required=False, widget=forms.Textarea({"rows": 2})
     )
 
+    def __init__(self, *args, callback=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.callback = callback
+        if callback:
+            # A caller called back: what they wanted is recorded on the call screen next.
+            del self.fields["reason"]
+            del self.fields["action"]
+            self.fields["outcome"].choices = [
+                (self.REACHED, _("Reached the caller")),
+                (self.UNREACHABLE, _("Could not reach")),
+            ]
+
     def clean(self):
         data = super().clean()
-        if data.get("outcome") == self.REACHED:
+        if data.get("outcome") == self.REACHED and not self.callback:
             if not data.get("reason"):
                 self.add_error("reason", _("Choose the reason the client gave."))
             if not data.get("action"):

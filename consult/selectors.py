@@ -476,6 +476,7 @@ def recall_get_for_user(user, pk, *, write=False) -> Recall:
             "booking__session__department",
             "rebooking__session__expert",
             "handled_by",
+            "assigned_to",
         ).get(pk=pk)
     except (Recall.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
@@ -484,21 +485,35 @@ def recall_get_for_user(user, pk, *, write=False) -> Recall:
     return recall
 
 
-def recalls_due(*, today=None):
-    """Open recalls whose next call is due today or overdue, earliest first, for every
-    consultant (recall_open_due_idx)."""
+def recalls_due(*, today=None, kind: str = "", assigned_to=None):
+    """Open recalls whose next call is due today or overdue, for every consultant
+    (recall_open_due_idx): no-shows and the hotline's callbacks, or one `kind`, or those
+    `assigned_to` a user. The callbacks' deadlines first, then the days, oldest first."""
     today = today or timezone.localdate()
+    recalls = Recall.objects.filter(status=Recall.Status.OPEN, next_attempt_on__lte=today)
+    if kind:
+        recalls = recalls.filter(kind=kind)
+    if assigned_to is not None:
+        recalls = recalls.filter(assigned_to=assigned_to)
     return (
-        Recall.objects.filter(status=Recall.Status.OPEN, next_attempt_on__lte=today)
-        .select_related("client", "booking__session__expert", "booking__session__department")
+        recalls.select_related(
+            "client",
+            "booking__session__expert",
+            "booking__session__department",
+            "assigned_to",
+        )
         .only(
             "id",
+            "kind",
             "status",
+            "phone",
+            "due_at",
             "attempts",
             "next_attempt_on",
             "client__id",
             "client__name",
             "client__phone",
+            "client__is_vip",
             "booking__id",
             "booking__priority",
             "booking__session__id",
@@ -506,9 +521,24 @@ def recalls_due(*, today=None):
             "booking__session__start_time",
             "booking__session__expert__name",
             "booking__session__department__name",
+            "assigned_to__id",
+            "assigned_to__username",
+            "assigned_to__first_name",
+            "assigned_to__last_name",
         )
-        .order_by("next_attempt_on", "pk")[:QUEUE_LIMIT]
+        .order_by(F("due_at").asc(nulls_last=True), "next_attempt_on", "pk")[:QUEUE_LIMIT]
     )
+
+
+def callback_followed(pk) -> Recall | None:
+    """The callback task the call screen was opened from (`?recall=`), when it is one."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pk < 2**31:
+        return None
+    return Recall.objects.filter(kind=Recall.Kind.CALLBACK, pk=pk).first()
 
 
 def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:
@@ -620,34 +650,58 @@ def online_request_rows(enquiries) -> list[EnquiryRow]:
 @dataclass
 class RecallRow:
     pk: int
-    due: str
-    client_name: str
+    kind: str  # "No-show" or "Callback"
+    due: str  # the day, or a callback's deadline (date and time)
+    overdue: bool  # a callback past its deadline
+    client_name: str  # or, for a caller with no record, what to call them
     priority: bool  # the missed booking was a VIP's: the "Priority" badge
     phone: str  # masked
-    missed: str  # the missed appointment: date, time, expert · department
+    missed: str  # the missed appointment (date, time, expert · department), or the calls
     attempts: int
+    assigned_to: str
     url: str
 
 
-def recall_rows(recalls) -> list[RecallRow]:
-    """The recalls due (recalls_due) as the queue shows them."""
+def recall_rows(recalls, *, details: dict | None = None) -> list[RecallRow]:
+    """The recalls due (recalls_due) as the lists show them (the queue, the hotline's callback
+    tasks). `details` gives a callback's calls in words, by its pk (the voice app knows them)."""
     url = row_link("consult:recall_detail")
+    kinds = dict(Recall.Kind.choices)
+    now = timezone.now()
+    details = details or {}
     rows = []
     for recall in recalls:
         booking = recall.booking
-        session = booking.session
-        start = f"{session.start_time:%H:%M}" if session.start_time else ""
-        expert = session.expert.name if session.expert_id else ""
-        department = session.department.name if session.department_id else ""
+        if booking is not None:
+            session = booking.session
+            start = f"{session.start_time:%H:%M}" if session.start_time else ""
+            expert = session.expert.name if session.expert_id else ""
+            department = session.department.name if session.department_id else ""
+            missed = f"{_day(session.date)} {start} {expert} · {department}"
+        else:
+            missed = details.get(recall.pk, "")
+        client = recall.client
+        if recall.due_at is not None:
+            due = timezone.localtime(recall.due_at).strftime("%Y-%m-%d %H:%M")
+        else:
+            due = _day(recall.next_attempt_on)
+        assignee = recall.assigned_to
         rows.append(
             RecallRow(
                 pk=recall.pk,
-                due=_day(recall.next_attempt_on),
-                client_name=recall.client.name,
-                priority=booking.priority,
-                phone=recall.client.phone_masked,
-                missed=f"{_day(session.date)} {start} {expert} · {department}",
+                kind=str(kinds.get(recall.kind, recall.kind)),
+                due=due,
+                overdue=recall.due_at is not None and recall.due_at < now,
+                client_name=client.name if client is not None else _("A caller we do not know yet"),
+                priority=booking.priority
+                if booking is not None
+                else bool(client is not None and client.is_vip),
+                phone=recall.number_masked,
+                missed=missed,
                 attempts=recall.attempts,
+                assigned_to=(assignee.get_full_name() or assignee.get_username())
+                if assignee is not None
+                else "",
                 url=url(recall.pk),
             )
         )

@@ -30,6 +30,7 @@ from messaging.models import OutboxMessage, Purpose, SmsTemplate
 from zhongdu import phones
 from zhongdu.models import ClinicSession
 from zhongdu.services import create_once
+from zhongdu.workcalendar import WorkCalendar
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt, Recall
 
@@ -687,7 +688,8 @@ def recall_record_attempt(
     reached until the new booking rebooks it) or closes it. Unreachable: one more attempt and
     the next one tomorrow; the third unreachable attempt closes the recall.
     """
-    if reached:
+    callback = recall.kind == Recall.Kind.CALLBACK
+    if reached and not callback:
         if reason not in Recall.Reason.values:
             raise ValidationError(_("Choose the reason the client gave."))
         if action not in (RECALL_REBOOK, RECALL_CLOSE):
@@ -697,8 +699,15 @@ def recall_record_attempt(
         if locked.status != RecallStatus.OPEN:
             raise IllegalTransition(_("This recall has already been dealt with."))
         locked.attempts += 1
+        if locked.first_attempt_at is None:
+            locked.first_attempt_at = timezone.now()
         _add_note(locked, note, by=by)
-        if reached:
+        if reached and callback:
+            # Called back: what the caller wanted is recorded on the call screen next.
+            recall_set_status(
+                recall=locked, new_status=RecallStatus.CLOSED, by=by, reached_at=timezone.now()
+            )
+        elif reached:
             new_status = RecallStatus.REACHED if action == RECALL_REBOOK else RecallStatus.CLOSED
             recall_set_status(
                 recall=locked,
@@ -710,12 +719,71 @@ def recall_record_attempt(
         elif locked.attempts >= RECALL_MAX_ATTEMPTS:
             recall_set_status(recall=locked, new_status=RecallStatus.CLOSED, by=by)
         else:
-            locked.next_attempt_on = timezone.localdate() + datetime.timedelta(days=1)
+            if callback:
+                # A caller who rang is tried again within the working hour.
+                locked.due_at = WorkCalendar.load().add_working_hours(
+                    timezone.now(), CALLBACK_RETRY_HOURS
+                )
+                locked.next_attempt_on = timezone.localdate(locked.due_at)
+            else:
+                locked.next_attempt_on = timezone.localdate() + datetime.timedelta(days=1)
             locked.handled_by = by
             locked.handled_at = timezone.now()
             locked.save()
     recall.refresh_from_db()
     return recall
+
+
+# --- Callbacks (a voicemail, an abandoned or a missed call of the hotline) -----------------
+
+# An unreachable caller is tried again this many working hours later.
+CALLBACK_RETRY_HOURS = 1
+
+
+def callback_for_caller(*, phone: str, at, due_at, client=None, assign=None) -> Recall | None:
+    """The open callback task for the caller on `phone`, made if there is none: one per caller
+    however often they rang. None when the caller was reached since `at` (called back, or got
+    through on a later call): they are not called again. `assign()` names who the new task goes
+    to (or None); it is asked only when a task is made, inside its transaction."""
+    if not phone:
+        return None
+    callbacks = Recall.objects.filter(kind=Recall.Kind.CALLBACK, phone=phone)
+    if callbacks.filter(reached_at__gte=at).exists():
+        return None
+    recall = callbacks.filter(status=RecallStatus.OPEN).first()
+    if recall is None:
+        try:
+            with transaction.atomic():
+                recall = Recall.objects.create(
+                    kind=Recall.Kind.CALLBACK,
+                    phone=phone,
+                    client=client,
+                    due_at=due_at,
+                    next_attempt_on=timezone.localdate(),
+                    assigned_to=assign() if assign else None,
+                )
+        except IntegrityError:  # the caller's other call made it meanwhile
+            recall = callbacks.get(status=RecallStatus.OPEN)
+    if recall.client_id is None and client is not None:
+        recall.client = client
+        recall.save(update_fields=["client"])
+    return recall
+
+
+def callbacks_caller_got_through(*, phone: str, at) -> int:
+    """The caller on `phone` got through (a later call was answered): their open callback tasks
+    are done, and nobody calls them back."""
+    if not phone:
+        return 0
+    done = 0
+    with transaction.atomic():
+        for recall in Recall.objects.select_for_update().filter(
+            kind=Recall.Kind.CALLBACK, phone=phone, status=RecallStatus.OPEN
+        ):
+            _add_note(recall, _("The caller got through on a later call."), by=None)
+            recall_set_status(recall=recall, new_status=RecallStatus.CLOSED, by=None, reached_at=at)
+            done += 1
+    return done
 
 
 def recall_close(*, recall: Recall, by, note: str = "") -> Recall:

@@ -15,6 +15,8 @@ from referrals.selectors import referrals_to_call
 from zhongdu.audit import client_ip
 from zhongdu.forms import error_text, new_form_key
 from zhongdu.models import HospitalProfile
+from zhongdu.origins import call_reference
+from zhongdu.origins import tell as tell_call
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
@@ -221,17 +223,24 @@ def _after_enquiry(request, enquiry):
 @require_http_methods(["GET", "POST"])
 def call(request):
     follows = selectors.enquiry_followed(request.GET.get("follows"))
+    # A callback task's caller with no record: the screen reads their number from the task.
+    callback = selectors.callback_followed(request.GET.get("recall"))
+    # Opened from the hotline's pop (?call=): the enquiry's duration is the call's, not typed.
+    on_call = bool(call_reference(request))
     # The queue's links name the enquiry they follow, not the number (no phone numbers in
     # addresses, which end up in logs and browser histories): the number is the prospect's, or
     # the client's once ?client= has opened the record with the viewer's access.
     phone = search_params(request).get("phone", "")
     if not phone and follows is not None and not follows.client_id:
         phone = follows.prospect_phone
+    if not phone and callback is not None:
+        phone = callback.phone
     matches, client = _caller(request, phone)
     if not phone and client is not None and follows is not None and follows.client_id == client.pk:
         phone = client.phone
+    form_options = {"known_client": client is not None, "on_call": on_call}
     if request.method == "POST":
-        form = EnquiryForm(request.POST, known_client=client is not None)
+        form = EnquiryForm(request.POST, **form_options)
         if form.is_valid():
             try:
                 enquiry = services.enquiry_create(
@@ -240,12 +249,15 @@ def call(request):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                tell_call(request, enquiry)
                 return _after_enquiry(request, enquiry)
     else:
         initial = {"prospect_phone": phone[:30], "key": new_form_key()}
         if follows is not None:
             initial |= {"direction": Enquiry.Direction.OUTBOUND, "department": follows.department}
-        form = EnquiryForm(initial=initial, known_client=client is not None)
+        if callback is not None:
+            initial |= {"direction": Enquiry.Direction.OUTBOUND}
+        form = EnquiryForm(initial=initial, **form_options)
     context = {
         "matches": matches,
         "client": client,
@@ -332,7 +344,7 @@ def _recall_page(request, recall, *, attempt_form=None, close_form=None, status=
         "recall": recall,
         "can_call": can_call,
         "can_book": can_call and _can_book(request.user),
-        "attempt_form": attempt_form or RecallAttemptForm(),
+        "attempt_form": attempt_form or RecallAttemptForm(callback=recall.is_callback),
         "close_form": close_form or RecallCloseForm(),
         "rebook_url": reverse("consult:booking_new")
         + "?"
@@ -350,7 +362,7 @@ def recall_detail(request, pk):
 @require_POST
 def recall_attempt(request, pk):
     recall = selectors.recall_get_for_user(request.user, pk, write=True)
-    form = RecallAttemptForm(request.POST)
+    form = RecallAttemptForm(request.POST, callback=recall.is_callback)
     if not form.is_valid():
         return _recall_page(request, recall, attempt_form=form, status=422)
     data = form.cleaned_data
@@ -359,14 +371,17 @@ def recall_attempt(request, pk):
         recall = services.recall_record_attempt(
             recall=recall,
             reached=reached,
-            reason=data["reason"] if reached else "",
-            action=data["action"] if reached else "",
+            reason=data.get("reason", "") if reached else "",
+            action=data.get("action", "") if reached else "",
             note=data["note"],
             by=request.user,
         )
     except ValidationError as exc:
         messages.error(request, error_text(exc))
         return redirect(recall)
+    if recall.is_callback and recall.reached_at is not None:
+        messages.success(request, _("Called back. Record what the caller wanted."))
+        return redirect(reverse("consult:call") + "?" + urlencode(_call_screen_query(recall)))
     if recall.status == recall.Status.REACHED:
         messages.success(request, _("Reason recorded. Book the client's new appointment."))
         return redirect(
@@ -374,9 +389,21 @@ def recall_attempt(request, pk):
         )
     if recall.status == recall.Status.CLOSED:
         messages.success(request, _("The recall is closed."))
+    elif recall.is_callback:
+        messages.success(
+            request,
+            _("Attempt recorded. Try again by %(time)s.")
+            % {"time": f"{timezone.localtime(recall.due_at):%Y-%m-%d %H:%M}"},
+        )
     else:
         messages.success(request, _("Attempt recorded. The next call is due tomorrow."))
     return redirect("consult:queue")
+
+
+def _call_screen_query(recall) -> dict:
+    """The call screen for a callback's caller: their record, or the callback (whose number the
+    screen reads, so that it stays out of the address)."""
+    return {"client": recall.client_id} if recall.client_id else {"recall": recall.pk}
 
 
 @require_POST

@@ -5,6 +5,9 @@
   template with `panel=context`.
 - Page parts (every staff page, above its content: the call pop): `part(request) -> (template,
   context) | None`; base.html includes each with `part=context`, only when it renders the page.
+- Record parts (a record's own page, below its details: a complaint's or a callback's calls and
+  voicemail): an app registers `part(request, record) -> (template, context) | None` for a
+  model; the page shows them with `{% record_parts record as parts %}` (zhongdu_tags).
 
 Either returns None for a user it has nothing for, and should cost no query to say so (it is
 asked on every page)."""
@@ -33,3 +36,18 @@ def register_page_part(part: Callable) -> None:
 
 def page_parts(request) -> list[tuple[str, object]]:
     return [shown for shown in (part(request) for part in _parts) if shown is not None]
+
+
+_record_parts: dict[str, list[Callable]] = {}
+
+
+def register_record_part(model_label: str, part: Callable) -> None:
+    """`model_label` as Django names it ("complaints.complaint")."""
+    parts = _record_parts.setdefault(model_label.lower(), [])
+    if part not in parts:
+        parts.append(part)
+
+
+def record_parts(request, record) -> list[tuple[str, object]]:
+    parts = _record_parts.get(record._meta.label_lower, [])
+    return [shown for shown in (part(request, record) for part in parts) if shown is not None]

@@ -1,6 +1,6 @@
 from django import template
 
-from zhongdu import private_query
+from zhongdu import private_query, workbench
 
 register = template.Library()
 
@@ -19,3 +19,9 @@ def minutes(value) -> int:
         return int(value.total_seconds() // 60)
     except AttributeError:
         return 0
+
+
+@register.simple_tag(takes_context=True)
+def record_parts(context, record) -> list:
+    """What the apps above show on `record`'s page (zhongdu.workbench.register_record_part)."""
+    return workbench.record_parts(context["request"], record)

@@ -1,0 +1,28 @@
+"""A record made on a hotline call (an enquiry on the call screen, a complaint from a voicemail)
+tells the app that owns calls, without the layers below knowing it.
+
+The pop and the callback tasks open the call screen or the complaint form with `?call=<id>`, an
+opaque reference that the page keeps in its address while the form is filled in; once the record
+is made, the page sends `made_on_call`, and the voice app links the call to it (and gives an
+enquiry its duration from the call)."""
+
+from django.dispatch import Signal
+
+# Sent with sender=the record's model, record=the new record, call=the reference, by=the user.
+made_on_call = Signal()
+
+PARAMETER = "call"
+MAX_DIGITS = 12
+
+
+def call_reference(request) -> str:
+    """The call a page was opened from (`?call=`), or "" when there is none or it is not one."""
+    value = request.GET.get(PARAMETER, "")
+    return value if value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS else ""
+
+
+def tell(request, record) -> None:
+    """After `record` was made on the page `request` opened: the call it came from, if any."""
+    reference = call_reference(request)
+    if reference:
+        made_on_call.send(type(record), record=record, call=reference, by=request.user)
