@@ -437,6 +437,9 @@ CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET", default="")
 CTI_RECORDING_BASE_URL = env.str("CTI_RECORDING_BASE_URL", default="")
 # A recording or voicemail larger than this is refused (and logged), not kept.
 CTI_RECORDING_MAX_BYTES = env.int("CTI_RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
+# A voicemail, abandoned or missed call is called back within this many working minutes
+# (the working calendar): the callback task's deadline.
+CALLBACK_DEADLINE_MINUTES = env.int("CALLBACK_DEADLINE_MINUTES", default=30)
 
 # Private files, encrypted at rest with FIELD_ENCRYPTION_KEYS (zhongdu/private_files.py): call
 # recordings and voicemail. A named volume in docker-compose; back it up with the database.

@@ -8,9 +8,21 @@ class VoiceConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
-        from zhongdu.workbench import register_page_part, register_workbench_panel
+        from zhongdu.origins import made_on_call
+        from zhongdu.workbench import (
+            register_page_part,
+            register_record_part,
+            register_workbench_panel,
+        )
 
-        from .selectors import call_entry, call_rows, pop_part, presence_panel
+        from .selectors import (
+            call_entry,
+            call_rows,
+            complaint_calls_part,
+            pop_part,
+            presence_panel,
+            recall_calls_part,
+        )
 
         registry.register_timeline_source(
             registry.TimelineSource(
@@ -21,3 +33,14 @@ class VoiceConfig(AppConfig):
         register_workbench_panel(presence_panel)
         # The call pop on every page of an agent (no query for a user who answers no calls).
         register_page_part(pop_part)
+        # A callback task's and a complaint's page show the calls behind them, and their voicemail.
+        register_record_part("consult.recall", recall_calls_part)
+        register_record_part("complaints.complaint", complaint_calls_part)
+        # An enquiry or a complaint made on a call's page: the call leads to it.
+        made_on_call.connect(_made_on_call, dispatch_uid="voice.made_on_call")
+
+
+def _made_on_call(sender, *, record, call, by, **kwargs):
+    from .services import call_made_into
+
+    call_made_into(call_reference=call, record=record, by=by)

@@ -2,17 +2,19 @@
 the client page's timeline source (calls)."""
 
 from django.core.cache import cache
-from django.db.models import F, Value
+from django.db.models import Count, F, Max, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
 from zhongdu import live
+from zhongdu.roles import user_may_open
 from zhongdu.selectors import cache_call
 
-from .models import Agent, Call
+from .models import Agent, Call, Recording
 
 # How long a user's agent (or that they are none) is kept: a change in the admin shows within
 # this time; a change of presence on the workbench at once (services forget it).
@@ -159,3 +161,103 @@ def call_entry(row) -> TimelineEntry:
         detail=row["t_second"],
         actor=row["t_actor"],
     )
+
+
+# --- Callback tasks and what a call led to -------------------------------------------------
+
+
+def callback_details(recalls) -> dict[int, str]:
+    """What made each callback task, in words, by its pk: its calls by outcome and the last
+    time the caller rang ("Voicemail ×1 · Missed ×2 · last rang 10:31"). One query."""
+    pks = [recall.pk for recall in recalls if recall.is_callback]
+    if not pks:
+        return {}
+    outcomes = dict(Call.Outcome.choices)
+    counts: dict[int, list[str]] = {}
+    last: dict[int, object] = {}
+    rows = (
+        Call.objects.filter(callback__in=pks)
+        .values("callback", "outcome")
+        .annotate(n=Count("pk"), last=Max("ringing_at"))
+        .order_by("callback", "outcome")
+    )
+    for row in rows:
+        pk = row["callback"]
+        counts.setdefault(pk, []).append(
+            f"{outcomes.get(row['outcome'], row['outcome'])} ×{row['n']}"
+        )
+        if row["last"] is not None and (pk not in last or row["last"] > last[pk]):
+            last[pk] = row["last"]
+    details = {}
+    for pk, parts in counts.items():
+        if pk in last:
+            parts = [
+                *parts,
+                _("last rang %(time)s") % {"time": f"{timezone.localtime(last[pk]):%m-%d %H:%M}"},
+            ]
+        details[pk] = " · ".join(parts)
+    return details
+
+
+def _call_rows(calls) -> list[dict]:
+    rows = []
+    for call in calls:
+        voicemail = next(
+            (r for r in call.recordings.all() if r.kind == Recording.Kind.VOICEMAIL), None
+        )
+        rows.append(
+            {
+                "call": call,
+                "rang": call.ringing_at or call.created_at,
+                "voicemail": voicemail,
+                "transcript": voicemail.transcript if voicemail is not None else "",
+            }
+        )
+    return rows
+
+
+def _calls_of(**filters):
+    return (
+        Call.objects.filter(**filters)
+        .select_related("queue", "agent__user")
+        .prefetch_related("recordings")
+        .order_by("-ringing_at", "-pk")[:20]
+    )
+
+
+def recall_calls_part(request, recall):
+    """A callback task's page (zhongdu.workbench record part): the calls that made it, their
+    voicemail, and the ways on: record an enquiry on the call screen, or make a complaint of
+    the voicemail (the caller's record needed), each remembering the call."""
+    if not recall.is_callback:
+        return None
+    calls = list(_calls_of(callback=recall))
+    last = calls[0] if calls else None
+    enquiry_url = complaint_url = ""
+    if last is not None and user_may_open(request.user, "consult:call"):
+        query = {"client": recall.client_id} if recall.client_id else {"recall": recall.pk}
+        enquiry_url = reverse("consult:call") + "?" + urlencode(query | {"call": last.pk})
+    if (
+        last is not None
+        and recall.client_id
+        and user_may_open(request.user, "complaints:complaint_new")
+    ):
+        query = {"client": recall.client_id, "call": last.pk}
+        complaint_url = reverse("complaints:complaint_new") + "?" + urlencode(query)
+    return (
+        "voice/_record_calls.html",
+        {
+            "calls": _call_rows(calls),
+            "enquiry_url": enquiry_url,
+            "complaint_url": complaint_url,
+            "unknown_caller": recall.client_id is None,
+        },
+    )
+
+
+def complaint_calls_part(request, complaint):
+    """A complaint's page: the calls it was made of, with their voicemail (its audio)."""
+    calls = list(_calls_of(complaint=complaint))
+    if not calls:
+        return None
+    return ("voice/_record_calls.html", {"calls": _call_rows(calls)})

@@ -14,13 +14,18 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from complaints.models import Complaint
+from consult.models import Enquiry
 from consult.selectors import callers_by_phone
+from consult.services import callback_for_caller, callbacks_caller_got_through
 from zhongdu import phones, private_files
 from zhongdu.controlchars import has_control_characters
 from zhongdu.selectors import cache_call
+from zhongdu.workcalendar import WorkCalendar
 
 from .models import Agent, Call, CallQueue, CtiEvent, Recording
 from .selectors import agent_cache_key
@@ -84,6 +89,7 @@ def cti_event_take(body: bytes, signed: str, *, now=None) -> CtiEvent:
             )
             _APPLY[event["type"]](call, event)
             call.save()
+            _follow_up(call, event["type"])
     except IntegrityError:
         if CtiEvent.objects.filter(event_id=event["id"]).exists():
             raise Refused("replayed", 403) from None
@@ -223,6 +229,104 @@ def _voicemail(call: Call, event) -> None:
     call.voicemail_seconds = _seconds(event, "duration_seconds")
     if call.answered_at is None:
         call.outcome = Call.Outcome.VOICEMAIL
+
+
+# --- What a call leaves to do: a callback, or none ---------------------------------------------
+
+# The outcomes someone must call back: the caller wanted us and nobody spoke to them.
+OWED = {
+    Call.Outcome.ABANDONED_IVR,
+    Call.Outcome.ABANDONED_QUEUE,
+    Call.Outcome.MISSED,
+    Call.Outcome.VOICEMAIL,
+}
+
+
+def _follow_up(call: Call, kind: str) -> None:
+    """After an event applied to `call` (in its transaction): an answered caller owes nobody a
+    callback any more; an ended call nobody answered (or a voicemail) makes its caller's
+    callback task, one per caller; an ended call gives the enquiry recorded on it its
+    duration."""
+    inbound = call.direction == Call.Direction.INBOUND
+    if kind == "answered" and inbound:
+        callbacks_caller_got_through(phone=call.number, at=call.answered_at)
+    if (
+        inbound
+        and call.callback_id is None
+        and call.outcome in OWED
+        and (call.ended_at is not None or call.outcome == Call.Outcome.VOICEMAIL)
+    ):
+        _callback(call)
+    if kind == "ended" and call.enquiry_id is not None:
+        _enquiry_duration(call)
+
+
+def _callback(call: Call) -> None:
+    rang = call.ringing_at or call.ended_at or timezone.now()
+    minutes = settings.CALLBACK_DEADLINE_MINUTES
+    recall = callback_for_caller(
+        phone=call.number,
+        at=rang,
+        due_at=WorkCalendar.load().add_working_hours(rang, minutes / 60),
+        client=call.client,
+        assign=lambda: _next_agent(call.queue_id),
+    )
+    if recall is not None:
+        call.callback = recall
+        call.save(update_fields=["callback"])
+
+
+def _next_agent(queue_id):
+    """Round-robin: of the agents available now (in the call's queue, when it has any), the one
+    given a callback longest ago; None when nobody is available (the task waits in the list
+    for whoever takes it)."""
+    agents = Agent.objects.filter(presence=Agent.Presence.AVAILABLE, user__is_active=True)
+    if queue_id is not None and agents.filter(queues=queue_id).exists():
+        agents = agents.filter(queues=queue_id)
+    agent = (
+        agents.select_for_update()
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+        .select_related("user")
+        .first()
+    )
+    if agent is None:
+        return None
+    agent.last_assigned_at = timezone.now()
+    agent.save(update_fields=["last_assigned_at"])
+    return agent.user
+
+
+def _enquiry_duration(call: Call) -> None:
+    talk = call.talk_seconds
+    if talk is not None:
+        Enquiry.objects.filter(pk=call.enquiry_id).update(duration_seconds=talk)
+
+
+def call_made_into(*, call_reference: str, record, by) -> Call | None:
+    """A record made on the page a call opened (zhongdu.origins): the call leads to it. Only a
+    call this user answered, or one whose caller the record is about, and only once."""
+    try:
+        pk = int(call_reference)
+    except (TypeError, ValueError):
+        return None
+    call = Call.objects.filter(pk=pk).select_related("agent").first()
+    if call is None:
+        return None
+    client_id = getattr(record, "client_id", None)
+    answered_by_user = call.agent is not None and call.agent.user_id == by.pk
+    same_caller = client_id is not None and client_id == call.client_id
+    if not (answered_by_user or same_caller):
+        return None
+    field = {Enquiry: "enquiry", Complaint: "complaint"}.get(type(record))
+    if field is None or getattr(call, f"{field}_id") is not None:
+        return call
+    setattr(call, field, record)
+    if call.client_id is None and client_id is not None:
+        call.client_id = client_id
+    call.save(update_fields=[field, "client"])
+    if field == "enquiry":
+        _enquiry_duration(call)
+    return call
 
 
 _APPLY = {

@@ -2,19 +2,23 @@
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from clientmgmt.selectors import client_shown_for_user
+from clientmgmt.selectors import client_shown_for_user, clients_shown_for_user
+from consult.models import Recall
+from consult.selectors import QUEUE_LIMIT, callers_by_phone, recall_rows, recalls_due
 from zhongdu import live
 from zhongdu.forms import error_text
 from zhongdu.private_query import address
+from zhongdu.roles import user_may_open
 
 from . import selectors, services
 
@@ -65,21 +69,53 @@ def pop(request):
     if live.unchanged(request, version):
         return live.no_change()
     call = selectors.call_in_progress(agent) if version != "0" else None
-    caller, call_screen, context = None, "", None
+    caller, call_screen, context, choices = None, "", None, []
     if call is not None:
+        # The call screen remembers the call (?call=): what is recorded there links to it, and
+        # an enquiry takes its duration from it.
         url = reverse("consult:call")
         if call.client_id:
             caller = client_shown_for_user(request.user, call.client)
-            call_screen = f"{url}?client={call.client_id}"
+            call_screen = f"{url}?{urlencode({'client': call.client_id, 'call': call.pk})}"
             if caller.whole:  # a VIP this user does not serve: the summary only (discretion)
                 context = selectors.caller_context(call.client)
         else:
-            call_screen = address(request, url, {"phone": call.number}, private=["phone"])
+            query = {"phone": call.number, "call": call.pk}
+            call_screen = address(request, url, query, private=["phone"])
+            # Several records share the number: the consultant chooses whose call it is.
+            matches = callers_by_phone(call.number) if call.number else []
+            if len(matches) > 1:
+                choices = [
+                    (shown, f"{url}?{urlencode({'client': shown.pk, 'call': call.pk})}")
+                    for shown in clients_shown_for_user(request.user, matches)
+                ]
     context = {
         "call": call,
         "caller": caller,
+        "choices": choices,
         "call_screen": call_screen,
         "context": context,
         "live": live.attrs(reverse("voice:pop"), version, every=selectors.POP_SECONDS),
     }
     return render(request, "voice/_pop.html", context)
+
+
+@require_GET
+def callbacks(request):
+    """The hotline's callback tasks due (the one list of people to call back, for this kind):
+    all of them, or those assigned to the user, by deadline."""
+    mine = request.GET.get("who") == "mine"
+    recalls = list(
+        recalls_due(kind=Recall.Kind.CALLBACK, assigned_to=request.user if mine else None)
+    )
+    rows = recall_rows(recalls, details=selectors.callback_details(recalls))
+    context = {
+        "rows": rows,
+        "mine": mine,
+        "overdue": sum(row.overdue for row in rows),
+        "limited": len(rows) >= QUEUE_LIMIT,
+        "limit": QUEUE_LIMIT,
+        "deadline_minutes": settings.CALLBACK_DEADLINE_MINUTES,
+        "can_call": user_may_open(request.user, "consult:recall_attempt"),
+    }
+    return render(request, "voice/callbacks.html", context)

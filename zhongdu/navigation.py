@@ -64,6 +64,12 @@ SECTIONS = [
         CONSULTATION_GROUP,
     ),
     (
+        "voice:callbacks",
+        _("Callback tasks"),
+        _("Voicemail, abandoned and missed calls of the hotline to call back by their deadlines."),
+        CONSULTATION_GROUP,
+    ),
+    (
         "consult:booking_list",
         _("Bookings"),
         _("The day's bookings by department, expert and status."),

@@ -136,6 +136,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:presence": SIGNED_IN,
     # The agent's call pop (404 for a user who is no agent).
     "voice:pop": SIGNED_IN,
+    # The hotline's callback tasks: those who take calls work them, the manager looks on.
+    "voice:callbacks": CLIENT_EDITORS | {MANAGER},
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,
