@@ -440,6 +440,8 @@ CTI_RECORDING_MAX_BYTES = env.int("CTI_RECORDING_MAX_BYTES", default=50 * 1024 *
 # A voicemail, abandoned or missed call is called back within this many working minutes
 # (the working calendar): the callback task's deadline.
 CALLBACK_DEADLINE_MINUTES = env.int("CALLBACK_DEADLINE_MINUTES", default=30)
+# What turns a voicemail into words (voice/transcription.py): the null engine hears nothing.
+VOICE_TRANSCRIPTION_ENGINE = "voice.transcription.NullEngine"
 
 # Private files, encrypted at rest with FIELD_ENCRYPTION_KEYS (zhongdu/private_files.py): call
 # recordings and voicemail. A named volume in docker-compose; back it up with the database.

@@ -242,7 +242,7 @@ def recall_calls_part(request, recall):
         and recall.client_id
         and user_may_open(request.user, "complaints:complaint_new")
     ):
-        query = {"client": recall.client_id, "call": last.pk}
+        query = {"client": recall.client_id, "call": last.pk, "source": f"voice.call:{last.pk}"}
         complaint_url = reverse("complaints:complaint_new") + "?" + urlencode(query)
     return (
         "voice/_record_calls.html",

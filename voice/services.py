@@ -29,6 +29,7 @@ from zhongdu.workcalendar import WorkCalendar
 
 from .models import Agent, Call, CallQueue, CtiEvent, Recording
 from .selectors import agent_cache_key
+from .transcription import transcript_of
 
 logger = logging.getLogger(__name__)
 
@@ -304,7 +305,8 @@ def _enquiry_duration(call: Call) -> None:
 
 def call_made_into(*, call_reference: str, record, by) -> Call | None:
     """A record made on the page a call opened (zhongdu.origins): the call leads to it. Only a
-    call this user answered, or one whose caller the record is about, and only once."""
+    call this user answered, one nobody answered (its callback task's), or one whose caller the
+    record is about; and only once."""
     try:
         pk = int(call_reference)
     except (TypeError, ValueError):
@@ -315,7 +317,7 @@ def call_made_into(*, call_reference: str, record, by) -> Call | None:
     client_id = getattr(record, "client_id", None)
     answered_by_user = call.agent is not None and call.agent.user_id == by.pk
     same_caller = client_id is not None and client_id == call.client_id
-    if not (answered_by_user or same_caller):
+    if not (answered_by_user or same_caller or call.outcome in OWED):
         return None
     field = {Enquiry: "enquiry", Complaint: "complaint"}.get(type(record))
     if field is None or getattr(call, f"{field}_id") is not None:
@@ -425,6 +427,8 @@ def recording_fetch(recording: Recording) -> Recording:
     recording.status = Recording.Status.KEPT
     recording.problem = ""
     recording.fetched_at = timezone.now()
+    if recording.kind == Recording.Kind.VOICEMAIL:
+        recording.transcript = transcript_of(bytes(data), recording.content_type)
     recording.save()
     return recording
 

@@ -363,7 +363,9 @@ def test_the_answering_agent_and_no_one_else_gets_the_pop(client, client_for, ag
     popped = _poll(mine, version)
     html = popped.content.decode()
     assert popped.status_code == 200 and "李娜" in html and "138****5678" in html
-    assert f'href="{reverse("consult:call")}?client={person.pk}"' in html
+    call = Call.objects.get()
+    # The call screen for the caller, remembering the call (what is recorded there links to it).
+    assert f'href="{reverse("consult:call")}?client={person.pk}&amp;call={call.pk}"' in html
     assert "13812345678" not in html
     assert 'data-testid="pop-caller"' not in _poll(theirs).content.decode()
     # The call ends: the pop empties.
@@ -380,7 +382,8 @@ def test_an_unknown_callers_number_travels_as_a_token(client, client_for, agent)
     html = _poll(http).content.decode()
     assert "A caller we do not know yet" in html and "139****2222" in html
     link = html.split('data-testid="pop-open"')[0].rsplit('href="', 1)[1].split('"')[0]
-    assert "?t=" in link and "13900002222" not in link
+    assert "t=" in link and "13900002222" not in link
+    assert f"call={Call.objects.get().pk}" in link
     screen = http.get(link.replace("&amp;", "&"))
     assert screen.status_code == 200 and screen.context["phone"] == "+8613900002222"
 
