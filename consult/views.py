@@ -346,9 +346,9 @@ def _recall_page(request, recall, *, attempt_form=None, close_form=None, status=
         "can_book": can_call and _can_book(request.user),
         "attempt_form": attempt_form or RecallAttemptForm(callback=recall.is_callback),
         "close_form": close_form or RecallCloseForm(),
-        "rebook_url": reverse("consult:booking_new")
-        + "?"
-        + urlencode({"client": recall.client_id}),
+        "rebook_url": reverse("consult:booking_new") + "?" + urlencode({"client": recall.client_id})
+        if recall.client_id
+        else "",
     }
     return render(request, "consult/recall_detail.html", context, status=status)
 
