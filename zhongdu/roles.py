@@ -136,8 +136,9 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:presence": SIGNED_IN,
     # The agent's call pop (404 for a user who is no agent).
     "voice:pop": SIGNED_IN,
-    # The hotline's callback tasks: those who take calls work them, the manager looks on.
-    "voice:callbacks": CLIENT_EDITORS | {MANAGER},
+    # The hotline's callback tasks: those who answer the hotline work them (the front desk
+    # does not), the manager looks on.
+    "voice:callbacks": frozenset({CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, MANAGER, ADMINISTRATOR}),
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,
