@@ -12,6 +12,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from clientmgmt.registry import (
     TimelineEntry,
@@ -235,12 +236,12 @@ def call_page(user, call: Call) -> dict:
         )
         # An enquiry has no page of its own yet: its text, linked once it has one.
         url = enquiry.get_absolute_url() if hasattr(enquiry, "get_absolute_url") else ""
-        led_to.append({"label": _("Enquiry"), "text": text, "url": url})
+        led_to.append({"label": pgettext("call page", "Enquiry"), "text": text, "url": url})
     if call.complaint_id:
         complaint = call.complaint
         led_to.append(
             {
-                "label": _("Complaint"),
+                "label": pgettext("call page", "Complaint"),
                 "text": f"#{complaint.pk} {complaint.get_status_display()}",
                 "url": complaint.get_absolute_url()
                 if _may_follow(user, "complaints:complaint_detail")
@@ -251,7 +252,7 @@ def call_page(user, call: Call) -> dict:
         callback = call.callback
         led_to.append(
             {
-                "label": _("Callback task"),
+                "label": pgettext("call page", "Callback task"),
                 "text": f"#{callback.pk} {callback.get_status_display()}",
                 "url": callback.get_absolute_url()
                 if _may_follow(user, "consult:recall_detail")
