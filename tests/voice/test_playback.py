@@ -296,3 +296,16 @@ def test_the_clients_timeline_links_the_call_to_its_page(client_for):
     page = client_for(roles.CLINICIAN).get(person.get_absolute_url())
     entries = [entry for entry in page.context["timeline"] if entry.kind == "hotline"]
     assert [entry.url for entry in entries] == [""]
+
+
+def test_the_call_page_speaks_chinese(client_for):
+    call = Call.objects.create(external_id="c-1", number="+8613812345678")
+    Recording.objects.create(
+        call=call, kind=Recording.Kind.VOICEMAIL, source_url="x", status="kept", file="r/x"
+    )
+    page = client_for(roles.CONSULTANT).get(call.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    for words in ("通话", "录音与留言", "为什么需要收听这通电话？", "收听", "振铃时长（秒）"):
+        assert words in html
+    assert "voice.recording" not in html and "voice.call" not in html  # no model labels
+    assert call.number_masked in html and "13812345678" not in html
