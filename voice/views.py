@@ -178,5 +178,4 @@ def _audio_response(request, data: bytes, content_type: str) -> HttpResponse:
     response["Accept-Ranges"] = "bytes"
     # A call's words stay out of every cache, the browser's included.
     response["Cache-Control"] = "private, no-store"
-    response["Content-Disposition"] = "inline"
     return response
