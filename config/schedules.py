@@ -45,4 +45,8 @@ DEFAULT_SCHEDULES = [
     ("vip.qualification_run", "vip.tasks.vip_qualification_run", 86400),
     # VIP care calls at the policy's cadence, one per VIP and period (vip.services).
     ("vip.care_calls_plan", "vip.tasks.vip_care_calls_plan", 86400),
+    # The hotline's recordings past their retention period (the admin's recording retention,
+    # by the call's category; held while a complaint is open) lose their audio, their rows stay
+    # (voice.services.recordings_purge_expired; safe to re-run).
+    ("voice.recordings_purge_expired", "voice.tasks.recordings_purge_expired", 86400),
 ]

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import Agent, Call, CallQueue, Recording
+from zhongdu.admin import PolicyAdmin
+
+from .models import Agent, Call, CallQueue, Recording, RecordingPolicy
+
+
+@admin.register(RecordingPolicy)
+class RecordingPolicyAdmin(PolicyAdmin):
+    """How long recordings are kept, by the call's category (the nightly sweep reads it)."""
+
+    list_display = ["__str__", "routine_days", "complaint_days", "vip_days"]
 
 
 @admin.register(CallQueue)
@@ -22,7 +31,7 @@ class RecordingInline(admin.TabularInline):
     """Whether the call's recording and voicemail were fetched and kept (never where from)."""
 
     model = Recording
-    fields = ["kind", "status", "problem", "attempts", "size", "fetched_at"]
+    fields = ["kind", "status", "problem", "attempts", "size", "fetched_at", "expired_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False

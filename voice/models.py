@@ -2,13 +2,17 @@
 answers), calls built from the PBX's CTI events, and each event taken (once)."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from zhongdu import phones
 from zhongdu.models.appendonly import AppendOnlyModel
+from zhongdu.models.policy import Policy
 
 
 class CallQueue(models.Model):
@@ -174,6 +178,9 @@ class Call(models.Model):
     def __str__(self):
         return f"{self.get_direction_display()} {self.number_masked}"
 
+    def get_absolute_url(self):
+        return reverse("voice:call_detail", args=[self.pk])
+
     @property
     def number_masked(self) -> str:
         return phones.mask(self.number) if self.number else ""
@@ -231,6 +238,8 @@ class Recording(models.Model):
         KEPT = "kept", _("Kept")
         REFUSED = "refused", _("Refused")
         FAILED = "failed", _("Could not be fetched")
+        # Its period under the retention policy ran out: the audio is deleted, the row kept.
+        EXPIRED = "expired", _("Deleted at the end of its retention period")
 
     call = models.ForeignKey(
         Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="recordings"
@@ -250,16 +259,77 @@ class Recording(models.Model):
     fetched_at = models.DateTimeField(_("fetched"), null=True, blank=True)
     # What the transcription engine heard (voice.transcription; the null engine hears nothing).
     transcript = models.TextField(_("transcript"), blank=True)
+    expired_at = models.DateTimeField(_("deleted (retention)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("recording")
         verbose_name_plural = _("recordings")
         ordering = ["-id"]
+        indexes = [
+            # The nightly retention sweep: the kept recordings, oldest fetched first.
+            models.Index(
+                fields=["fetched_at"],
+                condition=Q(status="kept"),
+                name="voice_recording_kept_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["call", "kind", "source_url"], name="voice_recording_once"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "kept", "refused", "failed", "expired"]),
+                name="voice_recording_status_valid",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class RecordingPolicy(Policy):
+    """How long recordings and voicemail are kept, by the call's category (the one row
+    administrators edit in the admin). A call counts as a VIP's when its client is a VIP, as a
+    complaint's when it led to a complaint or its client has made one; the longest period that
+    applies wins, and nothing is deleted while a complaint of the call or its client is open."""
+
+    routine_days = models.PositiveIntegerField(
+        _("routine calls (days)"),
+        default=180,
+        validators=[MinValueValidator(1)],
+        help_text=_("Enquiries and every other call that is neither a complaint's nor a VIP's."),
+    )
+    complaint_days = models.PositiveIntegerField(
+        _("complaint calls (days)"),
+        default=1095,
+        validators=[MinValueValidator(1)],
+        help_text=_("Calls that led to a complaint, and every call of a client who complained."),
+    )
+    vip_days = models.PositiveIntegerField(
+        _("VIP calls (days)"),
+        default=365,
+        validators=[MinValueValidator(1)],
+        help_text=_("Calls of a VIP client."),
+    )
+
+    class Meta:
+        verbose_name = _("recording retention")
+        verbose_name_plural = _("recording retention")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(routine_days__gte=1, complaint_days__gte=1, vip_days__gte=1),
+                name="voice_recordingpolicy_days",
+            ),
+        ]
+
+    def __str__(self):
+        return str(_("Recording retention"))
+
+    def days_for(self, *, vip: bool, complaint: bool) -> int:
+        """The period of a call of this category: the longest that applies."""
+        days = [self.routine_days]
+        if vip:
+            days.append(self.vip_days)
+        if complaint:
+            days.append(self.complaint_days)
+        return max(days)

@@ -1,20 +1,34 @@
 """Reads of the hotline: the user's agent (kept in the cache), the workbench's presence panel,
-the client page's timeline source (calls)."""
+the client page's timeline source (calls), a call's page and who may listen to its recordings,
+and the recordings past their retention period."""
+
+import datetime
 
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Max, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from clientmgmt.registry import TimelineEntry, timeline_columns, user_name
-from zhongdu import live
+from clientmgmt.registry import (
+    TimelineEntry,
+    link_rule,
+    may_see_whole_record,
+    timeline_columns,
+    user_name,
+)
+from clientmgmt.selectors import client_shown_for_user
+from zhongdu import live, private_files, roles
+from zhongdu.links import row_link
 from zhongdu.roles import user_may_open
 from zhongdu.selectors import cache_call
 
-from .models import Agent, Call, Recording
+from .models import Agent, Call, Recording, RecordingPolicy
 
 # How long a user's agent (or that they are none) is kept: a change in the admin shows within
 # this time; a change of presence on the workbench at once (services forget it).
@@ -160,6 +174,8 @@ def call_entry(row) -> TimelineEntry:
         },
         detail=row["t_second"],
         actor=row["t_actor"],
+        url=row_link("voice:call_detail")(row["t_number"]),
+        view_name="voice:call_detail",
     )
 
 
@@ -261,3 +277,142 @@ def complaint_calls_part(request, complaint):
     if not calls:
         return None
     return ("voice/_record_calls.html", {"calls": _call_rows(calls)})
+
+
+# --- A call's page ------------------------------------------------------------------------
+
+
+def call_get_for_user(user, pk) -> Call:
+    """The one way views fetch a call: 404 if there is none, 403 unless the user reads the
+    hotline's calls. Its client is shown through client_shown_for_user (call_page), never
+    read whole here."""
+    if not roles.user_roles(user) & roles.HOTLINE_READERS:
+        raise PermissionDenied
+    try:
+        return (
+            Call.objects.select_related(
+                "queue", "agent__user", "client", "enquiry", "complaint", "callback"
+            )
+            .prefetch_related("recordings")
+            .get(pk=pk)
+        )
+    except (Call.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def may_listen(user, call: Call) -> bool:
+    """Whether `user` may listen to the call's recordings: a VIP's only when the discretion rule
+    lets them see the VIP's whole record (the VIP officers and the staff assigned to the VIP)."""
+    if call.client_id is None:
+        return True
+    return may_see_whole_record(user, call.client)
+
+
+def recording_get_for_user(user, pk) -> Recording:
+    """The one way views fetch a recording to play: 404 if there is none, 403 unless the user
+    reads the call and may listen to it (the discretion rule)."""
+    try:
+        recording = Recording.objects.select_related("call__client").get(pk=pk)
+    except (Recording.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not roles.user_roles(user) & roles.HOTLINE_READERS or not may_listen(user, recording.call):
+        raise PermissionDenied
+    return recording
+
+
+def _may_follow(user, view_name: str) -> bool:
+    rule = link_rule(view_name)
+    return roles.user_may_open(user, view_name) and (rule is None or rule(user))
+
+
+def call_page(user, call: Call) -> dict:
+    """What the call's page shows, prepared once: the caller as this user may see them (the
+    discretion rule), what the call led to (linked where the user may open it), its recordings
+    with whether they can be played, and whether this user may listen."""
+    caller = client_shown_for_user(user, call.client) if call.client_id else None
+    led_to = []
+    if call.enquiry_id:
+        enquiry = call.enquiry
+        text = f"{timezone.localtime(enquiry.created_at):%Y-%m-%d %H:%M} " + (
+            enquiry.topic or enquiry.get_outcome_display()
+        )
+        # An enquiry has no page of its own yet: its text, linked once it has one.
+        url = enquiry.get_absolute_url() if hasattr(enquiry, "get_absolute_url") else ""
+        led_to.append({"label": pgettext("call page", "Enquiry"), "text": text, "url": url})
+    if call.complaint_id:
+        complaint = call.complaint
+        led_to.append(
+            {
+                "label": pgettext("call page", "Complaint"),
+                "text": f"#{complaint.pk} {complaint.get_status_display()}",
+                "url": complaint.get_absolute_url()
+                if _may_follow(user, "complaints:complaint_detail")
+                else "",
+            }
+        )
+    if call.callback_id:
+        callback = call.callback
+        led_to.append(
+            {
+                "label": pgettext("call page", "Callback task"),
+                "text": f"#{callback.pk} {callback.get_status_display()}",
+                "url": callback.get_absolute_url()
+                if _may_follow(user, "consult:recall_detail")
+                else "",
+            }
+        )
+    return {
+        "call": call,
+        "caller": caller,
+        "caller_url": row_link("clientmgmt:client_detail")(call.client_id)
+        if call.client_id
+        else "",
+        "led_to": led_to,
+        "recordings": list(call.recordings.all()),
+        "may_listen": may_listen(user, call),
+    }
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+
+def recordings_past_shortest_period(policy: RecordingPolicy, now) -> list[int]:
+    """The ids of kept recordings fetched before the shortest retention period began (the
+    candidates: each one's own period and holds are checked by the service), oldest first,
+    through the kept recordings' index."""
+    shortest = min(policy.routine_days, policy.complaint_days, policy.vip_days)
+    before = now - datetime.timedelta(days=shortest)
+    return list(
+        Recording.objects.filter(status=Recording.Status.KEPT, fetched_at__lt=before)
+        .order_by("fetched_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def retention_for(call: Call, policy: RecordingPolicy) -> tuple[int, bool]:
+    """(the days the call's recordings are kept, whether a complaint holds them now). A VIP's
+    call, a call that led to a complaint or a call of a client who complained counts as such;
+    the longest period that applies wins. Held while the call's complaint or any complaint of
+    its client is open."""
+    from complaints.models import Complaint
+
+    complaints = Complaint.objects.none()
+    if call.client_id:
+        complaints = Complaint.objects.filter(client_id=call.client_id)
+    if call.complaint_id:
+        complaints = complaints | Complaint.objects.filter(pk=call.complaint_id)
+    held = complaints.exclude(status=Complaint.Status.CLOSED).exists()
+    complained = call.complaint_id is not None or complaints.exists()
+    vip = call.client is not None and call.client.is_vip
+    return policy.days_for(vip=vip, complaint=complained), held
+
+
+def recording_audio(recording: Recording) -> bytes | None:
+    """A kept recording's audio, decrypted (zhongdu.private_files); None when it is not kept or
+    its file is gone."""
+    if recording.status != Recording.Status.KEPT or not recording.file:
+        return None
+    try:
+        return private_files.read(recording.file)
+    except FileNotFoundError:
+        return None

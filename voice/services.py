@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,13 +23,13 @@ from complaints.models import Complaint
 from consult.models import Enquiry
 from consult.selectors import callers_by_phone
 from consult.services import callback_for_caller, callbacks_caller_got_through
-from zhongdu import phones, private_files
+from zhongdu import audit, phones, private_files
 from zhongdu.controlchars import has_control_characters
 from zhongdu.selectors import cache_call
 from zhongdu.workcalendar import WorkCalendar
 
-from .models import Agent, Call, CallQueue, CtiEvent, Recording
-from .selectors import agent_cache_key
+from .models import Agent, Call, CallQueue, CtiEvent, Recording, RecordingPolicy
+from .selectors import agent_cache_key, recordings_past_shortest_period, retention_for
 from .transcription import transcript_of
 
 logger = logging.getLogger(__name__)
@@ -449,3 +450,84 @@ def _refuse(recording: Recording, problem: str) -> Recording:
     # The address is the PBX's own (or what a forged-looking event claimed): logged, not shown.
     logger.warning("Recording %s refused (%s): %s", recording.pk, problem, recording.source_url)
     return recording
+
+
+# --- Listening ----------------------------------------------------------------------------
+
+# The player's address carries a grant signed for one user and one recording, good for this
+# long: enough to play a call through, too short for a copied address to be worth keeping.
+GRANT_SECONDS = 10 * 60
+_GRANT_SALT = "voice.recording.audio"
+
+
+def recording_listen(*, recording: Recording, reason: str, by, request=None) -> str:
+    """Someone is about to listen to a kept recording: the reason goes to the audit trail, and
+    the grant the player's address carries is returned. Each press of the button is one audited
+    listen (a second tab or a double click makes two rows and two valid grants, nothing more)."""
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError(_("Say why you need to listen to this call."), code="reason")
+    if recording.status != Recording.Status.KEPT:
+        raise ValidationError(_("This recording is not kept, so it cannot be played."))
+    audit.record(audit.Action.VIEW, actor=by, obj=recording, reason=reason, request=request)
+    return signing.TimestampSigner(salt=_GRANT_SALT).sign(f"{by.pk}:{recording.pk}")
+
+
+def recording_grant_valid(grant: str, *, user, recording: Recording) -> bool:
+    """Whether `grant` was given to this user for this recording less than GRANT_SECONDS ago."""
+    try:
+        value = signing.TimestampSigner(salt=_GRANT_SALT).unsign(grant, max_age=GRANT_SECONDS)
+    except signing.BadSignature:  # forged, altered or expired (SignatureExpired is one)
+        return False
+    return value == f"{user.pk}:{recording.pk}"
+
+
+# --- Retention ----------------------------------------------------------------------------
+
+# Recordings looked at per transaction by the nightly sweep: a run over a backlog is a series of
+# short transactions, and a run stopped half-way is finished by the next.
+PURGE_BATCH = 200
+
+
+def recordings_purge_expired(*, now=None) -> int:
+    """Delete the audio of the recordings past their retention period (RecordingPolicy, by the
+    call's category), except while a complaint of the call or its client is open; each one's
+    row stays, marked expired with the time. Safe to run again: it only looks at kept ones.
+    Returns how many were deleted."""
+    now = now or timezone.now()
+    policy = RecordingPolicy.current()
+    ids = recordings_past_shortest_period(policy, now)
+    deleted = 0
+    for start in range(0, len(ids), PURGE_BATCH):
+        deleted += _purge_batch(ids[start : start + PURGE_BATCH], policy, now)
+    if deleted:
+        logger.info("Deleted %s recordings at the end of their retention period.", deleted)
+    return deleted
+
+
+@transaction.atomic
+def _purge_batch(ids, policy: RecordingPolicy, now) -> int:
+    # Locks the batch's rows: a listen that starts meanwhile finds the recording kept or
+    # expired, never half-deleted.
+    recordings = (
+        Recording.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, status=Recording.Status.KEPT)
+        .select_related("call__client")
+    )
+    deleted = 0
+    for recording in recordings:
+        days, held = retention_for(recording.call, policy)
+        if held or recording.fetched_at >= now - datetime.timedelta(days=days):
+            continue
+        # The file first: if the row's update failed after it, the next run finds the row kept
+        # and deletes nothing more (a missing file is no error); never a row marked expired
+        # with its audio still on disk.
+        private_files.delete(recording.file)
+        recording.status = Recording.Status.EXPIRED
+        recording.expired_at = now
+        recording.file = ""
+        # The transcript is the recording's words: it goes with it.
+        recording.transcript = ""
+        recording.save(update_fields=["status", "expired_at", "file", "transcript"])
+        deleted += 1
+    return deleted

@@ -22,3 +22,9 @@ def recording_fetch(self, recording_id: int) -> str:
             services.recording_give_up(recording)
             return Recording.Status.FAILED
         raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def recordings_purge_expired() -> int:
+    """Nightly: the audio of recordings past their retention period deleted (safe to re-run)."""
+    return services.recordings_purge_expired()

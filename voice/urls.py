@@ -9,4 +9,7 @@ urlpatterns = [
     path("presence/", views.presence, name="presence"),
     path("pop/", views.pop, name="pop"),
     path("callbacks/", views.callbacks, name="callbacks"),
+    path("calls/<id:pk>/", views.call_detail, name="call_detail"),
+    path("recordings/<id:pk>/listen/", views.recording_listen, name="recording_listen"),
+    path("recordings/<id:pk>/audio/", views.recording_audio, name="recording_audio"),
 ]

@@ -1,11 +1,13 @@
-"""The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence."""
+"""The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence;
+a call's page, and its recordings played through the application after a reason."""
 
 import logging
+import re
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -15,12 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 from clientmgmt.selectors import client_shown_for_user, clients_shown_for_user
 from consult.models import Recall
 from consult.selectors import QUEUE_LIMIT, callers_by_phone, recall_rows, recalls_due
-from zhongdu import live
+from zhongdu import audit, live
 from zhongdu.forms import error_text
 from zhongdu.private_query import address
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
+from .forms import ListenForm
+from .models import Recording
 
 logger = logging.getLogger(__name__)
 
@@ -119,3 +123,95 @@ def callbacks(request):
         "can_call": user_may_open(request.user, "consult:recall_attempt"),
     }
     return render(request, "voice/callbacks.html", context)
+
+
+@require_GET
+def call_detail(request, pk):
+    call = selectors.call_get_for_user(request.user, pk)
+    audit.record(audit.Action.VIEW, obj=call, request=request)
+    return _call_page(request, call)
+
+
+@require_POST
+def recording_listen(request, pk):
+    """Listen to a recording: the reason is audited, then the page shows a player whose address
+    is the application's (with a grant for this user), never the PBX's."""
+    recording = selectors.recording_get_for_user(request.user, pk)
+    call = selectors.call_get_for_user(request.user, recording.call_id)
+    form = ListenForm(request.POST, auto_id=f"id_%s_{recording.pk}")
+    if not form.is_valid():
+        return _call_page(request, call, posted=(recording.pk, form), status=422)
+    try:
+        grant = services.recording_listen(
+            recording=recording,
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        form.add_error(None, error_text(exc))
+        return _call_page(request, call, posted=(recording.pk, form), status=409)
+    audio = reverse("voice:recording_audio", args=[recording.pk])
+    audio = f"{audio}?{urlencode({'grant': grant})}"
+    return _call_page(request, call, playing=(recording.pk, audio))
+
+
+def _call_page(request, call, *, posted=None, playing=None, status=200):
+    """The call's page; `posted`: (recording id, its listen form with errors); `playing`:
+    (recording id, the player's address)."""
+    context = selectors.call_page(request.user, call)
+    rows = []
+    for recording in context.pop("recordings"):
+        form = posted[1] if posted and posted[0] == recording.pk else None
+        rows.append(
+            {
+                "recording": recording,
+                "kept": recording.status == Recording.Status.KEPT,
+                "form": form or ListenForm(auto_id=f"id_%s_{recording.pk}"),
+                "audio_url": playing[1] if playing and playing[0] == recording.pk else "",
+            }
+        )
+    context["recordings"] = rows
+    return render(request, "voice/call_detail.html", context, status=status)
+
+
+@require_GET
+def recording_audio(request, pk):
+    """The recording's audio, decrypted and streamed with its type, for the holder of a grant
+    given to this user for it within GRANT_SECONDS (recording_listen); 403 otherwise."""
+    recording = selectors.recording_get_for_user(request.user, pk)
+    grant = request.GET.get("grant", "")
+    if not services.recording_grant_valid(grant, user=request.user, recording=recording):
+        raise PermissionDenied
+    data = selectors.recording_audio(recording)
+    if data is None:
+        raise Http404
+    return _audio_response(request, data, recording.content_type)
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _audio_response(request, data: bytes, content_type: str) -> HttpResponse:
+    """The audio, whole or the one byte range asked for (a player seeks with ranges, and
+    Safari plays nothing from a server that does not answer them)."""
+    size, start, end, status = len(data), 0, len(data) - 1, 200
+    match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
+    if match and (match[1] or match[2]):
+        if match[1]:
+            start = int(match[1])
+            end = min(int(match[2]), size - 1) if match[2] else size - 1
+        else:  # "bytes=-N": the last N bytes
+            start = max(0, size - int(match[2]))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    response = HttpResponse(data[start : end + 1], content_type=content_type, status=status)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    # A call's words stay out of every cache, the browser's included.
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -80,6 +80,11 @@ VIP_READERS = VIP_DECIDERS
 CALLING_DESK = frozenset({CLINICIAN, ADMINISTRATOR})
 DISPLAY_KEEPERS = frozenset({ADMINISTRATOR})
 
+# The hotline's calls: whoever takes calls and serves clients reads a call's record and, after
+# giving a reason, listens to its recording (a VIP's only as the discretion rule allows, checked
+# by voice.selectors); managers look on. Clinicians take no calls.
+HOTLINE_READERS = CLIENT_EDITORS | {MANAGER}
+
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
 
@@ -139,6 +144,11 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # The hotline's callback tasks: those who answer the hotline work them (the front desk
     # does not), the manager looks on.
     "voice:callbacks": frozenset({CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, MANAGER, ADMINISTRATOR}),
+    # A call's page, listening to its recording after a reason (audited), and the audio itself
+    # (a short-lived signed grant beside the role; object rules in voice.selectors).
+    "voice:call_detail": HOTLINE_READERS,
+    "voice:recording_listen": HOTLINE_READERS,
+    "voice:recording_audio": HOTLINE_READERS,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,

@@ -13,11 +13,12 @@ from messaging.models import SmsRoutePolicy
 from surveys.models import SurveyPolicy
 from tests.factories import UserFactory
 from vip.models import VipPolicy
+from voice.models import RecordingPolicy
 from zhongdu.models import HospitalProfile, Immutable, Policy, WorkingHours
 
 pytestmark = pytest.mark.django_db
 
-SINGLETONS = [BookingPolicy, FollowUpPolicy, SurveyPolicy, WorkingHours]
+SINGLETONS = [BookingPolicy, FollowUpPolicy, SurveyPolicy, WorkingHours, RecordingPolicy]
 VERSIONED = [VipPolicy, HospitalProfile, SmsRoutePolicy]
 
 
