@@ -215,7 +215,10 @@ def callback_details(recalls) -> dict[int, str]:
     return details
 
 
-def _call_rows(calls) -> list[dict]:
+def _call_rows(user, calls) -> list[dict]:
+    """The calls behind a record, each with its page (where its voicemail is played after a
+    reason) when the user may open it."""
+    url = row_link("voice:call_detail") if user_may_open(user, "voice:call_detail") else None
     rows = []
     for call in calls:
         voicemail = next(
@@ -224,6 +227,7 @@ def _call_rows(calls) -> list[dict]:
         rows.append(
             {
                 "call": call,
+                "url": url(call.pk) if url else "",
                 "rang": call.ringing_at or call.created_at,
                 "voicemail": voicemail,
                 "transcript": voicemail.transcript if voicemail is not None else "",
@@ -263,7 +267,7 @@ def recall_calls_part(request, recall):
     return (
         "voice/_record_calls.html",
         {
-            "calls": _call_rows(calls),
+            "calls": _call_rows(request.user, calls),
             "enquiry_url": enquiry_url,
             "complaint_url": complaint_url,
             "unknown_caller": recall.client_id is None,
@@ -276,7 +280,7 @@ def complaint_calls_part(request, complaint):
     calls = list(_calls_of(complaint=complaint))
     if not calls:
         return None
-    return ("voice/_record_calls.html", {"calls": _call_rows(calls)})
+    return ("voice/_record_calls.html", {"calls": _call_rows(request.user, calls)})
 
 
 # --- A call's page ------------------------------------------------------------------------

@@ -243,6 +243,8 @@ def test_a_voicemail_becomes_a_complaint_with_its_call(client, pbx, agents, clie
     # The complaint's page shows the call and its voicemail.
     shown = http.get(complaint.get_absolute_url(), **EN).content.decode()
     assert 'data-testid="record-calls"' in shown and "Voicemail of" in shown
+    # Its audio is played on the call's page, after a reason.
+    assert reverse("voice:call_detail", args=[call.pk]) in shown
 
 
 def test_a_stranger_cannot_claim_an_answered_call(client, pbx, agents, client_for, role_user):
