@@ -21,6 +21,7 @@ from complaints.selectors import complaint_figures, month_bounds
 from followup.models import FollowUpCall
 from surveys.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyInvitation
 from surveys.selectors import satisfaction_responses
+from voice import figures as telephony
 
 from . import figures
 from .models import MonthlyReport
@@ -157,10 +158,49 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
             for row in lowest
         ],
         "complaints": _complaints(month),
+        "telephony": _telephony(month, last_day),
     }
     if with_trend:
         data["trend"] = trend(month)
     return data
+
+
+def _telephony(month: datetime.date, last_day: datetime.date) -> dict:
+    """The hotline's month (voice.figures, the dashboard's definitions): overall with its rates
+    and averages, per queue, agent, hour and day; names kept as text, as a pack keeps them."""
+    values = telephony.compute(
+        month, last_day, dimensions=(telephony.QUEUE, telephony.AGENT, telephony.HOUR, telephony.DAY)
+    )
+
+    def row(slot) -> dict:
+        figures = {key: int(by.get(slot, 0) or 0) for key, by in values.items()}
+        ratios = {r.key: telephony.ratio(r, figures) for r in telephony.RATES + telephony.AVERAGES}
+        return figures | ratios
+
+    def ids(dimension):
+        found = {slot[1] for by in values.values() for slot in by if slot[0] == dimension}
+        if dimension in (telephony.HOUR, telephony.DAY):
+            return sorted(found)
+        return sorted(found, key=lambda pk: (pk == 0, pk))  # "none" (0) last
+
+    queues = telephony.queue_names(ids(telephony.QUEUE))
+    agents = telephony.agent_names(ids(telephony.AGENT))
+    return {
+        "overall": row(("", 0)),
+        "queues": [
+            {"name": queues.get(pk, ""), **row((telephony.QUEUE, pk))}
+            for pk in ids(telephony.QUEUE)
+        ],
+        "agents": [
+            {"name": agents.get(pk, ""), **row((telephony.AGENT, pk))}
+            for pk in ids(telephony.AGENT)
+        ],
+        "hours": [{"hour": hour, **row((telephony.HOUR, hour))} for hour in ids(telephony.HOUR)],
+        "days": [
+            {"day": day.isoformat(), **row((telephony.DAY, day))}
+            for day in ids(telephony.DAY)
+        ],
+    }
 
 
 def _rate(numerator, denominator):
