@@ -450,9 +450,7 @@ class Recall(models.Model):
         ILL = "ill", _("Ill")
         OTHER = "other", _("Other")
 
-    kind = models.CharField(
-        _("kind"), max_length=10, choices=Kind.choices, default=Kind.NO_SHOW
-    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.NO_SHOW)
     booking = models.OneToOneField(
         Booking,
         verbose_name=_("missed booking"),

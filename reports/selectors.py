@@ -14,9 +14,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from zhongdu.models import Channel, Department
-
 from voice import figures as telephony
+from zhongdu.models import Channel, Department
 
 from . import figures, rollups, satisfaction
 from .figures import CHANNEL, DEPARTMENT, rate
@@ -284,7 +283,7 @@ def _telephony(by_key, rates, totals, *, today, month_start) -> dict:
     def average(r, when):
         return telephony.ratio(r, {key: getattr(by_key[key], when) for key in by_key})
 
-    def breakdown(dimension, names_of):
+    def breakdown(dimension, names_of, none):
         ids = {
             slot[1]
             for key in _TELEPHONY_COLUMNS
@@ -298,6 +297,7 @@ def _telephony(by_key, rates, totals, *, today, month_start) -> dict:
             rows.append(
                 {
                     "name": names.get(pk, ""),
+                    "none": none,
                     "values": [values[key] for key in _TELEPHONY_COLUMNS],
                     "rates": [telephony.ratio(r, values) for r in telephony.RATES],
                     "averages": [telephony.ratio(r, values) for r in telephony.AVERAGES],
@@ -322,8 +322,18 @@ def _telephony(by_key, rates, totals, *, today, month_start) -> dict:
         "columns": [figures.BY_KEY[key] for key in _TELEPHONY_COLUMNS],
         "rate_columns": telephony.RATES,
         "average_columns": telephony.AVERAGES,
-        "queues": breakdown(telephony.QUEUE, telephony.queue_names),
-        "agents": breakdown(telephony.AGENT, telephony.agent_names),
+        "breakdowns": [
+            (
+                _("The month by queue"),
+                breakdown(telephony.QUEUE, telephony.queue_names, _("No queue (left in the menu)")),
+                "telephony-queues",
+            ),
+            (
+                _("The month by agent"),
+                breakdown(telephony.AGENT, telephony.agent_names, _("No agent (not answered)")),
+                "telephony-agents",
+            ),
+        ],
     }
 
 

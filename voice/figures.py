@@ -306,10 +306,7 @@ AVERAGES = [
     CallRate(
         "call_average_talk",
         _("Average talk time"),
-        _(
-            "Talk seconds (hold left out) summed over the answered calls that ended ÷ those"
-            " calls."
-        ),
+        _("Talk seconds (hold left out) summed over the answered calls that ended ÷ those calls."),
         "calls_talk_seconds",
         "calls_completed",
         seconds=True,

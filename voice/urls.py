@@ -8,4 +8,5 @@ urlpatterns = [
     path("cti/events/", views.cti_events, name="cti_events"),
     path("presence/", views.presence, name="presence"),
     path("pop/", views.pop, name="pop"),
+    path("wallboard/", views.wallboard, name="wallboard"),
 ]

@@ -1,4 +1,5 @@
-"""The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence."""
+"""The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence;
+the call pop; the wallboard."""
 
 import logging
 
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -83,3 +85,19 @@ def pop(request):
         "live": live.attrs(reverse("voice:pop"), version, every=selectors.POP_SECONDS),
     }
     return render(request, "voice/_pop.html", context)
+
+
+@require_GET
+def wallboard(request):
+    """Today's hotline on a big screen (voice.figures): it asks again every few seconds
+    (zhongdu.live) and is drawn anew only when something changed (an empty 204 otherwise)."""
+    now = timezone.now()
+    version = selectors.wallboard_version(now)
+    if request.htmx and live.unchanged(request, version):
+        return live.no_change()
+    context = {
+        "board": selectors.wallboard(now),
+        "live": live.attrs(reverse("voice:wallboard"), version, every=selectors.WALLBOARD_SECONDS),
+    }
+    template = "voice/_wallboard.html" if request.htmx else "voice/wallboard.html"
+    return render(request, template, context)

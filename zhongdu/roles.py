@@ -82,6 +82,8 @@ DISPLAY_KEEPERS = frozenset({ADMINISTRATOR})
 
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
+# The hotline's wallboard: the consultants who answer it (the call centre) and their managers.
+WALLBOARD_READERS = frozenset({CONSULTANT, MANAGER, ADMINISTRATOR})
 
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
@@ -136,6 +138,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:presence": SIGNED_IN,
     # The agent's call pop (404 for a user who is no agent).
     "voice:pop": SIGNED_IN,
+    # Today's calls per queue and agent, and the calls waiting now (it refreshes itself).
+    "voice:wallboard": WALLBOARD_READERS,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,

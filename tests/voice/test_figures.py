@@ -19,7 +19,7 @@ from tests.fake_pbx import BEIJING, FakePbx
 from voice import figures
 from voice.figures import AGENT, HOUR, QUEUE
 from voice.models import Agent, Call, CallQueue
-from voice.services import cti_event_take
+from voice.services import agent_set_presence, cti_event_take
 from zhongdu import roles
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,10 @@ def day(pbx):
         pbx,
         "c7",
         at(11, 5),
-        [(50, "ended", {}), (55, "voicemail", {"url": pbx.recording_url("vm"), "duration_seconds": 20})],
+        [
+            (50, "ended", {}),
+            (55, "voicemail", {"url": pbx.recording_url("vm"), "duration_seconds": 20}),
+        ],
     )
     # Not counted: an outbound call, and a call of the day before.
     play(
@@ -262,8 +265,152 @@ def test_the_monthly_report_has_the_telephony_figures(day):
     queues = {row["name"]: row for row in telephony["queues"]}
     assert queues["健康专线"]["calls_offered"] == 4 and queues["VIP专线"]["calls_missed"] == 1
     agents = {row["name"]: row for row in telephony["agents"]}
-    assert agents["王芳"]["calls_answered"] == 2 and agents["王芳"]["callbacks_in_time"] == 1
+    assert agents["王芳 (8001)"]["calls_answered"] == 2
+    assert agents["王芳 (8001)"]["callbacks_in_time"] == 1
     hours = {row["hour"]: row for row in telephony["hours"]}
     assert hours[10]["calls_abandoned"] == 2
     days = {row["day"]: row for row in telephony["days"]}
     assert days[DAY.isoformat()]["calls_offered"] == 7
+
+
+# --- Today: the wallboard, the dashboard, the monthly report --------------------------------
+
+
+@pytest.fixture
+def today(pbx):
+    """Today's hotline: one call answered a few minutes ago (10 s wait, 60 s talk), one
+    abandoned in the queue; two agents, one available."""
+    hotline = CallQueue.objects.create(code="hotline", name="健康专线")
+    wang = Agent.objects.create(
+        user=UserFactory(first_name="王芳"), extension="8001", presence="available"
+    )
+    Agent.objects.create(user=UserFactory(first_name="李娜"), extension="8002")
+    start = timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=4)
+    play(pbx, "t1", start, [(10, "answered", {"extension": "8001"}), (70, "ended", {})])
+    play(
+        pbx, "t2", start + datetime.timedelta(seconds=5), [(40, "ended", {"abandoned_in": "queue"})]
+    )
+    return {"hotline": hotline, "wang": wang, "start": start}
+
+
+WALLBOARD = reverse("voice:wallboard")
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Waiting now"), ("zh-hans", "正在等待")])
+def test_the_wallboard_shows_todays_figures_per_queue_and_agent(client_for, today, language, words):
+    page = client_for(roles.CONSULTANT).get(WALLBOARD, HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert words in html and 'hx-trigger="every 5s"' in html
+    board = page.context["board"]
+    overall = board["overall"]
+    assert overall["calls_offered"] == 2 and overall["calls_answered"] == 1
+    assert overall["calls_abandoned"] == 1 and overall["call_service_level"] == "50.0%"
+    assert overall["call_average_wait"] == "0:10" and overall["call_average_talk"] == "1:00"
+    assert board["waiting"] == 0 and board["longest"] == "—"
+    queue = next(row for row in board["queues"] if row["pk"] == today["hotline"].pk)
+    assert (queue["name"], queue["calls_offered"], queue["calls_abandoned"]) == ("健康专线", 2, 1)
+    agents = {row["extension"]: row for row in board["agents"]}
+    assert agents["8001"]["calls_answered"] == 1 and agents["8001"]["presence"] == "available"
+    assert agents["8002"]["calls_answered"] == 0 and agents["8002"]["presence"] == "away"
+    assert "王芳" in html and "健康专线" in html
+
+
+def test_the_wallboard_shows_the_calls_waiting_and_the_longest_wait(client_for, today, pbx):
+    ringing = timezone.now().replace(microsecond=0) - datetime.timedelta(seconds=75)
+    play(pbx, "w1", ringing, [])
+    play(pbx, "w2", ringing + datetime.timedelta(seconds=30), [])
+    board = client_for(roles.MANAGER).get(WALLBOARD).context["board"]
+    assert board["waiting"] == 2
+    assert board["longest"] in ("1:15", "1:16", "1:17")  # the seconds the test took
+    assert board["overall"]["calls_offered"] == 4  # waiting calls are offered already
+
+
+def test_the_wallboard_answers_an_empty_204_until_something_changes(client_for, today, pbx):
+    consultant = client_for(roles.CONSULTANT)
+    version = consultant.get(WALLBOARD).context["live"].version
+    poll = {"since": version}
+    unchanged = consultant.get(WALLBOARD, poll, HTTP_HX_REQUEST="true")
+    assert unchanged.status_code == 204 and unchanged.content == b""
+    start = timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=2)
+    play(pbx, "t3", start, [(5, "answered", {"extension": "8002"}), (35, "ended", {})])
+    changed = consultant.get(WALLBOARD, poll, HTTP_HX_REQUEST="true")
+    assert changed.status_code == 200
+    assert changed.context["board"]["overall"]["calls_offered"] == 3
+    assert b"<html" not in changed.content  # the part alone
+    new = {"since": changed.context["live"].version}
+    assert consultant.get(WALLBOARD, new, HTTP_HX_REQUEST="true").status_code == 204
+    agent_set_presence(Agent.objects.get(extension="8002"), "available")
+    assert consultant.get(WALLBOARD, new, HTTP_HX_REQUEST="true").status_code == 200
+
+
+def test_a_poll_of_the_wallboard_costs_a_few_queries(
+    client_for, today, django_assert_max_num_queries
+):
+    consultant = client_for(roles.CONSULTANT)
+    version = consultant.get(WALLBOARD).context["live"].version
+    with django_assert_max_num_queries(8):  # the session and user, then the version's four
+        consultant.get(WALLBOARD, {"since": version}, HTTP_HX_REQUEST="true")
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (roles.CONSULTANT, 200),
+        (roles.MANAGER, 200),
+        (roles.ADMINISTRATOR, 200),
+        (roles.FRONT_DESK, 403),
+        (roles.CLIENT_MANAGER, 403),
+        (roles.CLINICIAN, 403),
+    ],
+)
+def test_the_call_centre_and_its_managers_open_the_wallboard(client_for, role, status):
+    assert client_for(role).get(WALLBOARD).status_code == status
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get(WALLBOARD)
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_wallboard_is_in_the_consultants_menu(client_for):
+    html = client_for(roles.CONSULTANT).get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert WALLBOARD in html.content.decode()
+
+
+def test_the_dashboard_has_the_hotline_section_with_the_same_figures(manager_client, today):
+    page = manager_client.get(reverse("reports:dashboard"), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert 'data-testid="telephony"' in html and WALLBOARD in html
+    telephony = page.context["telephony"]
+    rows = {row.key: row for row in telephony["rows"]}
+    assert rows["calls_offered"].today == 2 and rows["calls_abandoned"].month == 2 - 1
+    assert reverse("reports:figure_records", args=["calls_answered_20s"]) in html
+    rates = {rate["key"]: rate for rate in telephony["rates"]}
+    assert rates["call_service_level"]["today"] == 50.0
+    averages = {average["key"]: average for average in telephony["averages"]}
+    assert averages["call_average_wait"]["today"] == 10
+    _title, queues, _testid = telephony["breakdowns"][0]
+    assert [row["name"] for row in queues] == ["健康专线"] and queues[0]["values"][0] == 2
+    # The other figures' table stays as it was.
+    assert all(row.key not in OVERALL for row in page.context["rows"])
+    chinese = manager_client.get(reverse("reports:dashboard"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "服务水平" in chinese.content.decode()
+
+
+def test_the_monthly_report_page_shows_the_hotline(manager_client, today):
+    page = manager_client.get(reverse("reports:satisfaction"), HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert 'data-testid="telephony"' in html and "健康专线" in html
+    sections = dict(page.context["telephony"]["sections"])
+    assert sections["The month"][0][1][:2] == ["2", "1"]  # offered, answered
+    chinese = manager_client.get(reverse("reports:satisfaction"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "热线" in chinese.content.decode()
+
+
+def test_the_drill_down_lists_the_calls_a_figure_counts(manager_client, today):
+    url = reverse("reports:figure_records", args=["calls_abandoned"])
+    page = manager_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and page.context["records"].total == 1
+    waits = manager_client.get(reverse("reports:figure_records", args=["calls_wait_seconds"]))
+    assert waits.context["records"].total == 10
