@@ -414,3 +414,4 @@ def test_the_drill_down_lists_the_calls_a_figure_counts(manager_client, today):
     assert page.status_code == 200 and page.context["records"].total == 1
     waits = manager_client.get(reverse("reports:figure_records", args=["calls_wait_seconds"]))
     assert waits.context["records"].total == 10
+    assert sum(row["amount"] for row in waits.context["records"].rows) == 10
