@@ -236,7 +236,7 @@ FIGURES = [
     ),
     CallFigure(
         "callbacks_in_time",
-        _("Callbacks within their deadline"),
+        _("Callback tasks called back in time"),
         _(
             "Of the callback tasks made on the day, those whose first call back was made by"
             " their deadline (so far)."
