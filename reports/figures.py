@@ -14,6 +14,10 @@ Outcomes that come later (a booking made weeks after an enquiry, an arrival on t
 day, a no-show rebooked) are counted on the day of the record they belong to: its figure grows
 until the outcome is known. The nightly refresh reaches back 40 days, longer than the 30-day
 conversion window; an outcome later than that reaches its day through rollups.refresh_late.
+
+The hotline's figures (calls offered, answered, abandoned…, callbacks within their deadline) are
+defined in voice.figures, because the wallboard in voice reads them and voice may not import
+reports; they join FIGURES and RATES here, with AVERAGES (seconds ÷ calls).
 """
 
 import datetime
@@ -31,8 +35,10 @@ from consult.models import Booking, Enquiry, Recall
 from followup.models import FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import OutboxMessage
+from voice import figures as telephony
 
 CHANNEL, DEPARTMENT = "channel", "department"
+TELEPHONY = "telephony"
 WINDOW_DAYS = consult.CONVERSION_WINDOW.days
 
 
@@ -63,10 +69,17 @@ class Figure:
     sums: str = ""
     # The field the drill-down list shows as the record's moment.
     when: str = "created_at"
+    # "telephony": one of the hotline's figures (voice.figures), shown in a section of its own.
+    section: str = ""
 
     @property
     def money(self) -> bool:
-        return bool(self.sums)
+        return bool(self.sums) and not self.seconds
+
+    @property
+    def seconds(self) -> bool:
+        """A sum of seconds (the hotline's waiting and talk time), not of yuan."""
+        return self.section == TELEPHONY and bool(self.sums)
 
     def _value(self):
         return Sum(self.sums) if self.sums else Count("pk")
@@ -307,6 +320,22 @@ FIGURES = [
         when="planned_on",
     ),
 ]
+# The hotline's figures are defined in voice.figures, where the wallboard reads them too (voice
+# sits below reports and may not import it).
+TELEPHONY_FIGURES = [
+    Figure(
+        spec.key,
+        spec.label,
+        spec.definition,
+        spec.records,
+        spec.dimensions,
+        sums=spec.sums,
+        when=spec.source.when,
+        section=TELEPHONY,
+    )
+    for spec in telephony.FIGURES
+]
+FIGURES += TELEPHONY_FIGURES
 BY_KEY = {figure.key: figure for figure in FIGURES}
 
 
@@ -379,12 +408,20 @@ RATES = [
         "calls_due",
     ),
 ]
+TELEPHONY_RATES = [
+    Rate(r.key, r.label, r.definition, r.numerator, r.denominator) for r in telephony.RATES
+]
+RATES += TELEPHONY_RATES
 RATES_BY_KEY = {r.key: r for r in RATES}
+# Averages: seconds summed ÷ the calls they were summed over (not a rate: no percentage).
+AVERAGES = telephony.AVERAGES
 
 
 def compute_day(day: datetime.date) -> dict:
-    """{key: {(dimension, id): value}} of every figure for one day."""
-    return {figure.key: figure.compute(day) for figure in FIGURES}
+    """{key: {(dimension, id): value}} of every figure for one day; the hotline's in a few
+    queries together (voice.figures.compute: the same rows as each figure's records)."""
+    values = {figure.key: figure.compute(day) for figure in FIGURES if figure.section != TELEPHONY}
+    return values | telephony.compute(day, day)
 
 
 # --- Figures of "now", not of a day: read live (small, indexed tables) ------------------
@@ -450,7 +487,10 @@ def definitions_markdown() -> str:
         "`tests/reports/test_rates.py` fails when this file and the code differ. Each figure is",
         "counted on the day its record belongs to and opens the list of the records it counts",
         "(`/reports/figures/<key>/`). A rate's numerator is always a subset of its denominator.",
-        f"The conversion window is {WINDOW_DAYS} days.",
+        f"The conversion window is {WINDOW_DAYS} days. The hotline's figures (`calls_*`,",
+        "`callbacks*`) are defined in `voice/figures.py`, which the wallboard",
+        "(`/voice/wallboard/`) reads as well; their averages are seconds summed ÷ the calls",
+        "they were summed over.",
         "",
         "## Figures",
         "",
@@ -468,6 +508,17 @@ def definitions_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for r in RATES:
+        (label, label_zh), (text, text_zh) = both(r.label), both(r.definition)
+        formula = f"`{r.numerator}` ÷ `{r.denominator}`"
+        lines.append(f"| {label} | {formula} | {text} | {label_zh} | {text_zh} |")
+    lines += [
+        "",
+        "## Averages (seconds)",
+        "",
+        "| average | = | definition | 平均 | 定义 |",
+        "|---|---|---|---|---|",
+    ]
+    for r in AVERAGES:
         (label, label_zh), (text, text_zh) = both(r.label), both(r.definition)
         formula = f"`{r.numerator}` ÷ `{r.denominator}`"
         lines.append(f"| {label} | {formula} | {text} | {label_zh} | {text_zh} |")

@@ -16,11 +16,14 @@ from django.db import IntegrityError
 from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from complaints.selectors import complaint_figures, month_bounds
 from followup.models import FollowUpCall
 from surveys.models import CALL_DIMENSIONS, Dimension, SurveyAnswer, SurveyInvitation
 from surveys.selectors import satisfaction_responses
+from voice import figures as telephony
+from voice.selectors import clock
 
 from . import figures
 from .models import MonthlyReport
@@ -157,10 +160,99 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
             for row in lowest
         ],
         "complaints": _complaints(month),
+        "telephony": _telephony(month, last_day),
     }
     if with_trend:
         data["trend"] = trend(month)
     return data
+
+
+def _telephony(month: datetime.date, last_day: datetime.date) -> dict:
+    """The hotline's month (voice.figures, the dashboard's definitions): overall with its rates
+    and averages, per queue, agent, hour and day; names kept as text, as a pack keeps them."""
+    dimensions = (telephony.QUEUE, telephony.AGENT, telephony.HOUR, telephony.DAY)
+    values = telephony.compute(month, last_day, dimensions=dimensions)
+
+    def row(slot) -> dict:
+        figures = {key: int(by.get(slot, 0) or 0) for key, by in values.items()}
+        ratios = {r.key: telephony.ratio(r, figures) for r in telephony.RATES + telephony.AVERAGES}
+        return figures | ratios
+
+    def ids(dimension):
+        found = {slot[1] for by in values.values() for slot in by if slot[0] == dimension}
+        if dimension in (telephony.HOUR, telephony.DAY):
+            return sorted(found)
+        return sorted(found, key=lambda pk: (pk == 0, pk))  # "none" (0) last
+
+    queues = telephony.queue_names(ids(telephony.QUEUE))
+    agents = telephony.agent_names(ids(telephony.AGENT))
+    return {
+        "overall": row(("", 0)),
+        "queues": [
+            {"name": queues.get(pk, ""), **row((telephony.QUEUE, pk))}
+            for pk in ids(telephony.QUEUE)
+        ],
+        "agents": [
+            {"name": agents.get(pk, ""), **row((telephony.AGENT, pk))}
+            for pk in ids(telephony.AGENT)
+        ],
+        "hours": [{"hour": hour, **row((telephony.HOUR, hour))} for hour in ids(telephony.HOUR)],
+        "days": [
+            {"day": day.isoformat(), **row((telephony.DAY, day))} for day in ids(telephony.DAY)
+        ],
+    }
+
+
+# The monthly report's hotline table: these figures, then every rate and average.
+TELEPHONY_COLUMNS = (
+    "calls_offered",
+    "calls_answered",
+    "calls_answered_20s",
+    "calls_abandoned",
+    "calls_missed",
+    "calls_voicemail",
+    "callbacks",
+    "callbacks_in_time",
+)
+
+
+def telephony_table(kept: dict | None) -> dict | None:
+    """What the page and the PDF show of a month's hotline data (None for a pack made before
+    the hotline had figures): the columns with their definitions and, for the month and each
+    queue, agent, hour and day, the cells written out."""
+    if not kept:
+        return None
+    columns = [figures.BY_KEY[key] for key in TELEPHONY_COLUMNS]
+    ratios = telephony.RATES + telephony.AVERAGES
+
+    def cells(row) -> list[str]:
+        out = [f"{int(row.get(column.key) or 0):,}" for column in columns]
+        for r in ratios:
+            value = row.get(r.key)
+            if r.seconds:
+                out.append(clock(value))
+            else:
+                out.append("—" if value is None else f"{value}%")
+        return out
+
+    none_queue, none_agent = _("No queue (left in the menu)"), _("No agent (not answered)")
+    return {
+        "columns": [(c.label, c.definition) for c in columns]
+        + [(r.label, r.definition) for r in ratios],
+        "sections": [
+            (_("The month"), [(_("All calls"), cells(kept["overall"]))]),
+            (
+                _("By queue"),
+                [(row["name"] or none_queue, cells(row)) for row in kept["queues"]],
+            ),
+            (
+                _("By agent"),
+                [(row["name"] or none_agent, cells(row)) for row in kept["agents"]],
+            ),
+            (_("By hour"), [(f"{row['hour']:02d}:00", cells(row)) for row in kept["hours"]]),
+            (_("By day"), [(row["day"], cells(row)) for row in kept["days"]]),
+        ],
+    }
 
 
 def _rate(numerator, denominator):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from voice import figures as telephony
 from zhongdu.models import Channel, Department
 
 from . import figures, rollups, satisfaction
@@ -80,12 +81,14 @@ def dashboard(*, today=None) -> dict:
     ]
     by_key = {row.key: row for row in rows}
     live = figures.live_figures()
+    rates = _rates(by_key, today=today, month_start=month_start)
     data = {
         "today": today,
         "month_start": month_start,
-        "rows": rows,
+        "rows": [row for row in rows if figures.BY_KEY[row.key].section != figures.TELEPHONY],
         "by_key": by_key,
-        "rates": _rates(by_key, today=today, month_start=month_start),
+        "rates": [r for r in rates if r["key"] not in _TELEPHONY_RATES],
+        "telephony": _telephony(by_key, rates, month_totals, today=today, month_start=month_start),
         "live": [
             Row(
                 key=key,
@@ -257,6 +260,84 @@ def _departments(totals) -> list[dict]:
         ),
         key=lambda row: (-row["revenue"], row["name"]),
     )
+
+
+_TELEPHONY_RATES = {r.key for r in figures.TELEPHONY_RATES}
+# The hotline's breakdowns on the dashboard: the month per queue and per agent.
+_TELEPHONY_COLUMNS = (
+    "calls_offered",
+    "calls_answered",
+    "calls_answered_20s",
+    "calls_abandoned",
+    "calls_missed",
+    "calls_voicemail",
+    "callbacks",
+    "callbacks_in_time",
+)
+
+
+def _telephony(by_key, rates, totals, *, today, month_start) -> dict:
+    """The hotline's section: its figures (today and the month), rates and averages, and the
+    month per queue and per agent, from the same rollups (two more queries: the names)."""
+
+    def average(r, when):
+        return telephony.ratio(r, {key: getattr(by_key[key], when) for key in by_key})
+
+    def breakdown(dimension, names_of, none):
+        ids = {
+            slot[1]
+            for key in _TELEPHONY_COLUMNS
+            for slot in totals.get(key, {})
+            if slot[0] == dimension
+        }
+        names = names_of(ids)
+        rows = []
+        for pk in sorted(ids, key=lambda i: (i == 0, names.get(i, ""))):
+            values = {key: _value(totals, key, (dimension, pk)) for key in _TELEPHONY_KEYS}
+            rows.append(
+                {
+                    "name": names.get(pk, ""),
+                    "none": none,
+                    "values": [values[key] for key in _TELEPHONY_COLUMNS],
+                    "rates": [telephony.ratio(r, values) for r in telephony.RATES],
+                    "averages": [telephony.ratio(r, values) for r in telephony.AVERAGES],
+                }
+            )
+        return rows
+
+    return {
+        "rows": [row for row in by_key.values() if row.key in _TELEPHONY_KEYS],
+        "rates": [r for r in rates if r["key"] in _TELEPHONY_RATES],
+        "averages": [
+            {
+                "key": r.key,
+                "label": r.label,
+                "definition": r.definition,
+                "today": average(r, "today"),
+                "month": average(r, "month"),
+                "url": records_url(r.numerator, month_start, today),
+            }
+            for r in figures.AVERAGES
+        ],
+        "columns": [figures.BY_KEY[key] for key in _TELEPHONY_COLUMNS],
+        "rate_columns": telephony.RATES,
+        "average_columns": telephony.AVERAGES,
+        "breakdowns": [
+            (
+                _("The month by queue"),
+                breakdown(telephony.QUEUE, telephony.queue_names, _("No queue (left in the menu)")),
+                "telephony-queues",
+            ),
+            (
+                _("The month by agent"),
+                breakdown(telephony.AGENT, telephony.agent_names, _("No agent (not answered)")),
+                "telephony-agents",
+            ),
+        ],
+    }
+
+
+_TELEPHONY_KEYS = {figure.key for figure in figures.TELEPHONY_FIGURES}
 
 
 _LIVE_LABELS = {

@@ -122,6 +122,7 @@ def _report_context(data, previous, *, month, pack=None, preview=False) -> dict:
         "pack": pack,
         "preview": preview,
         "dimensions": satisfaction.DIMENSIONS,
+        "telephony": satisfaction.telephony_table(data.get("telephony")),
     }
 
 

@@ -1,12 +1,13 @@
 """Reads of the hotline: the user's agent (kept in the cache), the workbench's presence panel,
 the client page's timeline source (calls), a call's page and who may listen to its recordings,
-and the recordings past their retention period."""
+the recordings past their retention period, the callback tasks' calls, and the wallboard (today's
+figures of voice.figures)."""
 
 import datetime
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Max, Value
+from django.db.models import Count, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
@@ -28,7 +29,8 @@ from zhongdu.links import row_link
 from zhongdu.roles import user_may_open
 from zhongdu.selectors import cache_call
 
-from .models import Agent, Call, Recording, RecordingPolicy
+from . import figures
+from .models import Agent, Call, CallQueue, CtiEvent, Recording, RecordingPolicy
 
 # How long a user's agent (or that they are none) is kept: a change in the admin shows within
 # this time; a change of presence on the workbench at once (services forget it).
@@ -420,3 +422,139 @@ def recording_audio(recording: Recording) -> bytes | None:
         return private_files.read(recording.file)
     except FileNotFoundError:
         return None
+
+
+# --- The wallboard ------------------------------------------------------------------------
+
+# The wallboard asks this often (zhongdu.live); while a call waits it is drawn anew each time,
+# so that the waits it shows move on.
+WALLBOARD_SECONDS = 5
+# A call ringing longer than this is one whose end the PBX never told: not shown as waiting.
+WAITING_WINDOW = datetime.timedelta(hours=1)
+
+
+def calls_waiting(now):
+    """The inbound calls ringing now: not answered, not ended (voice_call_day_idx)."""
+    return Call.objects.filter(
+        ringing_at__gte=now - WAITING_WINDOW,
+        ringing_at__lte=now,
+        outcome=Call.Outcome.IN_PROGRESS,
+        direction=Call.Direction.INBOUND,
+        answered_at__isnull=True,
+        ended_at__isnull=True,
+    )
+
+
+def wallboard_version(now) -> str:
+    """What the wallboard shows, as a version (zhongdu.live): the last CTI event taken (every
+    change of a call is one), the agents' presence, today's callback tasks and their first
+    calls, and while a call waits the moment, to the poll. Four small indexed queries."""
+    today = timezone.localdate(now)
+    last_event = CtiEvent.objects.aggregate(last=Max("pk"))["last"]
+    agents = Agent.objects.aggregate(
+        since=Max("presence_since"),
+        **{state: Count("pk", filter=Q(presence=state)) for state in Agent.Presence.values},
+    )
+    callbacks = figures.callbacks_made(today, today).aggregate(
+        n=Count("pk"), tried=Count("first_attempt_at"), assigned=Sum("assigned_to_id")
+    )
+    parts = [
+        f"{today:%Y%m%d}",
+        last_event or 0,
+        *(agents[state] for state in Agent.Presence.values),
+        int(agents["since"].timestamp()) if agents["since"] else 0,
+        callbacks["n"],
+        callbacks["tried"],
+        callbacks["assigned"] or 0,
+    ]
+    if calls_waiting(now).exists():
+        parts.append(int(now.timestamp()) // WALLBOARD_SECONDS)
+    return ".".join(str(part) for part in parts)
+
+
+def clock(seconds) -> str:
+    """Seconds as minutes:seconds (1:05), or a dash when there are none."""
+    if seconds is None:
+        return "—"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def percent(value) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+# The colour of each presence on the wallboard (Bootstrap's).
+PRESENCE_COLOURS = {
+    Agent.Presence.AVAILABLE: "success",
+    Agent.Presence.BUSY: "danger",
+    Agent.Presence.WRAP_UP: "warning",
+    Agent.Presence.AWAY: "secondary",
+}
+
+
+def _cells(values: dict, slot) -> dict:
+    """One row's figures and, from them, its rates (%) and averages (as a clock), written
+    for the screen."""
+    row = {key: int(by.get(slot, 0) or 0) for key, by in values.items()}
+    for rate in figures.RATES:
+        row[rate.key] = percent(figures.ratio(rate, row))
+    for average in figures.AVERAGES:
+        row[average.key] = clock(figures.ratio(average, row))
+    row["talk"] = clock(row["calls_talk_seconds"]) if row["calls_completed"] else "—"
+    return row
+
+
+def wallboard(now=None) -> dict:
+    """Today's hotline: the figures of voice.figures for the whole centre, per queue and per
+    agent (with their presence), and the calls waiting now with the longest wait. About ten
+    indexed queries, made only when the version changed."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    values = figures.compute(today, today, dimensions=(figures.QUEUE, figures.AGENT))
+    waiting = {
+        queue_id or 0: (n, first)
+        for queue_id, n, first in calls_waiting(now)
+        .values_list("queue_id")
+        .annotate(n=Count("pk"), first=Min("ringing_at"))
+        .order_by()
+    }
+
+    def wait(first):
+        return clock((now - first).total_seconds()) if first else "—"
+
+    seen = {pk for key in values for dim, pk in values[key] if dim == figures.QUEUE}
+    queues = [
+        {"name": name, **_cells(values, (figures.QUEUE, pk)), "pk": pk}
+        for pk, name in CallQueue.objects.filter(Q(active=True) | Q(pk__in=seen)).values_list(
+            "pk", "name"
+        )
+    ]
+    if 0 in seen or 0 in waiting:
+        queues.append({"name": "", **_cells(values, (figures.QUEUE, 0)), "pk": 0})
+    for row in queues:
+        n, first = waiting.get(row["pk"], (0, None))
+        row.update(waiting=n, longest=wait(first))
+    agents = [
+        {
+            "name": agent.user.get_full_name() or agent.user.get_username(),
+            "extension": agent.extension,
+            "presence": agent.presence,
+            "presence_label": agent.get_presence_display(),
+            "presence_colour": PRESENCE_COLOURS.get(agent.presence, "secondary"),
+            "since": f"{timezone.localtime(agent.presence_since):%H:%M}",
+            **_cells(values, (figures.AGENT, agent.pk)),
+        }
+        for agent in Agent.objects.select_related("user").order_by("extension")
+    ]
+    firsts = [first for _n, first in waiting.values()]
+    return {
+        "today": today,
+        "at": timezone.localtime(now),
+        "overall": _cells(values, ("", 0)),
+        "waiting": sum(n for n, _first in waiting.values()),
+        "longest": wait(min(firsts) if firsts else None),
+        "queues": queues,
+        "agents": agents,
+        "service_seconds": figures.SERVICE_SECONDS,
+    }

@@ -12,4 +12,5 @@ urlpatterns = [
     path("calls/<id:pk>/", views.call_detail, name="call_detail"),
     path("recordings/<id:pk>/listen/", views.recording_listen, name="recording_listen"),
     path("recordings/<id:pk>/audio/", views.recording_audio, name="recording_audio"),
+    path("wallboard/", views.wallboard, name="wallboard"),
 ]

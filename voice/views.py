@@ -1,5 +1,6 @@
 """The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence;
-a call's page, and its recordings played through the application after a reason."""
+the call pop; the callback tasks; a call's page, and its recordings played through the
+application after a reason; the wallboard."""
 
 import logging
 import re
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -215,3 +217,19 @@ def _audio_response(request, data: bytes, content_type: str) -> HttpResponse:
     # A call's words stay out of every cache, the browser's included.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_GET
+def wallboard(request):
+    """Today's hotline on a big screen (voice.figures): it asks again every few seconds
+    (zhongdu.live) and is drawn anew only when something changed (an empty 204 otherwise)."""
+    now = timezone.now()
+    version = selectors.wallboard_version(now)
+    if request.htmx and live.unchanged(request, version):
+        return live.no_change()
+    context = {
+        "board": selectors.wallboard(now),
+        "live": live.attrs(reverse("voice:wallboard"), version, every=selectors.WALLBOARD_SECONDS),
+    }
+    template = "voice/_wallboard.html" if request.htmx else "voice/wallboard.html"
+    return render(request, template, context)

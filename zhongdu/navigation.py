@@ -76,6 +76,12 @@ SECTIONS = [
         CONSULTATION_GROUP,
     ),
     (
+        "voice:wallboard",
+        _("Hotline wallboard"),
+        _("Today's calls by queue and agent, the calls waiting now; it refreshes itself."),
+        CONSULTATION_GROUP,
+    ),
+    (
         "consult:stats",
         _("Consultation analysis"),
         _("Enquiries, bookings, arrivals and conversion by consultant and channel."),

@@ -87,6 +87,8 @@ HOTLINE_READERS = CLIENT_EDITORS | {MANAGER}
 
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
+# The hotline's wallboard: the consultants who answer it (the call centre) and their managers.
+WALLBOARD_READERS = frozenset({CONSULTANT, MANAGER, ADMINISTRATOR})
 
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
@@ -149,6 +151,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:call_detail": HOTLINE_READERS,
     "voice:recording_listen": HOTLINE_READERS,
     "voice:recording_audio": HOTLINE_READERS,
+    # Today's calls per queue and agent, and the calls waiting now (it refreshes itself).
+    "voice:wallboard": WALLBOARD_READERS,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,

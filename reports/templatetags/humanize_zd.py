@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import template
 
+from voice.selectors import clock as minutes_seconds
+
 register = template.Library()
 
 
@@ -37,3 +39,9 @@ def get(mapping, key):
     if not mapping:
         return None
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def clock(value):
+    """Seconds as minutes:seconds, as the hotline's wallboard writes them (voice.selectors)."""
+    return minutes_seconds(None if value is None or value == "" else Decimal(str(value)))
