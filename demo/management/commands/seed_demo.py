@@ -11,7 +11,7 @@ from demo.followup import seed_followup_plans
 from demo.front_desk import seed_display_screen, seed_front_desk
 from demo.history import DAYS, seed_history, seed_reports
 from demo.hospital import seed_hospital_profile
-from demo.hotline import seed_hotline
+from demo.hotline import seed_calls, seed_hotline
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
@@ -149,7 +149,11 @@ class Command(BaseCommand):
             " one).".format(**events)
         )
         agents = seed_hotline()
-        self.stdout.write(f"Hotline ready ({agents} agents created; queues hotline and vip).")
+        calls = seed_calls()
+        self.stdout.write(
+            f"Hotline ready ({agents} agents created; queues hotline and vip; {calls} calls"
+            " of the morning played, their missed callers waiting as callback tasks)."
+        )
         market = seed_market_round(by=clientmgr)
         self.stdout.write(
             "Market survey ready ({rounds} round created, {invited} invited, {answered}"
