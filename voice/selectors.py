@@ -342,9 +342,20 @@ def call_page(user, call: Call) -> dict:
         text = f"{timezone.localtime(enquiry.created_at):%Y-%m-%d %H:%M} " + (
             enquiry.topic or enquiry.get_outcome_display()
         )
-        # An enquiry has no page of its own yet: its text, linked once it has one.
-        url = enquiry.get_absolute_url() if hasattr(enquiry, "get_absolute_url") else ""
-        led_to.append({"label": pgettext("call page", "Enquiry"), "text": text, "url": url})
+        # An enquiry has no page of its own: its words (the client's page lists it too).
+        led_to.append({"label": pgettext("call page", "Enquiry"), "text": text, "url": ""})
+        # The bookings made from it on the call screen.
+        may_open_booking = _may_follow(user, "consult:booking_detail")
+        for booking in enquiry.bookings.select_related("session__department").order_by("pk"):
+            session = booking.session
+            led_to.append(
+                {
+                    "label": pgettext("call page", "Booking"),
+                    "text": f"{session.date:%Y-%m-%d} {session.start_time:%H:%M}"
+                    f" {session.department.name} ({booking.get_status_display()})",
+                    "url": booking.get_absolute_url() if may_open_booking else "",
+                }
+            )
     if call.complaint_id:
         complaint = call.complaint
         led_to.append(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from complaints.models import Complaint
 from consult.models import Enquiry, Recall
 from tests.clientmgmt.factories import ClientFactory
+from tests.consult.factories import make_booking
 from tests.fake_pbx import FakePbx
 from voice.models import Agent, Call, CallQueue, Recording
 from voice.services import signature
@@ -358,8 +359,14 @@ def test_an_enquiry_on_the_call_takes_its_duration_from_the_call(client, pbx, ag
     _play(client, pbx, [pbx.event("ended", "c-1", timestamp=ended, hold_seconds=5)])
     enquiry.refresh_from_db()
     assert enquiry.duration_seconds == 42  # talk time: 47 s answered, 5 s of them on hold
-    # The call's timeline entry and its callback: none owed for an answered call.
+    # None owed for an answered call.
     assert not Recall.objects.exists()
+    # The call's page: one click to what it led to, the booking made from its enquiry included.
+    booking = make_booking(client=person)
+    booking.enquiry = enquiry
+    booking.save(update_fields=["enquiry"])
+    page = http.get(call.get_absolute_url(), **EN).content.decode()
+    assert "Booking" in page and booking.get_absolute_url() in page and "祛痘" not in page
 
 
 def test_the_pop_offers_a_choice_when_several_records_share_the_number(
