@@ -25,7 +25,11 @@ def seed_hotline() -> int:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             continue
-        agent, made = Agent.objects.get_or_create(user=user, defaults={"extension": extension})
+        # The consultant and the client manager are on the phones (callback tasks go to them).
+        presence = Agent.Presence.AWAY if username == "vipmgr" else Agent.Presence.AVAILABLE
+        agent, made = Agent.objects.get_or_create(
+            user=user, defaults={"extension": extension, "presence": presence}
+        )
         if made:
             agent.queues.set([queues[code] for code in codes])
             created += 1
