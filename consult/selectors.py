@@ -662,13 +662,26 @@ class RecallRow:
     url: str
 
 
-def recall_rows(recalls, *, details: dict | None = None) -> list[RecallRow]:
+# What the apps above say of the recalls they made (the hotline: a callback's calls in words),
+# asked once per list: `source(recalls) -> {pk: text}`.
+_recall_details: list = []
+
+
+def register_recall_details(source) -> None:
+    if source not in _recall_details:
+        _recall_details.append(source)
+
+
+def recall_rows(recalls) -> list[RecallRow]:
     """The recalls due (recalls_due) as the lists show them (the queue, the hotline's callback
-    tasks). `details` gives a callback's calls in words, by its pk (the voice app knows them)."""
+    tasks): a no-show's missed appointment, or what the registered sources say of a callback."""
     url = row_link("consult:recall_detail")
     kinds = dict(Recall.Kind.choices)
     now = timezone.now()
-    details = details or {}
+    recalls = list(recalls)
+    details = {}
+    for source in _recall_details:
+        details |= source(recalls)
     rows = []
     for recall in recalls:
         booking = recall.booking

@@ -8,6 +8,7 @@ class VoiceConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
+        from consult.selectors import register_recall_details
         from zhongdu.origins import made_on_call
         from zhongdu.workbench import (
             register_page_part,
@@ -18,6 +19,7 @@ class VoiceConfig(AppConfig):
         from .selectors import (
             call_entry,
             call_rows,
+            callback_details,
             complaint_calls_part,
             pop_part,
             presence_panel,
@@ -35,6 +37,8 @@ class VoiceConfig(AppConfig):
         register_page_part(pop_part)
         # A callback task's and a complaint's page show the calls behind them, and their voicemail.
         register_record_part("consult.recall", recall_calls_part)
+        # The list of people to call back says what each caller's calls were.
+        register_recall_details(callback_details)
         register_record_part("complaints.complaint", complaint_calls_part)
         # An enquiry or a complaint made on a call's page: the call leads to it.
         made_on_call.connect(_made_on_call, dispatch_uid="voice.made_on_call")

@@ -114,7 +114,7 @@ def callbacks(request):
     recalls = list(
         recalls_due(kind=Recall.Kind.CALLBACK, assigned_to=request.user if mine else None)
     )
-    rows = recall_rows(recalls, details=selectors.callback_details(recalls))
+    rows = recall_rows(recalls)
     context = {
         "rows": rows,
         "mine": mine,

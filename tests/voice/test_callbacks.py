@@ -142,6 +142,7 @@ def test_the_callback_list_shows_the_tasks_by_deadline(client, pbx, agents, clie
     # The same rows in the consultants' queue: one list of people to call back.
     queue = consultant.get(reverse("consult:queue"), **EN).content.decode()
     assert reverse("consult:recall_detail", args=[recall.pk]) in queue
+    assert "Missed ×1 · Voicemail ×1" in queue
     # Chinese by default.
     assert "回电任务" in consultant.get(CALLBACKS).content.decode()
 
