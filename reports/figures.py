@@ -36,24 +36,16 @@ from followup.models import FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import OutboxMessage
 from voice import figures as telephony
+from zhongdu import days
 
 CHANNEL, DEPARTMENT = "channel", "department"
 TELEPHONY = "telephony"
 WINDOW_DAYS = consult.CONVERSION_WINDOW.days
 
 
-def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    tz = timezone.get_default_timezone()
-    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
-    return start, start + datetime.timedelta(days=1)
-
-
-def _between(field_name: str, start: datetime.date, end: datetime.date) -> Q:
-    """Rows whose moment `field_name` falls on the days from `start` to `end`, in the
-    hospital's time zone."""
-    return Q(
-        **{f"{field_name}__gte": day_bounds(start)[0], f"{field_name}__lt": day_bounds(end)[1]}
-    )
+# The days the figures count (zhongdu.days: hospital time, ranges on the raw columns).
+day_bounds = days.day_bounds
+_between = days.on_days
 
 
 @dataclass(frozen=True)

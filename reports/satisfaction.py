@@ -204,16 +204,7 @@ def _telephony(month: datetime.date, last_day: datetime.date) -> dict:
 
 
 # The monthly report's hotline table: these figures, then every rate and average.
-TELEPHONY_COLUMNS = (
-    "calls_offered",
-    "calls_answered",
-    "calls_answered_20s",
-    "calls_abandoned",
-    "calls_missed",
-    "calls_voicemail",
-    "callbacks",
-    "callbacks_in_time",
-)
+TELEPHONY_COLUMNS = telephony.TABLE_COUNTS
 
 
 def telephony_table(kept: dict | None) -> dict | None:

@@ -264,16 +264,7 @@ def _departments(totals) -> list[dict]:
 
 _TELEPHONY_RATES = {r.key for r in figures.TELEPHONY_RATES}
 # The hotline's breakdowns on the dashboard: the month per queue and per agent.
-_TELEPHONY_COLUMNS = (
-    "calls_offered",
-    "calls_answered",
-    "calls_answered_20s",
-    "calls_abandoned",
-    "calls_missed",
-    "calls_voicemail",
-    "callbacks",
-    "callbacks_in_time",
-)
+_TELEPHONY_COLUMNS = telephony.TABLE_COUNTS
 
 
 def _telephony(by_key, rates, totals, *, today, month_start) -> dict:

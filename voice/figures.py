@@ -28,10 +28,23 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consult.models import Recall
+from zhongdu.days import on_days
 
 from .models import Agent, Call, CallQueue
 
 QUEUE, AGENT, HOUR, DAY = "queue", "agent", "hour", "day"
+# The counts the hotline's tables show (the dashboard's breakdowns, the monthly report), in
+# their order; the rates and averages follow them.
+TABLE_COUNTS = (
+    "calls_offered",
+    "calls_answered",
+    "calls_answered_20s",
+    "calls_abandoned",
+    "calls_missed",
+    "calls_voicemail",
+    "callbacks",
+    "callbacks_in_time",
+)
 # Answered within this many seconds of ringing: the service level's threshold.
 SERVICE_SECONDS = 20
 
@@ -64,13 +77,7 @@ class Seconds(Func):
         )
 
 
-def _between(field_name: str, start: datetime.date, end: datetime.date) -> Q:
-    """Rows whose moment falls on the days from `start` to `end`, in the hospital's time zone
-    (as reports.figures reads its days)."""
-    tz = timezone.get_default_timezone()
-    low = datetime.datetime.combine(start, datetime.time.min, tzinfo=tz)
-    high = datetime.datetime.combine(end, datetime.time.min, tzinfo=tz) + datetime.timedelta(days=1)
-    return Q(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
+_between = on_days
 
 
 def calls_rung(start: datetime.date, end: datetime.date):
