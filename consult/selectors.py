@@ -530,15 +530,22 @@ def recalls_due(*, today=None, kind: str = "", assigned_to=None):
     )
 
 
+# How long after a callback reached its caller the call screen still opens from it.
+CALLBACK_FOLLOWED_FOR = datetime.timedelta(hours=12)
+
+
 def callback_followed(pk) -> Recall | None:
-    """The callback task the call screen was opened from (`?recall=`), when it is one."""
+    """The callback task the call screen was opened from (`?recall=`), when it is one still
+    open or just reached (the outcome form sends the consultant here to record the call)."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         return None
     if not 0 < pk < 2**31:
         return None
-    return Recall.objects.filter(kind=Recall.Kind.CALLBACK, pk=pk).first()
+    recent = Q(reached_at__gte=timezone.now() - CALLBACK_FOLLOWED_FOR)
+    callbacks = Recall.objects.filter(kind=Recall.Kind.CALLBACK, pk=pk)
+    return callbacks.filter(Q(status=Recall.Status.OPEN) | recent).first()
 
 
 def recall_figures(*, today=None, days: int = FIGURES_DAYS) -> dict:

@@ -12,11 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.selectors import client_get_for_user
 from referrals.selectors import referrals_to_call
+from zhongdu import phones
 from zhongdu.audit import client_ip
 from zhongdu.forms import error_text, new_form_key
 from zhongdu.models import HospitalProfile
 from zhongdu.origins import call_reference
 from zhongdu.origins import tell as tell_call
+from zhongdu.origins import will_link as will_link_call
 from zhongdu.private_query import address, search_by_post, search_params
 from zhongdu.roles import user_may_open, user_roles
 
@@ -219,14 +221,25 @@ def _after_enquiry(request, enquiry):
     return redirect(enquiry.client if enquiry.client_id else "consult:call")
 
 
+def _normalised(phone: str) -> str:
+    try:
+        return phones.normalise(phone)
+    except ValidationError:
+        return ""
+
+
 @search_by_post("phone")
 @require_http_methods(["GET", "POST"])
 def call(request):
     follows = selectors.enquiry_followed(request.GET.get("follows"))
-    # A callback task's caller with no record: the screen reads their number from the task.
+    # A callback task's caller with no record: the screen reads their number from the task. A
+    # caller with a record is opened as the record, with the viewer's access to it.
     callback = selectors.callback_followed(request.GET.get("recall"))
-    # Opened from the hotline's pop (?call=): the enquiry's duration is the call's, not typed.
-    on_call = bool(call_reference(request))
+    if callback is not None and callback.client_id:
+        query = {"client": callback.client_id}
+        if call_reference(request):
+            query["call"] = call_reference(request)
+        return redirect(reverse("consult:call") + "?" + urlencode(query))
     # The queue's links name the enquiry they follow, not the number (no phone numbers in
     # addresses, which end up in logs and browser histories): the number is the prospect's, or
     # the client's once ?client= has opened the record with the viewer's access.
@@ -238,6 +251,13 @@ def call(request):
     matches, client = _caller(request, phone)
     if not phone and client is not None and follows is not None and follows.client_id == client.pk:
         phone = client.phone
+    # Opened from a hotline call (?call=) that what is recorded here will be linked to: the
+    # enquiry's duration is the call's, not typed.
+    on_call = will_link_call(
+        request,
+        phone=client.phone if client is not None else _normalised(phone),
+        client_id=client.pk if client is not None else None,
+    )
     form_options = {"known_client": client is not None, "on_call": on_call}
     if request.method == "POST":
         form = EnquiryForm(request.POST, **form_options)

@@ -9,7 +9,7 @@ class VoiceConfig(AppConfig):
     def ready(self):
         from clientmgmt import registry
         from consult.selectors import register_recall_details
-        from zhongdu.origins import made_on_call
+        from zhongdu.origins import call_asked, made_on_call
         from zhongdu.workbench import (
             register_page_part,
             register_record_part,
@@ -42,9 +42,16 @@ class VoiceConfig(AppConfig):
         register_record_part("complaints.complaint", complaint_calls_part)
         # An enquiry or a complaint made on a call's page: the call leads to it.
         made_on_call.connect(_made_on_call, dispatch_uid="voice.made_on_call")
+        call_asked.connect(_call_asked, dispatch_uid="voice.call_asked")
 
 
 def _made_on_call(sender, *, record, call, by, **kwargs):
     from .services import call_made_into
 
     call_made_into(call_reference=call, record=record, by=by)
+
+
+def _call_asked(sender, *, call, by, phone, client_id, **kwargs):
+    from .services import call_may_link
+
+    return call_may_link(call_reference=call, by=by, phone=phone, client_id=client_id)

@@ -246,10 +246,12 @@ FIGURES = [
         _("Callback tasks called back in time"),
         _(
             "Of the callback tasks made on the day, those whose first call back was made by"
-            " their deadline (so far)."
+            " their deadline, or whose caller got through on a later call by then (so far)."
         ),
         CALLBACKS,
-        Q(first_attempt_at__isnull=False, first_attempt_at__lte=F("due_at")),
+        # A caller who rang again and got through needed no call back: in time when by then.
+        Q(first_attempt_at__isnull=False, first_attempt_at__lte=F("due_at"))
+        | Q(first_attempt_at__isnull=True, reached_at__isnull=False, reached_at__lte=F("due_at")),
     ),
 ]
 BY_KEY = {figure.key: figure for figure in FIGURES}
@@ -294,8 +296,8 @@ RATES = [
         "callback_in_time",
         _("Callbacks within their deadline"),
         _(
-            "Callback tasks made in the period whose first call back was made by their"
-            " deadline ÷ callback tasks made in the period."
+            "Callback tasks made in the period that were called back, or whose caller got"
+            " through, by their deadline ÷ callback tasks made in the period."
         ),
         "callbacks_in_time",
         "callbacks",

@@ -305,31 +305,61 @@ def _enquiry_duration(call: Call) -> None:
         Enquiry.objects.filter(pk=call.enquiry_id).update(duration_seconds=talk)
 
 
-def call_made_into(*, call_reference: str, record, by) -> Call | None:
-    """A record made on the page a call opened (zhongdu.origins): the call leads to it. Only a
-    call this user answered, one nobody answered (its callback task's), or one whose caller the
-    record is about; and only once."""
+def _call_for(call_reference) -> Call | None:
     try:
         pk = int(call_reference)
     except (TypeError, ValueError):
         return None
-    call = Call.objects.filter(pk=pk).select_related("agent").first()
-    if call is None:
+    if not 0 < pk < 2**63:
         return None
+    return Call.objects.filter(pk=pk).select_related("agent").first()
+
+
+def _may_link(call: Call, *, by, phone: str, client_id) -> bool:
+    """Whether a record about this caller (`phone`, `client_id`), made by `by`, may be the call's:
+    a call this user answered, or a call from this very caller (their record, or their number,
+    for a call nobody answered: its callback task's). Never someone else's call."""
+    if call.agent is not None and call.agent.user_id == by.pk:
+        return True
+    if client_id is not None and client_id == call.client_id:
+        return True
+    return call.outcome in OWED and bool(phone) and phone == call.number
+
+
+def call_may_link(*, call_reference: str, by, phone: str = "", client_id=None) -> bool:
+    """Asked by a page opened from a call (zhongdu.origins) before its form is drawn: whether
+    what it records will be linked to the call (an enquiry then takes the call's duration)."""
+    call = _call_for(call_reference)
+    return call is not None and _may_link(call, by=by, phone=phone, client_id=client_id)
+
+
+def call_made_into(*, call_reference: str, record, by) -> Call | None:
+    """A record made on the page a call opened (zhongdu.origins): the call leads to it, when it
+    may (_may_link), and only once (the call locked: two tabs link one record)."""
     client_id = getattr(record, "client_id", None)
-    answered_by_user = call.agent is not None and call.agent.user_id == by.pk
-    same_caller = client_id is not None and client_id == call.client_id
-    if not (answered_by_user or same_caller or call.outcome in OWED):
-        return None
+    phone = getattr(record, "prospect_phone", "") or (
+        record.client.phone if client_id is not None else ""
+    )
     field = {Enquiry: "enquiry", Complaint: "complaint"}.get(type(record))
-    if field is None or getattr(call, f"{field}_id") is not None:
-        return call
-    setattr(call, field, record)
-    if call.client_id is None and client_id is not None:
-        call.client_id = client_id
-    call.save(update_fields=[field, "client"])
-    if field == "enquiry":
-        _enquiry_duration(call)
+    call = _call_for(call_reference)
+    if (
+        field is None
+        or call is None
+        or not _may_link(call, by=by, phone=phone, client_id=client_id)
+    ):
+        return None
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if getattr(call, f"{field}_id") is not None:
+            return call
+        setattr(call, field, record)
+        changed = [field]
+        if call.client_id is None and client_id is not None:
+            call.client_id = client_id
+            changed.append("client")
+        call.save(update_fields=changed)
+        if field == "enquiry":
+            _enquiry_duration(call)
     return call
 
 

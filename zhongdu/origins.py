@@ -10,6 +10,10 @@ from django.dispatch import Signal
 
 # Sent with sender=the record's model, record=the new record, call=the reference, by=the user.
 made_on_call = Signal()
+# Asked before a page draws its form: will what it records be linked to the call? Sent with
+# call=the reference, by=the user, phone and client_id (the caller the page is about); a
+# receiver answers True when it will (the voice app: voice.services.call_may_link).
+call_asked = Signal()
 
 PARAMETER = "call"
 MAX_DIGITS = 12
@@ -19,6 +23,18 @@ def call_reference(request) -> str:
     """The call a page was opened from (`?call=`), or "" when there is none or it is not one."""
     value = request.GET.get(PARAMETER, "")
     return value if value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS else ""
+
+
+def will_link(request, *, phone: str = "", client_id=None) -> bool:
+    """Whether the page `request` opened from a call will link what it records to the call
+    (then an enquiry's duration is the call's, not typed)."""
+    reference = call_reference(request)
+    if not reference:
+        return False
+    answers = call_asked.send(
+        None, call=reference, by=request.user, phone=phone, client_id=client_id
+    )
+    return any(answer for _receiver, answer in answers)
 
 
 def tell(request, record) -> None:

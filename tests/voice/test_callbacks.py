@@ -119,6 +119,13 @@ def test_a_caller_who_got_through_is_not_called_back(client, pbx, agents):
     # A new missed call afterwards does.
     _play(client, pbx, pbx.missed(CALLER, start=timezone.now()))
     assert Recall.objects.filter(status=Recall.Status.OPEN).count() == 1
+    # The figures: the caller who got through by the deadline counts as called back in time;
+    # the new task, not called back yet, does not (so far).
+    from voice import figures
+
+    day = timezone.localdate(recall.created_at)
+    counted = figures.compute(day, day, dimensions=())
+    assert counted["callbacks"][("", 0)] == 2 and counted["callbacks_in_time"][("", 0)] == 1
 
 
 def test_the_callback_list_shows_the_tasks_by_deadline(client, pbx, agents, client_for):
@@ -263,16 +270,57 @@ def test_a_stranger_cannot_claim_an_answered_call(client, pbx, agents, client_fo
         "outcome": "information",
         "key": "k-2",
     }
+    screen = http.get(f"{reverse('consult:call')}?call={call.pk}")
+    # Nothing recorded here will be the call's: the duration is typed, as without a call.
+    assert "duration_seconds" in screen.context["form"].fields
+    form["duration_seconds"] = 45
     made = http.post(f"{reverse('consult:call')}?call={call.pk}", form)
     assert made.status_code == 302, made.context["form"].errors
     call.refresh_from_db()
-    assert call.enquiry is None and Enquiry.objects.count() == 1
-    # A reference that is no number is none: the duration is typed, as without a call.
-    form |= {"key": "k-3", "duration_seconds": 60}
+    assert call.enquiry is None and Enquiry.objects.get().duration_seconds == 45
+    # A reference that is no number, or no call, is none.
+    form |= {"key": "k-3"}
     assert http.post(f"{reverse('consult:call')}?call=abc", form).status_code == 302
-    # A number that is no call is ignored.
     form |= {"key": "k-4"}
     assert http.post(f"{reverse('consult:call')}?call=99999999", form).status_code == 302
+
+
+def test_a_missed_call_is_linked_only_to_a_record_of_its_own_caller(
+    client, pbx, agents, client_for
+):
+    other = ClientFactory(name="无关客户", phone="+8613600000000")
+    _play(client, pbx, pbx.voicemail(CALLER))
+    call = Call.objects.get()
+    http = client_for(roles.CONSULTANT)
+    form = {"contact_channel": "phone", "direction": "out", "outcome": "information"}
+    # Another client's call screen with this call's reference: not theirs, not linked.
+    url = f"{reverse('consult:call')}?client={other.pk}&call={call.pk}"
+    assert "duration_seconds" in http.get(url).context["form"].fields
+    assert http.post(url, form | {"key": "a", "duration_seconds": 10}).status_code == 302
+    call.refresh_from_db()
+    assert call.enquiry is None and call.client is None
+    # The caller's own number, as a prospect: linked.
+    url = f"{reverse('consult:call')}?recall={call.callback_id}&call={call.pk}"
+    prospect = {"prospect_name": "陈先生", "prospect_phone": CALLER}
+    assert http.post(url, form | prospect | {"key": "b"}).status_code == 302
+    call.refresh_from_db()
+    assert call.enquiry.prospect_phone == "+86" + CALLER
+
+
+def test_a_callback_of_a_known_client_opens_the_call_screen_as_the_record(
+    client, pbx, agents, client_for
+):
+    person = ClientFactory(name="贵宾乙", phone="+86" + CALLER)
+    _play(client, pbx, pbx.missed(CALLER))
+    recall = Recall.objects.get()
+    http = client_for(roles.CONSULTANT)
+    answer = http.get(f"{reverse('consult:call')}?recall={recall.pk}&call=7")
+    # The record is opened with the viewer's access to it (client_get_for_user), not the task.
+    assert answer["Location"] == f"{reverse('consult:call')}?client={person.pk}&call=7"
+    # A task long closed opens nothing: the screen is empty, no number from it.
+    Recall.objects.filter(pk=recall.pk).update(client=None, status="closed")
+    screen = http.get(f"{reverse('consult:call')}?recall={recall.pk}")
+    assert screen.context["phone"] == ""
 
 
 @pytest.mark.django_db
