@@ -480,7 +480,11 @@ def recall_get_for_user(user, pk, *, write=False) -> Recall:
         ).get(pk=pk)
     except (Recall.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    if write and not (roles.user_roles(user) & CALL_TAKERS):
+    user_roles = roles.user_roles(user)
+    if recall.is_callback and not user_roles & roles.CALLBACK_READERS:
+        raise PermissionDenied  # the hotline's callers are called back by those who answer it
+    takers = roles.CALLBACK_TAKERS if recall.is_callback else CALL_TAKERS
+    if write and not (user_roles & takers):
         raise PermissionDenied
     return recall
 

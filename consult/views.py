@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clientmgmt.selectors import client_get_for_user
 from referrals.selectors import referrals_to_call
-from zhongdu import phones
+from zhongdu import phones, roles
 from zhongdu.audit import client_ip
 from zhongdu.forms import error_text, new_form_key
 from zhongdu.models import HospitalProfile
@@ -34,7 +34,7 @@ from .forms import (
     RescheduleForm,
     SessionFilterForm,
 )
-from .models import Enquiry
+from .models import Enquiry, Recall
 
 
 def _can_book(user):
@@ -292,7 +292,11 @@ def call(request):
 def queue(request):
     callbacks = list(selectors.enquiry_callbacks_due(consultant=request.user))
     online_requests = list(selectors.enquiry_online_requests())
-    recalls = list(selectors.recalls_due())
+    # No-shows, and the hotline's callers to call back for those who answer it: each kind up
+    # to its own limit, so that a busy hotline never hides the no-shows.
+    recalls = list(selectors.recalls_due(kind=Recall.Kind.NO_SHOW))
+    if user_roles(request.user) & roles.CALLBACK_READERS:
+        recalls = list(selectors.recalls_due(kind=Recall.Kind.CALLBACK)) + recalls
     # Clients the marketing department (or a partner) referred: the desk calls them first.
     referrals = referrals_to_call()
     context = {

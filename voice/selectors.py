@@ -232,7 +232,10 @@ def _call_rows(user, calls) -> list[dict]:
                 "url": url(call.pk) if url else "",
                 "rang": call.ringing_at or call.created_at,
                 "voicemail": voicemail,
-                "transcript": voicemail.transcript if voicemail is not None else "",
+                # The voicemail's words are its audio's: the discretion rule as for listening.
+                "transcript": voicemail.transcript
+                if voicemail is not None and may_listen(user, call)
+                else "",
             }
         )
     return rows
@@ -241,7 +244,7 @@ def _call_rows(user, calls) -> list[dict]:
 def _calls_of(**filters):
     return (
         Call.objects.filter(**filters)
-        .select_related("queue", "agent__user")
+        .select_related("queue", "agent__user", "client")
         .prefetch_related("recordings")
         .order_by("-ringing_at", "-pk")[:20]
     )
@@ -337,7 +340,16 @@ def call_page(user, call: Call) -> dict:
     with whether they can be played, and whether this user may listen."""
     caller = client_shown_for_user(user, call.client) if call.client_id else None
     led_to = []
-    if call.enquiry_id:
+    if caller is not None and not caller.whole:
+        # A VIP this user does not serve: what the call led to stays with those who serve them.
+        led_to.append(
+            {
+                "label": pgettext("call page", "Led to"),
+                "text": _("Withheld: only the VIP's managers and assigned staff see it."),
+                "url": "",
+            }
+        )
+    elif call.enquiry_id:
         enquiry = call.enquiry
         text = f"{timezone.localtime(enquiry.created_at):%Y-%m-%d %H:%M} " + (
             enquiry.topic or enquiry.get_outcome_display()
@@ -356,7 +368,7 @@ def call_page(user, call: Call) -> dict:
                     "url": booking.get_absolute_url() if may_open_booking else "",
                 }
             )
-    if call.complaint_id:
+    if call.complaint_id and (caller is None or caller.whole):
         complaint = call.complaint
         led_to.append(
             {
@@ -367,7 +379,7 @@ def call_page(user, call: Call) -> dict:
                 else "",
             }
         )
-    if call.callback_id:
+    if call.callback_id and (caller is None or caller.whole):
         callback = call.callback
         led_to.append(
             {

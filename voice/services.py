@@ -286,8 +286,9 @@ def _next_agent(queue_id):
     agents = Agent.objects.filter(presence=Agent.Presence.AVAILABLE, user__is_active=True)
     if queue_id is not None and agents.filter(queues=queue_id).exists():
         agents = agents.filter(queues=queue_id)
+    # Two callbacks made at once go to two agents: the one locked by the other is skipped.
     agent = (
-        agents.select_for_update()
+        agents.select_for_update(skip_locked=True, of=("self",))
         .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
         .select_related("user")
         .first()

@@ -191,7 +191,8 @@ def recording_audio(request, pk):
     return _audio_response(request, data, recording.content_type)
 
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# At most 15 digits a side: a longer number is no byte of any recording (and no 500).
+_RANGE = re.compile(r"bytes=(\d{0,15})-(\d{0,15})")
 
 
 def _audio_response(request, data: bytes, content_type: str) -> HttpResponse:

@@ -84,6 +84,10 @@ DISPLAY_KEEPERS = frozenset({ADMINISTRATOR})
 # giving a reason, listens to its recording (a VIP's only as the discretion rule allows, checked
 # by voice.selectors); managers look on. Clinicians take no calls.
 HOTLINE_READERS = CLIENT_EDITORS | {MANAGER}
+# The hotline's callback tasks: those who answer the hotline call its callers back (the front
+# desk does not: it receives arrivals); managers look on.
+CALLBACK_TAKERS = frozenset({CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
+CALLBACK_READERS = CALLBACK_TAKERS | {MANAGER}
 
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
@@ -145,7 +149,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:pop": SIGNED_IN,
     # The hotline's callback tasks: those who answer the hotline work them (the front desk
     # does not), the manager looks on.
-    "voice:callbacks": frozenset({CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, MANAGER, ADMINISTRATOR}),
+    "voice:callbacks": CALLBACK_READERS,
     # A call's page, listening to its recording after a reason (audited), and the audio itself
     # (a short-lived signed grant beside the role; object rules in voice.selectors).
     "voice:call_detail": HOTLINE_READERS,

@@ -26,10 +26,11 @@ CALL = reverse("consult:call")
 QUEUE = reverse("consult:queue")
 TODAY = timezone.localdate
 # Session, user, roles, the call-backs and the online requests (each with client, department
-# and consultant joined), the due recalls and the recall figures (tests/consult/test_recall.py),
+# and consultant joined), the due recalls (the no-shows, and the hotline's callbacks for those
+# who answer it: each kind to its own limit) and the recall figures (tests/consult/test_recall.py),
 # the referred clients to call (tests/referrals/test_referrals.py): whatever their number (the
 # user menu's count of unread notifications is kept since the first page).
-QUEUE_QUERIES = 8
+QUEUE_QUERIES = 9
 
 
 def _user(username="t_consultant"):

@@ -30,10 +30,11 @@ QUEUE = reverse("consult:queue")
 TODAY = timezone.localdate
 DAY = datetime.timedelta(days=1)
 # The queue's QUEUE_QUERIES (tests/consult/test_enquiries.py) counts, after the call-backs and
-# online requests, the due recalls (client, booking and session joined) and the figures (one
+# online requests, the due recalls (client, booking and session joined; the no-shows, then the
+# hotline's callbacks for those who answer it, each kind to its own limit) and the figures (one
 # aggregate), the referred clients to call: whatever their number (the user menu's count of
 # unread notifications is kept since the first page).
-QUEUE_QUERIES = 8
+QUEUE_QUERIES = 9
 
 
 def _detail(recall):

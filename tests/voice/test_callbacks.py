@@ -442,3 +442,60 @@ def test_the_pop_offers_a_choice_when_several_records_share_the_number(
     )
     call.refresh_from_db()
     assert call.enquiry.client == son and call.client == son
+
+
+# --- Who sees what ---------------------------------------------------------------------------
+
+
+def test_a_vips_call_keeps_what_it_led_to_and_its_words_for_those_who_serve_them(
+    client, pbx, agents, client_for
+):
+    from tests.consult.factories import make_vip
+
+    vip = make_vip(ClientFactory(name="贵宾丙", phone="+86" + CALLER))
+    _play(client, pbx, pbx.voicemail(CALLER))
+    call = Call.objects.get()
+    Recording.objects.filter(call=call).update(
+        status=Recording.Status.KEPT, transcript="我想改约下周的专家号"
+    )
+    complaint_free = Enquiry.objects.create(client=vip, topic="改约专家号", outcome="information")
+    Call.objects.filter(pk=call.pk).update(enquiry=complaint_free)
+    recall = Recall.objects.get()
+    consultant = client_for(roles.CONSULTANT)  # does not serve this VIP
+    page = consultant.get(recall.get_absolute_url(), **EN).content.decode()
+    assert 'data-testid="record-calls"' in page and "我想改约下周的专家号" not in page
+    call_page = consultant.get(call.get_absolute_url(), **EN).content.decode()
+    assert "改约专家号" not in call_page and "Withheld" in call_page
+    vip_manager = client_for(roles.VIP_MANAGER)
+    assert "我想改约下周的专家号" in vip_manager.get(recall.get_absolute_url()).content.decode()
+    assert "改约专家号" in vip_manager.get(call.get_absolute_url()).content.decode()
+
+
+def test_the_front_desk_does_not_work_the_hotlines_callbacks(client, pbx, agents, client_for):
+    _play(client, pbx, pbx.missed(CALLER))
+    recall = Recall.objects.get()
+    desk = client_for(roles.FRONT_DESK)
+    assert desk.get(CALLBACKS).status_code == 403
+    assert desk.get(recall.get_absolute_url()).status_code == 403
+    attempt = reverse("consult:recall_attempt", args=[recall.pk])
+    assert desk.post(attempt, {"outcome": "reached"}).status_code == 403
+    queue = desk.get(reverse("consult:queue")).content.decode()
+    assert recall.get_absolute_url() not in queue
+    consultant = client_for(roles.CONSULTANT).get(reverse("consult:queue")).content.decode()
+    assert recall.get_absolute_url() in consultant
+
+
+def test_the_callback_list_keeps_its_query_count(client, pbx, agents, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    http = client_for(roles.CONSULTANT)
+    _play(client, pbx, pbx.missed("13800000001"))
+    http.get(CALLBACKS)
+    with CaptureQueriesContext(connection) as one:
+        http.get(CALLBACKS)
+    for n in range(2, 7):
+        _play(client, pbx, pbx.voicemail(f"1380000000{n}"), pbx.missed(f"1380000000{n}"))
+    with CaptureQueriesContext(connection) as six:
+        http.get(CALLBACKS)
+    assert len(six) == len(one)

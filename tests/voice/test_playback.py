@@ -189,6 +189,10 @@ def test_the_player_may_ask_for_a_range(
     assert tail.status_code == 206 and tail.content == pbx.wav[-10:]
     beyond = consultant.get(src, HTTP_RANGE=f"bytes={size}-")
     assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{size}"
+    # A number no recording has bytes for (thousands of digits) is no range: the whole audio.
+    for huge in (f"bytes={'9' * 5000}-", f"bytes=-{'9' * 5000}"):
+        whole = consultant.get(src, HTTP_RANGE=huge)
+        assert whole.status_code == 200 and whole.content == pbx.wav
 
 
 def _make_vip(person):
