@@ -22,7 +22,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Func, IntegerField, Q, Sum, Value
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import ExtractHour, Greatest, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -94,10 +94,14 @@ def calls_rung(start: datetime.date, end: datetime.date):
 
 def callbacks_made(start: datetime.date, end: datetime.date):
     """The callback tasks made on those days (recall_kind_created_idx), with the hour and day
-    they were made; by the agent of the user they are assigned to."""
+    they were made and the queue of the call that made them (the caller's first); by the agent
+    of the user they are assigned to."""
     tz = timezone.get_default_timezone()
+    first_call = Call.objects.filter(callback=OuterRef("pk")).order_by("ringing_at", "pk")
     return Recall.objects.filter(_between("created_at", start, end), kind="callback").annotate(
-        hour=ExtractHour("created_at", tzinfo=tz), day=TruncDate("created_at", tzinfo=tz)
+        hour=ExtractHour("created_at", tzinfo=tz),
+        day=TruncDate("created_at", tzinfo=tz),
+        queue=Subquery(first_call.values("queue_id")[:1]),
     )
 
 
@@ -115,7 +119,7 @@ CALLS = Source(
 )
 CALLBACKS = Source(
     callbacks_made,
-    {AGENT: "assigned_to__voice_agent", HOUR: "hour", DAY: "day"},
+    {QUEUE: "queue", AGENT: "assigned_to__voice_agent", HOUR: "hour", DAY: "day"},
     "created_at",
 )
 
@@ -237,7 +241,8 @@ FIGURES = [
         _("Callback tasks made"),
         _(
             "Callback tasks made on the day for voicemails, abandoned and missed calls (one"
-            " per caller while it is open); by the agent it is assigned to."
+            " per caller while it is open); by the queue of the call that made it and the agent"
+            " it is assigned to."
         ),
         CALLBACKS,
     ),

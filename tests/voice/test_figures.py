@@ -109,8 +109,11 @@ def day(pbx):
         at(23, 50, day=DAY - datetime.timedelta(days=1)),
         [(5, "answered", {"extension": "8001"}), (65, "ended", {})],
     )
-    callback(at(11, 1), due=at(11, 31), first=at(11, 20), to=wang, phone="+8613800000000")
-    callback(at(11, 6), due=at(11, 36), first=at(12, 0), to=li, phone="+8613800000001")
+    # The callbacks of c6 (the VIP line) and c7 (the hotline): one called back in time.
+    callback(
+        at(11, 1), due=at(11, 31), first=at(11, 20), to=wang, phone="+8613800000000", call="c6"
+    )
+    callback(at(11, 6), due=at(11, 36), first=at(12, 0), to=li, phone="+8613800000001", call="c7")
     callback(
         at(16, 0, day=DAY - datetime.timedelta(days=1)),
         due=at(16, 30, day=DAY - datetime.timedelta(days=1)),
@@ -121,7 +124,7 @@ def day(pbx):
     return {"hotline": hotline, "vip": vip, "wang": wang, "li": li}
 
 
-def callback(created, *, due, first, to, phone):
+def callback(created, *, due, first, to, phone, call=None):
     recall = Recall.objects.create(
         kind=Recall.Kind.CALLBACK,
         phone=phone,
@@ -131,6 +134,8 @@ def callback(created, *, due, first, to, phone):
         next_attempt_on=created.date(),
     )
     Recall.objects.filter(pk=recall.pk).update(created_at=created)
+    if call is not None:
+        Call.objects.filter(external_id=call).update(callback=recall)
     return recall
 
 
@@ -198,7 +203,9 @@ def test_the_days_figures_are_exact_per_queue(day):
     assert by_queue["calls_voicemail"] == {hotline: 1}
     assert by_queue["calls_wait_seconds"] == {hotline: 40, vip: 20}
     assert by_queue["calls_talk_seconds"] == {hotline: 160, vip: 90}
-    assert by_queue["callbacks"] == {}  # a callback has no queue (its calls may have several)
+    # A callback counts in the queue of the call that made it (its caller's first).
+    assert by_queue["callbacks"] == {vip: 1, hotline: 1}
+    assert by_queue["callbacks_in_time"] == {vip: 1}
 
 
 def test_the_days_figures_are_exact_per_agent(day):
