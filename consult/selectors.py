@@ -32,6 +32,7 @@ from clientmgmt.search import parse_query
 from clientmgmt.selectors import client_search
 from referrals.models import Referral
 from zhongdu import roles
+from zhongdu.converters import row_id
 from zhongdu.links import row_link
 from zhongdu.models import ClinicSession
 
@@ -541,11 +542,8 @@ CALLBACK_FOLLOWED_FOR = datetime.timedelta(hours=12)
 def callback_followed(pk) -> Recall | None:
     """The callback task the call screen was opened from (`?recall=`), when it is one still
     open or just reached (the outcome form sends the consultant here to record the call)."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < pk < 2**31:
+    pk = row_id(pk)
+    if pk is None:
         return None
     recent = Q(reached_at__gte=timezone.now() - CALLBACK_FOLLOWED_FOR)
     callbacks = Recall.objects.filter(kind=Recall.Kind.CALLBACK, pk=pk)

@@ -221,8 +221,11 @@ def _call_rows(user, calls) -> list[dict]:
     """The calls behind a record, each with its page (where its voicemail is played after a
     reason) when the user may open it."""
     url = row_link("voice:call_detail") if user_may_open(user, "voice:call_detail") else None
+    listens: dict = {}  # the discretion rule asked once per caller, not once per call
     rows = []
     for call in calls:
+        if call.client_id not in listens:
+            listens[call.client_id] = may_listen(user, call)
         voicemail = next(
             (r for r in call.recordings.all() if r.kind == Recording.Kind.VOICEMAIL), None
         )
@@ -234,7 +237,7 @@ def _call_rows(user, calls) -> list[dict]:
                 "voicemail": voicemail,
                 # The voicemail's words are its audio's: the discretion rule as for listening.
                 "transcript": voicemail.transcript
-                if voicemail is not None and may_listen(user, call)
+                if voicemail is not None and listens[call.client_id]
                 else "",
             }
         )

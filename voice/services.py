@@ -25,6 +25,7 @@ from consult.selectors import callers_by_phone
 from consult.services import callback_for_caller, callbacks_caller_got_through
 from zhongdu import audit, phones, private_files
 from zhongdu.controlchars import has_control_characters
+from zhongdu.converters import row_id
 from zhongdu.selectors import cache_call
 from zhongdu.workcalendar import WorkCalendar
 
@@ -307,11 +308,8 @@ def _enquiry_duration(call: Call) -> None:
 
 
 def _call_for(call_reference) -> Call | None:
-    try:
-        pk = int(call_reference)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < pk < 2**63:
+    pk = row_id(call_reference)
+    if pk is None:
         return None
     return Call.objects.filter(pk=pk).select_related("agent").first()
 

@@ -8,6 +8,8 @@ enquiry its duration from the call)."""
 
 from django.dispatch import Signal
 
+from .converters import row_id
+
 # Sent with sender=the record's model, record=the new record, call=the reference, by=the user.
 made_on_call = Signal()
 # Asked before a page draws its form: will what it records be linked to the call? Sent with
@@ -16,13 +18,12 @@ made_on_call = Signal()
 call_asked = Signal()
 
 PARAMETER = "call"
-MAX_DIGITS = 12
 
 
 def call_reference(request) -> str:
     """The call a page was opened from (`?call=`), or "" when there is none or it is not one."""
     value = request.GET.get(PARAMETER, "")
-    return value if value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS else ""
+    return value if row_id(value) is not None else ""
 
 
 def will_link(request, *, phone: str = "", client_id=None) -> bool:
