@@ -349,6 +349,8 @@ class RecallAttemptForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), max_length=500, required=False, widget=forms.Textarea({"rows": 2})
     )
+    # The attempts the page showed: the same form sent twice records one call.
+    seen = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, callback=False, **kwargs):
         super().__init__(*args, **kwargs)

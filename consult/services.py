@@ -680,13 +680,22 @@ def _add_note(recall: Recall, note: str, *, by) -> None:
 
 
 def recall_record_attempt(
-    *, recall: Recall, reached: bool, by, reason: str = "", action: str = "", note: str = ""
+    *,
+    recall: Recall,
+    reached: bool,
+    by,
+    reason: str = "",
+    action: str = "",
+    note: str = "",
+    seen_attempts: int | None = None,
 ) -> Recall:
-    """Record one call to a no-show.
+    """Record one call to a no-show or a caller.
 
     Reached: the reason is required and the consultant either rebooks (the recall waits as
     reached until the new booking rebooks it) or closes it. Unreachable: one more attempt and
-    the next one tomorrow; the third unreachable attempt closes the recall.
+    the next one tomorrow; the third unreachable attempt closes the recall. `seen_attempts`: the
+    attempts the form showed; another attempt recorded since (a double click, a second tab) is
+    refused rather than counted twice.
     """
     callback = recall.kind == Recall.Kind.CALLBACK
     if reached and not callback:
@@ -698,6 +707,8 @@ def recall_record_attempt(
         locked = Recall.objects.select_for_update().get(pk=recall.pk)
         if locked.status != RecallStatus.OPEN:
             raise IllegalTransition(_("This recall has already been dealt with."))
+        if seen_attempts is not None and seen_attempts != locked.attempts:
+            raise IllegalTransition(_("This call was already recorded."))
         locked.attempts += 1
         if locked.first_attempt_at is None:
             locked.first_attempt_at = timezone.now()

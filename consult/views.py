@@ -368,7 +368,8 @@ def _recall_page(request, recall, *, attempt_form=None, close_form=None, status=
         "recall": recall,
         "can_call": can_call,
         "can_book": can_call and _can_book(request.user),
-        "attempt_form": attempt_form or RecallAttemptForm(callback=recall.is_callback),
+        "attempt_form": attempt_form
+        or RecallAttemptForm(callback=recall.is_callback, initial={"seen": recall.attempts}),
         "close_form": close_form or RecallCloseForm(),
         "rebook_url": reverse("consult:booking_new") + "?" + urlencode({"client": recall.client_id})
         if recall.client_id
@@ -399,6 +400,7 @@ def recall_attempt(request, pk):
             action=data.get("action", "") if reached else "",
             note=data["note"],
             by=request.user,
+            seen_attempts=data.get("seen"),
         )
     except ValidationError as exc:
         messages.error(request, error_text(exc))

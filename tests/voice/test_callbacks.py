@@ -499,3 +499,21 @@ def test_the_callback_list_keeps_its_query_count(client, pbx, agents, client_for
     with CaptureQueriesContext(connection) as six:
         http.get(CALLBACKS)
     assert len(six) == len(one)
+
+
+def test_the_same_outcome_sent_twice_records_one_call(client, pbx, agents, client_for):
+    _play(client, pbx, pbx.missed(CALLER))
+    recall = Recall.objects.get()
+    http = client_for(roles.CONSULTANT)
+    page = http.get(recall.get_absolute_url())
+    assert 'name="seen" value="0"' in page.content.decode()
+    attempt = reverse("consult:recall_attempt", args=[recall.pk])
+    first = http.post(attempt, {"outcome": "unreachable", "seen": 0}, **EN)
+    second = http.post(attempt, {"outcome": "unreachable", "seen": 0}, **EN, follow=True)
+    recall.refresh_from_db()
+    assert first.status_code == 302 and recall.attempts == 1
+    assert "This call was already recorded." in second.content.decode()
+    # The page shown after it counts the attempt made: the next call is recorded.
+    assert http.post(attempt, {"outcome": "unreachable", "seen": 1}).status_code == 302
+    recall.refresh_from_db()
+    assert recall.attempts == 2
