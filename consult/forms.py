@@ -363,6 +363,8 @@ class RecallAttemptForm(forms.Form):
                 (self.REACHED, _("Reached the caller")),
                 (self.UNREACHABLE, _("Could not reach")),
             ]
+            said = _("Say whether you reached the caller.")
+            self.fields["outcome"].error_messages |= {"required": said, "invalid_choice": said}
 
     def clean(self):
         data = super().clean()

@@ -490,16 +490,30 @@ def recall_get_for_user(user, pk, *, write=False) -> Recall:
     return recall
 
 
-def recalls_due(*, today=None, kind: str = "", assigned_to=None):
-    """Open recalls whose next call is due today or overdue, for every consultant
-    (recall_open_due_idx): no-shows and the hotline's callbacks, or one `kind`, or those
-    `assigned_to` a user. The callbacks' deadlines first, then the days, oldest first."""
+def _due(*, today=None, kind: str = "", assigned_to=None):
     today = today or timezone.localdate()
     recalls = Recall.objects.filter(status=Recall.Status.OPEN, next_attempt_on__lte=today)
     if kind:
         recalls = recalls.filter(kind=kind)
     if assigned_to is not None:
         recalls = recalls.filter(assigned_to=assigned_to)
+    return recalls
+
+
+def recalls_due_counts(**filters) -> dict:
+    """How many recalls recalls_due(**filters) has in all (it shows the first QUEUE_LIMIT), and
+    how many of them are past their deadline: one aggregate (recall_open_due_idx)."""
+    return _due(**filters).aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=timezone.now()))
+    )
+
+
+def recalls_due(*, today=None, kind: str = "", assigned_to=None):
+    """Open recalls whose next call is due today or overdue, for every consultant
+    (recall_open_due_idx): no-shows and the hotline's callbacks, or one `kind`, or those
+    `assigned_to` a user. The callbacks' deadlines first, then the days, oldest first; the first
+    QUEUE_LIMIT."""
+    recalls = _due(today=today, kind=kind, assigned_to=assigned_to)
     return (
         recalls.select_related(
             "client",

@@ -18,7 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clientmgmt.selectors import client_shown_for_user, clients_shown_for_user
 from consult.models import Recall
-from consult.selectors import QUEUE_LIMIT, callers_by_phone, recall_rows, recalls_due
+from consult.selectors import (
+    QUEUE_LIMIT,
+    callers_by_phone,
+    recall_rows,
+    recalls_due,
+    recalls_due_counts,
+)
 from zhongdu import audit, live
 from zhongdu.forms import error_text
 from zhongdu.private_query import address
@@ -111,15 +117,15 @@ def callbacks(request):
     """The hotline's callback tasks due (the one list of people to call back, for this kind):
     all of them, or those assigned to the user, by deadline."""
     mine = request.GET.get("who") == "mine"
-    recalls = list(
-        recalls_due(kind=Recall.Kind.CALLBACK, assigned_to=request.user if mine else None)
-    )
-    rows = recall_rows(recalls)
+    which = {"kind": Recall.Kind.CALLBACK, "assigned_to": request.user if mine else None}
+    rows = recall_rows(recalls_due(**which))
+    counts = recalls_due_counts(**which)
     context = {
         "rows": rows,
         "mine": mine,
-        "overdue": sum(row.overdue for row in rows),
-        "limited": len(rows) >= QUEUE_LIMIT,
+        "due": counts["total"],
+        "overdue": counts["overdue"],
+        "limited": counts["total"] > len(rows),
         "limit": QUEUE_LIMIT,
         "deadline_minutes": settings.CALLBACK_DEADLINE_MINUTES,
         "can_call": user_may_open(request.user, "consult:recall_attempt"),

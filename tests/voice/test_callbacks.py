@@ -517,3 +517,30 @@ def test_the_same_outcome_sent_twice_records_one_call(client, pbx, agents, clien
     assert http.post(attempt, {"outcome": "unreachable", "seen": 1}).status_code == 302
     recall.refresh_from_db()
     assert recall.attempts == 2
+
+
+def test_a_long_list_shows_the_first_by_deadline_and_counts_them_all(client_for):
+    from consult.selectors import QUEUE_LIMIT
+
+    now = timezone.now()
+    Recall.objects.bulk_create(
+        Recall(
+            kind=Recall.Kind.CALLBACK,
+            phone=f"+86135{n:08d}",
+            # The first ten are late, the others due within the coming hours.
+            due_at=now + datetime.timedelta(minutes=n - 10 if n < 10 else n),
+            next_attempt_on=timezone.localdate(),
+        )
+        for n in range(QUEUE_LIMIT + 5)
+    )
+    http = client_for(roles.CONSULTANT)
+    page = http.get(CALLBACKS, **EN)
+    assert len(page.context["rows"]) == QUEUE_LIMIT
+    figures = page.content.decode().split('data-testid="callback-figures"')[1].split("</p>")[0]
+    assert f"{QUEUE_LIMIT + 5} due, 10 past the deadline." in figures
+    assert f"The first {QUEUE_LIMIT} by deadline are shown." in figures
+    # The outcome form speaks of the caller.
+    recall = Recall.objects.order_by("due_at").first()
+    answer = http.post(reverse("consult:recall_attempt", args=[recall.pk]), {}, **EN)
+    assert answer.status_code == 422
+    assert "Say whether you reached the caller." in answer.content.decode()
