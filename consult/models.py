@@ -526,6 +526,13 @@ class Recall(models.Model):
             models.Index(fields=["client", "status"], name="recall_client_status_idx"),
             # The figures: callbacks made in a period.
             models.Index(fields=["kind", "created_at"], name="recall_kind_created_idx"),
+            # Each missed call asks whether its caller was reached since (consult.services.
+            # callback_for_caller): one caller's callbacks, the latest reached first.
+            models.Index(
+                fields=["phone", "-reached_at"],
+                condition=Q(kind="callback"),
+                name="recall_callback_phone_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -90,6 +90,14 @@ class Migration(migrations.Migration):
             model_name="recall",
             index=models.Index(fields=["kind", "created_at"], name="recall_kind_created_idx"),
         ),
+        migrations.AddIndex(
+            model_name="recall",
+            index=models.Index(
+                condition=models.Q(("kind", "callback")),
+                fields=["phone", "-reached_at"],
+                name="recall_callback_phone_idx",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="recall",
             constraint=models.CheckConstraint(
