@@ -440,6 +440,24 @@ CTI_RECORDING_MAX_BYTES = env.int("CTI_RECORDING_MAX_BYTES", default=50 * 1024 *
 # A voicemail, abandoned or missed call is called back within this many working minutes
 # (the working calendar): the callback task's deadline.
 CALLBACK_DEADLINE_MINUTES = env.int("CALLBACK_DEADLINE_MINUTES", default=30)
+
+# Calling out (zhongdu.vms): the voice backend, console (development: printed), memory (tests)
+# or aliyun (Alibaba Cloud's voice service, with the SMS account's AccessKey).
+VOICE_BACKEND = env.str("VOICE_BACKEND", default="console")
+# The hospital's number shown to both legs of a call (bought in the voice service's console).
+ALIYUN_VOICE_SHOW_NUMBER = env.str("ALIYUN_VOICE_SHOW_NUMBER", default="")
+# Only for tests and benchmarks: the local fake of the voice API (tests/fake_aliyun_vms.py).
+ALIYUN_VMS_API_BASE_URL = env.str("ALIYUN_VMS_API_BASE_URL", default="")
+# The secret path segment of the receipt push address (/voice/aliyun/receipt/<secret>/): the
+# provider's pushes carry no signature, so the address is the key. Empty refuses every push.
+ALIYUN_VOICE_RECEIPT_SECRET = env.str("ALIYUN_VOICE_RECEIPT_SECRET", default="")
+if VOICE_BACKEND == "aliyun" and not (
+    ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET and ALIYUN_VOICE_SHOW_NUMBER
+):
+    raise ImproperlyConfigured(
+        "VOICE_BACKEND=aliyun needs ALIYUN_ACCESS_KEY_ID, ALIYUN_ACCESS_KEY_SECRET and "
+        "ALIYUN_VOICE_SHOW_NUMBER."
+    )
 # What turns a voicemail into words (voice/transcription.py): the null engine hears nothing.
 VOICE_TRANSCRIPTION_ENGINE = "voice.transcription.NullEngine"
 
