@@ -129,3 +129,15 @@ def test_a_receipt_naming_nothing_of_ours_is_kept_and_not_applied(client, seen):
 def test_no_secret_configured_refuses_every_push(client, seen, settings):
     settings.ALIYUN_VOICE_RECEIPT_SECRET = ""
     assert push(client, [element()], secret="anything").status_code == 404
+
+
+def test_a_guessable_receipt_secret_is_reported_at_start(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.ALIYUN_VOICE_RECEIPT_SECRET = "short"
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check", fail_level="WARNING")
+    assert "ALIYUN_VOICE_RECEIPT_SECRET" in str(raised.value)
+    settings.ALIYUN_VOICE_RECEIPT_SECRET = SECRET
+    call_command("check", fail_level="WARNING")
