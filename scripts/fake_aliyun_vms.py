@@ -48,6 +48,9 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args()
 
+    # SIGTERM (from a script) ends like Ctrl-C, so the summary is printed either way; set
+    # before the address is printed, which is when a script may already send it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     fake = FakeAliyunVms(
         args.port,
         args.fail_500,
@@ -63,18 +66,16 @@ def main():
         accept_on_500=args.accept_on_500,
         hang_seconds=args.hang_seconds,
         verbose=args.verbose,
-    ).start()
-    print(f"ALIYUN_VMS_API_BASE_URL={fake.url}", flush=True)
-    print(
-        f"ALIYUN_ACCESS_KEY_ID={fake.access_key_id} "
-        f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret} "
-        f"ALIYUN_VOICE_SHOW_NUMBER={(args.show_number or [SHOW_NUMBER])[0]}",
-        flush=True,
     )
-
-    # SIGTERM (from a benchmark script) ends like Ctrl-C, so the summary is printed either way.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        fake.start()
+        print(f"ALIYUN_VMS_API_BASE_URL={fake.url}", flush=True)
+        print(
+            f"ALIYUN_ACCESS_KEY_ID={fake.access_key_id} "
+            f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret} "
+            f"ALIYUN_VOICE_SHOW_NUMBER={(args.show_number or [SHOW_NUMBER])[0]}",
+            flush=True,
+        )
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

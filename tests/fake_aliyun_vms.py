@@ -75,8 +75,9 @@ TEMPLATE_PARAMETERS = {IVR_CALL: ("StartCode", "StartTtsParams"), TTS_CALL: ("Tt
 
 # The call status codes of the receipt (呼叫状态码 / 运营商回执错误码) for each outcome a test
 # asks for, with the provider's description. A single call (IvrCall, SingleCallByTts) has one
-# leg; for a two-legged call (ClickToDial) the 2000xx codes are the first leg's, the agent's
-# (the documentation: 双呼时指主叫...), and the 2001xx codes the client's.
+# leg. For a two-legged call (ClickToDial) busy, no answer, an invalid number and out of area
+# (200002, 200003, 200004, 200007) are the first leg's, the agent's (the documentation: 双呼时指
+# 主叫...); the 2001xx codes, and 200005 (被叫用户无法接通), 200010 and 200011, the client's.
 SINGLE_CALL_OUTCOMES = {
     "answered": ("200000", "用户听完语音"),
     "hung_up": ("200001", "用户提前挂机未完整收听"),
@@ -99,8 +100,12 @@ CLICK_TO_DIAL_OUTCOMES = {
     "client_invalid_number": ("200116", "被叫号码不合法"),
     "client_out_of_area": ("200120", "被叫无法接通(不在服务区)"),
 }
-# The outcomes in which the phone rang (the others never reached a ringing phone).
+# The outcomes in which the (first) phone rang: the others never reached a ringing phone.
 RANG = frozenset({"answered", "hung_up", "no_answer", "agent_no_answer"})
+# A two-legged call's outcomes on the agent's leg: the client was never rung.
+AGENT_LEG = frozenset(
+    {"busy", "no_answer", "invalid_number", "out_of_area", "agent_busy", "agent_no_answer"}
+)
 
 
 class FakeAliyunVms(AliyunFake):
@@ -121,8 +126,9 @@ class FakeAliyunVms(AliyunFake):
 
         `outcome`: answered, hung_up (single calls), busy, no_answer, invalid_number,
         unreachable, out_of_area, powered_off, suspended; for ClickToDial also agent_busy,
-        agent_no_answer (the agent's own leg, A, not answered), client_busy, client_no_answer,
-        client_unreachable, client_invalid_number, client_out_of_area (the client's leg, B).
+        agent_no_answer (the agent's own leg, A, not answered, as busy and no_answer are there),
+        client_busy, client_no_answer, client_unreachable, client_invalid_number,
+        client_out_of_area (the client's leg, B, as unreachable, powered_off and suspended are).
         `keys`: the keys pressed in an IvrCall, in order ("1", "47"). `talk_seconds`: how long
         the listener stayed, or for ClickToDial how long agent and client talked. Times are
         Beijing time without a zone, as the provider writes them; a time that did not happen
@@ -133,8 +139,8 @@ class FakeAliyunVms(AliyunFake):
             raise ValueError(f"{entry['action']} has no outcome {outcome!r}: {', '.join(outcomes)}")
         status_code, status_msg = outcomes[outcome]
         answered = outcome in ("answered", "hung_up")
-        # A two-legged call whose client leg failed: the agent answered, the client did not.
-        agent_answered = two_legged and (answered or outcome.startswith("client_"))
+        # A two-legged call that failed on the client's leg: the agent answered.
+        agent_answered = two_legged and outcome not in AGENT_LEG
         seconds = max(0, int(talk_seconds)) if answered else 0
 
         now = datetime.now(tz=UTC) + CHINA
