@@ -56,15 +56,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
-                    "line",
-                    models.CharField(
-                        blank=True,
-                        help_text="The number a click-to-call rings first (a direct line or a work mobile), e.g. 037112345678 or 13812345678.",
-                        max_length=32,
-                        verbose_name="own phone line",
-                    ),
-                ),
-                (
                     "presence",
                     models.CharField(
                         choices=[
@@ -175,13 +166,6 @@ class Migration(migrations.Migration):
                             ("abandoned_queue", "Abandoned in the queue"),
                             ("missed", "Missed"),
                             ("voicemail", "Voicemail"),
-                            ("busy", "Busy"),
-                            ("no_answer", "No answer"),
-                            ("powered_off", "Phone switched off"),
-                            ("unreachable", "Unreachable"),
-                            ("invalid_number", "Number does not exist"),
-                            ("agent_unanswered", "Your phone did not answer"),
-                            ("failed", "Not placed"),
                         ],
                         default="in_progress",
                         max_length=16,
@@ -200,32 +184,6 @@ class Migration(migrations.Migration):
                     "voicemail_seconds",
                     models.PositiveIntegerField(default=0, verbose_name="voicemail (seconds)"),
                 ),
-                (
-                    "worklist",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("followup", "Return-visit call"),
-                            ("recall", "Recall or callback"),
-                            ("booking_request", "Online booking request"),
-                            ("complaint", "Complaint"),
-                            ("client", "Client"),
-                        ],
-                        max_length=16,
-                        verbose_name="worklist",
-                    ),
-                ),
-                (
-                    "task_id",
-                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="task"),
-                ),
-                (
-                    "provider_call_id",
-                    models.CharField(
-                        blank=True, max_length=64, verbose_name="voice service call id"
-                    ),
-                ),
-                ("problem", models.CharField(blank=True, max_length=40, verbose_name="problem")),
                 (
                     "created_at",
                     models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
@@ -456,14 +414,6 @@ class Migration(migrations.Migration):
                     )
                 ],
             },
-        ),
-        migrations.AddIndex(
-            model_name="call",
-            index=models.Index(
-                condition=models.Q(("worklist", ""), _negated=True),
-                fields=["worklist", "task_id", "-created_at"],
-                name="voice_call_task_idx",
-            ),
         ),
         migrations.AddIndex(
             model_name="call",
