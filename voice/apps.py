@@ -16,6 +16,8 @@ class VoiceConfig(AppConfig):
             register_workbench_panel,
         )
 
+        from .receipts import register_receipt_handler
+        from .reminders import message_receipt
         from .selectors import (
             call_entry,
             call_rows,
@@ -43,6 +45,8 @@ class VoiceConfig(AppConfig):
         # An enquiry or a complaint made on a call's page: the call leads to it.
         made_on_call.connect(_made_on_call, dispatch_uid="voice.made_on_call")
         call_asked.connect(_call_asked, dispatch_uid="voice.call_asked")
+        # An outbox call's receipt (a voice reminder): the outbox's record, then the key pressed.
+        register_receipt_handler("msg", message_receipt)
 
 
 def _made_on_call(sender, *, record, call, by, **kwargs):

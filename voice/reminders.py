@@ -38,8 +38,13 @@ def message_receipt(receipt, pk: int) -> None:
     )
     if message is None or message.status != OutboxMessage.Status.DELIVERED:
         return
-    if message.purpose != Purpose.BOOKING_REMINDER:
-        return
+    answered = ANSWERED.get(message.purpose)
+    if answered is not None:
+        answered(message, receipt)
+
+
+def reminder_keys(message, receipt) -> None:
+    """A booking reminder answered: do what the key pressed asks."""
     action = KEY_ACTIONS.get(pressed(message.keys))
     if action is not None:
         action(message, receipt.ended_at or timezone.now())
@@ -75,3 +80,5 @@ def _stop(message, at) -> None:
 
 
 KEY_ACTIONS = {"confirm": _confirm, "callback": _call_back, "stop": _stop}
+# What an answered outbox call leads to, by the message's purpose (a keypad survey adds its own).
+ANSWERED = {Purpose.BOOKING_REMINDER: reminder_keys}
