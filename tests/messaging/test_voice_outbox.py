@@ -5,7 +5,8 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from clientmgmt.consent import SERVICE_SMS, SERVICE_VOICE
 from messaging import rules, services
@@ -350,3 +351,27 @@ def test_a_landline_is_a_voice_number_not_an_sms_one():
     voice_template()
     message = call(voice_client(phone=LANDLINE))
     assert message.route == "voice" and message.status == Status.PENDING
+
+
+def test_the_detail_page_says_it_was_a_call_with_its_keys_and_no_full_number(manager_client):
+    message = _answered_call()
+    services.outbox_call_result(
+        message_id=message.pk, call_id=message.provider_id, outcome="answered", keys="2"
+    )
+    body = manager_client.get(message.get_absolute_url()).content.decode()
+    with translation.override("zh-hans"):  # the pages' language
+        assert str(Channel.VOICE.label) in body
+    assert 'data-testid="keys">2<' in body
+    assert message.to not in body and message.to.removeprefix("+86") not in body
+    assert "TTS_123456" not in body  # the provider's code is for support, not staff
+
+
+def test_the_client_timeline_names_a_call_as_a_call(front_desk_client):
+    message = _answered_call()
+    body = front_desk_client.get(message.client.get_absolute_url()).content.decode()
+    with translation.override("zh-hans"):
+        title = _("Voice call: %(purpose)s (%(status)s)") % {
+            "purpose": Purpose.OTHER.label,
+            "status": Status.SENT.label,
+        }
+    assert title in body
