@@ -551,11 +551,14 @@ def _send_error(message, exc) -> bool:
 # The keys a booking reminder's listener may press, and what each asks for (carried out by
 # voice.reminders when the call's receipt comes back).
 REMINDER_MENU = {"1": "confirm", "2": "callback", "9": "stop"}
+# The purposes whose calls are keypad calls (IvrCall), with their menus; any other voice
+# message is read out (SingleCallByTts).
+IVR_MENUS = {Purpose.BOOKING_REMINDER: REMINDER_MENU}
 
 
 def _voice_send(message: OutboxMessage) -> bool:
-    """Call for a claimed voice message: a booking reminder as a keypad call (IvrCall, the
-    listener's keys come back in the receipt), any other service notice read out
+    """Call for a claimed voice message: a booking reminder (a purpose of IVR_MENUS) as a
+    keypad call (IvrCall, the listener's keys come back in the receipt), any other read out
     (SingleCallByTts). Its outcome (answered, busy ...) comes later, in the receipt
     (outbox_call_result); what the provider answers now is recorded as for an SMS."""
     now = timezone.now()
@@ -589,13 +592,14 @@ def _voice_send(message: OutboxMessage) -> bool:
             too_late=_("Over the calls allowed to one number, and later would be too late."),
         )
     reference = f"msg:{message.pk}"
+    menu = IVR_MENUS.get(message.purpose)
     try:
-        if message.purpose == Purpose.BOOKING_REMINDER:
+        if menu is not None:
             result = vms.ivr_call(
                 to=message.to,
                 template_code=message.provider_template,
                 params=message.params,
-                menu_keys=REMINDER_MENU,
+                menu_keys=menu,
                 reference=reference,
             )
         else:
