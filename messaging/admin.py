@@ -11,6 +11,7 @@ from .models import (
     PLACEHOLDERS,
     Approval,
     Campaign,
+    Channel,
     PhoneOptOut,
     SmsRoutePolicy,
     SmsTemplate,
@@ -73,6 +74,8 @@ class SmsTemplateAdmin(admin.ModelAdmin):
     @admin.display(description=_("length"))
     def length(self, obj):
         characters, segments = sms_segments(obj.body)
+        if obj.channel == Channel.VOICE:  # read out: no SMS segments
+            return _("%(chars)s characters") % {"chars": characters}
         return _("%(chars)s characters, %(segments)s SMS") % {
             "chars": characters,
             "segments": segments,

@@ -375,3 +375,23 @@ def test_the_client_timeline_names_a_call_as_a_call(front_desk_client):
             "status": Status.SENT.label,
         }
     assert title in body
+
+
+def test_the_template_admin_takes_a_voice_template_and_refuses_a_marketing_one(admin_client):
+    form = {
+        "code": "notice_voice",
+        "language": "zh-hans",
+        "purpose": "other",
+        "kind": "service",
+        "channel": "voice",
+        "body": "{name}您好，{text}",
+        "active": "on",
+        "provider_code": "TTS_123456",
+        "approval": "approved",
+    }
+    url = "/admin/messaging/smstemplate/add/"
+    assert admin_client.post(url, form).status_code == 302
+    assert SmsTemplate.objects.get(code="notice_voice").channel == Channel.VOICE
+    refused = admin_client.post(url, {**form, "code": "promo_voice", "kind": "marketing"})
+    assert refused.status_code == 200
+    assert not SmsTemplate.objects.filter(code="promo_voice").exists()
