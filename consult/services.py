@@ -379,6 +379,31 @@ def _reminder_by_staff(booking, due) -> None:
     )
 
 
+def reminder_voice_fallback(message) -> None:
+    """A voice reminder held as it was to be called (its template refused at the provider
+    since it was written; messaging.services.register_voice_fallback): the SMS reminder now, or
+    a call by staff for a client with no mobile. Safe to run again (the SMS's key derives from
+    the voice one; one open callback task per number)."""
+    from .selectors import booking_for_reminder  # selectors import this module
+
+    booking = booking_for_reminder(message.idempotency_key)
+    if booking is None or booking.status != Status.BOOKED:
+        return
+    if not phones.classify(booking.client.phone).mobile:
+        _reminder_by_staff(booking, timezone.now())
+        return
+    if not _template_available("booking_reminder"):
+        return
+    messaging.outbox_enqueue(
+        idempotency_key=messaging.voice_fallback_key(message.idempotency_key),
+        purpose=Purpose.BOOKING_REMINDER,
+        client=booking.client,
+        template_code="booking_reminder",
+        values=_sms_values(booking),
+        expires_at=message.expires_at or session_starts_at(booking.session),
+    )
+
+
 def booking_confirm(*, booking, by=None, detail: str = "") -> bool:
     """The client confirmed they will come (pressed 1 on the reminder call): recorded on the
     booking's history once per session. False when nothing was recorded: already confirmed for

@@ -15,6 +15,7 @@ import logging
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -565,13 +566,16 @@ def _voice_send(message: OutboxMessage) -> bool:
     claimed = {Status.CLAIMED}
     reason = _suppression_reason(message, now) or _voice_route_reason_at_send(message)
     if reason:
-        return outbox_set_status(
+        held = outbox_set_status(
             message_id=message.pk,
             new_status=Status.SUPPRESSED,
             expected=claimed,
             detail=rules.reason_text(reason, Channel.VOICE),
             error_code=reason,
         )
+        if held and reason == rules.NOT_APPROVED:
+            voice_fall_back(message)
+        return held
     morning = quiet_hours_end(now)
     if morning is not None:
         return _defer(
@@ -615,12 +619,37 @@ def _voice_send(message: OutboxMessage) -> bool:
 
 
 def _voice_route_reason_at_send(message) -> str:
-    """The voice route's rules again as the call goes: mainland numbers, a TTS code."""
+    """The voice route's rules again as the call goes: mainland numbers, a TTS code, and its
+    template still approved (a reminder is written days ahead; the provider may have refused
+    the template since, and would then refuse the call)."""
     if not vms.serves(message.to):
         return rules.NO_ROUTE
     if not message.provider_template:
         return rules.NOT_APPROVED
+    if message.template_id is not None:
+        template = SmsTemplate.objects.filter(pk=message.template_id).first()
+        if template is not None and not template.approved:
+            return rules.NOT_APPROVED
     return ""
+
+
+# What a voice message whose template cannot be read (not approved, no TTS code) turns into, by
+# purpose, registered by its sender (consult: a booking reminder goes by SMS, or as a call for
+# staff), which messaging cannot import.
+_voice_fallbacks: dict[str, Callable] = {}
+
+
+def register_voice_fallback(purpose: str, fallback: Callable) -> None:
+    """`fallback(message)` stands in for a voice message of `purpose` held as not approved
+    when it was to be called; it runs in its own transaction and must be safe to run again."""
+    _voice_fallbacks[purpose] = fallback
+
+
+def voice_fall_back(message: OutboxMessage) -> None:
+    fallback = _voice_fallbacks.get(message.purpose)
+    if fallback is not None:
+        with transaction.atomic():
+            fallback(message)
 
 
 # What counts as a call to a number for the caps: each attempt the provider took (or may have

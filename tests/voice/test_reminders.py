@@ -6,6 +6,7 @@ import datetime
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -241,3 +242,34 @@ def test_the_receipts_handler_for_outbox_calls_is_registered():
     from voice import receipts, reminders
 
     assert receipts._handlers["msg"] is reminders.message_receipt
+
+
+def test_a_voice_template_refused_after_the_reminder_was_written_falls_back_when_due():
+    booking_templates()
+    template = voice_reminder_template()
+    booking = make_booking(client=voice_client())
+    voice = reminder_of(booking)
+    SmsTemplate.objects.filter(pk=template.pk).update(approval=Approval.REJECTED)
+    OutboxMessage.objects.filter(pk=voice.pk).update(send_after=timezone.now())
+    services.outbox_send(message_id=voice.pk)
+    voice.refresh_from_db()
+    assert (voice.status, voice.error_code) == (Status.SUPPRESSED, rules.NOT_APPROVED)
+    assert vms.placed == []
+    text = OutboxMessage.objects.get(idempotency_key=f"{voice.idempotency_key}:sms")
+    assert (text.channel, text.status) == (MessageChannel.SMS, Status.PENDING)
+    assert text.send_after <= timezone.now() and text.expires_at == voice.expires_at
+    with pytest.raises(ValidationError):  # and the call is not made as well
+        services.outbox_release(message=voice, by=None)
+
+
+def test_a_landline_reminder_refused_when_due_becomes_a_call_for_staff():
+    booking_templates()
+    template = voice_reminder_template()
+    booking = make_booking(client=ClientFactory(phone=LANDLINE))
+    voice = reminder_of(booking)
+    SmsTemplate.objects.filter(pk=template.pk).update(approval=Approval.PENDING)
+    OutboxMessage.objects.filter(pk=voice.pk).update(send_after=timezone.now())
+    services.outbox_send(message_id=voice.pk)
+    assert vms.placed == []
+    recall = Recall.objects.get(kind=Recall.Kind.CALLBACK)
+    assert (recall.phone, recall.client_id) == (LANDLINE, booking.client_id)
