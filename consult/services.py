@@ -359,10 +359,10 @@ def _reminder(booking) -> None:
             message = messaging.outbox_enqueue(
                 idempotency_key=key, template_code=VOICE_REMINDER_TEMPLATE, **written
             )
-            if not (message.held and message.error_code == messaging_rules.NOT_APPROVED):
-                return
-            # Held as not approved, and so recorded on the voice message: the SMS takes over.
-            key = messaging.voice_fallback_key(key)
+            if message.held and message.error_code == messaging_rules.NOT_APPROVED:
+                # Recorded as such on the voice message: the SMS, or staff, take over.
+                reminder_voice_fallback(message)
+            return
         if not phones.classify(client.phone).mobile:
             _reminder_by_staff(booking, due)
             return
@@ -380,17 +380,18 @@ def _reminder_by_staff(booking, due) -> None:
 
 
 def reminder_voice_fallback(message) -> None:
-    """A voice reminder held as it was to be called (its template refused at the provider
-    since it was written; messaging.services.register_voice_fallback): the SMS reminder now, or
-    a call by staff for a client with no mobile. Safe to run again (the SMS's key derives from
-    the voice one; one open callback task per number)."""
-    from .selectors import booking_for_reminder  # selectors import this module
+    """A voice reminder held as not approved (as it was written, or as it was to be called: its
+    template refused at the provider since; messaging.services.register_voice_fallback): the
+    SMS reminder at the same time, or a call by staff for a client with no mobile. Safe to run
+    again (the SMS's key derives from the voice one; one open callback task per number)."""
+    from .selectors import booking_for_reminder  # imported where used, as _session_full does
 
     booking = booking_for_reminder(message.idempotency_key)
     if booking is None or booking.status != Status.BOOKED:
         return
+    due = max(message.send_after, timezone.now())
     if not phones.classify(booking.client.phone).mobile:
-        _reminder_by_staff(booking, timezone.now())
+        _reminder_by_staff(booking, due)
         return
     if not _template_available("booking_reminder"):
         return
@@ -400,6 +401,7 @@ def reminder_voice_fallback(message) -> None:
         client=booking.client,
         template_code="booking_reminder",
         values=_sms_values(booking),
+        send_after=due,
         expires_at=message.expires_at or session_starts_at(booking.session),
     )
 
