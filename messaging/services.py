@@ -190,7 +190,9 @@ def outbox_enqueue(
     if channel == Channel.VOICE and kind == Kind.MARKETING:
         raise ValidationError(voice_marketing_refused())
     to = to or (client.phone if client else "")
-    route, refusal = _route_check(to, body=body, template=template, channel=channel)
+    route, refusal = _route_check(
+        to, body=body, template=template, channel=channel, purpose=purpose
+    )
     message = OutboxMessage(
         idempotency_key=idempotency_key[:120],
         client=client,
@@ -238,9 +240,12 @@ def outbox_enqueue(
     return message
 
 
-def _route_check(to, *, body, template, channel) -> tuple[str, str]:
+def _route_check(to, *, body, template, channel, purpose) -> tuple[str, str]:
     if channel == Channel.VOICE:
-        return rules.voice_route_check(to, template=template)
+        route, refusal = rules.voice_route_check(to, template=template)
+        if route and not refusal and voice_menu(purpose=purpose, template=template) is None:
+            refusal = rules.NOT_APPROVED  # a key's reply is not approved
+        return route, refusal
     return rules.route_check(to, body=body, template=template)
 
 
@@ -549,12 +554,33 @@ def _send_error(message, exc) -> bool:
 
 # --- Voice (语音通知): the same claim, rules, call and record as an SMS ---------------------
 
-# The keys a booking reminder's listener may press, and what each asks for (carried out by
-# voice.reminders when the call's receipt comes back).
+# The keys a booking reminder's listener may press, and what each asks for (kept here, carried
+# out by voice.reminders when the call's receipt comes back with the keys pressed).
 REMINDER_MENU = {"1": "confirm", "2": "callback", "9": "stop"}
 # The purposes whose calls are keypad calls (IvrCall), with their menus; any other voice
 # message is read out (SingleCallByTts).
 IVR_MENUS = {Purpose.BOOKING_REMINDER: REMINDER_MENU}
+
+
+def voice_menu(*, purpose: str, template) -> dict[str, str] | None:
+    """A keypad call's menu as the provider takes it: {key: the approved TTS code it plays
+    back when the key is pressed} (the provider refuses anything but approved codes there).
+    Each reply is a voice template of its own, named after the call's template and the key's
+    meaning (booking_reminder_voice_confirm, _callback, _stop), with its code and approval.
+    {} for a call that is only read out; None when a reply is missing or not approved: the call
+    is then held as not approved, as for its own template."""
+    menu = IVR_MENUS.get(purpose)
+    if not menu:
+        return {}
+    if template is None:
+        return None
+    keys = {f"{template.code}_{meaning}": key for key, meaning in menu.items()}
+    replies = SmsTemplate.objects.filter(code__in=keys, active=True, channel=Channel.VOICE)
+    codes = {}
+    for reply in replies:
+        if reply.approved:
+            codes[keys[reply.code]] = reply.provider_code
+    return codes if len(codes) == len(menu) else None
 
 
 def _voice_send(message: OutboxMessage) -> bool:
@@ -564,7 +590,10 @@ def _voice_send(message: OutboxMessage) -> bool:
     (outbox_call_result); what the provider answers now is recorded as for an SMS."""
     now = timezone.now()
     claimed = {Status.CLAIMED}
-    reason = _suppression_reason(message, now) or _voice_route_reason_at_send(message)
+    menu = None
+    reason = _suppression_reason(message, now)
+    if not reason:
+        reason, menu = _voice_route_reason_at_send(message)
     if reason:
         held = outbox_set_status(
             message_id=message.pk,
@@ -596,9 +625,8 @@ def _voice_send(message: OutboxMessage) -> bool:
             too_late=_("Over the calls allowed to one number, and later would be too late."),
         )
     reference = f"msg:{message.pk}"
-    menu = IVR_MENUS.get(message.purpose)
     try:
-        if menu is not None:
+        if menu:
             result = vms.ivr_call(
                 to=message.to,
                 template_code=message.provider_template,
@@ -618,19 +646,22 @@ def _voice_send(message: OutboxMessage) -> bool:
     return _record_sent(message, result.call_id)
 
 
-def _voice_route_reason_at_send(message) -> str:
-    """The voice route's rules again as the call goes: mainland numbers, a TTS code, and its
-    template still approved (a reminder is written days ahead; the provider may have refused
-    the template since, and would then refuse the call)."""
+def _voice_route_reason_at_send(message) -> tuple[str, dict]:
+    """(the code of the voice route's rule that holds the call, or ""; its keypad menu) as the
+    call goes: mainland numbers, a TTS code, and its template and the menu's replies still
+    approved (a reminder is written days ahead; the provider may have refused a template
+    since, and would then refuse the call)."""
     if not vms.serves(message.to):
-        return rules.NO_ROUTE
+        return rules.NO_ROUTE, {}
     if not message.provider_template:
-        return rules.NOT_APPROVED
-    if message.template_id is not None:
-        template = SmsTemplate.objects.filter(pk=message.template_id).first()
-        if template is not None and not template.approved:
-            return rules.NOT_APPROVED
-    return ""
+        return rules.NOT_APPROVED, {}
+    template = SmsTemplate.objects.filter(pk=message.template_id).first()
+    if template is not None and not template.approved:
+        return rules.NOT_APPROVED, {}
+    menu = voice_menu(purpose=message.purpose, template=template)
+    if menu is None:
+        return rules.NOT_APPROVED, {}
+    return "", menu
 
 
 # What a voice message whose template cannot be read (not approved, no TTS code) turns into, by
@@ -1007,7 +1038,9 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
     to = message.client.phone if message.client and message.client.phone else message.to
     # The number may have moved between the mainland and elsewhere: its route, again.
     template = SmsTemplate.objects.filter(pk=message.template_id).first()
-    route, refusal = _route_check(to, body=message.body, template=template, channel=message.channel)
+    route, refusal = _route_check(
+        to, body=message.body, template=template, channel=message.channel, purpose=message.purpose
+    )
     if refusal:
         raise ValidationError(rules.reason_text(refusal, message.channel))
     route = route or message.route  # an invalid number: the send-time rules say so
@@ -1062,7 +1095,9 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
         if holes:
             raise ValidationError(hole_reason(holes))
         body, params = template.render(values), template.parameters(values)
-    route, refusal = _route_check(message.to, body=body, template=template, channel=message.channel)
+    route, refusal = _route_check(
+        message.to, body=body, template=template, channel=message.channel, purpose=message.purpose
+    )
     if refusal:
         raise ValidationError(rules.reason_text(refusal, message.channel))
     with transaction.atomic():

@@ -37,7 +37,26 @@ def _providers(memory_sms, settings):
     vms.clear()
 
 
-def voice_reminder_template(**kwargs):
+REPLIES = {
+    "confirm": ("TTS_272911", "您的预约已确认，谢谢。"),
+    "callback": ("TTS_272912", "我们会尽快给您回电。"),
+    "stop": ("TTS_272913", "您将不再收到语音通知。"),
+}
+
+
+def voice_reminder_template(replies=tuple(REPLIES), **kwargs):
+    """The reminder's voice template, and the approved replies played back for its keys."""
+    for meaning in replies:
+        code, body = REPLIES[meaning]
+        SmsTemplate.objects.create(
+            code=f"booking_reminder_voice_{meaning}",
+            purpose=Purpose.BOOKING_REMINDER,
+            kind=Kind.SERVICE,
+            channel=MessageChannel.VOICE,
+            body=body,
+            provider_code=code,
+            approval=Approval.APPROVED,
+        )
     kwargs.setdefault("provider_code", "TTS_272910")
     kwargs.setdefault("approval", Approval.APPROVED)
     return SmsTemplate.objects.create(
@@ -108,7 +127,8 @@ def test_a_client_who_chose_voice_gets_a_keypad_call_for_the_reminder(reminded):
     assert message.channel == MessageChannel.VOICE and message.status == Status.SENT
     assert placed.action == vms.IVR_CALL
     assert placed.to == booking.client.phone
-    assert placed.menu_keys == {"1": "confirm", "2": "callback", "9": "stop"}
+    # Each key plays back its approved reply; what it means stays ours (REMINDER_MENU).
+    assert placed.menu_keys == {"1": "TTS_272911", "2": "TTS_272912", "9": "TTS_272913"}
     assert placed.reference == f"msg:{message.pk}"
     assert placed.template_code == "TTS_272910"
     assert placed.params["department"] == booking.session.department.name
@@ -200,6 +220,15 @@ def test_an_unapproved_voice_template_falls_back_to_sms():
         "booking_reminder",
     )
     assert text.send_after == voice.send_after and text.expires_at == voice.expires_at
+
+
+def test_a_keys_reply_not_approved_holds_the_call_and_the_reminder_goes_by_sms():
+    booking_templates()
+    voice_reminder_template(replies=("confirm", "callback"))  # no reply for 9
+    booking = make_booking(client=voice_client())
+    voice = reminder_of(booking)
+    assert (voice.status, voice.error_code) == (Status.SUPPRESSED, rules.NOT_APPROVED)
+    assert OutboxMessage.objects.filter(idempotency_key=f"{voice.idempotency_key}:sms").exists()
 
 
 def test_a_landline_client_is_reminded_by_voice_without_choosing_it():
