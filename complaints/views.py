@@ -17,6 +17,7 @@ from clientmgmt.models import Client
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit, roles
 from zhongdu.forms import new_form_key
+from zhongdu.origins import call_facts
 from zhongdu.origins import tell as tell_call
 from zhongdu.private_query import address, search_params
 from zhongdu.roles import user_may_open
@@ -180,8 +181,15 @@ def _detail_page(request, complaint, *, posted=None, errors=(), status=200):
         return posted if isinstance(posted, kind) else blank()
 
     steps = _steps(complaint) if may_work else []
+    # Opened from the call button's call (?call=): an answered call is the call-back, its time
+    # filled in.
+    facts = call_facts(request, worklist="complaint", task_id=complaint.pk) if may_work else None
+    called_at = None
+    if facts is not None and facts.prefill and facts.answered and facts.answered_at:
+        called_at = timezone.localtime(facts.answered_at).replace(second=0, microsecond=0)
     context = {
         "complaint": complaint,
+        "call_facts": facts,
         "deadlines": selectors.complaint_deadlines(complaint, now=timezone.now()),
         "history": selectors.complaint_history(complaint),
         "errors": errors,
@@ -197,6 +205,7 @@ def _detail_page(request, complaint, *, posted=None, errors=(), status=200):
                     "findings": complaint.findings,
                     "action_taken": complaint.action_taken,
                     "compensation": complaint.compensation,
+                    "client_called_at": called_at,
                 }
             ),
         )

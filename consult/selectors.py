@@ -434,6 +434,21 @@ def enquiry_callbacks_due(*, consultant, today=None):
     return _queue_rows(qs)[:QUEUE_LIMIT]
 
 
+def online_request_get_for_user(user, pk, *, write=False) -> Enquiry:
+    """The one way to fetch an online booking request (a form sent from /book/, on the queue):
+    404 if there is none; 403 unless the user works the queue (with `write`: takes calls)."""
+    try:
+        enquiry = Enquiry.objects.select_related("client", "department").get(
+            pk=pk, contact_channel=Enquiry.ContactChannel.ONLINE_FORM
+        )
+    except (Enquiry.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    allowed = CALL_TAKERS if write else CALL_TAKERS | {roles.MANAGER}
+    if not roles.user_roles(user) & allowed:
+        raise PermissionDenied
+    return enquiry
+
+
 def enquiry_online_requests():
     """Online booking requests nobody has handled, oldest first, for every consultant
     (enquiry_form_unhandled_idx)."""

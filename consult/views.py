@@ -16,7 +16,7 @@ from zhongdu import phones, roles
 from zhongdu.audit import client_ip
 from zhongdu.forms import error_text, new_form_key
 from zhongdu.models import HospitalProfile
-from zhongdu.origins import call_reference
+from zhongdu.origins import call_facts, call_reference
 from zhongdu.origins import tell as tell_call
 from zhongdu.origins import will_link as will_link_call
 from zhongdu.private_query import address, search_by_post, search_params
@@ -364,12 +364,21 @@ def public_book_thanks(request):
 
 def _recall_page(request, recall, *, attempt_form=None, close_form=None, status=200):
     can_call = user_may_open(request.user, "consult:recall_attempt")
+    # Opened from the call button's call (?call=): what its receipt said fills the form in, and
+    # the form keeps the call (a caller reached goes on to the call screen with it).
+    facts = call_facts(request, worklist="recall", task_id=recall.pk) if can_call else None
+    initial = {"seen": recall.attempts}
+    if facts is not None and facts.prefill:
+        reached = RecallAttemptForm.REACHED if facts.answered else RecallAttemptForm.UNREACHABLE
+        initial["outcome"] = reached
     context = {
         "recall": recall,
         "can_call": can_call,
         "can_book": can_call and _can_book(request.user),
+        "call_facts": facts,
+        "call_query": urlencode({"call": call_reference(request)}) if facts else "",
         "attempt_form": attempt_form
-        or RecallAttemptForm(callback=recall.is_callback, initial={"seen": recall.attempts}),
+        or RecallAttemptForm(callback=recall.is_callback, initial=initial),
         "close_form": close_form or RecallCloseForm(),
         "rebook_url": reverse("consult:booking_new") + "?" + urlencode({"client": recall.client_id})
         if recall.client_id
@@ -407,7 +416,8 @@ def recall_attempt(request, pk):
         return redirect(recall)
     if recall.is_callback and recall.reached_at is not None:
         messages.success(request, _("Called back. Record what the caller wanted."))
-        return redirect(reverse("consult:call") + "?" + urlencode(_call_screen_query(recall)))
+        query = _call_screen_query(recall, request)
+        return redirect(reverse("consult:call") + "?" + urlencode(query))
     if recall.status == recall.Status.REACHED:
         messages.success(request, _("Reason recorded. Book the client's new appointment."))
         return redirect(
@@ -426,10 +436,14 @@ def recall_attempt(request, pk):
     return redirect("consult:queue")
 
 
-def _call_screen_query(recall) -> dict:
+def _call_screen_query(recall, request=None) -> dict:
     """The call screen for a callback's caller: their record, or the callback (whose number the
-    screen reads, so that it stays out of the address)."""
-    return {"client": recall.client_id} if recall.client_id else {"recall": recall.pk}
+    screen reads, so that it stays out of the address); with the call it was made on, if any
+    (?call=: the enquiry recorded there is the call's and takes its duration)."""
+    query = {"client": recall.client_id} if recall.client_id else {"recall": recall.pk}
+    if request is not None and call_reference(request):
+        query["call"] = call_reference(request)
+    return query
 
 
 @require_POST

@@ -6,11 +6,12 @@ from django.contrib.auth import get_user_model
 from voice.models import Agent, CallQueue
 
 QUEUES = [("hotline", "健康专线"), ("vip", "VIP 专线")]
-# (username, extension, queue codes): the consultants answer the hotline, the VIP manager both.
+# (username, extension, queue codes, own line): the consultants answer the hotline, the VIP
+# manager both; the line (a made-up mobile) is what their call buttons ring first.
 AGENTS = [
-    ("consultant", "8001", ["hotline"]),
-    ("clientmgr", "8002", ["hotline"]),
-    ("vipmgr", "8003", ["hotline", "vip"]),
+    ("consultant", "8001", ["hotline"], "+8613700008001"),
+    ("clientmgr", "8002", ["hotline"], "+8613700008002"),
+    ("vipmgr", "8003", ["hotline", "vip"], "+8613700008003"),
 ]
 
 
@@ -21,18 +22,20 @@ def seed_hotline() -> int:
         for code, name in QUEUES
     }
     created = 0
-    for username, extension, codes in AGENTS:
+    for username, extension, codes, line in AGENTS:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             continue
         # The consultant and the client manager are on the phones (callback tasks go to them).
         presence = Agent.Presence.AWAY if username == "vipmgr" else Agent.Presence.AVAILABLE
         agent, made = Agent.objects.get_or_create(
-            user=user, defaults={"extension": extension, "presence": presence}
+            user=user, defaults={"extension": extension, "presence": presence, "line": line}
         )
         if made:
             agent.queues.set([queues[code] for code in codes])
             created += 1
+        elif not agent.line:  # seeded before agents had lines
+            Agent.objects.filter(pk=agent.pk).update(line=line)
     return created
 
 

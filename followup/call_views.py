@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clientmgmt.selectors import client_get_for_user
 from zhongdu import audit
 from zhongdu.forms import error_text, new_form_key
+from zhongdu.origins import call_facts
 from zhongdu.roles import user_may_open
 
 from . import selectors, services
@@ -123,7 +124,15 @@ def _detail_page(request, call, *, form=None, errors=(), status=200):
     is_open = call.status == FollowUpCall.Status.OPEN
     may_work = is_open and selectors.may_work_call(user, call)
     can_record = may_work and user_may_open(user, "followup:call_record")
+    # Opened from the call button's call (?call=): what its receipt said fills the form in.
+    facts = call_facts(request, worklist="followup", task_id=call.pk) if can_record else None
+    if can_record and form is None:
+        initial = {}
+        if facts is not None and facts.prefill:
+            initial["outcome"] = Outcome.REACHED if facts.answered else Outcome.NO_ANSWER
+        form = CallRecordForm(initial=initial)
     context = {
+        "call_facts": facts,
         "call": call,
         "client": call.client,
         "today": timezone.localdate(),

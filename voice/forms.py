@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from zhongdu.controlchars import has_control_characters
 
+from .models import Call
+
 
 class ListenForm(forms.Form):
     """Why someone listens to a call (the audit trail keeps it). The middleware refuses most
@@ -26,3 +28,10 @@ class ListenForm(forms.Form):
                 code="control_characters",
             )
         return reason
+
+
+class DialForm(forms.Form):
+    """The call button's post: which list and which task (never a number)."""
+
+    worklist = forms.ChoiceField(choices=Call.Worklist.choices)
+    task = forms.IntegerField(min_value=1, max_value=2**53)

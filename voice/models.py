@@ -2,6 +2,7 @@
 answers), calls built from the PBX's CTI events, and each event taken (once)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -52,6 +53,17 @@ class Agent(models.Model):
         unique=True,
         help_text=_("The extension the PBX rings for this person, as its events name it."),
     )
+    # The agent's own phone (a desk phone's direct line or a work mobile): a click-to-call rings
+    # it first, then the client (voice.outbound). E.164, a mainland number (the domestic route).
+    line = models.CharField(
+        _("own phone line"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "The number a click-to-call rings first (a direct line or a work mobile), e.g."
+            " 037112345678 or 13812345678."
+        ),
+    )
     presence = models.CharField(
         _("presence"), max_length=10, choices=Presence.choices, default=Presence.AWAY
     )
@@ -71,6 +83,23 @@ class Agent(models.Model):
         name = self.user.get_full_name() or self.user.get_username()
         return f"{name} ({self.extension})"
 
+    def clean(self):
+        """The line as the domestic route dials it: E.164, mainland (zhongdu.vms.serves)."""
+        from zhongdu import vms  # the gateway module loads the provider's SDK: only when asked
+
+        super().clean()
+        if self.line:
+            line = phones.normalise(self.line)
+            if not phones.is_e164(line) or not vms.serves(line):
+                raise ValidationError(
+                    {"line": _("Enter a mainland number: a direct line or a mobile.")}
+                )
+            self.line = line
+
+    @property
+    def line_masked(self) -> str:
+        return phones.mask(self.line) if self.line else ""
+
 
 class Call(models.Model):
     """One call of the hotline, built from its CTI events (whichever arrives first makes it)."""
@@ -86,7 +115,26 @@ class Call(models.Model):
         ABANDONED_QUEUE = "abandoned_queue", _("Abandoned in the queue")
         MISSED = "missed", _("Missed")
         VOICEMAIL = "voicemail", _("Voicemail")
+        # A call placed from a worklist (voice.outbound), as the provider's receipt tells it.
+        BUSY = "busy", _("Busy")
+        NO_ANSWER = "no_answer", _("No answer")
+        POWERED_OFF = "powered_off", _("Phone switched off")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        INVALID_NUMBER = "invalid_number", _("Number does not exist")
+        AGENT_UNANSWERED = "agent_unanswered", _("Your phone did not answer")
+        FAILED = "failed", _("Not placed")
 
+    class Worklist(models.TextChoices):
+        """What a call placed from a worklist was for (its `task_id` is that task's pk)."""
+
+        FOLLOWUP = "followup", _("Return-visit call")
+        RECALL = "recall", _("Recall or callback")
+        BOOKING_REQUEST = "booking_request", _("Online booking request")
+        COMPLAINT = "complaint", _("Complaint")
+        CLIENT = "client", _("Client")
+
+    # The PBX's id of an inbound call; for a call placed from a worklist, one of our own
+    # ("out-<uuid>"), the provider's being in provider_call_id.
     external_id = models.CharField(_("PBX call id"), max_length=64, unique=True)
     direction = models.CharField(
         _("direction"), max_length=10, choices=Direction.choices, default=Direction.INBOUND
@@ -160,6 +208,12 @@ class Call(models.Model):
         on_delete=models.SET_NULL,
         related_name="calls",
     )
+    # A call placed from a worklist (voice.outbound): the list and the task's pk, the voice
+    # service's call id, and why it was not placed or may not have been (the provider's code).
+    worklist = models.CharField(_("worklist"), max_length=16, choices=Worklist.choices, blank=True)
+    task_id = models.PositiveBigIntegerField(_("task"), null=True, blank=True)
+    provider_call_id = models.CharField(_("voice service call id"), max_length=64, blank=True)
+    problem = models.CharField(_("problem"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -167,6 +221,13 @@ class Call(models.Model):
         verbose_name_plural = _("calls")
         ordering = ["-id"]
         indexes = [
+            # A task's calls (its page, and a second click finding the call just placed):
+            # calls placed from a worklist only, newest first.
+            models.Index(
+                fields=["worklist", "task_id", "-created_at"],
+                condition=~Q(worklist=""),
+                name="voice_call_task_idx",
+            ),
             # The client page's timeline and health archive: one client's calls, newest first.
             models.Index(fields=["client", "-ringing_at"], name="voice_call_client_idx"),
             # An agent's calls (the pop: the call they answered last).

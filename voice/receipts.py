@@ -71,6 +71,7 @@ DOUBLE_CALL = {
     "200120": UNREACHABLE,
     "200010": POWERED_OFF,
     "200011": UNREACHABLE,
+    "200005": UNREACHABLE,  # the called user could not be reached
     "200116": INVALID_NUMBER,
     "200105": INVALID_NUMBER,  # the client's number restricted
 }

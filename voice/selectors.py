@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -29,7 +31,7 @@ from zhongdu.links import row_link
 from zhongdu.roles import user_may_open
 from zhongdu.selectors import cache_call
 
-from . import figures
+from . import figures, outbound
 from .models import Agent, Call, CallQueue, CtiEvent, Recording, RecordingPolicy
 
 # How long a user's agent (or that they are none) is kept: a change in the admin shows within
@@ -53,6 +55,17 @@ def agent_for(user) -> Agent | None:
         kept = Agent.objects.filter(user=user).first() or _NOT_AN_AGENT
         cache_call(cache.set, key, kept, AGENT_CACHE_SECONDS)
     return kept or None
+
+
+def request_agent(request) -> Agent | None:
+    """agent_for, asked once per request (the call button is on every row of a list)."""
+    kept = getattr(request, "_voice_agent", _NOT_KEPT)
+    if kept is _NOT_KEPT:
+        kept = request._voice_agent = agent_for(request.user)
+    return kept
+
+
+_NOT_KEPT = object()
 
 
 def _in_progress(agent):
@@ -289,6 +302,181 @@ def complaint_calls_part(request, complaint):
     if not calls:
         return None
     return ("voice/_record_calls.html", {"calls": _call_rows(request.user, calls)})
+
+
+# --- Calling out: the button, a call's state, a task's calls --------------------------------
+
+# The page each worklist's call button needs the user to work (PAGE_ACCESS, by URL name): the
+# button is not offered to those who only look at a list.
+WORKLIST_WORK = {
+    Call.Worklist.FOLLOWUP: "followup:call_record",
+    Call.Worklist.RECALL: "consult:recall_attempt",
+    Call.Worklist.BOOKING_REQUEST: "consult:call",
+    Call.Worklist.COMPLAINT: "complaints:complaint_status",
+    Call.Worklist.CLIENT: "clientmgmt:client_edit",
+}
+
+# Built with format_html rather than a template: it is on every row of lists of up to 200 rows
+# (a template render per row costs twenty times as much). The form names the task, never the
+# number; htmx puts the call's state in its place, and without htmx the post leads to it.
+_DIAL_BUTTON = (
+    '<form method="post" action="{url}" class="d-inline-block dial d-print-none"'
+    ' hx-post="{url}" hx-target="this" hx-swap="outerHTML" data-testid="dial">'
+    '<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+    '<input type="hidden" name="worklist" value="{worklist}">'
+    '<input type="hidden" name="task" value="{task}">'
+    '<button type="submit" class="btn btn-success btn-sm">{label}</button></form>'
+)
+
+
+def dial_button(request, worklist: str, task_id) -> str:
+    """The call button (zhongdu.workbench.register_dial_button) for an agent who works this
+    list; "" for anyone else. No query beyond the agent, once per request."""
+    view_name = WORKLIST_WORK.get(worklist)
+    if view_name is None or request_agent(request) is None:
+        return ""
+    user = request.user
+    if not user_may_open(user, "voice:dial") or not user_may_open(user, view_name):
+        return ""
+    kept = getattr(request, "_voice_dial", None)
+    if kept is None:
+        kept = request._voice_dial = (
+            reverse("voice:dial"),
+            get_token(request),
+            pgettext("click-to-call", "Call"),
+        )
+    url, token, label = kept
+    return format_html(
+        _DIAL_BUTTON, url=url, token=token, worklist=worklist, task=task_id, label=label
+    )
+
+
+def dial_version(call: Call, now=None) -> str:
+    """What a call's state shows, as a version (zhongdu.live): its outcome, whether the provider
+    said anything wrong, whether it ended, and whether its receipt is overdue."""
+    ended = int(call.ended_at.timestamp()) if call.ended_at else 0
+    return f"{call.outcome}.{call.problem}.{ended}.{int(outbound.stale(call, now))}"
+
+
+def dial_state(request, call: Call, *, again: bool = False) -> dict:
+    """What the agent sees of a call they placed (voice/_dial.html): ringing (asked again every
+    few seconds), then how it ended and the way on: the task's outcome form opened with the call
+    (answered), the task (not answered: counted as an attempt where the task counts them), or
+    the button again (their own phone did not answer, or the call was not placed)."""
+    outcome = call.outcome
+    Outcome = Call.Outcome
+    polling = outcome == Outcome.IN_PROGRESS and not outbound.stale(call)
+    state = {
+        "call": call,
+        "client_masked": call.number_masked,
+        "again": again,
+        "notice": call.recording_notice,
+        "live": live.attrs(reverse("voice:dial_status", args=[call.pk]), dial_version(call))
+        if polling
+        else None,
+        "message": "",
+        "tone": "info",
+        "outcome_url": "",
+        "outcome_label": "",
+        "redial": "",
+    }
+    rule = outbound.WORKLISTS.get(call.worklist)
+    counts_attempts = rule is not None and rule.unreached is not None
+    if polling:
+        state["message"] = _("Ringing your phone, then the client.")
+        if outbound.unknown(call):
+            state["tone"] = "warning"
+            state["message"] = _(
+                "The voice service did not confirm the call: it may still ring. If your phone"
+                " has not rung within two minutes, call again."
+            )
+        return state
+    url = outbound.outcome_url(request.user, call)
+    if outcome == Outcome.ANSWERED:
+        state |= {
+            "tone": "success",
+            "message": _("The call ended after %(talk)s with the client.")
+            % {"talk": clock(call.talk_seconds)},
+            "outcome_url": url,
+            "outcome_label": _("Record the outcome"),
+        }
+    elif outcome in outbound.NOT_REACHED:
+        said = {"outcome": call.get_outcome_display()}
+        state |= {
+            "tone": "warning",
+            "message": _(
+                "The client did not answer (%(outcome)s): counted as an attempt, and the task"
+                " comes back as its rules say."
+            )
+            % said
+            if counts_attempts
+            else _("The client did not answer (%(outcome)s).") % said,
+            "outcome_url": url,
+            "outcome_label": _("Open the task"),
+        }
+    elif outcome == Outcome.AGENT_UNANSWERED:
+        state |= {
+            "tone": "warning",
+            "message": _("Your phone did not answer, so the client was not called."),
+            "redial": dial_button(request, call.worklist, call.task_id),
+        }
+    elif outcome == Outcome.FAILED:
+        state |= {
+            "tone": "danger",
+            "message": outbound.refusal_text(call) or _("The call was not placed."),
+            "redial": dial_button(request, call.worklist, call.task_id),
+        }
+    elif outcome == Outcome.INVALID_NUMBER:
+        state |= {
+            "tone": "danger",
+            "message": _("The voice service says this number does not exist."),
+            "outcome_url": url,
+            "outcome_label": _("Record the outcome"),
+        }
+    else:  # no receipt in time
+        state |= {
+            "tone": "warning",
+            "message": _(
+                "No word from the voice service about this call: record what happened yourself."
+            ),
+            "outcome_url": url,
+            "outcome_label": _("Record the outcome"),
+        }
+    return state
+
+
+def task_calls_part(worklist: str):
+    """A record part (zhongdu.workbench) for a task's page: the calls placed for it from its
+    worklist, newest first, each linked to its page where the user may open it."""
+
+    def part(request, record):
+        calls = list(
+            Call.objects.filter(worklist=worklist, task_id=record.pk)
+            .select_related("agent__user")
+            .order_by("-created_at")[:20]
+        )
+        if not calls:
+            return None
+        url = (
+            row_link("voice:call_detail")
+            if user_may_open(request.user, "voice:call_detail")
+            else None
+        )
+        rows = [
+            {
+                "at": call.created_at,
+                "agent": (call.agent.user.get_full_name() or call.agent.user.get_username())
+                if call.agent_id
+                else "",
+                "outcome": call.get_outcome_display(),
+                "talk": clock(call.talk_seconds) if call.talk_seconds is not None else "—",
+                "url": url(call.pk) if url else "",
+            }
+            for call in calls
+        ]
+        return ("voice/_task_calls.html", {"rows": rows})
+
+    return part
 
 
 # --- A call's page ------------------------------------------------------------------------

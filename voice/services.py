@@ -30,6 +30,7 @@ from zhongdu.selectors import cache_call
 from zhongdu.workcalendar import WorkCalendar
 
 from .models import Agent, Call, CallQueue, CtiEvent, Recording, RecordingPolicy
+from .outbound import call_receipt, dial  # noqa: F401  (calling out lives in voice.outbound)
 from .selectors import agent_cache_key, recordings_past_shortest_period, retention_for
 from .transcription import transcript_of
 

@@ -13,5 +13,7 @@ urlpatterns = [
     path("recordings/<id:pk>/listen/", views.recording_listen, name="recording_listen"),
     path("recordings/<id:pk>/audio/", views.recording_audio, name="recording_audio"),
     path("wallboard/", views.wallboard, name="wallboard"),
+    path("dial/", views.dial, name="dial"),
+    path("dial/<id:pk>/", views.dial_status, name="dial_status"),
     path("aliyun/receipt/<str:secret>/", webhooks.aliyun_receipt, name="aliyun_receipt"),
 ]

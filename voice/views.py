@@ -1,6 +1,7 @@
 """The CTI events webhook (docs/cti.md), the PBX's one door into the product; agents' presence;
 the call pop; the callback tasks; a call's page, and its recordings played through the
-application after a reason; the wallboard."""
+application after a reason; the wallboard; the call button of the worklists and the state of a
+call it placed (docs/calling-out.md)."""
 
 import logging
 import re
@@ -13,9 +14,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from clientmgmt.registry import may_see_whole_record
 from clientmgmt.selectors import client_shown_for_user, clients_shown_for_user
 from consult.models import Recall
 from consult.selectors import (
@@ -30,8 +33,8 @@ from zhongdu.forms import error_text
 from zhongdu.private_query import address
 from zhongdu.roles import user_may_open
 
-from . import selectors, services
-from .forms import ListenForm
+from . import outbound, selectors, services
+from .forms import DialForm, ListenForm
 from .models import Recording
 
 logger = logging.getLogger(__name__)
@@ -240,3 +243,54 @@ def wallboard(request):
     }
     template = "voice/_wallboard.html" if request.htmx else "voice/wallboard.html"
     return render(request, template, context)
+
+
+# --- Calling out (voice.outbound, docs/calling-out.md) -----------------------------------------
+
+
+@require_POST
+def dial(request):
+    """The call button: the agent's line rings, then the client of the task named (never a
+    number). htmx puts the call's state in the button's place; a plain post leads to its page."""
+    form = DialForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise outbound.CannotDial(_("This list has no call button."))
+        data = form.cleaned_data
+        call = services.dial(user=request.user, worklist=data["worklist"], task_id=data["task"])
+    except outbound.CannotDial as refused:
+        return _dial_refused(request, refused)
+    if request.htmx:
+        context = selectors.dial_state(request, call, again=call.again)
+        return render(request, "voice/_dial.html", context)
+    return redirect("voice:dial_status", call.pk)
+
+
+def _dial_refused(request, refused):
+    """Why no call was placed; for a number off the voice route, the client page's reveal
+    (a reason, audited) to dial it by hand. htmx swaps only a 200: it gets one."""
+    client = refused.client
+    context = {
+        "refused": refused,
+        "client": client,
+        "can_reveal": refused.manual
+        and client is not None
+        and bool(client.phone)
+        and request.user.has_perm("clientmgmt.reveal_client_contact")
+        and may_see_whole_record(request.user, client),
+    }
+    if request.htmx:
+        return render(request, "voice/_dial_refused.html", context)
+    return render(request, "voice/dial.html", context, status=409)
+
+
+@require_GET
+def dial_status(request, pk):
+    """A call the user placed, as it goes (zhongdu.live: an empty 204 while nothing changed)."""
+    call = outbound.call_of_agent(request.user, pk)
+    if call is None:
+        raise Http404
+    if request.htmx and live.unchanged(request, selectors.dial_version(call)):
+        return live.no_change()
+    context = selectors.dial_state(request, call)
+    return render(request, "voice/_dial.html" if request.htmx else "voice/dial.html", context)

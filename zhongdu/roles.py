@@ -88,6 +88,10 @@ HOTLINE_READERS = CLIENT_EDITORS | {MANAGER}
 # desk does not: it receives arrivals); managers look on.
 CALLBACK_TAKERS = frozenset({CONSULTANT, CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
 CALLBACK_READERS = CALLBACK_TAKERS | {MANAGER}
+# Calling out from a worklist (the call button): whoever works a list of people to call (the
+# desks, client management, the VIP managers; managers work complaints). The task's own access
+# helper decides each call (voice.outbound).
+DIALLERS = CLIENT_EDITORS | {MANAGER}
 
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
@@ -158,6 +162,10 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "voice:recording_audio": HOTLINE_READERS,
     # Today's calls per queue and agent, and the calls waiting now (it refreshes itself).
     "voice:wallboard": WALLBOARD_READERS,
+    # The call button of every worklist (POST: the agent's line rings, then the client), and
+    # the state of a call the user placed (polled; 404 for anyone else's call).
+    "voice:dial": DIALLERS,
+    "voice:dial_status": DIALLERS,
     # Alibaba Cloud's pushes: a secret in the address instead (and optionally an allow-list).
     "messaging:aliyun_report": PUBLIC,
     "messaging:aliyun_up": PUBLIC,

@@ -8,9 +8,14 @@
 - Record parts (a record's own page, below its details: a complaint's or a callback's calls and
   voicemail): an app registers `part(request, record) -> (template, context) | None` for a
   model; the page shows them with `{% record_parts record as parts %}` (zhongdu_tags).
+- The call button (拨打) on every row and page of a worklist (return-visit calls, recalls and
+  callbacks, online booking requests, complaints, the client page): a page writes
+  `{% dial_button "followup" call.pk %}` (zhongdu_tags) and the app that places calls registers
+  `renderer(request, worklist, task_id) -> html | ""`. The page never learns the number: the
+  button names the task, and the app that places the call reads the number from it.
 
 Either returns None for a user it has nothing for, and should cost no query to say so (it is
-asked on every page)."""
+asked on every page; the call button on every row of a list)."""
 
 from collections.abc import Callable
 
@@ -51,3 +56,22 @@ def register_record_part(model_label: str, part: Callable) -> None:
 def record_parts(request, record) -> list[tuple[str, object]]:
     parts = _record_parts.get(record._meta.label_lower, [])
     return [shown for shown in (part(request, record) for part in parts) if shown is not None]
+
+
+_dial_buttons: list[Callable] = []
+
+
+def register_dial_button(renderer: Callable) -> None:
+    if renderer not in _dial_buttons:
+        _dial_buttons.append(renderer)
+
+
+def dial_button(request, worklist: str, task_id) -> str:
+    """The call button for the task `task_id` of `worklist`, as HTML (safe), or "" when no app
+    places calls or this user makes none."""
+    if request is None or task_id in (None, ""):
+        return ""
+    for renderer in _dial_buttons:
+        if html := renderer(request, worklist, task_id):
+            return html
+    return ""

@@ -25,6 +25,7 @@ NOT_PASSED = {
     "DJANGO_STATIC_ROOT": "set in the Dockerfile: collectstatic writes there when it is built",
     "TWILIO_API_BASE_URL": "tests and benchmarks only: the local fake of Twilio's API",
     "ALIYUN_SMS_API_BASE_URL": "tests and benchmarks only: the local fake of Alibaba Cloud's",
+    "ALIYUN_VMS_API_BASE_URL": "tests and benchmarks only: the local fake of its voice API",
     "CELERY_TASK_ALWAYS_EAGER": "tests only",
     "ZHONGDU_TESTING": "tests only",
     "DJANGO_DEBUG_TECHNICAL_404": "development only: it changes nothing without DJANGO_DEBUG",

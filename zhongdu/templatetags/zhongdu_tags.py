@@ -25,3 +25,10 @@ def minutes(value) -> int:
 def record_parts(context, record) -> list:
     """What the apps above show on `record`'s page (zhongdu.workbench.register_record_part)."""
     return workbench.record_parts(context["request"], record)
+
+
+@register.simple_tag(takes_context=True)
+def dial_button(context, worklist, task_id) -> str:
+    """The call button (拨打) for a task of a worklist: `{% dial_button "followup" call.pk %}`;
+    nothing when no app places calls or the user is no agent (zhongdu.workbench)."""
+    return workbench.dial_button(context.get("request"), worklist, task_id)
