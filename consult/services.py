@@ -422,9 +422,7 @@ def booking_confirm(*, booking, by=None, detail: str = "") -> bool:
         BookingEvent.objects.create(
             booking=locked,
             action=BookingEvent.Action.CONFIRMED,
-            from_status=Status.BOOKED,
-            to_status=Status.BOOKED,
-            to_session_id=locked.session_id,
+            to_session_id=locked.session_id,  # confirmed for this session, not a later one
             detail=detail[:300],
             actor=by,
         )

@@ -8,7 +8,8 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from clientmgmt.consent import SERVICE_VOICE, Channel
 from clientmgmt.models import ConsentEvent
@@ -302,3 +303,12 @@ def test_a_landline_reminder_refused_when_due_becomes_a_call_for_staff():
     assert vms.placed == []
     recall = Recall.objects.get(kind=Recall.Kind.CALLBACK)
     assert (recall.phone, recall.client_id) == (LANDLINE, booking.client_id)
+
+
+def test_the_booking_page_shows_the_confirmation(client, front_desk_client, reminded):
+    booking, _message, placed = reminded
+    push(client, placed, dtmf="1")
+    body = front_desk_client.get(booking.get_absolute_url()).content.decode()
+    with translation.override("zh-hans"):
+        assert str(BookingEvent.Action.CONFIRMED.label) in body
+        assert _("Pressed 1 on the reminder call.") in body
