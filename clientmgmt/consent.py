@@ -40,6 +40,7 @@ class Purpose:
 HEALTH_DATA = "health_data"
 SERVICE_SMS = "service_sms"
 MARKETING_SMS = "marketing_sms"
+SERVICE_VOICE = "service_voice"
 
 PURPOSES: dict[str, Purpose] = {
     purpose.code: purpose
@@ -64,6 +65,15 @@ PURPOSES: dict[str, Purpose] = {
             _("Marketing SMS"),
             _("I would like to receive SMS about the hospital's events and offers."),
             needs=(SERVICE_SMS,),
+        ),
+        # Reminders read out on the telephone (语音通知), for service notices only: a recorded
+        # choice (a client with a mobile gets SMS unless they chose voice; one with only a
+        # landline is called unless they refused). Its withdrawal, at the desk or by pressing 9
+        # on a reminder call, is the one voice opt-out (messaging.services.WITHDRAWAL_STOPS).
+        Purpose(
+            SERVICE_VOICE,
+            _("Voice notifications (reminders by telephone)"),
+            _("I would like my booking reminders read to me by an automated telephone call."),
         ),
     )
 }
@@ -96,6 +106,7 @@ class Channel(models.TextChoices):
     CLIENT_PAGE = "client_page", _("Client page")
     SMS_REPLY = "sms_reply", _("SMS reply")
     PROVIDER = "provider", _("SMS provider's report")
+    IN_APP = "in_app", _("In-app (a key pressed on a reminder call)")
     IMPORT = "import", _("Imported list")
     MIGRATION = "migration", _("Earlier record")
 

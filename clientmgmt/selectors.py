@@ -419,6 +419,16 @@ def consent_states(client) -> dict[str, bool]:
     return {code: recorded.get(code, p.default) for code, p in consent.PURPOSES.items()}
 
 
+def consent_recorded(client, purpose: str) -> bool | None:
+    """The client's recorded answer for `purpose` (True granted, False withdrawn), or None when
+    nothing is recorded (the purpose's default stands). One query on the unique index."""
+    return (
+        ClientConsent.objects.filter(client=client, purpose=consent.get_purpose(purpose).code)
+        .values_list("granted", flat=True)
+        .first()
+    )
+
+
 def has_consent(client, purpose: str) -> bool:
     return consent_states(client)[consent.get_purpose(purpose).code]
 

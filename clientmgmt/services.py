@@ -404,6 +404,24 @@ def client_sms_opt_out(*, phone: str, source: str) -> int:
     return len(clients)
 
 
+def client_voice_opt_out(*, phone: str, source: str, client: Client | None = None) -> int:
+    """Every client with this number (and `client`, the one the call was for, whose number may
+    have changed since) gets no more voice calls: consent to voice notifications withdrawn (the
+    one voice opt-out; its withdrawal stops their pending calls at once). A key pressed on a
+    reminder call is recorded as in-app."""
+    clients = list(Client.objects.filter(phone=phone).exclude(status=Client.Status.MERGED))
+    if client is not None and client.pk not in {each.pk for each in clients}:
+        clients.append(client)
+    for each in clients:
+        consent_withdraw(
+            client=each,
+            purpose=consent.SERVICE_VOICE,
+            channel=consent.Channel.IN_APP,
+            detail=f"opt-out: {source}",
+        )
+    return len(clients)
+
+
 def client_sms_opt_in(*, phone: str, source: str) -> int:
     """START: service SMS again (marketing needs a new, recorded consent)."""
     clients = Client.objects.filter(phone=phone).exclude(status=Client.Status.MERGED)

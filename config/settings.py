@@ -461,6 +461,15 @@ if VOICE_BACKEND == "aliyun" and not (
 # What turns a voicemail into words (voice/transcription.py): the null engine hears nothing.
 VOICE_TRANSCRIPTION_ENGINE = "voice.transcription.NullEngine"
 
+# Voice reminders through the outbox (messaging, channel "voice"): per-number caps (at most so
+# many calls to one number a minute, an hour, a day; over a cap a call waits, it is not
+# dropped), and a busy or unanswered call tried again this many times, this many minutes later.
+VOICE_CAP_PER_MINUTE = env.int("VOICE_CAP_PER_MINUTE", default=1)
+VOICE_CAP_PER_HOUR = env.int("VOICE_CAP_PER_HOUR", default=5)
+VOICE_CAP_PER_DAY = env.int("VOICE_CAP_PER_DAY", default=20)
+VOICE_RETRY_ATTEMPTS = env.int("VOICE_RETRY_ATTEMPTS", default=2)
+VOICE_RETRY_MINUTES = env.int("VOICE_RETRY_MINUTES", default=10)
+
 # Private files, encrypted at rest with FIELD_ENCRYPTION_KEYS (zhongdu/private_files.py): call
 # recordings and voicemail. A named volume in docker-compose; back it up with the database.
 PRIVATE_FILES_ROOT = env.path("PRIVATE_FILES_ROOT", default=VAR_DIR / "private")

@@ -11,8 +11,11 @@ class ConsultConfig(AppConfig):
 
     def ready(self):
         from clientmgmt import registry
+        from messaging.models import Purpose
+        from messaging.services import register_voice_fallback
 
         from .selectors import booking_entry, booking_rows, enquiry_entry, enquiry_rows
+        from .services import reminder_voice_fallback
 
         registry.register_timeline_source(
             registry.TimelineSource(
@@ -24,3 +27,6 @@ class ConsultConfig(AppConfig):
                 kind="enquiry", label=_("Enquiries"), rows=enquiry_rows, entry=enquiry_entry
             )
         )
+        # A voice reminder whose template was refused after it was written goes by SMS (or
+        # as a call by staff) when it is due.
+        register_voice_fallback(Purpose.BOOKING_REMINDER, reminder_voice_fallback)

@@ -154,6 +154,7 @@ class BookingEvent(AppendOnlyModel):
         CREATED = "created", _("Booked")
         STATUS = "status", _("Status changed")
         RESCHEDULED = "rescheduled", _("Rescheduled")
+        CONFIRMED = "confirmed", _("Confirmed by the client")
 
     booking = models.ForeignKey(
         Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="events"

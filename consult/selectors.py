@@ -1,6 +1,7 @@
 """Reads of Consultation desk: querysets that already select_related what their page shows."""
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -220,6 +221,18 @@ def booking_week(*, monday: datetime.date, department=None, expert=None, status:
             )
         )
     return days
+
+
+# The booking reminder's idempotency key (consult.services._reminder_key) names its booking.
+REMINDER_KEY = re.compile(r"booking:([0-9]{1,18}):reminder:")
+
+
+def booking_for_reminder(idempotency_key: str) -> Booking | None:
+    """The booking a reminder message was written for, or None (another message)."""
+    match = REMINDER_KEY.match(idempotency_key or "")
+    if match is None:
+        return None
+    return Booking.objects.select_related("client", "session").filter(pk=int(match[1])).first()
 
 
 def booking_history(booking):

@@ -25,9 +25,11 @@ from django.utils.translation import gettext as _
 
 from clientmgmt import consent
 from clientmgmt import services as client_services
+from clientmgmt.selectors import consent_recorded
+from messaging import rules as messaging_rules
 from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
-from zhongdu import phones
+from zhongdu import phones, vms
 from zhongdu.models import ClinicSession
 from zhongdu.services import create_once
 from zhongdu.workcalendar import WorkCalendar
@@ -171,7 +173,7 @@ def _booking_write(*, client, session, kind, by, vip, note, enquiry, request_key
             )
             booking.session.refresh_from_db(fields=["booked"])
             _sms_confirmation(booking)
-            _sms_reminder(booking)
+            _reminder(booking)
             _recalls_rebooked(booking)
             enquiries_attach_to_client(client=client)
     except IntegrityError:
@@ -251,7 +253,7 @@ def booking_reschedule(*, booking, session, by, reason: str) -> Booking:
                 actor=by,
             )
             locked.refresh_from_db()
-            _sms_reminder(locked)
+            _reminder(locked)
     except IntegrityError:
         raise ValidationError(_("This client already has a booking in this session.")) from None
     booking.refresh_from_db()
@@ -320,21 +322,111 @@ def _sms_confirmation(booking) -> None:
     )
 
 
-def _sms_reminder(booking) -> None:
+# The voice reminder's template (a voice template: the TTS code approved at the voice provider).
+VOICE_REMINDER_TEMPLATE = "booking_reminder_voice"
+
+
+def reminder_by_voice(client) -> bool:
+    """Does the client's booking reminder go by telephone (语音通知)? For a client who chose
+    voice notifications, or who has no mobile to text (only a landline) and did not refuse
+    them; only to numbers the voice service calls (the mainland's)."""
+    if not vms.serves(client.phone):
+        return False
+    recorded = consent_recorded(client, consent.SERVICE_VOICE)
+    return recorded is True or (recorded is None and not phones.classify(client.phone).mobile)
+
+
+def _reminder(booking) -> None:
     """A reminder the evening before; none when that evening has passed (the confirmation that
-    was just sent says the same thing)."""
+    was just sent says the same thing). By voice for the clients it suits (reminder_by_voice);
+    when the voice template cannot be read (not approved at the provider, no TTS code, none
+    at all) the reminder falls back to SMS, or, for a client with no mobile to text, to a call
+    by staff (a callback task)."""
     due = reminder_due_at(booking.session)
-    if due <= timezone.now() or not _template_available("booking_reminder"):
+    if due <= timezone.now():
+        return
+    client = booking.client
+    key = _reminder_key(booking)
+    written = {
+        "purpose": Purpose.BOOKING_REMINDER,
+        "client": client,
+        "values": _sms_values(booking),
+        "send_after": due,
+        "expires_at": session_starts_at(booking.session),
+    }
+    if reminder_by_voice(client):
+        if messaging.template_available(VOICE_REMINDER_TEMPLATE):
+            message = messaging.outbox_enqueue(
+                idempotency_key=key, template_code=VOICE_REMINDER_TEMPLATE, **written
+            )
+            if message.held and message.error_code == messaging_rules.NOT_APPROVED:
+                # Recorded as such on the voice message: the SMS, or staff, take over.
+                reminder_voice_fallback(message)
+            return
+        if not phones.classify(client.phone).mobile:
+            _reminder_by_staff(booking, due)
+            return
+    if not _template_available("booking_reminder"):
+        return
+    messaging.outbox_enqueue(idempotency_key=key, template_code="booking_reminder", **written)
+
+
+def _reminder_by_staff(booking, due) -> None:
+    """No voice template to read and no mobile to text: staff call the client (one open
+    callback task per number, however often asked)."""
+    callback_for_caller(
+        phone=booking.client.phone, at=timezone.now(), due_at=due, client=booking.client
+    )
+
+
+def reminder_voice_fallback(message) -> None:
+    """A voice reminder held as not approved (as it was written, or as it was to be called: its
+    template refused at the provider since; messaging.services.register_voice_fallback): the
+    SMS reminder at the same time, or a call by staff for a client with no mobile. Safe to run
+    again (the SMS's key derives from the voice one; one open callback task per number)."""
+    from .selectors import booking_for_reminder  # imported where used, as _session_full does
+
+    booking = booking_for_reminder(message.idempotency_key)
+    if booking is None or booking.status != Status.BOOKED:
+        return
+    due = max(message.send_after, timezone.now())
+    if not phones.classify(booking.client.phone).mobile:
+        _reminder_by_staff(booking, due)
+        return
+    if not _template_available("booking_reminder"):
         return
     messaging.outbox_enqueue(
-        idempotency_key=_reminder_key(booking),
+        idempotency_key=messaging.voice_fallback_key(message.idempotency_key),
         purpose=Purpose.BOOKING_REMINDER,
         client=booking.client,
         template_code="booking_reminder",
         values=_sms_values(booking),
         send_after=due,
-        expires_at=session_starts_at(booking.session),
+        expires_at=message.expires_at or session_starts_at(booking.session),
     )
+
+
+def booking_confirm(*, booking, by=None, detail: str = "") -> bool:
+    """The client confirmed they will come (pressed 1 on the reminder call): recorded on the
+    booking's history once per session. False when nothing was recorded: already confirmed for
+    this session, or the booking is no longer booked (cancelled, moved on)."""
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.status != Status.BOOKED:
+            return False
+        confirmed = locked.events.filter(
+            action=BookingEvent.Action.CONFIRMED, to_session_id=locked.session_id
+        )
+        if confirmed.exists():
+            return False
+        BookingEvent.objects.create(
+            booking=locked,
+            action=BookingEvent.Action.CONFIRMED,
+            to_session_id=locked.session_id,  # confirmed for this session, not a later one
+            detail=detail[:300],
+            actor=by,
+        )
+    return True
 
 
 def _sms_cancel_reminders(booking, *, detail, actor) -> None:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from complaints.models import Complaint
-from messaging.models import SmsTemplate
+from messaging.models import Channel, SmsTemplate
 from surveys.models import CALL_DIMENSIONS
 from zhongdu.forms import DayField, FormKeyField, IdField
 
@@ -340,7 +340,9 @@ class StepForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["sms_template"].queryset = SmsTemplate.objects.filter(active=True)
+        self.fields["sms_template"].queryset = SmsTemplate.objects.filter(
+            active=True, channel=Channel.SMS
+        )
         self.fields["sms_template"].empty_label = pgettext_lazy("care plan timepoint", "No SMS")
         for name in ("due_on", "label", "script"):
             self.fields[name].widget.attrs["class"] = "form-control form-control-sm"

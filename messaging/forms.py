@@ -8,6 +8,7 @@ from zhongdu.forms import DayField, FormKeyField, IdField
 from zhongdu.models import Channel, Department
 
 from .models import Campaign, OutboxMessage, Purpose, SmsTemplate
+from .models import Channel as MessageChannel
 
 
 class OutboxFilterForm(forms.Form):
@@ -95,7 +96,10 @@ class CampaignForm(SegmentFields, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = SmsTemplate.objects.filter(active=True)
+        # Campaigns are SMS: voice is for one person's service notices, never a campaign.
+        self.fields["template"].queryset = SmsTemplate.objects.filter(
+            active=True, channel=MessageChannel.SMS
+        )
         self.fields["template"].label_from_instance = lambda template: template.choice_label
         self.fields["send_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.helper = FormHelper()

@@ -35,6 +35,15 @@ class Kind(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
 
 
+class Channel(models.TextChoices):
+    """How a message reaches the person: a text, or a call that reads it out (语音通知: the
+    domestic voice service, zhongdu.vms). Voice is for service notices only: the provider's
+    rules refuse promotion, medical and beauty promotion by name."""
+
+    SMS = "sms", _("SMS")
+    VOICE = "voice", _("Voice call")
+
+
 # Placeholders a template may use; the sender fills them. Kept in one place so that a template
 # naming anything else is refused when it is saved.
 PLACEHOLDERS = {
@@ -83,6 +92,13 @@ class Approval(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+def voice_marketing_refused():
+    return _(
+        "Voice calls are for service notices only: the voice provider refuses promotion "
+        "(medical and beauty promotion by name)."
+    )
+
+
 class SmsTemplate(models.Model):
     code = models.SlugField(_("code"), max_length=50)
     language = models.CharField(
@@ -90,6 +106,11 @@ class SmsTemplate(models.Model):
     )
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SERVICE)
+    # A voice template is Mandarin text read out by the voice provider's TTS template
+    # (provider_code: TTS_123456), with the same placeholders and approval state as an SMS one.
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.SMS
+    )
     body = models.TextField(
         _("text"),
         help_text=_("Placeholders in braces: {name}, {date}, {time}, {department}, {expert} …"),
@@ -101,7 +122,10 @@ class SmsTemplate(models.Model):
         _("provider template code"),
         max_length=40,
         blank=True,
-        help_text=_("The code the domestic SMS provider gave this template, e.g. SMS_123456789."),
+        help_text=_(
+            "The code the domestic provider gave this template: SMS_123456789 for an SMS, "
+            "TTS_123456 for a voice template."
+        ),
     )
     approval = models.CharField(
         _("provider approval"),
@@ -128,6 +152,8 @@ class SmsTemplate(models.Model):
         """What staff call the template: its purpose, with its language when that is not the
         hospital's own. The code is the senders' key, not a word for people."""
         name = str(self.get_purpose_display())
+        if self.channel == Channel.VOICE:
+            name = _("%(purpose)s (voice template)") % {"purpose": name}
         if self.language != settings.LANGUAGE_CODE:
             name = f"{name} ({self.get_language_display()})"
         return name
@@ -140,6 +166,8 @@ class SmsTemplate(models.Model):
         return f"{self.display_name}: {Truncator(text).chars(24)}"
 
     def clean(self):
+        if self.channel == Channel.VOICE and self.kind == Kind.MARKETING:
+            raise ValidationError({"kind": voice_marketing_refused()})
         unknown = template_placeholders(self.body) - set(PLACEHOLDERS)
         if unknown:
             raise ValidationError(
@@ -197,6 +225,9 @@ class OutboxMessage(models.Model):
     body = models.TextField(_("text"))
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.SMS
+    )
     template = models.ForeignKey(
         SmsTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -220,6 +251,10 @@ class OutboxMessage(models.Model):
     error_code = models.CharField(_("error code"), max_length=30, blank=True)
     error_text = models.CharField(_("error"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # A voice message's call, from its receipt (provider_id is the call id): the keys the
+    # listener pressed, in order, and how long they listened.
+    keys = models.CharField(_("keys pressed"), max_length=20, blank=True)
+    talk_seconds = models.PositiveIntegerField(_("talk time (seconds)"), default=0)
     idempotency_key = models.CharField(max_length=120)
     # The status-callback address carries this token: the provider's reports find their message
     # by it even when the provider id was never learnt (a timeout on create).
@@ -253,6 +288,13 @@ class OutboxMessage(models.Model):
             models.Index(fields=["created_at"], name="outbox_created_idx"),
             # Status callbacks that carry the provider's id.
             models.Index(fields=["provider_id"], name="outbox_provider_id_idx"),
+            # The voice caps: one number's calls (services._voice_cap_until). Partial: SMS is
+            # most of the table and never asks.
+            models.Index(
+                fields=["to", "claimed_at"],
+                condition=Q(channel="voice"),
+                name="outbox_voice_to_idx",
+            ),
         ]
         constraints = [
             # "Send the reminder for booking 42" happens once, however often it is asked for.
@@ -276,6 +318,13 @@ class OutboxMessage(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["service", "marketing"]), name="outbox_kind_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["sms", "voice"]), name="outbox_channel_valid"
+            ),
+            # Voice is for service notices only.
+            models.CheckConstraint(
+                condition=~Q(channel="voice", kind="marketing"), name="outbox_voice_service_only"
+            ),
         ]
 
     def __str__(self):
@@ -288,10 +337,12 @@ class OutboxMessage(models.Model):
     def error_explanation(self) -> str:
         """The error said for staff; the code and the provider's text are for support. A rule
         that held or suppressed the message says itself (messaging.rules)."""
-        from .rules import BLOCK_REASONS, PLACEHOLDER_EMPTY
+        from .rules import BLOCK_REASONS, PLACEHOLDER_EMPTY, VOICE_REASONS
 
         if self.error_code == PLACEHOLDER_EMPTY:
             return self.error_text  # names the placeholders
+        if self.channel == Channel.VOICE and self.error_code in VOICE_REASONS:
+            return str(VOICE_REASONS[self.error_code])
         if self.error_code in BLOCK_REASONS:
             return str(BLOCK_REASONS[self.error_code])
         return sms.error_explanation(self.error_code) if self.error_code else ""
@@ -301,6 +352,8 @@ class OutboxMessage(models.Model):
         """The provider the message goes through, said for staff."""
         from .rules import ROUTE_LABELS
 
+        if self.channel == Channel.VOICE:
+            return str(ROUTE_LABELS["voice"])
         return str(ROUTE_LABELS.get(self.route, self.route))
 
     @property

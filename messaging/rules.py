@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.consent import MARKETING_SMS, SERVICE_SMS
-from zhongdu import phones, sms
+from zhongdu import phones, sms, vms
 
 from .models import Kind
 
@@ -49,6 +49,39 @@ BLOCK_REASONS = {
     FREE_TEXT: _("The domestic SMS provider sends only approved templates, not free text."),
     PLACEHOLDER_EMPTY: _("Held: a placeholder of the template has no value."),
 }
+
+# --- Voice (语音通知): what its calls refuse and how they end ------------------------------
+
+REFUSED_VOICE = "refused_voice"
+NO_VOICE_CHOICE = "no_voice_choice"
+BLOCK_REASONS[REFUSED_VOICE] = _("The client asked for no voice calls.")
+BLOCK_REASONS[NO_VOICE_CHOICE] = _(
+    "The client did not choose voice calls and has a mobile for SMS."
+)
+# The same rules said of a call where the SMS wording would mislead (error_explanation).
+VOICE_REASONS = {
+    NO_ROUTE: _("Held: the voice service calls mainland numbers only."),
+    NOT_APPROVED: _(
+        "The voice template is not approved by the voice provider (or has no TTS code): the "
+        "reminder goes by SMS or as a call for staff instead."
+    ),
+    FREE_TEXT: _("The voice provider reads only approved templates, not free text."),
+    INVALID_NUMBER: _("No valid number to call."),
+}
+# How a call ended (voice.receipts.OUTCOMES), said for staff: the error code of a failed call.
+VOICE_OUTCOMES = {
+    "busy": _("Busy: the line was engaged."),
+    "no_answer": _("No answer: it rang out."),
+    "powered_off": _("The phone was switched off."),
+    "unreachable": _("Unreachable: out of service or out of coverage."),
+    "invalid_number": _("The number does not exist."),
+    "failed": _("The call failed at the provider."),
+}
+VOICE_REASONS.update(VOICE_OUTCOMES)
+# Outcomes worth another call later (settings.VOICE_RETRY_ATTEMPTS, VOICE_RETRY_MINUTES); the
+# others end the message (an invalid number for good).
+VOICE_RETRIED = {"busy", "no_answer"}
+
 # The reasons that hold a message as it is written; once the cause is fixed (the hospital's
 # profile, a template's approval, the routes) staff may check it again and release it.
 HELD = {PLACEHOLDER_EMPTY, NO_ROUTE, CROSS_BORDER, NOT_APPROVED, FREE_TEXT, LINK_MAINLAND}
@@ -84,6 +117,7 @@ ROUTE_LABELS = {
     "memory": _("Memory (tests: not sent)"),
     "aliyun": _("Alibaba Cloud SMS (domestic)"),
     "twilio": _("Twilio (outside the mainland)"),
+    "voice": _("Voice service (domestic)"),
 }
 
 
@@ -141,6 +175,71 @@ def links_allowed(phone: str) -> bool:
     if not route:
         return False
     return ROUTES[route].links_to_mainland or not number.mainland
+
+
+def reason_text(code: str, channel: str = "sms") -> str:
+    """Why a rule held or blocked a message, said for staff, in the words of its channel."""
+    if channel == "voice" and code in VOICE_REASONS:
+        return str(VOICE_REASONS[code])
+    return str(BLOCK_REASONS[code])
+
+
+def voice_route_refusal(*, to: str, template) -> str:
+    """The code of the rule that holds a voice message as it is written, or "": the voice
+    service calls mainland numbers only, and reads approved TTS templates only."""
+    if not vms.serves(to):
+        return NO_ROUTE
+    if template is None:
+        return FREE_TEXT
+    if not template.approved:
+        return NOT_APPROVED
+    return ""
+
+
+def voice_route_check(to: str, *, template) -> tuple[str, str]:
+    """(route, refusal) for a voice message to `to`: the voice route, and the code of the rule
+    that holds it ("" for none). An invalid number has neither: the send-time rules say so."""
+    if not phones.classify(to).valid:
+        return "", ""
+    return "voice", voice_route_refusal(to=to, template=template)
+
+
+def voice_block_reason(*, to, recorded, expires_at=None, now) -> str:
+    """The code of the rule that blocks a voice message for good, or "". `recorded` is the
+    client's recorded answer on voice notifications (True, False, None for nothing recorded;
+    clientmgmt.selectors.consent_recorded), or "no client" for a message to no client. Voice
+    goes to those who chose it, or who have no mobile to text (a landline), unless refused:
+    SMS's opt-outs are SMS's."""
+    if expires_at and expires_at <= now:
+        return EXPIRED
+    number = phones.classify(to)
+    if not number.valid:
+        return INVALID_NUMBER
+    if recorded is False:
+        return REFUSED_VOICE
+    if recorded is None and number.mobile:
+        return NO_VOICE_CHOICE
+    return ""
+
+
+def voice_cap_until(call_times, now: datetime.datetime) -> datetime.datetime | None:
+    """When the next call to a number may start under the caps (settings.VOICE_CAP_PER_MINUTE,
+    _PER_HOUR, _PER_DAY: at most so many calls in any such window, as the provider and the
+    carriers apply flow control), given the times of its calls in the last day; None when it
+    may start now."""
+    times = sorted(call_times)
+    until = None
+    for window, cap in (
+        (datetime.timedelta(minutes=1), settings.VOICE_CAP_PER_MINUTE),
+        (datetime.timedelta(hours=1), settings.VOICE_CAP_PER_HOUR),
+        (datetime.timedelta(days=1), settings.VOICE_CAP_PER_DAY),
+    ):
+        recent = [at for at in times if at > now - window]
+        if cap > 0 and len(recent) >= cap:
+            # The window is free again once the cap-th latest call falls out of it.
+            free = recent[-cap] + window
+            until = free if until is None else max(until, free)
+    return until
 
 
 def block_reason(*, to, consent, kind, body, opted_out, expires_at=None, now) -> str:

@@ -111,16 +111,22 @@ def outbox_rows(client):
             status="status",
             first="purpose",
             second=Substr("body", 1, 80),
+            third="channel",
         )
     )
 
 
 def outbox_entry(row) -> TimelineEntry:
     purpose, status = row["t_first"], row["t_status"]
+    title = (
+        _("Voice call: %(purpose)s (%(status)s)")
+        if row["t_third"] == "voice"
+        else _("SMS: %(purpose)s (%(status)s)")
+    )
     return TimelineEntry(
         at=row["t_at"],
         kind="sms",
-        title=_("SMS: %(purpose)s (%(status)s)")
+        title=title
         % {
             "purpose": Purpose(purpose).label if purpose in Purpose.values else purpose,
             "status": OutboxMessage.Status(status).label,

@@ -15,6 +15,7 @@ import logging
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,15 +25,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientmgmt import services as client_services
-from clientmgmt.consent import MARKETING_SMS, SERVICE_SMS
-from clientmgmt.selectors import consent_annotations, consent_from_row, consent_states
-from zhongdu import phones, sms
+from clientmgmt.consent import MARKETING_SMS, SERVICE_SMS, SERVICE_VOICE
+from clientmgmt.selectors import (
+    consent_annotations,
+    consent_from_row,
+    consent_recorded,
+    consent_states,
+)
+from zhongdu import phones, sms, vms
 from zhongdu.models import HospitalProfile
 from zhongdu.services import create_once
 
 from . import rules
 from .models import (
     Campaign,
+    Channel,
     InboundMessage,
     Kind,
     OutboxEvent,
@@ -40,6 +47,7 @@ from .models import (
     PhoneOptOut,
     Purpose,
     SmsTemplate,
+    voice_marketing_refused,
 )
 
 logger = logging.getLogger(__name__)
@@ -178,8 +186,13 @@ def outbox_enqueue(
         kind = template.kind
     if not body:
         raise ValidationError(_("A message needs a text or a template."))
+    channel = template.channel if template else Channel.SMS
+    if channel == Channel.VOICE and kind == Kind.MARKETING:
+        raise ValidationError(voice_marketing_refused())
     to = to or (client.phone if client else "")
-    route, refusal = rules.route_check(to, body=body, template=template)
+    route, refusal = _route_check(
+        to, body=body, template=template, channel=channel, purpose=purpose
+    )
     message = OutboxMessage(
         idempotency_key=idempotency_key[:120],
         client=client,
@@ -187,6 +200,7 @@ def outbox_enqueue(
         body=body,
         purpose=purpose,
         kind=kind,
+        channel=channel,
         template=template,
         params=params,
         provider_template=template.provider_code if template else "",
@@ -208,7 +222,7 @@ def outbox_enqueue(
     # held (suppressed) at once, the reason on its history and in the outbox list. An invalid
     # number is left to the send-time rules, which say so.
     if holes or refusal:
-        reason = hole_reason(holes) if holes else str(rules.BLOCK_REASONS[refusal])
+        reason = hole_reason(holes) if holes else rules.reason_text(refusal, channel)
         outbox_set_status(
             message_id=message.pk,
             new_status=Status.SUPPRESSED,
@@ -224,6 +238,15 @@ def outbox_enqueue(
 
         outbox_send.delay_on_commit(message.pk)
     return message
+
+
+def _route_check(to, *, body, template, channel, purpose) -> tuple[str, str]:
+    if channel == Channel.VOICE:
+        route, refusal = rules.voice_route_check(to, template=template)
+        if route and not refusal and voice_menu(purpose=purpose, template=template) is None:
+            refusal = rules.NOT_APPROVED  # a key's reply is not approved
+        return route, refusal
+    return rules.route_check(to, body=body, template=template)
 
 
 def hospital_placeholder_values() -> dict:
@@ -246,6 +269,12 @@ def _template(code: str) -> SmsTemplate:
     if template is None:
         raise template_missing(code)
     return template
+
+
+def voice_fallback_key(key: str) -> str:
+    """The idempotency key of the SMS written instead of a voice message whose template could
+    not be read: derived from the voice one, so asking again finds the same SMS."""
+    return f"{key}:sms"[:120]
 
 
 def template_available(code: str) -> bool:
@@ -299,6 +328,11 @@ quiet_hours_end = rules.quiet_hours_end
 
 def _suppression_reason(message: OutboxMessage, now: datetime.datetime) -> str:
     """The code of the rule (messaging.rules) that blocks the message for good, or ""."""
+    if message.channel == Channel.VOICE:
+        recorded = consent_recorded(message.client, SERVICE_VOICE) if message.client else True
+        return rules.voice_block_reason(
+            to=message.to, recorded=recorded, expires_at=message.expires_at, now=now
+        )
     opted_out = getattr(message, "number_opted_out", None)
     if opted_out is None:
         opted_out = PhoneOptOut.objects.filter(phone=message.to).exists()
@@ -416,6 +450,8 @@ def outbox_send(*, message_id: int) -> bool | None:
     message = outbox_claim(message_id=message_id)
     if message is None:
         return None
+    if message.channel == Channel.VOICE:
+        return _voice_send(message)
     now = timezone.now()
     claimed = {Status.CLAIMED}
     reason = _suppression_reason(message, now)
@@ -459,7 +495,30 @@ def outbox_send(*, message_id: int) -> bool | None:
             params=message.params,
             route=route,
         )
-    except sms.TransientError as exc:
+    except Exception as exc:
+        return _send_error(message, exc)
+    return _record_sent(message, result.provider_id)
+
+
+def _record_sent(message, provider_id: str) -> bool:
+    return outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.SENT,
+        expected={Status.CLAIMED},
+        durable=False,
+        provider_id=provider_id[:64],
+        sent_at=timezone.now(),
+        error_code="",
+        error_text="",
+    )
+
+
+def _send_error(message, exc) -> bool:
+    """Record a provider's refusal of a claimed message (an SMS or a call): certainly not sent
+    goes back to pending later, never to be sent fails, anything else is unknown, never sent
+    again without a person or the provider's own report."""
+    claimed = {Status.CLAIMED}
+    if isinstance(exc, sms.TransientError):
         if message.attempts >= MAX_ATTEMPTS:
             return _record_failure(
                 message, exc, _("Gave up after %(n)s attempts.") % {"n": message.attempts}
@@ -476,30 +535,250 @@ def outbox_send(*, message_id: int) -> bool | None:
             error_code=exc.code[:30],
             error_text=exc.message[:300],
         )
-    except sms.PermanentError as exc:
+    if isinstance(exc, sms.PermanentError):
         return _record_failure(message, exc)
-    except Exception as exc:  # UnknownOutcomeError, or a bug: it may have gone out
-        code = getattr(exc, "code", "error")
-        text = getattr(exc, "message", "") or exc.__class__.__name__
-        logger.warning("outbox %s: outcome unknown (%s)", message.pk, code)
-        return outbox_set_status(
-            message_id=message.pk,
-            new_status=Status.UNKNOWN,
-            expected=claimed,
-            durable=False,
-            detail=f"{code}: {text}"[:300],
-            error_code=str(code)[:30],
-            error_text=str(text)[:300],
-        )
+    # UnknownOutcomeError, or a bug: it may have gone out.
+    code = getattr(exc, "code", "error")
+    text = getattr(exc, "message", "") or exc.__class__.__name__
+    logger.warning("outbox %s: outcome unknown (%s)", message.pk, code)
     return outbox_set_status(
         message_id=message.pk,
-        new_status=Status.SENT,
+        new_status=Status.UNKNOWN,
         expected=claimed,
         durable=False,
-        provider_id=result.provider_id[:64],
-        sent_at=timezone.now(),
-        error_code="",
-        error_text="",
+        detail=f"{code}: {text}"[:300],
+        error_code=str(code)[:30],
+        error_text=str(text)[:300],
+    )
+
+
+# --- Voice (语音通知): the same claim, rules, call and record as an SMS ---------------------
+
+# The keys a booking reminder's listener may press, and what each asks for (kept here, carried
+# out by voice.reminders when the call's receipt comes back with the keys pressed).
+REMINDER_MENU = {"1": "confirm", "2": "callback", "9": "stop"}
+# The purposes whose calls are keypad calls (IvrCall), with their menus; any other voice
+# message is read out (SingleCallByTts).
+IVR_MENUS = {Purpose.BOOKING_REMINDER: REMINDER_MENU}
+
+
+def voice_menu(*, purpose: str, template) -> dict[str, str] | None:
+    """A keypad call's menu as the provider takes it: {key: the approved TTS code it plays
+    back when the key is pressed} (the provider refuses anything but approved codes there).
+    Each reply is a voice template of its own, named after the call's template and the key's
+    meaning (booking_reminder_voice_confirm, _callback, _stop), with its code and approval.
+    {} for a call that is only read out; None when a reply is missing or not approved: the call
+    is then held as not approved, as for its own template."""
+    menu = IVR_MENUS.get(purpose)
+    if not menu:
+        return {}
+    if template is None:
+        return None
+    keys = {f"{template.code}_{meaning}": key for key, meaning in menu.items()}
+    replies = SmsTemplate.objects.filter(code__in=keys, active=True, channel=Channel.VOICE)
+    codes = {}
+    for reply in replies:
+        if reply.approved:
+            codes[keys[reply.code]] = reply.provider_code
+    return codes if len(codes) == len(menu) else None
+
+
+def _voice_send(message: OutboxMessage) -> bool:
+    """Call for a claimed voice message: a booking reminder (a purpose of IVR_MENUS) as a
+    keypad call (IvrCall, the listener's keys come back in the receipt), any other read out
+    (SingleCallByTts). Its outcome (answered, busy ...) comes later, in the receipt
+    (outbox_call_result); what the provider answers now is recorded as for an SMS."""
+    now = timezone.now()
+    claimed = {Status.CLAIMED}
+    menu = None
+    reason = _suppression_reason(message, now)
+    if not reason:
+        reason, menu = _voice_route_reason_at_send(message)
+    if reason:
+        held = outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.SUPPRESSED,
+            expected=claimed,
+            detail=rules.reason_text(reason, Channel.VOICE),
+            error_code=reason,
+        )
+        if held and reason == rules.NOT_APPROVED:
+            voice_fall_back(message)
+        return held
+    morning = quiet_hours_end(now)
+    if morning is not None:
+        return _defer(
+            message,
+            claimed,
+            morning,
+            waits=_("Quiet hours: waits for the morning."),
+            too_late=_("Quiet hours: it would arrive too late."),
+        )
+    until = _voice_cap_until(message, now)
+    if until is not None:
+        # Deferred to when the caps allow, never dropped (unless it would then be useless).
+        return _defer(
+            message,
+            claimed,
+            until,
+            waits=_("Over the calls allowed to one number: waits until the caps allow."),
+            too_late=_("Over the calls allowed to one number, and later would be too late."),
+        )
+    reference = f"msg:{message.pk}"
+    try:
+        if menu:
+            result = vms.ivr_call(
+                to=message.to,
+                template_code=message.provider_template,
+                params=message.params,
+                menu_keys=menu,
+                reference=reference,
+            )
+        else:
+            result = vms.tts_call(
+                to=message.to,
+                template_code=message.provider_template,
+                params=message.params,
+                reference=reference,
+            )
+    except Exception as exc:
+        return _send_error(message, exc)
+    return _record_sent(message, result.call_id)
+
+
+def _voice_route_reason_at_send(message) -> tuple[str, dict]:
+    """(the code of the voice route's rule that holds the call, or ""; its keypad menu) as the
+    call goes: mainland numbers, a TTS code, and its template and the menu's replies still
+    approved (a reminder is written days ahead; the provider may have refused a template
+    since, and would then refuse the call)."""
+    if not vms.serves(message.to):
+        return rules.NO_ROUTE, {}
+    if not message.provider_template:
+        return rules.NOT_APPROVED, {}
+    template = SmsTemplate.objects.filter(pk=message.template_id).first()
+    if template is not None and not template.approved:
+        return rules.NOT_APPROVED, {}
+    menu = voice_menu(purpose=message.purpose, template=template)
+    if menu is None:
+        return rules.NOT_APPROVED, {}
+    return "", menu
+
+
+# What a voice message whose template cannot be read (not approved, no TTS code) turns into, by
+# purpose, registered by its sender (consult: a booking reminder goes by SMS, or as a call for
+# staff), which messaging cannot import.
+_voice_fallbacks: dict[str, Callable] = {}
+
+
+def register_voice_fallback(purpose: str, fallback: Callable) -> None:
+    """`fallback(message)` stands in for a voice message of `purpose` held as not approved
+    when it was to be called; it runs in its own transaction and must be safe to run again."""
+    _voice_fallbacks[purpose] = fallback
+
+
+def voice_fall_back(message: OutboxMessage) -> None:
+    fallback = _voice_fallbacks.get(message.purpose)
+    if fallback is not None:
+        with transaction.atomic():
+            fallback(message)
+
+
+# What counts as a call to a number for the caps: each attempt the provider took (or may have
+# taken), from the message's history, so a busy call tried again counts each time.
+_CALL_PLACED = (Status.SENT, Status.UNKNOWN, Status.DELIVERED)
+
+
+def _voice_cap_until(message, now) -> datetime.datetime | None:
+    """When the caps (rules.voice_cap_until) let a call to this message's number start; None
+    for now. Another message to the number being called at this moment counts too: two workers
+    claiming two calls at once both wait rather than both call."""
+    calls = OutboxMessage.objects.filter(channel=Channel.VOICE, to=message.to)
+    placed = OutboxEvent.objects.filter(
+        message__in=calls,
+        from_status=Status.CLAIMED,
+        to_status__in=_CALL_PLACED,
+        at__gt=now - datetime.timedelta(days=1),
+    ).values_list("at", flat=True)
+    in_flight = (
+        calls.filter(status=Status.CLAIMED)
+        .exclude(pk=message.pk)
+        .values_list("claimed_at", flat=True)
+    )
+    return rules.voice_cap_until([*placed, *in_flight], now)
+
+
+def outbox_call_result(
+    *,
+    message_id: int,
+    call_id: str,
+    outcome: str,
+    keys: str = "",
+    talk_seconds: int = 0,
+    at: datetime.datetime | None = None,
+) -> OutboxMessage | None:
+    """A voice message's call receipt (voice.receipts, out id "msg:<pk>"; inside its
+    transaction): answered is delivered, with the keys pressed; busy, no answer, powered off,
+    unreachable, an invalid number or a failure is failed, the outcome its error code. A busy or
+    unanswered call is tried again by rule (_voice_retry). Returns the message when the receipt
+    moved it, None when it changes nothing: a receipt of an earlier attempt (another call id),
+    of a message already settled, or replayed."""
+    message = OutboxMessage.objects.filter(pk=message_id, channel=Channel.VOICE).first()
+    if message is None:
+        return None
+    if message.provider_id and call_id and message.provider_id != call_id[:64]:
+        return None  # an earlier attempt's call, or not this message's
+    now = timezone.now()
+    fields = {"talk_seconds": max(0, int(talk_seconds or 0))}
+    if call_id and not message.provider_id:
+        fields["provider_id"] = call_id[:64]  # a call whose start was never recorded
+    expected = {Status.CLAIMED, Status.SENT, Status.UNKNOWN}
+    if outcome == "answered":
+        moved = outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.DELIVERED,
+            expected=expected,
+            detail=_("Answered; keys pressed: %(keys)s") % {"keys": keys or "-"},
+            delivered_at=at or now,
+            sent_at=message.sent_at or at or now,
+            keys=(keys or "")[:20],
+            error_code="",
+            error_text="",
+            **fields,
+        )
+    else:
+        code = outcome if outcome in rules.VOICE_OUTCOMES else "failed"
+        moved = outbox_set_status(
+            message_id=message.pk,
+            new_status=Status.FAILED,
+            expected=expected,
+            detail=str(rules.VOICE_OUTCOMES[code]),
+            error_code=code,
+            error_text=str(rules.VOICE_OUTCOMES[code]),
+            **fields,
+        )
+        if moved and code in rules.VOICE_RETRIED:
+            _voice_retry(message, now)
+    return OutboxMessage.objects.get(pk=message.pk) if moved else None
+
+
+def _voice_retry(message, now) -> bool:
+    """A busy or unanswered call is made again VOICE_RETRY_MINUTES later, up to
+    VOICE_RETRY_ATTEMPTS more times, never past the message's use (expires_at): a new attempt of
+    the same message (failed -> pending), which the sweeper queues when it is due."""
+    retries = message.events.filter(from_status=Status.FAILED, to_status=Status.PENDING).count()
+    if retries >= settings.VOICE_RETRY_ATTEMPTS:
+        return False
+    again = now + datetime.timedelta(minutes=settings.VOICE_RETRY_MINUTES)
+    if message.expires_at and message.expires_at <= again:
+        return False
+    return outbox_set_status(
+        message_id=message.pk,
+        new_status=Status.PENDING,
+        expected={Status.FAILED},
+        detail=_("Called again later (attempt %(n)s of %(total)s).")
+        % {"n": retries + 2, "total": settings.VOICE_RETRY_ATTEMPTS + 1},
+        send_after=again,
+        queued_at=None,
     )
 
 
@@ -699,10 +978,10 @@ def aliyun_report_receive(
 @transaction.atomic
 def phone_opt_out(*, phone: str, source: str) -> None:
     PhoneOptOut.objects.get_or_create(phone=phone, defaults={"source": source[:30]})
-    # Nothing still waiting may go to this number.
-    for pk in OutboxMessage.objects.filter(to=phone, status=Status.PENDING).values_list(
-        "pk", flat=True
-    ):
+    # No SMS still waiting may go to this number (its calls have their own opt-out: consent
+    # to voice notifications).
+    waiting = OutboxMessage.objects.filter(to=phone, status=Status.PENDING, channel=Channel.SMS)
+    for pk in waiting.values_list("pk", flat=True):
         outbox_set_status(
             message_id=pk,
             new_status=Status.SUPPRESSED,
@@ -713,11 +992,12 @@ def phone_opt_out(*, phone: str, source: str) -> None:
     client_services.client_sms_opt_out(phone=phone, source=source)
 
 
-# What a withdrawn consent stops among a client's pending messages (the kinds, None for all),
-# and the rule's code the suppressed messages carry (messaging.rules).
+# What a withdrawn consent stops among a client's pending messages (the channel, the kinds,
+# None for all), and the rule's code the suppressed messages carry (messaging.rules).
 WITHDRAWAL_STOPS = {
-    SERVICE_SMS: (None, rules.REFUSED_SMS),
-    MARKETING_SMS: ({Kind.MARKETING}, rules.NO_CONSENT),
+    SERVICE_SMS: (Channel.SMS, None, rules.REFUSED_SMS),
+    MARKETING_SMS: (Channel.SMS, {Kind.MARKETING}, rules.NO_CONSENT),
+    SERVICE_VOICE: (Channel.VOICE, None, rules.REFUSED_VOICE),
 }
 
 
@@ -727,8 +1007,8 @@ def client_consent_withdrawn(client, purpose: str) -> int:
     that purpose are suppressed at once, not at their send time. Returns how many."""
     if purpose not in WITHDRAWAL_STOPS:
         return 0
-    kinds, code = WITHDRAWAL_STOPS[purpose]
-    pending = OutboxMessage.objects.filter(client=client, status=Status.PENDING)
+    channel, kinds, code = WITHDRAWAL_STOPS[purpose]
+    pending = OutboxMessage.objects.filter(client=client, status=Status.PENDING, channel=channel)
     if kinds is not None:
         pending = pending.filter(kind__in=kinds)
     stopped = 0
@@ -758,9 +1038,11 @@ def outbox_retry(*, message: OutboxMessage, by) -> OutboxMessage:
     to = message.client.phone if message.client and message.client.phone else message.to
     # The number may have moved between the mainland and elsewhere: its route, again.
     template = SmsTemplate.objects.filter(pk=message.template_id).first()
-    route, refusal = rules.route_check(to, body=message.body, template=template)
+    route, refusal = _route_check(
+        to, body=message.body, template=template, channel=message.channel, purpose=message.purpose
+    )
     if refusal:
-        raise ValidationError(rules.BLOCK_REASONS[refusal])
+        raise ValidationError(rules.reason_text(refusal, message.channel))
     route = route or message.route  # an invalid number: the send-time rules say so
     updated = outbox_set_status(
         message_id=message.pk,
@@ -790,6 +1072,13 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
     it was written with. Refused, with the reason, while something still holds it."""
     if not message.held:
         raise ValidationError(_("Only a message held as it was written can be checked again."))
+    if (
+        message.channel == Channel.VOICE
+        and OutboxMessage.objects.filter(
+            idempotency_key=voice_fallback_key(message.idempotency_key)
+        ).exists()
+    ):
+        raise ValidationError(_("This reminder went by SMS instead: it is not called as well."))
     # The template as it stands now (approved since, say), not as the message was loaded.
     template = SmsTemplate.objects.filter(pk=message.template_id).first()
     body, params = message.body, message.params
@@ -806,9 +1095,11 @@ def outbox_release(*, message: OutboxMessage, by) -> OutboxMessage:
         if holes:
             raise ValidationError(hole_reason(holes))
         body, params = template.render(values), template.parameters(values)
-    route, refusal = rules.route_check(message.to, body=body, template=template)
+    route, refusal = _route_check(
+        message.to, body=body, template=template, channel=message.channel, purpose=message.purpose
+    )
     if refusal:
-        raise ValidationError(rules.BLOCK_REASONS[refusal])
+        raise ValidationError(rules.reason_text(refusal, message.channel))
     with transaction.atomic():
         # Still held, under a lock: a second click, or a rule that suppressed it for good since
         # (an opt-out), leaves it as it is.

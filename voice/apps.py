@@ -20,6 +20,7 @@ class VoiceConfig(AppConfig):
         from . import outbound
         from .models import Call
         from .receipts import register_receipt_handler
+        from .reminders import message_receipt
         from .selectors import (
             call_entry,
             call_rows,
@@ -61,6 +62,8 @@ class VoiceConfig(AppConfig):
             ("complaints.complaint", Call.Worklist.COMPLAINT),
         ):
             register_record_part(label, task_calls_part(worklist))
+        # An outbox call's receipt (a voice reminder): the outbox's record, then the key pressed.
+        register_receipt_handler("msg", message_receipt)
 
 
 def _made_on_call(sender, *, record, call, by, **kwargs):

@@ -39,6 +39,7 @@ def test_a_new_client_has_the_purposes_defaults():
         "health_data": False,
         "service_sms": True,  # on unless refused, as before
         "marketing_sms": False,
+        "service_voice": False,  # a recorded choice
     }
     assert not ConsentEvent.objects.exists()
 
@@ -262,6 +263,7 @@ def test_the_migration_carries_the_old_switches_into_consent_events():
         "health_data": False,
         "service_sms": True,
         "marketing_sms": False,
+        "service_voice": False,
     }
     assert not any(f.name == "service_sms" for f in Client._meta.get_fields())
 
