@@ -51,6 +51,34 @@ SATISFACTION = {
     ),
 }
 
+# The short survey asked by telephone after a consultation call or a visit (voice.surveys):
+# one key per question, in this order.
+KEYPAD = {
+    "code": "keypad",
+    "name": "电话按键满意度调查",
+    "name_en": "Keypad satisfaction survey",
+    "kind": SurveyTemplate.Kind.SATISFACTION,
+    "intro": "满意度请按1到5键，1为很不满意，5为很满意；推荐意愿请按0到9键。",
+    "intro_en": (
+        "Press 1 to 5 for your satisfaction (1 very dissatisfied, 5 very satisfied), then 0 to 9"
+        " for how likely you are to recommend us."
+    ),
+}
+KEYPAD_QUESTIONS = [
+    {
+        "dimension": Dimension.OVERALL,
+        "type": Type.SCALE,
+        "text": "您对本次服务满意吗？请按1到5键。",
+        "text_en": "How satisfied were you with our service? Press 1 to 5.",
+    },
+    {
+        "dimension": Dimension.RECOMMEND,
+        "type": Type.RECOMMEND,
+        "text": "您有多大可能向亲友推荐我院？请按0到9键。",
+        "text_en": "How likely are you to recommend us? Press 0 to 9.",
+    },
+]
+
 MARKET = {
     "code": "market-2026",
     "name": "市场调查：了解您的需求",
@@ -97,6 +125,12 @@ SMS_TEMPLATES = [
         "survey_reminder",
         Kind.SERVICE,
         "{signature}{name}您好，您的评价对我们很重要，问卷仍可填写：{link}",
+    ),
+    # Read out by telephone (voice.surveys.KEYPAD_VOICE_TEMPLATE): the keys answer it.
+    (
+        "keypad_survey",
+        Kind.SERVICE,
+        "您好，这里是{hospital}。请为本次服务打分：满意度请按1到5键；向亲友推荐的可能性请按0到9键。",
     ),
     (
         "market_survey",
@@ -165,6 +199,7 @@ def seed_surveys() -> dict:
     """The demo's survey templates and survey SMS templates, where missing."""
     templates = _template(SATISFACTION, _satisfaction_questions(), default=True)
     templates += _template(MARKET, _market_questions())
+    templates += _template(KEYPAD, KEYPAD_QUESTIONS)
     sms = 0
     for code, kind, body in SMS_TEMPLATES:
         _sms, created = SmsTemplate.objects.get_or_create(

@@ -217,6 +217,8 @@ class OutboxMessage(models.Model):
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
+    # "sms", or "voice" for a reminder or keypad survey by telephone.
+    channel = models.CharField(_("channel"), max_length=5, default="sms")
     error_code = models.CharField(_("error code"), max_length=30, blank=True)
     error_text = models.CharField(_("error"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

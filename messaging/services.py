@@ -155,6 +155,7 @@ def outbox_enqueue(
     expires_at: datetime.datetime | None = None,
     campaign=None,
     hospital_values: dict | None = None,
+    channel: str = "sms",
 ) -> OutboxMessage:
     """Write a message to the outbox, once per idempotency key. Call it inside the transaction
     of the business event that causes it; the send is queued only when that transaction commits.
@@ -191,6 +192,7 @@ def outbox_enqueue(
         params=params,
         provider_template=template.provider_code if template else "",
         route=route,
+        channel=channel,
         campaign=campaign,
         send_after=send_after or timezone.now(),
         expires_at=expires_at,

@@ -160,6 +160,9 @@ class Call(models.Model):
         on_delete=models.SET_NULL,
         related_name="calls",
     )
+    # An outbound call placed from a worklist (click-to-call): which list and which task.
+    worklist = models.CharField(_("worklist"), max_length=20, blank=True)
+    task_id = models.PositiveIntegerField(_("task"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
