@@ -9,11 +9,20 @@ from django.urls import reverse
 from followup.models import FollowUpCall
 from surveys.models import Dimension, SurveyResponse
 from tests.followup.factories import make_call
-from tests.followup.test_calls import EN, _record, _user, cm  # noqa: F401 (fixtures)
+from tests.factories import UserFactory
+from tests.followup.test_calls import EN, _record, _user
 from zhongdu import roles
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def cm(client_for):
+    """The signed-in client manager (t_clientmgr)."""
+    http = client_for(roles.CLIENT_MANAGER)
+    http.user = _user(roles.CLIENT_MANAGER)
+    return http
 
 
 def _answer(http, call, field, value, **headers):
@@ -55,7 +64,8 @@ def test_the_record_of_the_call_keeps_the_answers_saved_as_asked(cm):
     form = page.context["form"]
     assert form.initial["score_doctor"] == 4 and form.initial["outcome"] == "reached"
     # The final record sends only what else was said: the saved answers stay.
-    assert _record(cm, call, outcome="reached", score_overall="5", comment="很好").status_code == 302
+    recorded = _record(cm, call, outcome="reached", score_overall="5", comment="很好")
+    assert recorded.status_code == 302
     call.refresh_from_db()
     assert call.status == FollowUpCall.Status.DONE
     assert SurveyResponse.objects.count() == 1
@@ -133,8 +143,6 @@ def test_who_may_not_record_calls_may_not_save_answers(client_for, role):
 
 
 def test_a_client_manager_may_not_answer_a_colleagues_call(cm):
-    from tests.factories import UserFactory
-
     other = UserFactory(username="cm_other", roles=[roles.CLIENT_MANAGER])
     call = make_call(assigned_to=other)
     assert _answer(cm, call, "score_doctor", "4").status_code == 403

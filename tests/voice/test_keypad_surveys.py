@@ -40,7 +40,8 @@ def _surveys():
 
 def _answered_call(client, call_id="c-1", *, http=None):
     """An inbound call from the client, answered by extension 8001, then ended."""
-    assert _post(http, _ringing(call_id, caller=client.phone.removeprefix("+86"))).status_code == 200
+    caller = client.phone.removeprefix("+86")
+    assert _post(http, _ringing(call_id, caller=caller)).status_code == 200
     assert _post(http, _event("answered", call_id, extension="8001")).status_code == 200
     assert _post(http, _event("ended", call_id)).status_code == 200
     return Call.objects.get(external_id=call_id)
