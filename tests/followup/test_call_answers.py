@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from followup.models import FollowUpCall
 from surveys.models import Dimension, SurveyResponse
-from tests.followup.factories import make_call
 from tests.factories import UserFactory
+from tests.followup.factories import make_call
 from tests.followup.test_calls import EN, _record, _user
 from zhongdu import roles
 
