@@ -60,6 +60,7 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
         total=Count("pk"),
         survey=Count("pk", filter=Q(source="survey")),
         call=Count("pk", filter=Q(source="call")),
+        keypad=Count("pk", filter=Q(source="keypad")),
         recovery=Count("pk", filter=Q(needs_recovery=True)),
     )
     dimensions = {
