@@ -104,11 +104,14 @@ class BadPush(ValueError):
     """A push that is not what the provider sends: answered 400, nothing applied."""
 
 
-def _aliyun_push(view):
-    """The checks both pushes share: the secret in the address, then the sender's address."""
+def aliyun_push(view, *, key_setting="ALIYUN_PUSH_SECRET"):
+    """The checks every Alibaba Cloud push shares (SMS reports and replies here, the voice
+    service's call receipts in voice.webhooks): the secret in the address (the setting named
+    `key_setting`), then the sender's address; the body a JSON array of objects, handed to
+    `view(request, items)`, which raises BadPush for an element it cannot read."""
 
     def wrapped(request, secret):
-        expected = settings.ALIYUN_PUSH_SECRET
+        expected = getattr(settings, key_setting, "")
         if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
             raise Http404
         if not _allowed_sender(request):
@@ -155,7 +158,7 @@ def _json_array(body: bytes) -> list[dict]:
     return items
 
 
-def _text(item: dict, name: str, *, required=True) -> str:
+def push_text(item: dict, name: str, *, required=True) -> str:
     """A field that names something (a number, an id, a code): text or a number, no control
     characters."""
     value = item.get(name)
@@ -178,16 +181,16 @@ def _success(item: dict) -> bool:
     raise BadPush("success is not true or false")
 
 
-@_aliyun_push
+@aliyun_push
 def aliyun_report(request, items):
     """Delivery reports (SmsReport): each moves its message to delivered or failed."""
     reports = [
         {
-            "out_id": _text(item, "out_id", required=False),
-            "biz_id": _text(item, "biz_id"),
-            "phone": _text(item, "phone_number"),
+            "out_id": push_text(item, "out_id", required=False),
+            "biz_id": push_text(item, "biz_id"),
+            "phone": push_text(item, "phone_number"),
             "success": _success(item),
-            "err_code": _text(item, "err_code", required=False),
+            "err_code": push_text(item, "err_code", required=False),
             "err_msg": strip_control_characters(str(item.get("err_msg") or ""))[:300],
         }
         for item in items
@@ -196,7 +199,7 @@ def aliyun_report(request, items):
         services.aliyun_report_receive(**report)
 
 
-@_aliyun_push
+@aliyun_push
 def aliyun_up(request, items):
     """Replies (SmsUp): each kept once; an opt-out word opts the number out."""
     replies = []
@@ -204,10 +207,10 @@ def aliyun_up(request, items):
         content = item.get("content")
         if not isinstance(content, str):
             raise BadPush("content missing or not text")
-        phone = _text(item, "phone_number")
+        phone = push_text(item, "phone_number")
         replies.append(
             {
-                "provider_id": f"aliyun-up-{_text(item, 'sequence_id')}",
+                "provider_id": f"aliyun-up-{push_text(item, 'sequence_id')}",
                 # The provider gives the national number; stored, like every number, in E.164.
                 "from_number": phones.e164(phone) or phone,
                 # What a person sent cannot be refused, and Postgres cannot hold a NUL.

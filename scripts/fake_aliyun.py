@@ -43,6 +43,9 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args()
 
+    # SIGTERM (from a script) ends like Ctrl-C, so the summary is printed either way; set
+    # before the address is printed, which is when a script may already send it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     fake = FakeAliyun(
         args.port,
         args.fail_500,
@@ -58,17 +61,15 @@ def main():
         accept_on_500=args.accept_on_500,
         hang_seconds=args.hang_seconds,
         verbose=args.verbose,
-    ).start()
-    print(f"ALIYUN_SMS_API_BASE_URL={fake.url}", flush=True)
-    print(
-        f"ALIYUN_ACCESS_KEY_ID={fake.access_key_id} "
-        f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret}",
-        flush=True,
     )
-
-    # SIGTERM (from a chaos script) ends like Ctrl-C, so the summary is printed either way.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        fake.start()
+        print(f"ALIYUN_SMS_API_BASE_URL={fake.url}", flush=True)
+        print(
+            f"ALIYUN_ACCESS_KEY_ID={fake.access_key_id} "
+            f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret}",
+            flush=True,
+        )
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

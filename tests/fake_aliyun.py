@@ -1,5 +1,5 @@
 """A fake of Alibaba Cloud SMS's SendSms API (dysmsapi 2017-05-25), served over real HTTP on
-localhost.
+localhost, and what it shares with the fake of the voice API (tests/fake_aliyun_vms.py).
 
 The aliyun backend is tested with the real SDK (alibabacloud-dysmsapi20170525) pointed at this
 server (settings ALIYUN_SMS_API_BASE_URL = fake.url), so the SDK builds and signs the real
@@ -30,6 +30,11 @@ What it answers, like the real API (https://help.aliyun.com/document_detail/4192
 (the outbox row ids) of the ones the provider would have sent (ACCEPTED): one counted twice is a
 message that reached the patient twice. `report()` and `reply()` build the pushes the provider
 would send to the application (messaging.webhooks) for a recorded message or a patient's reply.
+
+Shared by both Alibaba Cloud fakes (the account, its gateway and its chaos are the same):
+`acs3_refusal` (the signature check), `AliyunFake` (the access key, the chaos shares, the record)
+and `AliyunHandler` (one POST / from the signature check to the answer; a fake's handler says
+which actions it serves, which parameters they require and what the API refuses).
 """
 
 import hashlib
@@ -63,7 +68,43 @@ MAINLAND_MOBILE = re.compile(r"(?:\+86|0086|86)?(?P<national>1[3-9]\d{9})")
 CHINA = timedelta(hours=8)
 
 
-class FakeAliyun(FakeServer):
+def acs3_refusal(request, path, query, body, *, access_key_id, access_key_secret):
+    """(status, code, message) of the gateway's refusal of a request's signature, or None.
+
+    ACS3-HMAC-SHA256 as documented (the V3 request signature), checked here independently of
+    the SDK's own code: a canonical request of the method, path, sorted encoded query, the
+    signed headers and the payload's hash, signed with the secret. `request` is the handler
+    (its command and headers), `query` the parameters as one value per name."""
+    match = AUTHORIZATION.fullmatch(request.headers.get("Authorization", ""))
+    if not match:
+        return 400, "IncompleteSignature", "The request signature does not conform."
+    if match["key"] != access_key_id:
+        return 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
+    payload = hashlib.sha256(body).hexdigest()
+    if request.headers.get("x-acs-content-sha256", "") != payload:
+        return 400, "SignatureDoesNotMatch", "The payload hash does not match."
+    signed = match["headers"].split(";")
+    if "host" not in signed or "x-acs-date" not in signed:
+        return 400, "IncompleteSignature", "Host and x-acs-date must be signed."
+    canonical_query = "&".join(f"{_encode(name)}={_encode(query[name])}" for name in sorted(query))
+    canonical_headers = "".join(
+        f"{name}:{','.join(sorted(v.strip() for v in request.headers.get_all(name, [])))}\n"
+        for name in signed
+    )
+    canonical = "\n".join(
+        [request.command, path, canonical_query, canonical_headers, match["headers"], payload]
+    )
+    to_sign = f"{SIGNATURE_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    expected = hmac.new(access_key_secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, match["signature"]):
+        return 400, "SignatureDoesNotMatch", "Specified signature is not matched."
+    return None
+
+
+class AliyunFake(FakeServer):
+    """An Alibaba Cloud RPC API on localhost: the access key it knows, its chaos shares and the
+    record of what it was sent. A fake sets `name` and `handler` (an AliyunHandler)."""
+
     def __init__(
         self,
         port=0,
@@ -76,8 +117,6 @@ class FakeAliyun(FakeServer):
         host="127.0.0.1",
         access_key_id=ACCESS_KEY_ID,
         access_key_secret=ACCESS_KEY_SECRET,
-        sign_names=None,
-        templates=None,
         accept_on_500=0.5,
         hang_seconds=15.0,
         verbose=False,
@@ -88,12 +127,8 @@ class FakeAliyun(FakeServer):
         self.fail_500, self.throttle, self.timeout = fail_500, throttle, timeout
         self.delay = delay_ms / 1000
         self.access_key_id, self.access_key_secret = access_key_id, access_key_secret
-        # None: any signature / any template code of the SMS_<digits> shape is approved.
-        # templates: {code: [parameter names]}.
-        self.sign_names = set(sign_names) if sign_names is not None else None
-        self.templates = dict(templates) if templates is not None else None
         self.accept_on_500 = accept_on_500
-        # Default well past sms.ALIYUN_TIMEOUT (10 s), so a "timeout" times out the real client.
+        # Default well past the clients' ALIYUN_TIMEOUT (10 s), so a "timeout" times them out.
         self.hang_seconds = hang_seconds
         self.verbose = verbose
         self._random = random.Random(seed)
@@ -102,13 +137,11 @@ class FakeAliyun(FakeServer):
         self._stopping = threading.Event()
         self._server = self._thread = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
     # -- the record --------------------------------------------------------------------------
 
     @property
     def requests(self):
-        """A copy of every SendSms call so far, oldest first (see _Handler._record)."""
+        """A copy of every request so far, oldest first (the handler's `_entry`)."""
         with self._lock:
             return list(self._requests)
 
@@ -137,6 +170,147 @@ class FakeAliyun(FakeServer):
                 return outcome
             value -= share
         return "timeout" if value < self.timeout else None
+
+
+class AliyunHandler(BaseHTTPRequestHandler):
+    """One POST / to an Alibaba Cloud RPC API, in the gateway's order: the action, the signature,
+    the version, the required parameters, the chaos roll, the API's own checks, the answer.
+
+    A fake's handler sets `actions` ({x-acs-action: the parameters it requires}), `host_id`,
+    `id_field` / `id_key` (the id an accepted request gets: in the answer, in the record), and
+    defines `_entry(action, query)` (the record of a request), `_refused(entry)` ((Code, Message)
+    of the API's 200 refusal, or None) and `_new_id()`."""
+
+    protocol_version = "HTTP/1.1"
+    api_version = "2017-05-25"
+    host_id = "aliyuncs.com"
+    actions = {}
+    id_field, id_key = "BizId", "biz_id"
+    throttled = ("isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1")
+
+    @property
+    def fake(self) -> AliyunFake:
+        return self.server.fake
+
+    def log_message(self, format, *args):
+        if self.fake.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self):
+        if self.path == "/_fake/requests":
+            counts = self.fake.counts_by_out_id()
+            return self._json(200, {"requests": self.fake.requests, "counts_by_out_id": counts})
+        self._error(404, "InvalidAction.NotFound", "Specified api is not found.")
+
+    def do_POST(self):
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if fake.delay:
+            time.sleep(fake.delay)
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        action = self.headers.get("x-acs-action", "")
+        if url.path != "/" or action not in self.actions:
+            return self._error(404, "InvalidAction.NotFound", "Specified api is not found.")
+        entry = self._entry(action, query)
+        problem = acs3_refusal(
+            self,
+            url.path,
+            query,
+            body,
+            access_key_id=fake.access_key_id,
+            access_key_secret=fake.access_key_secret,
+        )
+        if problem:
+            self._record(entry, problem[1])
+            return self._error(*problem)
+        if self.headers.get("x-acs-version", "") != self.api_version:
+            self._record(entry, "InvalidVersion")
+            return self._error(400, "InvalidVersion", "Specified parameter Version is not valid.")
+        for name in self.actions[action]:
+            if not query.get(name):
+                self._record(entry, f"Missing{name}")
+                return self._error(400, f"Missing{name}", f"{name} is mandatory for this action.")
+        chaos = fake._roll()
+        if chaos == "throttle":  # refused before the provider looks at the request
+            self._record(entry, self.throttled[0])
+            return self._answer(*self.throttled)
+        if problem := self._refused(entry):
+            self._record(entry, problem[0])
+            return self._answer(*problem)
+        entry[self.id_key] = self._new_id()
+        if chaos == "500":
+            accepted = fake._random_below(fake.accept_on_500)
+            self._record(entry, "500-accepted" if accepted else "500-rejected")
+            return self._error(
+                500, "InternalError", "The request processing has failed due to some unknown error."
+            )
+        if chaos == "timeout":
+            self._record(entry, "timeout-accepted")
+            fake._stopping.wait(fake.hang_seconds)  # the client gives up meanwhile
+        else:
+            self._record(entry, "OK")
+        self._json(
+            200,
+            {
+                "Code": "OK",
+                "Message": "OK",
+                self.id_field: entry[self.id_key],
+                "RequestId": _request_id(),
+            },
+        )
+
+    def _entry(self, action, query):
+        raise NotImplementedError
+
+    def _refused(self, entry):
+        raise NotImplementedError
+
+    def _new_id(self):
+        raise NotImplementedError
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def _record(self, entry, outcome):
+        # `outcome`: "OK", 500-accepted, 500-rejected, timeout-accepted, or the API's Code.
+        entry["outcome"] = str(outcome)
+        self.fake._record(entry)
+
+    def _answer(self, code, message):
+        """The API's answer to a request it refused: HTTP 200 with the Code."""
+        self._json(200, {"Code": code, "Message": message, "RequestId": _request_id()})
+
+    def _error(self, status, code, message):
+        """The gateway's error body for a request it refused."""
+        body = {
+            "RequestId": _request_id(),
+            "HostId": self.host_id,
+            "Code": code,
+            "Message": message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
+        }
+        self._json(status, body)
+
+    def _json(self, status, body):
+        data = json.dumps(body, ensure_ascii=False).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client timed out and left, which is the point of a "timeout"
+
+
+class FakeAliyun(AliyunFake):
+    def __init__(self, *args, sign_names=None, templates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # None: any signature / any template code of the SMS_<digits> shape is approved.
+        # templates: {code: [parameter names]}.
+        self.sign_names = set(sign_names) if sign_names is not None else None
+        self.templates = dict(templates) if templates is not None else None
 
     # -- what the provider pushes back (messaging.webhooks.aliyun_report / aliyun_up) ----------
 
@@ -170,36 +344,14 @@ class FakeAliyun(FakeServer):
         }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(AliyunHandler):
     server_version = "FakeAliyun/1.0"
-    protocol_version = "HTTP/1.1"
+    host_id = "dysmsapi.aliyuncs.com"
+    actions = {"SendSms": ("PhoneNumbers", "SignName", "TemplateCode")}
+    id_field, id_key = "BizId", "biz_id"
 
-    @property
-    def fake(self) -> FakeAliyun:
-        return self.server.fake
-
-    def log_message(self, format, *args):
-        if self.fake.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self):
-        if self.path == "/_fake/requests":
-            counts = self.fake.counts_by_out_id()
-            return self._json(200, {"requests": self.fake.requests, "counts_by_out_id": counts})
-        self._error(404, "InvalidAction.NotFound", "Specified api is not found.")
-
-    def do_POST(self):
-        fake = self.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        if fake.delay:
-            time.sleep(fake.delay)
-        url = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        action = self.headers.get("x-acs-action", "")
-        if url.path != "/" or action != "SendSms":
-            return self._error(404, "InvalidAction.NotFound", "Specified api is not found.")
-        entry = {
+    def _entry(self, action, query):
+        return {
             "phone": query.get("PhoneNumbers", ""),
             "sign_name": query.get("SignName", ""),
             "template_code": query.get("TemplateCode", ""),
@@ -209,72 +361,9 @@ class _Handler(BaseHTTPRequestHandler):
             "biz_id": None,
             "outcome": None,
         }
-        if problem := self._unauthenticated(url.path, query, body):
-            self._record(entry, problem[1])
-            return self._error(*problem)
-        for name in ("PhoneNumbers", "SignName", "TemplateCode"):
-            if not query.get(name):
-                self._record(entry, f"Missing{name}")
-                return self._error(400, f"Missing{name}", f"{name} is mandatory for this action.")
-        chaos = fake._roll()
-        if chaos == "throttle":  # refused before the provider looks at the message
-            self._record(entry, "isv.BUSINESS_LIMIT_CONTROL")
-            return self._answer("isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1")
-        if problem := self._refused(entry):
-            self._record(entry, problem[0])
-            return self._answer(*problem)
-        entry["biz_id"] = f"{random.randint(10**17, 10**18 - 1)}^0"
-        if chaos == "500":
-            accepted = fake._random_below(fake.accept_on_500)
-            self._record(entry, "500-accepted" if accepted else "500-rejected")
-            return self._error(
-                500, "InternalError", "The request processing has failed due to some unknown error."
-            )
-        if chaos == "timeout":
-            self._record(entry, "timeout-accepted")
-            fake._stopping.wait(fake.hang_seconds)  # the client gives up meanwhile
-        else:
-            self._record(entry, "OK")
-        self._json(
-            200,
-            {"Code": "OK", "Message": "OK", "BizId": entry["biz_id"], "RequestId": _request_id()},
-        )
 
-    # -- checks ------------------------------------------------------------------------------
-
-    def _unauthenticated(self, path, query, body):
-        """(status, code, message) of the API's refusal of the request's signature, or None.
-        ACS3-HMAC-SHA256 as documented (the V3 request signature): a canonical request of the
-        method, path, sorted encoded query, the signed headers and the payload's hash."""
-        fake = self.fake
-        match = AUTHORIZATION.fullmatch(self.headers.get("Authorization", ""))
-        if not match:
-            return 400, "IncompleteSignature", "The request signature does not conform."
-        if match["key"] != fake.access_key_id:
-            return 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
-        payload = hashlib.sha256(body).hexdigest()
-        if self.headers.get("x-acs-content-sha256", "") != payload:
-            return 400, "SignatureDoesNotMatch", "The payload hash does not match."
-        signed = match["headers"].split(";")
-        if "host" not in signed or "x-acs-date" not in signed:
-            return 400, "IncompleteSignature", "Host and x-acs-date must be signed."
-        canonical_query = "&".join(
-            f"{_encode(name)}={_encode(query[name])}" for name in sorted(query)
-        )
-        canonical_headers = "".join(
-            f"{name}:{','.join(sorted(v.strip() for v in self.headers.get_all(name, [])))}\n"
-            for name in signed
-        )
-        canonical = "\n".join(
-            [self.command, path, canonical_query, canonical_headers, match["headers"], payload]
-        )
-        to_sign = f"{SIGNATURE_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        expected = hmac.new(
-            fake.access_key_secret.encode(), to_sign.encode(), hashlib.sha256
-        ).hexdigest()
-        if not hmac.compare_digest(expected, match["signature"]):
-            return 400, "SignatureDoesNotMatch", "Specified signature is not matched."
-        return None
+    def _new_id(self):
+        return f"{random.randint(10**17, 10**18 - 1)}^0"
 
     def _refused(self, entry):
         """(Code, Message) of the API's 200 refusal of this message, or None if it takes it."""
@@ -301,39 +390,6 @@ class _Handler(BaseHTTPRequestHandler):
         if missing:
             return "isv.TEMPLATE_MISSING_PARAMETERS", f"模板变量缺少对应参数值: {missing[0]}"
         return None
-
-    # -- answers -----------------------------------------------------------------------------
-
-    def _record(self, entry, outcome):
-        # `outcome`: "OK", 500-accepted, 500-rejected, timeout-accepted, or the API's Code.
-        entry["outcome"] = str(outcome)
-        self.fake._record(entry)
-
-    def _answer(self, code, message):
-        """SendSms's answer to a message it refused: HTTP 200 with the Code."""
-        self._json(200, {"Code": code, "Message": message, "RequestId": _request_id()})
-
-    def _error(self, status, code, message):
-        """The gateway's error body for a request it refused."""
-        body = {
-            "RequestId": _request_id(),
-            "HostId": "dysmsapi.aliyuncs.com",
-            "Code": code,
-            "Message": message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
-        }
-        self._json(status, body)
-
-    def _json(self, status, body):
-        data = json.dumps(body, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out and left, which is the point of a "timeout"
 
 
 def _encode(value):

@@ -1,8 +1,8 @@
 """What the local fakes of outside services share (tests/fake_twilio.py, fake_aliyun.py,
-fake_pbx.py): a threaded HTTP server on 127.0.0.1 and its lifecycle. A fake sets `name` and
-`handler` (its request handler, which reads the fake as `self.server.fake`), keeps `host`,
-`port`, `_stopping` (set by stop(): wakes handlers holding back an answer) and `_server` /
-`_thread` (None until started)."""
+fake_aliyun_vms.py, fake_pbx.py): a threaded HTTP server on 127.0.0.1 and its lifecycle. A fake
+sets `name` and `handler` (its request handler, which reads the fake as `self.server.fake`),
+keeps `host`, `port`, `_stopping` (set by stop(): wakes handlers holding back an answer) and
+`_server` / `_thread` (None until started)."""
 
 import threading
 from http.server import ThreadingHTTPServer

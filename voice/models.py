@@ -227,6 +227,30 @@ class CtiEvent(AppendOnlyModel):
         return f"{self.kind} {self.event_id}"
 
 
+class VoiceReceipt(AppendOnlyModel):
+    """Each call receipt the voice service pushed (voice.receipts): its call id is applied
+    once, however often the provider pushes it."""
+
+    immutable_message = _(
+        "A call receipt is a record of what the provider said: it is never changed."
+    )
+
+    call_id = models.CharField(_("provider call id"), max_length=64, unique=True)
+    out_id = models.CharField(_("reference"), max_length=64, blank=True)
+    status_code = models.CharField(_("status code"), max_length=12)
+    outcome = models.CharField(_("outcome"), max_length=20)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    payload = models.JSONField(_("receipt"), default=dict)
+
+    class Meta:
+        verbose_name = _("call receipt")
+        verbose_name_plural = _("call receipts")
+        indexes = [models.Index(fields=["out_id"], name="voicereceipt_out_id_idx")]
+
+    def __str__(self):
+        return f"{self.call_id} {self.status_code}"
+
+
 class Recording(models.Model):
     """A call's recording or voicemail: fetched from the PBX by a job (only from
     CTI_RECORDING_BASE_URL, audio only, up to CTI_RECORDING_MAX_BYTES) and kept encrypted among

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "voice"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("recordings/<id:pk>/listen/", views.recording_listen, name="recording_listen"),
     path("recordings/<id:pk>/audio/", views.recording_audio, name="recording_audio"),
     path("wallboard/", views.wallboard, name="wallboard"),
+    path("aliyun/receipt/<str:secret>/", webhooks.aliyun_receipt, name="aliyun_receipt"),
 ]

@@ -53,17 +53,20 @@ PUSH_SECRET_MIN_LENGTH = 32
 
 def check_aliyun_push(app_configs, **kwargs):
     messages = []
-    secret = settings.ALIYUN_PUSH_SECRET
-    if secret and (len(secret) < PUSH_SECRET_MIN_LENGTH or "/" in secret):
-        messages.append(
-            Warning(
-                f"ALIYUN_PUSH_SECRET is shorter than {PUSH_SECRET_MIN_LENGTH} characters or "
-                "holds a slash: anyone who guesses it can report messages delivered or opt "
-                "numbers out.",
-                hint='python -c "import secrets; print(secrets.token_urlsafe(32))"',
-                id="zhongdu.W001",
+    for name, harm in (
+        ("ALIYUN_PUSH_SECRET", "report messages delivered or opt numbers out"),
+        ("ALIYUN_VOICE_RECEIPT_SECRET", "report calls answered or press keys for a client"),
+    ):
+        secret = getattr(settings, name, "")
+        if secret and (len(secret) < PUSH_SECRET_MIN_LENGTH or "/" in secret):
+            messages.append(
+                Warning(
+                    f"{name} is shorter than {PUSH_SECRET_MIN_LENGTH} characters or holds a "
+                    f"slash: anyone who guesses it can {harm}.",
+                    hint='python -c "import secrets; print(secrets.token_urlsafe(32))"',
+                    id="zhongdu.W001",
+                )
             )
-        )
     for entry in settings.ALIYUN_PUSH_ALLOWED_IPS:
         try:
             ipaddress.ip_network(entry.strip(), strict=False)

@@ -143,6 +143,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "messaging:twilio_inbound": PUBLIC,
     # The PBX's CTI events: signed with CTI_WEBHOOK_SECRET, checked by the view (docs/cti.md).
     "voice:cti_events": PUBLIC,
+    "voice:aliyun_receipt": PUBLIC,
     # An agent's own presence (the view answers 404 to a user who is no agent).
     "voice:presence": SIGNED_IN,
     # The agent's call pop (404 for a user who is no agent).

@@ -151,8 +151,10 @@ def ivr_call(
     play_times: int = 2,
 ) -> CallStarted:
     """A keypad call: the approved TTS template `template_code` with `params`, read up to
-    `play_times` times; `menu_keys` maps each key the listener may press to what it means
-    (the receipt carries the keys pressed)."""
+    `play_times` times; `menu_keys` maps each key the listener may press to the approved TTS
+    template (or voice file ID) the provider plays back when it is pressed (MenuKeyMap.N.Code:
+    the provider refuses anything else, a word such as "confirm" included). What a key means is
+    the caller's to keep: the receipt carries the keys pressed."""
     _check(to)
     return _backend().ivr_call(
         to=to,
@@ -225,7 +227,7 @@ class ConsoleBackend:
         )
 
     def ivr_call(self, *, to, template_code, params, menu_keys, reference, play_times):
-        keys = ", ".join(f"{key}={meaning}" for key, meaning in menu_keys.items())
+        keys = ", ".join(f"{key}={code}" for key, code in menu_keys.items())
         return self._print(
             f"IVR CALL to {phones.mask(to)} [{reference}] {template_code} {params!r} keys {keys}"
         )
@@ -341,8 +343,8 @@ class AliyunBackend:
                 {name: str(value) for name, value in params.items()}, ensure_ascii=False
             ),
             menu_key_map=[
-                vms_models.IvrCallRequestMenuKeyMap(key=key, code=meaning)
-                for key, meaning in menu_keys.items()
+                vms_models.IvrCallRequestMenuKeyMap(key=key, code=code)
+                for key, code in menu_keys.items()
             ],
             play_times=play_times,
             out_id=reference,
@@ -395,7 +397,9 @@ class AliyunBackend:
     @staticmethod
     def _started(code, message, call_id, numbers) -> CallStarted:
         if code != "OK" or not call_id:
-            raise _error(code or "no-call-id", message or "", numbers)
+            # An "OK" without a CallId is no refusal: stored as "OK" it would read as success.
+            code = code if code and code != "OK" else "no-call-id"
+            raise _error(code, message or "", numbers)
         return CallStarted(call_id=str(call_id))
 
 
