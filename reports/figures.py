@@ -50,6 +50,7 @@ from guide.models import Charge, Visit
 from messaging.models import OutboxMessage, Purpose
 from surveys.models import SurveyResponse
 from voice import figures as telephony
+from voice import receipts
 from voice.models import Call
 from zhongdu import days
 
@@ -355,7 +356,7 @@ WORKLISTS = [
 WORKLIST_NUMBERS = {code: number for number, (code, _label) in enumerate(WORKLISTS, start=1)}
 # A voice call's receipt outcome (the outbox message's error code) when the client did not pick
 # up, as opposed to a call that failed (a refused template, a provider error).
-NOT_ANSWERED_CODES = ["busy", "no_answer", "powered_off", "unreachable"]
+NOT_ANSWERED_CODES = sorted(receipts.NOT_REACHED)
 
 
 def worklist_names() -> dict:

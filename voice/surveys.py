@@ -14,7 +14,8 @@ low score starts the same service recovery.
   outbox applies the consents, opt-outs, quiet hours and caps of the voice channel when it
   sends.
 - The answers once per message: the response's reference is the message ("msg:<id>"), so a
-  receipt pushed twice writes one response.
+  receipt pushed twice writes one response. The voice channel's receipt handler for "msg"
+  references hands a keypad survey's receipt to `keypad_receipt_apply`.
 """
 
 import datetime
@@ -32,6 +33,7 @@ from surveys.models import SurveyInvitation, SurveyPolicy, SurveyResponse
 from zhongdu import vms
 
 from .models import Call
+from .receipts import Receipt
 
 logger = logging.getLogger(__name__)
 
@@ -193,3 +195,13 @@ def keypad_answers_take(message: OutboxMessage, keys: str) -> SurveyResponse | N
         source_reference=message_reference(message),
         visit=visit,
     )
+
+
+def keypad_receipt_apply(receipt: Receipt, message: OutboxMessage) -> SurveyResponse | None:
+    """The part of a "msg" receipt (voice.receipts) that is the keypad survey's: for a keypad
+    survey's message whose call was answered, its keys become the response
+    (keypad_answers_take); anything else is left to the voice channel. The voice channel's
+    receipt handler calls it with the message it loaded, in the receipt's transaction."""
+    if message.purpose != Purpose.SURVEY or not receipt.reached:
+        return None
+    return keypad_answers_take(message, receipt.keys)

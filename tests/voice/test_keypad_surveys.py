@@ -17,8 +17,11 @@ from tests.clientmgmt.factories import ClientFactory
 from tests.factories import UserFactory
 from tests.surveys.factories import finished_visit
 from tests.voice.test_cti import SECRET, _event, _post, _ringing
+from tests.voice.test_receipts import SECRET as RECEIPT_SECRET
+from tests.voice.test_receipts import element as receipt_element
+from tests.voice.test_receipts import push
+from voice import receipts, tasks
 from voice import surveys as keypad
-from voice import tasks
 from voice.models import Call
 from zhongdu import roles
 
@@ -119,3 +122,27 @@ def test_a_visits_keypad_answers_are_linked_to_the_visit(mainland_via_twilio):
     response = keypad.keypad_answers_take(message, "5")
     assert response.visit == visit and response.department == visit.department
     assert response.lowest_score == 5 and response.recommend is None
+
+
+def test_a_keypad_receipt_through_the_webhook_opens_recovery_once(client, settings, monkeypatch):
+    """The voice channel's "msg" handler (another part) loads the message and hands a keypad
+    survey's receipt on; here a stand-in handler does just that."""
+    settings.ALIYUN_VOICE_RECEIPT_SECRET = RECEIPT_SECRET
+
+    def handler(receipt, pk):
+        keypad.keypad_receipt_apply(receipt, OutboxMessage.objects.get(pk=pk))
+
+    monkeypatch.setitem(receipts._handlers, "msg", handler)
+    caller = ClientFactory()
+    _answered_call(caller, http=client)
+    message = _surveys().get()
+    element = {**receipt_element(out_id=f"msg:{message.pk}"), "dtmf": "1"}
+    assert push(client, [element]).status_code == 200
+    assert push(client, [element]).status_code == 200  # pushed again
+    response = SurveyResponse.objects.get()
+    assert response.lowest_score == 1 and response.source == "keypad"
+    assert FollowUpCall.objects.filter(reason="service_recovery").count() == 1
+    # A keypad survey nobody answered writes nothing.
+    unanswered = {**receipt_element(out_id=f"msg:{message.pk}"), "call_id": "other"}
+    assert push(client, [unanswered | {"status_code": "200003", "dtmf": ""}]).status_code == 200
+    assert SurveyResponse.objects.count() == 1
