@@ -226,9 +226,8 @@ def call_answer(request, pk):
     except ValidationError as exc:
         status, text = _conflict_or_invalid(exc), error_text(exc)
     if not request.htmx:
-        if status == 200:
-            return redirect(call)
-        messages.error(request, text)
+        if status != 200:
+            messages.error(request, text)
         return redirect(call)
     # 200 either way: htmx swaps only a success into the page, and a refusal must show there.
     context = {"text": text, "ok": status == 200}
