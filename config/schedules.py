@@ -49,4 +49,7 @@ DEFAULT_SCHEDULES = [
     # by the call's category; held while a complaint is open) lose their audio, their rows stay
     # (voice.services.recordings_purge_expired; safe to re-run).
     ("voice.recordings_purge_expired", "voice.tasks.recordings_purge_expired", 86400),
+    # Keypad surveys by telephone after visits whose client cannot get the survey's link by SMS
+    # (voice.surveys; one per visit, safe to re-run).
+    ("voice.keypad_surveys_send", "voice.tasks.keypad_surveys_send", 900),
 ]

@@ -1,6 +1,6 @@
 """Demo SMS templates (seed_demo): the messages the centre sends most."""
 
-from messaging.models import Kind, Purpose, SmsTemplate
+from messaging.models import Approval, Channel, Kind, Purpose, SmsTemplate
 
 TEMPLATES = [
     (
@@ -43,6 +43,22 @@ TEMPLATES = [
 ]
 
 
+# Reminders read out by telephone (语音通知, consult.services.VOICE_REMINDER_TEMPLATE) and the
+# replies to the keys of its menu (messaging.services.REMINDER_MENU): the demo's codes stand for
+# ones approved in the voice service's console.
+VOICE_TEMPLATES = [
+    (
+        "booking_reminder_voice",
+        "TTS_200001",
+        "{name}您好，这里是{hospital}。提醒您明天{time}在{department}就诊。"
+        "确认就诊请按1，需要我们回电请按2，今后不再接收语音提醒请按9。",
+    ),
+    ("booking_reminder_voice_confirm", "TTS_200002", "已为您确认预约，期待您的到来，再见。"),
+    ("booking_reminder_voice_callback", "TTS_200003", "好的，我们的工作人员会尽快给您回电，再见。"),
+    ("booking_reminder_voice_stop", "TTS_200004", "好的，今后不再给您拨打语音提醒，再见。"),
+]
+
+
 def seed_templates() -> int:
     """Create the demo templates that are missing; keeps administrators' edits."""
     created = 0
@@ -51,6 +67,20 @@ def seed_templates() -> int:
             code=code,
             language="zh-hans",
             defaults={"purpose": purpose, "kind": kind, "body": body},
+        )
+        created += was_created
+    for code, provider_code, body in VOICE_TEMPLATES:
+        _template, was_created = SmsTemplate.objects.get_or_create(
+            code=code,
+            language="zh-hans",
+            defaults={
+                "purpose": Purpose.BOOKING_REMINDER,
+                "kind": Kind.SERVICE,
+                "channel": Channel.VOICE,
+                "body": body,
+                "provider_code": provider_code,
+                "approval": Approval.APPROVED,
+            },
         )
         created += was_created
     return created

@@ -7,7 +7,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.models import Kind, Purpose, SmsTemplate
+from messaging.models import Approval, Channel, Kind, Purpose, SmsTemplate
 from surveys import services as surveys
 from surveys.models import Dimension, SurveyQuestion, SurveyRound, SurveyTemplate
 
@@ -50,6 +50,34 @@ SATISFACTION = {
         " dissatisfied, 5 very satisfied."
     ),
 }
+
+# The short survey asked by telephone after a consultation call or a visit (voice.surveys):
+# one key per question, in this order.
+KEYPAD = {
+    "code": "keypad",
+    "name": "电话按键满意度调查",
+    "name_en": "Keypad satisfaction survey",
+    "kind": SurveyTemplate.Kind.SATISFACTION,
+    "intro": "满意度请按1到5键，1为很不满意，5为很满意；推荐意愿请按0到9键。",
+    "intro_en": (
+        "Press 1 to 5 for your satisfaction (1 very dissatisfied, 5 very satisfied), then 0 to 9"
+        " for how likely you are to recommend us."
+    ),
+}
+KEYPAD_QUESTIONS = [
+    {
+        "dimension": Dimension.OVERALL,
+        "type": Type.SCALE,
+        "text": "您对本次服务满意吗？请按1到5键。",
+        "text_en": "How satisfied were you with our service? Press 1 to 5.",
+    },
+    {
+        "dimension": Dimension.RECOMMEND,
+        "type": Type.RECOMMEND,
+        "text": "您有多大可能向亲友推荐我院？请按0到9键。",
+        "text_en": "How likely are you to recommend us? Press 0 to 9.",
+    },
+]
 
 MARKET = {
     "code": "market-2026",
@@ -102,6 +130,22 @@ SMS_TEMPLATES = [
         "market_survey",
         Kind.MARKETING,
         "{signature}{name}您好，为更好地提供皮肤健康服务，诚邀您填写一分钟问卷：{link} 回复TD退订",
+    ),
+]
+
+
+# Read out by telephone (voice.surveys.KEYPAD_VOICE_TEMPLATE): the keys answer it; each digit
+# plays the same reply (messaging.services.SURVEY_MENU), which asks the next question.
+VOICE_TEMPLATES = [
+    (
+        "keypad_survey",
+        "TTS_300001",
+        "您好，这里是{hospital}。请为本次服务的满意度打分，非常满意请按5，非常不满意请按1。",
+    ),
+    (
+        "keypad_survey_answer",
+        "TTS_300002",
+        "谢谢。您向亲友推荐我们的可能性有多大？请按0到9键，9表示一定推荐。",
     ),
 ]
 
@@ -165,12 +209,28 @@ def seed_surveys() -> dict:
     """The demo's survey templates and survey SMS templates, where missing."""
     templates = _template(SATISFACTION, _satisfaction_questions(), default=True)
     templates += _template(MARKET, _market_questions())
+    templates += _template(KEYPAD, KEYPAD_QUESTIONS)
     sms = 0
     for code, kind, body in SMS_TEMPLATES:
         _sms, created = SmsTemplate.objects.get_or_create(
             code=code,
             language="zh-hans",
             defaults={"purpose": Purpose.SURVEY, "kind": kind, "body": body},
+        )
+        sms += created
+    for code, provider_code, body in VOICE_TEMPLATES:
+        _voice, created = SmsTemplate.objects.get_or_create(
+            code=code,
+            language="zh-hans",
+            defaults={
+                "purpose": Purpose.SURVEY,
+                "kind": Kind.SERVICE,
+                "channel": Channel.VOICE,
+                "body": body,
+                # The demo's codes stand for ones approved in the voice service's console.
+                "provider_code": provider_code,
+                "approval": Approval.APPROVED,
+            },
         )
         sms += created
     return {"templates": templates, "sms": sms}

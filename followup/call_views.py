@@ -119,6 +119,19 @@ def call_list(request):
 # --- One call -----------------------------------------------------------------------
 
 
+def _saved_answers(call) -> dict:
+    """The record form's starting values: the answers saved as they were asked (a reload of the
+    page in the middle of the call shows them chosen, and the final record sends them again)."""
+    response = call.survey_response
+    if response is None:
+        return {}
+    initial = {"outcome": Outcome.REACHED, "comment": response.comment}
+    for dimension, score in response.answers.values_list("dimension", "score"):
+        name = "recommend" if dimension == "recommend" else f"score_{dimension}"
+        initial[name] = score
+    return initial
+
+
 def _detail_page(request, call, *, form=None, errors=(), status=200):
     user = request.user
     is_open = call.status == FollowUpCall.Status.OPEN
@@ -141,7 +154,8 @@ def _detail_page(request, call, *, form=None, errors=(), status=200):
         "plans": selectors.client_live_plans(call.client),
         "previous_calls": selectors.client_previous_calls(call),
         "max_attempts": FollowUpPolicy.current().max_attempts,
-        "form": (form or CallRecordForm()) if can_record else None,
+        "form": (form or CallRecordForm(initial=_saved_answers(call))) if can_record else None,
+        "answer_url": reverse("followup:call_answer", args=[call.pk]) if can_record else "",
         "errors": errors,
         "can_claim": is_open
         and call.assigned_to_id != user.pk
@@ -204,6 +218,29 @@ def call_record(request, pk):
         request, _outcome_message(call, reached_name=call.client.name, complaint=complaint)
     )
     return redirect("followup:call_list")
+
+
+@require_POST
+def call_answer(request, pk):
+    """One answer of the script, saved as it is chosen (htmx posts the one field that changed;
+    without script the whole form goes to call_record at the end). Answers the small status
+    beside the question, or, for a plain POST, the call page again."""
+    call = selectors.call_get_for_user(request.user, pk, write=True)
+    field = next((name for name in request.POST if name in services.ANSWER_FIELDS), None)
+    status, text = 200, _("Saved.")
+    try:
+        if field is None:
+            raise ValidationError(_("Choose one of the offered scores."))
+        services.call_answer(call=call, by=request.user, field=field, value=request.POST[field])
+    except ValidationError as exc:
+        status, text = _conflict_or_invalid(exc), error_text(exc)
+    if not request.htmx:
+        if status != 200:
+            messages.error(request, text)
+        return redirect(call)
+    # 200 either way: htmx swaps only a success into the page, and a refusal must show there.
+    context = {"text": text, "ok": status == 200}
+    return render(request, "followup/_answer_status.html", context)
 
 
 def _back(request, call):

@@ -36,7 +36,7 @@ from guide import services as guide_services
 from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose
 from surveys import services as surveys
-from surveys.models import CALL_DIMENSIONS, SurveyResponse
+from surveys.models import CALL_DIMENSIONS, Dimension, SurveyResponse
 from zhongdu import audit, roles
 from zhongdu.services import create_once
 from zhongdu.workcalendar import WorkCalendar
@@ -347,6 +347,10 @@ def do_call_record(*, call: FollowUpCall, dial: CallDial, by, request=None) -> F
         CallAttempt.objects.create(call=locked, outcome=outcome, detail=detail, actor=by)
         if outcome == Outcome.REACHED:
             _reached(locked, dial, by=by, request=request)
+        elif locked.survey_response_id is not None:
+            # Answers saved as they were asked on a dial that did not reach the client after
+            # all (the wrong outcome chosen first): answers are for a reached client only.
+            surveys.response_discard(response=locked.survey_response)
         audit.record(
             audit.Action.UPDATE, actor=by, obj=locked, fields=["status", "outcome"], request=request
         )
@@ -380,9 +384,53 @@ def recovery_call_create(response: SurveyResponse, *, by=None) -> FollowUpCall:
     )
 
 
+# What the call page saves as each script question is answered: the form field's name -> the
+# answer's dimension.
+ANSWER_FIELDS = {
+    **{f"score_{dimension}": str(dimension) for dimension in CALL_DIMENSIONS},
+    "recommend": Dimension.RECOMMEND,
+    "comment": Dimension.COMMENT,
+}
+
+
+def call_answer(*, call: FollowUpCall, by, field: str, value: str) -> SurveyResponse:
+    """One answer of the script, saved the moment it is chosen on the call page, into the call's
+    survey response (made on the first answer): nothing is typed again after the call, and the
+    record of the call keeps it (response_record_call with this response). An empty value takes
+    the answer back. Locks the call: two answers sent at once each land, one after the other."""
+    dimension = ANSWER_FIELDS.get(field)
+    if dimension is None:
+        raise ValidationError(_("Choose one of the offered scores."))
+    value = (value or "").strip()
+    score = None
+    if dimension != Dimension.COMMENT and value:
+        try:
+            score = int(value)
+        except ValueError:
+            raise ValidationError(_("Choose one of the offered scores.")) from None
+    with transaction.atomic():
+        locked = FollowUpCall.objects.select_for_update().select_related("client").get(pk=call.pk)
+        if locked.status != CallStatus.OPEN:
+            raise IllegalTransition(_("This call has already been closed."))
+        response = surveys.response_answer_call(
+            response=locked.survey_response,
+            client=locked.client,
+            visit=locked.visit,
+            dimension=dimension,
+            score=score,
+            text=value if dimension == Dimension.COMMENT else "",
+        )
+        if locked.survey_response_id != response.pk:
+            locked.survey_response = response
+            locked.save(update_fields=["survey_response"])
+    return response
+
+
 def _reached(call: FollowUpCall, dial: CallDial, *, by, request) -> None:
-    """What a reached client's dial leads to: their answers, the next call, a complaint."""
-    if dial.scores or dial.recommend is not None or dial.comment.strip():
+    """What a reached client's dial leads to: their answers (completing those saved as they
+    were asked), the next call, a complaint."""
+    saved = call.survey_response
+    if saved is not None or dial.scores or dial.recommend is not None or dial.comment.strip():
         call.survey_response = surveys.response_record_call(
             client=call.client,
             visit=call.visit,
@@ -390,6 +438,7 @@ def _reached(call: FollowUpCall, dial: CallDial, *, by, request) -> None:
             recommend=dial.recommend,
             comment=dial.comment,
             by=by,
+            response=saved,
         )
         call.save(update_fields=["survey_response"])
     if dial.next_call_on is not None:

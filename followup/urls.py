@@ -14,6 +14,7 @@ urlpatterns = [
     path("calls/bulk/", bulk_views.call_bulk, name="call_bulk"),
     path("calls/<id:pk>/", call_views.call_detail, name="call_detail"),
     path("calls/<id:pk>/record/", call_views.call_record, name="call_record"),
+    path("calls/<id:pk>/answer/", call_views.call_answer, name="call_answer"),
     path("calls/<id:pk>/claim/", call_views.call_claim, name="call_claim"),
     path("calls/<id:pk>/reassign/", call_views.call_reassign, name="call_reassign"),
     path("plans/new/", plan_views.plan_new, name="plan_new"),

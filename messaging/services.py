@@ -559,7 +559,11 @@ def _send_error(message, exc) -> bool:
 REMINDER_MENU = {"1": "confirm", "2": "callback", "9": "stop"}
 # The purposes whose calls are keypad calls (IvrCall), with their menus; any other voice
 # message is read out (SingleCallByTts).
-IVR_MENUS = {Purpose.BOOKING_REMINDER: REMINDER_MENU}
+# A keypad survey's listener answers with a digit (satisfaction 1-5, then would recommend 0-9):
+# every digit plays the same reply, which asks the next question or thanks them; the receipt
+# carries the digits in order (voice.surveys).
+SURVEY_MENU = dict.fromkeys("0123456789", "answer")
+IVR_MENUS = {Purpose.BOOKING_REMINDER: REMINDER_MENU, Purpose.SURVEY: SURVEY_MENU}
 
 
 def voice_menu(*, purpose: str, template) -> dict[str, str] | None:
@@ -574,13 +578,12 @@ def voice_menu(*, purpose: str, template) -> dict[str, str] | None:
         return {}
     if template is None:
         return None
-    keys = {f"{template.code}_{meaning}": key for key, meaning in menu.items()}
-    replies = SmsTemplate.objects.filter(code__in=keys, active=True, channel=Channel.VOICE)
-    codes = {}
-    for reply in replies:
-        if reply.approved:
-            codes[keys[reply.code]] = reply.provider_code
-    return codes if len(codes) == len(menu) else None
+    names = {f"{template.code}_{meaning}": meaning for meaning in set(menu.values())}
+    replies = SmsTemplate.objects.filter(code__in=names, active=True, channel=Channel.VOICE)
+    approved = {names[reply.code]: reply.provider_code for reply in replies if reply.approved}
+    if len(approved) < len(names):
+        return None
+    return {key: approved[meaning] for key, meaning in menu.items()}
 
 
 def _voice_send(message: OutboxMessage) -> bool:

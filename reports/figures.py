@@ -25,7 +25,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,12 +47,17 @@ from consult import selectors as consult
 from consult.models import Booking, Enquiry, Recall
 from followup.models import FollowUpCall
 from guide.models import Charge, Visit
-from messaging.models import OutboxMessage
+from messaging.models import OutboxMessage, Purpose
+from surveys.models import SurveyResponse
 from voice import figures as telephony
+from voice import receipts
+from voice.models import Call
 from zhongdu import days
 
 CHANNEL, DEPARTMENT = "channel", "department"
 TELEPHONY = "telephony"
+# Calls made (outbound) and voice messages: a section of their own.
+VOICE_SECTION = "voice"
 WINDOW_DAYS = consult.CONVERSION_WINDOW.days
 
 
@@ -71,7 +89,7 @@ class Figure:
     @property
     def seconds(self) -> bool:
         """A sum of seconds (the hotline's waiting and talk time), not of yuan."""
-        return self.section == TELEPHONY and bool(self.sums)
+        return self.section in (TELEPHONY, VOICE_SECTION) and bool(self.sums)
 
     def _value(self):
         return Sum(self.sums) if self.sums else Count("pk")
@@ -126,7 +144,10 @@ def charges(start, end):
 
 def _sms(statuses):
     def records(start, end):
-        return OutboxMessage.objects.filter(_between("created_at", start, end), status__in=statuses)
+        # SMS only: voice messages of the same outbox are figures of their own.
+        return OutboxMessage.objects.filter(
+            _between("created_at", start, end), status__in=statuses, channel="sms"
+        )
 
     return records
 
@@ -312,6 +333,193 @@ FIGURES = [
         when="planned_on",
     ),
 ]
+
+# --- Calls made and voice messages (语音通知, keypad surveys) -------------------------------
+#
+# Outbound calls are voice.Call rows of direction "outbound" (click-to-call from a worklist),
+# counted on the day they were placed (`created_at`); connected: the client's leg answered
+# (outcome "answered"). Voice messages are outbox messages of channel "voice": reminders (every
+# purpose but the survey) and keypad surveys (purpose "survey"), on the day they were written.
+
+WORKLIST, AGENT = "worklist", "agent"
+# The worklists calls are made from (Call.worklist), each with the number the daily rollups
+# keep it under (DailyFigure.dimension_id is a number); 0: a list not named here.
+WORKLISTS = [
+    ("followup", _("Return-visit calls")),
+    ("recall", _("No-show recalls")),
+    ("booking", _("Online booking requests")),
+    ("callback", _("Callback tasks")),
+    ("complaint", _("Complaints awaiting a call-back")),
+    ("vip", _("VIP care calls")),
+    ("client", _("Client page")),
+]
+WORKLIST_NUMBERS = {code: number for number, (code, _label) in enumerate(WORKLISTS, start=1)}
+# A voice call's receipt outcome (the outbox message's error code) when the client did not pick
+# up, as opposed to a call that failed (a refused template, a provider error).
+NOT_ANSWERED_CODES = sorted(receipts.NOT_REACHED)
+
+
+def worklist_names() -> dict:
+    return {number: label for number, (_code, label) in enumerate(WORKLISTS, start=1)}
+
+
+def calls_placed(start, end):
+    """The outbound calls placed on those days, with the number of their worklist and their talk
+    time (the client's leg, from the answer to the end) in whole seconds."""
+    worklist = Case(
+        *(When(worklist=code, then=Value(n)) for code, n in WORKLIST_NUMBERS.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return Call.objects.filter(
+        _between("created_at", start, end), direction=Call.Direction.OUTBOUND
+    ).annotate(
+        worklist_no=worklist,
+        talk_seconds=Greatest(
+            telephony.Seconds("answered_at", "ended_at") - F("hold_seconds"), Value(0)
+        ),
+    )
+
+
+def voice_messages(start, end, *, survey: bool, **filters):
+    where = Q(purpose=Purpose.SURVEY) if survey else ~Q(purpose=Purpose.SURVEY)
+    return OutboxMessage.objects.filter(
+        _between("created_at", start, end), where, channel="voice", **filters
+    )
+
+
+def keypad_surveys_answered(start, end):
+    """Of the keypad surveys sent, those whose keys answered a question: a keypad response of
+    the message (its reference "msg:<id>") with a score."""
+    answered = SurveyResponse.objects.filter(
+        source=SurveyResponse.Source.KEYPAD,
+        reference=Concat(Value("msg:"), Cast(OuterRef("pk"), CharField())),
+    ).filter(Q(lowest_score__isnull=False) | Q(recommend__isnull=False))
+    return voice_messages(start, end, survey=True, status__in=_SENT).filter(Exists(answered))
+
+
+_CALL_DIMENSIONS = {WORKLIST: "worklist_no", AGENT: "agent_id"}
+_CONNECTED = Q(outcome=Call.Outcome.ANSWERED)
+
+VOICE_FIGURES = [
+    Figure(
+        "outbound_attempts",
+        _("Calls made"),
+        _(
+            "Calls placed to clients from a worklist or the client page on the day, whatever"
+            " became of them; by worklist and by agent."
+        ),
+        calls_placed,
+        _CALL_DIMENSIONS,
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "outbound_connected",
+        _("Calls made that connected"),
+        _("Of the calls made, those the client answered."),
+        lambda start, end: calls_placed(start, end).filter(_CONNECTED),
+        _CALL_DIMENSIONS,
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "outbound_completed",
+        _("Connected calls made that ended"),
+        _("Of the calls made that connected, those that have ended (the talk time is theirs)."),
+        lambda start, end: calls_placed(start, end).filter(_CONNECTED, ended_at__isnull=False),
+        _CALL_DIMENSIONS,
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "outbound_talk_seconds",
+        _("Talk time of calls made (seconds)"),
+        _(
+            "The seconds from the client's answer to the end, summed over the connected calls"
+            " made that have ended."
+        ),
+        lambda start, end: calls_placed(start, end).filter(_CONNECTED, ended_at__isnull=False),
+        _CALL_DIMENSIONS,
+        sums="talk_seconds",
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "voice_reminders",
+        _("Voice reminders"),
+        _(
+            "Voice reminders (语音通知) written on the day, whatever became of them; keypad"
+            " surveys are counted apart."
+        ),
+        lambda start, end: voice_messages(start, end, survey=False),
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "voice_reminders_answered",
+        _("Voice reminders answered"),
+        _("Of the voice reminders, those whose call the client answered."),
+        lambda start, end: voice_messages(
+            start, end, survey=False, status=OutboxMessage.Status.DELIVERED
+        ),
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "voice_reminders_not_answered",
+        _("Voice reminders not answered"),
+        _(
+            "Of the voice reminders, those whose call rang out for good: busy, no answer, phone"
+            " switched off or out of reach."
+        ),
+        lambda start, end: voice_messages(
+            start,
+            end,
+            survey=False,
+            status=OutboxMessage.Status.FAILED,
+            error_code__in=NOT_ANSWERED_CODES,
+        ),
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "voice_reminders_failed",
+        _("Voice reminders failed"),
+        _(
+            "Of the voice reminders, those that failed for another reason (a refused template or"
+            " number, a provider error) or whose outcome is unknown."
+        ),
+        lambda start, end: voice_messages(
+            start,
+            end,
+            survey=False,
+            status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.UNKNOWN],
+        ).exclude(status=OutboxMessage.Status.FAILED, error_code__in=NOT_ANSWERED_CODES),
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "voice_reminders_held",
+        _("Voice reminders held"),
+        _(
+            "Of the voice reminders, those held and never called: no consent, an opt-out, an"
+            " unapproved template, a missing value."
+        ),
+        lambda start, end: voice_messages(
+            start, end, survey=False, status=OutboxMessage.Status.SUPPRESSED
+        ),
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "keypad_surveys_sent",
+        _("Keypad surveys called"),
+        _("Keypad surveys written on the day whose call was placed with the provider."),
+        lambda start, end: voice_messages(start, end, survey=True, status__in=_SENT),
+        section=VOICE_SECTION,
+    ),
+    Figure(
+        "keypad_surveys_answered",
+        _("Keypad surveys answered"),
+        _("Of the keypad surveys called, those whose keys answered at least one question."),
+        keypad_surveys_answered,
+        section=VOICE_SECTION,
+    ),
+]
+FIGURES += VOICE_FIGURES
+
 # The hotline's figures are defined in voice.figures, where the wallboard reads them too (voice
 # sits below reports and may not import it).
 TELEPHONY_FIGURES = [
@@ -400,6 +608,33 @@ RATES = [
         "calls_due",
     ),
 ]
+VOICE_RATES = [
+    Rate(
+        "outbound_connect",
+        _("Connect rate of calls made"),
+        _("Calls made in the period that the client answered ÷ calls made in the period."),
+        "outbound_connected",
+        "outbound_attempts",
+    ),
+    Rate(
+        "voice_reminders_answered",
+        _("Voice reminders answered"),
+        _("Voice reminders of the period the client answered ÷ voice reminders of the period."),
+        "voice_reminders_answered",
+        "voice_reminders",
+    ),
+    Rate(
+        "keypad_response",
+        _("Keypad survey response rate"),
+        _(
+            "Keypad surveys called in the period whose keys answered a question ÷ keypad"
+            " surveys called in the period."
+        ),
+        "keypad_surveys_answered",
+        "keypad_surveys_sent",
+    ),
+]
+RATES += VOICE_RATES
 TELEPHONY_RATES = [
     Rate(r.key, r.label, r.definition, r.numerator, r.denominator) for r in telephony.RATES
 ]
@@ -407,6 +642,16 @@ RATES += TELEPHONY_RATES
 RATES_BY_KEY = {r.key: r for r in RATES}
 # Averages: seconds summed ÷ the calls they were summed over (not a rate: no percentage).
 AVERAGES = telephony.AVERAGES
+VOICE_AVERAGES = [
+    telephony.CallRate(
+        "outbound_average_talk",
+        _("Average talk time of calls made"),
+        _("Talk seconds summed over the connected calls made that ended ÷ those calls."),
+        "outbound_talk_seconds",
+        "outbound_completed",
+        seconds=True,
+    ),
+]
 
 
 def compute_day(day: datetime.date) -> dict:
@@ -482,7 +727,8 @@ def definitions_markdown() -> str:
         f"The conversion window is {WINDOW_DAYS} days. The hotline's figures (`calls_*`,",
         "`callbacks*`) are defined in `voice/figures.py`, which the wallboard",
         "(`/voice/wallboard/`) reads as well; their averages are seconds summed ÷ the calls",
-        "they were summed over.",
+        "they were summed over. Calls made (`outbound_*`), voice reminders (`voice_reminders*`)",
+        "and keypad surveys (`keypad_surveys_*`) are a section of their own.",
         "",
         "## Figures",
         "",
@@ -510,7 +756,7 @@ def definitions_markdown() -> str:
         "| average | = | definition | 平均 | 定义 |",
         "|---|---|---|---|---|",
     ]
-    for r in AVERAGES:
+    for r in AVERAGES + VOICE_AVERAGES:
         (label, label_zh), (text, text_zh) = both(r.label), both(r.definition)
         formula = f"`{r.numerator}` ÷ `{r.denominator}`"
         lines.append(f"| {label} | {formula} | {text} | {label_zh} | {text_zh} |")

@@ -60,6 +60,7 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
         total=Count("pk"),
         survey=Count("pk", filter=Q(source="survey")),
         call=Count("pk", filter=Q(source="call")),
+        keypad=Count("pk", filter=Q(source="keypad")),
         recovery=Count("pk", filter=Q(needs_recovery=True)),
     )
     dimensions = {
@@ -161,6 +162,7 @@ def compute(month: datetime.date, *, with_trend: bool = True) -> dict:
         ],
         "complaints": _complaints(month),
         "telephony": _telephony(month, last_day),
+        "voice": _voice(month, last_day),
     }
     if with_trend:
         data["trend"] = trend(month)
@@ -200,6 +202,99 @@ def _telephony(month: datetime.date, last_day: datetime.date) -> dict:
         "days": [
             {"day": day.isoformat(), **row((telephony.DAY, day))} for day in ids(telephony.DAY)
         ],
+    }
+
+
+def _voice(month: datetime.date, last_day: datetime.date) -> dict:
+    """Calls made and voice messages over the month (reports.figures, the dashboard's
+    definitions): every figure, rate and average overall; calls made per worklist and agent;
+    names kept as text, as a pack keeps them. Zero where there are no rows."""
+    values = {
+        figure.key: figure.compute_period(month, last_day) for figure in figures.VOICE_FIGURES
+    }
+
+    def row(slot) -> dict:
+        counts = {key: int(by.get(slot, 0) or 0) for key, by in values.items()}
+        ratios = {r.key: _rate(counts[r.numerator], counts[r.denominator]) for r in _VOICE_RATES}
+        ratios |= {r.key: telephony.ratio(r, counts) for r in figures.VOICE_AVERAGES}
+        return counts | ratios
+
+    def ids(dimension):
+        found = {slot[1] for slot in values["outbound_attempts"] if slot[0] == dimension}
+        return sorted(found, key=lambda pk: (pk == 0, pk))
+
+    worklists = figures.worklist_names()
+    agents = telephony.agent_names([pk for pk in ids(figures.AGENT) if pk])
+    return {
+        "overall": row(("", 0)),
+        "worklists": [
+            {"name": str(worklists.get(pk, "")), **row((figures.WORKLIST, pk))}
+            for pk in ids(figures.WORKLIST)
+        ],
+        "agents": [
+            {"name": agents.get(pk, ""), **row((figures.AGENT, pk))} for pk in ids(figures.AGENT)
+        ],
+    }
+
+
+_VOICE_RATES = [r for r in figures.VOICE_RATES if r.key == "outbound_connect"]
+# The monthly report's table of calls made, per worklist and agent: these, then the rates.
+VOICE_CALL_COLUMNS = ("outbound_attempts", "outbound_connected")
+# Its voice messages: these figures and rates, for the month.
+VOICE_MESSAGE_KEYS = [
+    "voice_reminders",
+    "voice_reminders_answered",
+    "voice_reminders_not_answered",
+    "voice_reminders_failed",
+    "voice_reminders_held",
+    "keypad_surveys_sent",
+    "keypad_surveys_answered",
+]
+
+
+def voice_table(kept: dict | None) -> dict | None:
+    """What the page and the PDF show of a month's calls made and voice messages (None for a
+    pack made before they had figures): the calls made per worklist and agent with their
+    connect rate and average talk time, and the voice messages' figures and rates."""
+    if not kept:
+        return None
+    columns = [figures.BY_KEY[key] for key in VOICE_CALL_COLUMNS]
+    ratios = _VOICE_RATES + figures.VOICE_AVERAGES
+
+    def cells(row) -> list[str]:
+        out = [f"{int(row.get(column.key) or 0):,}" for column in columns]
+        for r in ratios:
+            value = row.get(r.key)
+            if getattr(r, "seconds", False):
+                out.append(clock(value))
+            else:
+                out.append("—" if value is None else f"{value}%")
+        return out
+
+    overall = kept["overall"]
+    messages = [
+        (figures.BY_KEY[key].label, figures.BY_KEY[key].definition, f"{overall.get(key, 0):,}")
+        for key in VOICE_MESSAGE_KEYS
+    ]
+    for r in figures.VOICE_RATES:
+        if r.key in ("voice_reminders_answered", "keypad_response"):
+            value = _rate(overall.get(r.numerator, 0), overall.get(r.denominator, 0))
+            messages.append((r.label, r.definition, "—" if value is None else f"{value}%"))
+    return {
+        "columns": [(c.label, c.definition) for c in columns]
+        + [(r.label, r.definition) for r in ratios],
+        "sections": [
+            (_("The month"), [(_("All calls made"), cells(overall))]),
+            (
+                _("By worklist"),
+                [(row["name"] or _("Another list"), cells(row)) for row in kept["worklists"]],
+            ),
+            (
+                _("By agent"),
+                [(row["name"] or _("No agent"), cells(row)) for row in kept["agents"]],
+            ),
+        ],
+        "messages": messages,
     }
 
 

@@ -13,6 +13,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from voice import figures as telephony
 from zhongdu.models import Channel, Department
@@ -85,10 +86,11 @@ def dashboard(*, today=None) -> dict:
     data = {
         "today": today,
         "month_start": month_start,
-        "rows": [row for row in rows if figures.BY_KEY[row.key].section != figures.TELEPHONY],
+        "rows": [row for row in rows if not figures.BY_KEY[row.key].section],
         "by_key": by_key,
-        "rates": [r for r in rates if r["key"] not in _TELEPHONY_RATES],
+        "rates": [r for r in rates if r["key"] not in _TELEPHONY_RATES | _VOICE_RATES],
         "telephony": _telephony(by_key, rates, month_totals, today=today, month_start=month_start),
+        "voice": _voice(by_key, rates, month_totals, today=today, month_start=month_start),
         "live": [
             Row(
                 key=key,
@@ -329,6 +331,76 @@ def _telephony(by_key, rates, totals, *, today, month_start) -> dict:
 
 
 _TELEPHONY_KEYS = {figure.key for figure in figures.TELEPHONY_FIGURES}
+
+_VOICE_RATES = {r.key for r in figures.VOICE_RATES}
+_VOICE_KEYS = [figure.key for figure in figures.VOICE_FIGURES]
+# The breakdowns of calls made: these counts, the connect rate and the average talk time.
+_VOICE_COLUMNS = ("outbound_attempts", "outbound_connected")
+
+
+def _voice(by_key, rates, totals, *, today, month_start) -> dict:
+    """Calls made and voice messages: their figures (today and the month), rates and average
+    talk time, and the month's calls made per worklist and per agent, from the same rollups
+    (one more query: the agents' names). Every value is 0 (a rate "—") where there are no
+    rows."""
+    outbound_rates = [r for r in figures.VOICE_RATES if r.key == "outbound_connect"]
+
+    def breakdown(dimension, names):
+        ids = sorted(
+            {slot[1] for slot in totals.get("outbound_attempts", {}) if slot[0] == dimension},
+            key=lambda pk: (pk == 0, str(names.get(pk, ""))),
+        )
+        rows = []
+        for pk in ids:
+            keys = (*_VOICE_COLUMNS, "outbound_completed", "outbound_talk_seconds")
+            values = {key: _value(totals, key, (dimension, pk)) for key in keys}
+            rows.append(
+                {
+                    "name": names.get(pk, ""),
+                    "values": [values[key] for key in _VOICE_COLUMNS],
+                    "rates": [
+                        rate(values[r.numerator], values[r.denominator]) for r in outbound_rates
+                    ],
+                    "averages": [telephony.ratio(r, values) for r in figures.VOICE_AVERAGES],
+                }
+            )
+        return rows
+
+    agents = {slot[1] for slot in totals.get("outbound_attempts", {}) if slot[0] == figures.AGENT}
+    return {
+        "rows": [by_key[key] for key in _VOICE_KEYS],
+        "rates": [r for r in rates if r["key"] in _VOICE_RATES],
+        "averages": [
+            {
+                "key": r.key,
+                "label": r.label,
+                "definition": r.definition,
+                "today": telephony.ratio(r, {k: by_key[k].today for k in by_key}),
+                "month": telephony.ratio(r, {k: by_key[k].month for k in by_key}),
+                "url": records_url(r.numerator, month_start, today),
+            }
+            for r in figures.VOICE_AVERAGES
+        ],
+        "columns": [figures.BY_KEY[key] for key in _VOICE_COLUMNS],
+        "rate_columns": outbound_rates,
+        "average_columns": figures.VOICE_AVERAGES,
+        "breakdowns": [
+            (
+                _("Calls made this month by worklist"),
+                breakdown(figures.WORKLIST, figures.worklist_names()),
+                "voice-worklists",
+                _("Worklist"),
+                _("Another list"),
+            ),
+            (
+                _("Calls made this month by agent"),
+                breakdown(figures.AGENT, telephony.agent_names(agents - {0})),
+                "voice-agents",
+                pgettext_lazy("hotline", "Agent"),
+                _("No agent"),
+            ),
+        ],
+    }
 
 
 _LIVE_LABELS = {

@@ -123,6 +123,7 @@ def _report_context(data, previous, *, month, pack=None, preview=False) -> dict:
         "preview": preview,
         "dimensions": satisfaction.DIMENSIONS,
         "telephony": satisfaction.telephony_table(data.get("telephony")),
+        "voice": satisfaction.voice_table(data.get("voice")),
     }
 
 

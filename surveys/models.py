@@ -35,6 +35,9 @@ class SurveyPolicy(Policy):
     recovery_recommend = models.PositiveSmallIntegerField(
         _("a recommend score at or below this (0–10) starts service recovery"), default=6
     )
+    keypad_gap_days = models.PositiveSmallIntegerField(
+        _("ask a client by keypad survey at most once in (days)"), default=7
+    )
     complaint_words = models.CharField(
         _("words in a comment that make it a complaint"),
         max_length=300,
@@ -348,6 +351,7 @@ class SurveyResponse(models.Model):
     class Source(models.TextChoices):
         SURVEY = "survey", _("Survey page")
         CALL = "call", _("Return-visit call")
+        KEYPAD = "keypad", _("Keypad survey by phone")
 
     template = models.ForeignKey(
         SurveyTemplate,
@@ -401,6 +405,9 @@ class SurveyResponse(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     needs_recovery = models.BooleanField(_("needs service recovery"), default=False)
     submitted_at = models.DateTimeField(_("answered at"), default=timezone.now)
+    # What the answers came from, where it can come twice: a keypad survey's outbox message
+    # ("msg:<id>"), whose receipt may be pushed again. Empty for the survey page and calls.
+    reference = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("survey response")
@@ -413,7 +420,14 @@ class SurveyResponse(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(source__in=["survey", "call"]), name="response_source_valid"
+                condition=Q(source__in=["survey", "call", "keypad"]),
+                name="response_source_valid",
+            ),
+            # A keypad survey's answers are written once, however often its receipt comes.
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~Q(reference=""),
+                name="response_reference_unique",
             ),
             models.CheckConstraint(
                 condition=Q(recommend__isnull=True) | Q(recommend__lte=10),

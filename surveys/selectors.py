@@ -63,6 +63,7 @@ def weekly_summary(day: datetime.date) -> dict:
         total=Count("pk"),
         survey=Count("pk", filter=Q(source=SurveyResponse.Source.SURVEY)),
         call=Count("pk", filter=Q(source=SurveyResponse.Source.CALL)),
+        keypad=Count("pk", filter=Q(source=SurveyResponse.Source.KEYPAD)),
         recovery=Count("pk", filter=Q(needs_recovery=True)),
     )
     answers = SurveyAnswer.objects.filter(response__in=responses, score__isnull=False)

@@ -24,6 +24,7 @@ from zhongdu import audit
 from zhongdu.services import create_once
 
 from .models import (
+    CALL_DIMENSIONS,
     Dimension,
     SurveyAnswer,
     SurveyInvitation,
@@ -135,9 +136,17 @@ def survey_submit(
     return response
 
 
-def response_record_call(*, client, visit, scores: dict, recommend, comment: str, by):
+def response_record_call(
+    *, client, visit, scores: dict, recommend, comment: str, by, response=None
+):
     """The satisfaction answers given on a reached return-visit call (the caller keeps the
-    response on its call)."""
+    response on its call). With `response`, the one its answers were saved into as they were
+    asked (response_answer_call): what the record says replaces those answers, what it leaves
+    out keeps them, and service recovery starts now if the whole is low."""
+    if response is not None:
+        return _response_complete(
+            response, scores=scores, recommend=recommend, comment=comment, by=by
+        )
     rows = [
         SurveyAnswer(dimension=dimension, score=int(score)) for dimension, score in scores.items()
     ]
@@ -151,6 +160,119 @@ def response_record_call(*, client, visit, scores: dict, recommend, comment: str
         comment=(comment or "").strip()[:2000],
         by=by,
         **_visit_links(visit),
+    )
+
+
+KEYPAD_TEMPLATE = "keypad"
+
+
+def keypad_survey() -> SurveyTemplate | None:
+    """The short survey asked by telephone, one key per question (satisfaction 1–5, would
+    recommend 0–9)."""
+    return SurveyTemplate.objects.filter(code=KEYPAD_TEMPLATE, active=True).first()
+
+
+def _keypad_score(question: SurveyQuestion, key: str) -> int | None:
+    """The score a key gives this question, or None (unanswered): no key, a key that is not a
+    digit (* or #), or a digit the question does not offer (7 for a 1–5 question)."""
+    if len(key) != 1 or not key.isdigit():
+        return None
+    try:
+        return _score(question, key)
+    except ValidationError:
+        return None
+
+
+def response_record_keypad(
+    *, client, template: SurveyTemplate, keys: str, source_reference: str, visit=None, at=None
+) -> SurveyResponse:
+    """The keys pressed on a keypad survey call, one per scored question in order, written as a
+    SurveyResponse like the survey page's (source "keypad"), so that a low score starts the same
+    service recovery. Once per `source_reference` (the outbox message, "msg:<id>"): a receipt
+    pushed again returns the response the first one wrote. Keys that answer nothing (none
+    pressed, a score the question does not offer) leave their question unanswered; the response
+    is written all the same, so the call's result is kept once."""
+    reference = source_reference[:40]
+    existing = SurveyResponse.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    questions = [
+        question
+        for question in template.questions.all()
+        if question.type in (SurveyQuestion.Type.SCALE, SurveyQuestion.Type.RECOMMEND)
+    ]
+    keys = keys or ""
+    rows = []
+    for position, question in enumerate(questions):
+        score = _keypad_score(question, keys[position : position + 1])
+        if score is not None:
+            rows.append(SurveyAnswer(question=question, dimension=question.dimension, score=score))
+    try:
+        # A savepoint: a receipt applied twice at once writes one response; the second finds it.
+        with transaction.atomic():
+            return _response(
+                template=template,
+                source=SurveyResponse.Source.KEYPAD,
+                client=client,
+                answers=rows,
+                comment="",
+                reference=reference,
+                submitted_at=at or timezone.now(),
+                **_visit_links(visit),
+            )
+    except IntegrityError:
+        return SurveyResponse.objects.get(reference=reference)
+
+
+def response_answer_call(
+    *, response: SurveyResponse | None, client, visit, dimension: str, score=None, text=""
+) -> SurveyResponse:
+    """One answer given on a return-visit call, saved as it is asked: into the call's response
+    (`response`, made on the first answer; the caller keeps it on its call). A score of None and
+    no text takes the answer back. Service recovery waits for the call to be recorded
+    (response_record_call with this response), when every answer is in."""
+    if dimension == Dimension.COMMENT:
+        text = (text or "").strip()[:2000]
+    elif dimension == Dimension.RECOMMEND:
+        if score is not None and not 0 <= int(score) <= 10:
+            raise ValidationError(_("The recommend score is from 0 to 10."))
+    elif dimension in CALL_DIMENSIONS:
+        if score is not None and not 1 <= int(score) <= 5:
+            raise ValidationError(_("Scores are from 1 to 5."))
+    else:
+        raise ValidationError(_("Choose one of the offered scores."))
+    with transaction.atomic():
+        if response is None:
+            response = SurveyResponse.objects.create(
+                source=SurveyResponse.Source.CALL, client=client, **_visit_links(visit)
+            )
+        else:
+            response = SurveyResponse.objects.select_for_update().get(pk=response.pk)
+        if dimension == Dimension.COMMENT:
+            response.comment = text
+        else:
+            SurveyAnswer.objects.filter(response=response, dimension=dimension).delete()
+            if score is not None:
+                SurveyAnswer.objects.create(response=response, dimension=dimension, score=score)
+        _summarise(response)
+        response.save()
+    return response
+
+
+def response_discard(*, response: SurveyResponse) -> None:
+    """Drop the answers saved on a return-visit call that did not reach the client after all
+    (never one that started service recovery, nor one from elsewhere)."""
+    if response.source == SurveyResponse.Source.CALL and not response.needs_recovery:
+        response.delete()
+
+
+def _summarise(response: SurveyResponse) -> None:
+    """The response's lowest score and recommend score, from its answers."""
+    scores = list(response.answers.values_list("dimension", "score"))
+    scale = [s for d, s in scores if s is not None and d != Dimension.RECOMMEND]
+    response.lowest_score = min(scale) if scale else None
+    response.recommend = next(
+        (s for d, s in scores if d == Dimension.RECOMMEND and s is not None), None
     )
 
 
@@ -178,6 +300,34 @@ def _response(*, answers, by=None, **fields) -> SurveyResponse:
     SurveyAnswer.objects.bulk_create(answers)
     if low:
         _start_recovery(response, policy=policy, by=by)
+    return response
+
+
+def _response_complete(response, *, scores: dict, recommend, comment: str, by) -> SurveyResponse:
+    with transaction.atomic():
+        response = SurveyResponse.objects.select_for_update().get(pk=response.pk)
+        given = {dimension: int(score) for dimension, score in scores.items() if score is not None}
+        if recommend is not None:
+            given[Dimension.RECOMMEND] = int(recommend)
+        SurveyAnswer.objects.filter(response=response, dimension__in=list(given)).delete()
+        SurveyAnswer.objects.bulk_create(
+            SurveyAnswer(response=response, dimension=dimension, score=score)
+            for dimension, score in given.items()
+        )
+        comment = (comment or "").strip()[:2000]
+        if comment:
+            response.comment = comment
+        _summarise(response)
+        policy = SurveyPolicy.current()
+        scale, recommend = response.lowest_score, response.recommend
+        low = (scale is not None and scale <= policy.recovery_score) or (
+            recommend is not None and recommend <= policy.recovery_recommend
+        )
+        response.needs_recovery = bool(low)
+        response.submitted_at = timezone.now()
+        response.save()
+        if low:
+            _start_recovery(response, policy=policy, by=by)
     return response
 
 

@@ -24,6 +24,8 @@ from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose
 from zhongdu.workcalendar import WorkCalendar
 
+from .surveys import keypad_receipt_apply
+
 
 def message_receipt(receipt, pk: int) -> None:
     """The receipt of the call for outbox message `pk` (a voice.receipts.Receipt); called
@@ -81,4 +83,7 @@ def _stop(message, at) -> None:
 
 KEY_ACTIONS = {"confirm": _confirm, "callback": _call_back, "stop": _stop}
 # What an answered outbox call leads to, by the message's purpose (a keypad survey adds its own).
-ANSWERED = {Purpose.BOOKING_REMINDER: reminder_keys}
+ANSWERED = {
+    Purpose.BOOKING_REMINDER: reminder_keys,
+    Purpose.SURVEY: lambda message, receipt: keypad_receipt_apply(receipt, message),
+}

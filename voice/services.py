@@ -32,6 +32,7 @@ from zhongdu.workcalendar import WorkCalendar
 from .models import Agent, Call, CallQueue, CtiEvent, Recording, RecordingPolicy
 from .outbound import call_receipt, dial  # noqa: F401  (calling out lives in voice.outbound)
 from .selectors import agent_cache_key, recordings_past_shortest_period, retention_for
+from .surveys import keypad_survey_for_call
 from .transcription import transcript_of
 
 logger = logging.getLogger(__name__)
@@ -264,6 +265,18 @@ def _follow_up(call: Call, kind: str) -> None:
         _callback(call)
     if kind == "ended" and call.enquiry_id is not None:
         _enquiry_duration(call)
+    if kind == "ended" and inbound and call.outcome == Call.Outcome.ANSWERED:
+        _keypad_survey(call)
+
+
+def _keypad_survey(call: Call) -> None:
+    """The keypad survey after an answered consultation call (voice.surveys). A template that
+    cannot be written is logged: the call's own event is applied all the same."""
+    try:
+        with transaction.atomic():  # a savepoint: a refusal leaves the call's event whole
+            keypad_survey_for_call(call)
+    except ValidationError:
+        logger.warning("No keypad survey after call %s", call.pk, exc_info=True)
 
 
 def _callback(call: Call) -> None:

@@ -1,7 +1,7 @@
 # Celery tasks of the hotline: ids in, one service call, acks_late, time limits.
 from celery import shared_task
 
-from . import services
+from . import services, surveys
 from .models import Recording
 
 # The PBX may be busy or restarting: a few tries over about half an hour, then given up.
@@ -28,3 +28,10 @@ def recording_fetch(self, recording_id: int) -> str:
 def recordings_purge_expired() -> int:
     """Nightly: the audio of recordings past their retention period deleted (safe to re-run)."""
     return services.recordings_purge_expired()
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def keypad_surveys_send() -> int:
+    # Visits that ended: the keypad survey of those whose client cannot get the web survey's
+    # link, once per visit (the outbox key); safe to re-run.
+    return surveys.keypad_surveys_after_visits()

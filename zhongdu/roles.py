@@ -250,6 +250,7 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "followup:call_detail": FOLLOWUP_READERS,
     "followup:call_new": FOLLOWUP_DESK,
     "followup:call_record": FOLLOWUP_DESK,
+    "followup:call_answer": FOLLOWUP_DESK,
     "followup:call_claim": FOLLOWUP_DESK,
     "followup:call_reassign": FOLLOWUP_DESK | {MANAGER},
     "followup:plan_new": PLAN_WRITERS,

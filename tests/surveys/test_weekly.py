@@ -99,7 +99,7 @@ def test_the_summary_counts_the_weeks_satisfaction_answers(week, django_assert_n
     with django_assert_num_queries(5):
         summary = survey_selectors.weekly_summary(WEDNESDAY)
     assert summary["start"] == MONDAY and summary["end"] == datetime.date(2026, 3, 8)
-    assert summary["counts"] == {"total": 3, "survey": 2, "call": 1, "recovery": 2}
+    assert summary["counts"] == {"total": 3, "survey": 2, "call": 1, "keypad": 0, "recovery": 2}
     by_dimension = summary["by_dimension"]
     assert by_dimension[Dimension.DOCTOR]["average"] == pytest.approx(10 / 3)
     assert by_dimension[Dimension.DOCTOR]["count"] == 3
