@@ -140,7 +140,8 @@ def _detail_page(request, call, *, form=None, errors=(), status=200):
     # Opened from the call button's call (?call=): what its receipt said fills the form in.
     facts = call_facts(request, worklist="followup", task_id=call.pk) if can_record else None
     if can_record and form is None:
-        initial = {}
+        # The answers saved as they were asked, then what the call's receipt said.
+        initial = _saved_answers(call)
         if facts is not None and facts.prefill:
             initial["outcome"] = Outcome.REACHED if facts.answered else Outcome.NO_ANSWER
         form = CallRecordForm(initial=initial)
@@ -154,7 +155,7 @@ def _detail_page(request, call, *, form=None, errors=(), status=200):
         "plans": selectors.client_live_plans(call.client),
         "previous_calls": selectors.client_previous_calls(call),
         "max_attempts": FollowUpPolicy.current().max_attempts,
-        "form": (form or CallRecordForm(initial=_saved_answers(call))) if can_record else None,
+        "form": form if can_record else None,
         "answer_url": reverse("followup:call_answer", args=[call.pk]) if can_record else "",
         "errors": errors,
         "can_claim": is_open

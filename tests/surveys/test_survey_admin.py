@@ -127,7 +127,8 @@ def test_responses_are_read_only_with_their_answers(admin):
 
 
 def test_the_demo_surveys_and_their_sms_are_made_once_and_valid():
-    assert seed_surveys() == {"templates": 3, "sms": 4}
+    # Three SMS templates and the keypad survey's two voice ones (its text and its reply).
+    assert seed_surveys() == {"templates": 3, "sms": 5}
     assert seed_surveys() == {"templates": 0, "sms": 0}
     default = SurveyTemplate.objects.get(is_default=True)
     assert default.kind == SurveyTemplate.Kind.SATISFACTION and default.active
