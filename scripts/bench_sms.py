@@ -67,8 +67,9 @@ def main():
         from django.db import connection
 
         from config.celery import app
+        from demo.bench import database_url
         from messaging.models import Approval, SmsTemplate
-        from tests.worker_process import WorkerProcess, database_url
+        from tests.worker_process import WorkerProcess
 
         app.control.purge()
         template, _created = SmsTemplate.objects.update_or_create(

@@ -109,7 +109,8 @@ def main():
         from django.db import connection
 
         from config.celery import app
-        from tests.worker_process import WorkerProcess, database_url
+        from demo.bench import database_url
+        from tests.worker_process import WorkerProcess
 
         app.control.purge()
         rows = templates()
