@@ -9,7 +9,7 @@ PORT ?= 8000
 # address `make run` serves at (`make run PORT=8101` sends links to :8101).
 PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run test lint format messages clean bench bench-http bench-sms
+.PHONY: install run test lint format messages clean bench bench-http bench-sms bench-voice
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ clean:
 bench-sms: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python scripts/bench_sms.py --messages $(BENCH_MESSAGES) --concurrency $(BENCH_CONCURRENCY)
+
+bench-voice: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python scripts/bench_voice.py --calls $(BENCH_MESSAGES) --concurrency $(BENCH_CONCURRENCY)
 
 BENCH_MESSAGES ?= 2000
 BENCH_CONCURRENCY ?= 8

@@ -587,3 +587,23 @@ def test_a_call_with_no_receipt_is_left_to_the_agent(person):
     # A later click places a new call.
     dial(http, "followup", task.pk)
     assert len(vms.placed) == 2
+
+
+def test_in_development_the_receipt_of_a_printed_call_is_played_by_a_command(person):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    user, http = agent(roles.CLIENT_MANAGER)
+    task = _followup(user, person)
+    dial(http, "followup", task.pk)
+    call = Call.objects.get()
+    out = StringIO()
+    call_command("voice_receipt", f"call:{call.pk}", "--talk", "95", stdout=out)
+    assert "applied" in out.getvalue()
+    call.refresh_from_db()
+    assert call.outcome == Call.Outcome.ANSWERED and call.talk_seconds == 95
+    # A receipt for a reminder that does not exist is kept and applied to nothing.
+    call_command("voice_receipt", "msg:999999", "--keys", "1", stdout=out)
+    with pytest.raises(CommandError):
+        call_command("voice_receipt", "other:1")
