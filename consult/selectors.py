@@ -449,6 +449,22 @@ def online_request_get_for_user(user, pk, *, write=False) -> Enquiry:
     return enquiry
 
 
+def call_back_get_for_user(user, pk, *, write=False) -> Enquiry:
+    """The one way to fetch an enquiry whose caller was promised a call back (the queue's "my
+    call-backs due"): 404 if there is none; 403 unless the user works the queue (with `write`:
+    takes calls). Another consultant may cover a colleague's promise."""
+    try:
+        enquiry = Enquiry.objects.select_related("client", "department").get(
+            pk=pk, outcome=Enquiry.Outcome.CALL_BACK
+        )
+    except (Enquiry.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    allowed = CALL_TAKERS if write else CALL_TAKERS | {roles.MANAGER}
+    if not roles.user_roles(user) & allowed:
+        raise PermissionDenied
+    return enquiry
+
+
 def enquiry_online_requests():
     """Online booking requests nobody has handled, oldest first, for every consultant
     (enquiry_form_unhandled_idx)."""

@@ -130,6 +130,7 @@ class Call(models.Model):
         FOLLOWUP = "followup", _("Return-visit call")
         RECALL = "recall", _("Recall or callback")
         BOOKING_REQUEST = "booking_request", _("Online booking request")
+        CALL_BACK = "call_back", _("Promised call-back")
         COMPLAINT = "complaint", _("Complaint")
         CLIENT = "client", _("Client")
 

@@ -35,7 +35,11 @@ from clientmgmt.selectors import client_get_for_user
 from complaints.models import Complaint
 from complaints.selectors import complaint_get_for_user
 from consult.models import Recall
-from consult.selectors import online_request_get_for_user, recall_get_for_user
+from consult.selectors import (
+    call_back_get_for_user,
+    online_request_get_for_user,
+    recall_get_for_user,
+)
 from consult.services import recall_record_attempt
 from followup import services as followup_services
 from followup.models import CallAttempt, FollowUpCall
@@ -163,6 +167,15 @@ def _booking_request(user, pk) -> Task:
     return Task(client=enquiry.client, number=number, page_url=reverse("consult:queue"))
 
 
+def _call_back(user, pk) -> Task:
+    """A caller a consultant promised to call back (an enquiry with that outcome)."""
+    enquiry = call_back_get_for_user(user, pk, write=True)
+    if enquiry.handled:
+        raise _closed()
+    number = enquiry.client.phone if enquiry.client_id else phones.normalise(enquiry.prospect_phone)
+    return Task(client=enquiry.client, number=number, page_url=reverse("consult:queue"))
+
+
 def _complaint(user, pk) -> Task:
     complaint = complaint_get_for_user(user, pk, write=True)
     if complaint.status == Complaint.Status.CLOSED:
@@ -192,6 +205,7 @@ WORKLISTS = {
     Worklist.FOLLOWUP: WorklistRule(_followup, _followup_unreached),
     Worklist.RECALL: WorklistRule(_recall, _recall_unreached),
     Worklist.BOOKING_REQUEST: WorklistRule(_booking_request),
+    Worklist.CALL_BACK: WorklistRule(_call_back),
     Worklist.COMPLAINT: WorklistRule(_complaint),
     Worklist.CLIENT: WorklistRule(_client),
 }
@@ -208,7 +222,7 @@ def outcome_url(user, call: Call) -> str:
         url = reverse("consult:recall_detail", args=[pk])
     elif call.worklist == Worklist.COMPLAINT:
         url = reverse("complaints:complaint_detail", args=[pk])
-    elif call.worklist == Worklist.BOOKING_REQUEST:
+    elif call.worklist in (Worklist.BOOKING_REQUEST, Worklist.CALL_BACK):
         url = reverse("consult:call")
         query = {"follows": pk, **({"client": call.client_id} if call.client_id else {}), **query}
     elif user_may_open(user, "consult:call"):

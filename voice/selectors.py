@@ -312,6 +312,7 @@ WORKLIST_WORK = {
     Call.Worklist.FOLLOWUP: "followup:call_record",
     Call.Worklist.RECALL: "consult:recall_attempt",
     Call.Worklist.BOOKING_REQUEST: "consult:call",
+    Call.Worklist.CALL_BACK: "consult:call",
     Call.Worklist.COMPLAINT: "complaints:complaint_status",
     Call.Worklist.CLIENT: "clientmgmt:client_edit",
 }

@@ -20,7 +20,7 @@ from consult.services import enquiry_request_create
 from followup.models import CallAttempt, FollowUpCall
 from tests.clientmgmt.factories import ClientFactory
 from tests.complaints.factories import make_complaint
-from tests.consult.factories import make_no_show, make_vip
+from tests.consult.factories import make_enquiry, make_no_show, make_vip
 from tests.factories import UserFactory
 from tests.followup.factories import make_call
 from voice import outbound, receipts
@@ -92,6 +92,13 @@ def _booking_request(user, person):
     return enquiry_request_create(name="王芳", phone=NATIONAL, message="想约皮肤科")
 
 
+def _call_back(user, person):
+    """A caller the consultant promised to call back today."""
+    return make_enquiry(
+        by=user, client=person, outcome="call_back", call_back_date=timezone.localdate()
+    )
+
+
 def _complaint(user, person):
     return make_complaint(client=person, by=user)
 
@@ -106,10 +113,11 @@ WORKLISTS = [
     ("recall", roles.CONSULTANT, _no_show, "consult:queue"),
     ("recall", roles.CONSULTANT, _callback, "voice:callbacks"),
     ("booking_request", roles.CONSULTANT, _booking_request, "consult:queue"),
+    ("call_back", roles.CONSULTANT, _call_back, "consult:queue"),
     ("complaint", roles.CLIENT_MANAGER, _complaint, "complaints:complaint_list"),
     ("client", roles.CONSULTANT, _client, None),
 ]
-IDS = ["followup", "no-show", "callback", "booking-request", "complaint", "client"]
+IDS = ["followup", "no-show", "callback", "booking-request", "call-back", "complaint", "client"]
 
 
 def dial(http, worklist, pk, **extra):
