@@ -526,6 +526,17 @@ def _may_follow(user, view_name: str) -> bool:
     return roles.user_may_open(user, view_name) and (rule is None or rule(user))
 
 
+# The page of a worklist's task (its pk the only argument, or none for a list's rows).
+TASK_PAGES = {
+    Call.Worklist.FOLLOWUP: ("followup:call_detail", True),
+    Call.Worklist.RECALL: ("consult:recall_detail", True),
+    Call.Worklist.BOOKING_REQUEST: ("consult:queue", False),
+    Call.Worklist.CALL_BACK: ("consult:queue", False),
+    Call.Worklist.COMPLAINT: ("complaints:complaint_detail", True),
+    Call.Worklist.CLIENT: ("clientmgmt:client_detail", True),
+}
+
+
 def call_page(user, call: Call) -> dict:
     """What the call's page shows, prepared once: the caller as this user may see them (the
     discretion rule), what the call led to (linked where the user may open it), its recordings
@@ -560,6 +571,18 @@ def call_page(user, call: Call) -> dict:
                     "url": booking.get_absolute_url() if may_open_booking else "",
                 }
             )
+    if call.worklist and call.task_id and (caller is None or caller.whole):
+        # A call placed with the call button: the task it was placed for.
+        url_name, args = TASK_PAGES[call.worklist]
+        led_to.append(
+            {
+                "label": pgettext("call page", "Placed from"),
+                "text": f"{call.get_worklist_display()} #{call.task_id}",
+                "url": reverse(url_name, args=[call.task_id] if args else [])
+                if _may_follow(user, url_name)
+                else "",
+            }
+        )
     if call.complaint_id and (caller is None or caller.whole):
         complaint = call.complaint
         led_to.append(

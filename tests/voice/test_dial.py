@@ -615,3 +615,17 @@ def test_in_development_the_receipt_of_a_printed_call_is_played_by_a_command(per
     call_command("voice_receipt", "msg:999999", "--keys", "1", stdout=out)
     with pytest.raises(CommandError):
         call_command("voice_receipt", "other:1")
+
+
+def test_a_placed_calls_page_says_whom_it_called_and_links_the_task(person):
+    user, http = agent(roles.CLIENT_MANAGER)
+    task = _followup(user, person)
+    dial(http, "followup", task.pk)
+    call = Call.objects.get()
+    page = http.get(reverse("voice:call_detail", args=[call.pk]), **EN)
+    body = page.content.decode()
+    assert "Called" in body and "Placed from" in body
+    assert f'href="{task.get_absolute_url()}"' in body
+    assert_number_hidden(page)
+    chinese = http.get(reverse("voice:call_detail", args=[call.pk])).content.decode()
+    assert "被叫客户" in chinese and "外呼来源" in chinese
