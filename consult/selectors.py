@@ -224,15 +224,21 @@ def booking_week(*, monday: datetime.date, department=None, expert=None, status:
 
 
 # The booking reminder's idempotency key (consult.services._reminder_key) names its booking.
-REMINDER_KEY = re.compile(r"booking:([0-9]{1,18}):reminder:")
+REMINDER_KEY = re.compile(r"booking:([0-9]{1,18}):reminder:([0-9]{1,18})")
 
 
 def booking_for_reminder(idempotency_key: str) -> Booking | None:
-    """The booking a reminder message was written for, or None (another message)."""
+    """The booking a reminder message was written for, or None (another message, or a booking
+    moved to another session since: a key pressed on the old appointment's reminder is not an
+    answer about the new one)."""
     match = REMINDER_KEY.match(idempotency_key or "")
     if match is None:
         return None
-    return Booking.objects.select_related("client", "session").filter(pk=int(match[1])).first()
+    return (
+        Booking.objects.select_related("client", "session")
+        .filter(pk=int(match[1]), session_id=int(match[2]))
+        .first()
+    )
 
 
 def booking_history(booking):

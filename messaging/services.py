@@ -605,7 +605,7 @@ def _voice_send(message: OutboxMessage) -> bool:
             detail=rules.reason_text(reason, Channel.VOICE),
             error_code=reason,
         )
-        if held and reason == rules.NOT_APPROVED:
+        if held and reason in VOICE_FALLS_BACK:
             voice_fall_back(message)
         return held
     morning = quiet_hours_end(now)
@@ -671,11 +671,16 @@ def _voice_route_reason_at_send(message) -> tuple[str, dict]:
 # purpose, registered by its sender (consult: a booking reminder goes by SMS, or as a call for
 # staff), which messaging cannot import.
 _voice_fallbacks: dict[str, Callable] = {}
+# The rules that stop a call but not the notice: it goes the other way (the SMS, or staff) when
+# the template cannot be read, the client refused calls or never chose them, or no voice route
+# calls the number.
+VOICE_FALLS_BACK = {rules.NOT_APPROVED, rules.REFUSED_VOICE, rules.NO_VOICE_CHOICE, rules.NO_ROUTE}
 
 
 def register_voice_fallback(purpose: str, fallback: Callable) -> None:
-    """`fallback(message)` stands in for a voice message of `purpose` held as not approved
-    when it was to be called; it runs in its own transaction and must be safe to run again."""
+    """`fallback(message)` stands in for a voice message of `purpose` stopped by a rule of
+    VOICE_FALLS_BACK (or the client's withdrawal of voice notifications); it runs in its own
+    transaction and must be safe to run again."""
     _voice_fallbacks[purpose] = fallback
 
 
@@ -782,6 +787,10 @@ def _voice_retry(message, now) -> bool:
         % {"n": retries + 2, "total": settings.VOICE_RETRY_ATTEMPTS + 1},
         send_after=again,
         queued_at=None,
+        # The next call is another call: its receipt names its own id (outbox_call_result).
+        provider_id="",
+        keys="",
+        talk_seconds=0,
     )
 
 
@@ -1015,14 +1024,17 @@ def client_consent_withdrawn(client, purpose: str) -> int:
     if kinds is not None:
         pending = pending.filter(kind__in=kinds)
     stopped = 0
-    for pk in pending.values_list("pk", flat=True):
-        stopped += outbox_set_status(
-            message_id=pk,
+    for message in pending:
+        moved = outbox_set_status(
+            message_id=message.pk,
             new_status=Status.SUPPRESSED,
             expected={Status.PENDING},
             detail=_("Consent withdrawn."),
             error_code=code,
         )
+        stopped += moved
+        if moved and channel == Channel.VOICE:
+            voice_fall_back(message)  # no more calls; the reminder itself still goes, by SMS
     return stopped
 
 

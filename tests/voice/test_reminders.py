@@ -166,6 +166,12 @@ def test_pressing_9_stops_voice_calls_and_the_pending_voice_reminders(client, re
     assert (event.granted, event.channel) == (False, Channel.IN_APP)
     stopped = reminder_of(other)
     assert (stopped.status, stopped.error_code) == (Status.SUPPRESSED, rules.REFUSED_VOICE)
+    # No more calls, but the reminder itself still goes: by SMS, at the same time.
+    instead = OutboxMessage.objects.get(
+        idempotency_key=services.voice_fallback_key(stopped.idempotency_key)
+    )
+    assert (instead.channel, instead.status) == (MessageChannel.SMS, Status.PENDING)
+    assert instead.send_after == stopped.send_after
     # The next booking's reminder goes by SMS, as the client now has it.
     third = make_booking(client=booking.client, session=future_session(days=10))
     assert reminder_of(third).channel == MessageChannel.SMS
@@ -312,3 +318,33 @@ def test_the_booking_page_shows_the_confirmation(client, front_desk_client, remi
     with translation.override("zh-hans"):
         assert str(BookingEvent.Action.CONFIRMED.label) in body
         assert _("Pressed 1 on the reminder call.") in body
+
+
+def test_a_retry_is_another_call_whose_receipt_is_its_own(client, settings, reminded):
+    """The second attempt's receipt names the second call: it is applied (keys and all), and
+    a late receipt of the first call changes nothing."""
+    settings.VOICE_RETRY_ATTEMPTS = 2
+    booking, message, first = reminded
+    push(client, first, status="200003")  # no answer: called again later
+    message.refresh_from_db()
+    assert (message.status, message.provider_id) == (Status.PENDING, "")
+    second = ring(message)
+    assert second.call_id != first.call_id
+    push(client, second, dtmf="1")
+    message.refresh_from_db()
+    assert (message.status, message.keys, message.provider_id) == (
+        Status.DELIVERED,
+        "1",
+        second.call_id,
+    )
+    assert BookingEvent.objects.filter(booking=booking, action="confirmed").count() == 1
+
+
+def test_pressing_1_on_a_moved_bookings_old_reminder_confirms_nothing(client, reminded):
+    from consult.services import booking_reschedule
+
+    booking, _message, placed = reminded
+    moved_to = future_session(days=6, department=booking.session.department)
+    booking_reschedule(booking=booking, session=moved_to, by=None, reason="客户改期")
+    push(client, placed, dtmf="1")
+    assert not BookingEvent.objects.filter(booking=booking, action="confirmed").exists()
