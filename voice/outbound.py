@@ -23,7 +23,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +31,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from clientmgmt.models import Client
-from clientmgmt.selectors import client_get_for_user
+from clientmgmt.selectors import client_get_for_user, client_shown_for_user
 from complaints.models import Complaint
 from complaints.selectors import complaint_get_for_user
 from consult.models import Recall
@@ -130,6 +130,18 @@ def _followup_unreached(call: Call, *, by, detail: str) -> bool:
     task = FollowUpCall.objects.filter(pk=call.task_id).first()
     if task is None or task.status != FollowUpCall.Status.OPEN:
         return False
+    if task.survey_response_id is not None:
+        # The client was reached on an earlier dial (answers saved as asked): a redial that
+        # rang out is no attempt to reach them, and their answers stay for the agent to record.
+        return False
+    last = CallAttempt.objects.filter(call=task).order_by("-at").values_list("at", flat=True)
+    answered = Call.objects.filter(
+        worklist=Worklist.FOLLOWUP, task_id=task.pk, outcome=Outcome.ANSWERED
+    ).exclude(pk=call.pk)
+    if last:
+        answered = answered.filter(created_at__gt=last[0])
+    if answered.exists():
+        return False  # reached on this round already: the agent records how it went
     recorded = CallAttempt.objects.filter(call=task, at__gte=call.created_at).exclude(outcome="")
     if recorded.exists():
         return False
@@ -267,6 +279,10 @@ def dial(*, user, worklist: str, task_id) -> Call:
             _("You are not set up to place calls: an administrator adds you under agents.")
         )
     task = rule.load(user, pk)
+    if task.client is not None and not client_shown_for_user(user, task.client).whole:
+        # The discretion rule, whatever list the task is on: a VIP is telephoned by those who
+        # serve them (the VIP officers and the staff assigned), as their record is read.
+        raise PermissionDenied
     if not agent.line:
         raise CannotDial(
             _("Your phone line is not set: an administrator adds it under agents."),
@@ -391,6 +407,10 @@ def call_receipt(receipt: receipts.Receipt, pk: int) -> None:
     if call.ended_at is not None:
         # Ended already (not placed, or told by an earlier receipt of another call id).
         logger.warning("Call receipt %s for call %s, which had ended", receipt.call_id, pk)
+        return
+    if call.provider_call_id and receipt.call_id[:64] != call.provider_call_id:
+        # Not the call the provider placed for this click: someone else's receipt.
+        logger.warning("Call receipt %s names call %s, placed as another", receipt.call_id, pk)
         return
     outcome = RECEIPT_OUTCOMES.get(receipt.outcome, Outcome.FAILED)
     call.outcome = outcome

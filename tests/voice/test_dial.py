@@ -129,7 +129,7 @@ def receipt(call, status="200100", *, talk=95, call_id=None, **fields):
     answered = status == "200100" and talk
     start = timezone.localtime(timezone.now(), datetime.timezone(datetime.timedelta(hours=8)))
     return {
-        "call_id": call_id or f"{call.provider_call_id or call.pk}^1",
+        "call_id": call_id or call.provider_call_id or f"{call.pk}^1",
         "out_id": f"call:{call.pk}",
         "status_code": status,
         "b_start_time": start.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
@@ -323,7 +323,7 @@ def test_an_answered_call_fills_in_the_recall_form_and_the_complaints_call_back(
     Complaint.objects.filter(pk=complaint.pk).update(status=Complaint.Status.RESOLVED)
     dial(handler_http, "complaint", complaint.pk)
     first, second = Call.objects.order_by("pk")
-    push([receipt(first, call_id="a^1"), receipt(second, call_id="b^1")])
+    push([receipt(first), receipt(second)])  # each names the call id the provider gave it
     page = consultant_http.get(f"{recall.get_absolute_url()}?call={first.pk}", **EN)
     body = page.content.decode()
     assert "answered, 1:35 talking" in body
@@ -455,6 +455,46 @@ def test_a_vip_the_agent_does_not_serve_is_not_called(person):
     _user, http = agent(roles.CONSULTANT)
     assert dial(http, "client", person.pk).status_code == 403
     assert vms.placed == []
+
+
+def test_a_vip_is_not_called_through_any_list_by_those_who_do_not_serve_them(person):
+    """The discretion rule on every worklist, not only the client page: a VIP's no-show or
+    complaint is called by those who serve the VIP."""
+    make_vip(person)
+    consultant, consultant_http = agent(roles.CONSULTANT)
+    assert dial(consultant_http, "recall", _no_show(consultant, person).pk).status_code == 403
+    manager, manager_http = agent(roles.CLIENT_MANAGER)
+    complaint = _complaint(manager, person)
+    assert dial(manager_http, "complaint", complaint.pk).status_code == 403
+    assert vms.placed == [] and not Call.objects.exists()
+
+
+def test_a_redial_that_rings_out_after_the_client_was_reached_is_no_attempt(person):
+    """Reached, the line dropped, the agent rings again and nobody answers: the first call
+    reached the client, so the return visit takes no unreached attempt and keeps its answers."""
+    user, http = agent(roles.CLIENT_MANAGER)
+    task = _followup(user, person)
+    dial(http, "followup", task.pk)
+    first = Call.objects.get()
+    push([receipt(first, talk=40)])
+    http.post(reverse("followup:call_answer", args=[task.pk]), {"score_doctor": "4"}, **EN)
+    dial(http, "followup", task.pk)
+    second = Call.objects.exclude(pk=first.pk).get()
+    push([receipt(second, "200113", talk=0)])
+    task.refresh_from_db()
+    assert task.attempts == 0 and task.status == FollowUpCall.Status.OPEN
+    assert task.survey_response is not None
+    assert task.survey_response.answers.count() == 1
+
+
+def test_a_receipt_naming_another_call_id_is_not_this_calls(person):
+    user, http = agent(roles.CLIENT_MANAGER)
+    task = _followup(user, person)
+    dial(http, "followup", task.pk)
+    call = Call.objects.get()
+    push([receipt(call, "200113", call_id="9999^1111")])
+    call.refresh_from_db()
+    assert call.ended_at is None and call.outcome == Call.Outcome.IN_PROGRESS
 
 
 def test_a_clinician_or_someone_who_takes_no_calls_gets_no_button(person, client_for):

@@ -60,7 +60,7 @@ class Command(BaseCommand):
             return moment.strftime("%Y-%m-%d %H:%M:%S") if answered else ""
 
         element = {
-            "call_id": f"dev-{uuid.uuid4().hex[:12]}",
+            "call_id": _call_id(prefix, reference.partition(":")[2]),
             "out_id": reference,
             "status_code": codes[outcome],
             "start_time": at(start),
@@ -72,3 +72,20 @@ class Command(BaseCommand):
         }
         applied = receipts.receipts_take([element])
         self.stdout.write(f"{reference}: {outcome} ({'applied' if applied else 'already applied'})")
+
+
+def _call_id(prefix: str, pk: str) -> str:
+    """The call id the console backend gave the call (a receipt names its own call)."""
+    from messaging.models import OutboxMessage
+    from voice.models import Call
+
+    if pk.isdigit():
+        if prefix == "call":
+            found = Call.objects.filter(pk=pk).values_list("provider_call_id", flat=True).first()
+        else:
+            found = (
+                OutboxMessage.objects.filter(pk=pk).values_list("provider_id", flat=True).first()
+            )
+        if found:
+            return found
+    return f"dev-{uuid.uuid4().hex[:12]}"
