@@ -344,14 +344,15 @@ FIGURES = [
 WORKLIST, AGENT = "worklist", "agent"
 # The worklists calls are made from (Call.worklist), each with the number the daily rollups
 # keep it under (DailyFigure.dimension_id is a number); 0: a list not named here.
+# Each of Call.Worklist's codes (a test holds the two together), named as a list; a new list
+# goes at the end, so that the numbers already kept stay its own.
 WORKLISTS = [
-    ("followup", _("Return-visit calls")),
-    ("recall", _("No-show recalls")),
-    ("booking", _("Online booking requests")),
-    ("callback", _("Callback tasks")),
-    ("complaint", _("Complaints awaiting a call-back")),
-    ("vip", _("VIP care calls")),
-    ("client", _("Client page")),
+    (Call.Worklist.FOLLOWUP, _("Return-visit calls")),
+    (Call.Worklist.RECALL, _("No-show recalls and callback tasks")),
+    (Call.Worklist.BOOKING_REQUEST, _("Online booking requests")),
+    (Call.Worklist.CALL_BACK, _("Promised call-backs")),
+    (Call.Worklist.COMPLAINT, _("Complaints awaiting a call-back")),
+    (Call.Worklist.CLIENT, _("Client page")),
 ]
 WORKLIST_NUMBERS = {code: number for number, (code, _label) in enumerate(WORKLISTS, start=1)}
 # A voice call's receipt outcome (the outbox message's error code) when the client did not pick

@@ -182,7 +182,7 @@ def test_the_monthly_report_keeps_them(manager_client, rows):
     assert data["overall"]["outbound_average_talk"] == 90
     assert data["overall"]["keypad_surveys_answered"] == 1
     names = [row["name"] for row in data["worklists"]]
-    assert names == ["Return-visit calls", "No-show recalls", ""]
+    assert names == ["Return-visit calls", "No-show recalls and callback tasks", ""]
     messages = {
         str(label): value for label, _d, value in satisfaction.voice_table(data)["messages"]
     }
@@ -202,3 +202,10 @@ def test_the_figures_document_lists_them():
     for key in ("outbound_attempts", "voice_reminders_answered", "keypad_surveys_answered"):
         assert f"`{key}`" in text
     assert "`keypad_surveys_answered` ÷ `keypad_surveys_sent`" in text
+
+
+def test_every_list_a_call_is_placed_from_has_its_row():
+    from reports.figures import WORKLISTS
+    from voice.models import Call
+
+    assert [code for code, _name in WORKLISTS] == list(Call.Worklist.values)
