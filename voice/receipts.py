@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
+from zhongdu import phones
+
 from .models import VoiceReceipt
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,9 @@ DOUBLE_CALL = {
 DOUBLE_CALL_ENDED = "200100"
 
 PREFIXES = ("call", "msg")
+# The years a receipt's times may name: anything else is no time (a receipt is kept, never
+# refused for it, so the provider does not push its batch for ever).
+EARLIEST, LATEST = 2000, 2999
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ def parse(item: dict) -> Receipt:
         ended_at=_time(item.get("end_time")) or _time(item.get("b_end_time")),
         talk_seconds=talk if outcome == ANSWERED else 0,
         keys=keys if outcome == ANSWERED else "",
-        payload=item,
+        payload=_masked(item),
     )
 
 
@@ -190,6 +195,18 @@ def _text(item: dict, name: str, *, required=False) -> str:
     return value
 
 
+# The receipt's fields that hold a number (the client's, the agent's line, the shown one):
+# kept masked, as every number outside the client record is (zhongdu.phones.mask).
+NUMBER_FIELDS = ("caller", "callee", "caller_show_num", "callee_show_num", "phone_number")
+
+
+def _masked(item: dict) -> dict:
+    return {
+        name: phones.mask(str(value)) if name in NUMBER_FIELDS and value else value
+        for name, value in item.items()
+    }
+
+
 def _seconds(value) -> int:
     try:
         seconds = int(str(value or "0").strip())
@@ -204,6 +221,9 @@ def _time(value) -> datetime.datetime | None:
         return None
     try:
         at = datetime.datetime.strptime(f"{value.strip()} +0800", "%Y-%m-%d %H:%M:%S %z")
-    except ValueError:
+        at = at.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
         return None
-    return at.astimezone(datetime.UTC)
+    if not (EARLIEST <= at.year <= LATEST):
+        return None  # not a time a call of ours happened at
+    return at

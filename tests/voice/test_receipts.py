@@ -141,3 +141,19 @@ def test_a_guessable_receipt_secret_is_reported_at_start(settings):
     assert "ALIYUN_VOICE_RECEIPT_SECRET" in str(raised.value)
     settings.ALIYUN_VOICE_RECEIPT_SECRET = SECRET
     call_command("check", fail_level="WARNING")
+
+
+def test_the_numbers_a_receipt_names_are_kept_masked(client, seen):
+    push(client, [element(callee="13912345678", caller="037166668888")])
+    kept = VoiceReceipt.objects.get().payload
+    assert kept["callee"] == "139****5678" and "13912345678" not in json.dumps(kept)
+    assert kept["caller"] != "037166668888"
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01 00:00:00", "9999-12-31 23:59:59", "2026-13-45 99:00:00"]
+)
+def test_a_time_no_call_happened_at_is_no_time_and_the_batch_is_taken(client, seen, when):
+    assert push(client, [element(start_time=when, end_time=when)]).status_code == 200
+    ((receipt, _pk),) = seen
+    assert receipt.answered_at is None and receipt.ended_at is None
