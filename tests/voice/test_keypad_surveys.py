@@ -20,8 +20,8 @@ from tests.voice.test_cti import SECRET, _event, _post, _ringing
 from tests.voice.test_receipts import SECRET as RECEIPT_SECRET
 from tests.voice.test_receipts import element as receipt_element
 from tests.voice.test_receipts import push
-from voice import receipts, tasks
 from voice import surveys as keypad
+from voice import tasks
 from voice.models import Call
 from zhongdu import roles
 
@@ -124,25 +124,70 @@ def test_a_visits_keypad_answers_are_linked_to_the_visit(mainland_via_twilio):
     assert response.lowest_score == 5 and response.recommend is None
 
 
-def test_a_keypad_receipt_through_the_webhook_opens_recovery_once(client, settings, monkeypatch):
-    """The voice channel's "msg" handler (another part) loads the message and hands a keypad
-    survey's receipt on; here a stand-in handler does just that."""
+def test_a_keypad_survey_is_called_and_its_receipt_opens_recovery_once(client, settings):
+    """The whole way: the survey queued after the consultation call is called (a keypad call
+    whose every digit plays the approved reply), and the provider's receipt through the webhook
+    and the outbox's own handler writes the response and starts recovery, once."""
+    from clientmgmt.consent import SERVICE_VOICE
+    from messaging import services as outbox
+    from tests.clientmgmt.factories import grant
+    from zhongdu import vms
+
     settings.ALIYUN_VOICE_RECEIPT_SECRET = RECEIPT_SECRET
-
-    def handler(receipt, pk):
-        keypad.keypad_receipt_apply(receipt, OutboxMessage.objects.get(pk=pk))
-
-    monkeypatch.setitem(receipts._handlers, "msg", handler)
+    settings.SMS_QUIET_START_HOUR = settings.SMS_QUIET_END_HOUR = 0  # whatever the hour
+    vms.clear()
     caller = ClientFactory()
+    grant(caller, SERVICE_VOICE, method="phone")  # calls go to those who chose them
     _answered_call(caller, http=client)
     message = _surveys().get()
-    element = {**receipt_element(out_id=f"msg:{message.pk}"), "dtmf": "1"}
+    OutboxMessage.objects.filter(pk=message.pk).update(send_after=timezone.now())
+    outbox.outbox_send(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (OutboxMessage.Status.SENT, "")
+    (placed,) = vms.placed
+    assert placed.action == vms.IVR_CALL and placed.reference == f"msg:{message.pk}"
+    assert placed.template_code == "TTS_300001"
+    assert placed.menu_keys == dict.fromkeys("0123456789", "TTS_300002")
+    element = {
+        **receipt_element(out_id=f"msg:{message.pk}"),
+        "call_id": placed.call_id,
+        "dtmf": "18",
+    }
     assert push(client, [element]).status_code == 200
     assert push(client, [element]).status_code == 200  # pushed again
+    message.refresh_from_db()
+    assert (message.status, message.keys) == (OutboxMessage.Status.DELIVERED, "18")
     response = SurveyResponse.objects.get()
-    assert response.lowest_score == 1 and response.source == "keypad"
+    assert (response.lowest_score, response.recommend, response.source) == (1, 8, "keypad")
     assert FollowUpCall.objects.filter(reason="service_recovery").count() == 1
-    # A keypad survey nobody answered writes nothing.
-    unanswered = {**receipt_element(out_id=f"msg:{message.pk}"), "call_id": "other"}
-    assert push(client, [unanswered | {"status_code": "200003", "dtmf": ""}]).status_code == 200
-    assert SurveyResponse.objects.count() == 1
+    vms.clear()
+
+
+def test_a_keypad_survey_nobody_answered_writes_nothing(client, settings):
+    from clientmgmt.consent import SERVICE_VOICE
+    from messaging import services as outbox
+    from tests.clientmgmt.factories import grant
+    from zhongdu import vms
+
+    settings.ALIYUN_VOICE_RECEIPT_SECRET = RECEIPT_SECRET
+    settings.VOICE_RETRY_ATTEMPTS = 0
+    settings.SMS_QUIET_START_HOUR = settings.SMS_QUIET_END_HOUR = 0
+    vms.clear()
+    caller = ClientFactory()
+    grant(caller, SERVICE_VOICE, method="phone")
+    _answered_call(caller, http=client)
+    message = _surveys().get()
+    OutboxMessage.objects.filter(pk=message.pk).update(send_after=timezone.now())
+    outbox.outbox_send(message_id=message.pk)
+    (placed,) = vms.placed
+    unanswered = {
+        **receipt_element(out_id=f"msg:{message.pk}"),
+        "call_id": placed.call_id,
+        "status_code": "200003",
+        "dtmf": "",
+    }
+    assert push(client, [unanswered]).status_code == 200
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (OutboxMessage.Status.FAILED, "no_answer")
+    assert not SurveyResponse.objects.exists()
+    vms.clear()
