@@ -70,7 +70,7 @@ def test_a_return_visit_call_made_with_one_click(browser, settings):
     # The client answered and they talked for 95 seconds: the receipt comes.
     start = timezone.localtime(timezone.now(), datetime.timezone(datetime.timedelta(hours=8)))
     element = {
-        "call_id": f"{call.provider_call_id}^1",
+        "call_id": call.provider_call_id,  # the receipt names the call the provider placed
         "out_id": f"call:{call.pk}",
         "status_code": "200100",
         "b_start_time": start.strftime("%Y-%m-%d %H:%M:%S"),
