@@ -146,6 +146,13 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(exist_ok=True)  # the embedded default lives in var/, which git ignores
+    # The tests' in-memory database is shared between the test and the browser tests' live
+    # server in shared-cache mode, where a reader's table lock makes a writer fail at once
+    # ("database table is locked", no busy timeout): readers take none. A file database (the
+    # development default) is not in shared-cache mode, and this changes nothing there.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "init_command", "PRAGMA read_uncommitted = 1"
+    )
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Persistent connections: a new connection per request cost 2-3x (CONVENTIONS.md).
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
