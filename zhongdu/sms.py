@@ -531,6 +531,40 @@ ALIYUN_FAULT = {"isp.SYSTEM_ERROR", "InternalError", "ServiceUnavailable"}
 ALIYUN_LIMIT_RETRY_AFTER = 60
 
 
+def aliyun_connection(*, what: str, endpoint: str, base_url_setting: str, required=()):
+    """The SDK configuration and runtime options of an Alibaba Cloud API (SMS here, the voice
+    service in zhongdu.vms), with the account's AccessKey: one attempt per request (no
+    retry_options, autoretry off: retrying is the caller's decision, made with the error
+    classes above) and ALIYUN_TIMEOUT_SECONDS. The setting `base_url_setting`, when set, moves
+    the real SDK unchanged onto a local fake: the SDK calls {protocol}://{endpoint}/ (the
+    endpoint may carry a port). ImproperlyConfigured names the settings missing."""
+    names = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", *required)
+    missing = [name for name in names if not getattr(settings, name, "")]
+    if missing:
+        raise ImproperlyConfigured(f"The aliyun {what} backend needs {', '.join(missing)}.")
+    timeout = getattr(settings, "ALIYUN_TIMEOUT_SECONDS", None) or ALIYUN_TIMEOUT
+    milliseconds = max(1, int(timeout * 1000))
+    protocol = "https"
+    if base_url := getattr(settings, base_url_setting, ""):
+        parts = urlsplit(base_url)
+        endpoint, protocol = parts.netloc, parts.scheme or "http"
+    config = aliyun_models.Config(
+        access_key_id=settings.ALIYUN_ACCESS_KEY_ID,
+        access_key_secret=settings.ALIYUN_ACCESS_KEY_SECRET,
+        endpoint=endpoint,
+        protocol=protocol,
+        connect_timeout=milliseconds,
+        read_timeout=milliseconds,
+    )
+    runtime = RuntimeOptions(
+        autoretry=False,
+        max_attempts=1,
+        connect_timeout=milliseconds,
+        read_timeout=milliseconds,
+    )
+    return config, runtime
+
+
 class AliyunBackend:
     """Alibaba Cloud SMS (dysmsapi, SendSms) through its official SDK. It sends a template
     approved in the provider's console, by its code and parameter values, under the registered
@@ -539,35 +573,10 @@ class AliyunBackend:
     outbox row id given here as `reference`)."""
 
     def __init__(self):
-        names = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET")
-        missing = [name for name in names if not getattr(settings, name, "")]
-        if missing:
-            raise ImproperlyConfigured(f"The aliyun SMS backend needs {', '.join(missing)}.")
-        timeout = getattr(settings, "ALIYUN_TIMEOUT_SECONDS", None) or ALIYUN_TIMEOUT
-        milliseconds = max(1, int(timeout * 1000))
-        endpoint, protocol = ALIYUN_ENDPOINT, "https"
-        if base_url := getattr(settings, "ALIYUN_SMS_API_BASE_URL", ""):
-            # The SDK calls {protocol}://{endpoint}/ (the endpoint may carry a port), so these
-            # two move the real SDK, unchanged, onto tests/fake_aliyun.py.
-            parts = urlsplit(base_url)
-            endpoint, protocol = parts.netloc, parts.scheme or "http"
-        config = aliyun_models.Config(
-            access_key_id=settings.ALIYUN_ACCESS_KEY_ID,
-            access_key_secret=settings.ALIYUN_ACCESS_KEY_SECRET,
-            endpoint=endpoint,
-            protocol=protocol,
-            connect_timeout=milliseconds,
-            read_timeout=milliseconds,
-            # No retry_options: the SDK then makes one attempt. Retrying is the outbox's
-            # decision, made with the error classes below.
+        config, self.runtime = aliyun_connection(
+            what="SMS", endpoint=ALIYUN_ENDPOINT, base_url_setting="ALIYUN_SMS_API_BASE_URL"
         )
         self.client = DysmsClient(config)
-        self.runtime = RuntimeOptions(
-            autoretry=False,
-            max_attempts=1,
-            connect_timeout=milliseconds,
-            read_timeout=milliseconds,
-        )
         self.sign_name = getattr(settings, "ALIYUN_SMS_SIGN_NAME", "")
 
     def send(

@@ -34,16 +34,12 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-import requests
 from alibabacloud_dyvmsapi20170525 import models as vms_models
 from alibabacloud_dyvmsapi20170525.client import Client as VmsClient
 from alibabacloud_tea_openapi import exceptions as aliyun_exceptions
-from alibabacloud_tea_openapi import models as aliyun_models
 from alibabacloud_tea_openapi import utils_models as open_api_util_models
 from alibabacloud_tea_openapi.utils import Utils
-from darabonba.runtime import RuntimeOptions
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from Tea.exceptions import TeaException
@@ -52,13 +48,14 @@ from zhongdu import phones
 from zhongdu.sms import (
     ALIYUN_ACCOUNT,
     ALIYUN_FAULT,
-    ALIYUN_TIMEOUT,
+    ALIYUN_TIMEOUT,  # noqa: F401 (the voice route's default wait, as SMS's)
     PermanentError,
     SmsError,
     TransientError,
     UnknownOutcomeError,
-    _connection_error,
+    aliyun_connection,
 )
+from zhongdu.sms import AliyunBackend as SmsAliyunBackend
 
 logger = logging.getLogger(__name__)
 
@@ -274,34 +271,14 @@ class AliyunBackend:
     retrying is the caller's decision (the outbox's rules, an agent's second click)."""
 
     def __init__(self):
-        names = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_VOICE_SHOW_NUMBER")
-        missing = [name for name in names if not getattr(settings, name, "")]
-        if missing:
-            raise ImproperlyConfigured(f"The aliyun voice backend needs {', '.join(missing)}.")
-        timeout = getattr(settings, "ALIYUN_TIMEOUT_SECONDS", None) or ALIYUN_TIMEOUT
-        milliseconds = max(1, int(timeout * 1000))
-        endpoint, protocol = VMS_ENDPOINT, "https"
-        if base_url := getattr(settings, "ALIYUN_VMS_API_BASE_URL", ""):
-            # The SDK calls {protocol}://{endpoint}/: these two move the real SDK, unchanged,
-            # onto tests/fake_aliyun_vms.py.
-            parts = urlsplit(base_url)
-            endpoint, protocol = parts.netloc, parts.scheme or "http"
-        config = aliyun_models.Config(
-            access_key_id=settings.ALIYUN_ACCESS_KEY_ID,
-            access_key_secret=settings.ALIYUN_ACCESS_KEY_SECRET,
-            endpoint=endpoint,
-            protocol=protocol,
-            connect_timeout=milliseconds,
-            read_timeout=milliseconds,
+        config, self.runtime = aliyun_connection(
+            what="voice",
+            endpoint=VMS_ENDPOINT,
+            base_url_setting="ALIYUN_VMS_API_BASE_URL",
+            required=("ALIYUN_VOICE_SHOW_NUMBER",),
         )
         self.client = VmsClient(config)
-        self.protocol = protocol.upper()
-        self.runtime = RuntimeOptions(
-            autoretry=False,
-            max_attempts=1,
-            connect_timeout=milliseconds,
-            read_timeout=milliseconds,
-        )
+        self.protocol = config.protocol.upper()
         self.show_number = settings.ALIYUN_VOICE_SHOW_NUMBER
 
     @staticmethod
@@ -386,13 +363,8 @@ class AliyunBackend:
             return request()
         except aliyun_exceptions.AlibabaCloudException as exc:  # an HTTP error with its body
             raise _error(exc.code, exc.message, numbers, status=exc.status_code) from exc
-        except TeaException as exc:  # no answer to read
-            inner = getattr(exc, "inner_exception", None)
-            cause = getattr(inner, "__context__", None)
-
-            if isinstance(cause, requests.RequestException):
-                raise _connection_error(cause) from exc
-            raise UnknownOutcomeError("http", str(inner or exc)) from exc
+        except TeaException as exc:  # no answer to read: what requests raised, as for SMS
+            raise SmsAliyunBackend._no_answer(exc) from exc
 
     @staticmethod
     def _started(code, message, call_id, numbers) -> CallStarted:
