@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "consult",
     "guide",
     "followup",
+    "exams",
     "surveys",
     "events",
     "vip",

@@ -1,0 +1,73 @@
+"""Abnormal results followed to the end.
+
+A released order with a critical value opens one CRITICAL alert: a telephone call must reach the
+client within a deadline counted in clock time, day or night (EXAM_CRITICAL_MINUTES after the
+release); missed, it is escalated at once to the managers on duty and the releasing clinician.
+An order with abnormal values opens one ABNORMAL alert, followed by a return-visit call within
+working hours (and, where a finding asks for it, a re-examination booking). Each is tracked
+until closed with its outcome (exams.alerts)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class ResultAlert(models.Model):
+    class Level(models.TextChoices):
+        CRITICAL = "critical", pgettext_lazy("alert level", "Critical value")
+        ABNORMAL = "abnormal", pgettext_lazy("alert level", "Abnormal result")
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("alert status", "Open")
+        CLOSED = "closed", pgettext_lazy("alert status", "Closed")
+
+    order = models.ForeignKey(
+        "guide.ExamOrder",
+        verbose_name=_("exam order"),
+        on_delete=models.CASCADE,
+        related_name="alerts",
+    )
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    # When the client must have been reached (clock time for a critical value).
+    due_at = models.DateTimeField(_("due by"))
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("result alert")
+        verbose_name_plural = _("result alerts")
+        ordering = ["due_at"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(status="open"), name="resultalert_open_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "level"], name="resultalert_order_level_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=["critical", "abnormal"]), name="resultalert_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "closed"]), name="resultalert_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_level_display()} #{self.order_id}"
