@@ -41,6 +41,7 @@ HEALTH_DATA = "health_data"
 SERVICE_SMS = "service_sms"
 MARKETING_SMS = "marketing_sms"
 SERVICE_VOICE = "service_voice"
+EMPLOYER_AGGREGATE = "employer_aggregate"
 
 PURPOSES: dict[str, Purpose] = {
     purpose.code: purpose
@@ -74,6 +75,17 @@ PURPOSES: dict[str, Purpose] = {
             SERVICE_VOICE,
             _("Voice notifications (reminders by telephone)"),
             _("I would like my booking reminders read to me by an automated telephone call."),
+        ),
+        # An employee's agreement that their exam results are counted, with no one identifiable,
+        # in the team report the hospital gives their employer (exams.teams): only those who
+        # agreed are counted.
+        Purpose(
+            EMPLOYER_AGGREGATE,
+            _("Results counted in a team report for the employer"),
+            _(
+                "I agree that my exam results are counted, with no one identifiable, in the "
+                "summary report the hospital gives my employer."
+            ),
         ),
     )
 }

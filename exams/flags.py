@@ -59,7 +59,7 @@ def _band(candidate: ReferenceRange) -> str:
 
 
 def range_text(definition: ResultDefinition, candidate: ReferenceRange) -> str:
-    """ "3.5–9.5 ×10⁹/L (Female, 18–60 years); critical < 2.0 or > 30.0" in the active language."""
+    """ "3.5–9.5 ×10⁹/L (Female, 18–60 years); critical < 2.0, > 30.0" in the active language."""
     d = definition.decimals
     low, high = _number(candidate.low, d), _number(candidate.high, d)
     if low and high:
@@ -83,7 +83,7 @@ def range_text(definition: ResultDefinition, candidate: ReferenceRange) -> str:
     if critical:
         text = _("%(range)s; critical %(limits)s") % {
             "range": text,
-            "limits": _(" or ").join(critical),
+            "limits": ", ".join(critical),
         }
     return text
 

@@ -93,6 +93,22 @@ CALLBACK_READERS = CALLBACK_TAKERS | {MANAGER}
 # helper decides each call (voice.outbound).
 DIALLERS = CLIENT_EDITORS | {MANAGER}
 
+# After the exam (exams): results are health information. The examining staff (clinicians)
+# enter and import them and a clinician releases them; the clinicians and those who serve the
+# client (client managers, the VIP managers, each as the discretion rule allows) read them; the
+# front desk sees no more than "results ready". Abnormal and critical values are followed by
+# client management and the VIP managers, with the managers on duty and the clinicians, who are
+# escalated to. Assessments and plans are client management's.
+RESULT_ENTRY = frozenset({CLINICIAN, ADMINISTRATOR})
+RESULT_RELEASERS = frozenset({CLINICIAN})
+RESULT_READERS = frozenset({CLINICIAN, CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
+ALERT_WORKERS = frozenset({CLIENT_MANAGER, VIP_MANAGER, CLINICIAN, MANAGER, ADMINISTRATOR})
+ASSESSMENT_WRITERS = frozenset({CLIENT_MANAGER, VIP_MANAGER, ADMINISTRATOR})
+# Enterprise exam rounds and their team reports: the VIP managers keep them and send the report
+# to the enterprise's contact; managers read them.
+TEAM_REPORT_DESK = VIP_DESK
+TEAM_REPORT_READERS = VIP_READERS
+
 # Reports are the managers' and the administrators'.
 REPORT_READERS = frozenset({MANAGER, ADMINISTRATOR})
 # The hotline's wallboard: the consultants who answer it (the call centre) and their managers.

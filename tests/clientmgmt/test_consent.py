@@ -40,6 +40,7 @@ def test_a_new_client_has_the_purposes_defaults():
         "service_sms": True,  # on unless refused, as before
         "marketing_sms": False,
         "service_voice": False,  # a recorded choice
+        "employer_aggregate": False,  # counted in a team report only once agreed
     }
     assert not ConsentEvent.objects.exists()
 
@@ -264,6 +265,7 @@ def test_the_migration_carries_the_old_switches_into_consent_events():
         "service_sms": True,
         "marketing_sms": False,
         "service_voice": False,
+        "employer_aggregate": False,
     }
     assert not any(f.name == "service_sms" for f in Client._meta.get_fields())
 
