@@ -52,6 +52,7 @@ urlpatterns = [
     path("", include("referrals.urls")),
     path("messaging/", include("messaging.urls")),
     path("consult/", include("consult.urls")),
+    path("guide/exams/", include("exams.urls")),
     path("guide/", include("guide.urls")),
     path("followup/surveys/", include("surveys.urls")),
     path("followup/", include("followup.urls")),
