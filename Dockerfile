@@ -26,6 +26,7 @@ COPY followup ./followup
 COPY surveys ./surveys
 COPY events ./events
 COPY vip ./vip
+COPY exams ./exams
 COPY voice ./voice
 COPY reports ./reports
 COPY demo ./demo

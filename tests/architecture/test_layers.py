@@ -22,6 +22,9 @@ LAYERS = {
     "followup": 3,
     "events": 3,
     "vip": 3.5,  # reads follow-up (a VIP's return-visit cadence)
+    # after the exam: results on exam orders, plans through follow-up, team reports of VIP
+    # enterprises; below voice, whose call button reaches its worklists
+    "exams": 3.6,
     "voice": 3.7,  # the hotline: what a consultant sees on the phone reads every desk
     "reports": 4,
     "demo": 5,
