@@ -65,6 +65,8 @@ PLAN_TEXTS = (
     "exercise",
     "mental_health",
     "prevention",
+    "sub_health",
+    "insurance",
 )
 
 # Every allowed move of a call. An unanswered attempt keeps the call open (a new date);
