@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from clientmgmt import consent
 from clientmgmt.selectors import consent_condition
@@ -42,6 +43,15 @@ from zhongdu import audit
 from .models import ExamResult, Finding, HealthAssessment, ResultRelease
 from .models.assessment import PLAN_HEADINGS
 
+# The headings as the plan, the page and the report name them.
+HEADING_LABELS = {
+    "exercise": _lazy("Exercise"),
+    "diet": _lazy("Diet"),
+    "mental_health": _lazy("Mental health"),
+    "prevention": _lazy("Disease prevention"),
+    "sub_health": _lazy("Sub-health care"),
+    "insurance": _lazy("Health insurance"),
+}
 # How far back a final assessment still brings its seasonal reminders.
 REMINDER_YEARS = 2
 REMINDER_HOUR = 10
@@ -56,12 +66,32 @@ def released(order) -> ResultRelease | None:
     return ResultRelease.objects.filter(order=order).first()
 
 
-def results_of(order) -> list[ExamResult]:
-    return list(
+def results_of(order) -> list[dict]:
+    """The order's results as shown and printed: examination, value, unit, rule, flag."""
+    rows = []
+    results = (
         ExamResult.objects.filter(order=order)
         .select_related("item__price_item__result_definition")
         .order_by("item_id")
     )
+    for result in results:
+        definition = getattr(result.item.price_item, "result_definition", None)
+        if result.value_number is not None:
+            places = definition.decimals if definition is not None else 1
+            value = f"{result.value_number:.{places}f}"
+        else:
+            value = result.value_text or result.file_label
+        rows.append(
+            {
+                "name": result.item.price_item.name,
+                "value": value,
+                "unit": definition.unit if definition is not None else "",
+                "rule": result.rule,
+                "flag": result.flag,
+                "flag_label": result.get_flag_display() if result.flag else "",
+            }
+        )
+    return rows
 
 
 def findings_suggested(order) -> list[Finding]:
@@ -283,3 +313,34 @@ def seasonal_reminders_send(*, today: datetime.date | None = None) -> int:
                 )
             written += 1
     return written
+
+
+def report_context(order) -> dict:
+    """What the client's printed report shows (exams/report_pdf.html); call it in the language
+    the report is printed in."""
+    client = order.client
+    release = released(order)
+    assessment = HealthAssessment.objects.filter(order=order).select_related("plan").first()
+    findings = list(assessment.findings.all()) if assessment is not None else []
+    plan = assessment.plan if assessment is not None else None
+    source = plan or assessment
+    return {
+        "order": order,
+        "client": client,
+        "sex": client.get_sex_display() if client.sex in ("female", "male") else "",
+        "age": client.age_on(timezone.localdate(order.ordered_at)),
+        "phone": client.phone_masked,
+        "release": release,
+        "results": results_of(order),
+        "assessment": assessment,
+        "final": assessment is not None and assessment.status == HealthAssessment.Status.FINAL,
+        "headings": [
+            (HEADING_LABELS[name], getattr(source, name, "") or "") for name in PLAN_HEADINGS
+        ]
+        if source is not None
+        else [],
+        "steps": list(plan.steps.exclude(status="cancelled").order_by("due_on", "pk"))
+        if plan is not None
+        else [],
+        "education": education_for(findings),
+    }
