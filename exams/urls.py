@@ -1,6 +1,6 @@
 # The post-exam service's pages, under /guide/exams/ (results of an order at
 # /guide/exams/<id>/results/). Each block belongs to one views module.
-from django.urls import path  # noqa: F401  (the blocks below use it)
+from django.urls import path
 
 from . import assessment_views
 
