@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from clientmgmt import consent
 from clientmgmt.selectors import consent_condition
@@ -45,12 +45,12 @@ from .models.assessment import PLAN_HEADINGS
 
 # The headings as the plan, the page and the report name them.
 HEADING_LABELS = {
-    "exercise": _lazy("Exercise"),
-    "diet": _lazy("Diet"),
-    "mental_health": _lazy("Mental health"),
-    "prevention": _lazy("Disease prevention"),
-    "sub_health": _lazy("Sub-health care"),
-    "insurance": _lazy("Health insurance"),
+    "exercise": gettext_lazy("Exercise"),
+    "diet": gettext_lazy("Diet"),
+    "mental_health": gettext_lazy("Mental health"),
+    "prevention": gettext_lazy("Disease prevention"),
+    "sub_health": gettext_lazy("Sub-health care"),
+    "insurance": gettext_lazy("Health insurance"),
 }
 # How far back a final assessment still brings its seasonal reminders.
 REMINDER_YEARS = 2

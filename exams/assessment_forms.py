@@ -15,7 +15,7 @@ class FindingChoiceField(forms.ModelMultipleChoiceField):
 
 class AssessmentForm(forms.Form):
     findings = FindingChoiceField(
-        label=_("Findings"),
+        label=_("Findings of the exam"),
         queryset=Finding.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
