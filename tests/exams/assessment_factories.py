@@ -7,6 +7,7 @@ from django.utils import timezone
 from clientmgmt.models import Client
 from events import services as events
 from events.models import Event
+from exams.models import ResultDefinition
 from followup.models import CarePlanTemplate, CarePlanTemplateStep
 from messaging.models import Kind, Purpose, SmsTemplate
 from tests.clientmgmt.factories import ClientFactory
@@ -84,8 +85,13 @@ def released_order(*, client=None, finding_=None, released=True):
     """An order of a white-cell count (normal) and a fungal test (positive: abnormal, pointing
     to the fungal finding), recorded and released."""
     finding_ = finding_ or fungal_finding()
-    count = number_definition("JC101")
-    fungal = choice_definition("JC102", finding=finding_)
+    count = ResultDefinition.objects.filter(exam__code="JC101").first() or number_definition(
+        "JC101"
+    )
+    code = f"JC2{finding_.pk:02d}"
+    fungal = ResultDefinition.objects.filter(exam__code=code).first() or choice_definition(
+        code, finding=finding_
+    )
     client = client or ClientFactory(
         name="李娜",
         sex=Client.Sex.FEMALE,
