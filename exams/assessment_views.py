@@ -92,7 +92,12 @@ def assessment(request, pk):
         services.assessment_save(
             order=order, by=request.user, findings=findings, texts=form.texts(), request=request
         )
-        if action == "finalise":
+        # A final assessment is changed in its plan too: the report never prints a plan that
+        # differs from the assessment.
+        final = HealthAssessment.objects.filter(
+            order=order, status=HealthAssessment.Status.FINAL
+        ).exists()
+        if action == "finalise" or final:
             services.assessment_finalise(order=order, by=request.user, request=request)
             messages.success(request, _("The assessment is final and the plan is written."))
         else:

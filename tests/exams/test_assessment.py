@@ -219,3 +219,13 @@ def test_the_health_plan_page_shows_the_six_headings(manager):
         assert text in html
     edit = manager.get(reverse("followup:plan_edit", args=[plan.pk]), **EN).content.decode()
     assert 'name="sub_health"' in edit and 'name="insurance"' in edit
+
+
+def test_saving_a_final_assessment_changes_its_plan_too(manager):
+    order = released_order()
+    finding = fungal_finding()
+    manager.post(_url(order), _form(finding, "finalise", **HEADINGS))
+    manager.post(_url(order), _form(finding, "save", **{**HEADINGS, "exercise": "游泳"}))
+    assessment = HealthAssessment.objects.get(order=order)
+    assert assessment.status == "final" and assessment.exercise == "游泳"
+    assert assessment.plan.exercise == "游泳" and assessment.plan.steps.count() == 3
