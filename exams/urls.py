@@ -1,11 +1,15 @@
 # The post-exam service's pages, under /guide/exams/ (results of an order at
 # /guide/exams/<id>/results/). Each block belongs to one views module.
-from django.urls import path  # noqa: F401  (the blocks below use it)
+from django.urls import path
+
+from . import assessment_views
 
 app_name = "exams"
 
 urlpatterns: list = [
     # --- results (result_views) ---
     # --- assessment, plan and report (assessment_views) ---
+    path("<id:pk>/assessment/", assessment_views.assessment, name="assessment"),
+    path("<id:pk>/report.pdf", assessment_views.report_pdf, name="report_pdf"),
     # --- abnormal and critical results followed (alert_views) ---
 ]
