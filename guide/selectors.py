@@ -16,7 +16,17 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.http import Http404
 from django.urls import reverse
@@ -38,6 +48,7 @@ from .models import (
     Charge,
     DisplayScreen,
     ExamOrder,
+    ExamOrderItem,
     ExamPackage,
     MembershipCard,
     MembershipCardEvent,
@@ -581,6 +592,28 @@ def exam_get_for_user(user, pk, *, write=False) -> ExamOrder:
         raise Http404 from None
     _require(user, CARD_WRITERS if write else EXAM_READERS)
     return order
+
+
+def exam_results_state(order) -> str:
+    """ "ready" (released by a clinician), "pending" or "" (no examination of the order yields a
+    result): all the exam order's page tells of the results (the values are the exams app's,
+    read on its own page by those who may; this reads its relations by name, never its code)."""
+    state = (
+        ExamOrder.objects.filter(pk=order.pk)
+        .annotate(
+            expects=Exists(
+                ExamOrderItem.objects.filter(
+                    order=OuterRef("pk"), price_item__result_definition__isnull=False
+                )
+            ),
+            released=Exists(ExamOrder.objects.filter(pk=OuterRef("pk"), release__isnull=False)),
+        )
+        .values("expects", "released")
+        .first()
+    )
+    if not state or not state["expects"]:
+        return ""
+    return "ready" if state["released"] else "pending"
 
 
 def exam_items(order):
