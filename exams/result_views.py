@@ -8,18 +8,17 @@ results and every file sent is audited."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.imports import ImportFileError
 from clientmgmt.selectors import clients_shown_for_user
-from zhongdu import audit, private_files
+from zhongdu import audit, exports, private_files
 from zhongdu.forms import error_text
 from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
@@ -167,14 +166,13 @@ def result_file(request, pk, item_pk):
     except FileNotFoundError:
         raise Http404 from None
     _audit_read(request, order, "file")
-    response = HttpResponse(data, content_type=result.file_type or "application/octet-stream")
-    inline = result.file_type in ("image/jpeg", "image/png", "application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        not inline, result.file_label or f"result-{item.pk}"
+    content_type = result.file_type or "application/octet-stream"
+    return exports.private_download(
+        data,
+        content_type=content_type,
+        filename=result.file_label or f"result-{item.pk}",
+        inline=content_type in services.FILE_TYPES,
     )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # --- The laboratory's file -----------------------------------------------------------------
