@@ -126,7 +126,9 @@ def result_save(request, pk, item_pk):
     if request.htmx:
         context = _page_context(request, order, posted=(item.pk, form) if form else None)
         row = next(r for r in context["rows"] if r.pk == item.pk)
-        return render(request, "exams/_result_row.html", {**context, "row": row}, status=status)
+        # The row, and the release card out of band, so its list of what is missing stays true.
+        context.update(row=row, oob=status == 200)
+        return render(request, "exams/_result_row.html", context, status=status)
     context = _page_context(request, order, posted=(item.pk, form))
     return render(request, "exams/results.html", context, status=status)
 

@@ -208,6 +208,7 @@ def test_htmx_gets_the_row_back(clinician, four_kinds):
     assert answer.status_code == 200
     assert html.startswith('<div class="list-group-item" id="result-')
     assert 'data-flag="critical"' in html and "1.5" in html
+    assert 'id="release-card" hx-swap-oob="true"' in html  # what is missing, updated
     wrong = _save(clinician, order, wbc, {"value": "abc", "revision": 1}, **HTMX)
     assert wrong.status_code == 422
     assert "Enter a number." in _body(wrong) and 'value="abc"' in _body(wrong)
