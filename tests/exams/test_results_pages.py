@@ -178,7 +178,7 @@ def test_the_page_keeps_a_fixed_query_count_for_an_order_of_twenty(clinician):
         page = clinician.get(_url(order))
     assert page.status_code == 200
     assert _body(page).count('data-testid="result-row"') == 20
-    assert len(queries) <= 20, [q["sql"] for q in queries.captured_queries]
+    assert len(queries) <= 10, [q["sql"] for q in queries.captured_queries]
 
 
 # --- Entry --------------------------------------------------------------------------------
