@@ -474,3 +474,14 @@ def test_the_admin_pages_open_for_an_administrator(client_for):
         reverse("admin:exams_finding_add"),
     ):
         assert admin.get(url, **EN).status_code == 200, url
+
+
+def test_the_worklist_keeps_a_fixed_query_count(clinician):
+    wbc = number_definition()
+    for n in range(30):
+        order_with(wbc, client=make_vip() if n % 10 == 0 else None)
+    clinician.get(WORKLIST)
+    with CaptureQueriesContext(connection) as queries:
+        page = clinician.get(WORKLIST)
+    assert _body(page).count('data-testid="worklist-row"') == 30
+    assert len(queries) <= 8, [q["sql"] for q in queries.captured_queries]
