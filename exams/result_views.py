@@ -43,6 +43,17 @@ def _audit_read(request, order, what="results"):
     audit.record(audit.Action.VIEW, obj=order, object_repr=label, request=request)
 
 
+def _order_context(request, order) -> dict:
+    """What every results page shows of the order: its client (masked phone) and, for those
+    who may open it (the front desk's readers; not the clinicians), the link to the order."""
+    may_open = user_may_open(request.user, "guide:exam_detail")
+    return {
+        "order": order,
+        "client": order.client,
+        "order_link": order.get_absolute_url() if may_open else "",
+    }
+
+
 def _results_url(order, item_pk=None):
     url = reverse("exams:results", args=[order.pk])
     return f"{url}#result-{item_pk}" if item_pk else url
@@ -70,8 +81,7 @@ def _page_context(request, order, *, posted=None, release_form=None):
             row.form = posted[1] if posted and posted[0] == row.pk else None
             row.form = row.form or _entry_form(row, release is not None)
     return {
-        "order": order,
-        "client": order.client,
+        **_order_context(request, order),
         "rows": rows,
         "release": release,
         "missing": [row for row in rows if row.definition is not None and row.result is None],
@@ -181,7 +191,7 @@ def result_file(request, pk, item_pk):
 
 
 def _upload_page(request, order, form, *, errors=(), status=200):
-    context = {"order": order, "client": order.client, "form": form, "errors": errors}
+    context = {**_order_context(request, order), "form": form, "errors": errors}
     return render(request, "exams/results_import.html", context, status=status)
 
 
@@ -215,8 +225,7 @@ def _import_preview(request, order):
         counts[row.outcome] += 1
     payload = imports.preview_dump(rows, file_name=upload.name, order=order, user=request.user)
     context = {
-        "order": order,
-        "client": order.client,
+        **_order_context(request, order),
         "rows": rows,
         "file_name": upload.name,
         "counts": counts,

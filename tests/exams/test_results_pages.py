@@ -110,6 +110,14 @@ def test_the_page_lists_each_examination_with_its_form_and_rule(
     assert order.client.phone_masked in html and order.client.phone not in html
     event = AuditEvent.objects.get(action="view", object_type="guide.examorder")
     assert event.object_id == str(order.pk) and event.actor_username == "t_clinician"
+    # The order's page is the desks' (a clinician may not open it): no link to it here.
+    assert f'href="{order.get_absolute_url()}"' not in html
+
+
+def test_the_readers_of_the_order_are_linked_back_to_it(client_for):
+    order = order_with(number_definition())
+    html = _body(client_for(roles.CLIENT_MANAGER).get(_url(order), **EN))
+    assert f'href="{order.get_absolute_url()}"' in html
 
 
 @pytest.mark.parametrize("role", sorted(roles.ALL_ROLES))
