@@ -493,3 +493,15 @@ def test_the_worklist_keeps_a_fixed_query_count(clinician):
         page = clinician.get(WORKLIST)
     assert _body(page).count('data-testid="worklist-row"') == 30
     assert len(queries) <= 8, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_report_uploaded_twice_by_a_double_click_is_kept_once(clinician):
+    dermoscopy = file_definition()
+    order = order_with(dermoscopy)
+    for _click in range(2):
+        upload = {"file": _upload("lesion.png", PNG, "image/png")}
+        assert _save(clinician, order, dermoscopy, upload).status_code == 302
+    assert ExamResultRevision.objects.count() == 1
+    other = {"file": _upload("other.png", PNG + b"x", "image/png")}
+    assert _save(clinician, order, dermoscopy, other).status_code == 409
+    assert ExamResult.objects.get().file_label == "lesion.png"
