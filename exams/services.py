@@ -102,12 +102,18 @@ def result_record(
     reason: str = "",
     source: str = ExamResult.Source.ENTERED,
     request=None,
+    expected_revision: int | None = None,
 ) -> ExamResult:
     """Record the value of one examination of an order: a number, an answer, a text or a
     report file ((name, content type, bytes)). The flag and its rule are read from the item's
     definition for the client's sex and age on the day of the order. Once the order's results
     are released a value may still be corrected, with a reason; the earlier value stays in the
-    history. Recording a value ticks the examination off."""
+    history. Recording a value ticks the examination off.
+
+    expected_revision: the revision the form was showing (0: no value yet). When another value
+    was recorded since, the same value again is a double click or a second tab (the result in
+    force is returned, nothing is written); another value is refused (NotAllowed), so nobody
+    overwrites a value they have not seen."""
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
         order = ExamOrder.objects.select_for_update().select_related("client").get(pk=item.order_id)
@@ -124,10 +130,18 @@ def result_record(
         if released and not reason:
             raise ValidationError(_("The results are released: say why this value is corrected."))
         number, text = _checked_value(definition, number=number, text=text, file=file)
+        result = ExamResult.objects.select_for_update().filter(item=item).first()
+        if expected_revision is not None and expected_revision != (
+            result.revision if result else 0
+        ):
+            if result is not None and value_unchanged(result, number=number, text=text, file=file):
+                return result
+            raise NotAllowed(
+                _("Someone recorded this result meanwhile: look at the value in force first.")
+            )
         sex, age = _client_facts(order)
         judgement = flags.judge(definition, number=number, text=text, sex=sex, age=age)
         stored = _store_file(file) if file is not None else None
-        result = ExamResult.objects.select_for_update().filter(item=item).first()
         if result is None:
             result = ExamResult(item=item, order=order, revision=0)
         elif stored is None and definition.kind == ResultDefinition.Kind.FILE:
@@ -173,6 +187,22 @@ def result_record(
             for hook in _RELEASE_HOOKS:
                 hook(order=order, by=by, corrected=True)
     return result
+
+
+def value_unchanged(result: ExamResult, *, number=None, text="", file=None) -> bool:
+    """Whether recording this value again would change nothing (the same number or answer, and
+    for a report the same file's bytes)."""
+    if result.value_number != number or result.value_text != (text or ""):
+        return False
+    if file is None:
+        return True
+    _label, content_type, data = file
+    if not result.file or result.file_type != content_type:
+        return False
+    try:
+        return private_files.read(result.file) == data
+    except FileNotFoundError:
+        return False
 
 
 def results_missing(order: ExamOrder) -> list[ExamOrderItem]:

@@ -2,12 +2,18 @@
 # /guide/exams/<id>/results/). Each block belongs to one views module.
 from django.urls import path
 
-from . import assessment_views
+from . import assessment_views, result_views
 
 app_name = "exams"
 
 urlpatterns: list = [
     # --- results (result_views) ---
+    path("results/", result_views.results_worklist, name="results_worklist"),
+    path("<id:pk>/results/", result_views.results, name="results"),
+    path("<id:pk>/results/import/", result_views.results_import, name="results_import"),
+    path("<id:pk>/results/release/", result_views.results_release, name="results_release"),
+    path("<id:pk>/results/<id:item_pk>/", result_views.result_save, name="result_save"),
+    path("<id:pk>/results/<id:item_pk>/file/", result_views.result_file, name="result_file"),
     # --- assessment, plan and report (assessment_views) ---
     path("<id:pk>/assessment/", assessment_views.assessment, name="assessment"),
     path("<id:pk>/report.pdf", assessment_views.report_pdf, name="report_pdf"),

@@ -106,6 +106,10 @@ def _detail_page(request, order, *, complete_form=None, cancel_form=None, errors
         "complete_form": complete_form or ExamCompleteForm(),
         "cancel_form": cancel_form or ExamCancelForm(),
         "errors": errors,
+        # Results: the desk sees whether they are ready, never the values; their readers get
+        # the link to the results page (exams), which applies its own access checks.
+        "results_state": selectors.exam_results_state(order),
+        "may_read_results": user_may_open(request.user, "exams:results"),
     }
     return render(request, "guide/exam_detail.html", context, status=status)
 

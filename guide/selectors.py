@@ -594,6 +594,28 @@ def exam_get_for_user(user, pk, *, write=False) -> ExamOrder:
     return order
 
 
+def exam_results_state(order) -> str:
+    """ "ready" (released by a clinician), "pending" or "" (no examination of the order yields a
+    result): all the exam order's page tells of the results (the values are the exams app's,
+    read on its own page by those who may; this reads its relations by name, never its code)."""
+    state = (
+        ExamOrder.objects.filter(pk=order.pk)
+        .annotate(
+            expects=Exists(
+                ExamOrderItem.objects.filter(
+                    order=OuterRef("pk"), price_item__result_definition__isnull=False
+                )
+            ),
+            released=Exists(ExamOrder.objects.filter(pk=OuterRef("pk"), release__isnull=False)),
+        )
+        .values("expects", "released")
+        .first()
+    )
+    if not state or not state["expects"]:
+        return ""
+    return "ready" if state["released"] else "pending"
+
+
 def exam_items(order):
     return order.items.select_related("price_item", "done_by").order_by("pk")
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from django.http import HttpResponse
 from django.utils.functional import Promise
+from django.utils.http import content_disposition_header
 from import_export.formats import base_formats
 
 from . import audit
@@ -196,6 +197,20 @@ def attachment(export: Export, *, filename: str) -> HttpResponse:
     """The file as a download named `filename` plus its extension."""
     response = HttpResponse(export.content, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{export.extension}"'
+    return response
+
+
+def private_download(
+    data: bytes, *, content_type: str, filename: str, inline: bool
+) -> HttpResponse:
+    """A private file (zhongdu.private_files: a report attached to an exam result) handed to
+    the one reader a view let through: shown in the browser (`inline`, an image or a PDF) or
+    saved, under its name (RFC 6266, Chinese names too), never kept by any cache, its type not
+    guessed by the browser. The view audits the read."""
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(not inline, filename)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

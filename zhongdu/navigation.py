@@ -40,6 +40,12 @@ SECTIONS = [
         FRONT_DESK_GROUP,
     ),
     (
+        "exams:results_worklist",
+        _("Exam results"),
+        _("Exam orders whose results are still to enter or wait for a clinician's release."),
+        FRONT_DESK_GROUP,
+    ),
+    (
         "guide:calling",
         _("Calling station"),
         _("Call the patients waiting for your department by their queue numbers."),

@@ -249,6 +249,14 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # ASSESSMENT_WRITERS', checked by the view) and the client's report.
     "exams:assessment": RESULT_READERS,
     "exams:report_pdf": RESULT_READERS,
+    # After the exam: an order's results (exams.result_views). Each page also applies the
+    # discretion rule to the order's client (exams.selectors.order_get_for_user).
+    "exams:results_worklist": RESULT_READERS,
+    "exams:results": RESULT_READERS,
+    "exams:result_file": RESULT_READERS,
+    "exams:result_save": RESULT_ENTRY,
+    "exams:results_import": RESULT_ENTRY,
+    "exams:results_release": RESULT_RELEASERS,
     # Calling (叫号): the clinician's station calls, recalls, skips and finishes queue numbers;
     # the waiting-room display is public, found by its screen's unguessable token only (an
     # administrator makes one per screen and may revoke it).
@@ -419,6 +427,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "vip.*",
         "reports.*",
         "voice.*",
+        "exams.*",
     ),
 }
 # Permissions nobody is granted through a role, whatever the patterns above say.

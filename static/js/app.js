@@ -42,3 +42,12 @@ document.addEventListener("htmx:configRequest", (event) => {
   detail.headers["Content-Type"] = "application/x-www-form-urlencoded"; // htmx sets it for posts only
   detail.parameters["_search"] = "1";
 });
+
+// A form inside [data-swap-invalid] answered 422 comes back with its messages and what was
+// typed (exams' result forms): htmx swaps no error answer unless told.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 422 && event.detail.elt.closest("[data-swap-invalid]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -71,6 +71,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "guide:today",
         "guide:card_list",
         "guide:exam_list",
+        "exams:results_worklist",
         "guide:calling",
         "guide:display_list",
         "guide:daily",
@@ -104,6 +105,7 @@ def test_a_clinician_sees_the_calling_station(clinician_client):
     assert _nav_urls(response) == [
         "home",
         "clientmgmt:client_list",
+        "exams:results_worklist",
         "guide:calling",
         "knowledge_desk",
     ]
