@@ -84,7 +84,9 @@ def report(request, pk):
     if exam_round is not None:
         context.update(_report_context(enterprise, exam_round))
         audit.record(
-            audit.Action.VIEW, obj=exam_round, object_repr=f"{enterprise} · {exam_round}",
+            audit.Action.VIEW,
+            obj=exam_round,
+            object_repr=f"{enterprise} · {exam_round}",
             request=request,
         )
     return render(request, "exams/teams/report.html", context)

@@ -34,9 +34,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clientmgmt.consent import EMPLOYER_AGGREGATE
 from clientmgmt.models import Client
 from clientmgmt.selectors import consent_condition
-from clientmgmt.consent import EMPLOYER_AGGREGATE
 from guide.models import ExamOrder
 from vip.models import EnterpriseMember
 from zhongdu import audit, phones
@@ -81,8 +81,8 @@ class Table:
 def with_margins(cells: list[list[int]]) -> list[list[int]]:
     """The cells (R x C, R and C at least 1) with a column of row totals and a row of column
     totals added (the grand total in the corner)."""
-    rows = [list(row) + [sum(row)] for row in cells]
-    return rows + [[sum(column) for column in zip(*rows, strict=True)]]
+    rows = [[*row, sum(row)] for row in cells]
+    return [*rows, [sum(column) for column in zip(*rows, strict=True)]]
 
 
 def _primary(count: int, group: int, *, of_group: bool, minimum: int) -> bool:
@@ -327,11 +327,6 @@ def round_figures(exam_round: ExamRound) -> RoundFigures:
     return figures
 
 
-def _finding_total(table_counts: dict, bands, sexes) -> int:
-    # A person is in one band and one sex, so the cells of a finding add up to its people.
-    return sum(table_counts.get((band, sex), 0) for band in bands for sex in sexes)
-
-
 @dataclass
 class Report:
     exam_round: ExamRound
@@ -387,14 +382,12 @@ def report(exam_round: ExamRound) -> Report:
         rows.append(row)
     if then is not None:
         by_id = {row.finding_id: row for row in rows}
-        for finding_id, (name, counts) in then.findings.items():
+        for finding_id, (name, _counts) in then.findings.items():
             if finding_id not in by_id:
                 empty = suppress(_grid({}, band_keys, sex_keys), people_cells)
                 by_id[finding_id] = FindingRow(finding_id=finding_id, name=name, table=empty)
                 by_id[finding_id].now = empty.shown(-1, -1)
-                by_id[finding_id].now_percent = percent(
-                    by_id[finding_id].now, people.shown(-1, -1)
-                )
+                by_id[finding_id].now_percent = percent(by_id[finding_id].now, people.shown(-1, -1))
                 rows.append(by_id[finding_id])
         then_people = shown_figure(then.counted)
         for row in rows:
@@ -462,9 +455,7 @@ def round_update(*, exam_round: ExamRound, data: dict, by, request=None) -> Exam
         setattr(exam_round, name, data[name])
     exam_round.save(update_fields=[*ROUND_FIELDS])
     if changed:
-        audit.record(
-            audit.Action.UPDATE, actor=by, obj=exam_round, fields=changed, request=request
-        )
+        audit.record(audit.Action.UPDATE, actor=by, obj=exam_round, fields=changed, request=request)
     return exam_round
 
 

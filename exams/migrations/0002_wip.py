@@ -6,36 +6,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('exams', '0001_initial'),
-        ('vip', '0001_initial'),
+        ("exams", "0001_initial"),
+        ("vip", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='examround',
-            name='request_key',
+            model_name="examround",
+            name="request_key",
             field=models.CharField(blank=True, editable=False, max_length=40),
         ),
         migrations.AddField(
-            model_name='examround',
-            name='sent_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='sent at'),
+            model_name="examround",
+            name="sent_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="sent at"),
         ),
         migrations.AddField(
-            model_name='examround',
-            name='sent_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='sent by'),
+            model_name="examround",
+            name="sent_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="sent by",
+            ),
         ),
         migrations.AddField(
-            model_name='examround',
-            name='sent_to',
-            field=models.CharField(blank=True, max_length=80, verbose_name='sent to'),
+            model_name="examround",
+            name="sent_to",
+            field=models.CharField(blank=True, max_length=80, verbose_name="sent to"),
         ),
         migrations.AddConstraint(
-            model_name='examround',
-            constraint=models.UniqueConstraint(condition=models.Q(('request_key', ''), _negated=True), fields=('request_key',), name='examround_request_key_unique'),
+            model_name="examround",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("request_key", ""), _negated=True),
+                fields=("request_key",),
+                name="examround_request_key_unique",
+            ),
         ),
     ]
