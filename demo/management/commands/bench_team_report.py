@@ -225,7 +225,8 @@ class Command(BaseCommand):
         if employees < 1 or requests < 1:
             raise CommandError("--employees and --requests must be at least 1.")
         rng = random.Random(seed)  # noqa: S311 (benchmark data, not secrets)
-        bench.top_up_clients(employees, stdout=self.stdout)
+        # Some generated clients are archived or merged: a tenth more than the employees.
+        bench.top_up_clients(employees * 11 // 10 + 20, stdout=self.stdout)
         enterprise, exam_round = build_enterprise(employees, rng=rng, stdout=self.stdout)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
