@@ -58,7 +58,7 @@ urlpatterns = [
     path("followup/", include("followup.urls")),
     path("", include("events.urls")),
     # An enterprise's exam rounds and team report (exams, above vip: vip cannot route to it).
-    path("vip/enterprises/<id:pk>/", include("exams.team_urls")),
+    path("vip/enterprises/", include("exams.team_urls")),
     path("vip/", include("vip.urls")),
     path("voice/", include("voice.urls")),
     path("reports/", include("reports.urls")),

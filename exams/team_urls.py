@@ -9,9 +9,9 @@ from . import team_views
 app_name = "teams"
 
 urlpatterns = [
-    path("exam-report/", team_views.report, name="report"),
-    path("exam-report/pdf/", team_views.report_pdf, name="report_pdf"),
-    path("exam-rounds/new/", team_views.round_new, name="round_new"),
-    path("exam-rounds/<id:round_pk>/edit/", team_views.round_edit, name="round_edit"),
-    path("exam-rounds/<id:round_pk>/sent/", team_views.round_sent, name="round_sent"),
+    path("<id:pk>/exam-report/", team_views.report, name="report"),
+    path("<id:pk>/exam-report/pdf/", team_views.report_pdf, name="report_pdf"),
+    path("<id:pk>/exam-rounds/new/", team_views.round_new, name="round_new"),
+    path("<id:pk>/exam-rounds/<id:round_pk>/edit/", team_views.round_edit, name="round_edit"),
+    path("<id:pk>/exam-rounds/<id:round_pk>/sent/", team_views.round_sent, name="round_sent"),
 ]
