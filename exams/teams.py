@@ -18,6 +18,11 @@ Every table goes through `suppress` (below): a group of fewer than five people i
 and complementary suppression makes sure no hidden figure can be worked out from the shown ones
 and the totals.
 
+The VIP managers hand the report (its PDF, in Chinese) to the enterprise's contact and record the
+handover (round_mark_sent: when, by whom, to whom with the phone masked). No SMS goes to the
+contact: the contact is not necessarily a client with consents in the outbox, and a message could
+only say that a report exists; the handover itself is what is recorded.
+
 The figures are a handful of aggregate queries per round (grouped by age band and sex in the
 database), whatever the number of employees: see `report`.
 """
