@@ -404,7 +404,8 @@ def report(exam_round: ExamRound) -> Report:
             row.then_counted = then.counted > 0
     rows.sort(key=lambda row: (-(row.table.values[-1][-1]), row.name))
     examined = shown_figure(now.examined)
-    counted = shown_figure(now.counted)
+    # The people counted are the people table's grand total: hidden with it.
+    counted = None if people.hidden[-1][-1] else shown_figure(now.counted)
     # Those examined but not counted (they did not agree) are a group as well; hidden with the
     # counted figure when it would give it away.
     not_counted = shown_figure(now.examined - now.counted)
