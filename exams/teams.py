@@ -121,9 +121,11 @@ def suppress(
     2. Complementary suppression: each row, with its total, is one equation (cells add up to the
        total), and each column with its total likewise; an equation with exactly one hidden entry
        gives that entry away by subtraction. So wherever a row or column (totals row and column
-       included) has exactly one hidden entry, the smallest shown entry of it is hidden too
-       (a non-zero one where there is one: hiding a zero beside the figure protects little),
-       and this is repeated until no row or column has exactly one hidden entry. Each step hides
+       included) has exactly one hidden entry, another entry of it is hidden too: one whose
+       other line also has exactly one hidden entry where there is such (it mends both lines
+       at once), else the smallest (a non-zero one where there is one: hiding a zero beside the
+       figure protects little); this is repeated until no row or column has exactly one hidden
+       entry. Each step hides
        one more entry, so it ends; at worst everything is hidden.
 
     Afterwards every row and every column has no hidden entry or at least two, so no hidden entry
@@ -150,16 +152,30 @@ def suppress(
         ]
         for r in range(rows)
     ]
-    lines = [[(r, c) for c in range(columns)] for r in range(rows)]
-    lines += [[(r, c) for r in range(rows)] for c in range(columns)]
+    row_lines = [[(r, c) for c in range(columns)] for r in range(rows)]
+    column_lines = [[(r, c) for r in range(rows)] for c in range(columns)]
+
+    def hidden_in(line):
+        return sum(hidden[r][c] for r, c in line)
+
+    def cost(entry, along_row):
+        # The entry's other line (its column when completing a row, and the other way round):
+        # where that line has exactly one hidden entry too, hiding this one mends both lines.
+        r, c = entry
+        crossing = column_lines[c] if along_row else row_lines[r]
+        value = values[r][c]
+        return (hidden_in(crossing) != 1, value == 0, value)
+
     changed = True
     while changed:
         changed = False
-        for line in lines:
-            if sum(hidden[r][c] for r, c in line) != 1:
+        for line, along_row in [(line, True) for line in row_lines] + [
+            (line, False) for line in column_lines
+        ]:
+            if hidden_in(line) != 1:
                 continue
             shown = [(r, c) for r, c in line if not hidden[r][c]]
-            r, c = min(shown, key=lambda rc: (values[rc[0]][rc[1]] == 0, values[rc[0]][rc[1]]))
+            r, c = min(shown, key=lambda entry: cost(entry, along_row))
             hidden[r][c] = True
             changed = True
     return Table(
