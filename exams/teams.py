@@ -349,6 +349,44 @@ def round_figures(exam_round: ExamRound) -> RoundFigures:
 
 
 @dataclass
+class RoundTotals:
+    """A round's whole figures, for the comparison: the people counted, and each finding's."""
+
+    counted: int
+    findings: dict[int, tuple[str, int]]
+
+
+def round_totals(exam_round: ExamRound) -> RoundTotals:
+    """Two aggregate queries, without the age bands and sexes (the previous round is compared
+    as a whole)."""
+    counted_orders = round_orders(exam_round).filter(
+        consent_condition(EMPLOYER_AGGREGATE, OuterRef("client"))
+    )
+    counted = counted_orders.aggregate(n=Count("client", distinct=True))["n"]
+    rows = (
+        ExamResult.objects.filter(
+            order__in=counted_orders.values("pk"),
+            flag__in=[Flag.ABNORMAL, Flag.CRITICAL],
+            item__price_item__result_definition__finding__isnull=False,
+        )
+        .values(
+            "item__price_item__result_definition__finding",
+            "item__price_item__result_definition__finding__name",
+        )
+        .annotate(n=Count("order__client", distinct=True))
+        .order_by()
+    )
+    findings = {
+        row["item__price_item__result_definition__finding"]: (
+            row["item__price_item__result_definition__finding__name"],
+            row["n"],
+        )
+        for row in rows
+    }
+    return RoundTotals(counted=counted, findings=findings)
+
+
+@dataclass
 class Report:
     exam_round: ExamRound
     previous: ExamRound | None
@@ -378,7 +416,7 @@ def report(exam_round: ExamRound) -> Report:
     )
     members = EnterpriseMember.objects.filter(enterprise_id=exam_round.enterprise_id).count()
     now = round_figures(exam_round)
-    then = round_figures(previous) if previous is not None else None
+    then = round_totals(previous) if previous is not None else None
     # Rows and columns with nobody in them are left out ("age not recorded" mostly), the others
     # kept even when empty so that two rounds read alike.
     bands = [
@@ -412,8 +450,7 @@ def report(exam_round: ExamRound) -> Report:
                 rows.append(by_id[finding_id])
         then_people = shown_figure(then.counted)
         for row in rows:
-            counts = then.findings.get(row.finding_id, ("", {}))[1]
-            total = sum(counts.values())
+            total = then.findings.get(row.finding_id, ("", 0))[1]
             hide = _primary(total, then.counted, of_group=True, minimum=MINIMUM)
             row.then = None if hide else total
             row.then_percent = percent(row.then, then_people)
