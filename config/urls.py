@@ -57,6 +57,8 @@ urlpatterns = [
     path("followup/surveys/", include("surveys.urls")),
     path("followup/", include("followup.urls")),
     path("", include("events.urls")),
+    # An enterprise's exam rounds and team report (exams, above vip: vip cannot route to it).
+    path("vip/enterprises/", include("exams.team_urls")),
     path("vip/", include("vip.urls")),
     path("voice/", include("voice.urls")),
     path("reports/", include("reports.urls")),

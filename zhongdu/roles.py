@@ -354,6 +354,12 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "vip:enterprise_member_add": VIP_DESK,
     "vip:enterprise_member_remove": VIP_DESK,
     "vip:enterprise_import": VIP_DESK,
+    # An enterprise's exam rounds and their team report (exams.team_views).
+    "teams:report": TEAM_REPORT_READERS,
+    "teams:report_pdf": TEAM_REPORT_READERS,
+    "teams:round_new": TEAM_REPORT_DESK,
+    "teams:round_edit": TEAM_REPORT_DESK,
+    "teams:round_sent": TEAM_REPORT_DESK,
     # Reports: the managers' (客户总监 and leadership) dashboard and monthly satisfaction report;
     # the views also require the permission reports.view_reports.
     "reports:dashboard": REPORT_READERS,
