@@ -41,6 +41,8 @@ from consult.selectors import (
     recall_get_for_user,
 )
 from consult.services import recall_record_attempt
+from exams.alerts import alert_get_for_user, alert_url
+from exams.models import ResultAlert
 from followup import services as followup_services
 from followup.models import CallAttempt, FollowUpCall
 from followup.selectors import call_get_for_user as followup_call_get_for_user
@@ -207,6 +209,15 @@ def _client(user, pk) -> Task:
     return Task(client=client, number=client.phone, page_url=client.get_absolute_url())
 
 
+def _result_alert(user, pk) -> Task:
+    """An abnormal or critical exam result to follow by a call (exams.alerts)."""
+    alert = alert_get_for_user(user, pk, write=True)
+    if alert.status != ResultAlert.Status.OPEN:
+        raise _closed()
+    client = alert.order.client
+    return Task(client=client, number=client.phone, page_url=alert_url(alert))
+
+
 @dataclass(frozen=True)
 class WorklistRule:
     load: object  # (user, pk) -> Task
@@ -220,6 +231,7 @@ WORKLISTS = {
     Worklist.CALL_BACK: WorklistRule(_call_back),
     Worklist.COMPLAINT: WorklistRule(_complaint),
     Worklist.CLIENT: WorklistRule(_client),
+    Worklist.RESULT_ALERT: WorklistRule(_result_alert),
 }
 
 
@@ -234,6 +246,8 @@ def outcome_url(user, call: Call) -> str:
         url = reverse("consult:recall_detail", args=[pk])
     elif call.worklist == Worklist.COMPLAINT:
         url = reverse("complaints:complaint_detail", args=[pk])
+    elif call.worklist == Worklist.RESULT_ALERT:
+        url = reverse("exams:alert_detail", args=[pk])
     elif call.worklist in (Worklist.BOOKING_REQUEST, Worklist.CALL_BACK):
         url = reverse("consult:call")
         query = {"follows": pk, **({"client": call.client_id} if call.client_id else {}), **query}
