@@ -404,7 +404,7 @@ _CALL_OUTCOMES = {
 def _close_from_call(pk: int, now) -> bool:
     with transaction.atomic():
         alert = (
-            ResultAlert.objects.select_for_update()
+            ResultAlert.objects.select_for_update(of=("self",))
             .filter(pk=pk, status=Status.OPEN)
             .select_related("followup_call")
             .first()
