@@ -344,3 +344,26 @@ def test_the_call_button_is_on_the_list_and_the_alert(clock, settings):
     assert task.number == PHONE
     assert task.page_url == reverse("exams:alert_detail", args=[alert.pk])
     assert alerts.alert_get_for_user(member, alert.pk, write=True) == alert
+
+
+def test_a_call_from_the_button_not_answered_is_an_attempt_on_the_alert(settings):
+    from tests.voice.test_dial import SECRET, push, receipt
+    from voice.models import Call
+    from zhongdu import vms
+
+    settings.VOICE_BACKEND = "memory"
+    settings.ALIYUN_VOICE_RECEIPT_SECRET = SECRET
+    vms.clear()
+    alert = ResultAlert.objects.get(order=released_order("1.5", by=user(roles.CLINICIAN)))
+    member = user(roles.CLIENT_MANAGER)
+    Agent.objects.create(user=member, extension="8102", line="+8613700000001")
+    http = signed_in(member)
+    placed = http.post(reverse("voice:dial"), {"worklist": "result_alert", "task": alert.pk}, **EN)
+    assert placed.status_code in (200, 302)
+    call = Call.objects.get(worklist="result_alert", task_id=alert.pk)
+    push([receipt(call, "200112")])
+    # Pushed again: applied once.
+    push([receipt(call, "200112")])
+    alert.refresh_from_db()
+    assert (alert.attempts, alert.status) == (1, ResultAlert.Status.OPEN)
+    vms.clear()
