@@ -367,3 +367,21 @@ def test_a_call_from_the_button_not_answered_is_an_attempt_on_the_alert(settings
     alert.refresh_from_db()
     assert (alert.attempts, alert.status) == (1, ResultAlert.Status.OPEN)
     vms.clear()
+
+
+def test_a_vips_alert_shows_its_values_and_takes_outcomes_only_as_discretion_allows(clock):
+    from tests.consult.factories import make_vip
+
+    vip = make_vip(ClientFactory(phone=PHONE))
+    alert = ResultAlert.objects.get(
+        order=released_order("1.5", by=user(roles.CLINICIAN), client=vip)
+    )
+    outsider = user(roles.CLIENT_MANAGER)
+    page = signed_in(outsider).get(reverse("exams:alert_detail", args=[alert.pk]), **EN)
+    assert page.status_code == 200
+    assert "白细胞计数" not in page.content.decode()
+    assert 'data-testid="alert-record"' not in page.content.decode()
+    response = _post(outsider, alert, action="reached", notes="已告知")
+    assert response.status_code == 403
+    alert.refresh_from_db()
+    assert alert.status == ResultAlert.Status.OPEN
