@@ -22,8 +22,12 @@ DEFAULT_SCHEDULES = [
     ("surveys.remind", "surveys.tasks.surveys_remind", 3600),
     # Market survey rounds whose sending job stopped are started again (surveys.services).
     ("surveys.rounds_resume", "surveys.tasks.survey_rounds_resume", 600),
-    # Completed exam orders start their health assessment call and plan (followup.services).
+    # Completed exam orders (those with results once the results are released) start their
+    # health assessment call and plan (followup.services).
     ("followup.exam_followups_start", "followup.tasks.exam_followups_start", 3600),
+    # Seasonal health reminders by finding (sun protection before summer ...): a generic SMS once
+    # per client, finding and year, in the finding's months (exams.assessment).
+    ("exams.seasonal_reminders", "exams.tasks.exam_seasonal_reminders", 86400),
     # Complaint deadlines: warns the handler before one, escalates to the managers when one is
     # missed; each once (complaints.services.complaints_check_deadlines).
     (

@@ -56,7 +56,7 @@ class CarePlanTemplateAdmin(admin.ModelAdmin):
         (_("After-care advice"), {"fields": ["treatment_plan", "diet", "rehab", "lifestyle"]}),
         (
             _("Health management (plans after an exam)"),
-            {"fields": ["exercise", "mental_health", "prevention"]},
+            {"fields": ["exercise", "mental_health", "prevention", "sub_health", "insurance"]},
         ),
     ]
     inlines = [CarePlanTemplateStepInline]

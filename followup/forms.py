@@ -245,7 +245,7 @@ class CallBulkForm(forms.Form):
 # --- Care plans -----------------------------------------------------------------------
 
 CARE_TEXTS = ("diagnosis", "treatment_plan", "diet", "rehab", "lifestyle")
-HEALTH_TEXTS = ("exercise", "mental_health", "prevention")
+HEALTH_TEXTS = ("exercise", "mental_health", "prevention", "sub_health", "insurance")
 
 
 def _date_widget():
@@ -285,8 +285,8 @@ class PlanChooserForm(forms.Form):
 
 
 class PlanTextsForm(forms.Form):
-    """The advice written on the plan; a health-management plan adds exercise, mental health
-    and prevention."""
+    """The advice written on the plan; a health-management plan adds exercise, mental health,
+    prevention, sub-health care and health insurance (with diet: the outline's six headings)."""
 
     diagnosis = forms.CharField(label=_("Diagnosis summary"), required=False, max_length=4000)
     treatment_plan = forms.CharField(label=_("Treatment plan"), required=False, max_length=4000)
@@ -296,6 +296,8 @@ class PlanTextsForm(forms.Form):
     exercise = forms.CharField(label=_("Exercise"), required=False, max_length=4000)
     mental_health = forms.CharField(label=_("Mental health"), required=False, max_length=4000)
     prevention = forms.CharField(label=_("Prevention"), required=False, max_length=4000)
+    sub_health = forms.CharField(label=_("Sub-health care"), required=False, max_length=4000)
+    insurance = forms.CharField(label=_("Health insurance"), required=False, max_length=4000)
 
     def __init__(self, *args, kind=CarePlan.Kind.CARE, **kwargs):
         super().__init__(*args, **kwargs)

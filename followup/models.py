@@ -70,6 +70,8 @@ class CarePlanTemplate(models.Model):
     exercise = models.TextField(_("exercise"), blank=True)
     mental_health = models.TextField(_("mental health"), blank=True)
     prevention = models.TextField(_("prevention"), blank=True)
+    sub_health = models.TextField(_("sub-health care"), blank=True)
+    insurance = models.TextField(_("health insurance"), blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -168,6 +170,8 @@ class CarePlan(models.Model):
     exercise = models.TextField(_("exercise"), blank=True)
     mental_health = models.TextField(_("mental health"), blank=True)
     prevention = models.TextField(_("prevention"), blank=True)
+    sub_health = models.TextField(_("sub-health care"), blank=True)
+    insurance = models.TextField(_("health insurance"), blank=True)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -65,6 +65,8 @@ PLAN_TEXTS = (
     "exercise",
     "mental_health",
     "prevention",
+    "sub_health",
+    "insurance",
 )
 
 # Every allowed move of a call. An unanswered attempt keeps the call open (a new date);
@@ -764,9 +766,11 @@ def _complete_plan_if_done(plan_id) -> None:
 
 
 def exam_followups_start(*, by=None, limit: int = 200) -> int:
-    """Completed exam orders whose health assessment nobody has started: a health-management
-    plan (from the first active health template, if any) and the assessment call on the next
-    working day. Safe to run twice: one plan per order (a unique index) and one call per order
+    """Completed exam orders whose health assessment nobody has started (an order with results
+    once they are released: guide.selectors.exam_orders_awaiting_assessment): a
+    health-management plan (from the first active health template, if any; the assessment
+    written from the results fills it later, exams.assessment) and the assessment call on the
+    next working day. Safe to run twice: one plan per order (a unique index) and one call per order
     (its source); the order is marked started in the same transaction."""
     started = 0
     calendar = WorkCalendar.load()

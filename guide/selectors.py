@@ -16,7 +16,17 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.http import Http404
 from django.urls import reverse
@@ -38,6 +48,7 @@ from .models import (
     Charge,
     DisplayScreen,
     ExamOrder,
+    ExamOrderItem,
     ExamPackage,
     MembershipCard,
     MembershipCardEvent,
@@ -611,11 +622,18 @@ def exam_packages():
 
 def exam_orders_awaiting_assessment():
     """Completed exam orders whose post-exam health assessment nobody has started: what the
-    follow-up department picks up (then guide.services.exam_order_mark_assessment_started)."""
+    follow-up department picks up (then guide.services.exam_order_mark_assessment_started).
+    An order with examinations that yield results (exams.ResultDefinition) waits until a
+    clinician has released them (exams.ResultRelease, the order's `release`); an order
+    without any (the tick-list orders from before results) is taken up once completed."""
+    yields_results = ExamOrderItem.objects.filter(
+        order=OuterRef("pk"), price_item__result_definition__isnull=False
+    )
     return (
         ExamOrder.objects.filter(
             status=ExamOrder.Status.COMPLETED, assessment_started_at__isnull=True
         )
+        .filter(Q(release__isnull=False) | ~Exists(yields_results))
         .select_related("client", "package__price_item")
         .order_by("completed_at", "pk")
     )

@@ -245,6 +245,10 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "guide:exam_item_done": CARD_DESK,
     "guide:exam_complete": CARD_DESK,
     "guide:exam_cancel": CARD_DESK,
+    # After the exam: the assessment page (read by RESULT_READERS; saving and finalising are
+    # ASSESSMENT_WRITERS', checked by the view) and the client's report.
+    "exams:assessment": RESULT_READERS,
+    "exams:report_pdf": RESULT_READERS,
     # Calling (叫号): the clinician's station calls, recalls, skips and finishes queue numbers;
     # the waiting-room display is public, found by its screen's unguessable token only (an
     # administrator makes one per screen and may revoke it).

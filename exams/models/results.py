@@ -12,6 +12,7 @@ order's ResultRelease is the clinician's release: before it nothing is shown out
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -32,6 +33,18 @@ class Flag(models.TextChoices):
 
 
 FLAG_VALUES = [value for value, _label in Flag.choices]
+
+
+def months_of(text: str) -> set[int]:
+    """The months written in `text` ("4 5", "4,5", "4、5")."""
+    words = (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()
+    return {int(word) for word in words if word.isdigit() and 1 <= int(word) <= 12}
+
+
+def validate_months(text: str) -> None:
+    words = (text or "").replace(",", " ").replace("，", " ").replace("、", " ").split()
+    if any(not word.isdigit() or not 1 <= int(word) <= 12 for word in words):
+        raise ValidationError(_("Write months as numbers from 1 to 12, such as 4 5."))
 
 
 class Finding(models.Model):
@@ -61,6 +74,41 @@ class Finding(models.Model):
         blank=True,
         related_name="+",
     )
+    # Education (exams.assessment.education_for): words matched against the titles and
+    # descriptions of the skin-health school's coming lectures, separated by spaces.
+    keywords = models.CharField(
+        _("keywords"),
+        max_length=200,
+        blank=True,
+        help_text=_("Words of the skin-health school lectures that fit, separated by spaces."),
+    )
+    # Reminders. The re-examination step of a plan sends this SMS on its day; the seasonal
+    # reminder goes once a year, on the first run in one of its months, to the clients whose
+    # assessment named this finding. Both texts are generic ("夏季将至，请注意防晒"): an SMS never
+    # names a finding (the clean() below refuses a text that does).
+    reexam_sms = models.ForeignKey(
+        "messaging.SmsTemplate",
+        verbose_name=_("SMS on the re-examination day"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reminder_months = models.CharField(
+        _("seasonal reminder months"),
+        max_length=40,
+        blank=True,
+        validators=[validate_months],
+        help_text=_("Months of the seasonal reminder, such as 4 5 (April and May)."),
+    )
+    reminder_sms = models.ForeignKey(
+        "messaging.SmsTemplate",
+        verbose_name=_("seasonal reminder SMS"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -70,6 +118,19 @@ class Finding(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def months(self) -> set[int]:
+        return months_of(self.reminder_months)
+
+    def clean(self):
+        super().clean()
+        for field in ("reexam_sms", "reminder_sms"):
+            template = getattr(self, field)
+            if template is not None and self.name and self.name in template.body:
+                raise ValidationError(
+                    {field: _("An SMS never names a finding: choose a generic text.")}
+                )
 
 
 class ResultDefinition(models.Model):

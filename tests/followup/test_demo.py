@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from demo import exams as demo_exams
 from followup.models import CarePlan, CarePlanTemplate, FollowUpCall
 from messaging.models import OutboxMessage
 from surveys.models import SurveyResponse
@@ -22,7 +23,8 @@ def _development(settings):
 
 def test_seed_demo_gives_clientmgr_calls_due_today_and_one_overdue():
     call_command("seed_demo", password="winter-plum-2026", days=0)
-    assert CarePlanTemplate.objects.count() == 5
+    # Follow-up's five, and one health plan template per finding of the post-exam demo.
+    assert CarePlanTemplate.objects.count() == 5 + len(demo_exams.FINDINGS)
     laser = CarePlanTemplate.objects.get(name="激光术后护理")
     assert [step.day_offset for step in laser.steps.all()] == [1, 3, 7, 30]
     assert laser.steps.get(day_offset=7).sms_template.code == "followup_reminder"

@@ -7,6 +7,7 @@ from django.db import transaction
 from demo import clients as demo
 from demo.directory import seed_directory
 from demo.events import seed_events
+from demo.exams import seed_definitions, seed_enterprise_round, seed_exam_orders
 from demo.followup import seed_followup_plans
 from demo.front_desk import seed_display_screen, seed_front_desk
 from demo.history import DAYS, seed_history, seed_reports
@@ -88,6 +89,10 @@ class Command(BaseCommand):
             self.stdout.write("would add a few referrals and two events (one past, one VIP-only)")
             self.stdout.write("would add the VIP policy, two enterprises, VIPs and candidates")
             self.stdout.write(
+                "would add what exam items yield, exam orders with results (some abnormal, one"
+                " critical) and an enterprise's exam rounds"
+            )
+            self.stdout.write(
                 f"would add the history of the last {days} days where missing, their daily"
                 " figures and the packs of the closed months"
             )
@@ -139,6 +144,19 @@ class Command(BaseCommand):
         self.stdout.write(
             "VIP ready ({enterprises} enterprises created; {vips} VIPs, {candidates} candidates"
             " waiting).".format(**vips)
+        )
+        doctor = get_user_model().objects.get(username="doctor")
+        definitions = seed_definitions()
+        orders = seed_exam_orders(frontdesk=frontdesk, doctor=doctor)
+        team = seed_enterprise_round(
+            vipmgr=get_user_model().objects.get(username="vipmgr"),
+            frontdesk=frontdesk,
+            doctor=doctor,
+        )
+        self.stdout.write(
+            f"After the exam ready ({definitions} findings and result definitions created;"
+            f" {orders['orders']} exam orders, {orders['released']} with released results;"
+            f" an enterprise round of {team['employees']} employees, {team['orders']} orders)."
         )
         clientmgr = get_user_model().objects.get(username="clientmgr")
         referrals = seed_referrals(by=clientmgr)
