@@ -33,9 +33,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from messaging.models import Purpose
-from messaging.services import outbox_enqueue
-from zhongdu import audit, phones, roles
+from messaging.services import duty_sms
+from zhongdu import audit, roles
 from zhongdu.services import notify
 from zhongdu.workcalendar import WorkCalendar
 
@@ -624,20 +623,7 @@ def _escalation_sms(complaint, which: str) -> int:
     key = f"complaint:{complaint.pk}:escalate:{which}"
     if which == RESOLVE and complaint.reopened:
         key += f":reopened{complaint.reopened}"
-    sent = 0
-    for raw in settings.COMPLAINT_ESCALATION_PHONES:
-        try:
-            phone = phones.normalise(raw)
-        except ValidationError:
-            phone = ""
-        if not phone:
-            logger.warning("COMPLAINT_ESCALATION_PHONES: %r is not a mobile number", raw)
-            continue
-        # Messages to staff go through the same outbox as the clients' (a message to a member of
-        # staff has no client and no consent purpose of its own).
-        outbox_enqueue(idempotency_key=f"{key}:{phone}", purpose=Purpose.OTHER, to=phone, body=body)
-        sent += 1
-    return sent
+    return duty_sms(key=key, body=body)
 
 
 def _escalate(pk: int, which: str, now) -> bool:

@@ -35,6 +35,9 @@ DEFAULT_SCHEDULES = [
         "complaints.tasks.complaints_check_deadlines",
         900,
     ),
+    # Critical exam values not followed by their deadline are escalated at once (clock time),
+    # abnormal ones closed with their return-visit call (exams.alerts.alerts_check_deadlines).
+    ("exams.alerts_check_deadlines", "exams.tasks.alerts_check_deadlines", 60),
     # The dashboard's daily figures: today and yesterday every five minutes, the last weeks
     # nightly (late data), older days when a booking's history touches them (an outcome later
     # than the nightly window), and the monthly pack on the first working day of a month.

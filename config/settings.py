@@ -436,6 +436,13 @@ COMPLAINT_ESCALATION_SMS = env.bool("COMPLAINT_ESCALATION_SMS", default=False)
 # Comma-separated mobile numbers (E.164, e.g. +8613812345678) of the managers on escalation duty.
 COMPLAINT_ESCALATION_PHONES = env.list("COMPLAINT_ESCALATION_PHONES", default=[])
 
+# --- After the exam (exams) ---------------------------------------------------------------------
+# A critical exam value (危急值) must be answered by a call to the client within this many
+# minutes of the release, counted in clock time (nights, weekends and holidays included); missed,
+# it is escalated at once to the managers and the releasing clinician (and by SMS to
+# COMPLAINT_ESCALATION_PHONES when COMPLAINT_ESCALATION_SMS is on).
+EXAM_CRITICAL_MINUTES = env.int("EXAM_CRITICAL_MINUTES", default=60)
+
 # --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
 # The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every
 # event is refused.

@@ -8,3 +8,9 @@ class ExamsConfig(AppConfig):
 
     name = "exams"
     verbose_name = _("After the exam")
+
+    def ready(self):
+        from . import alerts, services
+
+        # Abnormal and critical values open their alerts in the release's own transaction.
+        services.register_release_hook(alerts.release_hook)

@@ -2,7 +2,7 @@
 # /guide/exams/<id>/results/). Each block belongs to one views module.
 from django.urls import path
 
-from . import assessment_views, result_views
+from . import alert_views, assessment_views, result_views
 
 app_name = "exams"
 
@@ -18,4 +18,7 @@ urlpatterns: list = [
     path("<id:pk>/assessment/", assessment_views.assessment, name="assessment"),
     path("<id:pk>/report.pdf", assessment_views.report_pdf, name="report_pdf"),
     # --- abnormal and critical results followed (alert_views) ---
+    path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/<id:pk>/", alert_views.alert_detail, name="alert_detail"),
+    path("alerts/<id:pk>/record/", alert_views.alert_record, name="alert_record"),
 ]

@@ -280,6 +280,7 @@ class FollowUpCall(models.Model):
         COMPLAINT = "complaint", _("Complaint follow-up")
         MAINTENANCE = "maintenance", _("Archive maintenance")
         VIP_CARE = "vip_care", _("VIP care call")
+        ABNORMAL_RESULT = "abnormal_result", _("Abnormal exam result")
         MANUAL = "manual", _("Other")
 
     class Status(models.TextChoices):
@@ -427,6 +428,7 @@ class FollowUpCall(models.Model):
                         "complaint",
                         "maintenance",
                         "vip_care",
+                        "abnormal_result",
                         "manual",
                     ]
                 ),

@@ -149,6 +149,29 @@ def _illegal_message(from_status, new_status):
 # --- Writing messages -------------------------------------------------------------
 
 
+def duty_sms(*, key: str, body: str) -> int:
+    """Tell the managers on escalation duty by SMS (COMPLAINT_ESCALATION_PHONES, when
+    COMPLAINT_ESCALATION_SMS is on): one outbox message per configured number, once each (the
+    idempotency key `key` plus the number). `body` names no client and no health matter: the
+    manager opens the record in the application. Returns how many were enqueued."""
+    if not settings.COMPLAINT_ESCALATION_SMS:
+        return 0
+    sent = 0
+    for raw in settings.COMPLAINT_ESCALATION_PHONES:
+        try:
+            phone = phones.normalise(raw)
+        except ValidationError:
+            phone = ""
+        if not phone:
+            logger.warning("COMPLAINT_ESCALATION_PHONES: %r is not a mobile number", raw)
+            continue
+        # Messages to staff go through the same outbox as the clients' (a message to a member of
+        # staff has no client and no consent purpose of its own).
+        outbox_enqueue(idempotency_key=f"{key}:{phone}", purpose=Purpose.OTHER, to=phone, body=body)
+        sent += 1
+    return sent
+
+
 def outbox_enqueue(
     *,
     idempotency_key: str,

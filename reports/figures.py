@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 from complaints.models import Complaint
 from consult import selectors as consult
 from consult.models import Booking, Enquiry, Recall
+from exams.models import ResultAlert
 from followup.models import FollowUpCall
 from guide.models import Charge, Visit
 from messaging.models import OutboxMessage, Purpose
@@ -123,6 +124,11 @@ def bookings_made(start, end):
     """The bookings made on those days, each with `booking_channel`: the client's channel,
     else the channel of the client's first enquiry (consult.selectors.client_channel)."""
     return consult.bookings_with_channel(Booking.objects.filter(_between("created_at", start, end)))
+
+
+def result_alerts(start, end, level):
+    """Abnormal and critical exam values followed (exams.alerts), on the day they were opened."""
+    return ResultAlert.objects.filter(_between("opened_at", start, end), level=level)
 
 
 def bookings_due(start, end):
@@ -332,6 +338,68 @@ FIGURES = [
         lambda start, end: calls_due(start, end).filter(status=FollowUpCall.Status.DONE),
         when="planned_on",
     ),
+    Figure(
+        "critical_alerts",
+        _("Critical exam values"),
+        _(
+            "Critical exam values (危急值) opened on the day: released, or made critical by a"
+            " correction after release; one per exam order."
+        ),
+        lambda start, end: result_alerts(start, end, ResultAlert.Level.CRITICAL),
+        when="opened_at",
+    ),
+    Figure(
+        "critical_alerts_in_time",
+        _("Critical values reached in time"),
+        _(
+            "Of the day's critical values, those whose client was reached by a call within the"
+            " deadline (clock time from the release)."
+        ),
+        lambda start, end: result_alerts(start, end, ResultAlert.Level.CRITICAL).filter(
+            reached_at__lte=F("due_at")
+        ),
+        when="opened_at",
+    ),
+    Figure(
+        "critical_alerts_late",
+        _("Critical values reached late"),
+        _("Of the day's critical values, those whose client was reached after the deadline."),
+        lambda start, end: result_alerts(start, end, ResultAlert.Level.CRITICAL).filter(
+            reached_at__gt=F("due_at")
+        ),
+        when="opened_at",
+    ),
+    Figure(
+        "critical_alerts_escalated",
+        _("Critical values escalated"),
+        _(
+            "Of the day's critical values, those still open at their deadline and escalated to"
+            " the managers and the releasing clinician."
+        ),
+        lambda start, end: result_alerts(start, end, ResultAlert.Level.CRITICAL).filter(
+            escalated_at__isnull=False
+        ),
+        when="opened_at",
+    ),
+    Figure(
+        "abnormal_alerts",
+        _("Abnormal exam results to follow"),
+        _(
+            "Exam orders whose released results showed an abnormal (not critical) value on the"
+            " day, each followed by a return-visit call within working hours."
+        ),
+        lambda start, end: result_alerts(start, end, ResultAlert.Level.ABNORMAL),
+        when="opened_at",
+    ),
+    Figure(
+        "abnormal_alerts_closed",
+        _("Abnormal exam results followed"),
+        _("Of the day's abnormal results to follow, those closed with an outcome (so far)."),
+        lambda start, end: result_alerts(start, end, ResultAlert.Level.ABNORMAL).filter(
+            status=ResultAlert.Status.CLOSED
+        ),
+        when="opened_at",
+    ),
 ]
 
 # --- Calls made and voice messages (语音通知, keypad surveys) -------------------------------
@@ -353,6 +421,7 @@ WORKLISTS = [
     (Call.Worklist.CALL_BACK, _("Promised call-backs")),
     (Call.Worklist.COMPLAINT, _("Complaints awaiting a call-back")),
     (Call.Worklist.CLIENT, _("Client page")),
+    (Call.Worklist.RESULT_ALERT, _("Abnormal and critical exam results")),
 ]
 WORKLIST_NUMBERS = {code: number for number, (code, _label) in enumerate(WORKLISTS, start=1)}
 # A voice call's receipt outcome (the outbox message's error code) when the client did not pick
@@ -607,6 +676,16 @@ RATES = [
         _("Calls due in the period that were done ÷ calls due in the period."),
         "calls_done",
         "calls_due",
+    ),
+    Rate(
+        "critical_in_time",
+        _("Critical values reached in time"),
+        _(
+            "Critical exam values of the period whose client was reached within the deadline ÷"
+            " critical values of the period."
+        ),
+        "critical_alerts_in_time",
+        "critical_alerts",
     ),
 ]
 VOICE_RATES = [

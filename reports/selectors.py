@@ -425,6 +425,7 @@ _RECORD_PAGES = {
     "complaints.complaint": ("pk", "complaints:complaint_detail"),
     "followup.followupcall": ("pk", "followup:call_detail"),
     "messaging.outboxmessage": ("pk", "messaging:message_detail"),
+    "exams.resultalert": ("pk", "exams:alert_detail"),
 }
 
 

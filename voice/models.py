@@ -133,6 +133,7 @@ class Call(models.Model):
         CALL_BACK = "call_back", _("Promised call-back")
         COMPLAINT = "complaint", _("Complaint")
         CLIENT = "client", _("Client")
+        RESULT_ALERT = "result_alert", _("Abnormal or critical exam result")
 
     # The PBX's id of an inbound call; for a call placed from a worklist, one of our own
     # ("out-<uuid>"), the provider's being in provider_call_id.

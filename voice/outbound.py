@@ -41,6 +41,8 @@ from consult.selectors import (
     recall_get_for_user,
 )
 from consult.services import recall_record_attempt
+from exams import alerts as exam_alerts
+from exams.models import ResultAlert
 from followup import services as followup_services
 from followup.models import CallAttempt, FollowUpCall
 from followup.selectors import call_get_for_user as followup_call_get_for_user
@@ -207,6 +209,27 @@ def _client(user, pk) -> Task:
     return Task(client=client, number=client.phone, page_url=client.get_absolute_url())
 
 
+def _result_alert(user, pk) -> Task:
+    """An abnormal or critical exam result to follow by a call (exams.alerts)."""
+    alert = exam_alerts.alert_get_for_user(user, pk, write=True)
+    if alert.status != ResultAlert.Status.OPEN:
+        raise _closed()
+    client = alert.order.client
+    return Task(client=client, number=client.phone, page_url=exam_alerts.alert_url(alert))
+
+
+def _result_alert_unreached(call: Call, *, by, detail: str) -> bool:
+    """An attempt on the alert (it stays open), unless one was recorded since this call was
+    placed."""
+    alert = ResultAlert.objects.filter(pk=call.task_id).first()
+    if alert is None or alert.status != ResultAlert.Status.OPEN:
+        return False
+    if alert.last_attempt_at is not None and alert.last_attempt_at >= call.created_at:
+        return False
+    exam_alerts.alert_record(alert=alert, by=by, action=exam_alerts.NOT_REACHED, notes=detail)
+    return True
+
+
 @dataclass(frozen=True)
 class WorklistRule:
     load: object  # (user, pk) -> Task
@@ -220,6 +243,7 @@ WORKLISTS = {
     Worklist.CALL_BACK: WorklistRule(_call_back),
     Worklist.COMPLAINT: WorklistRule(_complaint),
     Worklist.CLIENT: WorklistRule(_client),
+    Worklist.RESULT_ALERT: WorklistRule(_result_alert, _result_alert_unreached),
 }
 
 
@@ -234,6 +258,8 @@ def outcome_url(user, call: Call) -> str:
         url = reverse("consult:recall_detail", args=[pk])
     elif call.worklist == Worklist.COMPLAINT:
         url = reverse("complaints:complaint_detail", args=[pk])
+    elif call.worklist == Worklist.RESULT_ALERT:
+        url = reverse("exams:alert_detail", args=[pk])
     elif call.worklist in (Worklist.BOOKING_REQUEST, Worklist.CALL_BACK):
         url = reverse("consult:call")
         query = {"follows": pk, **({"client": call.client_id} if call.client_id else {}), **query}

@@ -315,6 +315,7 @@ WORKLIST_WORK = {
     Call.Worklist.CALL_BACK: "consult:call",
     Call.Worklist.COMPLAINT: "complaints:complaint_status",
     Call.Worklist.CLIENT: "clientmgmt:client_edit",
+    Call.Worklist.RESULT_ALERT: "exams:alert_record",
 }
 
 # Built with format_html rather than a template: it is on every row of lists of up to 200 rows

@@ -112,6 +112,12 @@ SECTIONS = [
         CLIENT_MANAGEMENT_GROUP,
     ),
     (
+        "exams:alerts",
+        _("Abnormal exam results"),
+        _("Critical values to answer by a call within their deadline; abnormal results to follow."),
+        CLIENT_MANAGEMENT_GROUP,
+    ),
+    (
         "referrals:referral_list",
         _("Referrals"),
         _("Clients referred by the marketing department, partner clinics and doctors."),

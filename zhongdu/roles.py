@@ -298,6 +298,11 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "surveys:round_export": FOLLOWUP_READERS,
     # A maintenance call to each client ticked in the archives (followup.bulk_views).
     "followup:call_bulk": FOLLOWUP_DESK,
+    # Abnormal and critical exam results followed to the end (exams.alert_views): worked by
+    # ALERT_WORKERS; the values behind one only for RESULT_READERS (exams.alerts).
+    "exams:alerts": ALERT_WORKERS,
+    "exams:alert_detail": ALERT_WORKERS,
+    "exams:alert_record": ALERT_WORKERS,
     # Events: run by client management and the VIP managers, read by managers; the front desk
     # finds the day's event in the list and takes attendance at the door.
     "events:event_list": EVENT_DOOR | {MANAGER},

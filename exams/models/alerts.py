@@ -24,6 +24,12 @@ class ResultAlert(models.Model):
         OPEN = "open", pgettext_lazy("alert status", "Open")
         CLOSED = "closed", pgettext_lazy("alert status", "Closed")
 
+    class Outcome(models.TextChoices):
+        NONE = "", pgettext_lazy("alert outcome", "Not closed yet")
+        REACHED = "reached", pgettext_lazy("alert outcome", "Client reached")
+        UNREACHABLE = "unreachable", pgettext_lazy("alert outcome", "Client unreachable")
+        OTHER = "other", pgettext_lazy("alert outcome", "Closed otherwise")
+
     order = models.ForeignKey(
         "guide.ExamOrder",
         verbose_name=_("exam order"),
@@ -38,6 +44,34 @@ class ResultAlert(models.Model):
     # When the client must have been reached (clock time for a critical value).
     due_at = models.DateTimeField(_("due by"))
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # The clinician who released the results (or corrected the value) that opened it: told
+    # with the managers when a critical value's deadline is missed.
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("released by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # An abnormal result's return-visit call (within working hours); its closing closes this.
+    followup_call = models.ForeignKey(
+        "followup.FollowUpCall",
+        verbose_name=_("return-visit call"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Calls that did not reach the client (the alert stays open), the last one's time.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    reached_at = models.DateTimeField(_("reached at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=Outcome.choices, blank=True, default=""
+    )
+    # What was said, the advice given, or why it was closed without reaching the client.
+    notes = models.TextField(_("notes"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -66,6 +100,10 @@ class ResultAlert(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "closed"]), name="resultalert_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["", "reached", "unreachable", "other"]),
+                name="resultalert_outcome_valid",
             ),
         ]
 
