@@ -101,6 +101,7 @@ def test_a_request_from_a_phone_needs_the_health_consent_and_keeps_both(browser)
         "service_sms": True,
         "marketing_sms": False,
         "service_voice": False,
+        "employer_aggregate": False,
     }
     assert set(
         ConsentEvent.objects.filter(client=person).values_list("channel", "notice_version")

@@ -49,6 +49,7 @@ def test_the_walk_in_records_each_consent_given_at_the_desk(front_desk_client):
         "service_sms": True,
         "marketing_sms": False,
         "service_voice": False,
+        "employer_aggregate": False,
     }
     events = ConsentEvent.objects.filter(client=person).order_by("purpose")
     assert [(e.purpose, e.granted, e.channel, e.method, e.notice_version) for e in events] == [
