@@ -6,7 +6,12 @@ placed within the round's dates (the order's local date in [starts_on, ends_on])
 who agreed to have their results counted for their employer (clientmgmt.consent
 EMPLOYER_AGGREGATE) are counted. The report shows:
 
-- participation: the employees on the account, those examined in the round, those counted;
+- participation: the employees on the account, those examined in the round (released results),
+  those counted. How many did not agree to be counted is deliberately not a figure of the
+  report (the report is about the people counted, not a tally of who refused). It remains the
+  difference of the two figures shown, so where that difference is one to four people the
+  examined figure is hidden (as any group under five); the counted one is hidden with the
+  people table's grand total;
 - the people counted by age band (age on the round's first day) and sex;
 - for each finding, how many counted people have it (any released result of theirs in the round
   flagged abnormal or critical whose ResultDefinition points to the finding), by age band and
@@ -30,6 +35,7 @@ database), whatever the number of employees: see `report`.
 from __future__ import annotations
 
 import datetime
+import heapq
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -106,6 +112,85 @@ def _primary(count: int, group: int, *, of_group: bool, minimum: int) -> bool:
     return of_group and count > 0 and group - count < minimum
 
 
+def _nodes(row: int, column: int, rows: int) -> tuple[int, int]:
+    """The graph's nodes of an entry: rows are 0..rows-1, columns rows.. on."""
+    return row, rows + column
+
+
+def _side(hidden: list[list[bool]], start: int, without: tuple[int, int]) -> set[int]:
+    """The nodes reached from `start` through hidden entries, the entry `without` left out."""
+    rows, columns = len(hidden), len(hidden[0])
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        if node < rows:
+            near = [(node, c) for c in range(columns)]
+        else:
+            near = [(r, node - rows) for r in range(rows)]
+        for r, c in near:
+            if (r, c) == without or not hidden[r][c]:
+                continue
+            for other in _nodes(r, c, rows):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+    return seen
+
+
+def _first_bridge(hidden: list[list[bool]]) -> tuple[int, int] | None:
+    """The first hidden entry (row by row) on no cycle of hidden entries, or None."""
+    rows = len(hidden)
+    for r, line in enumerate(hidden):
+        for c, is_hidden in enumerate(line):
+            if is_hidden and _nodes(r, c, rows)[1] not in _side(hidden, r, (r, c)):
+                return r, c
+    return None
+
+
+def _cheapest_chain(
+    values: list[list[int]], hidden: list[list[bool]], bridge: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """The shown entries to hide so that the hidden entry `bridge` is on a cycle: the cheapest
+    path from its row's side to its column's side (hidden entries cost nothing, the bridge is
+    not used; a shown entry costs (1 if zero, 1, its value), added up and compared in that
+    order). Dijkstra over the (R + 1) + (C + 1) nodes."""
+    rows, columns = len(hidden), len(hidden[0])
+    start = _side(hidden, bridge[0], bridge)
+    goal = _nodes(*bridge, rows)[1]
+    best: dict[int, tuple[int, int, int]] = dict.fromkeys(start, (0, 0, 0))
+    came: dict[int, tuple[int, tuple[int, int]]] = {}
+    queue = [(cost, node) for node, cost in best.items()]
+    heapq.heapify(queue)
+    done: set[int] = set()
+    while queue:
+        cost, node = heapq.heappop(queue)
+        if node in done:
+            continue
+        done.add(node)
+        if node == goal:
+            break
+        if node < rows:
+            near = [((node, c), rows + c) for c in range(columns)]
+        else:
+            near = [((r, node - rows), r) for r in range(rows)]
+        for entry, other in near:
+            if entry == bridge or other in done:
+                continue
+            r, c = entry
+            step = (0, 0, 0) if hidden[r][c] else (values[r][c] == 0, 1, values[r][c])
+            total = (cost[0] + step[0], cost[1] + step[1], cost[2] + step[2])
+            if other not in best or total < best[other]:
+                best[other] = total
+                came[other] = (node, entry)
+                heapq.heappush(queue, (total, other))
+    chain, node = [], goal
+    while node not in start:
+        node, (r, c) = came[node]
+        if not hidden[r][c]:
+            chain.append((r, c))
+    return chain
+
+
 def suppress(
     cells: list[list[int]], groups: list[list[int]] | None = None, *, minimum: int = MINIMUM
 ) -> Table:
@@ -118,19 +203,24 @@ def suppress(
     1. Primary suppression (`_primary`): an entry (cell or total) of a group of fewer than
        `minimum` people, a count of fewer than `minimum`, or a count that leaves fewer than
        `minimum` people of its group without it.
-    2. Complementary suppression: each row, with its total, is one equation (cells add up to the
-       total), and each column with its total likewise; an equation with exactly one hidden entry
-       gives that entry away by subtraction. So wherever a row or column (totals row and column
-       included) has exactly one hidden entry, another entry of it is hidden too: one whose
-       other line also has exactly one hidden entry where there is such (it mends both lines
-       at once), else the smallest (a non-zero one where there is one: hiding a zero beside the
-       figure protects little); this is repeated until no row or column has exactly one hidden
-       entry. Each step hides
-       one more entry, so it ends; at worst everything is hidden.
+    2. Complementary suppression. The table with its totals is one linear system: each row's
+       cells add up to its total, each column's likewise, the totals row's to the grand total.
+       Negating the totals (not the grand total) makes every row and every column of the
+       (R + 1) x (C + 1) table add up to nought; so the table is a bipartite graph of row nodes
+       and column nodes where each hidden entry is an edge, and the reader's unknowns are the
+       hidden entries. The published figures leave the hidden ones free exactly along the
+       cycles of that graph: a hidden entry on no cycle (a bridge: removing it disconnects its
+       row from its column) is determined by the shown figures, through however many rows and
+       columns. So while a hidden entry is a bridge, the cheapest chain of shown entries from
+       its row's side to its column's side is hidden too (the fewest zeros: hiding a zero
+       protects little, then the fewest entries, then the smallest sum); the bridge is then on
+       a cycle. Hiding entries never makes a bridge of an entry on a cycle, so this ends; at
+       worst everything is hidden (a complete bipartite graph of two nodes or more a side has
+       no bridge).
 
-    Afterwards every row and every column has no hidden entry or at least two, so no hidden entry
-    can be worked out by subtracting shown ones from a shown total, nor by repeating that with
-    entries so worked out (there are none). Pure: no database, no side effects.
+    Afterwards no hidden entry is determined by the shown ones and the shown totals (every
+    hidden entry can move along a cycle while the published figures stay the same), hence no
+    row or column has exactly one hidden entry either. Pure: no database, no side effects.
     """
     if not cells or not cells[0]:
         raise ValueError("A table needs at least one row and one column.")
@@ -152,32 +242,9 @@ def suppress(
         ]
         for r in range(rows)
     ]
-    row_lines = [[(r, c) for c in range(columns)] for r in range(rows)]
-    column_lines = [[(r, c) for r in range(rows)] for c in range(columns)]
-
-    def hidden_in(line):
-        return sum(hidden[r][c] for r, c in line)
-
-    def cost(entry, along_row):
-        # The entry's other line (its column when completing a row, and the other way round):
-        # where that line has exactly one hidden entry too, hiding this one mends both lines.
-        r, c = entry
-        crossing = column_lines[c] if along_row else row_lines[r]
-        value = values[r][c]
-        return (hidden_in(crossing) != 1, value == 0, value)
-
-    changed = True
-    while changed:
-        changed = False
-        for line, along_row in [(line, True) for line in row_lines] + [
-            (line, False) for line in column_lines
-        ]:
-            if hidden_in(line) != 1:
-                continue
-            shown = [(r, c) for r, c in line if not hidden[r][c]]
-            r, c = min(shown, key=lambda entry: cost(entry, along_row))
+    while (bridge := _first_bridge(hidden)) is not None:
+        for r, c in _cheapest_chain(values, hidden, bridge):
             hidden[r][c] = True
-            changed = True
     return Table(
         values=tuple(map(tuple, values)),
         hidden=tuple(map(tuple, hidden)),
@@ -393,7 +460,6 @@ class Report:
     members: int
     examined: int | None
     counted: int | None
-    not_counted: int | None
     bands: list  # [(key, label)] of the rows shown
     sexes: list  # [(key, label)] of the columns shown
     people: Table
@@ -455,22 +521,22 @@ def report(exam_round: ExamRound) -> Report:
             row.then = None if hide else total
             row.then_percent = percent(row.then, then_people)
             row.then_counted = then.counted > 0
-    rows.sort(key=lambda row: (-(row.table.values[-1][-1]), row.name))
+    # By the count as shown (a hidden one last, whatever it is: ordering by the true count
+    # would tell where a hidden count lies between the shown ones), then by name.
+    rows.sort(key=lambda row: (row.now is None, -(row.now or 0), row.name))
     examined = shown_figure(now.examined)
     # The people counted are the people table's grand total: hidden with it.
     counted = None if people.hidden[-1][-1] else shown_figure(now.counted)
-    # Those examined but not counted (they did not agree) are a group as well; hidden with the
-    # counted figure when it would give it away.
-    not_counted = shown_figure(now.examined - now.counted)
-    if examined is not None and (counted is None) != (not_counted is None):
-        examined = counted = not_counted = None
+    # Those who did not agree are not a figure of the report; where the two shown figures
+    # would give away a group of one to four of them, the examined are hidden.
+    if counted is not None and shown_figure(now.examined - now.counted) is None:
+        examined = None
     return Report(
         exam_round=exam_round,
         previous=previous,
         members=members,
         examined=examined,
         counted=counted,
-        not_counted=not_counted,
         bands=bands,
         sexes=sexes,
         people=people,

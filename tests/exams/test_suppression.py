@@ -1,11 +1,13 @@
 """exams.teams.suppress: groups of fewer than five people are never shown, and complementary
 suppression leaves no hidden figure that can be worked out from the shown ones and the totals."""
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exams.teams import MINIMUM, percent, suppress, with_margins
+from exams.teams import MINIMUM, Table, percent, suppress, with_margins
 
 
 def lines(table):
@@ -45,6 +47,50 @@ def attack(table):
     return learnt
 
 
+def determined(table):
+    """The hidden entries the published figures determine exactly, by linear algebra (not by
+    the suppression's own reasoning): every row and every column with its total is an
+    equation (cells minus total = 0); the unknowns are the hidden entries. A hidden entry x_i
+    is determined iff the unit vector e_i lies in the row space of the equations' coefficients
+    on the hidden entries, i.e. iff in the reduced row echelon form x_i is a pivot whose row
+    has no other non-zero coefficient. Gaussian elimination over fractions. Returns
+    {(r, c): value}, the values solved from the shown figures."""
+    rows, columns = len(table.values), len(table.values[0])
+    unknowns = [(r, c) for r in range(rows) for c in range(columns) if table.hidden[r][c]]
+    index = {rc: i for i, rc in enumerate(unknowns)}
+    equations = []  # [coefficients..., constant]: sum(coefficient * unknown) = constant
+    for line in lines(table):
+        coefficients = [Fraction(0)] * len(unknowns)
+        constant = Fraction(0)
+        for position, (r, c) in enumerate(line):
+            sign = -1 if position == len(line) - 1 else 1  # the line's total
+            if table.hidden[r][c]:
+                coefficients[index[(r, c)]] += sign
+            else:
+                constant -= sign * table.values[r][c]
+        equations.append([*coefficients, constant])
+    pivots, row = [], 0
+    for column in range(len(unknowns)):
+        chosen = next((i for i in range(row, len(equations)) if equations[i][column]), None)
+        if chosen is None:
+            continue
+        equations[row], equations[chosen] = equations[chosen], equations[row]
+        pivot = equations[row][column]
+        equations[row] = [value / pivot for value in equations[row]]
+        for i, other in enumerate(equations):
+            if i != row and other[column]:
+                factor = other[column]
+                equations[i] = [a - factor * b for a, b in zip(other, equations[row], strict=True)]
+        pivots.append(column)
+        row += 1
+    found = {}
+    for i, column in enumerate(pivots):
+        coefficients = equations[i][:-1]
+        if all(value == 0 for j, value in enumerate(coefficients) if j != column):
+            found[unknowns[column]] = equations[i][-1]
+    return found
+
+
 def sensitive(value, group, *, of_group):
     if group == 0:
         return False
@@ -82,6 +128,7 @@ def check(table, cells, groups=None):
     for line in lines(table):
         assert sum(table.hidden[r][c] for r, c in line) != 1
     assert attack(table) == {}
+    assert determined(table) == {}
 
 
 @settings(max_examples=400, deadline=None)
@@ -95,6 +142,39 @@ def test_no_hidden_count_of_people_can_be_worked_out(cells):
 def test_no_hidden_count_of_a_finding_can_be_worked_out(data):
     cells, groups = data
     check(suppress(cells, groups), cells, groups)
+
+
+def test_a_hidden_entry_linking_two_groups_of_hidden_entries_is_protected():
+    # With "every row and column has none or two hidden entries or more" only, these cells
+    # were published as [[0, #, 6, #], [d, 20, f, 30], [0, #, h, #], [c, 25, C, 43]] (# and
+    # the letters hidden, the last row and column the totals). Every line has two hidden
+    # entries, yet the first column gives c = d, the totals row C = 43 - 25 - c = 18 - d, the
+    # second row f = 10 - d, and the third column h = C - 6 - f = 18 - d - 6 - (10 - d) = 2.
+    cells = [[0, 4, 6], [7, 20, 3], [0, 1, 2]]
+    table = suppress(cells)
+    check(table, cells)
+    # The counterexample's publication itself is caught by the exact check.
+    leaky = Table(
+        values=table.values,
+        hidden=(
+            (False, True, False, True),
+            (True, False, True, False),
+            (False, True, True, True),
+            (True, False, True, False),
+        ),
+        groups=table.groups,
+    )
+    assert attack(leaky) == {}
+    assert determined(leaky)[(2, 2)] == 2
+
+
+def test_the_exact_check_finds_what_subtraction_finds():
+    table = Table(
+        values=tuple(map(tuple, with_margins([[3, 10], [8, 12]]))),
+        hidden=((True, True, False), (False, False, False), (False, False, False)),
+        groups=(),
+    )
+    assert attack(table) == {(0, 0): 3, (0, 1): 10} == determined(table)
 
 
 def test_one_small_cell_takes_the_next_smallest_of_its_row_and_column():
@@ -123,6 +203,7 @@ def test_a_zero_is_a_last_resort_complement():
     # Beside the 3, the 9 is hidden rather than the 0: hiding a zero would give the 3 away
     # within a range of nothing.
     assert table.hidden[0][0] and table.hidden[0][2] and not table.hidden[0][1]
+    assert determined(table) == {}
 
 
 def test_a_table_of_large_groups_is_shown_whole():

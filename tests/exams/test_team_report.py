@@ -26,7 +26,7 @@ from tests.exams.factories import (
     record,
     release,
 )
-from tests.exams.test_suppression import attack
+from tests.exams.test_suppression import attack, determined
 from tests.vip.factories import enterprise as make_enterprise
 from vip.models import EnterpriseMember
 from zhongdu import roles
@@ -125,20 +125,42 @@ def test_only_consenting_employees_with_released_results_in_the_round_are_counte
     employee(company, exam, day=JUNE[1], fungal=True)  # on the last day: in
     data = teams.report(june)
     assert data.people.values[-1][-1] == 7
-    # Examined: the seven, the one who did not agree; not counted: 1 (hidden, and with it the
-    # figures it could be worked out from).
-    assert data.examined is None and data.not_counted is None and data.counted is None
+    # Examined: the seven and the one who did not agree. The one would be the difference of
+    # examined and counted: the examined figure is hidden; the counted one (the people
+    # table's grand total, 7) is shown.
+    assert data.examined is None and data.counted == 7
+    assert not hasattr(data, "not_counted")
     fungal = next(row for row in data.findings if row.name == "真菌感染")
     assert fungal.table.values[-1][-1] == 7
     assert data.members == 11  # every employee on the account (the non-member is not)
 
 
-def test_examined_and_not_counted_are_shown_when_both_groups_are_large(company, exam):
+def test_examined_and_counted_are_shown_when_their_difference_is_large(company, exam, client_for):
     june = exam_round(company)
     group(company, exam, 6)
     group(company, exam, 5, consent=False)
     data = teams.report(june)
-    assert (data.examined, data.counted, data.not_counted) == (11, 6, 5)
+    assert (data.members, data.examined, data.counted) == (11, 11, 6)
+    # Those who did not agree are not a figure of the report.
+    page = client_for(roles.VIP_MANAGER).get(report_url(company, june), **EN)
+    participation = page.content.decode().split('data-testid="participation"')[1]
+    participation = participation.split("</table>")[0]
+    assert "Examined in the round" in participation and "Counted in this report" in participation
+    assert "not counted" not in participation.lower()
+    assert participation.count("<tr>") == 3
+
+
+def test_findings_are_ordered_by_the_count_shown_hidden_counts_last(company, exam):
+    june = exam_round(company)
+    # Fungal: 3 in one group of ten (hidden, and with it the finding's total); acne: 5 (shown).
+    # By the true totals fungal (8 with the five below) would come first.
+    group(company, exam, 3, band="30", sex=Client.Sex.FEMALE, fungal=True)
+    group(company, exam, 7, band="30", sex=Client.Sex.FEMALE)
+    group(company, exam, 5, band="40", sex=Client.Sex.MALE, acne=True, fungal=True)
+    group(company, exam, 5, band="40", sex=Client.Sex.MALE)
+    data = teams.report(june)
+    assert [(row.name, row.now) for row in data.findings] == [("痤疮", 5), ("真菌感染", None)]
+    assert data.findings[1].table.values[-1][-1] == 8
 
 
 def test_people_by_age_band_and_sex(company, exam):
@@ -183,9 +205,9 @@ def test_groups_under_five_are_hidden_with_complementary_suppression(company, ex
     bands = [key for key, _label in data.bands]
     forty, men = bands.index("40"), 1
     assert people.hidden[forty][men]  # the three men in their forties
-    assert attack(people) == {}
+    assert attack(people) == {} and determined(people) == {}
     for row in data.findings:
-        assert attack(row.table) == {}
+        assert attack(row.table) == {} and determined(row.table) == {}
         assert row.table.hidden[forty][men]
     fungal = next(row for row in data.findings if row.name == "真菌感染")
     thirty, women = bands.index("30"), 0
