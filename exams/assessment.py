@@ -23,10 +23,11 @@ fits its findings, and the seasonal reminders.
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -153,17 +154,21 @@ def assessment_save(*, order, by, findings, texts: dict, request=None) -> Health
 
 
 def _reexam_step(finding: Finding, due_on: datetime.date) -> dict:
-    return {
-        "due_on": due_on,
-        "label": _("Re-examination: %(finding)s") % {"finding": finding.name},
-        "call": True,
-        "script": _(
-            "The re-examination for %(finding)s is due. Ask the client to book it and book it"
-            " with them during the call."
-        )
-        % {"finding": finding.name},
-        "sms_template": finding.reexam_sms,
-    }
+    # Stored texts, in the hospital's language whoever finalises.
+    with translation.override(settings.LANGUAGE_CODE):
+        return {
+            "due_on": due_on,
+            # Neutral: the label shows wherever the plan's timepoints do; the finding is only in
+            # the script, which only the result readers are shown (followup's call page).
+            "label": _("Re-examination"),
+            "call": True,
+            "script": _(
+                "The re-examination for %(finding)s is due. Ask the client to book it and book"
+                " it with them during the call."
+            )
+            % {"finding": finding.name},
+            "sms_template": finding.reexam_sms,
+        }
 
 
 def plan_steps(findings, *, starts_on: datetime.date, released_on: datetime.date) -> list[dict]:

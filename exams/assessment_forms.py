@@ -1,7 +1,10 @@
 """The assessment page's form: the findings picked, the assessment and the six headings."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from zhongdu.controlchars import has_control_characters
 
 from .assessment import HEADING_LABELS
 from .models import Finding
@@ -38,6 +41,21 @@ class AssessmentForm(forms.Form):
                 max_length=4000,
                 widget=forms.Textarea({"rows": 3, "class": "form-control"}),
             )
+
+    def clean(self):
+        """No invisible control character in the texts (line breaks and tabs are kept): each
+        field so marked keeps what was typed and says so."""
+        cleaned = super().clean()
+        for name in (*PLAN_HEADINGS, "assessment"):
+            if has_control_characters(cleaned.get(name) or "", multiline=True):
+                self.add_error(
+                    name,
+                    ValidationError(
+                        _("This text contains an invisible control character; type it again."),
+                        code="control_character",
+                    ),
+                )
+        return cleaned
 
     def texts(self) -> dict:
         return {name: self.cleaned_data.get(name, "") for name in (*PLAN_HEADINGS, "assessment")}

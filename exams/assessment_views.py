@@ -3,36 +3,28 @@
 # PAGE_ACCESS's (ASSESSMENT_WRITERS write, RESULT_READERS read); the client is fetched with the
 # discretion rule (a VIP's results only for those who serve them); every read is audited.
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from clientmgmt.selectors import client_get_for_user
-from guide.models import ExamOrder
 from zhongdu import audit, roles
 from zhongdu.exports import audited_download
 from zhongdu.forms import error_text
 from zhongdu.pdf import pdf_export, render_pdf
 
 from . import assessment as services
+from . import selectors
 from .assessment_forms import AssessmentForm
 from .models import HealthAssessment
 from .models.assessment import PLAN_HEADINGS
 
 
-def _order_for(request, pk):
-    """The order and its client, with the discretion rule; the read audited."""
-    order = (
-        ExamOrder.objects.select_related("client", "package__price_item", "visit")
-        .filter(pk=pk)
-        .first()
-    )
-    if order is None:
-        raise Http404
-    client_get_for_user(request.user, order.client_id, whole=True)
+def _order_for(request, pk, *, write=False):
+    """The order through exams.selectors.order_get_for_user (RESULT_READERS, with `write`
+    ASSESSMENT_WRITERS, and the discretion rule); the read audited."""
+    order = selectors.order_get_for_user(request.user, pk, write=write)
     audit.record(
         audit.Action.VIEW, actor=request.user, obj=order, fields=["results"], request=request
     )
@@ -71,11 +63,9 @@ def _page(request, order, form=None, *, status=200, filled=False):
 
 @require_http_methods(["GET", "POST"])
 def assessment(request, pk):
-    order = _order_for(request, pk)
+    order = _order_for(request, pk, write=request.method == "POST")
     if request.method == "GET":
         return _page(request, order)
-    if not _may_write(request.user):
-        raise PermissionDenied
     if services.released(order) is None:
         messages.error(request, _("The results are not released yet."))
         return _page(request, order, status=409)

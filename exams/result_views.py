@@ -2,8 +2,10 @@
 file's import with its preview, the clinician's release, report files, the clinicians' worklist.
 
 Access: PAGE_ACCESS (zhongdu/roles.py) lets the roles in; every page fetches the order through
-exams.selectors.order_get_for_user (RESULT_READERS and the discretion rule). Every read of the
-results and every file sent is audited."""
+exams.selectors.order_get_for_user (RESULT_READERS and the discretion rule). Before the release
+only the examining staff and the clinicians see values, files and history (selectors.values_shown);
+the other readers see "results pending release". Every read of the results and every file sent is
+audited."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -73,6 +75,9 @@ def _entry_form(row, released, data=None, files=None):
 def _page_context(request, order, *, posted=None, release_form=None):
     """The results page: each row with its form (`posted`: (item id, the bound form))."""
     release = selectors.release_of(order)
+    if not selectors.values_shown(request.user, release):
+        # Outside the centre before the release: the order and "results pending release" only.
+        return {**_order_context(request, order), "rows": [], "release": None, "pending": True}
     may_enter = user_may_open(request.user, "exams:result_save") and order.status != "cancelled"
     rows = selectors.result_rows(order)
     for row in rows:
@@ -97,8 +102,10 @@ def _page_context(request, order, *, posted=None, release_form=None):
 @require_GET
 def results(request, pk):
     order = selectors.order_get_for_user(request.user, pk)
-    _audit_read(request, order)
-    return render(request, "exams/results.html", _page_context(request, order))
+    context = _page_context(request, order)
+    if not context.get("pending"):
+        _audit_read(request, order)
+    return render(request, "exams/results.html", context)
 
 
 @require_POST
@@ -169,6 +176,8 @@ def results_release(request, pk):
 def result_file(request, pk, item_pk):
     """A report file, decrypted (zhongdu.private_files), with its type; audited; never cached."""
     order = selectors.order_get_for_user(request.user, pk)
+    if not selectors.values_shown(request.user, selectors.release_of(order)):
+        raise Http404  # before the release, a file is the examining staff's only
     item = selectors.result_item_get(order, item_pk)
     result = getattr(item, "result", None)
     if result is None or not result.file:

@@ -19,19 +19,35 @@ from .models import ExamResultRevision, ResultDefinition, ResultRelease
 RESULT_READERS = roles.RESULT_READERS
 
 
-def order_get_for_user(user, pk) -> ExamOrder:
-    """The one way the results pages fetch an order: 404 if there is none; 403 unless the user
-    reads results (RESULT_READERS) and the discretion rule lets them see the client's whole
-    record (a VIP's results only for those who serve them)."""
+def order_get_for_user(user, pk, *, write: bool = False) -> ExamOrder:
+    """The one way the results and assessment pages fetch an order: 404 if there is none; 403
+    unless the user reads results (RESULT_READERS; with `write`, writes assessments:
+    ASSESSMENT_WRITERS) and the discretion rule lets them see the client's whole record (a VIP's
+    results only for those who serve them). Whether the values show is `values_shown`'s."""
     try:
-        order = ExamOrder.objects.select_related("client", "package__price_item").get(pk=pk)
+        order = ExamOrder.objects.select_related("client", "package__price_item", "visit").get(
+            pk=pk
+        )
     except (ExamOrder.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404 from None
     if not (roles.user_roles(user) & RESULT_READERS):
         raise PermissionDenied
+    if write and not (roles.user_roles(user) & roles.ASSESSMENT_WRITERS):
+        raise PermissionDenied
     if not may_see_whole_record(user, order.client):
         raise PermissionDenied
     return order
+
+
+# Those who see the values before the release: the examining staff (entry) and the clinicians
+# who release. Nothing is shown outside the centre before the release.
+BEFORE_RELEASE = roles.RESULT_ENTRY | roles.RESULT_RELEASERS
+
+
+def values_shown(user, release) -> bool:
+    """Whether the user sees the order's values, files and history: after the release, every
+    result reader; before, only the examining staff and the releasing clinicians."""
+    return release is not None or bool(roles.user_roles(user) & BEFORE_RELEASE)
 
 
 def release_of(order: ExamOrder) -> ResultRelease | None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientmgmt.selectors import client_get_for_user
-from zhongdu import audit
+from zhongdu import audit, roles
 from zhongdu.forms import error_text, new_form_key
 from zhongdu.origins import call_facts
 from zhongdu.roles import user_may_open
@@ -150,7 +150,8 @@ def _detail_page(request, call, *, form=None, errors=(), status=200):
         "call": call,
         "client": call.client,
         "today": timezone.localdate(),
-        "script": call.script or DEFAULT_SCRIPTS.get(call.reason, ""),
+        "script": _script_shown(user, call),
+        "results_private": not (roles.user_roles(user) & roles.RESULT_READERS),
         "history": selectors.call_history(call),
         "plans": selectors.client_live_plans(call.client),
         "previous_calls": selectors.client_previous_calls(call),
@@ -168,6 +169,21 @@ def _detail_page(request, call, *, form=None, errors=(), status=200):
         "can_see_plans": user_may_open(user, "followup:plan_detail"),
     }
     return render(request, "followup/call_detail.html", context, status=status)
+
+
+def _script_shown(user, call) -> str:
+    """The call's script; for a call of a plan written from an exam's results, whose script
+    names the finding, the reason's default to those who do not read results."""
+    if (
+        call.plan_id
+        and selectors.plan_is_from_exam(call.plan)
+        and not (roles.user_roles(user) & roles.RESULT_READERS)
+    ):
+        return _(
+            "Follow-up of exam results. The findings are shown to the client managers and"
+            " clinicians who read the results."
+        )
+    return call.script or DEFAULT_SCRIPTS.get(call.reason, "")
 
 
 @require_GET

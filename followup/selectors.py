@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, Q, Value
+from django.db.models import Case, CharField, Count, F, Q, Value, When
 from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
@@ -224,9 +224,15 @@ def client_live_plans(client):
     )
 
 
+def plan_is_from_exam(plan) -> bool:
+    """A health plan written from an exam order's results (its texts name the findings)."""
+    return plan.kind == CarePlan.Kind.HEALTH and plan.exam_order_id is not None
+
+
 def plan_get_for_user(user, pk, *, write=False) -> CarePlan:
     """A care plan: read by follow-up's readers and by those who write plans (the front desk
-    prints the sheet it has just written); changed by those who write plans."""
+    prints the sheet it has just written); changed by those who write plans. A health plan made
+    from an exam order: read by RESULT_READERS, changed by ASSESSMENT_WRITERS only."""
     try:
         plan = CarePlan.objects.select_related(
             "client",
@@ -238,6 +244,14 @@ def plan_get_for_user(user, pk, *, write=False) -> CarePlan:
         ).get(pk=pk)
     except (CarePlan.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+    if plan_is_from_exam(plan):
+        # Written from an exam's released results (exams.assessment): its texts name the
+        # findings, so it is health information of the results: read by the result readers,
+        # changed by the assessment writers, with the discretion rule and no writer's exception.
+        _require(user, roles.ASSESSMENT_WRITERS if write else roles.RESULT_READERS)
+        if not may_see_whole_record(user, plan.client):
+            raise PermissionDenied
+        return plan
     _require(user, roles.PLAN_WRITERS if write else roles.FOLLOWUP_READERS | roles.PLAN_WRITERS)
     # A VIP's plan: the VIP officers, those assigned to the VIP, and whoever wrote it (the
     # front desk prints the sheet it has just written).
@@ -343,6 +357,14 @@ def call_entry(row) -> TimelineEntry:
     )
 
 
+def _unless_from_exam(field):
+    return Case(
+        When(kind=CarePlan.Kind.HEALTH, exam_order__isnull=False, then=Value("")),
+        default=F(field),
+        output_field=CharField(),
+    )
+
+
 def plan_rows(client):
     return CarePlan.objects.filter(client=client).values(
         **timeline_columns(
@@ -350,8 +372,10 @@ def plan_rows(client):
             at="created_at",
             status="status",
             first="kind",
-            second="template__name",
-            third="diagnosis",
+            # A plan from an exam's results: its template's name and its summary name the
+            # findings; the plan's page (result readers only) shows them, the timeline does not.
+            second=_unless_from_exam("template__name"),
+            third=_unless_from_exam("diagnosis"),
             actor=user_name("created_by"),
         )
     )

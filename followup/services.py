@@ -19,11 +19,12 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clientmgmt import services as client_services
@@ -511,6 +512,17 @@ def _cancel_step_sms(step, *, by, detail) -> None:
         messaging.outbox_cancel(idempotency_key=key, detail=detail, actor=by)
 
 
+def _step_call_title(step) -> str:
+    """The title of a timepoint's call: its label; for a plan written from an exam's results
+    (whose labels may name a finding, and whose calls every call worker lists), a neutral one in
+    the hospital's language."""
+    plan = step.plan
+    if plan.kind == CarePlan.Kind.HEALTH and plan.exam_order_id is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            return _("Follow-up of exam results")
+    return step.label[:120]
+
+
 def _schedule_step(step: CarePlanStep, *, by) -> None:
     """Make what a planned timepoint needs, once: its call, and its SMS on its day."""
     plan = step.plan
@@ -525,7 +537,7 @@ def _schedule_step(step: CarePlanStep, *, by) -> None:
                     if plan.kind == CarePlan.Kind.HEALTH
                     else FollowUpCall.Reason.CARE_PLAN
                 ),
-                title=step.label,
+                title=_step_call_title(step),
                 script=step.script,
                 plan=plan,
                 step=step,
@@ -534,13 +546,13 @@ def _schedule_step(step: CarePlanStep, *, by) -> None:
             )
         elif call.status == CallStatus.OPEN and (call.due_on, call.title, call.script) != (
             step.due_on,
-            step.label[:120],
+            _step_call_title(step),
             step.script,
         ):
             FollowUpCall.objects.filter(pk=call.pk).update(
                 due_on=step.due_on,
                 planned_on=step.due_on,
-                title=step.label[:120],
+                title=_step_call_title(step),
                 script=step.script,
             )
     else:

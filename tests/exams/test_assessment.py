@@ -103,7 +103,9 @@ def test_from_templates_to_a_final_plan_with_calls_and_sms(manager):
     steps = list(plan.steps.order_by("due_on"))
     assert [(s.due_on - today).days for s in steps] == [7, 14, 30]
     reexam = steps[-1]
-    assert reexam.call and "book" in reexam.script.lower()
+    # Stored in the hospital's language whoever finalises; the label names no finding.
+    assert reexam.call and "预约" in reexam.script and "真菌感染" in reexam.script
+    assert reexam.label == "复查"
     # The calls of the call timepoints, through followup.
     calls = FollowUpCall.objects.filter(plan=plan).order_by("due_on")
     assert [call.step_id for call in calls] == [steps[0].pk, reexam.pk]

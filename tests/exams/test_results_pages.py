@@ -124,11 +124,27 @@ def test_the_readers_of_the_order_are_linked_back_to_it(client_for):
 def test_only_the_result_readers_open_the_page(client_for, role):
     wbc = number_definition()
     order = order_with(wbc)
-    record(order, wbc, number="5")
+    record(order, wbc, number="5.25")
     page = client_for(role).get(_url(order), **EN)
-    if role in roles.RESULT_READERS:
+    if role in roles.RESULT_ENTRY | roles.RESULT_RELEASERS:
+        # The examining staff and the clinicians see the values before the release.
         assert page.status_code == 200
-        assert "5" in _body(page)
+        assert "5.25" in _body(page)
+    elif role in roles.RESULT_READERS:
+        # Nothing is shown outside the centre before the release: "pending", no value, no
+        # history, and no read of results audited; after the release the values show.
+        assert page.status_code == 200
+        html = _body(page)
+        assert "5.25" not in html and 'data-testid="results-pending"' in html
+        assert "Results pending release" in html
+        assert 'data-testid="results"' not in html
+        assert not AuditEvent.objects.filter(action="view", object_type="guide.examorder")
+        zh = _body(client_for(role).get(_url(order), **ZH))
+        assert "5.25" not in zh and "结果待发布" in zh
+        release(order)
+        after = _body(client_for(role).get(_url(order), **EN))
+        assert "5.25" in after and 'data-testid="results-pending"' not in after
+        assert AuditEvent.objects.filter(action="view", object_type="guide.examorder")
     else:
         assert page.status_code == 403
         assert not AuditEvent.objects.filter(action="view", object_type="guide.examorder")
@@ -369,6 +385,11 @@ def test_a_report_file_is_sent_decrypted_audited_and_never_cached(client_for):
     order = order_with(dermoscopy)
     record(order, dermoscopy, file=("报告.pdf", "application/pdf", PDF))
     url = reverse("exams:result_file", args=[order.pk, item_of(order, dermoscopy).pk])
+    # Before the release the file is the examining staff's only (nothing leaves the centre).
+    assert client_for(roles.CLIENT_MANAGER).get(url).status_code == 404
+    assert client_for(roles.VIP_MANAGER).get(url).status_code == 404
+    assert not AuditEvent.objects.filter(action="view", object_id=str(order.pk))
+    release(order)
     answer = client_for(roles.CLIENT_MANAGER).get(url)
     assert answer.status_code == 200
     assert answer.content == PDF
