@@ -440,8 +440,11 @@ COMPLAINT_ESCALATION_PHONES = env.list("COMPLAINT_ESCALATION_PHONES", default=[]
 # A critical exam value (危急值) must be answered by a call to the client within this many
 # minutes of the release, counted in clock time (nights, weekends and holidays included); missed,
 # it is escalated at once to the managers and the releasing clinician (and by SMS to
-# COMPLAINT_ESCALATION_PHONES when COMPLAINT_ESCALATION_SMS is on).
+# COMPLAINT_ESCALATION_PHONES when EXAM_CRITICAL_ESCALATION_SMS is on).
 EXAM_CRITICAL_MINUTES = env.int("EXAM_CRITICAL_MINUTES", default=60)
+# A missed critical value is sent by SMS to COMPLAINT_ESCALATION_PHONES (the managers on duty)
+# whatever COMPLAINT_ESCALATION_SMS says; false: in the application only.
+EXAM_CRITICAL_ESCALATION_SMS = env.bool("EXAM_CRITICAL_ESCALATION_SMS", default=True)
 
 # --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
 # The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every

@@ -5,7 +5,6 @@ result readers who may see the client's whole record (exams.alerts.may_read_valu
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clientmgmt.selectors import clients_shown_for_user
 from zhongdu import audit
+from zhongdu.forms import MomentField
+from zhongdu.pagination import keyset_page
 from zhongdu.roles import user_may_open
 
 from . import alerts
@@ -21,6 +22,7 @@ from .models import ExamResult, ResultAlert
 from .models.results import Flag
 
 PER_PAGE = 50
+OPEN_SHOWN = 200
 
 
 class AlertRecordForm(forms.Form):
@@ -48,6 +50,16 @@ class AlertRecordForm(forms.Form):
         max_length=alerts.NOTES_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    called_at = MomentField(
+        label=gettext_lazy("Called at"),
+        required=False,
+        help_text=gettext_lazy("When the call was made (now if left empty)."),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "invalid": gettext_lazy("Enter the date and time of the call, e.g. 2026-03-01 14:30.")
+        },
+    )
     attempts = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=32767)
 
 
@@ -74,18 +86,32 @@ def _values_by_order(order_ids) -> dict:
 @require_GET
 def alert_list(request):
     closed = request.GET.get("view") == "closed"
-    paginator = Paginator(alerts.alerts_for_list(closed=closed), PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    shown = clients_shown_for_user(request.user, [alert.order.client for alert in page])
+    if closed:
+        # Newest first, by keyset (no count, no OFFSET).
+        page = keyset_page(
+            alerts.alerts_for_list(closed=True), before=request.GET.get("before"), size=PER_PAGE
+        )
+        shown_alerts = page.items
+        more_open = 0
+    else:
+        # The open alerts, most urgent first: not paged by id (it would break the order); the
+        # OPEN_SHOWN most urgent, and how many more wait.
+        page = None
+        shown_alerts = list(alerts.alerts_for_list()[: OPEN_SHOWN + 1])
+        more_open = 0
+        if len(shown_alerts) > OPEN_SHOWN:
+            shown_alerts = shown_alerts[:OPEN_SHOWN]
+            more_open = alerts.open_count() - OPEN_SHOWN
+    shown = clients_shown_for_user(request.user, [alert.order.client for alert in shown_alerts])
     readable = [
         alert.order_id
-        for alert, client in zip(page, shown, strict=True)
+        for alert, client in zip(shown_alerts, shown, strict=True)
         if alerts.may_read_values(request.user, client)
     ]
     values = _values_by_order(readable)
     now = timezone.now()
     rows = []
-    for alert, client in zip(page, shown, strict=True):
+    for alert, client in zip(shown_alerts, shown, strict=True):
         if alert.order_id in values:
             audit.record(
                 audit.Action.VIEW,
@@ -108,6 +134,7 @@ def alert_list(request):
         {
             "rows": rows,
             "page": page,
+            "more_open": more_open,
             "closed": closed,
             "open_critical": alerts.open_critical_count(),
             "query": "view=closed" if closed else "",
@@ -163,6 +190,7 @@ def alert_record(request, pk):
             notes=data["notes"],
             outcome=data["outcome"],
             seen_attempts=data["attempts"],
+            called_at=data["called_at"],
             request=request,
         )
     except alerts.AlertClosed as exc:

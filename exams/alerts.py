@@ -39,7 +39,7 @@ from zhongdu import audit, roles
 from zhongdu.services import notify
 from zhongdu.workcalendar import WorkCalendar
 
-from .models import ExamResult, ResultAlert, ResultRelease
+from .models import ExamResult, ExamResultRevision, ResultAlert, ResultRelease
 from .models.results import Flag
 
 logger = logging.getLogger(__name__)
@@ -151,19 +151,102 @@ def release_hook(*, order, by, corrected) -> None:
         release = ResultRelease.objects.filter(order=order).first()
         by_release = release.released_by if release is not None else None
         alerts_open(order=order, by=by_release or by)
+        alerts_after_correction(order=order, by=by)
     else:
         alerts_open(order=order, by=by)
 
 
+def _append(notes: str, line: str) -> str:
+    return "\n".join(filter(None, [notes, line]))
+
+
+def alerts_after_correction(*, order, by, now=None) -> None:
+    """After a correction (inside its transaction): a closed critical alert is reopened when a
+    critical value is there again (a new deadline, escalated again if missed); an open alert
+    whose level no value calls for any more is closed as corrected. An abnormal alert's planned
+    return-visit call is not cancelled: the note says so, the caller decides on its page."""
+    now = now or timezone.now()
+    present = set(order.results.values_list("flag", flat=True))
+    # The value this correction gave (the newest revision after the release): a correction of
+    # another examination does not reopen a critical alert already answered.
+    latest = (
+        ExamResultRevision.objects.filter(result__order=order, after_release=True)
+        .order_by("-pk")
+        .values_list("flag", flat=True)
+        .first()
+    )
+    alerts = ResultAlert.objects.select_for_update().filter(order=order).order_by("pk")
+    with translation.override(settings.LANGUAGE_CODE):
+        for alert in alerts:
+            flag = Flag.CRITICAL if alert.level == Level.CRITICAL else Flag.ABNORMAL
+            if (
+                alert.level == Level.CRITICAL
+                and alert.status == Status.CLOSED
+                and latest == Flag.CRITICAL
+            ):
+                _reopen(alert, by=by, now=now)
+            elif flag not in present and alert.status == Status.OPEN:
+                _close_corrected(alert, by=by, now=now)
+
+
+def _reopen(alert: ResultAlert, *, by, now) -> None:
+    line = _(
+        "%(when)s reopened: a correction gives a critical value again (it was closed as"
+        " %(outcome)s)."
+    ) % {"when": _local(now), "outcome": alert.get_outcome_display()}
+    alert.status = Status.OPEN
+    alert.due_at = now + datetime.timedelta(minutes=settings.EXAM_CRITICAL_MINUTES)
+    alert.escalated_at = None
+    alert.outcome = Outcome.NONE
+    alert.reached_at = None
+    alert.closed_at = None
+    alert.closed_by = None
+    alert.notes = _append(alert.notes, line)
+    fields = [
+        "status",
+        "due_at",
+        "escalated_at",
+        "outcome",
+        "reached_at",
+        "closed_at",
+        "closed_by",
+        "notes",
+    ]
+    alert.save(update_fields=fields)
+    audit.record(audit.Action.UPDATE, actor=by, obj=alert, fields=fields)
+    _tell_workers(alert)
+
+
+def _close_corrected(alert: ResultAlert, *, by, now) -> None:
+    if alert.level == Level.CRITICAL:
+        line = _("%(when)s closed: a correction leaves no critical value.") % {"when": _local(now)}
+    else:
+        line = _(
+            "%(when)s closed: a correction leaves no abnormal value. Its return-visit call stays"
+            " planned: cancel it on its page if it is not needed any more."
+        ) % {"when": _local(now)}
+    alert.status = Status.CLOSED
+    alert.outcome = Outcome.CORRECTED
+    alert.closed_at = now
+    alert.closed_by = by
+    alert.notes = _append(alert.notes, line)
+    fields = ["status", "outcome", "closed_at", "closed_by", "notes"]
+    alert.save(update_fields=fields)
+    audit.record(audit.Action.UPDATE, actor=by, obj=alert, fields=fields)
+
+
 def _tell_workers(alert: ResultAlert) -> None:
-    """The client managers hear of a new critical value at once (no value in the text)."""
+    """The client and VIP managers hear of a new (or reopened) critical value at once (no
+    value in the text)."""
     with translation.override(settings.LANGUAGE_CODE):
         text = _(
             "A critical exam result (exam order #%(order)s) is to be followed by a call before"
             " %(due)s."
         ) % {"order": alert.order_id, "due": _local(alert.due_at)}
-    users = get_user_model().objects.filter(is_active=True, groups__name=roles.CLIENT_MANAGER)
-    for user in users.distinct():
+    users = get_user_model().objects.filter(
+        is_active=True, groups__name__in=[roles.CLIENT_MANAGER, roles.VIP_MANAGER]
+    )
+    for user in users.distinct().order_by("pk"):
         notify(user, text, alert_url(alert))
 
 
@@ -274,14 +357,19 @@ def time_left(due_at, now=None) -> TimeLeft:
 
 
 def alerts_for_list(*, closed: bool = False):
-    """The worklist: open alerts critical first, then by deadline; closed ones newest first."""
+    """The worklist: open alerts critical first, then by deadline; closed ones newest first
+    (by id: the keyset pages them)."""
     qs = ResultAlert.objects.select_related("order__client", "followup_call")
     if closed:
-        return qs.filter(status=Status.CLOSED).order_by("-closed_at", "-pk")
+        return qs.filter(status=Status.CLOSED).order_by("-pk")
     rank = Case(
         When(level=Level.CRITICAL, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     return qs.filter(status=Status.OPEN).annotate(rank=rank).order_by("rank", "due_at", "pk")
+
+
+def open_count() -> int:
+    return ResultAlert.objects.filter(status=Status.OPEN).count()
 
 
 def open_critical_count() -> int:
@@ -299,6 +387,7 @@ def alert_record(
     notes: str = "",
     outcome: str = "",
     seen_attempts: int | None = None,
+    called_at=None,
     request=None,
     now=None,
 ) -> ResultAlert:
@@ -306,7 +395,10 @@ def alert_record(
     the advice, in `notes`): closed with reached_at. `not_reached`: one more attempt, the alert
     stays open. `close`: closed with `outcome` (unreachable or otherwise) and why. The alert's
     row is locked and its state checked against what the form showed (`seen_attempts`), so a
-    second submit or another tab changes nothing twice."""
+    second submit or another tab changes nothing twice. `called_at`: when the call was made
+    (default now; not in the future, not before the alert opened with the release): a reached
+    client's reached_at,
+    which the deadline is judged by."""
     now = now or timezone.now()
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
@@ -321,16 +413,22 @@ def alert_record(
         raise ValidationError(_("Choose how the alert ends."))
     if action not in (REACHED, NOT_REACHED, CLOSE):
         raise ValidationError(_("Choose what happened."))
+    called_at = called_at or now
+    if called_at > now:
+        raise ValidationError(_("The time of the call cannot be in the future."))
+    # The alert opens with the release (or the correction that gave the value).
+    if called_at < alert.opened_at:
+        raise ValidationError(_("The time of the call cannot be before the release."))
     with transaction.atomic():
         locked = ResultAlert.objects.select_for_update().get(pk=alert.pk)
         if locked.status != Status.OPEN:
             raise AlertClosed(_("This alert is closed already."))
         if seen_attempts is not None and locked.attempts != seen_attempts:
             raise AlertClosed(_("Someone recorded a call on this alert meanwhile: look again."))
-        stamp = _local(now)
+        stamp = _local(called_at)
         if action == NOT_REACHED:
             locked.attempts += 1
-            locked.last_attempt_at = now
+            locked.last_attempt_at = called_at
             line = _("%(when)s not reached") % {"when": stamp}
             locked.notes = "\n".join(
                 filter(None, [locked.notes, f"{line}: {notes}" if notes else line])
@@ -342,7 +440,7 @@ def alert_record(
             locked.closed_by = by
             locked.outcome = Outcome.REACHED if action == REACHED else outcome
             if action == REACHED:
-                locked.reached_at = now
+                locked.reached_at = called_at
             locked.notes = "\n".join(filter(None, [locked.notes, f"{stamp}: {notes}"]))
             fields = ["status", "outcome", "reached_at", "closed_at", "closed_by", "notes"]
         locked.save(update_fields=fields)
@@ -390,7 +488,13 @@ def _escalate(pk: int, now) -> bool:
             told.append(alert.released_by)
         for user in told:
             notify(user, text, alert_url(alert))
-        duty_sms(key=f"result-alert:{alert.pk}:escalate", body=sms)
+        # The managers on duty by SMS, day or night, whatever the complaints' switch
+        # (EXAM_CRITICAL_ESCALATION_SMS); a reopened alert's escalation is a new message.
+        duty_sms(
+            key=f"result-alert:{alert.pk}:escalate:{alert.escalated_at.timestamp():.0f}",
+            body=sms,
+            enabled=settings.EXAM_CRITICAL_ESCALATION_SMS,
+        )
         audit.record(audit.Action.UPDATE, obj=alert, fields=["escalated_at"])
     return True
 

@@ -149,12 +149,15 @@ def _illegal_message(from_status, new_status):
 # --- Writing messages -------------------------------------------------------------
 
 
-def duty_sms(*, key: str, body: str) -> int:
+def duty_sms(*, key: str, body: str, enabled: bool | None = None) -> int:
     """Tell the managers on escalation duty by SMS (COMPLAINT_ESCALATION_PHONES, when
-    COMPLAINT_ESCALATION_SMS is on): one outbox message per configured number, once each (the
-    idempotency key `key` plus the number). `body` names no client and no health matter: the
-    manager opens the record in the application. Returns how many were enqueued."""
-    if not settings.COMPLAINT_ESCALATION_SMS:
+    `enabled`: by default COMPLAINT_ESCALATION_SMS, a caller with its own switch passes it):
+    one outbox message per configured number, once each (the idempotency key `key` plus the
+    number). `body` names no client and no health matter: the manager opens the record in the
+    application. Returns how many were enqueued."""
+    if enabled is None:
+        enabled = settings.COMPLAINT_ESCALATION_SMS
+    if not enabled:
         return 0
     sent = 0
     for raw in settings.COMPLAINT_ESCALATION_PHONES:

@@ -29,7 +29,12 @@ class ZhongduConfig(AppConfig):
         from django.urls import register_converter
 
         from . import receivers  # noqa: F401  (connects the sign-in audit receivers)
-        from .checks import check_aliyun_push, check_sms_routes, check_two_factor_roles
+        from .checks import (
+            check_aliyun_push,
+            check_critical_escalation_phones,
+            check_sms_routes,
+            check_two_factor_roles,
+        )
         from .converters import IdConverter
 
         # Before any URLconf is read: every app's urls.py writes row ids as <id:pk>.
@@ -37,6 +42,8 @@ class ZhongduConfig(AppConfig):
         register(check_two_factor_roles)
         register(check_sms_routes)
         register(check_aliyun_push)
+        # Deployment only (manage.py check --deploy).
+        register(check_critical_escalation_phones, deploy=True)
 
         # After every migrate, so permissions of models added later reach the role groups.
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="zhongdu_sync_roles")

@@ -80,3 +80,21 @@ def check_aliyun_push(app_configs, **kwargs):
                 )
             )
     return messages
+
+
+def check_critical_escalation_phones(app_configs, **kwargs):
+    # A critical exam value missed at night is escalated in the application only: nobody on
+    # duty is signed in to read it.
+    if settings.DEBUG or not settings.EXAM_CRITICAL_ESCALATION_SMS:
+        return []
+    if any(str(phone).strip() for phone in settings.COMPLAINT_ESCALATION_PHONES):
+        return []
+    return [
+        Warning(
+            "No COMPLAINT_ESCALATION_PHONES: a critical exam value missed at night reaches no"
+            " manager on duty by SMS.",
+            hint="Set COMPLAINT_ESCALATION_PHONES to the duty managers' mobile numbers, or"
+            " EXAM_CRITICAL_ESCALATION_SMS=false to rely on the application alone.",
+            id="zhongdu.W002",
+        )
+    ]

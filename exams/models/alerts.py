@@ -29,6 +29,8 @@ class ResultAlert(models.Model):
         REACHED = "reached", pgettext_lazy("alert outcome", "Client reached")
         UNREACHABLE = "unreachable", pgettext_lazy("alert outcome", "Client unreachable")
         OTHER = "other", pgettext_lazy("alert outcome", "Closed otherwise")
+        # A correction after the release took the value back into range before the call.
+        CORRECTED = "corrected", pgettext_lazy("alert outcome", "Value corrected")
 
     order = models.ForeignKey(
         "guide.ExamOrder",
@@ -102,7 +104,7 @@ class ResultAlert(models.Model):
                 condition=Q(status__in=["open", "closed"]), name="resultalert_status_valid"
             ),
             models.CheckConstraint(
-                condition=Q(outcome__in=["", "reached", "unreachable", "other"]),
+                condition=Q(outcome__in=["", "reached", "unreachable", "other", "corrected"]),
                 name="resultalert_outcome_valid",
             ),
         ]

@@ -141,13 +141,47 @@ def test_a_friday_evening_release_is_due_the_same_evening_and_escalated_once_whe
 
 
 def test_no_sms_unless_configured(clock, settings):
-    settings.COMPLAINT_ESCALATION_SMS = False
+    settings.COMPLAINT_ESCALATION_SMS = True
+    settings.EXAM_CRITICAL_ESCALATION_SMS = False
     settings.COMPLAINT_ESCALATION_PHONES = ["+8613812345678"]
     user(roles.MANAGER)
     released_order("1.5", by=user(roles.CLINICIAN))
     clock.set(WEDNESDAY_MORNING + datetime.timedelta(minutes=61))
     assert tasks.alerts_check_deadlines()["escalated"] == 1
     assert not OutboxMessage.objects.exists()
+
+
+def test_the_critical_escalation_sms_reaches_the_duty_phones_whatever_the_complaints_switch(
+    clock, settings
+):
+    # The complaints' SMS off (its default), the critical values' on (its default).
+    settings.COMPLAINT_ESCALATION_SMS = False
+    settings.COMPLAINT_ESCALATION_PHONES = ["+8613812345678"]
+    assert settings.EXAM_CRITICAL_ESCALATION_SMS is True
+    user(roles.MANAGER)
+    released_order("1.5", by=user(roles.CLINICIAN))
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(minutes=61))
+    assert tasks.alerts_check_deadlines()["escalated"] == 1
+    assert OutboxMessage.objects.get().to == "+8613812345678"
+    # No duty phones: no SMS, and the deploy check says so while DEBUG is off.
+    from zhongdu.checks import check_critical_escalation_phones
+
+    settings.DEBUG = False
+    assert [w.id for w in check_critical_escalation_phones(None)] == []
+    settings.COMPLAINT_ESCALATION_PHONES = []
+    assert [w.id for w in check_critical_escalation_phones(None)] == ["zhongdu.W002"]
+    settings.DEBUG = True
+    assert check_critical_escalation_phones(None) == []
+
+
+def test_the_critical_escalation_phones_check_runs_with_deploy(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.COMPLAINT_ESCALATION_PHONES = []
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check", "--deploy", fail_level="WARNING")
+    assert "zhongdu.W002" in str(raised.value)
 
 
 def _post(member, alert, **data):
@@ -286,6 +320,142 @@ def test_a_correction_after_release_opens_the_missing_alert_once(clock):
     record(order, definition, number="1.1", by=corrector, reason="复核")
     assert ResultAlert.objects.filter(order=order).count() == 1
     assert item_of(order, definition).result.flag == "critical"
+
+
+def test_a_correction_reopens_a_closed_critical_alert_and_closes_one_no_value_calls_for(
+    clock, settings
+):
+    settings.COMPLAINT_ESCALATION_PHONES = ["+8613812345678"]
+    clinician = user(roles.CLINICIAN)
+    vip_manager = user(roles.VIP_MANAGER)
+    http = user(roles.CLIENT_MANAGER)
+    definition = white_cells()
+    order = released_order("1.5", by=clinician, definition=definition)
+    alert = ResultAlert.objects.get(order=order)
+    # The VIP managers are told of a critical value with the client managers.
+    assert Notification.objects.filter(recipient=vip_manager).count() == 1
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(minutes=20))
+    assert _post(http, alert, action="reached", notes="已告知").status_code == 302
+    alert.refresh_from_db()
+    assert alert.status == ResultAlert.Status.CLOSED
+
+    # A later correction gives a critical value again: the alert is open again, a new
+    # deadline, escalated again when missed.
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(hours=3))
+    record(order, definition, number="1.2", by=clinician, reason="复核")
+    alert.refresh_from_db()
+    assert alert.status == ResultAlert.Status.OPEN
+    assert alert.due_at == clock.moment + datetime.timedelta(minutes=60)
+    assert (alert.outcome, alert.reached_at, alert.escalated_at) == ("", None, None)
+    assert "reopened" in alert.notes or "重新" in alert.notes
+    assert Notification.objects.filter(recipient=vip_manager).count() == 2
+    assert ResultAlert.objects.filter(order=order).count() == 1
+    clock.set(clock.moment + datetime.timedelta(minutes=61))
+    assert tasks.alerts_check_deadlines()["escalated"] == 1
+    assert OutboxMessage.objects.count() == 1
+
+    # Corrected back to normal: the alert is closed as corrected and escalates no more.
+    record(order, definition, number="5.0", by=clinician, reason="录入错误")
+    alert.refresh_from_db()
+    assert (alert.status, alert.outcome) == ("closed", ResultAlert.Outcome.CORRECTED)
+    assert alert.reached_at is None
+    clock.set(clock.moment + datetime.timedelta(hours=2))
+    assert tasks.alerts_check_deadlines()["escalated"] == 0
+    page = signed_in(http).get(reverse("exams:alert_detail", args=[alert.pk]), **EN)
+    assert b"Value corrected" in page.content
+
+
+def test_a_critical_alert_open_is_closed_as_corrected_and_not_escalated(clock):
+    clinician = user(roles.CLINICIAN)
+    definition = white_cells()
+    order = released_order("1.5", by=clinician, definition=definition)
+    record(order, definition, number="5.0", by=clinician, reason="录入错误")
+    alert = ResultAlert.objects.get(order=order)
+    assert (alert.status, alert.outcome, alert.closed_by) == ("closed", "corrected", clinician)
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(hours=2))
+    assert tasks.alerts_check_deadlines()["escalated"] == 0
+
+
+def test_an_abnormal_value_corrected_closes_its_alert_and_keeps_the_call_saying_so(clock):
+    clinician = user(roles.CLINICIAN)
+    definition = white_cells()
+    order = released_order("12.0", by=clinician, definition=definition)
+    alert = ResultAlert.objects.get(order=order)
+    assert alert.level == ResultAlert.Level.ABNORMAL and alert.followup_call is not None
+    record(order, definition, number="5.0", by=clinician, reason="录入错误")
+    alert.refresh_from_db()
+    assert (alert.status, alert.outcome) == ("closed", "corrected")
+    # The planned call is not cancelled behind the caller's back: the note says so.
+    assert alert.followup_call.status == FollowUpCall.Status.OPEN
+    assert "return-visit call" in alert.notes or "回访" in alert.notes
+
+
+def test_a_correction_of_another_value_does_not_reopen_an_answered_critical_alert(clock):
+    clinician = user(roles.CLINICIAN)
+    cells = white_cells()
+    other = number_definition("JC102")
+    order = order_with(cells, other, client=ClientFactory(phone=PHONE))
+    record(order, cells, number="1.5", by=clinician)
+    record(order, other, number="5.0", by=clinician)
+    release(order, by=clinician)
+    alert = ResultAlert.objects.get(order=order)
+    _post(user(roles.CLIENT_MANAGER), alert, action="reached", notes="已告知")
+    record(order, other, number="5.5", by=clinician, reason="录入错误")
+    alert.refresh_from_db()
+    assert alert.status == ResultAlert.Status.CLOSED
+
+
+def test_the_time_of_the_call_is_judged_against_the_deadline_and_checked(clock):
+    clinician = user(roles.CLINICIAN)
+    http = user(roles.CLIENT_MANAGER)
+    alert = ResultAlert.objects.get(order=released_order("1.5", by=clinician))
+    # Saved late, but the call was made in time.
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(minutes=90))
+    for bad in (
+        "2026-12-02 12:00",
+        "2026-12-02 09:59",
+        "1999-01-01 10:00",
+        "yesterday",
+        "2026-13-45 10:00",
+    ):
+        response = _post(http, alert, action="reached", notes="已告知", called_at=bad)
+        assert response.status_code == 422, bad
+        alert.refresh_from_db()
+        assert alert.status == ResultAlert.Status.OPEN
+    response = _post(http, alert, action="reached", notes="已告知", called_at="2026-12-02T10:45")
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.reached_at == datetime.datetime(2026, 12, 2, 10, 45, tzinfo=TZ)
+    page = signed_in(http).get(reverse("exams:alert_detail", args=[alert.pk]), **EN)
+    assert b"in time" in page.content
+    # Left empty: now.
+    other = ResultAlert.objects.get(order=released_order("1.5", by=clinician))
+    _post(http, other, action="reached", notes="已告知", called_at="")
+    other.refresh_from_db()
+    assert other.reached_at == clock.moment
+
+
+def test_the_closed_alerts_are_paged_by_keyset(clock, monkeypatch):
+    from exams import alert_views
+
+    monkeypatch.setattr(alert_views, "PER_PAGE", 2)
+    monkeypatch.setattr(alert_views, "OPEN_SHOWN", 2)
+    clinician = user(roles.CLINICIAN)
+    http = user(roles.CLIENT_MANAGER)
+    made = [ResultAlert.objects.get(order=released_order("1.5", by=clinician)) for _ in range(3)]
+    browser = signed_in(http)
+    page = browser.get(reverse("exams:alerts"), **EN)
+    assert page.context["more_open"] == 1
+    assert b'data-testid="more-open"' in page.content
+    for alert in made:
+        _post(http, alert, action="reached", notes="已告知")
+    first = browser.get(reverse("exams:alerts") + "?view=closed", **EN)
+    assert [row["alert"].pk for row in first.context["rows"]] == [made[2].pk, made[1].pk]
+    older = first.context["page"].next_before
+    assert older == made[1].pk and b'data-testid="older"' in first.content
+    second = browser.get(reverse("exams:alerts") + f"?view=closed&before={older}", **EN)
+    assert [row["alert"].pk for row in second.context["rows"]] == [made[0].pk]
+    assert second.context["page"].next_before is None
 
 
 def test_access_front_desk_refused_manager_sees_the_task_not_the_values(clock):

@@ -15,6 +15,8 @@ PRODUCTION = {
     "FIELD_ENCRYPTION_KEYS": "Wm3vH0w4n7QKfXq5b1o8Yx2cLp6Tz9Rj3Ue0Sa4Dk1E=",
     "SEARCH_HASH_KEY": "d1f0c6a7b2e94f3e8a5c7b9d0e1f2a3b",
     "AUDIT_SEAL_KEYS": "5e0c2b7f9a1d4e6c8b3a5f7d9e1c2b4a6f8d0e2c4b6a8f1d3e5c7b9a0d2f4e6c",
+    # The managers on escalation duty (a missed critical exam value at night: zhongdu.W002).
+    "COMPLAINT_ESCALATION_PHONES": "+8613812345678",
 }
 
 
