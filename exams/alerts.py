@@ -153,7 +153,9 @@ def release_hook(*, order, by, corrected) -> None:
         alerts_open(order=order, by=by_release or by)
         alerts_after_correction(order=order, by=by)
     else:
-        alerts_open(order=order, by=by)
+        # A critical value's hour is counted from the release itself.
+        release = ResultRelease.objects.filter(order=order).first()
+        alerts_open(order=order, by=by, now=release.released_at if release is not None else None)
 
 
 def _append(notes: str, line: str) -> str:

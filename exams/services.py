@@ -233,7 +233,9 @@ def results_release(*, order: ExamOrder, by, request=None) -> ResultRelease:
             )
         try:
             with transaction.atomic():
-                release = ResultRelease.objects.create(order=locked, released_by=by)
+                release = ResultRelease.objects.create(
+                    order=locked, released_by=by, released_at=timezone.now()
+                )
         except IntegrityError:
             raise NotAllowed(_("These results were already released.")) from None
         audit.record(
