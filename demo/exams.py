@@ -24,6 +24,7 @@ from exams.models import Finding, ReferenceRange, ResultDefinition, ResultReleas
 from followup.models import CarePlanTemplate, CarePlanTemplateStep
 from guide import services as guide_services
 from guide.models import ExamOrder, ExamPackage
+from messaging.models import Kind, Purpose, SmsTemplate
 from vip import services as vip_services
 from vip.models import Enterprise
 from zhongdu.models import KnowledgeArticle, PriceItem
@@ -79,6 +80,14 @@ FINDINGS = {
         },
         [(3, "血常规异常回访", True, "了解身体状况，提醒两周后复查血常规。")],
     ),
+}
+
+# code: (lecture keywords, knowledge articles, seasonal reminder months).
+EDUCATION = {
+    "fungal": ("护肤 皮肤健康", ("检查结果查询",), ""),
+    "pigment": ("护肤 防晒", ("皮肤镜与VISIA皮肤检测", "检查结果查询"), "4 5"),
+    "liver": ("皮肤健康", ("检查结果查询",), ""),
+    "blood": ("皮肤健康", ("检查结果查询",), ""),
 }
 
 # code: (kind, finding, unit, decimals, ranges or answers). A range: (sex, from age, to age,
@@ -150,6 +159,17 @@ def seed_definitions() -> int:
     """Findings, their plan templates, and what each exam item yields (once)."""
     created = 0
     articles = list(KnowledgeArticle.objects.filter(active=True).order_by("pk"))
+    # Generic texts: an SMS never names a finding.
+    reexam_sms = SmsTemplate.objects.filter(code="followup_reminder", active=True).first()
+    season_sms, _made = SmsTemplate.objects.get_or_create(
+        code="exam_season_sun",
+        language="zh-hans",
+        defaults={
+            "purpose": Purpose.HEALTH_TIP,
+            "kind": Kind.SERVICE,
+            "body": "{signature}{name}您好，夏季将至，外出请注意防晒，每月留意皮肤变化。",
+        },
+    )
     for code, (name, template_name, reexam, texts, steps) in FINDINGS.items():
         template, made = CarePlanTemplate.objects.get_or_create(
             name=template_name, defaults={"kind": CarePlanTemplate.Kind.HEALTH, **texts}
@@ -165,8 +185,14 @@ def seed_definitions() -> int:
         )
         if made:
             created += 1
-            words = {"fungal": "癣", "pigment": "斑", "liver": "肝", "blood": "血"}[code]
-            finding.articles.set([a for a in articles if words in a.title][:2])
+            keywords, titles, months = EDUCATION[code]
+            finding.keywords = keywords
+            finding.reexam_sms = reexam_sms
+            if months:
+                finding.reminder_months = months
+                finding.reminder_sms = season_sms
+            finding.save()
+            finding.articles.set([a for a in articles if a.title in titles])
     findings = {finding.code: finding for finding in Finding.objects.all()}
     for code, (kind, finding, unit, decimals, rule) in DEFINITIONS.items():
         exam = PriceItem.objects.filter(code=code).first()
