@@ -75,6 +75,36 @@ def read_table(name: str, raw: bytes) -> list[list[str]]:
     raise ImportFileError(_("Upload a .csv or .xlsx file."))
 
 
+def read_records(
+    name: str, raw: bytes, columns_of, *, max_rows: int, too_many
+) -> list[tuple[int, dict[str, str]]]:
+    """The file's non-empty rows below its header, each as (its row number in the file, its
+    cells by field name): `columns_of(header)` maps column indexes to field names (raising
+    ImportFileError for a header it cannot use); `too_many` is the message for a file of more
+    than `max_rows` rows (with %(count)s). The one reading of an uploaded table every importer
+    shares; raises ImportFileError when the file as a whole cannot be used."""
+    table = read_table(name, raw)
+    if not table:
+        raise ImportFileError(_("The file is empty."))
+    columns = columns_of(table[0])
+    body = [
+        (n, cells)
+        for n, cells in enumerate(table[1:], start=2)
+        if any(str(c).strip() for c in cells)
+    ]
+    if not body:
+        raise ImportFileError(_("The file has no rows below its header."))
+    if len(body) > max_rows:
+        raise ImportFileError(too_many % {"count": max_rows})
+    return [
+        (
+            number,
+            {name: str(cells[i]).strip() if i < len(cells) else "" for i, name in columns.items()},
+        )
+        for number, cells in body
+    ]
+
+
 def _cell_text(cell) -> str:
     if isinstance(cell, datetime.datetime):
         return cell.date().isoformat()

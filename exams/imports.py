@@ -1,5 +1,5 @@
 """An order's results from the laboratory's export (CSV in UTF-8 or GBK, or Excel .xlsx), read
-through the shared importer (clientmgmt.imports.read_table and its guards).
+through the shared importer (clientmgmt.imports.read_records and its guards).
 
 Columns in Chinese or English: 项目编码 / code (the examination's price-list code), 结果 / value,
 and where given 单位 / unit (checked against the definition's). Each row's outcome is decided
@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clientmgmt.imports import ImportFileError, read_table
+from clientmgmt.imports import ImportFileError, read_records
 from guide.models import ExamOrder
 from zhongdu import crypto
 from zhongdu.controlchars import cells_checked
@@ -94,26 +94,15 @@ def _columns(header_row) -> dict[int, str]:
 def read_rows(file_name: str, raw: bytes) -> list[ImportRow]:
     """The file's rows with their cells; raises ImportFileError when the file as a whole
     cannot be used."""
-    table = read_table(file_name, raw)
-    if not table:
-        raise ImportFileError(_("The file is empty."))
-    columns = _columns(table[0])
-    body = [
-        (n, cells)
-        for n, cells in enumerate(table[1:], start=2)
-        if any(str(c).strip() for c in cells)
-    ]
-    if not body:
-        raise ImportFileError(_("The file has no rows below its header."))
-    if len(body) > MAX_ROWS:
-        raise ImportFileError(
-            _("At most %(count)s results per file; split the file.") % {"count": MAX_ROWS}
-        )
+    records = read_records(
+        file_name,
+        raw,
+        _columns,
+        max_rows=MAX_ROWS,
+        too_many=_("At most %(count)s results per file; split the file."),
+    )
     rows = []
-    for number, cells in body:
-        values = {
-            name: str(cells[i]).strip() if i < len(cells) else "" for i, name in columns.items()
-        }
+    for number, values in records:
         values, errors = cells_checked(values)
         rows.append(ImportRow(number, errors=errors, **values))
     return rows

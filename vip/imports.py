@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clientmgmt import validation
-from clientmgmt.imports import ImportFileError, map_headers, read_table
+from clientmgmt.imports import map_headers, read_records
 from clientmgmt.models import Client
 from clientmgmt.selectors import client_duplicates
 from clientmgmt.services import client_create, client_phone_lock
@@ -100,28 +100,14 @@ class ImportRow:
 def read_rows(file_name: str, raw: bytes) -> list[ImportRow]:
     """The file's rows, each checked (name, phone, ID card number); raises ImportFileError when
     the file as a whole cannot be used."""
-    table = read_table(file_name, raw)
-    if not table:
-        raise ImportFileError(_("The file is empty."))
-    columns = map_headers(table[0])
-    body = [
-        (n, cells)
-        for n, cells in enumerate(table[1:], start=2)
-        if any(str(c).strip() for c in cells)
-    ]
-    if not body:
-        raise ImportFileError(_("The file has no rows below its header."))
-    if len(body) > MAX_ROWS:
-        raise ImportFileError(
-            _("At most %(count)s employees per file; split the file.") % {"count": MAX_ROWS}
-        )
-    rows = []
-    for number, cells in body:
-        values = {
-            name: str(cells[i]).strip() if i < len(cells) else "" for i, name in columns.items()
-        }
-        rows.append(_checked(number, values))
-    return rows
+    records = read_records(
+        file_name,
+        raw,
+        map_headers,
+        max_rows=MAX_ROWS,
+        too_many=_("At most %(count)s employees per file; split the file."),
+    )
+    return [_checked(number, values) for number, values in records]
 
 
 def _checked(number: int, values: dict) -> ImportRow:
