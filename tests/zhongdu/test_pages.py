@@ -48,6 +48,7 @@ def test_a_manager_sees_the_audit_trail_but_not_the_admin(manager_client):
         "clientmgmt:archive_list",
         "followup:call_list",
         "complaints:complaint_list",
+        "exams:alerts",
         "referrals:referral_list",
         "events:event_list",
         "surveys:weekly",
@@ -83,6 +84,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "clientmgmt:archive_list",
         "followup:call_list",
         "complaints:complaint_list",
+        "exams:alerts",
         "referrals:referral_list",
         "events:event_list",
         "surveys:weekly",
@@ -107,6 +109,7 @@ def test_a_clinician_sees_the_calling_station(clinician_client):
         "clientmgmt:client_list",
         "exams:results_worklist",
         "guide:calling",
+        "exams:alerts",
         "knowledge_desk",
     ]
 
