@@ -162,6 +162,7 @@ def _detail(request, alert, *, form=None, status=200):
         "in_time": alert.reached_at is not None and alert.reached_at <= alert.due_at,
         "may_work": client.whole,
         "form": form or AlertRecordForm(initial={"attempts": alert.attempts}),
+        "events": alert.events.select_related("by").order_by("-at", "-pk"),
         "call_url": call.get_absolute_url()
         if call is not None and user_may_open(request.user, "followup:call_detail")
         else "",

@@ -9,6 +9,8 @@
   day), whose script asks to book the re-examination where a finding sets one.
 - The worker records a call that reached the client (what was said, the advice: it closes the
   alert), a call that did not (an attempt: the alert stays open), or closes it otherwise.
+- Every change writes one ResultAlertEvent in its transaction: the alert's history, which the
+  page shows. The notes field keeps only what the callers wrote (stamped with the call's time).
 - `alerts_check_deadlines` (every minute, exams.tasks) escalates a critical alert still open at
   its deadline, at once and once, to the managers and the releasing clinician (in-app, and by
   SMS to the managers on duty when configured: no health content in it), and closes an abnormal
@@ -39,7 +41,7 @@ from zhongdu import audit, roles
 from zhongdu.services import notify
 from zhongdu.workcalendar import WorkCalendar
 
-from .models import ExamResult, ExamResultRevision, ResultAlert, ResultRelease
+from .models import ExamResult, ExamResultRevision, ResultAlert, ResultAlertEvent, ResultRelease
 from .models.results import Flag
 
 logger = logging.getLogger(__name__)
@@ -47,9 +49,11 @@ logger = logging.getLogger(__name__)
 Level = ResultAlert.Level
 Status = ResultAlert.Status
 Outcome = ResultAlert.Outcome
+Event = ResultAlertEvent.Action
 
 REACHED, NOT_REACHED, CLOSE = "reached", "not_reached", "close"
-NOTES_MAX = 2000
+# What the caller writes is kept whole in the event's detail.
+NOTES_MAX = ResultAlertEvent.DETAIL_MAX
 
 
 class AlertClosed(ValidationError):
@@ -58,6 +62,22 @@ class AlertClosed(ValidationError):
 
 def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _event(alert, action, *, by=None, at=None, detail="", called_at=None) -> ResultAlertEvent:
+    """One line of the alert's history (the caller is inside the change's transaction). A
+    system's sentence is stored in the hospital's language, as the alert's other texts."""
+    detail = (detail or "").strip()
+    if len(detail) > ResultAlertEvent.DETAIL_MAX:
+        detail = detail[: ResultAlertEvent.DETAIL_MAX - 1] + "…"
+    return ResultAlertEvent.objects.create(
+        alert=alert,
+        action=action,
+        by=by,
+        at=at or timezone.now(),
+        detail=detail,
+        called_at=called_at,
+    )
 
 
 # --- Opening -------------------------------------------------------------------------------
@@ -112,6 +132,7 @@ def _create(order, level, *, due_at, by, now) -> ResultAlert | None:
             alert = ResultAlert.objects.create(
                 order=order, level=level, opened_at=now, due_at=due_at, released_by=by
             )
+            _event(alert, Event.OPENED, by=by, at=now)
     except IntegrityError:
         return None  # opened a moment ago (the unique order and level decided)
     audit.record(audit.Action.CREATE, actor=by, obj=alert, fields=["level", "due_at"])
@@ -158,10 +179,6 @@ def release_hook(*, order, by, corrected) -> None:
         alerts_open(order=order, by=by, now=release.released_at if release is not None else None)
 
 
-def _append(notes: str, line: str) -> str:
-    return "\n".join(filter(None, [notes, line]))
-
-
 def alerts_after_correction(*, order, by, now=None) -> None:
     """After a correction (inside its transaction): a closed critical alert is reopened when a
     critical value is there again (a new deadline, escalated again if missed); an open alert
@@ -192,10 +209,9 @@ def alerts_after_correction(*, order, by, now=None) -> None:
 
 
 def _reopen(alert: ResultAlert, *, by, now) -> None:
-    line = _(
-        "%(when)s reopened: a correction gives a critical value again (it was closed as"
-        " %(outcome)s)."
-    ) % {"when": _local(now), "outcome": alert.get_outcome_display()}
+    line = _("A correction gives a critical value again (it was closed as %(outcome)s).") % {
+        "outcome": alert.get_outcome_display()
+    }
     alert.status = Status.OPEN
     alert.due_at = now + datetime.timedelta(minutes=settings.EXAM_CRITICAL_MINUTES)
     alert.escalated_at = None
@@ -203,37 +219,28 @@ def _reopen(alert: ResultAlert, *, by, now) -> None:
     alert.reached_at = None
     alert.closed_at = None
     alert.closed_by = None
-    alert.notes = _append(alert.notes, line)
-    fields = [
-        "status",
-        "due_at",
-        "escalated_at",
-        "outcome",
-        "reached_at",
-        "closed_at",
-        "closed_by",
-        "notes",
-    ]
+    fields = ["status", "due_at", "escalated_at", "outcome", "reached_at", "closed_at", "closed_by"]
     alert.save(update_fields=fields)
+    _event(alert, Event.REOPENED, by=by, at=now, detail=line)
     audit.record(audit.Action.UPDATE, actor=by, obj=alert, fields=fields)
     _tell_workers(alert)
 
 
 def _close_corrected(alert: ResultAlert, *, by, now) -> None:
     if alert.level == Level.CRITICAL:
-        line = _("%(when)s closed: a correction leaves no critical value.") % {"when": _local(now)}
+        line = _("A correction leaves no critical value.")
     else:
         line = _(
-            "%(when)s closed: a correction leaves no abnormal value. Its return-visit call stays"
-            " planned: cancel it on its page if it is not needed any more."
-        ) % {"when": _local(now)}
+            "A correction leaves no abnormal value. Its return-visit call stays planned: cancel it"
+            " on its page if it is not needed any more."
+        )
     alert.status = Status.CLOSED
     alert.outcome = Outcome.CORRECTED
     alert.closed_at = now
     alert.closed_by = by
-    alert.notes = _append(alert.notes, line)
-    fields = ["status", "outcome", "closed_at", "closed_by", "notes"]
+    fields = ["status", "outcome", "closed_at", "closed_by"]
     alert.save(update_fields=fields)
+    _event(alert, Event.CORRECTED, by=by, at=now, detail=line)
     audit.record(audit.Action.UPDATE, actor=by, obj=alert, fields=fields)
 
 
@@ -248,8 +255,12 @@ def _tell_workers(alert: ResultAlert) -> None:
     users = get_user_model().objects.filter(
         is_active=True, groups__name__in=[roles.CLIENT_MANAGER, roles.VIP_MANAGER]
     )
-    for user in users.distinct().order_by("pk"):
+    told = list(users.distinct().order_by("pk"))
+    for user in told:
         notify(user, text, alert_url(alert))
+    with translation.override(settings.LANGUAGE_CODE):
+        detail = _("%(count)s client and VIP managers told.") % {"count": len(told)}
+    _event(alert, Event.TOLD, detail=detail)
 
 
 def _plan_call(alert: ResultAlert, *, day, by, now) -> None:
@@ -431,11 +442,11 @@ def alert_record(
         if action == NOT_REACHED:
             locked.attempts += 1
             locked.last_attempt_at = called_at
-            line = _("%(when)s not reached") % {"when": stamp}
-            locked.notes = "\n".join(
-                filter(None, [locked.notes, f"{line}: {notes}" if notes else line])
-            )
-            fields = ["attempts", "last_attempt_at", "notes"]
+            fields = ["attempts", "last_attempt_at"]
+            if notes:
+                locked.notes = "\n".join(filter(None, [locked.notes, f"{stamp}: {notes}"]))
+                fields.append("notes")
+            event = Event.ATTEMPT
         else:
             locked.status = Status.CLOSED
             locked.closed_at = now
@@ -445,7 +456,9 @@ def alert_record(
                 locked.reached_at = called_at
             locked.notes = "\n".join(filter(None, [locked.notes, f"{stamp}: {notes}"]))
             fields = ["status", "outcome", "reached_at", "closed_at", "closed_by", "notes"]
+            event = Event.REACHED if action == REACHED else Event.CLOSED
         locked.save(update_fields=fields)
+        _event(locked, event, by=by, at=now, detail=notes, called_at=called_at)
         audit.record(audit.Action.UPDATE, actor=by, obj=locked, fields=fields, request=request)
     return locked
 
@@ -490,6 +503,11 @@ def _escalate(pk: int, now) -> bool:
             told.append(alert.released_by)
         for user in told:
             notify(user, text, alert_url(alert))
+        with translation.override(settings.LANGUAGE_CODE):
+            detail = _("Told: %(names)s.") % {
+                "names": ", ".join(user.get_full_name() or user.get_username() for user in told)
+            }
+        _event(alert, Event.ESCALATED, at=now, detail=detail)
         # The managers on duty by SMS, day or night, whatever the complaints' switch
         # (EXAM_CRITICAL_ESCALATION_SMS); a reopened alert's escalation is a new message.
         duty_sms(
@@ -534,10 +552,8 @@ def _close_from_call(pk: int, now) -> bool:
             line = _("Closed with its return-visit call (%(status)s).") % {
                 "status": call.get_status_display()
             }
-        alert.notes = "\n".join(filter(None, [alert.notes, line]))
-        alert.save(
-            update_fields=["status", "outcome", "closed_at", "closed_by", "reached_at", "notes"]
-        )
+        alert.save(update_fields=["status", "outcome", "closed_at", "closed_by", "reached_at"])
+        _event(alert, Event.CLOSED, by=call.closed_by, at=now, detail=line)
         audit.record(audit.Action.UPDATE, obj=alert, fields=["status", "outcome"])
     return True
 

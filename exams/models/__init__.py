@@ -2,12 +2,13 @@
 
 - results: what each exam item yields (ResultDefinition, ReferenceRange, Finding), the values
   entered or imported (ExamResult, its history ExamResultRevision) and the release (ResultRelease);
-- alerts: abnormal and critical values followed to the end (ResultAlert);
+- alerts: abnormal and critical values followed to the end (ResultAlert, its history
+  ResultAlertEvent);
 - assessment: the health assessment and management plan written from released results;
 - rounds: an enterprise's exam round and its team report.
 """
 
-from .alerts import ResultAlert
+from .alerts import ResultAlert, ResultAlertEvent
 from .assessment import HealthAssessment
 from .results import (
     ExamResult,
@@ -27,6 +28,7 @@ __all__ = [
     "HealthAssessment",
     "ReferenceRange",
     "ResultAlert",
+    "ResultAlertEvent",
     "ResultDefinition",
     "ResultRelease",
 ]

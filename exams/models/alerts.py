@@ -5,7 +5,7 @@ client within a deadline counted in clock time, day or night (EXAM_CRITICAL_MINU
 release); missed, it is escalated at once to the managers on duty and the releasing clinician.
 An order with abnormal values opens one ABNORMAL alert, followed by a return-visit call within
 working hours (and, where a finding asks for it, a re-examination booking). Each is tracked
-until closed with its outcome (exams.alerts)."""
+until closed with its outcome (exams.alerts); every change is one ResultAlertEvent, its history."""
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from zhongdu.models import AppendOnlyModel
 
 
 class ResultAlert(models.Model):
@@ -111,3 +113,63 @@ class ResultAlert(models.Model):
 
     def __str__(self):
         return f"{self.get_level_display()} #{self.order_id}"
+
+
+class ResultAlertEvent(AppendOnlyModel):
+    """The alert's history, one row a change (written in the change's transaction, never
+    changed): opened, told, each attempt, reached, closed, reopened, corrected, escalated."""
+
+    DETAIL_MAX = 500
+
+    class Action(models.TextChoices):
+        OPENED = "opened", pgettext_lazy("alert event", "Opened")
+        TOLD = "told", pgettext_lazy("alert event", "Workers told")
+        ATTEMPT = "attempt", pgettext_lazy("alert event", "Call not answered")
+        REACHED = "reached", pgettext_lazy("alert event", "Client reached")
+        CLOSED = "closed", pgettext_lazy("alert event", "Closed")
+        REOPENED = "reopened", pgettext_lazy("alert event", "Reopened")
+        CORRECTED = "corrected", pgettext_lazy("alert event", "Closed by a correction")
+        ESCALATED = "escalated", pgettext_lazy("alert event", "Escalated")
+
+    alert = models.ForeignKey(
+        ResultAlert, verbose_name=_("result alert"), on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    detail = models.CharField(_("detail"), max_length=DETAIL_MAX, blank=True)
+    # When the call was made (an attempt, a reached client), as the caller said.
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("result alert event")
+        verbose_name_plural = _("result alert events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["alert", "at"], name="resultalertevent_at_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    action__in=[
+                        "opened",
+                        "told",
+                        "attempt",
+                        "reached",
+                        "closed",
+                        "reopened",
+                        "corrected",
+                        "escalated",
+                    ]
+                ),
+                name="resultalertevent_action_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.alert_id} {self.action}"

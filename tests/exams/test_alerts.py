@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exams import alerts, tasks
-from exams.models import ResultAlert, ResultDefinition
+from exams.models import ResultAlert, ResultAlertEvent, ResultDefinition
 from followup import services as followup_services
 from followup.models import FollowUpCall
 from messaging.models import OutboxMessage
@@ -80,6 +80,11 @@ def released_order(value, *, by, definition=None, client=None):
     record(order, definition, number=value, by=by)
     release(order, by=by)
     return order
+
+
+def actions(alert):
+    """The alert's history, oldest first: its actions."""
+    return list(alert.events.order_by("at", "pk").values_list("action", flat=True))
 
 
 def test_a_critical_value_opens_one_alert_due_sixty_minutes_after_release(clock):
@@ -214,6 +219,10 @@ def test_reached_within_the_deadline_counts_in_time_and_late_counts_late(clock):
     assert again.status_code == 302
     first.refresh_from_db()
     assert (first.attempts, first.status) == (1, ResultAlert.Status.OPEN)
+    # One event a change, in its transaction: the double click wrote none.
+    assert actions(first) == ["opened", "told", "attempt"]
+    attempt = first.events.get(action="attempt")
+    assert (attempt.by, attempt.detail, attempt.called_at) == (http, "无人接听", clock.moment)
 
     clock.set(datetime.datetime(2026, 12, 4, 20, 10, tzinfo=TZ))
     response = _post(http, first, action="reached", notes="已告知结果，建议明日来院复查")
@@ -228,6 +237,8 @@ def test_reached_within_the_deadline_counts_in_time_and_late_counts_late(clock):
     assert repeat.status_code == 302
     first.refresh_from_db()
     assert "again" not in first.notes
+    assert actions(first) == ["opened", "told", "attempt", "reached"]
+    assert first.events.get(action="reached").detail == "已告知结果，建议明日来院复查"
 
     clock.set(datetime.datetime(2026, 12, 4, 20, 35, tzinfo=TZ))
     tasks.alerts_check_deadlines()
@@ -235,6 +246,10 @@ def test_reached_within_the_deadline_counts_in_time_and_late_counts_late(clock):
     _post(http, second, action="reached", notes="已告知")
     second.refresh_from_db()
     assert second.escalated_at is not None and second.reached_at > second.due_at
+    # Escalated once: the second run of the minute task wrote nothing.
+    tasks.alerts_check_deadlines()
+    assert actions(second) == ["opened", "told", "escalated", "reached"]
+    assert second.events.get(action="escalated").by is None
 
     day = datetime.date(2026, 12, 4)
     values = figures.compute_day(day)
@@ -263,6 +278,9 @@ def test_bad_outcome_input_is_refused_with_a_message_and_nothing_changes(clock):
     response = _post(http, alert, action="close", notes="号码停机", outcome="unreachable")
     alert.refresh_from_db()
     assert (alert.status, alert.outcome) == ("closed", "unreachable")
+    # The refused posts wrote no history; the close wrote one event with the reason.
+    assert actions(alert) == ["opened", "told", "closed"]
+    assert alert.events.get(action="closed").detail == "号码停机"
 
 
 def test_an_abnormal_value_is_followed_by_a_call_on_the_next_working_day(clock):
@@ -297,6 +315,9 @@ def test_an_abnormal_value_is_followed_by_a_call_on_the_next_working_day(clock):
     assert (alert.status, alert.outcome) == ("closed", "reached")
     assert alert.reached_at is not None
     assert tasks.alerts_check_deadlines()["closed"] == 0
+    # An abnormal alert tells nobody at once (its call is planned); closed once by its call.
+    assert actions(alert) == ["opened", "closed"]
+    assert alert.events.get(action="closed").by == call.assigned_to
     values = figures.compute_day(datetime.date(2026, 12, 4))
     assert values["abnormal_alerts"][("", 0)] == 1
     assert values["abnormal_alerts_closed"][("", 0)] == 1
@@ -347,7 +368,10 @@ def test_a_correction_reopens_a_closed_critical_alert_and_closes_one_no_value_ca
     assert alert.status == ResultAlert.Status.OPEN
     assert alert.due_at == clock.moment + datetime.timedelta(minutes=60)
     assert (alert.outcome, alert.reached_at, alert.escalated_at) == ("", None, None)
-    assert "reopened" in alert.notes or "重新" in alert.notes
+    # The history says so (the notes keep only what the callers wrote).
+    assert actions(alert) == ["opened", "told", "reached", "reopened", "told"]
+    assert alert.events.get(action="reopened").by == clinician
+    assert alert.notes.endswith("已告知")
     assert Notification.objects.filter(recipient=vip_manager).count() == 2
     assert ResultAlert.objects.filter(order=order).count() == 1
     clock.set(clock.moment + datetime.timedelta(minutes=61))
@@ -363,6 +387,7 @@ def test_a_correction_reopens_a_closed_critical_alert_and_closes_one_no_value_ca
     assert tasks.alerts_check_deadlines()["escalated"] == 0
     page = signed_in(http).get(reverse("exams:alert_detail", args=[alert.pk]), **EN)
     assert b"Value corrected" in page.content
+    assert actions(alert)[-3:] == ["told", "escalated", "corrected"]
 
 
 def test_a_critical_alert_open_is_closed_as_corrected_and_not_escalated(clock):
@@ -387,7 +412,9 @@ def test_an_abnormal_value_corrected_closes_its_alert_and_keeps_the_call_saying_
     assert (alert.status, alert.outcome) == ("closed", "corrected")
     # The planned call is not cancelled behind the caller's back: the note says so.
     assert alert.followup_call.status == FollowUpCall.Status.OPEN
-    assert "return-visit call" in alert.notes or "回访" in alert.notes
+    corrected = alert.events.get(action="corrected")
+    assert "return-visit call" in corrected.detail or "回访" in corrected.detail
+    assert actions(alert) == ["opened", "corrected"] and alert.notes == ""
 
 
 def test_a_correction_of_another_value_does_not_reopen_an_answered_critical_alert(clock):
@@ -536,6 +563,7 @@ def test_a_call_from_the_button_not_answered_is_an_attempt_on_the_alert(settings
     push([receipt(call, "200112")])
     alert.refresh_from_db()
     assert (alert.attempts, alert.status) == (1, ResultAlert.Status.OPEN)
+    assert actions(alert) == ["opened", "told", "attempt"]
     vms.clear()
 
 
@@ -555,3 +583,48 @@ def test_a_vips_alert_shows_its_values_and_takes_outcomes_only_as_discretion_all
     assert response.status_code == 403
     alert.refresh_from_db()
     assert alert.status == ResultAlert.Status.OPEN
+
+
+def test_the_history_is_append_only(clock):
+    alert = ResultAlert.objects.get(order=released_order("1.5", by=user(roles.CLINICIAN)))
+    event = alert.events.get(action="opened")
+    event.detail = "rewritten"
+    with pytest.raises(ResultAlertEvent.Immutable):
+        event.save()
+    with pytest.raises(ResultAlertEvent.Immutable):
+        event.delete()
+    with pytest.raises(ResultAlertEvent.Immutable):
+        alert.events.update(detail="rewritten")
+    with pytest.raises(ResultAlertEvent.Immutable):
+        ResultAlertEvent.objects.filter(alert=alert).delete()
+    assert alert.events.filter(detail="rewritten").count() == 0
+    assert alert.events.count() == 2
+
+
+def test_the_page_shows_the_history_newest_first_in_both_languages(clock):
+    clinician = user(roles.CLINICIAN, first_name="", last_name="", username="dr_wang")
+    member = user(roles.CLIENT_MANAGER, username="cm_li", first_name="", last_name="")
+    alert = ResultAlert.objects.get(order=released_order("1.5", by=clinician))
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(minutes=10))
+    _post(member, alert, action="not_reached", notes="无人接听")
+    clock.set(WEDNESDAY_MORNING + datetime.timedelta(minutes=20))
+    _post(member, alert, action="reached", notes="已告知结果")
+    url = reverse("exams:alert_detail", args=[alert.pk])
+
+    page = signed_in(member).get(url, **EN).content.decode()
+    history = page[page.index('data-testid="alert-history"') :]
+    reached, attempt, opened = (
+        history.index("Client reached"),
+        history.index("Call not answered"),
+        history.index("Opened"),
+    )
+    assert reached < attempt < opened
+    assert "已告知结果" in history and "无人接听" in history
+    assert "2026-12-02 10:20" in history and "cm_li" in history and "dr_wang" in history
+    assert "Workers told" in history
+
+    page = signed_in(member).get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    history = page[page.index('data-testid="alert-history"') :]
+    assert "历史" in page
+    assert history.index("已联系到客户") < history.index("未接通") < history.index("已开启")
+    assert "Client reached" not in history and "History" not in page
