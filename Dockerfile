@@ -27,6 +27,7 @@ COPY surveys ./surveys
 COPY events ./events
 COPY vip ./vip
 COPY exams ./exams
+COPY portal ./portal
 COPY voice ./voice
 COPY reports ./reports
 COPY demo ./demo

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "events",
     "vip",
     "voice",
+    "portal",
     "reports",
     # Demo data and benchmarks, above every layer (seed_demo, bench_*).
     "demo",
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before the access check, whose refusals are audited with the request's data.
     "zhongdu.middleware.ControlCharacterMiddleware",
+    # request.patient: who is signed in to the patient portal (/my/), from its own cookie.
+    "portal.middleware.PatientSessionMiddleware",
     "zhongdu.middleware.RoleAccessMiddleware",
     "zhongdu.middleware.OutOfRangeMiddleware",
     # With DEBUG on, the product's 404 page rather than Django's technical one (unless
@@ -136,6 +139,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "zhongdu.context_processors.navigation",
                 "zhongdu.context_processors.hospital",
+                "portal.navigation.portal_links",
             ],
         },
     },
@@ -445,6 +449,21 @@ EXAM_CRITICAL_MINUTES = env.int("EXAM_CRITICAL_MINUTES", default=60)
 # A missed critical value is sent by SMS to COMPLAINT_ESCALATION_PHONES (the managers on duty)
 # whatever COMPLAINT_ESCALATION_SMS says; false: in the application only.
 EXAM_CRITICAL_ESCALATION_SMS = env.bool("EXAM_CRITICAL_ESCALATION_SMS", default=True)
+
+# --- The patient portal (portal, /my/) --------------------------------------------------------
+# A patient is signed out after this many minutes without a page, and in any case this many hours
+# after signing in (their session is the portal's own, not a staff session).
+PORTAL_IDLE_TIMEOUT_MINUTES = env.int("PORTAL_IDLE_TIMEOUT_MINUTES", default=20)
+PORTAL_SESSION_LIFETIME_HOURS = env.int("PORTAL_SESSION_LIFETIME_HOURS", default=12)
+# A sign-in code by SMS is good for this many minutes, once.
+PORTAL_CODE_MINUTES = env.int("PORTAL_CODE_MINUTES", default=5)
+# The limits on sign-in codes (not settings an operator tunes: the security review's figures).
+PORTAL_CODE_RESEND_SECONDS = 60  # a number asks again after a minute
+PORTAL_CODES_PER_NUMBER = 5  # codes a number may ask for in an hour
+PORTAL_CODES_PER_ADDRESS = 20  # codes one address may ask for in an hour, all numbers together
+PORTAL_CODE_ATTEMPTS = 5  # wrong entries that kill a code
+PORTAL_FAILURES_PER_NUMBER = 10  # wrong codes in an hour that lock a number for the hour
+PORTAL_FAILURES_PER_ADDRESS = 30  # wrong codes in an hour that lock an address for the hour
 
 # --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
 # The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every

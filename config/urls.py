@@ -23,6 +23,8 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     # The public booking request, at the short address the hospital prints on its leaflets.
     path("book/", consult_views.public_book, name="book"),
+    # The patient's own side (网上医院): sign-in by SMS code, bookings, consultation, results.
+    path("my/", include("portal.urls")),
     # The satisfaction survey behind the QR code on the visit slip: short, public, single-use.
     path("s/<str:token>/", survey_views.survey, name="survey"),
     path("audit/", views.audit_event_list, name="audit_event_list"),

@@ -27,12 +27,16 @@ class Purpose(models.TextChoices):
     HEALTH_TIP = "health_tip", _("Health tip")
     EVENT_INVITATION = "event_invitation", _("Event invitation")
     SURVEY = "survey", _("Satisfaction survey")
+    SIGN_IN_CODE = "sign_in_code", _("Sign-in code")
     OTHER = "other", _("Other")
 
 
 class Kind(models.TextChoices):
     SERVICE = "service", _("Service")
     MARKETING = "marketing", _("Marketing")
+    # A one-time code the person asked for (the domestic provider's 验证码 type): sent at once,
+    # whatever the quiet hours, caps or opt-outs, and its text is never shown to staff.
+    VERIFICATION = "code", _("Verification code")
 
 
 class Channel(models.TextChoices):
@@ -57,6 +61,8 @@ PLACEHOLDERS = {
     "phone": _("hospital phone"),
     "link": _("link"),
     "text": _("free text"),
+    "code": _("one-time code"),
+    "minutes": _("minutes it is valid"),
     # From the hospital's profile (zhongdu.models.HospitalProfile.placeholder_values).
     "hotline": _("hospital hotline"),
     "address": _("hospital address"),
@@ -315,9 +321,7 @@ class OutboxMessage(models.Model):
                 ),
                 name="outbox_status_valid",
             ),
-            models.CheckConstraint(
-                condition=Q(kind__in=["service", "marketing"]), name="outbox_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="outbox_kind_valid"),
             models.CheckConstraint(
                 condition=Q(channel__in=["sms", "voice"]), name="outbox_channel_valid"
             ),

@@ -252,6 +252,8 @@ def block_reason(*, to, consent, kind, body, opted_out, expires_at=None, now) ->
     number = phones.classify(to)  # the one parse of the number on its way out
     if not number.valid:
         return INVALID_NUMBER
+    if kind == Kind.VERIFICATION:
+        return ""  # asked for by the person a moment ago: opt-outs and consents are for notices
     if opted_out:
         return OPTED_OUT
     if consent is not None:

@@ -19,7 +19,7 @@ from zhongdu.links import row_link
 from zhongdu.pagination import keyset_page
 
 from . import rules
-from .models import OutboxMessage, PhoneOptOut, Purpose, SmsTemplate
+from .models import Kind, OutboxMessage, PhoneOptOut, Purpose, SmsTemplate
 
 
 def outbox_list(*, filters: dict | None = None):
@@ -58,6 +58,8 @@ def _shown_to(user, messages: list) -> list:
     for message in messages:
         message.shown_client = by_id.get(message.client_id)
         message.discreet = message.shown_client is not None and not message.shown_client.whole
+        # A one-time sign-in code is never shown: whoever read it could sign in as the person.
+        message.code_withheld = message.kind == Kind.VERIFICATION
     return messages
 
 

@@ -502,7 +502,8 @@ def outbox_send(*, message_id: int) -> bool | None:
             waits=_("The client had today's marketing SMS: waits for the next day."),
             too_late=_("Over today's marketing cap, and tomorrow would be too late."),
         )
-    morning = quiet_hours_end(now)
+    # A verification code is asked for by the person, now: the quiet hours are not for it.
+    morning = quiet_hours_end(now) if message.kind != Kind.VERIFICATION else None
     if morning is not None:
         return _defer(
             message,

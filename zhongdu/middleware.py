@@ -23,6 +23,7 @@ from . import audit
 from .controlchars import has_control_characters
 from .roles import (
     PAGE_ACCESS,
+    PATIENT,
     PUBLIC,
     SIGNED_IN,
     access_rule,
@@ -166,6 +167,14 @@ class RoleAccessMiddleware:
         rule = access_rule(view_name)
         if rule == PUBLIC:
             return None
+        if rule == PATIENT:
+            # The portal's pages: a patient's session, never a staff one (and the reverse: a
+            # patient is anonymous to every other page).
+            if getattr(request, "patient", None) is not None:
+                return None
+            lapsed = "&lapsed=1" if getattr(request, "patient_lapsed", False) else ""
+            login = reverse("portal:login")
+            return redirect(f"{login}?{urlencode({'next': request.get_full_path()})}{lapsed}")
         if rule is not None and not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if rule == SIGNED_IN or (rule is not None and user_roles(request.user) & rule):

@@ -117,6 +117,8 @@ WALLBOARD_READERS = frozenset({CONSULTANT, MANAGER, ADMINISTRATOR})
 # Access rules that are not a set of roles.
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user, whatever their roles
+# A patient signed in to the portal (request.patient, portal.middleware): never a staff user.
+PATIENT = "patient"
 
 PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Accounts and plumbing.
@@ -136,6 +138,12 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "two_factor:disable": SIGNED_IN,
     "healthz": PUBLIC,
     "book": PUBLIC,
+    # The patient portal (/my/): its sign-in pages are public, every other page asks for a
+    # patient's session (PATIENT), which no staff user has.
+    "portal:*": PATIENT,
+    "portal:login": PUBLIC,
+    "portal:login_code": PUBLIC,
+    "portal:logout": PUBLIC,
     "home": SIGNED_IN,
     "notifications": SIGNED_IN,
     "notifications_read": SIGNED_IN,
@@ -529,8 +537,8 @@ def roles_may_open(roles: frozenset[str], view_name: str) -> bool:
     """Whether a signed-in user holding `roles` may open the page (user_may_open, for what
     depends on the roles alone, such as the navigation)."""
     rule = access_rule(view_name)
-    if rule is None:
-        return False
+    if rule is None or rule == PATIENT:
+        return False  # a staff user never opens the patient's pages
     if rule in (PUBLIC, SIGNED_IN):
         return True
     return bool(roles & rule)

@@ -26,6 +26,9 @@ LAYERS = {
     # enterprises; below voice, whose call button reaches its worklists
     "exams": 3.6,
     "voice": 3.7,  # the hotline: what a consultant sees on the phone reads every desk
+    # The patient's own pages read bookings, results, plans and consents, and the desk's inbox
+    # of online consultations turns a thread into a booking
+    "portal": 3.8,
     "reports": 4,
     "demo": 5,
     "config": 6,

@@ -88,6 +88,10 @@ def _is_login_redirect(response):
     return response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
+def _is_portal_login_redirect(response):
+    return response.status_code == 302 and response["Location"].startswith(reverse("portal:login"))
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name,url", URLS, ids=[name for name, _ in URLS])
 def test_anonymous_visitor_is_sent_to_sign_in_except_on_public_pages(client, name, url):
@@ -95,6 +99,9 @@ def test_anonymous_visitor_is_sent_to_sign_in_except_on_public_pages(client, nam
     if roles.access_rule(name) == roles.PUBLIC:
         assert not _is_login_redirect(response)
         assert response.status_code != 403
+    elif roles.access_rule(name) == roles.PATIENT:
+        # The patient's pages send to the portal's own sign-in, never to the staff one.
+        assert _is_portal_login_redirect(response), f"{name} answered {response.status_code}"
     else:
         assert _is_login_redirect(response), f"{name} answered {response.status_code}"
 
@@ -106,6 +113,11 @@ def test_each_role_opens_exactly_the_pages_the_table_gives_it(client_for, role):
     mismatches = []
     for name, url in URLS:
         rule = roles.access_rule(name)
+        if rule == roles.PATIENT:
+            # A staff user is no patient: sent to the portal's sign-in, never let in.
+            if not _is_portal_login_redirect(client.get(url)):
+                mismatches.append(f"{name}: a staff user was not sent to the portal's sign-in")
+            continue
         allowed = rule in (roles.PUBLIC, roles.SIGNED_IN) or role in rule
         denied_before = AuditEvent.objects.filter(action=AuditEvent.Action.DENIED).count()
         response = client.get(url)
