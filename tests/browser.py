@@ -23,7 +23,15 @@ requires_browser = pytest.mark.skipif(
 )
 
 
-def make_driver(*, language="zh-CN", width=1366, height=768):
+# A phone (the portal's pages are laid out for one first) and WeChat's own browser on it.
+PHONE_SIZE = {"width": 390, "height": 844}
+WECHAT_USER_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI Language/zh_CN"
+)
+
+
+def make_driver(*, language="zh-CN", width=1366, height=768, user_agent=None):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -44,6 +52,8 @@ def make_driver(*, language="zh-CN", width=1366, height=768):
         f"--lang={language}",
     ):
         options.add_argument(flag)
+    if user_agent:
+        options.add_argument(f"--user-agent={user_agent}")
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)

@@ -48,3 +48,48 @@ def signed_in(client, patient):
     """The test client signed in to the portal as `patient`."""
     sign_in(client)
     return client
+
+
+@pytest.fixture(params=["phone", "wechat"])
+def phone_browser(request, live_server):
+    """Headless Chromium at a phone's size, as a plain mobile browser and as WeChat's; a
+    screenshot when the test fails."""
+    from tests.browser import (
+        PHONE_SIZE,
+        WECHAT_USER_AGENT,
+        browser_available,
+        make_driver,
+        save_screenshot,
+    )
+
+    if not browser_available:
+        pytest.skip("needs Debian's chromium and chromium-driver (CI installs them)")
+    agent = WECHAT_USER_AGENT if request.param == "wechat" else None
+    driver = make_driver(user_agent=agent, **PHONE_SIZE)
+    driver.live_url = live_server.url
+    driver.wechat = request.param == "wechat"
+    yield driver
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        save_screenshot(driver, request.node.name)
+    driver.quit()
+
+
+def browser_sign_in(driver, phone=PHONE, next_path="/my/"):
+    """Sign in as the portal's user would: the number, the code from the SMS (sent by the
+    outbox's real task), the home page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    sms.clear()
+    driver.get(driver.live_url + next_path)
+    driver.find_element(By.NAME, "phone").send_keys(phone)
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=portal-send-code]").click()
+    WebDriverWait(driver, 10).until(ec.presence_of_element_located((By.NAME, "code")))
+    (code,) = send_codes()
+    driver.find_element(By.NAME, "code").send_keys(code)
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=portal-verify]").click()
+    WebDriverWait(driver, 10).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=portal-bar]"))
+    )
