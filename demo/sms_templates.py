@@ -34,6 +34,14 @@ TEMPLATES = [
         Kind.MARKETING,
         "{signature}{name}您好，冬季皮肤易干燥，洗澡水温不宜过高，浴后及时涂抹保湿霜。回复TD退订",
     ),
+    # The portal's sign-in code (portal.services.CODE_TEMPLATE): the code, its validity and the
+    # signature, nothing else; registered with the provider as a verification template (验证码).
+    (
+        "portal_sign_in_code",
+        Purpose.SIGN_IN_CODE,
+        Kind.VERIFICATION,
+        "{signature}您的验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。",
+    ),
     (
         "event_invitation",
         Purpose.EVENT_INVITATION,

@@ -55,6 +55,8 @@ class SignInAttempt(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("sign-in attempt")
+        verbose_name_plural = _("sign-in attempts")
         indexes = [
             # The limits per number and per address over the last hour.
             models.Index(fields=["phone", "kind", "at"], name="portal_attempt_phone_idx"),
