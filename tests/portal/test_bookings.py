@@ -124,9 +124,7 @@ def test_a_first_time_client_is_sent_to_the_desks_request(signed_in):
     assert not Booking.objects.exists()
 
 
-def test_a_returning_client_books_an_open_session_with_the_sms_confirmation(
-    signed_in, returning
-):
+def test_a_returning_client_books_an_open_session_with_the_sms_confirmation(signed_in, returning):
     booking_templates()
     session = future_session(days=3)
     page = signed_in.get(NEW, {"expert": session.expert_id})
