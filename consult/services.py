@@ -17,11 +17,13 @@ import datetime
 import functools
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ExpressionWrapper, F, IntegerField, Value
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clientmgmt import consent
 from clientmgmt import services as client_services
@@ -186,7 +188,7 @@ def _booking_write(
             _recalls_rebooked(booking)
             enquiries_attach_to_client(client=client)
             if source == Booking.Source.PORTAL:
-                booking_tell_desk(booking=booking, text=_("Booked online"))
+                booking_tell_desk(booking=booking, text=gettext_lazy("Booked online"))
     except IntegrityError:
         raise ValidationError(_("This client already has a booking in this session.")) from None
     return booking
@@ -273,23 +275,22 @@ def booking_reschedule(*, booking, session, by, reason: str) -> Booking:
 
 def booking_tell_desk(*, booking, text) -> int:
     """Tell every consultant at once (the badge of their in-app notifications, on every page)
-    of a booking the client made or changed themselves on the portal: `text` (what happened),
-    the date, time and department, with a link to the booking. Call it inside the change's
-    transaction: a change that rolls back tells nobody. Returns how many were told."""
+    of a booking the client made or changed themselves on the portal: `text` (what happened, a
+    lazy string), the date, time and department, with a link to the booking; in the hospital's
+    language, whichever language the client reads. Call it inside the change's transaction: a
+    change that rolls back tells nobody. Returns how many were told."""
     session = booking.session
-    line = _("%(what)s on the online portal: %(date)s %(time)s %(department)s (booking #%(id)s)")
-    return notify_role(
-        role=CONSULTANT,
-        text=line
-        % {
-            "what": text,
+    with translation.override(settings.LANGUAGE_CODE):
+        line = _(
+            "%(what)s on the online portal: %(date)s %(time)s %(department)s (booking #%(id)s)"
+        ) % {
+            "what": str(text),
             "date": f"{session.date:%Y-%m-%d}",
             "time": f"{session.start_time:%H:%M}",
             "department": session.department.name,
             "id": booking.pk,
-        },
-        url=booking.get_absolute_url(),
-    )
+        }
+    return notify_role(role=CONSULTANT, text=line, url=booking.get_absolute_url())
 
 
 # --- SMS ----------------------------------------------------------------------------

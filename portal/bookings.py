@@ -156,7 +156,9 @@ def portal_booking_create(*, client, subject, session, request_key: str) -> Book
     or raises a ValidationError (not returning, past the cut-off) or consult's SessionFull. The
     form's one-time key: a double click returns the first booking, written and audited once."""
     found = Booking.objects.filter(request_key=request_key).first() if request_key else None
-    if found is not None and found.client_id == subject.pk:
+    if found is not None:
+        if found.client_id != subject.pk:  # another's form: nothing of theirs is shown
+            raise ValidationError(_("This form was already used. Please start again."))
         return found
     if not is_returning(subject):
         raise ValidationError(
@@ -184,7 +186,7 @@ def portal_booking_cancel(*, client, booking, reason: str = "") -> Booking:
     reason = reason.strip() or _in_hospital_language(_("Cancelled by the client online"))
     with transaction.atomic():
         booking = consult.booking_cancel(booking=booking, reason=reason, by=None)
-        consult.booking_tell_desk(booking=booking, text=_in_hospital_language(_("Cancelled")))
+        consult.booking_tell_desk(booking=booking, text=_("Cancelled"))
         audit.record(
             audit.Action.UPDATE, obj=booking, fields=["status"], username=portal_username(client)
         )
@@ -204,7 +206,7 @@ def portal_booking_reschedule(*, client, booking, session) -> Booking:
             by=None,
             reason=_in_hospital_language(_("Moved by the client online")),
         )
-        consult.booking_tell_desk(booking=booking, text=_in_hospital_language(_("Moved")))
+        consult.booking_tell_desk(booking=booking, text=_("Moved"))
         audit.record(
             audit.Action.UPDATE, obj=booking, fields=["session"], username=portal_username(client)
         )
