@@ -12,6 +12,7 @@ from consult.models import Booking
 from guide.services import visit_register_walk_in
 from messaging.models import OutboxMessage
 from messaging.services import outbox_send
+from portal.bookings import portal_booking_create
 from tests.clientmgmt.factories import ClientFactory
 from tests.consult.factories import booking_templates, future_session, make_booking, past_session
 from zhongdu import roles, sms
@@ -295,3 +296,26 @@ def test_a_dependant_s_bookings_are_shown_when_switched(signed_in, patient):
     child = ClientFactory(name="李小宝")
     theirs = make_booking(client=child, session=future_session(days=2))
     assert signed_in.get(_detail(theirs)).status_code == 404
+
+
+def test_the_queue_keeps_a_fixed_query_count_with_portal_bookings(returning, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk = client_for(roles.CONSULTANT)
+    desk.get(reverse("consult:queue"))  # warm the session
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert desk.get(reverse("consult:queue")).status_code == 200
+        return len(queries)
+
+    portal_booking_create(
+        client=returning, subject=returning, session=future_session(), request_key=""
+    )
+    one = count()
+    for days in (4, 5, 6):
+        portal_booking_create(
+            client=returning, subject=returning, session=future_session(days=days), request_key=""
+        )
+    assert count() == one
