@@ -292,7 +292,7 @@ def test_the_home_page_shows_the_next_booking(signed_in, patient):
     assert _detail(booking) in html
 
 
-def test_a_dependant_s_bookings_are_shown_when_switched(signed_in, patient):
+def test_a_relatives_booking_answers_404_without_an_authorisation(signed_in, patient):
     child = ClientFactory(name="李小宝")
     theirs = make_booking(client=child, session=future_session(days=2))
     assert signed_in.get(_detail(theirs)).status_code == 404
