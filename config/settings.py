@@ -457,6 +457,9 @@ PORTAL_IDLE_TIMEOUT_MINUTES = env.int("PORTAL_IDLE_TIMEOUT_MINUTES", default=20)
 PORTAL_SESSION_LIFETIME_HOURS = env.int("PORTAL_SESSION_LIFETIME_HOURS", default=12)
 # A sign-in code by SMS is good for this many minutes, once.
 PORTAL_CODE_MINUTES = env.int("PORTAL_CODE_MINUTES", default=5)
+# A patient books, moves or cancels a booking on the portal up to this many hours before the
+# session starts; later, they call the hotline (the desk has the day's list printed by then).
+PORTAL_CHANGE_CUTOFF_HOURS = env.int("PORTAL_CHANGE_CUTOFF_HOURS", default=2)
 # The limits on sign-in codes (not settings an operator tunes: the security review's figures).
 PORTAL_CODE_RESEND_SECONDS = 60  # a number asks again after a minute
 PORTAL_CODES_PER_NUMBER = 5  # codes a number may ask for in an hour

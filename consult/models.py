@@ -56,6 +56,12 @@ class Booking(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         NO_SHOW = "no_show", _("No-show")
 
+    class Source(models.TextChoices):
+        """Where the booking was made: by staff at the desk, or by the client on the portal."""
+
+        DESK = "desk", _("Consultation desk")
+        PORTAL = "portal", _("Online portal")
+
     client = models.ForeignKey(
         "clientmgmt.Client",
         verbose_name=_("client"),
@@ -73,6 +79,9 @@ class Booking(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.BOOKED
     )
     priority = models.BooleanField(_("priority (VIP)"), default=False)
+    source = models.CharField(
+        _("booked on"), max_length=10, choices=Source.choices, default=Source.DESK
+    )
     note = models.CharField(_("note"), max_length=300, blank=True)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     # The enquiry the booking was made from (the call screen's "booked"), which the consultation
@@ -116,6 +125,13 @@ class Booking(models.Model):
                 condition=Q(enquiry__isnull=False),
                 name="booking_enquiry_idx",
             ),
+            # The consultant's queue: the bookings clients made or changed on the portal lately,
+            # latest first. Partial: most bookings are the desk's.
+            models.Index(
+                fields=["-updated_at"],
+                condition=Q(source="portal"),
+                name="booking_portal_updated_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -125,6 +141,9 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["expert", "exam", "special_care"]),
                 name="booking_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["desk", "portal"]), name="booking_source_valid"
             ),
             # One live booking per client and session: a double click books once.
             models.UniqueConstraint(

@@ -720,6 +720,51 @@ def online_request_rows(enquiries) -> list[EnquiryRow]:
     ]
 
 
+# The bookings clients made or changed on the portal that the queue shows: the last day's.
+PORTAL_QUEUE_HOURS = 24
+
+
+def bookings_from_portal(*, now=None):
+    """The bookings clients made, moved or cancelled themselves on the portal in the last
+    PORTAL_QUEUE_HOURS, latest change first (booking_portal_updated_idx)."""
+    since = (now or timezone.now()) - datetime.timedelta(hours=PORTAL_QUEUE_HOURS)
+    return (
+        Booking.objects.filter(source=Booking.Source.PORTAL, updated_at__gte=since)
+        .select_related("session__department", "session__expert")
+        .order_by("-updated_at", "-pk")[:QUEUE_LIMIT]
+    )
+
+
+@dataclass
+class PortalBookingRow:
+    number: str
+    changed: str
+    session: str  # date, time, expert · department
+    status: str
+    url: str
+
+
+def portal_booking_rows(bookings) -> list[PortalBookingRow]:
+    """The portal's bookings (bookings_from_portal) as the queue shows them: no name or number,
+    the booking's page (access-checked) has them."""
+    url = row_link("consult:booking_detail")
+    statuses = dict(Booking.Status.choices)
+    rows = []
+    for booking in bookings:
+        session = booking.session
+        rows.append(
+            PortalBookingRow(
+                number=f"#{booking.pk}",
+                changed=timezone.localtime(booking.updated_at).strftime("%Y-%m-%d %H:%M"),
+                session=f"{session.date:%Y-%m-%d} {session.start_time:%H:%M} "
+                f"{session.expert.name} · {session.department.name}",
+                status=str(statuses[booking.status]),
+                url=url(booking.pk),
+            )
+        )
+    return rows
+
+
 @dataclass
 class RecallRow:
     pk: int

@@ -17,11 +17,13 @@ import datetime
 import functools
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ExpressionWrapper, F, IntegerField, Value
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clientmgmt import consent
 from clientmgmt import services as client_services
@@ -31,7 +33,8 @@ from messaging import services as messaging
 from messaging.models import OutboxMessage, Purpose, SmsTemplate
 from zhongdu import phones, vms
 from zhongdu.models import ClinicSession
-from zhongdu.services import create_once
+from zhongdu.roles import CONSULTANT
+from zhongdu.services import create_once, notify_role
 from zhongdu.workcalendar import WorkCalendar
 
 from .models import Booking, BookingEvent, BookingPolicy, Enquiry, PublicRequestAttempt, Recall
@@ -121,6 +124,7 @@ def booking_create(
     note: str = "",
     enquiry: Enquiry | None = None,
     request_key: str = "",
+    source: str = Booking.Source.DESK,
 ) -> Booking:
     """Book `client` into `session`, or raise SessionFull with the next free sessions.
 
@@ -128,9 +132,12 @@ def booking_create(
     enquiry the booking is made from (the call screen's "booked"): it must be the client's, or a
     prospect's from the client's number, which the booking attaches to the client. The analysis
     counts a linked enquiry as converted (consult.stats). The same form sent twice
-    (`request_key`, its one-time key) returns the booking it made the first time.
+    (`request_key`, its one-time key) returns the booking it made the first time. A booking the
+    client made on the portal (`source`) is told to the consultants at once (booking_tell_desk).
     """
     _check_vip(client=client, vip=vip)
+    if source not in Booking.Source.values:
+        raise ValidationError(_("Unknown source of booking."))
     if kind not in Booking.Kind.values:
         raise ValidationError(_("Unknown kind of booking."))
     if enquiry is not None and not enquiry.is_from(client):
@@ -145,11 +152,14 @@ def booking_create(
         note=note,
         enquiry=enquiry,
         request_key=request_key,
+        source=source,
     )
     return create_once(Booking, request_key, write)[0]
 
 
-def _booking_write(*, client, session, kind, by, vip, note, enquiry, request_key) -> Booking:
+def _booking_write(
+    *, client, session, kind, by, vip, note, enquiry, request_key, source
+) -> Booking:
     try:
         with transaction.atomic():
             if not _take_place(session_id=session.pk, vip=vip):
@@ -163,6 +173,7 @@ def _booking_write(*, client, session, kind, by, vip, note, enquiry, request_key
                 enquiry=enquiry,
                 created_by=by,
                 request_key=request_key,
+                source=source,
             )
             BookingEvent.objects.create(
                 booking=booking,
@@ -176,6 +187,8 @@ def _booking_write(*, client, session, kind, by, vip, note, enquiry, request_key
             _reminder(booking)
             _recalls_rebooked(booking)
             enquiries_attach_to_client(client=client)
+            if source == Booking.Source.PORTAL:
+                booking_tell_desk(booking=booking, text=gettext_lazy("Booked online"))
     except IntegrityError:
         raise ValidationError(_("This client already has a booking in this session.")) from None
     return booking
@@ -258,6 +271,26 @@ def booking_reschedule(*, booking, session, by, reason: str) -> Booking:
         raise ValidationError(_("This client already has a booking in this session.")) from None
     booking.refresh_from_db()
     return booking
+
+
+def booking_tell_desk(*, booking, text) -> int:
+    """Tell every consultant at once (the badge of their in-app notifications, on every page)
+    of a booking the client made or changed themselves on the portal: `text` (what happened, a
+    lazy string), the date, time and department, with a link to the booking; in the hospital's
+    language, whichever language the client reads. Call it inside the change's transaction: a
+    change that rolls back tells nobody. Returns how many were told."""
+    session = booking.session
+    with translation.override(settings.LANGUAGE_CODE):
+        line = _(
+            "%(what)s on the online portal: %(date)s %(time)s %(department)s (booking #%(id)s)"
+        ) % {
+            "what": str(text),
+            "date": f"{session.date:%Y-%m-%d}",
+            "time": f"{session.start_time:%H:%M}",
+            "department": session.department.name,
+            "id": booking.pk,
+        }
+    return notify_role(role=CONSULTANT, text=line, url=booking.get_absolute_url())
 
 
 # --- SMS ----------------------------------------------------------------------------

@@ -299,6 +299,8 @@ def queue(request):
         recalls = list(selectors.recalls_due(kind=Recall.Kind.CALLBACK)) + recalls
     # Clients the marketing department (or a partner) referred: the desk calls them first.
     referrals = referrals_to_call()
+    # What clients booked, moved or cancelled themselves on the portal (网上医院) lately.
+    portal_bookings = list(selectors.bookings_from_portal())
     context = {
         # What each list holds, and its rows as the page shows them (selectors, "The queue's
         # rows"): the template reads only the rows.
@@ -311,6 +313,7 @@ def queue(request):
         "recall_figures": selectors.recall_figures(),
         "referrals": referrals,
         "referral_rows": selectors.referral_to_call_rows(referrals),
+        "portal_booking_rows": selectors.portal_booking_rows(portal_bookings),
         "can_move_referral": user_may_open(request.user, "referrals:referral_status"),
         "next": request.get_full_path(),
         "can_call": user_may_open(request.user, "consult:call"),

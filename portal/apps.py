@@ -10,3 +10,11 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = _("Patient portal")
+
+    def ready(self):
+        # Each part registers its home page card and its section of the bottom bar.
+        from . import bookings, home, navigation
+
+        if bookings.home_card not in home.CARDS:
+            home.CARDS.append(bookings.home_card)
+            navigation.SECTIONS.append(("portal:bookings", _("Bookings")))

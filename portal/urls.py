@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import booking_views, views
 
 app_name = "portal"
 
@@ -11,6 +11,15 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("switch/", views.switch, name="switch"),
     # --- Bookings (/my/bookings/) ---
+    path("bookings/", booking_views.booking_list, name="bookings"),
+    path("bookings/new/", booking_views.booking_new, name="booking_new"),
+    path("bookings/<id:pk>/", booking_views.booking_detail, name="booking"),
+    path("bookings/<id:pk>/cancel/", booking_views.booking_cancel, name="booking_cancel"),
+    path(
+        "bookings/<id:pk>/reschedule/",
+        booking_views.booking_reschedule,
+        name="booking_reschedule",
+    ),
     # --- Online consultation (/my/consult/) ---
     # --- Results (/my/results/) ---
     # --- My data (/my/data/) ---

@@ -28,9 +28,10 @@ TODAY = timezone.localdate
 # Session, user, roles, the call-backs and the online requests (each with client, department
 # and consultant joined), the due recalls (the no-shows, and the hotline's callbacks for those
 # who answer it: each kind to its own limit) and the recall figures (tests/consult/test_recall.py),
-# the referred clients to call (tests/referrals/test_referrals.py): whatever their number (the
-# user menu's count of unread notifications is kept since the first page).
-QUEUE_QUERIES = 9
+# the referred clients to call (tests/referrals/test_referrals.py), the bookings clients made on
+# the portal (session, department and expert joined; tests/portal/test_bookings.py): whatever
+# their number (the user menu's count of unread notifications is kept since the first page).
+QUEUE_QUERIES = 10
 
 
 def _user(username="t_consultant"):

@@ -32,9 +32,9 @@ DAY = datetime.timedelta(days=1)
 # The queue's QUEUE_QUERIES (tests/consult/test_enquiries.py) counts, after the call-backs and
 # online requests, the due recalls (client, booking and session joined; the no-shows, then the
 # hotline's callbacks for those who answer it, each kind to its own limit) and the figures (one
-# aggregate), the referred clients to call: whatever their number (the user menu's count of
-# unread notifications is kept since the first page).
-QUEUE_QUERIES = 9
+# aggregate), the referred clients to call, the bookings made on the portal: whatever their
+# number (the user menu's count of unread notifications is kept since the first page).
+QUEUE_QUERIES = 10
 
 
 def _detail(recall):
