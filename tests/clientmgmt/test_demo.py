@@ -15,6 +15,7 @@ from clientmgmt.selectors import client_search
 from demo import bench
 from demo import clients as demo
 from demo import events as event_demo
+from demo import portal as portal_demo
 from zhongdu import crypto, roles
 
 
@@ -132,17 +133,19 @@ def test_id_numbers_already_on_file_are_left_out_rather_than_refused():
 @pytest.mark.usefixtures("_development")
 def test_seed_demo_creates_the_demo_clients_once_through_the_service():
     # The demo clients, and the new people met at the demo's past free clinic (registered at
-    # the door by the client manager: demo.events).
+    # the door by the client manager: demo.events), and the patient portal's demo person and her
+    # child (demo.portal).
     met = len(event_demo.NEW_PEOPLE)
+    portal = portal_demo.PEOPLE
     call_command("seed_demo", password="winter-plum-2026", days=0, stdout=io.StringIO())
-    assert Client.objects.count() == demo.DEMO_CLIENTS + met
+    assert Client.objects.count() == demo.DEMO_CLIENTS + met + portal
     created = ClientEvent.objects.filter(kind=ClientEvent.Kind.CREATED)
-    assert created.count() == demo.DEMO_CLIENTS + met
+    assert created.count() == demo.DEMO_CLIENTS + met + portal
     makers = [event.actor.username for event in created.select_related("actor")]
-    assert makers.count("frontdesk") == demo.DEMO_CLIENTS
+    assert makers.count("frontdesk") == demo.DEMO_CLIENTS + portal
     assert makers.count("clientmgr") == met
     call_command("seed_demo", password="winter-plum-2026", days=0, stdout=io.StringIO())
-    assert Client.objects.count() == demo.DEMO_CLIENTS + met
+    assert Client.objects.count() == demo.DEMO_CLIENTS + met + portal
 
 
 @pytest.mark.django_db
@@ -150,7 +153,9 @@ def test_seed_demo_creates_the_demo_clients_once_through_the_service():
 def test_seed_demo_generates_more_clients_on_request_and_prints_the_rate():
     out = io.StringIO()
     call_command("seed_demo", password="winter-plum-2026", days=0, clients=25, stdout=out)
-    assert Client.objects.count() == demo.DEMO_CLIENTS + len(event_demo.NEW_PEOPLE) + 25
+    assert Client.objects.count() == (
+        demo.DEMO_CLIENTS + len(event_demo.NEW_PEOPLE) + portal_demo.PEOPLE + 25
+    )
     assert "rows/s" in out.getvalue()
 
 

@@ -13,6 +13,7 @@ from demo.front_desk import seed_display_screen, seed_front_desk
 from demo.history import DAYS, seed_history, seed_reports
 from demo.hospital import seed_hospital_profile
 from demo.hotline import seed_calls, seed_hotline
+from demo.portal import CHILD_NAME, DEMO_NAME, seed_portal_person
 from demo.referrals import seed_referrals
 from demo.sms_templates import seed_templates
 from demo.surveys import seed_market_round, seed_surveys
@@ -86,6 +87,7 @@ class Command(BaseCommand):
             self.stdout.write("would add a waiting-room display screen where missing")
             self.stdout.write("would add care-plan templates and a few plans and calls under way")
             self.stdout.write("would add the satisfaction and market surveys and their SMS")
+            self.stdout.write("would add the patient portal's demo person where missing")
             self.stdout.write("would add a few referrals and two events (one past, one VIP-only)")
             self.stdout.write("would add the VIP policy, two enterprises, VIPs and candidates")
             self.stdout.write(
@@ -157,6 +159,13 @@ class Command(BaseCommand):
             f"After the exam ready ({definitions} findings and result definitions created;"
             f" {orders['orders']} exam orders, {orders['released']} with released results;"
             f" an enterprise round of {team['employees']} employees, {team['orders']} orders)."
+        )
+        person = seed_portal_person(frontdesk=frontdesk, doctor=doctor)
+        self.stdout.write(
+            f"Patient portal ready{' (demo person created)' if person['created'] else ''}: sign"
+            f" in at /my/login/ as {DEMO_NAME} with {person['phone'][3:]} (an upcoming booking,"
+            f" released exam results, her child {CHILD_NAME}); the code's SMS is printed in the"
+            " console."
         )
         clientmgr = get_user_model().objects.get(username="clientmgr")
         referrals = seed_referrals(by=clientmgr)
