@@ -10,3 +10,12 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = _("Patient portal")
+
+    def ready(self):
+        from clientmgmt import registry
+
+        from . import data_home  # noqa: F401 (the home card and the bottom bar's section)
+        from .data import dependant_panel
+
+        # Staff record on the client page who may see the record on the portal.
+        registry.register_record_panel(dependant_panel)
