@@ -1,6 +1,7 @@
 """My data (/my/data/): the person's consents, the copy of their information, their requests
 to correct or delete it. Every page reads the person through request.patient.subject."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -90,9 +91,10 @@ def data_copy(request, fmt):
 @require_http_methods(["GET", "POST"])
 def data_request_new(request):
     form = DataRequestForm(request.POST or None, initial={"key": new_form_key()})
+    context = {"form": form, "days": settings.DATA_REQUEST_WORKING_DAYS}
     if request.method == "GET" or not form.is_valid():
         status = 422 if form.errors else 200
-        return render(request, "portal/data/request_new.html", {"form": form}, status=status)
+        return render(request, "portal/data/request_new.html", context, status=status)
     try:
         data.data_request_create(
             patient=request.patient,
@@ -102,6 +104,6 @@ def data_request_new(request):
         )
     except ValidationError as error:
         form.add_error(None, error)
-        return render(request, "portal/data/request_new.html", {"form": form}, status=422)
+        return render(request, "portal/data/request_new.html", context, status=422)
     messages.success(request, _("Your request was sent. You will find the answer here."))
     return redirect("portal:my_data")
