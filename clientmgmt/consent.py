@@ -119,6 +119,8 @@ class Channel(models.TextChoices):
     SMS_REPLY = "sms_reply", _("SMS reply")
     PROVIDER = "provider", _("SMS provider's report")
     IN_APP = "in_app", _("In-app (a key pressed on a reminder call)")
+    # The person on their own, signed in to the patient portal (/my/data/).
+    PORTAL = "portal", _("Patient portal")
     IMPORT = "import", _("Imported list")
     MIGRATION = "migration", _("Earlier record")
 
@@ -131,3 +133,4 @@ class Method(models.TextChoices):
     WRITTEN = "written", _("Signed form")
     SMS = "sms", _("SMS reply")
     WEB = "web", _("Online form")
+    PORTAL = "portal", _("By themselves, signed in to the patient portal")

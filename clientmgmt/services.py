@@ -259,6 +259,7 @@ def consent_record(
     detail: str = "",
     request=None,
     log: bool = True,
+    username: str = "",
 ) -> ConsentEvent | None:
     """Record that `client` granted or withdrew consent to `purpose`, with the privacy notice's
     version in force (the hospital profile's, unless the caller knows the one the person was
@@ -272,7 +273,8 @@ def consent_record(
     (consent.Purpose.needs) and stops the client's pending messages of each at once
     (registry.consent_withdrawn); a grant is refused while a purpose it needs is withdrawn.
     `log=False`: the caller writes the log and the trail (a registration names its consents
-    among the fields it recorded)."""
+    among the fields it recorded). `username`: who the trail names when no staff user acts (the
+    person themselves on the patient portal)."""
     entry = consent.get_purpose(purpose)
     if channel not in consent.Channel.values:
         raise ValueError(f"not a consent channel: {channel!r}")
@@ -333,7 +335,12 @@ def consent_record(
                 detail=CONSENT_GRANTED if granted else CONSENT_WITHDRAWN,
             )
             audit.record(
-                audit.Action.UPDATE, actor=by, obj=client, fields=[purpose], request=request
+                audit.Action.UPDATE,
+                actor=by,
+                obj=client,
+                fields=[purpose],
+                request=request,
+                username=username,
             )
         if not granted and in_force:
             for dependant in consent.dependants(purpose):
@@ -351,6 +358,7 @@ def consent_record(
                     detail=detail,
                     request=request,
                     log=log,
+                    username=username,
                 )
             consent_withdrawn(client, purpose)
     return event

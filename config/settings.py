@@ -467,6 +467,9 @@ PORTAL_CODES_PER_ADDRESS = 20  # codes one address may ask for in an hour, all n
 PORTAL_CODE_ATTEMPTS = 5  # wrong entries that kill a code
 PORTAL_FAILURES_PER_NUMBER = 10  # wrong codes in an hour that lock a number for the hour
 PORTAL_FAILURES_PER_ADDRESS = 30  # wrong codes in an hour that lock an address for the hour
+# A person's request to correct or delete their personal information (PIPL) is to be decided
+# within this many working days (the working calendar) of being asked.
+DATA_REQUEST_WORKING_DAYS = env.int("DATA_REQUEST_WORKING_DAYS", default=15)
 
 # --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
 # The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every

@@ -49,6 +49,8 @@ urlpatterns = [
     ),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    # My data's staff pages (portal): people's requests about their information, dependants.
+    path("clients/", include("portal.data_request_urls")),
     path("", include("clientmgmt.urls")),
     path("", include("complaints.urls")),
     path("", include("referrals.urls")),

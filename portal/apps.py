@@ -12,9 +12,14 @@ class PortalConfig(AppConfig):
     verbose_name = _("Patient portal")
 
     def ready(self):
+        from clientmgmt import registry
+
         # Each part registers its home page card and its section of the bottom bar.
-        from . import bookings, home, navigation
+        from . import bookings, data_home, home, navigation  # noqa: F401 (data_home registers)
+        from .data import dependant_panel
 
         if bookings.home_card not in home.CARDS:
             home.CARDS.append(bookings.home_card)
             navigation.SECTIONS.append(("portal:bookings", _("Bookings")))
+        # Staff record on the client page who may see the record on the portal.
+        registry.register_record_panel(dependant_panel)

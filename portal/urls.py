@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import booking_views, views
+from . import booking_views, data_views, views
 
 app_name = "portal"
 
@@ -23,4 +23,12 @@ urlpatterns = [
     # --- Online consultation (/my/consult/) ---
     # --- Results (/my/results/) ---
     # --- My data (/my/data/) ---
+    path("data/", data_views.my_data, name="my_data"),
+    path(
+        "data/consents/<str:purpose>/withdraw/",
+        data_views.consent_withdraw,
+        name="consent_withdraw",
+    ),
+    path("data/copy.<str:fmt>", data_views.data_copy, name="data_copy"),
+    path("data/requests/new/", data_views.data_request_new, name="data_request_new"),
 ]

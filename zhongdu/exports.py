@@ -224,9 +224,11 @@ def audited_download(
     object_id: str = "",
     object_repr: str = "",
     reason: str = "",
+    username: str = "",
 ) -> HttpResponse:
     """The download of `export`, recorded in the audit trail as an export by the request's user
-    (with the reason the page asked for, if any)."""
+    (with the reason the page asked for, if any); `username` names who downloaded it when no
+    staff user is signed in (a patient's own copy on the portal)."""
     audit.record(
         audit.Action.EXPORT,
         obj=obj,
@@ -235,6 +237,7 @@ def audited_download(
         object_repr=object_repr,
         reason=reason,
         request=request,
+        username=username,
     )
     return attachment(export, filename=filename)
 

@@ -144,6 +144,14 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     "portal:login": PUBLIC,
     "portal:login_code": PUBLIC,
     "portal:logout": PUBLIC,
+    # My data's staff side (portal.data_request_urls): client management decides people's
+    # requests to correct or delete their information; the desks that register clients record
+    # who may see a dependant's record on the portal.
+    "datarequests:request_list": ARCHIVE_DESK,
+    "datarequests:request_detail": ARCHIVE_DESK,
+    "datarequests:request_decide": ARCHIVE_DESK,
+    "datarequests:dependant_add": frozenset({FRONT_DESK, CLIENT_MANAGER, ADMINISTRATOR}),
+    "datarequests:dependant_withdraw": frozenset({FRONT_DESK, CLIENT_MANAGER, ADMINISTRATOR}),
     "home": SIGNED_IN,
     "notifications": SIGNED_IN,
     "notifications_read": SIGNED_IN,
