@@ -10,3 +10,8 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = _("Patient portal")
+
+    def ready(self):
+        from . import results
+
+        results.register()

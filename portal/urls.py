@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import results_views, views
 
 app_name = "portal"
 
@@ -13,5 +13,8 @@ urlpatterns = [
     # --- Bookings (/my/bookings/) ---
     # --- Online consultation (/my/consult/) ---
     # --- Results (/my/results/) ---
+    path("results/", results_views.results_list, name="results"),
+    path("results/<int:pk>/", results_views.result_detail, name="result_detail"),
+    path("results/<int:pk>/report.pdf", results_views.result_report, name="result_report"),
     # --- My data (/my/data/) ---
 ]

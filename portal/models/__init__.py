@@ -1,6 +1,7 @@
 """The portal's models, one module per part: who signs in and how (signin), and each part's own
 records in its module."""
 
+from .results import ResultsSeen
 from .signin import PatientSession, PortalDependant, SignInAttempt, SignInCode
 
-__all__ = ["PatientSession", "PortalDependant", "SignInAttempt", "SignInCode"]
+__all__ = ["PatientSession", "PortalDependant", "ResultsSeen", "SignInAttempt", "SignInCode"]
