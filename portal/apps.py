@@ -15,7 +15,7 @@ class PortalConfig(AppConfig):
         from clientmgmt import registry
 
         # Each part registers its home page card and its section of the bottom bar.
-        from . import bookings, data_home, home, navigation  # noqa: F401 (data_home registers)
+        from . import bookings, data_home, home, navigation, results  # noqa: F401 (data_home)
         from .data import dependant_panel
 
         if bookings.home_card not in home.CARDS:
@@ -23,3 +23,4 @@ class PortalConfig(AppConfig):
             navigation.SECTIONS.append(("portal:bookings", _("Bookings")))
         # Staff record on the client page who may see the record on the portal.
         registry.register_record_panel(dependant_panel)
+        results.register()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import booking_views, data_views, views
+from . import booking_views, data_views, results_views, views
 
 app_name = "portal"
 
@@ -22,6 +22,9 @@ urlpatterns = [
     ),
     # --- Online consultation (/my/consult/) ---
     # --- Results (/my/results/) ---
+    path("results/", results_views.results_list, name="results"),
+    path("results/<int:pk>/", results_views.result_detail, name="result_detail"),
+    path("results/<int:pk>/report.pdf", results_views.result_report, name="result_report"),
     # --- My data (/my/data/) ---
     path("data/", data_views.my_data, name="my_data"),
     path(

@@ -193,7 +193,8 @@ def cost_summary(*, client_id: int, since=None, until=None) -> dict:
 # What the access log reads: the client record itself (opened, revealed, changed) and the VIP
 # cost record exported from /vip/<id>/costs/ (vip.views.vip_costs_export), both keyed by the
 # client's id; and the other pages that show the client's details, keyed by their own row's id
-# (a return-visit call, a care plan, a complaint, a visit: each page audits its opening).
+# (a return-visit call, a care plan, a complaint, a visit, an exam order: each page audits its
+# opening; the patient's own looks on the portal too).
 ACCESS_LOG_TYPES = ("clientmgmt.client", "vip.costs")
 
 
@@ -201,13 +202,14 @@ def _client_rows():
     """(audit object type, model) of the pages about one of a client's rows."""
     from complaints.models import Complaint
     from followup.models import CarePlan, FollowUpCall
-    from guide.models import Visit
+    from guide.models import ExamOrder, Visit
 
     return [
         ("followup.followupcall", FollowUpCall),
         ("followup.careplan", CarePlan),
         ("complaints.complaint", Complaint),
         ("guide.visit", Visit),
+        ("guide.examorder", ExamOrder),
     ]
 
 

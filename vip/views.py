@@ -231,9 +231,14 @@ def vip_access(request, client_id):
     events = labelled(selectors.record_access_log(standing.client_id))
     for event in events:
         what = _ACCESS_WHAT.get(event.object_type, _("Client record"))
+        event.fields_shown = event.changed_fields
+        # A look at the exam results or the report (the exams' pages, the patient's portal).
+        if len(event.changed_fields) == 1 and event.changed_fields[0] in _ACCESS_PARTS:
+            what, event.fields_shown = _ACCESS_PARTS[event.changed_fields[0]], []
         if event.object_type in _ACCESS_NUMBERED:
             what = f"{what} #{event.object_id}"
         event.what = what
+        event.who = audit.actor_label(event.actor_username)
     context = {"standing": standing, "client": standing.client, "events": events}
     return render(request, "vip/vip_access.html", context)
 
@@ -246,6 +251,13 @@ _ACCESS_WHAT = {
     "followup.careplan": gettext_lazy("Care plan"),
     "complaints.complaint": gettext_lazy("Complaint"),
     "guide.visit": gettext_lazy("Visit"),
+    "guide.examorder": gettext_lazy("Exam order"),
+}
+# What was looked at, where the audit row names a part of the record rather than a field.
+_ACCESS_PARTS = {
+    "exam_results": gettext_lazy("Exam results"),
+    "results": gettext_lazy("Exam results"),
+    "report": gettext_lazy("Exam report (PDF)"),
 }
 _ACCESS_NUMBERED = set(_ACCESS_WHAT) - {"clientmgmt.client", "vip.costs"}
 

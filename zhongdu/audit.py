@@ -17,6 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy
 
 from .models import AuditEvent
 
@@ -52,7 +53,9 @@ def changed_field_labels(object_type: str, fields) -> list:
     labels = []
     for name in fields:
         try:
-            labels.append(extra.get(name) or capfirst(model._meta.get_field(name).verbose_name))
+            field = model._meta.get_field(name)
+            # A relation's reverse side (an order's "results") has no verbose name: as written.
+            labels.append(extra.get(name) or capfirst(getattr(field, "verbose_name", name)))
         except FieldDoesNotExist:
             labels.append(name)
     return labels
@@ -99,6 +102,18 @@ def describe(object_repr: str) -> str:
         return str(describer(**values))
     except (ValueError, KeyError, TypeError, AttributeError):
         return object_repr  # not a note, or one no app describes (any more)
+
+
+# The actor of what a patient does on their own pages (portal.services.portal_username: no staff
+# user), which the trail names in the reader's language.
+PATIENT_ACTOR_PREFIX = "portal:"
+
+
+def actor_label(username: str) -> str:
+    """Who acted, as staff read it: a username, or the client themselves on the portal."""
+    if username.startswith(PATIENT_ACTOR_PREFIX):
+        return str(gettext_lazy("The client, on the online hospital"))
+    return username
 
 
 def client_ip(request):

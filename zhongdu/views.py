@@ -43,6 +43,7 @@ def audit_event_list(request):
     page = keyset_page(events, before=request.GET.get("before"))
     for event in page.items:
         event.object_label = audit.object_type_label(event.object_type)
+        event.actor_label = audit.actor_label(event.actor_username)
         event.field_labels = audit.changed_field_labels(event.object_type, event.changed_fields)
         event.description = audit.describe(event.object_repr)
         # A refused page: its address says more than its URL name.

@@ -2,6 +2,7 @@
 records in its module."""
 
 from .data import DataRequest, DataRequestEvent
+from .results import ResultsSeen
 from .signin import PatientSession, PortalDependant, SignInAttempt, SignInCode
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "DataRequestEvent",
     "PatientSession",
     "PortalDependant",
+    "ResultsSeen",
     "SignInAttempt",
     "SignInCode",
 ]
