@@ -16,4 +16,9 @@ def portal_links(request) -> dict:
     """Context processor: the sections' links, on the portal's pages only."""
     if not request.path_info.startswith("/my/"):
         return {}
-    return {"portal_links": [{"url": reverse(name), "label": label} for name, label in sorted(SECTIONS, key=_position)]}
+    return {
+        "portal_links": [
+            {"url": reverse(name), "label": label}
+            for name, label in sorted(SECTIONS, key=_position)
+        ]
+    }
