@@ -464,6 +464,10 @@ PORTAL_CODES_PER_ADDRESS = 20  # codes one address may ask for in an hour, all n
 PORTAL_CODE_ATTEMPTS = 5  # wrong entries that kill a code
 PORTAL_FAILURES_PER_NUMBER = 10  # wrong codes in an hour that lock a number for the hour
 PORTAL_FAILURES_PER_ADDRESS = 30  # wrong codes in an hour that lock an address for the hour
+# The online consultation: the desk answers a new question within this many working hours (the
+# working calendar); a photo the person attaches is at most this many bytes.
+ONLINE_CONSULT_ANSWER_HOURS = env.float("ONLINE_CONSULT_ANSWER_HOURS", default=2)
+ONLINE_CONSULT_PHOTO_MAX_BYTES = env.int("ONLINE_CONSULT_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
 # The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every

@@ -10,3 +10,7 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = _("Patient portal")
+
+    def ready(self):
+        # Each part adds its home-page card and its bottom-bar section.
+        from . import consult_home  # noqa: F401

@@ -14,7 +14,9 @@ def test_a_patient_signs_in_on_a_phone(phone_browser, patient):
     driver.get(driver.live_url + "/my/login/")
     driver.find_element(By.NAME, "phone").send_keys("12345")
     driver.find_element(By.CSS_SELECTOR, "[data-testid=portal-send-code]").click()
-    assert "有效的手机号码" in driver.find_element(By.CSS_SELECTOR, "[data-testid=portal-error]").text
+    assert (
+        "有效的手机号码" in driver.find_element(By.CSS_SELECTOR, "[data-testid=portal-error]").text
+    )
     browser_sign_in(driver)
     assert "李娜" in driver.find_element(By.CSS_SELECTOR, "[data-testid=portal-person]").text
     # Laid out for the phone: nothing wider than its screen.
