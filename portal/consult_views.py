@@ -3,6 +3,7 @@ its photos. Always the threads of `request.patient.subject`, named by token."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -95,7 +96,7 @@ def consult_photo(request, token, pk):
     try:
         data = private_files.read(photo.file)
     except FileNotFoundError:
-        raise selectors.Http404 from None
+        raise Http404 from None
     _audit_read(request, thread, "photo")
     return exports.private_download(
         data, content_type=photo.content_type, filename=f"photo-{photo.pk}", inline=True

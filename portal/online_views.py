@@ -6,6 +6,7 @@ helper and the discretion rule); every read and change audited."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -173,7 +174,7 @@ def photo(request, pk, photo_pk):
     try:
         data = private_files.read(item.file)
     except FileNotFoundError:
-        raise selectors.Http404 from None
+        raise Http404 from None
     _audit_read(request, found, "photo")
     return exports.private_download(
         data, content_type=item.content_type, filename=f"photo-{item.pk}", inline=True
