@@ -470,6 +470,10 @@ PORTAL_FAILURES_PER_ADDRESS = 30  # wrong codes in an hour that lock an address 
 # A person's request to correct or delete their personal information (PIPL) is to be decided
 # within this many working days (the working calendar) of being asked.
 DATA_REQUEST_WORKING_DAYS = env.int("DATA_REQUEST_WORKING_DAYS", default=15)
+# The online consultation: the desk answers a new question within this many working hours (the
+# working calendar); a photo the person attaches is at most this many bytes.
+ONLINE_CONSULT_ANSWER_HOURS = env.float("ONLINE_CONSULT_ANSWER_HOURS", default=2)
+ONLINE_CONSULT_PHOTO_MAX_BYTES = env.int("ONLINE_CONSULT_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- The hotline (voice, docs/cti.md) ---------------------------------------------------------
 # The secret the PBX signs its CTI events with (HMAC-SHA256 over the body); without it every

@@ -55,6 +55,8 @@ urlpatterns = [
     path("", include("complaints.urls")),
     path("", include("referrals.urls")),
     path("messaging/", include("messaging.urls")),
+    # The online consultation's staff side (portal.online_urls), before consult/'s patterns.
+    path("consult/online/", include("portal.online_urls")),
     path("consult/", include("consult.urls")),
     path("guide/exams/", include("exams.urls")),
     path("guide/", include("guide.urls")),

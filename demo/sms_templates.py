@@ -42,6 +42,14 @@ TEMPLATES = [
         Kind.VERIFICATION,
         "{signature}您的验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。",
     ),
+    # The desk answered an online question (portal.consult_services.ANSWER_TEMPLATE): where to
+    # look, never a word of the question or the answer.
+    (
+        "portal_consult_answer",
+        Purpose.OTHER,
+        Kind.SERVICE,
+        "{signature}您在{hospital}网上咨询的问题已有回复，请登录网上医院查看。",
+    ),
     (
         "event_invitation",
         Purpose.EVENT_INVITATION,

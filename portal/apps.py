@@ -24,3 +24,4 @@ class PortalConfig(AppConfig):
         # Staff record on the client page who may see the record on the portal.
         registry.register_record_panel(dependant_panel)
         results.register()
+        from . import consult_home  # noqa: F401 (registers on import, as data_home)

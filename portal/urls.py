@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import booking_views, data_views, results_views, views
+from . import booking_views, consult_views, data_views, results_views, views
 
 app_name = "portal"
 
@@ -21,6 +21,10 @@ urlpatterns = [
         name="booking_reschedule",
     ),
     # --- Online consultation (/my/consult/) ---
+    path("consult/", consult_views.consult_list, name="consult_list"),
+    path("consult/new/", consult_views.consult_new, name="consult_new"),
+    path("consult/<str:token>/", consult_views.consult_thread, name="consult_thread"),
+    path("consult/<str:token>/photos/<int:pk>/", consult_views.consult_photo, name="consult_photo"),
     # --- Results (/my/results/) ---
     path("results/", results_views.results_list, name="results"),
     path("results/<int:pk>/", results_views.result_detail, name="result_detail"),

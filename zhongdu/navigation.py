@@ -70,6 +70,12 @@ SECTIONS = [
         CONSULTATION_GROUP,
     ),
     (
+        "online:inbox",
+        _("Online consultations"),
+        _("Questions patients asked on the online hospital, with photos: answer by the deadline."),
+        CONSULTATION_GROUP,
+    ),
+    (
         "voice:callbacks",
         _("Callback tasks"),
         _("Voicemail, abandoned and missed calls of the hotline to call back by their deadlines."),

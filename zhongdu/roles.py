@@ -92,6 +92,11 @@ CALLBACK_READERS = CALLBACK_TAKERS | {MANAGER}
 # desks, client management, the VIP managers; managers work complaints). The task's own access
 # helper decides each call (voice.outbound).
 DIALLERS = CLIENT_EDITORS | {MANAGER}
+# The online consultation's inbox (/consult/online/, portal.online_views): the consultation desk
+# answers the patients' questions; the VIP managers answer their VIPs' (a VIP's thread opens only
+# for those the discretion rule lets see the whole record). Client managers work return visits,
+# not the desk's inbox; managers read the desk's figures elsewhere.
+ONLINE_CONSULT_DESK = frozenset({CONSULTANT, VIP_MANAGER, ADMINISTRATOR})
 
 # After the exam (exams): results are health information. The examining staff (clinicians)
 # enter and import them and a clinician releases them; the clinicians and those who serve the
@@ -232,6 +237,8 @@ PAGE_ACCESS: dict[str, str | frozenset[str]] = {
     # Consultation analysis: the desk compares itself; front desk and VIP managers take no calls.
     "consult:stats": frozenset({CONSULTANT, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
     "consult:stats_export": frozenset({CONSULTANT, CLIENT_MANAGER, MANAGER, ADMINISTRATOR}),
+    # The online consultation's staff side (portal.online_urls).
+    "online:*": ONLINE_CONSULT_DESK,
     # Front desk (guide). Object-level rules live in guide.selectors (DESK_WRITERS,
     # CARD_WRITERS and the readers). Arrivals are the front desk's, with the VIP managers who
     # escort VIPs; client managers and managers look on. Cards and exam orders are issued by the

@@ -242,8 +242,9 @@ def test_the_client_page_switches_sms_off_and_it_is_audited(front_desk_client):
 def test_the_demo_templates_are_valid_and_idempotent():
     from demo.sms_templates import seed_templates
 
-    # seven SMS (the portal's sign-in code among them), four voice (the reminder, its key replies)
-    assert seed_templates() == 11
+    # eight SMS (the portal's sign-in code and consultation answer among them), four voice (the
+    # reminder, its key replies)
+    assert seed_templates() == 12
     assert seed_templates() == 0
     for template in SmsTemplate.objects.all():
         template.full_clean()

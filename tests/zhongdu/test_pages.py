@@ -77,6 +77,7 @@ def test_an_administrator_sees_the_admin(admin_client_):
         "guide:display_list",
         "guide:daily",
         "consult:queue",
+        "online:inbox",
         "voice:callbacks",
         "consult:booking_list",
         "voice:wallboard",
