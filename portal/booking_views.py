@@ -107,6 +107,8 @@ def booking_detail(request, pk):
 def booking_cancel(request, pk):
     """A confirmation page first; the POST cancels."""
     booking = bookings.booking_get_for_patient(request.patient, pk)
+    if request.method == "GET":
+        bookings.audit_read(patient=request.patient, obj=booking)
     form = PortalCancelForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -130,6 +132,8 @@ def booking_reschedule(request, pk):
     """The open sessions of the booking's expert (or another department's or expert's); the
     POST moves the booking to the one chosen."""
     booking = bookings.booking_get_for_patient(request.patient, pk)
+    if request.method == "GET":
+        bookings.audit_read(patient=request.patient, obj=booking)
     form = PortalRescheduleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consult import services as consult
 from consult.models import Booking
-from consult.selectors import sessions_bookable
+from consult.selectors import BOOKABLE_DAYS, sessions_bookable
 from guide.models import Visit
 from zhongdu import audit
 from zhongdu.models import Department, Expert
@@ -151,6 +151,22 @@ def _check_cut_off(session) -> None:
         raise ValidationError(CUT_OFF % {"hours": settings.PORTAL_CHANGE_CUTOFF_HOURS})
 
 
+def _check_offered(session) -> None:
+    """The session is one the pages offer (sessions_open: scheduled, within the desk's booking
+    window, of an active department and expert), whatever a hand-made form names; the place
+    itself is the capacity rule's to give (consult.services)."""
+    today = timezone.localdate()
+    offered = (
+        session.status == session.Status.SCHEDULED
+        and today <= session.date < today + datetime.timedelta(days=BOOKABLE_DAYS)
+        and session.department.active
+        and session.expert.active
+    )
+    if not offered:
+        raise ValidationError(_("This session cannot be booked online. Choose one of the list."))
+    _check_cut_off(session)
+
+
 def portal_booking_create(*, client, subject, session, request_key: str) -> Booking:
     """`client` (signed in) books `subject` (their own record, or a dependant's) into `session`,
     or raises a ValidationError (not returning, past the cut-off) or consult's SessionFull. The
@@ -164,7 +180,7 @@ def portal_booking_create(*, client, subject, session, request_key: str) -> Book
         raise ValidationError(
             _("Booking here is for returning clients. Send the consultation desk a request.")
         )
-    _check_cut_off(session)
+    _check_offered(session)
     with transaction.atomic():
         booking = consult.booking_create(
             client=subject,
@@ -198,7 +214,7 @@ def portal_booking_reschedule(*, client, booking, session) -> Booking:
     under the capacity rule, the old one given back, a fresh reminder), the consultants told,
     audited."""
     _check_cut_off(booking.session)
-    _check_cut_off(session)
+    _check_offered(session)
     with transaction.atomic():
         booking = consult.booking_reschedule(
             booking=booking,

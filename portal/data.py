@@ -15,7 +15,7 @@ import json
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +25,7 @@ from clientmgmt.models import Client
 from clientmgmt.selectors import consent_overview
 from clientmgmt.services import consent_withdraw
 from consult.models import Booking
-from exams.models import ExamResult, ResultAlert
+from exams.models import ExamResult
 from followup.models import CarePlan
 from guide.models import Charge, Visit
 from messaging.models import Kind, OutboxMessage, Purpose
@@ -38,6 +38,7 @@ from zhongdu.services import create_once, notify_role
 from zhongdu.workcalendar import WorkCalendar
 
 from .models import DataRequest, DataRequestEvent, PortalDependant
+from .results import critical_waiting
 from .services import portal_username
 
 Status = DataRequest.Status
@@ -150,16 +151,11 @@ def _consents(client: Client) -> list[dict]:
 
 
 def _released_results(client: Client):
-    # Released orders only, and none with an open critical-value alert: those are told by a
-    # person on the telephone first (issue 21, results lookup).
-    open_critical = ResultAlert.objects.filter(
-        order=OuterRef("order"),
-        level=ResultAlert.Level.CRITICAL,
-        status=ResultAlert.Status.OPEN,
-    )
+    # Released orders only, and none whose critical value nobody has yet told the person on the
+    # telephone: the results pages' own rule (portal.results.critical_waiting).
     return (
         ExamResult.objects.filter(order__client=client, order__release__isnull=False)
-        .exclude(Exists(open_critical))
+        .exclude(critical_waiting(order="order"))
         .select_related("item__price_item", "order__release")
         .order_by("-order__release__released_at", "item_id")[:COPY_ROWS]
     )

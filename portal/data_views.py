@@ -17,12 +17,8 @@ from zhongdu.pdf import pdf_export, render_pdf
 
 from . import data
 from .data_forms import DataRequestForm
+from .selectors import in_wechat
 from .services import portal_username
-
-
-def in_wechat(request) -> bool:
-    """WeChat's own browser (its user agent says MicroMessenger) saves no downloads."""
-    return "MicroMessenger" in request.headers.get("user-agent", "")
 
 
 @require_GET
@@ -50,9 +46,15 @@ def consent_withdraw(request, purpose):
     if purpose not in consent.PURPOSES:
         raise Http404
     shown = {row.purpose.code: row for row in data.portal_consents(request.patient.subject)}
-    if not shown[purpose].granted:
+    if purpose not in shown or not shown[purpose].granted:
         return redirect("portal:my_data")
     if request.method == "GET":
+        audit.record(
+            audit.Action.VIEW,
+            obj=request.patient.subject,
+            object_repr=_("My data page of the patient portal"),
+            username=portal_username(request.patient.client),
+        )
         context = {"row": shown[purpose], "needing": _needing(purpose, shown)}
         return render(request, "portal/data/consent_withdraw.html", context)
     data.portal_consent_withdraw(patient=request.patient, purpose=purpose)

@@ -44,11 +44,13 @@ PLAIN_FLAGS = {
 }
 
 
-def _critical_waiting():
-    """An order's critical value nobody has reached the person about yet."""
-    critical = ExamResult.objects.filter(order=OuterRef("pk"), flag=Flag.CRITICAL)
+def critical_waiting(order="pk"):
+    """An order's critical value nobody has reached the person about yet (an alert closed as
+    unreachable has not reached them): the one rule every portal page and the data copy apply.
+    `order` names the order's id in the outer query ("pk" on orders, "order" on results)."""
+    critical = ExamResult.objects.filter(order=OuterRef(order), flag=Flag.CRITICAL)
     reached = ResultAlert.objects.filter(
-        order=OuterRef("pk"), level=ResultAlert.Level.CRITICAL, reached_at__isnull=False
+        order=OuterRef(order), level=ResultAlert.Level.CRITICAL, reached_at__isnull=False
     )
     return Exists(critical) & ~Exists(reached)
 
@@ -60,7 +62,7 @@ def released_orders(subject):
         ExamOrder.objects.filter(client=subject, release__isnull=False)
         .exclude(status=ExamOrder.Status.CANCELLED)
         .select_related("release", "package__price_item")
-        .annotate(withheld=_critical_waiting())
+        .annotate(withheld=critical_waiting())
         .order_by("-pk")
     )
 

@@ -12,15 +12,9 @@ from zhongdu.pagination import keyset_page
 from zhongdu.pdf import PDF_TYPE, render_pdf
 
 from . import results
+from .selectors import in_wechat
 
-# WeChat's own browser (its user agent says MicroMessenger) opens no downloads, and on most
-# phones no PDF either: the page says how to open the report in the phone's browser instead.
-WECHAT = "MicroMessenger"
 PAGE_SIZE = 20
-
-
-def in_wechat(request) -> bool:
-    return WECHAT in request.headers.get("user-agent", "")
 
 
 @require_GET

@@ -56,9 +56,20 @@ def patient_from_token(token: str) -> tuple[Patient | None, bool]:
     if lapsed or session.client.status != Client.Status.ACTIVE:
         PatientSession.objects.filter(pk=session.pk).update(ended_at=now)
         return None, True
+    if session.subject_id != session.client_id and session.subject.status != Client.Status.ACTIVE:
+        # The dependant's record was merged or archived since: back to the person's own (a
+        # withdrawn authorisation does the same at once, services.dependant_revoke).
+        PatientSession.objects.filter(pk=session.pk).update(subject=session.client)
+        session.subject = session.client
     if session.last_seen_at + SEEN_EVERY <= now:
         PatientSession.objects.filter(pk=session.pk).update(last_seen_at=now)
     return Patient(session=session, client=session.client, subject=session.subject), False
+
+
+def in_wechat(request) -> bool:
+    """WeChat's own browser (its user agent says MicroMessenger): it saves no downloads and on
+    most phones opens no PDF, so the pages say how to open them in the phone's browser."""
+    return "MicroMessenger" in request.headers.get("user-agent", "")
 
 
 def portal_people(client: Client) -> list[Client]:

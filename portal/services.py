@@ -70,9 +70,12 @@ LOCKED = _(
 
 def portal_client_for_phone(phone: str) -> Client | None:
     """The client who signs in with this number: the one active record holding it, leaving out
-    records that are another's authorised dependants (a child registered with a parent's
-    mobile). None when no record, or more than one, holds it."""
-    dependants = PortalDependant.objects.filter(revoked_at__isnull=True).values("dependant_id")
+    records that are the authorised dependants of another record with the same number (a child
+    registered with a parent's mobile; an adult dependant with a mobile of their own still
+    signs in with it). None when no record, or more than one, holds it."""
+    dependants = PortalDependant.objects.filter(
+        revoked_at__isnull=True, holder__phone=phone
+    ).values("dependant_id")
     found = list(
         Client.objects.filter(phone=phone, status=Client.Status.ACTIVE)
         .exclude(pk__in=dependants)

@@ -6,7 +6,7 @@ from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zhongdu import phones
@@ -53,7 +53,7 @@ def login(request):
     except services.Refused as refusal:
         form.add_error(None, refusal)
         return render(request, "portal/login.html", context, status=429)
-    response = redirect(reverse("portal:login_code") + "?next=" + context["next"])
+    response = redirect(f"{reverse('portal:login_code')}?{urlencode({'next': context['next']})}")
     pending = signing.dumps({"id": signin.pk, "phone": signin.phone}, salt=PENDING_SALT)
     response.set_cookie(
         PENDING,

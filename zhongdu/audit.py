@@ -52,12 +52,16 @@ def changed_field_labels(object_type: str, fields) -> list:
     extra = getattr(model, "AUDIT_FIELD_LABELS", {})
     labels = []
     for name in fields:
+        if name in extra:
+            labels.append(extra[name])
+            continue
         try:
             field = model._meta.get_field(name)
-            # A relation's reverse side (an order's "results") has no verbose name: as written.
-            labels.append(extra.get(name) or capfirst(getattr(field, "verbose_name", name)))
         except FieldDoesNotExist:
             labels.append(name)
+            continue
+        # A relation's reverse side (an order's "results") has no verbose name: as written.
+        labels.append(capfirst(getattr(field, "verbose_name", name)))
     return labels
 
 

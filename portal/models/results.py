@@ -3,6 +3,7 @@ see, so the home page can say that new ones came since."""
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clientmgmt.models import Client
 
@@ -16,6 +17,8 @@ class ResultsSeen(models.Model):
     seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("results seen")
+        verbose_name_plural = _("results seen")
         constraints = [
             # The home page's card reads the pair's row (portal.results.results_card).
             models.UniqueConstraint(fields=["viewer", "subject"], name="portal_results_seen_once"),
