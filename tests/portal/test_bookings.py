@@ -319,3 +319,30 @@ def test_the_queue_keeps_a_fixed_query_count_with_portal_bookings(returning, cli
             client=returning, subject=returning, session=future_session(days=days), request_key=""
         )
     assert count() == one
+
+
+@pytest.mark.parametrize("where", ["far", "inactive department", "cancelled"])
+def test_a_session_the_pages_do_not_offer_is_refused_however_the_form_names_it(
+    signed_in, returning, where
+):
+    from zhongdu.models import ClinicSession
+
+    session = future_session(days=60 if where == "far" else 3)
+    if where == "inactive department":
+        type(session.department).objects.filter(pk=session.department_id).update(active=False)
+    if where == "cancelled":
+        ClinicSession.objects.filter(pk=session.pk).update(status=ClinicSession.Status.CANCELLED)
+    answer = _book(signed_in, session, **EN)
+    assert answer.status_code in (409, 422)
+    assert not Booking.objects.filter(client=returning).exists()
+
+
+def test_a_booking_is_not_moved_to_a_session_the_pages_do_not_offer(signed_in, patient):
+    booking = make_booking(client=patient)
+    far = future_session(days=90)
+    answer = signed_in.post(
+        reverse("portal:booking_reschedule", args=[booking.pk]), {"session": far.pk}, **EN
+    )
+    assert answer.status_code in (409, 422)
+    booking.refresh_from_db()
+    assert booking.session_id != far.pk

@@ -408,3 +408,32 @@ def test_the_my_data_page_keeps_its_query_count(signed_in, patient, django_asser
         signed_in.get(url)
     assert len(after) == len(before)
     assert len(after) <= 12
+
+
+def test_the_copy_withholds_a_critical_value_nobody_has_told_the_person(signed_in, patient):
+    """An alert closed as unreachable has reached nobody: the copy, like the results pages,
+    leaves the critical value out."""
+    import io
+
+    from exams import alerts
+    from exams.models import ResultAlert
+
+    definition = number_definition("JC101")
+    order = order_with(definition, client=patient)
+    record(order, definition, number="1.5")
+    release(order)
+    alert = ResultAlert.objects.get(order=order, level=ResultAlert.Level.CRITICAL)
+    alerts.alert_record(
+        alert=alert,
+        by=UserFactory(roles=[roles.CLIENT_MANAGER]),
+        action=alerts.CLOSE,
+        outcome=ResultAlert.Outcome.UNREACHABLE,
+        notes="三次未接通",
+    )
+    copy = signed_in.get(reverse("portal:data_copy", args=["json"]))
+    assert copy.status_code == 200
+    assert "1.5" not in copy.content.decode() and "危急" not in copy.content.decode()
+    pypdf = pytest.importorskip("pypdf")
+    pdf = signed_in.get(reverse("portal:data_copy", args=["pdf"]))
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "1.5" not in text

@@ -18,8 +18,8 @@ HOME = reverse("portal:home")
 
 # A signed-in page: the session with its two people, the people they may see, the hospital's
 # profile (its name in the page's header); then one query per card: the next booking, the
-# results released, the data requests.
-HOME_QUERIES = 3 + 3
+# unread answers of the online consultation, the results released, the data requests.
+HOME_QUERIES = 3 + 4
 # Asking for a code, in a transaction (savepoint and release): the number's lock (Postgres
 # only), the refusal's checks (wrong codes from the number and from the address in the hour, a
 # code a moment ago, codes asked for by the number and by the address in the hour), the

@@ -15,7 +15,7 @@ from tests.clientmgmt.factories import ClientFactory
 from zhongdu import sms
 from zhongdu.models import AuditEvent
 
-from .conftest import E164, PHONE, ask_code, enter_code, send_codes
+from .conftest import E164, PHONE, ask_code, enter_code, send_codes, sign_in
 
 LOGIN = reverse("portal:login")
 CODE = reverse("portal:login_code")
@@ -271,7 +271,7 @@ def test_a_staff_user_is_sent_to_the_portals_sign_in(client_for):
 
 def test_the_home_page_keeps_a_fixed_query_count(signed_in, django_assert_max_num_queries):
     signed_in.get(HOME)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # tests/portal/test_query_counts.py says which
         assert signed_in.get(HOME).status_code == 200
 
 
@@ -286,3 +286,43 @@ def test_staff_never_read_a_sign_in_code_in_the_outbox(client, patient, client_f
     ):
         page = watcher.get(url)
         assert page.status_code == 200 and code not in page.content.decode()
+
+
+def test_a_child_on_the_parents_mobile_does_not_sign_in_in_the_parents_place(client, patient):
+    from portal.services import dependant_authorise, portal_client_for_phone
+    from tests.factories import UserFactory
+
+    child = ClientFactory(name="李小宝", phone=E164)
+    assert portal_client_for_phone(E164) is None  # two records hold the number
+    dependant_authorise(
+        holder=patient, dependant=child, relation="子女", evidence="出生证明", by=UserFactory()
+    )
+    assert portal_client_for_phone(E164) == patient
+
+
+def test_an_adult_dependant_with_their_own_mobile_still_signs_in(client, patient):
+    from portal.services import dependant_authorise
+    from tests.factories import UserFactory
+
+    mother = ClientFactory(name="王秀英", phone="+8613700000009")
+    dependant_authorise(
+        holder=patient, dependant=mother, relation="母亲", evidence="授权委托书", by=UserFactory()
+    )
+    sign_in(client, "13700000009")
+    assert PatientSession.objects.get().client == mother
+
+
+def test_a_dependants_merged_record_takes_the_pages_back_to_the_persons_own(signed_in, patient):
+    from clientmgmt.models import Client
+    from portal.services import dependant_authorise
+    from tests.factories import UserFactory
+
+    child = ClientFactory(name="李小宝", phone="")
+    dependant_authorise(
+        holder=patient, dependant=child, relation="子女", evidence="出生证明", by=UserFactory()
+    )
+    signed_in.post(reverse("portal:switch"), {"subject": child.pk})
+    assert PatientSession.objects.get().subject == child
+    Client.objects.filter(pk=child.pk).update(status=Client.Status.ARCHIVED)
+    assert signed_in.get(HOME).status_code == 200
+    assert PatientSession.objects.get().subject == patient
