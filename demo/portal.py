@@ -77,6 +77,9 @@ def seed_portal_person(*, frontdesk, doctor) -> dict:
             consult.booking_create(
                 client=person, session=session, kind=Booking.Kind.EXPERT, by=frontdesk
             )
+        # She came today for her skin exam (a visit the front desk recorded): a returning client,
+        # who books on the portal herself.
+        guide_services.visit_register_walk_in(client=person, by=frontdesk)
         package = ExamPackage.objects.filter(price_item__code=PACKAGE).first()
         if package is not None:
             order = guide_services.exam_order_create(client=person, package=package, by=frontdesk)

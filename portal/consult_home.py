@@ -1,7 +1,7 @@
 """The online consultation's home-page card (answers the person has not read) and its section
 in the bottom bar; imported by PortalConfig.ready()."""
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import home, navigation
 from .consult_selectors import unread_answers
@@ -17,6 +17,6 @@ def consult_card(patient) -> dict | None:
 
 if consult_card not in home.CARDS:
     home.CARDS.append(consult_card)
-SECTION = ("portal:consult_list", _("Consultation"))
+SECTION = ("portal:consult_list", pgettext_lazy("portal section", "Ask us"))
 if SECTION not in navigation.SECTIONS:
     navigation.SECTIONS.append(SECTION)

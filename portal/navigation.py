@@ -4,7 +4,7 @@ from django.urls import reverse
 
 SECTIONS: list[tuple[str, str]] = []
 # The bar's order, whatever order the parts registered in.
-ORDER = ["portal:bookings", "portal:consult", "portal:results", "portal:my_data"]
+ORDER = ["portal:bookings", "portal:consult_list", "portal:results", "portal:my_data"]
 
 
 def _position(section):

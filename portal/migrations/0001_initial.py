@@ -9,312 +9,714 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clientmgmt', '0006_consent_channel_portal'),
+        ("clientmgmt", "0006_consent_channel_portal"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConsultThread',
+            name="ConsultThread",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default=portal.models.consult.new_thread_token, editable=False, max_length=32)),
-                ('title', models.CharField(max_length=60, verbose_name='question')),
-                ('status', models.CharField(choices=[('open', 'Waiting for the desk'), ('answered', 'Answered'), ('closed', 'Closed')], default='open', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='asked at')),
-                ('last_message_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='last message')),
-                ('first_answer_due_at', models.DateTimeField(verbose_name='first answer due')),
-                ('first_answered_at', models.DateTimeField(blank=True, null=True, verbose_name='first answered')),
-                ('answered_at', models.DateTimeField(blank=True, null=True, verbose_name='answered at')),
-                ('patient_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('booking_started_at', models.DateTimeField(blank=True, null=True)),
-                ('request_key', models.CharField(blank=True, default='', max_length=32)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assigned to')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clientmgmt.client', verbose_name='client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=portal.models.consult.new_thread_token,
+                        editable=False,
+                        max_length=32,
+                    ),
+                ),
+                ("title", models.CharField(max_length=60, verbose_name="question")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Waiting for the desk"),
+                            ("answered", "Answered"),
+                            ("closed", "Closed"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="asked at"
+                    ),
+                ),
+                (
+                    "last_message_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="last message"
+                    ),
+                ),
+                ("first_answer_due_at", models.DateTimeField(verbose_name="first answer due")),
+                (
+                    "first_answered_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="first answered"),
+                ),
+                (
+                    "answered_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="answered at"),
+                ),
+                ("patient_seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                ("booking_started_at", models.DateTimeField(blank=True, null=True)),
+                ("request_key", models.CharField(blank=True, default="", max_length=32)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assigned to",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clientmgmt.client",
+                        verbose_name="client",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'online consultation',
-                'verbose_name_plural': 'online consultations',
+                "verbose_name": "online consultation",
+                "verbose_name_plural": "online consultations",
             },
         ),
         migrations.CreateModel(
-            name='ConsultMessage',
+            name="ConsultMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(blank=True, verbose_name='text')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='written at')),
-                ('request_key', models.CharField(blank=True, default='', max_length=32)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='answered by')),
-                ('thread', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='portal.consultthread', verbose_name='online consultation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(blank=True, verbose_name="text")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="written at"
+                    ),
+                ),
+                ("request_key", models.CharField(blank=True, default="", max_length=32)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="answered by",
+                    ),
+                ),
+                (
+                    "thread",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="portal.consultthread",
+                        verbose_name="online consultation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consultation message',
-                'verbose_name_plural': 'consultation messages',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "consultation message",
+                "verbose_name_plural": "consultation messages",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ConsultEvent',
+            name="ConsultEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('asked', 'Asked'), ('wrote', 'The person wrote again'), ('assigned', 'Assigned'), ('answered', 'Answered'), ('closed', 'Closed'), ('booking', 'Turned into a booking')], max_length=10, verbose_name='action')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('from_status', models.CharField(blank=True, max_length=10)),
-                ('to_status', models.CharField(blank=True, max_length=10)),
-                ('detail', models.CharField(blank=True, max_length=200, verbose_name='detail')),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('thread', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='portal.consultthread', verbose_name='online consultation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("asked", "Asked"),
+                            ("wrote", "The person wrote again"),
+                            ("assigned", "Assigned"),
+                            ("answered", "Answered"),
+                            ("closed", "Closed"),
+                            ("booking", "Turned into a booking"),
+                        ],
+                        max_length=10,
+                        verbose_name="action",
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
+                ("from_status", models.CharField(blank=True, max_length=10)),
+                ("to_status", models.CharField(blank=True, max_length=10)),
+                ("detail", models.CharField(blank=True, max_length=200, verbose_name="detail")),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "thread",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="portal.consultthread",
+                        verbose_name="online consultation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'online consultation event',
-                'verbose_name_plural': 'online consultation events',
-                'ordering': ['at', 'pk'],
+                "verbose_name": "online consultation event",
+                "verbose_name_plural": "online consultation events",
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='DataRequest',
+            name="DataRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.UUIDField(default=uuid.uuid4, editable=False)),
-                ('kind', models.CharField(choices=[('correction', 'Correct my information'), ('deletion', 'Delete my information')], max_length=12, verbose_name='request')),
-                ('text', models.TextField(verbose_name='what the person asks')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('partly', 'Partly done'), ('refused', 'Refused')], default='open', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='asked at')),
-                ('due_on', models.DateField(verbose_name='due by')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('answer', models.TextField(blank=True, verbose_name='answer to the person')),
-                ('request_key', models.CharField(blank=True, editable=False, max_length=40)),
-                ('asked_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clientmgmt.client', verbose_name='asked by')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clientmgmt.client', verbose_name='client')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.UUIDField(default=uuid.uuid4, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("correction", "Correct my information"),
+                            ("deletion", "Delete my information"),
+                        ],
+                        max_length=12,
+                        verbose_name="request",
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="what the person asks")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("done", "Done"),
+                            ("partly", "Partly done"),
+                            ("refused", "Refused"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="asked at"
+                    ),
+                ),
+                ("due_on", models.DateField(verbose_name="due by")),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="decided at"),
+                ),
+                ("answer", models.TextField(blank=True, verbose_name="answer to the person")),
+                ("request_key", models.CharField(blank=True, editable=False, max_length=40)),
+                (
+                    "asked_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clientmgmt.client",
+                        verbose_name="asked by",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clientmgmt.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'data request',
-                'verbose_name_plural': 'data requests',
+                "verbose_name": "data request",
+                "verbose_name_plural": "data requests",
             },
         ),
         migrations.CreateModel(
-            name='DataRequestEvent',
+            name="DataRequestEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('asked', 'Asked'), ('decided', 'Decided'), ('told', 'Person told by SMS')], max_length=10, verbose_name='action')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('partly', 'Partly done'), ('refused', 'Refused')], max_length=10, verbose_name='status')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('detail', models.TextField(blank=True, verbose_name='detail')),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='portal.datarequest', verbose_name='data request')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("asked", "Asked"),
+                            ("decided", "Decided"),
+                            ("told", "Person told by SMS"),
+                        ],
+                        max_length=10,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("done", "Done"),
+                            ("partly", "Partly done"),
+                            ("refused", "Refused"),
+                        ],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
+                ("detail", models.TextField(blank=True, verbose_name="detail")),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="portal.datarequest",
+                        verbose_name="data request",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'data request event',
-                'verbose_name_plural': 'data request events',
-                'ordering': ['at', 'pk'],
+                "verbose_name": "data request event",
+                "verbose_name_plural": "data request events",
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='PatientSession',
+            name="PatientSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clientmgmt.client')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clientmgmt.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clientmgmt.client",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clientmgmt.client",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'patient session',
-                'verbose_name_plural': 'patient sessions',
+                "verbose_name": "patient session",
+                "verbose_name_plural": "patient sessions",
             },
         ),
         migrations.CreateModel(
-            name='PortalDependant',
+            name="PortalDependant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relation', models.CharField(max_length=30, verbose_name='relation')),
-                ('evidence', models.CharField(max_length=200, verbose_name='evidence seen')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('dependant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clientmgmt.client', verbose_name='dependant')),
-                ('holder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clientmgmt.client', verbose_name='account holder')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("relation", models.CharField(max_length=30, verbose_name="relation")),
+                ("evidence", models.CharField(max_length=200, verbose_name="evidence seen")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "dependant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clientmgmt.client",
+                        verbose_name="dependant",
+                    ),
+                ),
+                (
+                    "holder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clientmgmt.client",
+                        verbose_name="account holder",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'portal dependant',
-                'verbose_name_plural': 'portal dependants',
+                "verbose_name": "portal dependant",
+                "verbose_name_plural": "portal dependants",
             },
         ),
         migrations.CreateModel(
-            name='ResultsSeen',
+            name="ResultsSeen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clientmgmt.client')),
-                ('viewer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clientmgmt.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clientmgmt.client",
+                    ),
+                ),
+                (
+                    "viewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clientmgmt.client",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'results seen',
-                'verbose_name_plural': 'results seen',
+                "verbose_name": "results seen",
+                "verbose_name_plural": "results seen",
             },
         ),
         migrations.CreateModel(
-            name='SignInAttempt',
+            name="SignInAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('request', 'Code asked for'), ('verify', 'Code entered')], max_length=10)),
-                ('phone', models.CharField(blank=True, max_length=20)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('succeeded', models.BooleanField(default=False)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("request", "Code asked for"), ("verify", "Code entered")],
+                        max_length=10,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("succeeded", models.BooleanField(default=False)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'sign-in attempt',
-                'verbose_name_plural': 'sign-in attempts',
-                'indexes': [models.Index(fields=['phone', 'kind', 'at'], name='portal_attempt_phone_idx'), models.Index(fields=['ip', 'kind', 'at'], name='portal_attempt_ip_idx'), models.Index(fields=['at'], name='portal_attempt_at_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['request', 'verify'])), name='portal_attempt_kind_valid')],
+                "verbose_name": "sign-in attempt",
+                "verbose_name_plural": "sign-in attempts",
+                "indexes": [
+                    models.Index(fields=["phone", "kind", "at"], name="portal_attempt_phone_idx"),
+                    models.Index(fields=["ip", "kind", "at"], name="portal_attempt_ip_idx"),
+                    models.Index(fields=["at"], name="portal_attempt_at_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["request", "verify"])),
+                        name="portal_attempt_kind_valid",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SignInCode',
+            name="SignInCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(max_length=20, verbose_name='mobile phone')),
-                ('code_hash', models.CharField(max_length=64)),
-                ('sent', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('failures', models.PositiveSmallIntegerField(default=0)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(max_length=20, verbose_name="mobile phone")),
+                ("code_hash", models.CharField(max_length=64)),
+                ("sent", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("failures", models.PositiveSmallIntegerField(default=0)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'sign-in code',
-                'verbose_name_plural': 'sign-in codes',
-                'indexes': [models.Index(fields=['phone', 'created_at'], name='portal_code_phone_idx'), models.Index(fields=['created_at'], name='portal_code_created_idx')],
+                "verbose_name": "sign-in code",
+                "verbose_name_plural": "sign-in codes",
+                "indexes": [
+                    models.Index(fields=["phone", "created_at"], name="portal_code_phone_idx"),
+                    models.Index(fields=["created_at"], name="portal_code_created_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConsultPhoto',
+            name="ConsultPhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.CharField(max_length=200)),
-                ('content_type', models.CharField(max_length=20)),
-                ('size', models.PositiveIntegerField()),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='portal.consultmessage', verbose_name='consultation message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.CharField(max_length=200)),
+                ("content_type", models.CharField(max_length=20)),
+                ("size", models.PositiveIntegerField()),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="photos",
+                        to="portal.consultmessage",
+                        verbose_name="consultation message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consultation photo',
-                'verbose_name_plural': 'consultation photos',
-                'constraints': [models.CheckConstraint(condition=models.Q(('content_type__in', ['image/jpeg', 'image/png'])), name='consult_photo_type_valid')],
+                "verbose_name": "consultation photo",
+                "verbose_name_plural": "consultation photos",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("content_type__in", ["image/jpeg", "image/png"])),
+                        name="consult_photo_type_valid",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='consultthread',
-            index=models.Index(fields=['client', '-id'], name='consult_thread_client_idx'),
+            model_name="consultthread",
+            index=models.Index(fields=["client", "-id"], name="consult_thread_client_idx"),
         ),
         migrations.AddIndex(
-            model_name='consultthread',
-            index=models.Index(fields=['status', '-id'], name='consult_thread_inbox_idx'),
+            model_name="consultthread",
+            index=models.Index(fields=["status", "-id"], name="consult_thread_inbox_idx"),
         ),
         migrations.AddConstraint(
-            model_name='consultthread',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'answered', 'closed'])), name='consult_thread_status_valid'),
+            model_name="consultthread",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "answered", "closed"])),
+                name="consult_thread_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consultthread',
-            constraint=models.UniqueConstraint(fields=('token',), name='consult_thread_token_unique'),
+            model_name="consultthread",
+            constraint=models.UniqueConstraint(
+                fields=("token",), name="consult_thread_token_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consultthread',
-            constraint=models.UniqueConstraint(condition=models.Q(('request_key', ''), _negated=True), fields=('request_key',), name='consult_thread_key_unique'),
+            model_name="consultthread",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("request_key", ""), _negated=True),
+                fields=("request_key",),
+                name="consult_thread_key_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='consultmessage',
-            index=models.Index(fields=['thread', 'created_at'], name='consult_message_thread_idx'),
+            model_name="consultmessage",
+            index=models.Index(fields=["thread", "created_at"], name="consult_message_thread_idx"),
         ),
         migrations.AddConstraint(
-            model_name='consultmessage',
-            constraint=models.UniqueConstraint(condition=models.Q(('request_key', ''), _negated=True), fields=('request_key',), name='consult_message_key_unique'),
+            model_name="consultmessage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("request_key", ""), _negated=True),
+                fields=("request_key",),
+                name="consult_message_key_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='consultevent',
-            index=models.Index(fields=['thread', 'at'], name='consult_event_thread_idx'),
+            model_name="consultevent",
+            index=models.Index(fields=["thread", "at"], name="consult_event_thread_idx"),
         ),
         migrations.AddConstraint(
-            model_name='consultevent',
-            constraint=models.CheckConstraint(condition=models.Q(('action__in', ['asked', 'wrote', 'assigned', 'answered', 'closed', 'booking'])), name='consult_event_action_valid'),
+            model_name="consultevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("action__in", ["asked", "wrote", "assigned", "answered", "closed", "booking"])
+                ),
+                name="consult_event_action_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='datarequest',
-            index=models.Index(fields=['status', 'due_on', 'id'], name='portal_datarequest_due_idx'),
+            model_name="datarequest",
+            index=models.Index(
+                fields=["status", "due_on", "id"], name="portal_datarequest_due_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='datarequest',
-            index=models.Index(fields=['client', 'created_at'], name='portal_datarequest_client_idx'),
+            model_name="datarequest",
+            index=models.Index(
+                fields=["client", "created_at"], name="portal_datarequest_client_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='datarequest',
-            constraint=models.UniqueConstraint(fields=('token',), name='portal_datarequest_token_unique'),
+            model_name="datarequest",
+            constraint=models.UniqueConstraint(
+                fields=("token",), name="portal_datarequest_token_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='datarequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('request_key', ''), _negated=True), fields=('request_key',), name='portal_datarequest_key_unique'),
+            model_name="datarequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("request_key", ""), _negated=True),
+                fields=("request_key",),
+                name="portal_datarequest_key_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='datarequest',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['correction', 'deletion'])), name='portal_datarequest_kind_valid'),
+            model_name="datarequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["correction", "deletion"])),
+                name="portal_datarequest_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='datarequest',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'done', 'partly', 'refused'])), name='portal_datarequest_status_valid'),
+            model_name="datarequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "done", "partly", "refused"])),
+                name="portal_datarequest_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='datarequestevent',
-            index=models.Index(fields=['request', 'at'], name='portal_datarequestevent_idx'),
+            model_name="datarequestevent",
+            index=models.Index(fields=["request", "at"], name="portal_datarequestevent_idx"),
         ),
         migrations.AddConstraint(
-            model_name='datarequestevent',
-            constraint=models.CheckConstraint(condition=models.Q(('action__in', ['asked', 'decided', 'told'])), name='portal_datarequestevent_valid'),
+            model_name="datarequestevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("action__in", ["asked", "decided", "told"])),
+                name="portal_datarequestevent_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patientsession',
-            index=models.Index(fields=['client', 'ended_at'], name='portal_session_client_idx'),
+            model_name="patientsession",
+            index=models.Index(fields=["client", "ended_at"], name="portal_session_client_idx"),
         ),
         migrations.AddIndex(
-            model_name='patientsession',
-            index=models.Index(fields=['last_seen_at'], name='portal_session_seen_idx'),
+            model_name="patientsession",
+            index=models.Index(fields=["last_seen_at"], name="portal_session_seen_idx"),
         ),
         migrations.AddConstraint(
-            model_name='patientsession',
-            constraint=models.UniqueConstraint(fields=('token_hash',), name='portal_session_token_unique'),
+            model_name="patientsession",
+            constraint=models.UniqueConstraint(
+                fields=("token_hash",), name="portal_session_token_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='portaldependant',
-            index=models.Index(fields=['holder', 'revoked_at'], name='portal_dependant_holder_idx'),
+            model_name="portaldependant",
+            index=models.Index(fields=["holder", "revoked_at"], name="portal_dependant_holder_idx"),
         ),
         migrations.AddIndex(
-            model_name='portaldependant',
-            index=models.Index(fields=['dependant', 'revoked_at'], name='portal_dependant_dep_idx'),
+            model_name="portaldependant",
+            index=models.Index(fields=["dependant", "revoked_at"], name="portal_dependant_dep_idx"),
         ),
         migrations.AddConstraint(
-            model_name='portaldependant',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('holder', 'dependant'), name='portal_dependant_once'),
+            model_name="portaldependant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("holder", "dependant"),
+                name="portal_dependant_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='portaldependant',
-            constraint=models.CheckConstraint(condition=models.Q(('holder', models.F('dependant')), _negated=True), name='portal_dependant_not_self'),
+            model_name="portaldependant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("holder", models.F("dependant")), _negated=True),
+                name="portal_dependant_not_self",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resultsseen',
-            constraint=models.UniqueConstraint(fields=('viewer', 'subject'), name='portal_results_seen_once'),
+            model_name="resultsseen",
+            constraint=models.UniqueConstraint(
+                fields=("viewer", "subject"), name="portal_results_seen_once"
+            ),
         ),
     ]
