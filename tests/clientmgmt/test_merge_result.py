@@ -60,8 +60,11 @@ def test_the_result_shows_both_records_as_staff_know_them_and_no_record_numbers(
     assert "王芳 was merged into 王芳" in text
     assert "139****5678" in text and "137****0002" in text and "1990-03-07" in text
     assert "#" not in text
+    # Dates and times on the page (a birthday, when the merge happened: 10:29) are not record
+    # numbers, whatever the ids the database gave this run.
+    undated = re.sub(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}", "", text)
     for number in (merge.pk, stays.pk, goes.pk):
-        assert not re.search(rf"(?<!\d){number}(?!\d)", text.replace("1990-03-07", ""))
+        assert not re.search(rf"(?<!\d){number}(?!\d)", undated)
     # Both records link to their pages, and the undo is offered.
     body = page.content.decode()
     assert stays.get_absolute_url() in body and goes.get_absolute_url() in body
