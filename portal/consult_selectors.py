@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from clientmgmt.selectors import client_get_for_user, clients_shown_for_user
-from zhongdu import roles
+from zhongdu import exports, private_files, roles
 
 from .models import ConsultMessage, ConsultPhoto, ConsultThread
 
@@ -44,6 +44,20 @@ def thread_messages(thread: ConsultThread) -> list[ConsultMessage]:
         .select_related("author")
         .prefetch_related(Prefetch("photos", queryset=ConsultPhoto.objects.order_by("pk")))
         .order_by("created_at", "pk")
+    )
+
+
+def photo_response(request, thread, pk, audit_read):
+    """A photo of `thread` (already checked for the reader), decrypted and shown inline, its
+    read audited by `audit_read(request, thread, "photo")`; 404 when the file is gone."""
+    photo = photo_of(thread, pk)
+    try:
+        data = private_files.read(photo.file)
+    except FileNotFoundError:
+        raise Http404 from None
+    audit_read(request, thread, "photo")
+    return exports.private_download(
+        data, content_type=photo.content_type, filename=f"photo-{photo.pk}", inline=True
     )
 
 

@@ -3,14 +3,13 @@ its photos. Always the threads of `request.patient.subject`, named by token."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from zhongdu import audit, exports, private_files
+from zhongdu import audit
 from zhongdu.forms import new_form_key
 from zhongdu.pagination import keyset_page
 
@@ -92,12 +91,4 @@ def consult_thread(request, token):
 def consult_photo(request, token, pk):
     """A photo of the person's thread, decrypted; audited; never cached."""
     thread = selectors.thread_for_patient(request.patient.subject, token)
-    photo = selectors.photo_of(thread, pk)
-    try:
-        data = private_files.read(photo.file)
-    except FileNotFoundError:
-        raise Http404 from None
-    _audit_read(request, thread, "photo")
-    return exports.private_download(
-        data, content_type=photo.content_type, filename=f"photo-{photo.pk}", inline=True
-    )
+    return selectors.photo_response(request, thread, pk, _audit_read)

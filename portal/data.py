@@ -27,6 +27,7 @@ from clientmgmt.services import consent_withdraw
 from consult.models import Booking
 from exams.models import ExamResult
 from followup.models import CarePlan
+from followup.services import PLAN_TEXTS
 from guide.models import Charge, Visit
 from messaging.models import Kind, OutboxMessage, Purpose
 from messaging.services import hospital_placeholder_values, outbox_enqueue
@@ -235,7 +236,7 @@ def personal_copy(subject: Client) -> dict:
             {
                 "from": _day(p.starts_on),
                 "status": p.get_status_display(),
-                **{name: getattr(p, name) for name in PLAN_FIELDS if getattr(p, name)},
+                **{name: getattr(p, name) for name in PLAN_TEXTS if getattr(p, name)},
             }
             for p in plans
         ],
@@ -251,20 +252,6 @@ def personal_copy(subject: Client) -> dict:
             for r in requests
         ],
     }
-
-
-PLAN_FIELDS = (
-    "diagnosis",
-    "treatment_plan",
-    "diet",
-    "rehab",
-    "lifestyle",
-    "exercise",
-    "mental_health",
-    "prevention",
-    "sub_health",
-    "insurance",
-)
 
 
 def json_export(copy: dict) -> Export:

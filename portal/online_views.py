@@ -6,7 +6,6 @@ helper and the discretion rule); every read and change audited."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -16,7 +15,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zhongdu import audit, exports, private_files
+from zhongdu import audit
 from zhongdu.forms import error_text, new_form_key
 from zhongdu.models import KnowledgeArticle
 from zhongdu.pagination import keyset_page
@@ -170,12 +169,4 @@ def book(request, pk):
 @require_http_methods(["GET"])
 def photo(request, pk, photo_pk):
     found = selectors.thread_get_for_user(request.user, pk)
-    item = selectors.photo_of(found, photo_pk)
-    try:
-        data = private_files.read(item.file)
-    except FileNotFoundError:
-        raise Http404 from None
-    _audit_read(request, found, "photo")
-    return exports.private_download(
-        data, content_type=item.content_type, filename=f"photo-{item.pk}", inline=True
-    )
+    return selectors.photo_response(request, found, photo_pk, _audit_read)
